@@ -1,0 +1,75 @@
+package nn
+
+import "fmt"
+
+// Geometry ties heatmap cells to windows in the input image. It is derived
+// from the layers, never assumed.
+type Geometry struct {
+	// Stride is the total stride S: moving one heatmap cell moves the
+	// window by S pixels.
+	Stride Pair
+	// Window is the trained input size: the box each cell stands for.
+	Window Pair
+	// Field is the receptive field of one output cell, which can exceed the
+	// window when convolutions are padded.
+	Field Pair
+	// Padded is true when any conv or pool pads; then a cell equals the FC
+	// head on the matching crop of the feature map, but not always the FC
+	// network on the matching image crop (padding sees the neighbours).
+	Padded bool
+}
+
+// Box is an axis-aligned box in pixels, [X1,X2)×[Y1,Y2).
+type Box struct {
+	X1, Y1, X2, Y2 float64
+}
+
+// CellBox is the window of heatmap cell (row i, column j) at scale 1: its
+// top-left is (j·S, i·S) and its size the trained window.
+func (g Geometry) CellBox(i, j int) Box {
+	x := float64(j * g.Stride.W)
+	y := float64(i * g.Stride.H)
+	return Box{x, y, x + float64(g.Window.W), y + float64(g.Window.H)}
+}
+
+// Geometry derives the total stride, receptive field and padding of the
+// network's spatial layers.
+func (n *Network) Geometry() (Geometry, error) {
+	g := Geometry{Stride: Pair{1, 1}, Window: Pair{n.Input.Height, n.Input.Width}, Field: Pair{1, 1}}
+	for _, l := range n.Layers {
+		var k, s, p Pair
+		switch l := l.(type) {
+		case *Conv2D:
+			k, s, p = l.Kernel, l.Stride, l.Padding
+		case *MaxPool2D:
+			k, s, p = l.Kernel, l.Stride, l.Padding
+		case *Flatten:
+			// What follows works on the whole map: it sees the whole window.
+			g.Field = g.Window
+			continue
+		default:
+			continue
+		}
+		g.Field.H += (k.H - 1) * g.Stride.H
+		g.Field.W += (k.W - 1) * g.Stride.W
+		g.Stride.H *= s.H
+		g.Stride.W *= s.W
+		if g.Stride.H > MaxDim || g.Stride.W > MaxDim {
+			return Geometry{}, fmt.Errorf("%w: total stride %v exceeds %d", ErrInvalid, g.Stride, MaxDim)
+		}
+		if p.H > 0 || p.W > 0 {
+			g.Padded = true
+		}
+	}
+	return g, nil
+}
+
+// GridSize is the number of heatmap rows and columns for an image of h×w
+// pixels, or an error when the image is smaller than what the network needs.
+func (n *Network) GridSize(h, w int) (rows, cols int, err error) {
+	out, err := n.OutShape(Shape{n.Input.Channels, h, w})
+	if err != nil {
+		return 0, 0, err
+	}
+	return out.H, out.W, nil
+}

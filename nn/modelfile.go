@@ -1,0 +1,293 @@
+package nn
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"gorgonia.org/tensor"
+)
+
+// The model file is one .safetensors file. Tensors are named
+// "<layer>.<param>" (e.g. "fc1.weight"); the architecture, input spec and
+// labels are a versioned JSON document stored as the metadata value
+// "fc2conv", so Python users can open the weights with their own tools.
+
+// MetadataKey is the safetensors metadata key holding the architecture.
+const MetadataKey = "fc2conv"
+
+// FormatVersion is the architecture document version this code writes and
+// the only one it reads.
+const FormatVersion = 1
+
+// maxFileSize bounds what Load reads into memory.
+const maxFileSize = 4 << 30
+
+type archDoc struct {
+	Version  int        `json:"version"`
+	Input    inputDoc   `json:"input"`
+	Labels   []string   `json:"labels,omitempty"`
+	Positive int        `json:"positive"`
+	Layers   []layerDoc `json:"layers"`
+}
+
+type inputDoc struct {
+	Channels int       `json:"channels"`
+	Height   int       `json:"height"`
+	Width    int       `json:"width"`
+	Mean     []float32 `json:"mean"`
+	Std      []float32 `json:"std"`
+}
+
+type layerDoc struct {
+	Name        string  `json:"name"`
+	Type        Kind    `json:"type"`
+	InChannels  int     `json:"in_channels,omitempty"`
+	OutChannels int     `json:"out_channels,omitempty"`
+	Kernel      []int   `json:"kernel,omitempty"`
+	Stride      []int   `json:"stride,omitempty"`
+	Padding     []int   `json:"padding,omitempty"`
+	Order       string  `json:"order,omitempty"`
+	In          int     `json:"in_features,omitempty"`
+	Out         int     `json:"out_features,omitempty"`
+	Features    int     `json:"num_features,omitempty"`
+	Eps         float64 `json:"eps,omitempty"`
+	Rate        float64 `json:"rate,omitempty"`
+}
+
+// Save writes the network to path as a .safetensors model file.
+func (n *Network) Save(path string) error {
+	b, err := n.Marshal()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	return nil
+}
+
+// Marshal encodes the network as a .safetensors model file.
+func (n *Network) Marshal() ([]byte, error) {
+	if err := n.Validate(); err != nil {
+		return nil, fmt.Errorf("save model: %w", err)
+	}
+	doc := archDoc{
+		Version:  FormatVersion,
+		Input:    inputDoc{n.Input.Channels, n.Input.Height, n.Input.Width, n.Input.Mean, n.Input.Std},
+		Labels:   n.Labels,
+		Positive: n.Positive,
+	}
+	var ts []namedTensor
+	for _, l := range n.Layers {
+		doc.Layers = append(doc.Layers, docOf(l))
+		for _, p := range l.Params() {
+			ts = append(ts, namedTensor{l.Name() + "." + p.Name, p.Shape, f32(p.Value)})
+		}
+	}
+	meta, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("save model: %w", err)
+	}
+	return writeSafetensors(map[string]string{MetadataKey: string(meta), "format": "pt"}, ts)
+}
+
+func docOf(l Layer) layerDoc {
+	d := layerDoc{Name: l.Name(), Type: l.Kind()}
+	switch l := l.(type) {
+	case *Conv2D:
+		d.InChannels, d.OutChannels = l.InC, l.OutC
+		d.Kernel, d.Stride, d.Padding = pairDoc(l.Kernel), pairDoc(l.Stride), pairDoc(l.Padding)
+	case *MaxPool2D:
+		d.Kernel, d.Stride, d.Padding = pairDoc(l.Kernel), pairDoc(l.Stride), pairDoc(l.Padding)
+	case *Flatten:
+		d.Order = string(l.Order)
+	case *Dense:
+		d.In, d.Out = l.In, l.Out
+	case *BatchNorm:
+		d.Features, d.Eps = l.Features, l.Eps
+	case *Dropout:
+		d.Rate = l.Rate
+	}
+	return d
+}
+
+func pairDoc(p Pair) []int { return []int{p.H, p.W} }
+
+// Load reads and validates a .safetensors model file.
+func Load(path string) (*Network, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	if st.Size() > maxFileSize {
+		return nil, fmt.Errorf("load model %s: %w: file is %d bytes, more than the %d accepted", path, ErrFormat, st.Size(), int64(maxFileSize))
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	n, err := Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// Unmarshal decodes and validates a model file held in memory. Everything
+// is checked before any weight is allocated.
+func Unmarshal(b []byte) (*Network, error) {
+	meta, raws, err := parseSafetensors(b)
+	if err != nil {
+		return nil, err
+	}
+	docText, ok := meta[MetadataKey]
+	if !ok {
+		return nil, fmt.Errorf("%w: no %q metadata: not an fc2conv model file", ErrFormat, MetadataKey)
+	}
+	var doc archDoc
+	dec := json.NewDecoder(strings.NewReader(docText))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: architecture document: %v", ErrFormat, err)
+	}
+	if doc.Version != FormatVersion {
+		return nil, fmt.Errorf("%w: architecture version %d, this build reads version %d", ErrFormat, doc.Version, FormatVersion)
+	}
+	// Build the layers without weights, validate their configuration and
+	// shapes, and only then allocate.
+	net := &Network{
+		Input:    InputSpec{doc.Input.Channels, doc.Input.Height, doc.Input.Width, doc.Input.Mean, doc.Input.Std},
+		Labels:   doc.Labels,
+		Positive: doc.Positive,
+	}
+	if err := net.validateSpec(len(doc.Layers)); err != nil {
+		return nil, err
+	}
+	for i, d := range doc.Layers {
+		l, err := layerOf(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: layer %d (%q): %v", ErrInvalid, i, d.Name, err)
+		}
+		if err := checkLayerConfig(l); err != nil {
+			return nil, fmt.Errorf("%w: layer %d: %v", ErrInvalid, i, err)
+		}
+		net.Layers = append(net.Layers, l)
+	}
+	if _, err := net.Shapes(net.Input.Window()); err != nil {
+		return nil, fmt.Errorf("%w: on the %d×%d window: %v", ErrInvalid, net.Input.Height, net.Input.Width, err)
+	}
+	expected := map[string]bool{}
+	for _, l := range net.Layers {
+		for _, p := range l.Params() {
+			name := l.Name() + "." + p.Name
+			raw, ok := raws[name]
+			if !ok {
+				return nil, fmt.Errorf("%w: %s %q: tensor %q is missing from the file", ErrInvalid, l.Kind(), l.Name(), name)
+			}
+			if !sameInts(raw.shape, p.Shape) {
+				return nil, fmt.Errorf("%w: %s %q: tensor %q has shape %v, the architecture needs %v", ErrInvalid, l.Kind(), l.Name(), name, raw.shape, p.Shape)
+			}
+			expected[name] = true
+		}
+	}
+	for name := range raws {
+		if !expected[name] {
+			return nil, fmt.Errorf("%w: tensor %q belongs to no layer of the architecture", ErrInvalid, name)
+		}
+	}
+	for _, l := range net.Layers {
+		setParams(l, raws)
+	}
+	if err := net.Validate(); err != nil {
+		return nil, err
+	}
+	return net, nil
+}
+
+func decodeF32(b []byte) *tensor.Dense {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return tensor.New(tensor.WithBacking(v))
+}
+
+func setParams(l Layer, raws map[string]rawTensor) {
+	get := func(p string) *tensor.Dense {
+		r := raws[l.Name()+"."+p]
+		t := decodeF32(r.data)
+		t.Reshape(r.shape...)
+		return t
+	}
+	switch l := l.(type) {
+	case *Conv2D:
+		l.Weight, l.Bias = get("weight"), get("bias")
+	case *Dense:
+		l.Weight, l.Bias = get("weight"), get("bias")
+	case *BatchNorm:
+		l.Gamma, l.Beta, l.Mean, l.Var = get("weight"), get("bias"), get("running_mean"), get("running_var")
+	}
+}
+
+func pairOf(what string, v []int) (Pair, error) {
+	if len(v) != 2 {
+		return Pair{}, fmt.Errorf("%s must have 2 values [h, w], got %v", what, v)
+	}
+	return Pair{v[0], v[1]}, nil
+}
+
+var errNoLayerType = errors.New("unknown layer type")
+
+// layerOf builds a layer from its document with nil weights.
+func layerOf(d layerDoc) (Layer, error) {
+	b := base{d.Name}
+	switch d.Type {
+	case KindConv2D, KindMaxPool2D:
+		k, err := pairOf("kernel", d.Kernel)
+		if err != nil {
+			return nil, err
+		}
+		s, err := pairOf("stride", d.Stride)
+		if err != nil {
+			return nil, err
+		}
+		p, err := pairOf("padding", d.Padding)
+		if err != nil {
+			return nil, err
+		}
+		if d.Type == KindMaxPool2D {
+			return &MaxPool2D{base: b, Kernel: k, Stride: s, Padding: p}, nil
+		}
+		return &Conv2D{base: b, InC: d.InChannels, OutC: d.OutChannels, Kernel: k, Stride: s, Padding: p}, nil
+	case KindDense:
+		return &Dense{base: b, In: d.In, Out: d.Out}, nil
+	case KindFlatten:
+		return &Flatten{base: b, Order: FlattenOrder(d.Order)}, nil
+	case KindBatchNorm:
+		return &BatchNorm{base: b, Features: d.Features, Eps: d.Eps}, nil
+	case KindDropout:
+		return &Dropout{base: b, Rate: d.Rate}, nil
+	case KindReLU:
+		return &ReLU{b}, nil
+	case KindSigmoid:
+		return &Sigmoid{b}, nil
+	case KindSoftmax:
+		return &Softmax{b}, nil
+	}
+	return nil, fmt.Errorf("%w %q", errNoLayerType, d.Type)
+}

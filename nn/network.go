@@ -1,0 +1,243 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// InputSpec describes what the network was trained on: the window it
+// accepts in FC form, and how pixels are normalised.
+type InputSpec struct {
+	Channels int       // 1 (grey, ITU-R BT.601 luma) or 3 (RGB)
+	Height   int       // trained window height in pixels
+	Width    int       // trained window width in pixels
+	Mean     []float32 // per channel, applied to pixels scaled to [0,1]
+	Std      []float32 // per channel
+}
+
+// Window is the input shape the network was trained on.
+func (s InputSpec) Window() Shape { return Shape{s.Channels, s.Height, s.Width} }
+
+// Network is an input spec plus an ordered list of layers. The same type
+// holds a classifier with an FC head and its fully convolutional rewrite.
+type Network struct {
+	Input  InputSpec
+	Layers []Layer
+	// Labels names the output channels; Positive is the channel the
+	// detector reports by default (for the dress model, "dress").
+	Labels   []string
+	Positive int
+}
+
+// Limits bound what a network may declare, so that a hostile or corrupt
+// model file cannot make us allocate without end.
+const (
+	MaxDim      = 1 << 16 // any single size: channels, features, window side
+	MaxKernel   = 1 << 10 // a kernel side
+	MaxLayers   = 1 << 10
+	MaxElements = 1 << 28 // elements of one weight tensor (1 GiB of float32)
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid network")
+
+// Shapes returns the activation shape after every layer for input shape in.
+// shapes[0] is in; shapes[i+1] is the output of Layers[i].
+func (n *Network) Shapes(in Shape) ([]Shape, error) {
+	shapes := make([]Shape, 0, len(n.Layers)+1)
+	shapes = append(shapes, in)
+	for i, l := range n.Layers {
+		out, err := l.OutShape(in)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+		shapes = append(shapes, out)
+		in = out
+	}
+	return shapes, nil
+}
+
+// OutShape is the network's output shape for an input of the given size.
+func (n *Network) OutShape(in Shape) (Shape, error) {
+	s, err := n.Shapes(in)
+	if err != nil {
+		return Shape{}, err
+	}
+	return s[len(s)-1], nil
+}
+
+// IsFullyConvolutional reports whether the network has no Flatten or Dense
+// layer, so that it accepts inputs of any size at least the window.
+func (n *Network) IsFullyConvolutional() bool {
+	for _, l := range n.Layers {
+		if k := l.Kind(); k == KindFlatten || k == KindDense {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks everything about a network that can be checked without
+// running it: sizes in bounds, unique names, weights of the declared shape
+// and free of NaN and Inf, and shapes that agree layer to layer on the
+// window.
+func (n *Network) Validate() error {
+	if err := n.validateSpec(len(n.Layers)); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, l := range n.Layers {
+		if l == nil {
+			return fmt.Errorf("%w: layer %d is nil", ErrInvalid, i)
+		}
+		if l.Name() == "" || seen[l.Name()] {
+			return fmt.Errorf("%w: layer %d: name %q is empty or repeated", ErrInvalid, i, l.Name())
+		}
+		seen[l.Name()] = true
+		if err := checkLayerConfig(l); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		for _, p := range l.Params() {
+			if err := checkParam(l, p); err != nil {
+				return fmt.Errorf("%w: %v", ErrInvalid, err)
+			}
+		}
+	}
+	shapes, err := n.Shapes(n.Input.Window())
+	if err != nil {
+		return fmt.Errorf("%w: on the %d×%d window: %v", ErrInvalid, n.Input.Height, n.Input.Width, err)
+	}
+	out := shapes[len(shapes)-1]
+	if out.H != 1 || out.W != 1 {
+		return fmt.Errorf("%w: output on the window is %v, want one value per class (C×1×1)", ErrInvalid, out)
+	}
+	if len(n.Labels) != 0 && len(n.Labels) != out.C {
+		return fmt.Errorf("%w: %d labels for %d output channels", ErrInvalid, len(n.Labels), out.C)
+	}
+	if n.Positive < 0 || n.Positive >= out.C {
+		return fmt.Errorf("%w: positive class %d out of range [0,%d)", ErrInvalid, n.Positive, out.C)
+	}
+	return nil
+}
+
+// validateSpec checks the input spec and the layer count.
+func (n *Network) validateSpec(layers int) error {
+	s := n.Input
+	if s.Channels < 1 || s.Channels > 4 {
+		return fmt.Errorf("%w: input has %d channels, want 1 to 4", ErrInvalid, s.Channels)
+	}
+	if s.Height < 1 || s.Width < 1 || s.Height > MaxDim || s.Width > MaxDim {
+		return fmt.Errorf("%w: input window %d×%d out of range [1,%d]", ErrInvalid, s.Height, s.Width, MaxDim)
+	}
+	if len(s.Mean) != s.Channels || len(s.Std) != s.Channels {
+		return fmt.Errorf("%w: input mean/std have %d/%d values for %d channels", ErrInvalid, len(s.Mean), len(s.Std), s.Channels)
+	}
+	for c := range s.Std {
+		if !finite(s.Mean[c]) || !finite(s.Std[c]) || s.Std[c] <= 0 {
+			return fmt.Errorf("%w: input channel %d: mean %v, std %v (std must be finite and > 0)", ErrInvalid, c, s.Mean[c], s.Std[c])
+		}
+	}
+	if layers == 0 || layers > MaxLayers {
+		return fmt.Errorf("%w: %d layers, want 1 to %d", ErrInvalid, layers, MaxLayers)
+	}
+	return nil
+}
+
+func checkPair(layer, what string, p Pair, lo, hi int) error {
+	if p.H < lo || p.W < lo || p.H > hi || p.W > hi {
+		return fmt.Errorf("%s: %s %v out of range [%d,%d]", layer, what, p, lo, hi)
+	}
+	return nil
+}
+
+func checkLayerConfig(l Layer) error {
+	name := fmt.Sprintf("%s %q", l.Kind(), l.Name())
+	switch l := l.(type) {
+	case *Conv2D:
+		if l.InC < 1 || l.OutC < 1 || l.InC > MaxDim || l.OutC > MaxDim {
+			return fmt.Errorf("%s: channels %d→%d out of range [1,%d]", name, l.InC, l.OutC, MaxDim)
+		}
+		if err := checkPair(name, "kernel", l.Kernel, 1, MaxKernel); err != nil {
+			return err
+		}
+		if err := checkPair(name, "stride", l.Stride, 1, MaxKernel); err != nil {
+			return err
+		}
+		return checkPair(name, "padding", l.Padding, 0, MaxKernel)
+	case *MaxPool2D:
+		if err := checkPair(name, "kernel", l.Kernel, 1, MaxKernel); err != nil {
+			return err
+		}
+		if err := checkPair(name, "stride", l.Stride, 1, MaxKernel); err != nil {
+			return err
+		}
+		if err := checkPair(name, "padding", l.Padding, 0, MaxKernel); err != nil {
+			return err
+		}
+		// As in PyTorch: a window made only of padding would have no maximum.
+		if 2*l.Padding.H > l.Kernel.H || 2*l.Padding.W > l.Kernel.W {
+			return fmt.Errorf("%s: padding %v exceeds half the kernel %v", name, l.Padding, l.Kernel)
+		}
+	case *Dense:
+		if l.In < 1 || l.Out < 1 || l.In > MaxElements || l.Out > MaxDim {
+			return fmt.Errorf("%s: features %d→%d out of range", name, l.In, l.Out)
+		}
+	case *BatchNorm:
+		if l.Features < 1 || l.Features > MaxElements {
+			return fmt.Errorf("%s: %d features out of range", name, l.Features)
+		}
+		if !(l.Eps >= 0) || math.IsInf(l.Eps, 0) {
+			return fmt.Errorf("%s: eps %v must be finite and ≥ 0", name, l.Eps)
+		}
+	case *Dropout:
+		if !(l.Rate >= 0 && l.Rate < 1) {
+			return fmt.Errorf("%s: rate %v out of range [0,1)", name, l.Rate)
+		}
+	}
+	return nil
+}
+
+func checkParam(l Layer, p Param) error {
+	if p.Value == nil {
+		return fmt.Errorf("%s %q: tensor %q is missing", l.Kind(), l.Name(), p.Name)
+	}
+	got := p.Value.Shape()
+	if !sameInts(got, p.Shape) {
+		return fmt.Errorf("%s %q: tensor %q has shape %v, want %v", l.Kind(), l.Name(), p.Name, []int(got), p.Shape)
+	}
+	data, ok := p.Value.Data().([]float32)
+	if !ok {
+		return fmt.Errorf("%s %q: tensor %q is %v, want float32", l.Kind(), l.Name(), p.Name, p.Value.Dtype())
+	}
+	for i, v := range data {
+		if !finite(v) {
+			return fmt.Errorf("%s %q: tensor %q element %d is %v", l.Kind(), l.Name(), p.Name, i, v)
+		}
+	}
+	if bn, ok := l.(*BatchNorm); ok && p.Name == "running_var" {
+		for i, v := range data {
+			if float64(v)+bn.Eps <= 0 {
+				return fmt.Errorf("%s %q: running_var[%d] + eps = %v, must be > 0", l.Kind(), l.Name(), i, float64(v)+bn.Eps)
+			}
+		}
+	}
+	return nil
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func finite(v float32) bool {
+	f := float64(v)
+	return !math.IsNaN(f) && !math.IsInf(f, 0)
+}

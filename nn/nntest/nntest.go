@@ -1,0 +1,195 @@
+// Package nntest builds random networks and inputs for tests and
+// benchmarks: the property tests of the converter and the cross-checks of
+// the engine against the gorgonia graph.
+package nntest
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"gorgonia.org/tensor"
+)
+
+// Options steer RandomFC.
+type Options struct {
+	Padded   bool // allow padded convs and pools
+	MaxStage int  // conv stages, 1..MaxStage (default 3)
+	MaxDense int  // dense layers, 1..MaxDense (default 3)
+}
+
+// RandomFC returns a random valid classifier with an FC head: conv stages
+// (conv, optional batch norm, ReLU, optional max-pool), a Flatten in a
+// random order, 1–MaxDense dense layers, and a sigmoid, softmax or no head.
+func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
+	if opt.MaxStage == 0 {
+		opt.MaxStage = 3
+	}
+	if opt.MaxDense == 0 {
+		opt.MaxDense = 3
+	}
+	ch := 1 + rng.Intn(3)
+	var layers []nn.Layer
+	c := ch
+	name := func(kind string) string { return fmt.Sprintf("%s%d", kind, len(layers)) }
+	pad := func(k int) int {
+		if !opt.Padded || rng.Intn(2) == 0 {
+			return 0
+		}
+		return rng.Intn(k/2 + 1)
+	}
+	stages := 1 + rng.Intn(opt.MaxStage)
+	for s := 0; s < stages; s++ {
+		oc := 1 + rng.Intn(6)
+		k := nn.Pair{H: 1 + rng.Intn(4), W: 1 + rng.Intn(4)}
+		st := nn.Pair{H: 1 + rng.Intn(2), W: 1 + rng.Intn(2)}
+		layers = append(layers, nn.NewConv2D(name("conv"), c, oc, k, st, nn.Pair{H: pad(k.H), W: pad(k.W)}))
+		c = oc
+		if rng.Intn(3) == 0 {
+			layers = append(layers, nn.NewBatchNorm(name("bn"), c, 1e-5))
+		}
+		layers = append(layers, nn.NewReLU(name("relu")))
+		if rng.Intn(2) == 0 {
+			pk := nn.Pair{H: 2 + rng.Intn(2), W: 2 + rng.Intn(2)}
+			ps := nn.Pair{H: 1 + rng.Intn(pk.H), W: 1 + rng.Intn(pk.W)}
+			layers = append(layers, nn.NewMaxPool2D(name("pool"), pk, ps, nn.Pair{H: pad(pk.H), W: pad(pk.W)}))
+		}
+	}
+	net := &nn.Network{Input: nn.InputSpec{Channels: ch, Mean: make([]float32, ch), Std: ones(ch)}, Layers: layers}
+	// The smallest window the stack accepts, plus a random margin.
+	net.Input.Height = minSide(net, true) + rng.Intn(6)
+	net.Input.Width = minSide(net, false) + rng.Intn(6)
+	shapes, err := net.Shapes(net.Input.Window())
+	if err != nil {
+		panic(err) // a bug in this generator
+	}
+	last := shapes[len(shapes)-1]
+	order := nn.FlattenCHW
+	if rng.Intn(2) == 0 {
+		order = nn.FlattenHWC
+	}
+	net.Layers = append(net.Layers, nn.NewFlatten("flatten", order))
+	in := last.Size()
+	dense := 1 + rng.Intn(opt.MaxDense)
+	classes := 1 + rng.Intn(4)
+	for d := 0; d < dense; d++ {
+		out := 2 + rng.Intn(12)
+		if d == dense-1 {
+			out = classes
+		}
+		net.Layers = append(net.Layers, nn.NewDense(fmt.Sprintf("fc%d", d), in, out))
+		in = out
+		if d < dense-1 {
+			if rng.Intn(3) == 0 {
+				net.Layers = append(net.Layers, nn.NewBatchNorm(fmt.Sprintf("fcbn%d", d), out, 1e-5))
+			}
+			net.Layers = append(net.Layers, nn.NewReLU(fmt.Sprintf("fcrelu%d", d)))
+			if rng.Intn(2) == 0 {
+				net.Layers = append(net.Layers, nn.NewDropout(fmt.Sprintf("drop%d", d), 0.5))
+			}
+		}
+	}
+	switch {
+	case classes >= 2 && rng.Intn(2) == 0:
+		net.Layers = append(net.Layers, nn.NewSoftmax("softmax"))
+	case rng.Intn(3) > 0:
+		net.Layers = append(net.Layers, nn.NewSigmoid("sigmoid"))
+	}
+	Randomize(net, rng)
+	return net
+}
+
+// minSide finds the smallest input height (or width) the layers accept.
+func minSide(net *nn.Network, height bool) int {
+	for n := 1; ; n++ {
+		s := nn.Shape{C: net.Input.Channels, H: 64, W: 64}
+		if height {
+			s.H = n
+		} else {
+			s.W = n
+		}
+		if _, err := net.Shapes(s); err == nil {
+			return n
+		}
+	}
+}
+
+// Randomize fills every weight with values scaled to keep activations in a
+// useful range, and gives batch norms non-trivial statistics.
+func Randomize(net *nn.Network, rng *rand.Rand) {
+	for _, l := range net.Layers {
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			a := 1.5 / math.Sqrt(float64(l.InC*l.Kernel.H*l.Kernel.W))
+			uniform(rng, nn.F32(l.Weight), a)
+			uniform(rng, nn.F32(l.Bias), 0.1)
+		case *nn.Dense:
+			a := 1.5 / math.Sqrt(float64(l.In))
+			uniform(rng, nn.F32(l.Weight), a)
+			uniform(rng, nn.F32(l.Bias), 0.1)
+		case *nn.BatchNorm:
+			for i := range nn.F32(l.Gamma) {
+				nn.F32(l.Gamma)[i] = float32(0.5 + rng.Float64())
+				nn.F32(l.Beta)[i] = float32(rng.NormFloat64() * 0.2)
+				nn.F32(l.Mean)[i] = float32(rng.NormFloat64() * 0.3)
+				nn.F32(l.Var)[i] = float32(0.5 + rng.Float64())
+			}
+		}
+	}
+}
+
+func uniform(rng *rand.Rand, s []float32, a float64) {
+	for i := range s {
+		s[i] = float32((2*rng.Float64() - 1) * a)
+	}
+}
+
+func ones(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
+}
+
+// Input returns a random C×H×W input with values in [-1, 1).
+func Input(rng *rand.Rand, s nn.Shape) []float32 {
+	v := make([]float32, s.Size())
+	uniform(rng, v, 1)
+	return v
+}
+
+// Tensor wraps a C×H×W slice as a tensor.
+func Tensor(v []float32, s nn.Shape) *tensor.Dense {
+	return tensor.New(tensor.WithShape(s.C, s.H, s.W), tensor.WithBacking(v))
+}
+
+// Batch wraps a C×H×W slice as a 1×C×H×W tensor.
+func Batch(v []float32, s nn.Shape) *tensor.Dense {
+	return tensor.New(tensor.WithShape(1, s.C, s.H, s.W), tensor.WithBacking(v))
+}
+
+// MaxAbsDiff is the largest |a[i] − b[i]|; it is +Inf when lengths differ.
+func MaxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var m float64
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
+}
+
+// Crop copies the h×w window at (y, x) of a C×H×W map.
+func Crop(v []float32, s nn.Shape, y, x, h, w int) []float32 {
+	out := make([]float32, 0, s.C*h*w)
+	for c := 0; c < s.C; c++ {
+		for r := y; r < y+h; r++ {
+			off := c*s.H*s.W + r*s.W + x
+			out = append(out, v[off:off+w]...)
+		}
+	}
+	return out
+}

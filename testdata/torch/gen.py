@@ -1,0 +1,309 @@
+#!/usr/bin/python3
+"""Generate the PyTorch golden fixtures in testdata/torch/.
+
+For each small model NAME it writes:
+
+  NAME.safetensors         the FC model in fc2conv's model-file format
+                           (safetensors with the architecture JSON under the
+                           "fc2conv" metadata key).
+  NAME.golden.safetensors  plain F32 safetensors with
+                             window_input  (C,H,W)   input of exactly the window size
+                             window_output (K,)      FC model output on it
+                             large_input   (C,H2,W2) input larger than the window
+                             large_output  (K,R,Q)   PyTorch's own FCN rewrite on it
+                             sliding_output (K,R,Q)  unpadded models only: the FC
+                                                     model run crop by crop with the
+                                                     total stride (naive sliding window)
+
+Models: chw_softmax, unpadded_sigmoid, hwc_keras, seed (the seed network of
+shared/bench/seednet.py, same seed and layer order, hence the same weights).
+
+Everything is seeded, single-threaded and deterministic. Run from the repo root:
+
+    /usr/bin/python3 testdata/torch/gen.py
+
+Needs torch and numpy only (the safetensors files are written by hand).
+"""
+import json
+import os
+import struct
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as tnn
+
+torch.set_grad_enabled(False)
+torch.set_num_threads(1)
+
+OUT_DIR = os.path.dirname(os.path.abspath(__file__))
+TOL = 1e-5
+
+
+class FlattenHWC(tnn.Module):
+    """Keras-style flatten: channels-last order."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+# ---------------------------------------------------------------- safetensors
+
+def write_safetensors(path, tensors, metadata=None):
+    """tensors: list of (name, float32 ndarray) written in that order."""
+    header = OrderedDict()
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    off, blobs = 0, []
+    for name, arr in tensors:
+        a = np.ascontiguousarray(arr, dtype="<f4")
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * ((-(8 + len(head))) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    return os.path.getsize(path)
+
+
+def np32(t):
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+# ---------------------------------------------------------------- model file
+
+def pair(v):
+    return [v, v] if isinstance(v, int) else list(v)
+
+
+def layer_doc(name, m):
+    """Architecture-document entry and parameter tensors of one layer."""
+    if isinstance(m, tnn.Conv2d):
+        assert m.groups == 1 and m.dilation == (1, 1) and m.bias is not None and m.padding_mode == "zeros"
+        doc = {"name": name, "type": "conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
+               "kernel": pair(m.kernel_size), "stride": pair(m.stride), "padding": pair(m.padding)}
+        return doc, [("weight", m.weight), ("bias", m.bias)]
+    if isinstance(m, tnn.MaxPool2d):
+        assert not m.ceil_mode and pair(m.dilation) == [1, 1]
+        return {"name": name, "type": "maxpool2d", "kernel": pair(m.kernel_size),
+                "stride": pair(m.stride), "padding": pair(m.padding)}, []
+    if isinstance(m, tnn.Linear):
+        return {"name": name, "type": "dense", "in_features": m.in_features, "out_features": m.out_features}, \
+            [("weight", m.weight), ("bias", m.bias)]
+    if isinstance(m, (tnn.BatchNorm1d, tnn.BatchNorm2d)):
+        return {"name": name, "type": "batchnorm", "num_features": m.num_features, "eps": m.eps}, \
+            [("weight", m.weight), ("bias", m.bias), ("running_mean", m.running_mean), ("running_var", m.running_var)]
+    if isinstance(m, tnn.Flatten):
+        assert m.start_dim == 1 and m.end_dim == -1
+        return {"name": name, "type": "flatten", "order": "CHW"}, []
+    if isinstance(m, FlattenHWC):
+        return {"name": name, "type": "flatten", "order": "HWC"}, []
+    if isinstance(m, tnn.Dropout):
+        return {"name": name, "type": "dropout", "rate": m.p}, []
+    if isinstance(m, tnn.ReLU):
+        return {"name": name, "type": "relu"}, []
+    if isinstance(m, tnn.Sigmoid):
+        return {"name": name, "type": "sigmoid"}, []
+    if isinstance(m, tnn.Softmax):
+        assert m.dim == 1
+        return {"name": name, "type": "softmax"}, []
+    raise TypeError("unsupported layer %s: %r" % (name, m))
+
+
+def write_model(path, net, window, labels=None, positive=0):
+    c, h, w = window
+    doc = OrderedDict(version=1)
+    doc["input"] = OrderedDict(channels=c, height=h, width=w, mean=[0.0] * c, std=[1.0] * c)
+    if labels:
+        doc["labels"] = list(labels)
+    doc["positive"] = positive
+    doc["layers"] = []
+    tensors = []
+    for name, m in net.named_children():
+        d, params = layer_doc(name, m)
+        doc["layers"].append(d)
+        tensors += [(name + "." + p, np32(t)) for p, t in params]
+    meta = {"fc2conv": json.dumps(doc, separators=(",", ":")), "format": "pt"}
+    return write_safetensors(path, tensors, meta)
+
+
+# ---------------------------------------------------------------- FCN rewrite
+
+def to_fcn(net, window):
+    """PyTorch's own fully convolutional rewrite of an FC-head Sequential."""
+    c, h, w = window
+    x = torch.zeros(1, c, h, w)
+    layers, feat, flat_order = [], None, None
+    for name, m in net.named_children():
+        if isinstance(m, (tnn.Flatten, FlattenHWC)):
+            feat = x.shape[1:]  # (C, h, w) of the last feature map
+            flat_order = "HWC" if isinstance(m, FlattenHWC) else "CHW"
+        elif isinstance(m, tnn.Linear):
+            if flat_order is not None and feat is not None:
+                fc, fh, fw = feat
+                conv = tnn.Conv2d(fc, m.out_features, (fh, fw))
+                if flat_order == "CHW":
+                    wt = m.weight.view(m.out_features, fc, fh, fw)
+                else:
+                    wt = m.weight.view(m.out_features, fh, fw, fc).permute(0, 3, 1, 2)
+                feat = None
+            else:
+                conv = tnn.Conv2d(m.in_features, m.out_features, 1)
+                wt = m.weight.view(m.out_features, m.in_features, 1, 1)
+            conv.weight.copy_(wt)
+            conv.bias.copy_(m.bias)
+            layers.append((name, conv))
+        elif isinstance(m, tnn.BatchNorm1d):
+            bn = tnn.BatchNorm2d(m.num_features, eps=m.eps)
+            for p in ("weight", "bias", "running_mean", "running_var"):
+                getattr(bn, p).copy_(getattr(m, p))
+            layers.append((name, bn))
+        elif isinstance(m, tnn.Dropout):
+            pass
+        else:
+            layers.append((name, m))
+        x = m(x)
+    return tnn.Sequential(OrderedDict(layers)).eval()
+
+
+# ---------------------------------------------------------------- fixtures
+
+def randomize_bn(net, gen):
+    for m in net.modules():
+        if isinstance(m, (tnn.BatchNorm1d, tnn.BatchNorm2d)):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
+            m.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
+            m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.copy_(torch.randn(n, generator=gen) * 0.2)
+
+
+def total_stride(net):
+    sh = sw = 1
+    for m in net.children():
+        if isinstance(m, (tnn.Flatten, FlattenHWC)):
+            break
+        if isinstance(m, (tnn.Conv2d, tnn.MaxPool2d)):
+            s = pair(m.stride)
+            sh, sw = sh * s[0], sw * s[1]
+    return sh, sw
+
+
+def is_padded(net):
+    return any(isinstance(m, (tnn.Conv2d, tnn.MaxPool2d)) and any(pair(m.padding)) for m in net.children())
+
+
+def make(name, net, window, large, input_fn, labels=None, positive=0):
+    net.eval()
+    c, h, w = window
+    fcn = to_fcn(net, window)
+    win_in = input_fn(window)
+    win_out = net(win_in[None])[0]
+    fcn_win = fcn(win_in[None])[0]
+    assert fcn_win.shape[1:] == (1, 1), fcn_win.shape
+    d = (fcn_win[:, 0, 0] - win_out).abs().max().item()
+    assert d <= TOL, "%s: FCN on the window differs from the FC model by %g" % (name, d)
+
+    big_in = input_fn(large)
+    big_out = fcn(big_in[None])[0]
+    golden = [("window_input", np32(win_in)), ("window_output", np32(win_out)),
+              ("large_input", np32(big_in)), ("large_output", np32(big_out))]
+    note = ""
+    if not is_padded(net):
+        sh, sw = total_stride(net)
+        k, r, q = big_out.shape
+        slide = torch.empty(k, r, q)
+        for i in range(r):
+            for j in range(q):
+                crop = big_in[:, i * sh:i * sh + h, j * sw:j * sw + w]
+                assert crop.shape == (c, h, w)
+                slide[:, i, j] = net(crop[None])[0]
+        ds = (slide - big_out).abs().max().item()
+        assert ds <= TOL, "%s: naive sliding window differs from the FCN by %g" % (name, ds)
+        golden.append(("sliding_output", np32(slide)))
+        note = " sliding-vs-fcn=%.2g stride=%dx%d" % (ds, sh, sw)
+
+    ms = write_model(os.path.join(OUT_DIR, name + ".safetensors"), net, window, labels, positive)
+    gs = write_safetensors(os.path.join(OUT_DIR, name + ".golden.safetensors"), golden)
+    print("%-17s window %s -> %s  large %s -> %s  out[%.3g,%.3g] fcn-vs-fc=%.2g%s  model %dB golden %dB" % (
+        name, "x".join(map(str, window)), tuple(win_out.shape), "x".join(map(str, large)),
+        "x".join(map(str, big_out.shape)), big_out.min().item(), big_out.max().item(), d, note, ms, gs))
+
+
+def flat_size(feat, window):
+    return feat(torch.zeros(1, *window)).numel()
+
+
+def chw_softmax():
+    torch.manual_seed(11)
+    net = tnn.Sequential(OrderedDict([
+        ("conv1", tnn.Conv2d(1, 4, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+        ("conv2", tnn.Conv2d(4, 6, 3, padding=1)), ("bn1", tnn.BatchNorm2d(6)), ("relu2", tnn.ReLU()),
+        ("pool2", tnn.MaxPool2d(2)), ("flatten", tnn.Flatten()),
+        ("fc1", tnn.Linear(6 * 4 * 3, 10)), ("bn2", tnn.BatchNorm1d(10)), ("relu3", tnn.ReLU()),
+        ("drop", tnn.Dropout(0.5)), ("fc2", tnn.Linear(10, 3)), ("softmax", tnn.Softmax(dim=1)),
+    ]))
+    g = torch.Generator().manual_seed(12)
+    randomize_bn(net, g)
+    make("chw_softmax", net, (1, 16, 12), (1, 40, 32),
+         lambda s: torch.randn(*s, generator=g), labels=["background", "dress", "other"], positive=1)
+
+
+def unpadded_sigmoid():
+    torch.manual_seed(21)
+    window = (3, 21, 17)
+    feat = [("conv1", tnn.Conv2d(3, 5, (3, 2))), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2, stride=2)),
+            ("conv2", tnn.Conv2d(5, 8, 3, stride=1)), ("relu2", tnn.ReLU()),
+            ("pool2", tnn.MaxPool2d((2, 1), stride=(2, 1)))]
+    n = flat_size(tnn.Sequential(OrderedDict(feat)), window)  # 8*3*6 = 144
+    net = tnn.Sequential(OrderedDict(feat + [
+        ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(n, 12)), ("relu3", tnn.ReLU()),
+        ("fc2", tnn.Linear(12, 6)), ("relu4", tnn.ReLU()), ("fc3", tnn.Linear(6, 1)), ("sigmoid", tnn.Sigmoid()),
+    ]))
+    # Default init shrinks activations through three dense layers; widen the
+    # last one so the sigmoid's input spans a useful range.
+    net.fc3.weight.mul_(4.0)
+    g = torch.Generator().manual_seed(22)
+    make("unpadded_sigmoid", net, window, (3, 41, 33), lambda s: torch.randn(*s, generator=g))
+
+
+def hwc_keras():
+    torch.manual_seed(31)
+    net = tnn.Sequential(OrderedDict([
+        ("conv1", tnn.Conv2d(2, 4, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+        ("flatten", FlattenHWC()), ("fc1", tnn.Linear(5 * 5 * 4, 7)), ("relu2", tnn.ReLU()),
+        ("fc2", tnn.Linear(7, 2)), ("softmax", tnn.Softmax(dim=1)),
+    ]))
+    net.fc2.weight.mul_(3.0)
+    g = torch.Generator().manual_seed(32)
+    make("hwc_keras", net, (2, 12, 12), (2, 20, 18), lambda s: torch.randn(*s, generator=g),
+         labels=["no", "yes"], positive=1)
+
+
+def seed():
+    # Same construction order as shared/bench/seednet.py under torch.manual_seed(5),
+    # so the parameters are identical to that script's seed.pt.
+    torch.manual_seed(5)
+    layers, c = [], 3
+    for i, w in enumerate([16, 32, 64, 64, 128], 1):
+        layers += [("conv%d" % i, tnn.Conv2d(c, w, 3, padding=1)), ("relu%d" % i, tnn.ReLU()),
+                   ("pool%d" % i, tnn.MaxPool2d(2))]
+        c = w
+    layers += [("flatten", tnn.Flatten()), ("fc1", tnn.Linear(128 * 4 * 2, 256)), ("relu6", tnn.ReLU()),
+               ("fc2", tnn.Linear(256, 1)), ("sigmoid", tnn.Sigmoid())]
+    net = tnn.Sequential(OrderedDict(layers))
+    g = torch.Generator().manual_seed(6)
+    # Image-like inputs in [0, 1), as seednet.py feeds the network.
+    make("seed", net, (3, 128, 64), (3, 160, 96), lambda s: torch.rand(*s, generator=g), labels=["dress"])
+
+
+if __name__ == "__main__":
+    chw_softmax()
+    unpadded_sigmoid()
+    hwc_keras()
+    seed()
