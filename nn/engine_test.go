@@ -44,7 +44,7 @@ func TestEngineHandComputed(t *testing.T) {
 	dense := nn.NewDense("fc", 4, 2)
 	copy(nn.F32(dense.Weight), []float32{1, 1, 1, 1, 1, -1, 0, 0})
 	net := &nn.Network{
-		Input: nn.InputSpec{Channels: 1, Height: 3, Width: 3, Mean: []float32{0}, Std: []float32{1}},
+		Input:  nn.InputSpec{Channels: 1, Height: 3, Width: 3, Mean: []float32{0}, Std: []float32{1}},
 		Layers: []nn.Layer{conv, nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenHWC), dense},
 	}
 	require.NoError(t, net.Validate())

@@ -55,9 +55,9 @@ type Layer interface {
 
 type base struct{ LayerName string }
 
-func (b base) Name() string    { return b.LayerName }
-func (base) Params() []Param   { return nil }
-func (base) sealed()           {}
+func (b base) Name() string  { return b.LayerName }
+func (base) Params() []Param { return nil }
+func (base) sealed()         {}
 
 // Conv2D is a 2-D convolution with symmetric zero padding.
 // Weight is OutC×InC×KH×KW (PyTorch layout), Bias is OutC.

@@ -125,27 +125,32 @@ func pairDoc(p Pair) []int { return []int{p.H, p.W} }
 
 // Load reads and validates a .safetensors model file.
 func Load(path string) (*Network, error) {
-	f, err := os.Open(path)
+	b, err := readBounded(path)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
-	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("load model %s: %w: file is %d bytes, more than the %d accepted", path, ErrFormat, st.Size(), int64(maxFileSize))
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, err
 	}
 	n, err := Unmarshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	return n, nil
+}
+
+// readBounded reads a whole file after checking it is not absurdly large.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxFileSize {
+		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than the %d accepted", path, ErrFormat, st.Size(), int64(maxFileSize))
+	}
+	return io.ReadAll(f)
 }
 
 // Unmarshal decodes and validates a model file held in memory. Everything
@@ -219,21 +224,38 @@ func Unmarshal(b []byte) (*Network, error) {
 	return net, nil
 }
 
-func decodeF32(b []byte) *tensor.Dense {
-	v := make([]float32, len(b)/4)
+func decodeF32(r rawTensor) *tensor.Dense {
+	v := make([]float32, len(r.data)/4)
 	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(r.data[4*i:]))
 	}
-	return tensor.New(tensor.WithBacking(v))
+	shape := r.shape
+	if len(shape) == 0 {
+		shape = []int{1} // a 0-d tensor as a 1-vector: callers want a slice
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+}
+
+// ReadTensors reads every tensor of a .safetensors file (F32 only),
+// whatever its metadata: golden fixtures and foreign weight files.
+func ReadTensors(path string) (map[string]*tensor.Dense, error) {
+	b, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	_, raws, err := parseSafetensors(b)
+	if err != nil {
+		return nil, fmt.Errorf("read tensors %s: %w", path, err)
+	}
+	out := make(map[string]*tensor.Dense, len(raws))
+	for name, r := range raws {
+		out[name] = decodeF32(r)
+	}
+	return out, nil
 }
 
 func setParams(l Layer, raws map[string]rawTensor) {
-	get := func(p string) *tensor.Dense {
-		r := raws[l.Name()+"."+p]
-		t := decodeF32(r.data)
-		t.Reshape(r.shape...)
-		return t
-	}
+	get := func(p string) *tensor.Dense { return decodeF32(raws[l.Name()+"."+p]) }
 	switch l := l.(type) {
 	case *Conv2D:
 		l.Weight, l.Bias = get("weight"), get("bias")

@@ -102,8 +102,8 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 
 // minSide finds the smallest input height (or width) the layers accept.
 func minSide(net *nn.Network, height bool) int {
-	for n := 1; ; n++ {
-		s := nn.Shape{C: net.Input.Channels, H: 64, W: 64}
+	for n := 1; n < 1024; n++ {
+		s := nn.Shape{C: net.Input.Channels, H: 1024, W: 1024}
 		if height {
 			s.H = n
 		} else {
@@ -113,6 +113,7 @@ func minSide(net *nn.Network, height bool) int {
 			return n
 		}
 	}
+	panic("nntest: no input side up to 1024 fits the random stack") // a generator bug
 }
 
 // Randomize fills every weight with values scaled to keep activations in a

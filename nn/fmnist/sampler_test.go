@@ -1,0 +1,167 @@
+package fmnist_test
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const photoDir = "../../testdata/photos"
+
+func trainPhotos(t *testing.T) []*image.Gray {
+	t.Helper()
+	p, err := fmnist.Photos(photoDir, fmnist.PhotosTrain)
+	require.NoError(t, err)
+	return p
+}
+
+func draw(s *fmnist.Sampler, n int) (patches [][]float32, labels []int) {
+	for i := 0; i < n; i++ {
+		p := make([]float32, fmnist.PatchLen)
+		labels = append(labels, s.Sample(p))
+		patches = append(patches, p)
+	}
+	return patches, labels
+}
+
+func TestSamplerDeterministic(t *testing.T) {
+	items := loadTiny(t, "train")
+	photos := trainPhotos(t)
+	a, la := draw(fmnist.NewSampler(items, photos, 42), 100)
+	b, lb := draw(fmnist.NewSampler(items, photos, 42), 100)
+	assert.Equal(t, la, lb)
+	assert.Equal(t, a, b)
+	c, _ := draw(fmnist.NewSampler(items, photos, 43), 100)
+	assert.NotEqual(t, a, c)
+	for i, p := range a {
+		for _, v := range p {
+			require.True(t, v >= 0 && v <= 1, "patch %d value %v", i, v)
+		}
+	}
+	assert.Equal(t, -1, fmnist.NewSampler(items, photos, 1).Sample(make([]float32, 10)))
+}
+
+func TestSamplerBalance(t *testing.T) {
+	items := loadTiny(t, "train")
+	photos := trainPhotos(t)
+	for _, frac := range []float64{1.0 / 3, 0.5} {
+		cfg := fmnist.DefaultSamplerConfig()
+		cfg.Positive = frac
+		s, err := fmnist.NewSamplerWith(items, photos, 5, cfg)
+		require.NoError(t, err)
+		_, labels := draw(s, 900)
+		pos := 0
+		for _, l := range labels {
+			require.Contains(t, []int{0, 1}, l)
+			pos += l
+		}
+		// binomial standard deviation is under 17 here
+		assert.InDelta(t, frac*900, float64(pos), 60, "positive fraction %v", frac)
+	}
+}
+
+// centreContrast is the mean of the central 12×12 minus the mean of the
+// 3-pixel border.
+func centreContrast(p []float32) float64 {
+	var in, out float64
+	var nin, nout int
+	for y := 0; y < 28; y++ {
+		for x := 0; x < 28; x++ {
+			v := float64(p[y*28+x])
+			switch {
+			case x >= 8 && x < 20 && y >= 8 && y < 20:
+				in += v
+				nin++
+			case x < 3 || x >= 25 || y < 3 || y >= 25:
+				out += v
+				nout++
+			}
+		}
+	}
+	return in/float64(nin) - out/float64(nout)
+}
+
+// With only pure-background negatives, positives have a bright centred
+// garment and negatives nothing in particular in the centre; on plain
+// black backgrounds the garment stands out more.
+func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
+	items := loadTiny(t, "train")
+	photos := trainPhotos(t)
+	for _, black := range []bool{false, true} {
+		cfg := fmnist.DefaultSamplerConfig()
+		cfg.NegOther, cfg.NegOffCentre, cfg.NegScale, cfg.NegBackground = 0, 0, 0, 1
+		cfg.Invert, cfg.Neighbour = 0, 0
+		minPos := 0.08
+		if black {
+			cfg.Black, cfg.Photo, minPos = 1, 0, 0.3
+		}
+		s, err := fmnist.NewSamplerWith(items, photos, 9, cfg)
+		require.NoError(t, err)
+		patches, labels := draw(s, 600)
+		var sum [2]float64
+		var n [2]int
+		for i, p := range patches {
+			sum[labels[i]] += centreContrast(p)
+			n[labels[i]]++
+		}
+		require.Positive(t, n[0])
+		require.Positive(t, n[1])
+		pos, neg := sum[1]/float64(n[1]), sum[0]/float64(n[0])
+		t.Logf("black %v: centre contrast: positives %.3f, negatives %.3f", black, pos, neg)
+		assert.Greater(t, pos, minPos, "black %v", black)
+		assert.Less(t, math.Abs(neg), 0.05, "black %v", black)
+	}
+}
+
+func TestSamplerHardNegatives(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Positive, cfg.Hard, cfg.HardCap = 0, 1, 2
+	s, err := fmnist.NewSamplerWith(items, nil, 3, cfg)
+	require.NoError(t, err)
+	assert.Error(t, s.AddNegative(make([]float32, 5)))
+	marker := make([]float32, fmnist.PatchLen)
+	for i := range marker {
+		marker[i] = 0.25
+	}
+	for i := 0; i < 3; i++ { // the third replaces the first
+		require.NoError(t, s.AddNegative(marker))
+	}
+	assert.Equal(t, 2, s.HardNegatives())
+	patches, labels := draw(s, 20)
+	for i, p := range patches {
+		assert.Equal(t, 0, labels[i])
+		assert.Equal(t, marker, p, "sample %d is a mined negative", i)
+	}
+}
+
+func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
+	items := loadTiny(t, "train")
+	bad := fmnist.DefaultSamplerConfig()
+	bad.Positive = 1.5
+	_, err := fmnist.NewSamplerWith(items, nil, 1, bad)
+	assert.ErrorContains(t, err, "Positive")
+	bad = fmnist.DefaultSamplerConfig()
+	bad.Shift = 12
+	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
+	assert.ErrorContains(t, err, "Shift")
+
+	noDress := &fmnist.Set{Rows: 28, Cols: 28}
+	for i, l := range items.Labels {
+		if l != fmnist.Dress {
+			noDress.Images = append(noDress.Images, items.Images[i])
+			noDress.Labels = append(noDress.Labels, l)
+		}
+	}
+	_, err = fmnist.NewSamplerWith(noDress, nil, 1, fmnist.DefaultSamplerConfig())
+	assert.ErrorContains(t, err, "0 dresses")
+	// The unchecked constructor degrades to negatives only, without panics.
+	_, labels := draw(fmnist.NewSampler(noDress, nil, 1), 50)
+	assert.NotContains(t, labels, 1)
+	_, labels = draw(fmnist.NewSampler(nil, []*image.Gray{nil, image.NewGray(image.Rect(0, 0, 3, 2))}, 1), 50)
+	assert.NotContains(t, labels, 1)
+}
