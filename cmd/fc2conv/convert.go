@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// tolerance is the max abs error convert and verify accept.
+const tolerance = 1e-5
+
+func runConvert(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("convert", "IN.safetensors", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.", stderr)
+	out := fs.String("o", "", "output model `file` (required)")
+	seed := fs.Int64("seed", 1, "seed of the random check inputs")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 || *out == "" {
+		fmt.Fprintln(stderr, "fc2conv convert: need one input model and -o OUT")
+		fs.Usage()
+		return exitUsage
+	}
+	fc, err := nn.Load(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
+		return exitFail
+	}
+	res, err := convert.Convert(fc)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv convert: %s: %v\n", fs.Arg(0), err)
+		return exitFail
+	}
+	printTable(stdout, res)
+	rep, err := convert.Verify(fc, res.Network, convert.VerifyOptions{Seed: *seed})
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
+		return exitFail
+	}
+	printReport(stdout, rep)
+	if rep.MaxAbs() > tolerance {
+		fmt.Fprintf(stderr, "fc2conv convert: max abs error %.3g exceeds %.0e; not writing %s\n", rep.MaxAbs(), tolerance, *out)
+		return exitFail
+	}
+	if err := res.Network.Save(*out); err != nil {
+		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return exitOK
+}
+
+func printTable(w io.Writer, res *convert.Result) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "layer\tFC form\tconv form")
+	for _, s := range res.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Layer, s.From, s.To)
+	}
+	tw.Flush()
+	g := res.Geometry
+	fmt.Fprintf(w, "geometry: stride %v, window %v (h×w), receptive field %v, padded %v\n", g.Stride, g.Window, g.Field, g.Padded)
+}
+
+func printReport(w io.Writer, rep convert.Report) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "check\tcases\tmax abs\tmax rel")
+	for _, c := range rep.Checks {
+		fmt.Fprintf(tw, "%s\t%d\t%.3g\t%.3g\n", c.Name, c.Cases, c.MaxAbs, c.MaxRel)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "max abs error %.3g, max rel error %.3g (tolerance %.0e)\n", rep.MaxAbs(), rep.MaxRel(), tolerance)
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/train"
+)
+
+func runTrain(args []string, stdout, stderr io.Writer) int {
+	d := train.DefaultConfig()
+	fs := newFlags("train", "", "Trains the dress-vs-rest classifier (28×28 grey window, FC head) with gorgonia and\nwrites the FC model to --out and its converted form beside it (-fcn.safetensors).\nt10k is never read.", stderr)
+	cfg := d
+	fs.StringVar(&cfg.DataDir, "data", d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
+	fs.StringVar(&cfg.PhotoDir, "photos", d.PhotoDir, "background photographs `dir` (its SPLIT.txt train list is used)")
+	fs.StringVar(&cfg.Out, "out", d.Out, "output model `file`")
+	fs.IntVar(&cfg.Epochs, "epochs", d.Epochs, "epochs")
+	fs.IntVar(&cfg.Steps, "steps", d.Steps, "batches per epoch")
+	fs.IntVar(&cfg.Batch, "batch", d.Batch, "patches per batch")
+	fs.Float64Var(&cfg.LR, "lr", d.LR, "Adam learning rate")
+	fs.Int64Var(&cfg.Seed, "seed", d.Seed, "random seed (same seed, same model)")
+	fs.Float64Var(&cfg.ValFraction, "val-fraction", d.ValFraction, "fraction of train items held out for validation")
+	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
+	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
+	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "fc2conv train: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg.Log = stdout
+	if !*quiet {
+		cfg.Progress = os.Stderr
+	}
+	net, _, err := train.Run(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
+		return exitFail
+	}
+	res, err := convert.Convert(net)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
+		return exitFail
+	}
+	fcnPath := fcnName(cfg.Out)
+	if err := res.Network.Save(fcnPath); err != nil {
+		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "wrote %s and %s\n", cfg.Out, fcnPath)
+	return exitOK
+}
+
+// fcnName is where the converted form of model path p goes.
+func fcnName(p string) string {
+	const ext = ".safetensors"
+	if len(p) > len(ext) && p[len(p)-len(ext):] == ext {
+		p = p[:len(p)-len(ext)]
+	}
+	return p + "-fcn" + ext
+}

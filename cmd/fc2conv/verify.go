@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", "MODEL.safetensors",
+		"Runs the equivalence checks on MODEL and exits 1 above tolerance. An FC model is\nconverted and compared with its FCN form; an FCN model is checked against the\ngorgonia reference and against itself on crops, or against --fc if given.", stderr)
+	fcPath := fs.String("fc", "", "the FC `model` an FCN model was converted from (optional)")
+	seed := fs.Int64("seed", 1, "seed of the random check inputs")
+	windows := fs.Int("windows", 16, "random window-sized inputs")
+	extra := fs.Int("large", 3, "random large inputs")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "fc2conv verify: need exactly one model")
+		fs.Usage()
+		return exitUsage
+	}
+	model, err := nn.Load(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv verify: %v\n", err)
+		return exitFail
+	}
+	var fc, fcn *nn.Network
+	switch {
+	case !model.IsFullyConvolutional():
+		res, err := convert.Convert(model)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv verify: %s: %v\n", fs.Arg(0), err)
+			return exitFail
+		}
+		fc, fcn = model, res.Network
+	case *fcPath != "":
+		if fc, err = nn.Load(*fcPath); err != nil {
+			fmt.Fprintf(stderr, "fc2conv verify: --fc: %v\n", err)
+			return exitFail
+		}
+		fcn = model
+	default:
+		fcn = model
+	}
+	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: *seed, Windows: *windows, Extra: *extra})
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv verify: %s: %v\n", fs.Arg(0), err)
+		return exitFail
+	}
+	printReport(stdout, rep)
+	if rep.MaxAbs() > tolerance {
+		fmt.Fprintf(stderr, "fc2conv verify: %s: FAIL: max abs error %.3g exceeds %.0e\n", fs.Arg(0), rep.MaxAbs(), tolerance)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", fs.Arg(0))
+	return exitOK
+}

@@ -1,0 +1,130 @@
+package train
+
+import (
+	"fmt"
+	"image"
+	"math/rand"
+	"sort"
+
+	"github.com/disintegration/imaging"
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+)
+
+// Mining scenes are smaller than evaluation scenes to keep a round cheap;
+// the items are pasted at the same 1×–3× scales.
+const (
+	mineW, mineH  = 512, 256
+	mineItems     = 5
+	minePerScene  = 24
+	mineThreshold = 0.5
+)
+
+// mineScales bring items of 28–84 px back to the 28 px window.
+var mineScales = []float64{1, 1 / 1.5, 1 / 2.0, 1 / 2.5, 1 / 3.0}
+
+// MineHardNegatives scans training scenes (built from training items and
+// training photos only) with the converted network and returns the
+// windows scored as dress that overlap no dress: Dalal and Triggs' hard
+// negatives, as [0,1] patches for Sampler.AddNegative.
+func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int) ([][]float32, error) {
+	res, err := convert.Convert(net)
+	if err != nil {
+		return nil, fmt.Errorf("train: mining: %w", err)
+	}
+	fcn, geo := res.Network, res.Geometry
+	e := nn.NewEngine(fcn)
+	rng := rand.New(rand.NewSource(seed))
+	type cand struct {
+		score float32
+		patch []float32
+	}
+	var out [][]float32
+	for s := 0; s < scenes; s++ {
+		var photo image.Image
+		if len(photos) > 0 {
+			photo = photos[rng.Intn(len(photos))]
+		}
+		img, truth := fmnist.MakeScene(rng, items, photo, mineW, mineH, mineItems)
+		var cands []cand
+		for _, r := range mineScales {
+			w, h := int(float64(mineW)*r+0.5), int(float64(mineH)*r+0.5)
+			small := toUnit(imaging.Resize(img, w, h, imaging.Linear))
+			x := make([]float32, len(small))
+			copy(x, small)
+			normalise(x, fcn.Input)
+			heat, hs, err := e.ForwardSlice(x, nn.Shape{C: 1, H: h, W: w})
+			if err != nil {
+				return nil, fmt.Errorf("train: mining scene %d: %w", s, err)
+			}
+			plane := heat[fcn.Positive*hs.H*hs.W : (fcn.Positive+1)*hs.H*hs.W]
+			for i := 0; i < hs.H; i++ {
+				for j := 0; j < hs.W; j++ {
+					p := plane[i*hs.W+j]
+					if p < mineThreshold {
+						continue
+					}
+					b := geo.CellBox(i, j)
+					if int(b.X2) > w || int(b.Y2) > h {
+						continue
+					}
+					box := [4]float64{b.X1 / r, b.Y1 / r, b.X2 / r, b.Y2 / r}
+					if touchesDress(box, truth) {
+						continue
+					}
+					cands = append(cands, cand{p, crop(small, w, int(b.X1), int(b.Y1), geo.Window.W, geo.Window.H)})
+				}
+			}
+		}
+		sort.Slice(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
+		for k := 0; k < len(cands) && k < minePerScene; k++ {
+			out = append(out, cands[k].patch)
+		}
+	}
+	return out, nil
+}
+
+// touchesDress reports whether box overlaps a dress enough that calling it
+// a negative would teach the net to miss loosely framed dresses.
+func touchesDress(box [4]float64, truth []fmnist.Object) bool {
+	for _, o := range truth {
+		if o.Class == fmnist.Dress && IoU(box, o.Box) >= 0.3 {
+			return true
+		}
+	}
+	return false
+}
+
+// IoU is the intersection over union of two [x1,y1,x2,y2] boxes.
+func IoU(a, b [4]float64) float64 {
+	iw := min(a[2], b[2]) - max(a[0], b[0])
+	ih := min(a[3], b[3]) - max(a[1], b[1])
+	if iw <= 0 || ih <= 0 {
+		return 0
+	}
+	inter := iw * ih
+	return inter / ((a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter)
+}
+
+// toUnit converts an image to grey [0,1] values (BT.601 luma).
+func toUnit(img *image.NRGBA) []float32 {
+	b := img.Bounds()
+	out := make([]float32, 0, b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[(y-b.Min.Y)*img.Stride:]
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl := float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2])
+			out = append(out, (0.299*r+0.587*g+0.114*bl)/255)
+		}
+	}
+	return out
+}
+
+func crop(m []float32, w, x, y, cw, ch int) []float32 {
+	out := make([]float32, 0, cw*ch)
+	for r := y; r < y+ch; r++ {
+		out = append(out, m[r*w+x:r*w+x+cw]...)
+	}
+	return out
+}

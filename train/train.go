@@ -1,0 +1,380 @@
+// Package train trains the dress classifier on Fashion-MNIST with gorgonia
+// (autodiff and Adam), validates it on held-out training items, mines hard
+// negatives from training scenes, and writes resumable checkpoints.
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"time"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/schollz/progressbar/v3"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// DefaultDataDir is where Debian's dataset-fashion-mnist installs the data.
+const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
+
+// Config holds the training knobs; the CLI flags map onto it one to one.
+type Config struct {
+	DataDir     string  // Fashion-MNIST IDX files
+	PhotoDir    string  // background photographs (train split only is used)
+	Out         string  // final model path; checkpoints go to Out+".ckpt"
+	Epochs      int     // passes of StepsPerEpoch batches
+	Steps       int     // batches per epoch
+	Batch       int     // patches per batch
+	LR          float64 // Adam learning rate
+	Seed        int64   // everything random derives from it
+	ValFraction float64 // train items held out for validation
+	ValPatches  int     // fixed validation patches
+	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
+	MineScenes  int     // training scenes scanned per mining round
+	Resume      string  // checkpoint to continue from
+	Progress    io.Writer
+	Log         io.Writer // one line per epoch
+}
+
+// DefaultConfig is the configuration of the shipped model.
+func DefaultConfig() Config {
+	return Config{DataDir: DefaultDataDir, PhotoDir: "testdata/photos", Out: "models/dress.safetensors",
+		Epochs: 8, Steps: 600, Batch: 64, LR: 1e-3, Seed: 1, ValFraction: 0.1, ValPatches: 4000,
+		MineFrom: 3, MineScenes: 40}
+}
+
+// EpochStats summarises one epoch.
+type EpochStats struct {
+	Epoch    int     `json:"epoch"`
+	Loss     float64 `json:"loss"`
+	ValAcc   float64 `json:"val_accuracy"`
+	Mined    int     `json:"mined"`
+	Seconds  float64 `json:"seconds"`
+	Patches  int     `json:"patches"`
+	HardPool int     `json:"hard_negatives"`
+}
+
+// checkpoint is the state beside the checkpoint model.
+type checkpoint struct {
+	Epoch   int          `json:"epoch"` // epochs completed
+	History []EpochStats `json:"history"`
+	Config  Config       `json:"config"`
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Epochs < 1 || c.Epochs > 1000:
+		return fmt.Errorf("train: --epochs %d out of range [1,1000]", c.Epochs)
+	case c.Batch < 1 || c.Batch > 4096:
+		return fmt.Errorf("train: --batch %d out of range [1,4096]", c.Batch)
+	case c.Steps < 1:
+		return fmt.Errorf("train: --steps %d must be ≥ 1", c.Steps)
+	case !(c.LR > 0 && c.LR < 1):
+		return fmt.Errorf("train: --lr %v out of range (0,1)", c.LR)
+	case !(c.ValFraction > 0 && c.ValFraction < 1):
+		return fmt.Errorf("train: --val-fraction %v out of range (0,1)", c.ValFraction)
+	case c.Out == "":
+		return errors.New("train: --out is required")
+	}
+	return nil
+}
+
+// DressNet is the shipped architecture: a 28×28 grey window, two valid
+// 5×5 convolutions with 2×2 max-pools (total stride 4), then an FC head
+// 512→64→2 with a softmax over {not dress, dress}.
+func DressNet() *nn.Network {
+	one, two := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}
+	return &nn.Network{
+		Input: nn.InputSpec{Channels: 1, Height: 28, Width: 28, Mean: []float32{0.5}, Std: []float32{0.5}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("conv1", 1, 16, nn.Pair{H: 5, W: 5}, one, nn.Pair{}),
+			nn.NewReLU("relu1"),
+			nn.NewMaxPool2D("pool1", two, two, nn.Pair{}),
+			nn.NewConv2D("conv2", 16, 32, nn.Pair{H: 5, W: 5}, one, nn.Pair{}),
+			nn.NewReLU("relu2"),
+			nn.NewMaxPool2D("pool2", two, two, nn.Pair{}),
+			nn.NewFlatten("flatten", nn.FlattenCHW),
+			nn.NewDense("fc1", 512, 64),
+			nn.NewReLU("relu3"),
+			nn.NewDense("fc2", 64, 2),
+			nn.NewSoftmax("softmax"),
+		},
+		Labels:   []string{"not dress", "dress"},
+		Positive: 1,
+	}
+}
+
+// InitWeights sets He-uniform weights and zero biases, from seed.
+func InitWeights(net *nn.Network, seed int64) {
+	rng := rand.New(rand.NewSource(seed))
+	for _, l := range net.Layers {
+		var w []float32
+		var fanIn int
+		switch l := l.(type) {
+		case *nn.Conv2D:
+			w, fanIn = nn.F32(l.Weight), l.InC*l.Kernel.H*l.Kernel.W
+		case *nn.Dense:
+			w, fanIn = nn.F32(l.Weight), l.In
+		default:
+			continue
+		}
+		a := math.Sqrt(6 / float64(fanIn))
+		for i := range w {
+			w[i] = float32((2*rng.Float64() - 1) * a)
+		}
+	}
+}
+
+// Run trains a model as configured and saves it to cfg.Out.
+func Run(cfg Config) (*nn.Network, []EpochStats, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	all, err := fmnist.Load(cfg.DataDir, "train")
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	trainSet, valSet := all.Split(cfg.ValFraction, cfg.Seed)
+	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
+		return nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
+	}
+
+	net := DressNet()
+	InitWeights(net, cfg.Seed)
+	start := 0
+	var history []EpochStats
+	if cfg.Resume != "" {
+		if net, start, history, err = loadCheckpoint(cfg.Resume); err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
+	}
+
+	valX, valY, err := fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := nn.BuildGraph(net, nn.GraphOptions{Batch: cfg.Batch, Training: true})
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	y := G.NewMatrix(g.G, G.Float32, G.WithShape(cfg.Batch, 2), G.WithName("labels"))
+	loss, err := crossEntropy(g.Logits, y)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: loss: %w", err)
+	}
+	if _, err := G.Grad(loss, g.Learnables...); err != nil {
+		return nil, nil, fmt.Errorf("train: gradients: %w", err)
+	}
+	vm := G.NewTapeMachine(g.G, G.BindDualValues(g.Learnables...))
+	defer vm.Close()
+	solver := G.NewAdamSolver(G.WithLearnRate(cfg.LR))
+
+	xs := make([]float32, cfg.Batch*784)
+	ys := make([]float32, cfg.Batch*2)
+	xT := tensor.New(tensor.WithShape(cfg.Batch, 1, 28, 28), tensor.WithBacking(xs))
+	yT := tensor.New(tensor.WithShape(cfg.Batch, 2), tensor.WithBacking(ys))
+	var hard [][]float32 // mined negatives, re-added to each epoch's sampler
+	for epoch := start; epoch < cfg.Epochs; epoch++ {
+		t0 := time.Now()
+		// Each epoch's stream depends only on (seed, epoch), so a resumed run
+		// sees the same data as an uninterrupted one.
+		sampler, err := fmnist.NewSamplerWith(trainSet, photos, cfg.Seed*1000+int64(epoch), fmnist.DefaultSamplerConfig())
+		if err != nil {
+			return nil, nil, fmt.Errorf("train: %w", err)
+		}
+		mined := 0
+		if cfg.MineFrom > 0 && epoch >= cfg.MineFrom {
+			found, err := MineHardNegatives(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.MineScenes)
+			if err != nil {
+				return nil, nil, err
+			}
+			hard = append(hard, found...)
+			mined = len(found)
+		}
+		for _, p := range hard {
+			if err := sampler.AddNegative(p); err != nil {
+				return nil, nil, fmt.Errorf("train: %w", err)
+			}
+		}
+		bar := newBar(cfg, epoch)
+		var sum float64
+		for step := 0; step < cfg.Steps; step++ {
+			for b := 0; b < cfg.Batch; b++ {
+				lab := sampler.Sample(xs[b*784 : (b+1)*784])
+				normalise(xs[b*784:(b+1)*784], net.Input)
+				ys[b*2], ys[b*2+1] = 1, 0
+				if lab == 1 {
+					ys[b*2], ys[b*2+1] = 0, 1
+				}
+			}
+			if err := G.Let(g.Input, xT); err != nil {
+				return nil, nil, fmt.Errorf("train: %w", err)
+			}
+			if err := G.Let(y, yT); err != nil {
+				return nil, nil, fmt.Errorf("train: %w", err)
+			}
+			if err := vm.RunAll(); err != nil {
+				return nil, nil, fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step, err)
+			}
+			if err := solver.Step(G.NodesToValueGrads(g.Learnables)); err != nil {
+				return nil, nil, fmt.Errorf("train: solver: %w", err)
+			}
+			l := float64(loss.Value().Data().(float32))
+			vm.Reset()
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower --lr", epoch+1, step, l)
+			}
+			sum += l
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch+1, cfg.Epochs, sum/float64(step+1)))
+				_ = bar.Add(cfg.Batch)
+			}
+		}
+		if bar != nil {
+			_ = bar.Finish()
+		}
+		acc := Accuracy(net, valX, valY)
+		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, Mined: mined,
+			Seconds: time.Since(t0).Seconds(), Patches: cfg.Steps * cfg.Batch, HardPool: len(hard)}
+		history = append(history, st)
+		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val acc %.4f  mined %d  %.0f patches/s\n",
+			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.Mined, float64(st.Patches)/st.Seconds)
+		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{Epoch: epoch + 1, History: history, Config: cfg}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := net.Save(cfg.Out); err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	return net, history, nil
+}
+
+func newBar(cfg Config, epoch int) *progressbar.ProgressBar {
+	if cfg.Progress == nil {
+		return nil
+	}
+	return progressbar.NewOptions(cfg.Steps*cfg.Batch,
+		progressbar.OptionSetWriter(cfg.Progress),
+		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch+1, cfg.Epochs)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("patches"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// crossEntropy is the mean of −Σ y·log softmax(logits).
+func crossEntropy(logits, y *G.Node) (*G.Node, error) {
+	if logits == nil {
+		return nil, errors.New("network does not end in a softmax")
+	}
+	logp, err := G.LogSoftMax(logits)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := G.HadamardProd(logp, y)
+	if err != nil {
+		return nil, err
+	}
+	s, err := G.Sum(prod, 1)
+	if err != nil {
+		return nil, err
+	}
+	m, err := G.Mean(s)
+	if err != nil {
+		return nil, err
+	}
+	return G.Neg(m)
+}
+
+// normalise maps [0,1] pixels through the input spec (one channel).
+func normalise(x []float32, spec nn.InputSpec) {
+	for i, v := range x {
+		x[i] = (v - spec.Mean[0]) / spec.Std[0]
+	}
+}
+
+// fixedPatches draws n labelled, normalised patches once.
+func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int) ([][]float32, []int, error) {
+	s, err := fmnist.NewSamplerWith(set, photos, seed, fmnist.DefaultSamplerConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: validation sampler: %w", err)
+	}
+	xs := make([][]float32, n)
+	ys := make([]int, n)
+	spec := DressNet().Input
+	for i := range xs {
+		xs[i] = make([]float32, 784)
+		ys[i] = s.Sample(xs[i])
+		normalise(xs[i], spec)
+	}
+	return xs, ys, nil
+}
+
+// Accuracy is the fraction of patches whose arg-max class matches.
+func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
+	e := nn.NewEngine(net)
+	ok := 0
+	for i, x := range xs {
+		out, _, err := e.ForwardSlice(x, net.Input.Window())
+		if err != nil {
+			continue
+		}
+		pred := 0
+		if out[1] > out[0] {
+			pred = 1
+		}
+		if pred == ys[i] {
+			ok++
+		}
+	}
+	return float64(ok) / float64(max(1, len(xs)))
+}
+
+func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {
+	if err := net.Save(path); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	c.Config.Progress, c.Config.Log = nil, nil
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.WriteFile(path+".json", b, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {
+	net, err := nn.Load(path)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("train: --resume: %w", err)
+	}
+	b, err := os.ReadFile(path + ".json")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("train: --resume: %w", err)
+	}
+	var c checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, 0, nil, fmt.Errorf("train: --resume %s.json: %w", path, err)
+	}
+	return net, c.Epoch, c.History, nil
+}
