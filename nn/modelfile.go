@@ -29,11 +29,12 @@ const FormatVersion = 1
 const maxFileSize = 4 << 30
 
 type archDoc struct {
-	Version  int        `json:"version"`
-	Input    inputDoc   `json:"input"`
-	Labels   []string   `json:"labels,omitempty"`
-	Positive int        `json:"positive"`
-	Layers   []layerDoc `json:"layers"`
+	Version   int        `json:"version"`
+	Input     inputDoc   `json:"input"`
+	Labels    []string   `json:"labels,omitempty"`
+	Positive  int        `json:"positive"`
+	Threshold float64    `json:"threshold,omitempty"`
+	Layers    []layerDoc `json:"layers"`
 }
 
 type inputDoc struct {
@@ -82,10 +83,11 @@ func (n *Network) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("save model: %w", err)
 	}
 	doc := archDoc{
-		Version:  FormatVersion,
-		Input:    inputDoc{n.Input.Channels, n.Input.Height, n.Input.Width, n.Input.Mean, n.Input.Std},
-		Labels:   n.Labels,
-		Positive: n.Positive,
+		Version:   FormatVersion,
+		Input:     inputDoc{n.Input.Channels, n.Input.Height, n.Input.Width, n.Input.Mean, n.Input.Std},
+		Labels:    n.Labels,
+		Positive:  n.Positive,
+		Threshold: n.Threshold,
 	}
 	var ts []namedTensor
 	for _, l := range n.Layers {
@@ -176,9 +178,10 @@ func Unmarshal(b []byte) (*Network, error) {
 	// Build the layers without weights, validate their configuration and
 	// shapes, and only then allocate.
 	net := &Network{
-		Input:    InputSpec{doc.Input.Channels, doc.Input.Height, doc.Input.Width, doc.Input.Mean, doc.Input.Std},
-		Labels:   doc.Labels,
-		Positive: doc.Positive,
+		Input:     InputSpec{doc.Input.Channels, doc.Input.Height, doc.Input.Width, doc.Input.Mean, doc.Input.Std},
+		Labels:    doc.Labels,
+		Positive:  doc.Positive,
+		Threshold: doc.Threshold,
 	}
 	if err := net.validateSpec(len(doc.Layers)); err != nil {
 		return nil, err

@@ -28,6 +28,9 @@ type Network struct {
 	// detector reports by default (for the dress model, "dress").
 	Labels   []string
 	Positive int
+	// Threshold is the detector's default score threshold for Positive,
+	// chosen on validation scenes; 0 means none was chosen.
+	Threshold float64
 }
 
 // Limits bound what a network may declare, so that a hostile or corrupt
@@ -114,6 +117,9 @@ func (n *Network) Validate() error {
 	}
 	if len(n.Labels) != 0 && len(n.Labels) != out.C {
 		return fmt.Errorf("%w: %d labels for %d output channels", ErrInvalid, len(n.Labels), out.C)
+	}
+	if !(n.Threshold >= 0 && n.Threshold <= 1) {
+		return fmt.Errorf("%w: threshold %v out of range [0,1]", ErrInvalid, n.Threshold)
 	}
 	if n.Positive < 0 || n.Positive >= out.C {
 		return fmt.Errorf("%w: positive class %d out of range [0,%d)", ErrInvalid, n.Positive, out.C)

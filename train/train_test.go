@@ -6,6 +6,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,4 +76,22 @@ func TestIoU(t *testing.T) {
 	assert.InDelta(t, 1.0, IoU([4]float64{0, 0, 2, 2}, [4]float64{0, 0, 2, 2}), 1e-12)
 	assert.InDelta(t, 1.0/7, IoU([4]float64{0, 0, 2, 2}, [4]float64{1, 1, 3, 3}), 1e-12) // 1 / (4+4−1)
 	assert.Zero(t, IoU([4]float64{0, 0, 1, 1}, [4]float64{2, 2, 3, 3}))
+}
+
+func TestAUC(t *testing.T) {
+	// Perfect ranking, reversed ranking, and a hand count: positives at
+	// 0.8 and 0.4, negatives at 0.6 and 0.2 → pairs won 1+1+0+1 of 4.
+	assert.InDelta(t, 1.0, AUC([]float64{0.9, 0.8, 0.1}, []bool{true, true, false}), 1e-12)
+	assert.InDelta(t, 0.0, AUC([]float64{0.1, 0.2, 0.9}, []bool{true, true, false}), 1e-12)
+	assert.InDelta(t, 0.75, AUC([]float64{0.8, 0.6, 0.4, 0.2}, []bool{true, false, true, false}), 1e-12)
+	assert.InDelta(t, 0.5, AUC([]float64{0.5, 0.5}, []bool{true, false}), 1e-12)
+}
+
+func TestEvaluateCounts(t *testing.T) {
+	set := &fmnist.Set{Labels: []uint8{fmnist.Dress, fmnist.Dress, 6, 0}}
+	m := Evaluate([]float64{0.9, 0.2, 0.7, 0.1}, set, 0.5)
+	assert.Equal(t, [4]int{1, 1, 1, 1}, [4]int{m.TP, m.FN, m.FP, m.TN})
+	assert.InDelta(t, 0.5, m.Accuracy, 1e-12)
+	assert.InDelta(t, 1.0, m.CalledDress[6], 1e-12) // the shirt was called a dress
+	assert.InDelta(t, 0.5, m.CalledDress[fmnist.Dress], 1e-12)
 }

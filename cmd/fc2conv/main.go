@@ -28,6 +28,8 @@ var commands = map[string]command{
 	"convert": {"rewrite an FC model as a fully convolutional one and check it", runConvert},
 	"verify":  {"run the FC↔conv equivalence checks on a model", runVerify},
 	"train":   {"train the dress classifier on Fashion-MNIST", runTrain},
+	"scenes":  {"write evaluation scenes with ground-truth boxes", runScenes},
+	"eval":    {"evaluate: 'eval classify' on t10k, 'eval detect' on scenes", runEval},
 }
 
 func main() {
@@ -85,4 +87,20 @@ func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
 		return exitUsage, false
 	}
 	return 0, true
+}
+
+func runEval(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "classify":
+			return runEvalClassify(args[1:], stdout, stderr)
+		case "detect":
+			return runEvalDetect(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintln(stderr, "usage: fc2conv eval classify|detect [flags]\n\n  classify  dress vs rest on Fashion-MNIST t10k items\n  detect    AP@0.5 of scan output against scene ground truth")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return exitOK
+	}
+	return exitUsage
 }

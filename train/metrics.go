@@ -1,0 +1,118 @@
+package train
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+)
+
+// Metrics are dress-vs-rest figures on raw Fashion-MNIST items.
+type Metrics struct {
+	Items     int     `json:"items"`
+	Threshold float64 `json:"threshold"`
+	Accuracy  float64 `json:"accuracy"`
+	AUC       float64 `json:"auc"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	TN        int     `json:"tn"`
+	FN        int     `json:"fn"`
+	// CalledDress is, per class, the fraction of its items scored ≥
+	// Threshold: the recall for Dress, the confusion for the others.
+	CalledDress [fmnist.NumClasses]float64 `json:"called_dress"`
+}
+
+// Scores runs the FC network on every item of set (raw 28×28, pixels/255)
+// and returns p(dress).
+func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
+	if set.Rows != net.Input.Height || set.Cols != net.Input.Width || net.Input.Channels != 1 {
+		return nil, fmt.Errorf("scores: items are %d×%d, the network wants %v", set.Rows, set.Cols, net.Input.Window())
+	}
+	e := nn.NewEngine(net)
+	x := make([]float32, set.Rows*set.Cols)
+	out := make([]float64, set.Len())
+	for i, img := range set.Images {
+		for k, v := range img {
+			x[k] = float32(v) / 255
+		}
+		normalise(x, net.Input)
+		y, _, err := e.ForwardSlice(x, net.Input.Window())
+		if err != nil {
+			return nil, fmt.Errorf("scores: item %d: %w", i, err)
+		}
+		out[i] = float64(y[net.Positive])
+	}
+	return out, nil
+}
+
+// Evaluate computes the metrics of scores against set's labels, calling
+// an item a dress when its score is ≥ threshold.
+func Evaluate(scores []float64, set *fmnist.Set, threshold float64) Metrics {
+	m := Metrics{Items: len(scores), Threshold: threshold}
+	var called, total [fmnist.NumClasses]int
+	pos := make([]bool, len(scores))
+	for i, s := range scores {
+		c := int(set.Labels[i])
+		pos[i] = c == fmnist.Dress
+		total[c]++
+		yes := s >= threshold
+		if yes {
+			called[c]++
+		}
+		switch {
+		case yes && pos[i]:
+			m.TP++
+		case yes:
+			m.FP++
+		case pos[i]:
+			m.FN++
+		default:
+			m.TN++
+		}
+	}
+	for c := range total {
+		if total[c] > 0 {
+			m.CalledDress[c] = float64(called[c]) / float64(total[c])
+		}
+	}
+	m.Accuracy = float64(m.TP+m.TN) / float64(max(1, m.Items))
+	m.Precision = float64(m.TP) / float64(max(1, m.TP+m.FP))
+	m.Recall = float64(m.TP) / float64(max(1, m.TP+m.FN))
+	m.AUC = AUC(scores, pos)
+	return m
+}
+
+// AUC is the area under the ROC curve: the probability that a random
+// positive outscores a random negative, ties counting half.
+func AUC(scores []float64, positive []bool) float64 {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	var rankSum float64
+	var nPos, nNeg int
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // average 1-based rank of the tie group
+		for k := i; k < j; k++ {
+			if positive[idx[k]] {
+				rankSum += mid
+				nPos++
+			} else {
+				nNeg++
+			}
+		}
+		i = j
+	}
+	if nPos == 0 || nNeg == 0 {
+		return 0
+	}
+	return (rankSum - float64(nPos*(nPos+1))/2) / float64(nPos*nNeg)
+}
