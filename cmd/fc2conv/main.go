@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // Exit codes: 0 success, 1 failure (or some inputs failed), 2 usage error.
@@ -79,8 +80,10 @@ func newFlags(name, args, about string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse parses flags; ok is false when the command should exit with code.
+// Flags may come before or after the positional arguments
+// (fc2conv convert IN -o OUT).
 func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
@@ -103,4 +106,39 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return exitUsage
+}
+
+// flagsFirst moves flags (and their values) ahead of positional
+// arguments, so the standard flag package accepts them anywhere. "--"
+// ends the flags as usual.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // let Parse report it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return append(append(flags, "--"), pos...)
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for name := range commands {
+		code, _, stderr := runCLI(name, "--help")
+		assert.Equal(t, exitOK, code, name)
+		assert.Contains(t, stderr, "usage: fc2conv "+name, name)
+	}
+	code, _, stderr := runCLI("frobnicate")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `unknown command "frobnicate"`)
+}
+
+func TestConvertAndVerifyGolden(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "hwc_keras.safetensors")
+	out := filepath.Join(t.TempDir(), "fcn.safetensors")
+	code, stdout, stderr := runCLI("convert", src, "-o", out)
+	require.Equal(t, exitOK, code, stderr)
+	// The table names each layer with its FC and conv shapes.
+	assert.Regexp(t, `fc1\s+dense 100→7\s+conv 7×4×5×5`, stdout)
+	assert.Regexp(t, `fc2\s+dense 7→2\s+conv 2×7×1×1`, stdout)
+	assert.Contains(t, stdout, "sliding window")
+	fcn, err := nn.Load(out)
+	require.NoError(t, err)
+	assert.True(t, fcn.IsFullyConvolutional())
+
+	for _, args := range [][]string{{"verify", src}, {"verify", out}, {"verify", out, "--fc", src}} {
+		code, stdout, stderr = runCLI(args...)
+		assert.Equal(t, exitOK, code, "%v: %s", args, stderr)
+		assert.Contains(t, stdout, "OK", args)
+	}
+}
+
+func TestVerifyBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors"))
+	require.NoError(t, err)
+	cases := map[string][]byte{
+		"truncated.safetensors": good[:len(good)/2],
+		"magic.safetensors":     append([]byte("\x89PNG\r\n\x1a\n"), good[8:]...),
+		"empty.safetensors":     nil,
+	}
+	for name, b := range cases {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b, 0o644))
+		code, _, stderr := runCLI("verify", p)
+		assert.Equal(t, exitFail, code, name)
+		assert.Contains(t, stderr, name, "the error names the file")
+		assert.Contains(t, strings.ToLower(stderr), "invalid format", name)
+	}
+	code, _, stderr := runCLI("verify")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "need exactly one model")
+}
