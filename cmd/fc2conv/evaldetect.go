@@ -1,5 +1,162 @@
 package main
 
-import "io"
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
 
-func runEvalDetect(args []string, stdout, stderr io.Writer) int { return exitUsage }
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/scan"
+)
+
+func runEvalDetect(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("eval detect", "", "Scores scan output (jsonl) against scene ground truth (truth.jsonl from\n'fc2conv scenes'): COCO-style 101-point AP@0.5 for dresses, and recall and false\npositives per image at each threshold. Scan with a low --threshold (e.g. 0.05)\nso the sweep sees every box; boxes are matched to truth by image base name.", stderr)
+	truthPath := fs.String("truth", "", "ground truth `file` (truth.jsonl)")
+	scanPath := fs.String("scan", "", "scan output `file` (jsonl)")
+	at := fs.Float64("threshold", 0.5, "threshold to report recall and false positives at")
+	maxFP := fs.Float64("max-fp", 0, "if > 0, also choose the lowest threshold with at most this many false positives per image")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *truthPath == "" || *scanPath == "" {
+		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth and --scan")
+		return exitUsage
+	}
+	tf, err := os.Open(*truthPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		return exitFail
+	}
+	defer tf.Close()
+	truths, err := fmnist.ReadTruth(tf, *truthPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		return exitFail
+	}
+	recs, err := readRecords(*scanPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		return exitFail
+	}
+	dets := make([][]detect.ScoredBox, len(truths))
+	gt := make([][][4]float64, len(truths))
+	for k, t := range truths {
+		r, ok := recs[filepath.Base(t.Image)]
+		if !ok {
+			fmt.Fprintf(stderr, "fc2conv eval detect: %s has no record for %s\n", *scanPath, t.Image)
+			return exitFail
+		}
+		if r.Error != "" {
+			fmt.Fprintf(stderr, "fc2conv eval detect: %s failed to scan: %s\n", t.Image, r.Error)
+			return exitFail
+		}
+		for _, d := range r.Detections {
+			dets[k] = append(dets[k], detect.ScoredBox{Box: d.Box, Score: d.Score})
+		}
+		for _, o := range t.Objects {
+			if o.Class == fmnist.Dress {
+				gt[k] = append(gt[k], o.Box)
+			}
+		}
+	}
+	ap, err := detect.AveragePrecision(dets, gt, 0.5)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "%d scenes, AP@0.5 (dress) %.4f\n", len(truths), ap)
+	fmt.Fprintln(stdout, "threshold  recall  FP/image")
+	thresholds := []float64{0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999}
+	thresholds = append(thresholds, *at)
+	sort.Float64s(thresholds)
+	for _, t := range thresholds {
+		rec, fp := recallFP(dets, gt, t)
+		mark := ""
+		if t == *at {
+			mark = "  <- --threshold"
+		}
+		fmt.Fprintf(stdout, "%9.4g  %6.4f  %8.3f%s\n", t, rec, fp, mark)
+	}
+	if *maxFP > 0 {
+		t, rec, fp := chooseThreshold(dets, gt, *maxFP)
+		fmt.Fprintf(stdout, "lowest threshold with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", *maxFP, t, rec, fp)
+	}
+	return exitOK
+}
+
+// recallFP matches boxes scored ≥ t greedily by score to unmatched dress
+// boxes at IoU ≥ 0.5, and returns recall and unmatched boxes per image.
+func recallFP(dets [][]detect.ScoredBox, gt [][][4]float64, t float64) (recall, fpPerImage float64) {
+	tp, fp, total := 0, 0, 0
+	for k := range dets {
+		total += len(gt[k])
+		var kept []detect.ScoredBox
+		for _, d := range dets[k] {
+			if d.Score >= t {
+				kept = append(kept, d)
+			}
+		}
+		sort.SliceStable(kept, func(a, b int) bool { return kept[a].Score > kept[b].Score })
+		used := make([]bool, len(gt[k]))
+		for _, d := range kept {
+			best, bi := 0.5, -1
+			for g, box := range gt[k] {
+				if iou := detect.IoU(d.Box, box); !used[g] && iou >= best {
+					best, bi = iou, g
+				}
+			}
+			if bi >= 0 {
+				used[bi] = true
+				tp++
+			} else {
+				fp++
+			}
+		}
+	}
+	return float64(tp) / float64(max(1, total)), float64(fp) / float64(max(1, len(dets)))
+}
+
+// chooseThreshold finds the lowest score threshold (among the scores seen)
+// whose false positives per image are at most maxFP.
+func chooseThreshold(dets [][]detect.ScoredBox, gt [][][4]float64, maxFP float64) (t, recall, fp float64) {
+	var scores []float64
+	for _, ds := range dets {
+		for _, d := range ds {
+			scores = append(scores, d.Score)
+		}
+	}
+	sort.Float64s(scores)
+	t = 1
+	for i := len(scores) - 1; i >= 0; i-- {
+		r, f := recallFP(dets, gt, scores[i])
+		if f > maxFP {
+			break
+		}
+		t, recall, fp = scores[i], r, f
+	}
+	return t, recall, fp
+}
+
+func readRecords(path string) (map[string]scan.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]scan.Record{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		var r scan.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		out[filepath.Base(r.Image)] = r
+	}
+	return out, sc.Err()
+}

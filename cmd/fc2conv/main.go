@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"convert": {"rewrite an FC model as a fully convolutional one and check it", runConvert},
 	"verify":  {"run the FC↔conv equivalence checks on a model", runVerify},
 	"train":   {"train the dress classifier on Fashion-MNIST", runTrain},
+	"scan":    {"scan images for dresses (or any class) and write boxes and heatmaps", runScan},
 	"scenes":  {"write evaluation scenes with ground-truth boxes", runScenes},
 	"eval":    {"evaluate: 'eval classify' on t10k, 'eval detect' on scenes", runEval},
 }

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/models"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/scan"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+func runScan(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
+	d := detect.DefaultOptions()
+	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
+	class := fs.Int("class", -1, "output channel to score; default: the model's positive class")
+	threshold := fs.Float64("threshold", -1, "score threshold; default: the model's own (chosen on validation scenes)")
+	nms := fs.Float64("nms", d.NMS, "IoU above which overlapping boxes are suppressed")
+	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
+	factor := fs.Float64("scale-factor", d.ScaleFactor, "ratio between pyramid levels")
+	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 for objects smaller than the window")
+	step := fs.Int("step", 0, "window step in pixels at each scale; must divide the total stride (default: the stride)")
+	maxDet := fs.Int("max-detections", d.MaxDetections, "most boxes per image")
+	padSmall := fs.Bool("pad-small", false, "pad images smaller than the window instead of reporting an error")
+	format := fs.String("format", "jsonl", "output format: jsonl, csv or coco")
+	outPath := fs.String("out", "", "output `file` (default stdout)")
+	heatDir := fs.String("heatmaps", "", "write an overlay PNG per image to `dir`")
+	rawDir := fs.String("raw", "", "write raw heatmaps (.npy float32, rows×cols) per image and scale to `dir`")
+	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel")
+	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint)")
+	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
+	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "fc2conv scan: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		return usageErr("no PATH given (try --help)")
+	}
+	opt := d
+	opt.Class, opt.Threshold, opt.NMS, opt.ScaleFactor = *class, *threshold, *nms, *factor
+	opt.Upsample, opt.Step, opt.MaxDetections, opt.PadSmall = *upsample, *step, *maxDet, *padSmall
+	if *scalesFlag != "" {
+		for _, f := range strings.Split(*scalesFlag, ",") {
+			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return usageErr("--scales %q: %v", *scalesFlag, err)
+			}
+			opt.Scales = append(opt.Scales, k)
+		}
+	}
+	if *workers < 1 || *workers > 1024 {
+		return usageErr("--workers %d out of range [1,1024]", *workers)
+	}
+	shard := scan.Shard{I: 0, N: 1}
+	if *shardFlag != "" {
+		var err error
+		if shard, err = scan.ParseShard(*shardFlag); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if *resume && (*outPath == "" || *format != "jsonl") {
+		return usageErr("--resume needs --out FILE and --format jsonl")
+	}
+	net, err := loadScanModel(*modelPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+		return exitFail
+	}
+	det, err := detect.New(net, opt)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	for _, dir := range []string{*heatDir, *rawDir} {
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+				return exitFail
+			}
+		}
+	}
+
+	inputs, err := scan.Expand(fs.Args(), os.Stdin)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	done := map[string]bool{}
+	if *resume {
+		if done, err = scan.Done(*outPath); err != nil {
+			fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+			return exitFail
+		}
+	}
+	paths := scan.Filter(inputs.Paths, shard, done)
+
+	out := stdout
+	if *outPath != "" {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if *resume {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(*outPath, flags, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+			return exitFail
+		}
+		defer f.Close()
+		out = f
+	}
+	w, err := scan.NewWriter(*format, out, len(done) == 0)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	// Globs that matched nothing are failures the user should see.
+	failedEarly := 0
+	for _, m := range inputs.Missing {
+		if shard.Keep(m) && !done[m] {
+			if err := w.Write(scan.Record{Image: m, Error: "no file matches this pattern"}); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
+				return exitFail
+			}
+			failedEarly++
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	prog := newScanProgress(stderr, len(paths), *quiet)
+	start := time.Now()
+	sum, runErr := scan.Run(ctx, paths, scan.Options{
+		Workers: *workers,
+		NewScanner: func() (scan.ScanFunc, error) {
+			return func(p string) scan.Record { return scanOne(det, p, *heatDir, *rawDir) }, nil
+		},
+		OnRecord: func(r scan.Record) error {
+			prog.done(r.Error != "")
+			return w.Write(r)
+		},
+	})
+	prog.finish()
+	if err := w.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	elapsed := time.Since(start).Seconds()
+	failed := sum.Failed + failedEarly
+	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %.1f images/s, %d detections\n",
+		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, float64(sum.Scanned)/max(elapsed, 1e-9), sum.Detections)
+	switch {
+	case runErr != nil:
+		fmt.Fprintf(stderr, "fc2conv scan: %v\n", runErr)
+		return exitFail
+	case sum.Interrupted:
+		fmt.Fprintf(stderr, "fc2conv scan: interrupted after %d of %d images; run again with --resume to continue\n", sum.Scanned, len(paths))
+		return exitFail
+	case failed > 0:
+		return exitFail
+	}
+	return exitOK
+}
+
+func defaultWorkers() int { return max(1, runtime.NumCPU()) }
+
+// loadScanModel loads path (converting an FC model) or the embedded model.
+func loadScanModel(path string) (*nn.Network, error) {
+	if path == "" {
+		return models.DressFCN()
+	}
+	net, err := nn.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if net.IsFullyConvolutional() {
+		return net, nil
+	}
+	res, err := convert.Convert(net)
+	if err != nil {
+		return nil, fmt.Errorf("--model %s: %w", path, err)
+	}
+	return res.Network, nil
+}
+
+// scanOne detects in one image and writes its heatmap files; every
+// failure becomes the record's error.
+func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
+	t0 := time.Now()
+	rec := scan.Record{Image: path}
+	img, err := detect.LoadImage(path)
+	if err == nil {
+		var res *detect.Result
+		if res, err = det.Detect(img); err == nil {
+			rec.Width, rec.Height, rec.Padded = res.Width, res.Height, res.Padded
+			for _, d := range res.Detections {
+				rec.Detections = append(rec.Detections, scan.Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
+			}
+			err = writeHeatmaps(&rec, img, res, heatDir, rawDir)
+		}
+	}
+	if err != nil {
+		var tooSmall detect.ErrTooSmall
+		if errors.As(err, &tooSmall) {
+			err = fmt.Errorf("%w (use --pad-small)", err)
+		}
+		return scan.Record{Image: path, Error: err.Error()}
+	}
+	rec.ElapsedMS = float64(time.Since(t0).Microseconds()) / 1000
+	return rec
+}
+
+// fileStem names an input's output files uniquely: its base name plus a
+// hash of its full path, so a/x.jpg and b/x.jpg do not collide.
+func fileStem(path string) string {
+	h := fnv.New32a()
+	h.Write([]byte(path))
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return fmt.Sprintf("%s-%08x", base, h.Sum32())
+}
+
+func writeHeatmaps(rec *scan.Record, img image.Image, res *detect.Result, heatDir, rawDir string) error {
+	if heatDir == "" && rawDir == "" {
+		return nil
+	}
+	stem := fileStem(rec.Image)
+	for k, hm := range res.Heatmaps {
+		hf := scan.HeatmapFile{Scale: hm.Scale, Step: hm.Step.W, Rows: hm.Rows, Cols: hm.Cols}
+		if rawDir != "" {
+			hf.File = filepath.Join(rawDir, fmt.Sprintf("%s-s%.4g.npy", stem, hm.Scale))
+			if err := writeFile(hf.File, func(w io.Writer) error { return detect.WriteNPY(w, hm.Rows, hm.Cols, hm.Data) }); err != nil {
+				return err
+			}
+		}
+		// One overlay per image: the first (largest) scale's heatmap with
+		// every detection.
+		if heatDir != "" && k == 0 {
+			hf.PNG = filepath.Join(heatDir, stem+".png")
+			over := detect.RenderOverlay(img, hm, res.Detections)
+			if err := writeFile(hf.PNG, func(w io.Writer) error { return png.Encode(w, over) }); err != nil {
+				return err
+			}
+		}
+		rec.Heatmaps = append(rec.Heatmaps, hf)
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// scanProgress shows a bar on a terminal, a line every few seconds
+// otherwise, and nothing with --quiet.
+type scanProgress struct {
+	bar      *progressbar.ProgressBar
+	w        io.Writer
+	total    int
+	n, fails int
+	start    time.Time
+	last     time.Time
+}
+
+func newScanProgress(stderr io.Writer, total int, quiet bool) *scanProgress {
+	p := &scanProgress{total: total, start: time.Now(), last: time.Now()}
+	if quiet {
+		return p
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("scanning"), progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		return p
+	}
+	p.w = stderr
+	return p
+}
+
+func (p *scanProgress) done(failed bool) {
+	p.n++
+	if failed {
+		p.fails++
+	}
+	switch {
+	case p.bar != nil:
+		p.bar.Describe(fmt.Sprintf("scanning (%d failed)", p.fails))
+		_ = p.bar.Add(1)
+	case p.w != nil && time.Since(p.last) >= 5*time.Second:
+		p.last = time.Now()
+		rate := float64(p.n) / time.Since(p.start).Seconds()
+		eta := time.Duration(float64(p.total-p.n)/max(rate, 1e-9)) * time.Second
+		fmt.Fprintf(p.w, "fc2conv scan: %d/%d images, %.1f images/s, ETA %s, %d failed\n", p.n, p.total, rate, eta.Round(time.Second), p.fails)
+	}
+}
+
+func (p *scanProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,380 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sync"
+
+	"github.com/disintegration/imaging"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// Options steer a Detector. Zero ScaleFactor, NMS, MaxDetections and
+// MaxTilePixels mean their defaults; Class and Threshold are taken as given
+// unless negative.
+type Options struct {
+	// Class is the output channel scored; negative means the network's
+	// Positive class.
+	Class int
+	// Threshold is the lowest score reported; negative means the
+	// network's own Threshold, or 0.5 when it has none.
+	Threshold float64
+	// NMS is the IoU above which a lower-scored box is suppressed
+	// (default 0.3).
+	NMS float64
+	// ScaleFactor is the ratio between pyramid levels (default 1.25).
+	ScaleFactor float64
+	// Scales, when set, replaces the pyramid with these resize factors.
+	Scales []float64
+	// Upsample adds pyramid levels above 1 (up to 2) to find objects
+	// smaller than the window.
+	Upsample bool
+	// Step is the distance between windows in scaled-image pixels; 0 means
+	// the network's total stride S. It must divide S on both axes.
+	Step int
+	// MaxDetections caps the result (default 100).
+	MaxDetections int
+	// MaxTilePixels bounds the input pixels of one forward pass (default
+	// 4 Mpx); larger images are scanned in tiles with the same result.
+	MaxTilePixels int
+	// PadSmall lets an image smaller than the window be padded with the
+	// mean pixel up to the window instead of failing with ErrTooSmall.
+	PadSmall bool
+}
+
+// Defaults for Options.
+const (
+	DefaultNMS           = 0.3
+	DefaultScaleFactor   = 1.25
+	DefaultMaxDetections = 100
+	DefaultMaxTilePixels = 4 << 20
+	DefaultThreshold     = 0.5
+	// maxUpsample is the largest scale the pyramid goes up to.
+	maxUpsample = 2.0
+	// maxScales bounds a user's scale list.
+	maxScales = 256
+)
+
+// DefaultOptions scores the network's positive class at its own threshold
+// over a 1.25 pyramid at full stride.
+func DefaultOptions() Options {
+	return Options{
+		Class:         -1,
+		Threshold:     -1,
+		NMS:           DefaultNMS,
+		ScaleFactor:   DefaultScaleFactor,
+		MaxDetections: DefaultMaxDetections,
+		MaxTilePixels: DefaultMaxTilePixels,
+	}
+}
+
+// Detection is one window that passed the threshold and survived NMS.
+type Detection struct {
+	Box   [4]float64 // x1, y1, x2, y2 in original image pixels
+	Score float64
+	Scale float64 // pyramid scale it was found at
+}
+
+// Result is what Detect found in one image.
+type Result struct {
+	Width, Height int         // the original image
+	Detections    []Detection // best first
+	Heatmaps      []Heatmap   // one per scale scanned, in scan order
+	// Padded is true when at least one scale was padded up to the window
+	// (Options.PadSmall).
+	Padded bool
+}
+
+// ErrTooSmall is returned when no scale of an image holds one window and
+// Options.PadSmall is off. Test for it with errors.As.
+type ErrTooSmall struct {
+	Width, Height int     // the image
+	Window        nn.Pair // the network's window at scale 1
+}
+
+func (e ErrTooSmall) Error() string {
+	return fmt.Sprintf("detect: image %d×%d is smaller than the %d×%d window at every scale (set PadSmall to pad it)",
+		e.Width, e.Height, e.Window.W, e.Window.H)
+}
+
+// Detector scans images with one fully convolutional network.
+//
+// A Detector is safe for concurrent use by several goroutines as long as
+// nobody modifies the network: each call takes a forward-pass engine from
+// an internal pool (engines hold buffers and are single-goroutine).
+//
+// Exactness. For an unpadded network every heatmap cell equals the network
+// run on the window-sized crop at that cell, for any Step dividing the
+// stride and any tiling. When the network pads, a cell whose receptive
+// field lies inside the scanned image still equals any larger-context
+// evaluation, and tiling changes nothing (tiles reaching an image border
+// are the ones that supply its border cells). But with Step < S, the
+// shifted runs have their top and left borders inside the picture: the
+// cells near those borders see zero padding where the unshifted image has
+// pixels, so they differ from what a run on the whole image would give at
+// the same position. Only cells within the padding reach of the top/left
+// edge are affected.
+type Detector struct {
+	net   *nn.Network
+	opt   Options
+	geo   nn.Geometry
+	reach nn.Pair
+	step  nn.Pair
+	class int
+	thr   float64
+	pool  sync.Pool
+}
+
+// New checks the network and options and prepares a detector. The network
+// must be valid and fully convolutional (no Flatten or Dense layer).
+func New(net *nn.Network, opt Options) (*Detector, error) {
+	if net == nil {
+		return nil, errors.New("detect: network is nil")
+	}
+	if err := net.Validate(); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	if !net.IsFullyConvolutional() {
+		return nil, errors.New("detect: network has a Flatten or Dense layer; convert it to a fully convolutional network first")
+	}
+	if _, err := newNormalizer(net.Input); err != nil {
+		return nil, fmt.Errorf("detect: network input: %w", err)
+	}
+	geo, err := net.Geometry()
+	if err != nil {
+		return nil, fmt.Errorf("detect: geometry: %w", err)
+	}
+	out, err := net.OutShape(net.Input.Window())
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	d := &Detector{net: net, geo: geo, reach: reach(net)}
+	if err := d.setOptions(opt, out.C); err != nil {
+		return nil, fmt.Errorf("detect: options: %w", err)
+	}
+	d.pool.New = func() any { return nn.NewEngine(net) }
+	return d, nil
+}
+
+func (d *Detector) setOptions(opt Options, classes int) error {
+	d.class = opt.Class
+	if d.class < 0 {
+		d.class = d.net.Positive
+	}
+	if d.class >= classes {
+		return fmt.Errorf("class %d out of range: the network has %d output channels", opt.Class, classes)
+	}
+	d.thr = opt.Threshold
+	if d.thr < 0 {
+		d.thr = d.net.Threshold
+		if d.thr == 0 {
+			d.thr = DefaultThreshold
+		}
+	}
+	if math.IsNaN(d.thr) || math.IsInf(d.thr, 0) {
+		return fmt.Errorf("threshold %v is not finite", opt.Threshold)
+	}
+	if opt.NMS == 0 {
+		opt.NMS = DefaultNMS
+	}
+	if !(opt.NMS > 0 && opt.NMS <= 1) {
+		return fmt.Errorf("NMS IoU %v out of range (0,1]", opt.NMS)
+	}
+	if opt.ScaleFactor == 0 {
+		opt.ScaleFactor = DefaultScaleFactor
+	}
+	if !(opt.ScaleFactor > 1) || math.IsInf(opt.ScaleFactor, 0) {
+		return fmt.Errorf("scale factor %v must be finite and > 1", opt.ScaleFactor)
+	}
+	if len(opt.Scales) > maxScales {
+		return fmt.Errorf("%d scales, at most %d", len(opt.Scales), maxScales)
+	}
+	for i, k := range opt.Scales {
+		if !(k > 0) || math.IsInf(k, 0) {
+			return fmt.Errorf("scale %d is %v, want finite and > 0", i, k)
+		}
+	}
+	if opt.MaxDetections == 0 {
+		opt.MaxDetections = DefaultMaxDetections
+	}
+	if opt.MaxDetections < 0 {
+		return fmt.Errorf("max detections %d is negative", opt.MaxDetections)
+	}
+	if opt.MaxTilePixels == 0 {
+		opt.MaxTilePixels = DefaultMaxTilePixels
+	}
+	if opt.MaxTilePixels < 0 {
+		return fmt.Errorf("max tile pixels %d is negative", opt.MaxTilePixels)
+	}
+	S := d.geo.Stride
+	d.step = S
+	if opt.Step < 0 {
+		return fmt.Errorf("step %d is negative", opt.Step)
+	}
+	if opt.Step > 0 {
+		if S.H%opt.Step != 0 || S.W%opt.Step != 0 {
+			return fmt.Errorf("step %d does not divide the network's total stride %v", opt.Step, S)
+		}
+		d.step = nn.Pair{H: opt.Step, W: opt.Step}
+	}
+	d.opt = opt
+	return nil
+}
+
+// Geometry is the network's geometry: stride, window and receptive field.
+func (d *Detector) Geometry() nn.Geometry { return d.geo }
+
+// Class is the output channel the detector scores.
+func (d *Detector) Class() int { return d.class }
+
+// Threshold is the score threshold in use.
+func (d *Detector) Threshold() float64 { return d.thr }
+
+// Detect scans img at every scale, thresholds the heatmaps and keeps the
+// best boxes by greedy NMS across scales.
+func (d *Detector) Detect(img image.Image) (*Result, error) {
+	if img == nil {
+		return nil, errors.New("detect: image is nil")
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if err := checkSize(w, h); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	scales := d.opt.Scales
+	if len(scales) == 0 {
+		scales = Scales(w, h, d.geo, d.opt.ScaleFactor, d.opt.Upsample)
+		if len(scales) == 0 && d.opt.PadSmall {
+			scales = []float64{1}
+		}
+	}
+	base := imaging.Clone(img)
+	e := d.pool.Get().(*nn.Engine)
+	defer d.pool.Put(e)
+	res := &Result{Width: w, Height: h}
+	var cands []Detection
+	for _, k := range scales {
+		src, padded, err := d.scaled(base, k)
+		if err != nil {
+			return nil, err
+		}
+		if src == nil {
+			continue
+		}
+		hm, err := d.heatmap(e, src, k)
+		if err != nil {
+			return nil, fmt.Errorf("detect: %w", err)
+		}
+		res.Padded = res.Padded || padded
+		res.Heatmaps = append(res.Heatmaps, hm)
+		cands = appendAbove(cands, hm, d.thr)
+	}
+	if len(res.Heatmaps) == 0 {
+		return nil, ErrTooSmall{Width: w, Height: h, Window: d.geo.Window}
+	}
+	res.Detections = NMS(cands, d.opt.NMS, d.opt.MaxDetections)
+	return res, nil
+}
+
+// Heatmap scans img at one scale and returns the class heatmap. An image
+// smaller than the window at that scale gives ErrTooSmall unless PadSmall.
+func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
+	if img == nil {
+		return Heatmap{}, errors.New("detect: image is nil")
+	}
+	if !(scale > 0) || math.IsInf(scale, 0) {
+		return Heatmap{}, fmt.Errorf("detect: scale %v, want finite and > 0", scale)
+	}
+	b := img.Bounds()
+	if err := checkSize(b.Dx(), b.Dy()); err != nil {
+		return Heatmap{}, fmt.Errorf("detect: %w", err)
+	}
+	src, _, err := d.scaled(imaging.Clone(img), scale)
+	if err != nil {
+		return Heatmap{}, err
+	}
+	if src == nil {
+		return Heatmap{}, ErrTooSmall{Width: b.Dx(), Height: b.Dy(), Window: d.geo.Window}
+	}
+	e := d.pool.Get().(*nn.Engine)
+	defer d.pool.Put(e)
+	hm, err := d.heatmap(e, src, scale)
+	if err != nil {
+		return Heatmap{}, fmt.Errorf("detect: %w", err)
+	}
+	return hm, nil
+}
+
+// scaled resizes base by k. It returns nil when the result is smaller than
+// the window and padding is off; with PadSmall it pads up to the window.
+func (d *Detector) scaled(base *image.NRGBA, k float64) (*source, bool, error) {
+	bw, bh := base.Rect.Dx(), base.Rect.Dy()
+	fw, fh := math.Round(float64(bw)*k), math.Round(float64(bh)*k)
+	if fw < 1 || fh < 1 {
+		if !d.opt.PadSmall {
+			return nil, false, nil
+		}
+		fw, fh = max(fw, 1), max(fh, 1)
+	}
+	if fw*fh > MaxImagePixels {
+		return nil, false, fmt.Errorf("detect: scale %g makes the %d×%d image %.0f×%.0f, more than %d pixels", k, bw, bh, fw, fh, MaxImagePixels)
+	}
+	w, h := int(fw), int(fh)
+	win := d.geo.Window
+	padded := w < win.W || h < win.H
+	if padded && !d.opt.PadSmall {
+		return nil, false, nil
+	}
+	img := base
+	if w != bw || h != bh {
+		img = imaging.Resize(base, w, h, imaging.Linear)
+	}
+	norm, err := newNormalizer(d.net.Input)
+	if err != nil {
+		return nil, false, fmt.Errorf("detect: %w", err)
+	}
+	return &source{img: img, w: max(w, win.W), h: max(h, win.H), norm: norm}, padded, nil
+}
+
+// appendAbove adds every cell of hm scoring at least thr as a detection.
+func appendAbove(dst []Detection, hm Heatmap, thr float64) []Detection {
+	for i := 0; i < hm.Rows; i++ {
+		for j := 0; j < hm.Cols; j++ {
+			if v := float64(hm.At(i, j)); v >= thr {
+				dst = append(dst, Detection{Box: hm.Box(i, j), Score: v, Scale: hm.Scale})
+			}
+		}
+	}
+	return dst
+}
+
+// Scales is the image pyramid for a w×h image: 1, 1/f, 1/f², … while the
+// resized image still holds one window, and with upsample also f, f², …
+// up to 2, for objects smaller than the window. Scales are returned
+// largest first; the list is empty when no scale fits or f is not > 1.
+func Scales(w, h int, g nn.Geometry, f float64, upsample bool) []float64 {
+	if !(f > 1) || math.IsInf(f, 0) || w < 1 || h < 1 {
+		return nil
+	}
+	fits := func(k float64) bool {
+		return math.Round(float64(w)*k) >= float64(g.Window.W) && math.Round(float64(h)*k) >= float64(g.Window.H)
+	}
+	var out []float64
+	if upsample {
+		var up []float64
+		for k := f; k <= maxUpsample*(1+1e-9); k *= f {
+			up = append(up, k)
+		}
+		for i := len(up) - 1; i >= 0; i-- {
+			if fits(up[i]) {
+				out = append(out, up[i])
+			}
+		}
+	}
+	for k := 1.0; fits(k); k /= f {
+		out = append(out, k)
+	}
+	return out
+}

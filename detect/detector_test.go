@@ -1,0 +1,189 @@
+package detect_test
+
+import (
+	"math"
+	"math/rand"
+	"sync"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestScales(t *testing.T) {
+	g := nn.Geometry{Stride: pair(4, 4), Window: pair(16, 20), Field: pair(16, 20)}
+	// 100×80 image, window 20 wide and 16 high: 0.8^7 = 0.2097152 gives
+	// 21×17 (fits), 0.8^8 = 0.16777216 gives 17×13 (does not).
+	var want []float64
+	for k := 0; k <= 7; k++ {
+		want = append(want, math.Pow(0.8, float64(k)))
+	}
+	assert.InDeltaSlice(t, want, detect.Scales(100, 80, g, 1.25, false), 1e-12)
+
+	// Upsampling adds 1.25, 1.5625 and 1.953125 (the next, 2.44, exceeds 2),
+	// largest first.
+	got := detect.Scales(100, 80, g, 1.25, true)
+	require.Len(t, got, 11)
+	assert.InDeltaSlice(t, []float64{1.953125, 1.5625, 1.25, 1}, got[:4], 1e-12)
+
+	// A 12×10 image holds the window only at 1.953125 (23×20).
+	assert.InDeltaSlice(t, []float64{1.953125}, detect.Scales(12, 10, g, 1.25, true), 1e-12)
+	assert.Empty(t, detect.Scales(12, 10, g, 1.25, false))
+	assert.Empty(t, detect.Scales(100, 80, g, 1, false), "factor must exceed 1")
+	assert.Empty(t, detect.Scales(100, 80, g, math.NaN(), false))
+}
+
+func TestDetectFindsSquare(t *testing.T) {
+	net := squareFCN(t)
+	// A white 8×8 square at (12, 20), on the stride-4 grid: cell (5, 3).
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	opt := detect.DefaultOptions()
+	d, err := detect.New(net, opt)
+	require.NoError(t, err)
+	assert.Equal(t, 0.5, d.Threshold(), "network has no threshold: default")
+	res, err := d.Detect(img)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{40, 32}, [2]int{res.Width, res.Height})
+	assert.False(t, res.Padded)
+	// Pyramid for 40×32 and an 8×8 window: 1, 0.8, 0.64, 0.512, 0.4096,
+	// 0.32768 (13×10), 0.262 (10×8); 0.2097 gives 8×7.
+	require.Len(t, res.Heatmaps, 7)
+	hm := res.Heatmaps[0]
+	assert.Equal(t, [2]int{7, 9}, [2]int{hm.Rows, hm.Cols}) // (32−8)/4+1, (40−8)/4+1
+	assert.InDelta(t, 1, hm.At(5, 3), 1e-6)
+	assert.InDelta(t, 0, hm.At(5, 2), 1e-6) // half white: sigmoid(−16)
+	require.Len(t, res.Detections, 1)
+	det := res.Detections[0]
+	assert.Equal(t, [4]float64{12, 20, 20, 28}, det.Box)
+	assert.Equal(t, 1.0, det.Scale)
+	assert.InDelta(t, 1, det.Score, 1e-6)
+
+	// At scale 2 the square is 16×16 and nine windows lie inside it; they
+	// overlap each other by more than the NMS IoU but the best survives.
+	opt.Scales = []float64{2}
+	d, err = detect.New(net, opt)
+	require.NoError(t, err)
+	res, err = d.Detect(img)
+	require.NoError(t, err)
+	require.Len(t, res.Heatmaps, 1)
+	assert.Equal(t, 2.0, res.Heatmaps[0].Scale)
+	require.NotEmpty(t, res.Detections)
+	for _, det := range res.Detections {
+		assert.Equal(t, 2.0, det.Scale)
+		w, h := det.Box[2]-det.Box[0], det.Box[3]-det.Box[1]
+		assert.Equal(t, [2]float64{4, 4}, [2]float64{w, h}, "8×8 window at scale 2 is 4×4")
+		assert.GreaterOrEqual(t, det.Box[0], 12.0)
+		assert.LessOrEqual(t, det.Box[2], 20.0)
+	}
+}
+
+func TestDetectTooSmallAndPadSmall(t *testing.T) {
+	net := squareFCN(t)
+	img := blackWithSquare(5, 5, 0, 0, 5) // all white, smaller than 8×8
+	d, err := detect.New(net, detect.DefaultOptions())
+	require.NoError(t, err)
+	_, err = d.Detect(img)
+	var small detect.ErrTooSmall
+	require.ErrorAs(t, err, &small)
+	assert.Equal(t, detect.ErrTooSmall{Width: 5, Height: 5, Window: pair(8, 8)}, small)
+
+	opt := detect.DefaultOptions()
+	opt.PadSmall, opt.Threshold = true, 0
+	d, err = detect.New(net, opt)
+	require.NoError(t, err)
+	res, err := d.Detect(img)
+	require.NoError(t, err)
+	assert.True(t, res.Padded)
+	require.Len(t, res.Heatmaps, 1)
+	hm := res.Heatmaps[0]
+	require.Equal(t, [2]int{1, 1}, [2]int{hm.Rows, hm.Cols})
+	// 25 white pixels at +0.5 and 39 padded at 0: 12.5 − 16 = −3.5, and
+	// sigmoid(−3.5) = 1/(1 + e^3.5) = 0.0293122.
+	assert.InDelta(t, 0.0293122, hm.At(0, 0), 1e-6)
+	require.Len(t, res.Detections, 1)
+	assert.Equal(t, [4]float64{0, 0, 8, 8}, res.Detections[0].Box)
+}
+
+func TestNewRejects(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	fcn := unpaddedFCN(t, rng)
+	_, err := detect.New(nntest.RandomFC(rng, nntest.Options{}), detect.DefaultOptions())
+	assert.ErrorContains(t, err, "fully convolutional")
+	_, err = detect.New(nil, detect.DefaultOptions())
+	assert.ErrorContains(t, err, "nil")
+	for _, tc := range []struct {
+		edit func(*detect.Options)
+		want string
+	}{
+		{func(o *detect.Options) { o.Class = 2 }, "class 2 out of range"},
+		{func(o *detect.Options) { o.NMS = 1.5 }, "NMS IoU 1.5"},
+		{func(o *detect.Options) { o.ScaleFactor = 0.9 }, "scale factor 0.9"},
+		{func(o *detect.Options) { o.Scales = []float64{1, -1} }, "scale 1 is -1"},
+		{func(o *detect.Options) { o.Threshold = math.Inf(1) }, "threshold"},
+		{func(o *detect.Options) { o.MaxTilePixels = -1 }, "max tile pixels"},
+		{func(o *detect.Options) { o.Step = -2 }, "step -2"},
+	} {
+		opt := detect.DefaultOptions()
+		tc.edit(&opt)
+		_, err := detect.New(fcn, opt)
+		assert.ErrorContains(t, err, tc.want)
+	}
+	// Zero values mean defaults, negative class the network's positive one.
+	d, err := detect.New(fcn, detect.Options{Class: -1})
+	require.NoError(t, err)
+	assert.Equal(t, 1, d.Class())
+	assert.Equal(t, 0.0, d.Threshold())
+}
+
+// A Detector shared by goroutines gives every one the same answer.
+func TestDetectConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	net := unpaddedFCN(t, rng)
+	img := randomImage(rng, 50, 44)
+	opt := detect.DefaultOptions()
+	opt.Threshold = 0
+	d, err := detect.New(net, opt)
+	require.NoError(t, err)
+	want, err := d.Detect(img)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	results := make([]*detect.Result, 4)
+	errs := make([]error, 4)
+	for g := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[g], errs[g] = d.Detect(img)
+		}()
+	}
+	wg.Wait()
+	for g := range results {
+		require.NoError(t, errs[g])
+		assert.Equal(t, want, results[g])
+	}
+}
+
+func TestNMS(t *testing.T) {
+	dets := []detect.Detection{
+		{Box: [4]float64{0, 0, 10, 10}, Score: 0.6},
+		{Box: [4]float64{1, 0, 11, 10}, Score: 0.9},   // IoU with the first 90/110 = 0.82
+		{Box: [4]float64{5, 0, 15, 10}, Score: 0.8},   // IoU with the second 60/140 = 0.43
+		{Box: [4]float64{7, 0, 17, 10}, Score: 0.7},   // with second 40/160 = 0.25, with third 80/120
+		{Box: [4]float64{50, 50, 60, 60}, Score: 0.5}, // alone
+	}
+	// At 0.3 the 0.8 box goes; the 0.7 box overlaps only the kept 0.9 box,
+	// by 0.25, so it stays.
+	got := detect.NMS(dets, 0.3, 10)
+	assert.Equal(t, []detect.Detection{dets[1], dets[3], dets[4]}, got)
+	// A looser IoU keeps the 0.43 overlap, which then suppresses the 0.7 box.
+	got = detect.NMS(dets, 0.5, 10)
+	assert.Equal(t, []detect.Detection{dets[1], dets[2], dets[4]}, got)
+	assert.Equal(t, []detect.Detection{dets[1]}, detect.NMS(dets, 0.3, 1))
+	assert.Equal(t, 0.6, dets[0].Score, "input untouched")
+
+	assert.InDelta(t, 90.0/110, detect.IoU(dets[0].Box, dets[1].Box), 1e-12)
+	assert.Equal(t, 0.0, detect.IoU(dets[0].Box, dets[4].Box))
+}

@@ -1,0 +1,152 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+
+	// Decoders beyond what imaging registers (JPEG, PNG, GIF, BMP, TIFF).
+	_ "golang.org/x/image/webp"
+
+	"github.com/disintegration/imaging"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// MaxImagePixels bounds the pixels of any image we decode, resize or
+// preprocess (128 Mpx), so that a hostile header cannot make us allocate
+// without end.
+const MaxImagePixels = 1 << 27
+
+// LoadImage decodes a JPEG, PNG, GIF, BMP, TIFF or WebP file and applies
+// its EXIF orientation, so the picture stands the way the camera held it.
+// The size in the header is checked before the pixels are allocated.
+func LoadImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("detect: load image: %w", err)
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("detect: load image %s: %w", path, err)
+	}
+	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+		return nil, fmt.Errorf("detect: load image %s (%s): %w", path, format, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("detect: load image %s: %w", path, err)
+	}
+	img, err := imaging.Decode(f, imaging.AutoOrientation(true))
+	if err != nil {
+		return nil, fmt.Errorf("detect: load image %s (%s): %w", path, format, err)
+	}
+	return img, nil
+}
+
+func checkSize(w, h int) error {
+	if w < 1 || h < 1 {
+		return fmt.Errorf("image is %d×%d, want at least 1×1", w, h)
+	}
+	if w > MaxImagePixels/h {
+		return fmt.Errorf("image is %d×%d, more than %d pixels", w, h, MaxImagePixels)
+	}
+	return nil
+}
+
+// Preprocess turns an image into the network's input: a C×H×W planar
+// float32 slice. One channel is grey by ITU-R BT.601 luma
+// (0.299R + 0.587G + 0.114B), three are RGB. Pixels are scaled to [0,1] and
+// normalised per channel as (v − mean[c]) / std[c]. Alpha is ignored.
+func Preprocess(img image.Image, spec nn.InputSpec) ([]float32, nn.Shape, error) {
+	if img == nil {
+		return nil, nn.Shape{}, errors.New("detect: preprocess: image is nil")
+	}
+	norm, err := newNormalizer(spec)
+	if err != nil {
+		return nil, nn.Shape{}, fmt.Errorf("detect: preprocess: %w", err)
+	}
+	b := img.Bounds()
+	if err := checkSize(b.Dx(), b.Dy()); err != nil {
+		return nil, nn.Shape{}, fmt.Errorf("detect: preprocess: %w", err)
+	}
+	src := &source{img: imaging.Clone(img), w: b.Dx(), h: b.Dy(), norm: norm}
+	shape := nn.Shape{C: spec.Channels, H: b.Dy(), W: b.Dx()}
+	out := make([]float32, shape.Size())
+	src.fill(out, 0, 0, shape.H, shape.W)
+	return out, shape, nil
+}
+
+// normalizer maps 8-bit pixels to normalised network inputs.
+type normalizer struct {
+	channels int
+	// lut[c][v] = (v/255 − mean[c]) / std[c] for the RGB case.
+	lut [3][256]float32
+	// grey: ((luma/255) − mean)/std = luma·gScale + gShift.
+	gScale, gShift float32
+}
+
+func newNormalizer(spec nn.InputSpec) (*normalizer, error) {
+	if spec.Channels != 1 && spec.Channels != 3 {
+		return nil, fmt.Errorf("input has %d channels, want 1 (grey) or 3 (RGB)", spec.Channels)
+	}
+	if len(spec.Mean) != spec.Channels || len(spec.Std) != spec.Channels {
+		return nil, fmt.Errorf("input mean/std have %d/%d values for %d channels", len(spec.Mean), len(spec.Std), spec.Channels)
+	}
+	n := &normalizer{channels: spec.Channels}
+	for c := 0; c < spec.Channels; c++ {
+		// NaN fails this test too.
+		if !(spec.Std[c] > 0) {
+			return nil, fmt.Errorf("input channel %d: std %v, want > 0", c, spec.Std[c])
+		}
+	}
+	if spec.Channels == 1 {
+		n.gScale = float32(1 / (255 * float64(spec.Std[0])))
+		n.gShift = float32(-float64(spec.Mean[0]) / float64(spec.Std[0]))
+		return n, nil
+	}
+	for c := 0; c < 3; c++ {
+		for v := 0; v < 256; v++ {
+			n.lut[c][v] = float32((float64(v)/255 - float64(spec.Mean[c])) / float64(spec.Std[c]))
+		}
+	}
+	return n, nil
+}
+
+// source is an image at one scale, possibly padded at the bottom and right
+// to a logical w×h. Padding reads as 0 after normalisation, i.e. as the
+// mean pixel, which is the least informative value the network knows.
+type source struct {
+	img  *image.NRGBA // origin at (0,0)
+	w, h int
+	norm *normalizer
+}
+
+// fill writes the normalised h×w region at (y0, x0) into dst (C×h×w).
+func (s *source) fill(dst []float32, y0, x0, h, w int) {
+	plane := h * w
+	iw, ih := s.img.Rect.Dx(), s.img.Rect.Dy()
+	for r := 0; r < h; r++ {
+		y := y0 + r
+		for c := 0; c < w; c++ {
+			x := x0 + c
+			o := r*w + c
+			if y >= ih || x >= iw {
+				for ch := 0; ch < s.norm.channels; ch++ {
+					dst[ch*plane+o] = 0
+				}
+				continue
+			}
+			p := s.img.Pix[y*s.img.Stride+4*x:]
+			if s.norm.channels == 1 {
+				luma := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
+				dst[o] = luma*s.norm.gScale + s.norm.gShift
+				continue
+			}
+			dst[o] = s.norm.lut[0][p[0]]
+			dst[plane+o] = s.norm.lut[1][p[1]]
+			dst[2*plane+o] = s.norm.lut[2][p[2]]
+		}
+	}
+}

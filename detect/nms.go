@@ -1,0 +1,52 @@
+package detect
+
+import (
+	"cmp"
+	"slices"
+)
+
+// IoU is the intersection over union of two [x1, y1, x2, y2] boxes; 0 when
+// either is empty.
+func IoU(a, b [4]float64) float64 {
+	iw := min(a[2], b[2]) - max(a[0], b[0])
+	ih := min(a[3], b[3]) - max(a[1], b[1])
+	if iw <= 0 || ih <= 0 {
+		return 0
+	}
+	inter := iw * ih
+	union := area(a) + area(b) - inter
+	if union <= 0 {
+		return 0
+	}
+	return inter / union
+}
+
+func area(b [4]float64) float64 {
+	return max(0, b[2]-b[0]) * max(0, b[3]-b[1])
+}
+
+// NMS keeps detections best first, dropping any whose IoU with an already
+// kept one exceeds iou, and stops after limit kept. Scores stay with their
+// boxes: nothing is merged or averaged. Ties keep input order. The input
+// is not modified.
+func NMS(dets []Detection, iou float64, limit int) []Detection {
+	order := slices.Clone(dets)
+	slices.SortStableFunc(order, func(a, b Detection) int { return cmp.Compare(b.Score, a.Score) })
+	var kept []Detection
+	for _, d := range order {
+		if len(kept) >= limit {
+			break
+		}
+		ok := true
+		for _, k := range kept {
+			if IoU(d.Box, k.Box) > iou {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			kept = append(kept, d)
+		}
+	}
+	return kept
+}
