@@ -107,15 +107,17 @@ func (e ErrTooSmall) Error() string {
 //
 // Exactness. For an unpadded network every heatmap cell equals the network
 // run on the window-sized crop at that cell, for any Step dividing the
-// stride and any tiling. When the network pads, a cell whose receptive
-// field lies inside the scanned image still equals any larger-context
-// evaluation, and tiling changes nothing (tiles reaching an image border
-// are the ones that supply its border cells). But with Step < S, the
-// shifted runs have their top and left borders inside the picture: the
-// cells near those borders see zero padding where the unshifted image has
-// pixels, so they differ from what a run on the whole image would give at
-// the same position. Only cells within the padding reach of the top/left
-// edge are affected.
+// stride and any tiling (tested to 1e-5 against the crop-by-crop loop).
+// When the network pads, tiling still changes nothing (tested to 1e-6): a
+// cell is taken from a tile that holds its whole receptive field, or that
+// shares the image border the field crosses, so it sees exactly the
+// padding the untiled run sees. What padding does change is dense steps:
+// a shifted run (Step < S) has its top and left borders inside the
+// picture, and a cell whose receptive field starts within the padding
+// reach of that border sees zeros where the picture has pixels. Cells
+// whose field starts inside their run agree with any larger-context
+// evaluation; the others have no unpadded counterpart and are what the
+// network gives at a border.
 type Detector struct {
 	net   *nn.Network
 	opt   Options

@@ -22,7 +22,9 @@ type Heatmap struct {
 func (h Heatmap) At(i, j int) float32 { return h.Data[i*h.Cols+j] }
 
 // Box is the window of cell (i, j) in original image pixels, as
-// [x1, y1, x2, y2]: the scaled-image window divided by Scale.
+// [x1, y1, x2, y2]: the scaled-image window divided by Scale. The resized
+// image was rounded to whole pixels, so boxes are exact to within about
+// 1/Scale pixel at the far edge.
 func (h Heatmap) Box(i, j int) [4]float64 {
 	x := float64(j*h.Step.W) / h.Scale
 	y := float64(i*h.Step.H) / h.Scale
