@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
 	c.Positive = 0.25
-	c.Black, c.Photo = 0.3, 0.45
+	c.Black, c.Photo = 0.35, 0.45
 	c.NegOther, c.NegBackground, c.NegOffCentre, c.NegScale = 0.6, 0.15, 0.15, 0.1
 	return c
 }
@@ -103,7 +103,7 @@ func (c Config) validate() error {
 
 // DressNet is the shipped architecture: a 28×28 grey window, two valid
 // 5×5 convolutions with 2×2 max-pools (total stride 4), then an FC head
-// 640→64→2 with a softmax over {not dress, dress}.
+// 640→128→2 with a softmax over {not dress, dress}.
 func DressNet() *nn.Network {
 	one, two := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}
 	return &nn.Network{
@@ -116,9 +116,9 @@ func DressNet() *nn.Network {
 			nn.NewReLU("relu2"),
 			nn.NewMaxPool2D("pool2", two, two, nn.Pair{}),
 			nn.NewFlatten("flatten", nn.FlattenCHW),
-			nn.NewDense("fc1", 640, 64),
+			nn.NewDense("fc1", 640, 128),
 			nn.NewReLU("relu3"),
-			nn.NewDense("fc2", 64, 2),
+			nn.NewDense("fc2", 128, 2),
 			nn.NewSoftmax("softmax"),
 		},
 		Labels:   []string{"not dress", "dress"},
@@ -226,6 +226,8 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 				return nil, nil, fmt.Errorf("train: %w", err)
 			}
 		}
+		// Cosine decay from LR to LR/20 over the run.
+		G.WithLearnRate(LearnRate(cfg.LR, epoch, cfg.Epochs))(solver)
 		bar := newBar(cfg, epoch)
 		var sum float64
 		for step := 0; step < cfg.Steps; step++ {
@@ -284,6 +286,16 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	return net, history, nil
+}
+
+// LearnRate is the rate of epoch e (0-based) of n: a cosine from lr down
+// to lr/20, so the last epochs settle instead of bouncing.
+func LearnRate(lr float64, e, n int) float64 {
+	if n <= 1 {
+		return lr
+	}
+	c := 0.5 * (1 + math.Cos(math.Pi*float64(e)/float64(n-1)))
+	return lr * (0.05 + 0.95*c)
 }
 
 func newBar(cfg Config, epoch int) *progressbar.ProgressBar {

@@ -95,3 +95,10 @@ func TestEvaluateCounts(t *testing.T) {
 	assert.InDelta(t, 1.0, m.CalledDress[6], 1e-12) // the shirt was called a dress
 	assert.InDelta(t, 0.5, m.CalledDress[fmnist.Dress], 1e-12)
 }
+
+func TestLearnRateSchedule(t *testing.T) {
+	assert.InDelta(t, 1e-3, LearnRate(1e-3, 0, 10), 1e-15)
+	assert.InDelta(t, 5e-5, LearnRate(1e-3, 9, 10), 1e-15)
+	assert.InDelta(t, 1e-3*(0.05+0.95*0.5), LearnRate(1e-3, 2, 5), 1e-15) // halfway
+	assert.Equal(t, 1e-3, LearnRate(1e-3, 0, 1))
+}

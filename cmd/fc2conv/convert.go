@@ -16,8 +16,13 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("convert", "IN.safetensors", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.", stderr)
 	out := fs.String("o", "", "output model `file` (required)")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
+	threshold := fs.Float64("threshold", -1, "store this default detection `threshold` in OUT (chosen on validation scenes; see 'eval detect --max-fp')")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *threshold > 1 {
+		fmt.Fprintln(stderr, "fc2conv convert: --threshold must be in [0,1]")
+		return exitUsage
 	}
 	if fs.NArg() != 1 || *out == "" {
 		fmt.Fprintln(stderr, "fc2conv convert: need one input model and -o OUT")
@@ -44,6 +49,9 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if rep.MaxAbs() > tolerance {
 		fmt.Fprintf(stderr, "fc2conv convert: max abs error %.3g exceeds %.0e; not writing %s\n", rep.MaxAbs(), tolerance, *out)
 		return exitFail
+	}
+	if *threshold >= 0 {
+		res.Network.Threshold = *threshold
 	}
 	if err := res.Network.Save(*out); err != nil {
 		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/fc2conv/fc2conv/detect"
@@ -72,7 +73,9 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%d scenes, AP@0.5 (dress) %.4f\n", len(truths), ap)
 	fmt.Fprintln(stdout, "threshold  recall  FP/image")
 	thresholds := []float64{0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999}
-	thresholds = append(thresholds, *at)
+	if !slices.Contains(thresholds, *at) {
+		thresholds = append(thresholds, *at)
+	}
 	sort.Float64s(thresholds)
 	for _, t := range thresholds {
 		rec, fp := recallFP(dets, gt, t)
