@@ -49,6 +49,19 @@ func TestConvertAndVerifyGolden(t *testing.T) {
 	}
 }
 
+// Real images are checked too: the sample scene through the PyTorch model.
+func TestVerifyRealImage(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors")
+	img := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	code, stdout, stderr := runCLI("verify", src, "--image", img, "--large", "1")
+	require.Equal(t, exitOK, code, stderr)
+	// 1 random large input plus the image: more crop cases than one input gives.
+	assert.Regexp(t, `feature-crop\s+(\d{3}|[7-9]\d)\s`, stdout)
+	code, _, stderr = runCLI("verify", src, "--image", "/nonexistent.png")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "/nonexistent.png")
+}
+
 func TestVerifyBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	good, err := os.ReadFile(filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors"))

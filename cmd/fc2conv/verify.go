@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -15,6 +16,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
 	windows := fs.Int("windows", 16, "random window-sized inputs")
 	extra := fs.Int("large", 3, "random large inputs")
+	var images multiFlag
+	fs.Var(&images, "image", "also check on this real image `file` (repeatable), preprocessed as the scanner does")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -46,7 +49,21 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	default:
 		fcn = model
 	}
-	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: *seed, Windows: *windows, Extra: *extra})
+	var real []convert.Input
+	for _, p := range images {
+		img, err := detect.LoadImage(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv verify: --image: %v\n", err)
+			return exitFail
+		}
+		x, shape, err := detect.Preprocess(img, fcn.Input)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv verify: --image %s: %v\n", p, err)
+			return exitFail
+		}
+		real = append(real, convert.Input{Data: x, Shape: shape})
+	}
+	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: *seed, Windows: *windows, Extra: *extra, Real: real})
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv verify: %s: %v\n", fs.Arg(0), err)
 		return exitFail
@@ -59,3 +76,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s: OK\n", fs.Arg(0))
 	return exitOK
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
