@@ -133,6 +133,13 @@ func TestModelFileBadInputs(t *testing.T) {
 			n := int(sh[0].(float64))
 			e["shape"] = []int{1, n}
 		}), nn.ErrInvalid, `tensor "fc0.bias" has shape`},
+		{"overlapping tensors", rewrite(t, good, func(h map[string]any) {
+			b := h["fc0.bias"].(map[string]any)
+			off := b["data_offsets"].([]any)
+			n := off[1].(float64) - off[0].(float64)
+			w := h["fc0.weight"].(map[string]any)["data_offsets"].([]any)
+			b["data_offsets"] = []float64{w[0].(float64), w[0].(float64) + n}
+		}), nn.ErrFormat, "overlap"},
 		{"offsets vs shape", rewrite(t, good, func(h map[string]any) {
 			_, e := firstTensor(h)
 			e["shape"] = []int{1 << 20}

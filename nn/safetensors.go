@@ -90,7 +90,9 @@ func parseSafetensors(b []byte) (map[string]string, map[string]rawTensor, error)
 			return nil, nil, fmt.Errorf("%w: tensor %q: shape %v needs %d bytes, data_offsets give %d", ErrFormat, name, e.Shape, count*4, got)
 		}
 		tensors[name] = rawTensor{shape: shape, data: data[e.Offsets[0]:e.Offsets[1]]}
-		spans = append(spans, span{name, e.Offsets[0], e.Offsets[1]})
+		if count > 0 { // an empty tensor occupies no bytes and overlaps nothing
+			spans = append(spans, span{name, e.Offsets[0], e.Offsets[1]})
+		}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
 	for i := 1; i < len(spans); i++ {
