@@ -47,7 +47,7 @@ type Config struct {
 // DefaultConfig is the configuration of the shipped model.
 func DefaultConfig() Config {
 	return Config{DataDir: DefaultDataDir, PhotoDir: "testdata/photos", Out: "models/dress.safetensors",
-		Epochs: 8, Steps: 600, Batch: 64, LR: 1e-3, Seed: 1, ValFraction: 0.1, ValPatches: 4000,
+		Epochs: 10, Steps: 1200, Batch: 64, LR: 1e-3, Seed: 1, ValFraction: 0.1, ValPatches: 4000,
 		MineFrom: 3, MineScenes: 60, Sampler: SamplerConfig()}
 }
 
