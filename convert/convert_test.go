@@ -73,9 +73,9 @@ func TestLargeInputFeatureCrops(t *testing.T) {
 		require.Equal(t, fs.W-winFeat.W+1, hs.W, "seed %d: heatmap cols", seed)
 		for i := 0; i < hs.H; i++ {
 			for j := 0; j < hs.W; j++ {
-				want, _, err := nn.NewEngine(head).ForwardSlice(nntest.Crop(feat, fs, i, j, winFeat.H, winFeat.W), winFeat)
+				want, _, err := nn.NewEngine(head).ForwardSlice(nn.Crop(feat, fs, i, j, winFeat.H, winFeat.W), winFeat)
 				require.NoError(t, err)
-				got := nntest.Crop(heat, hs, i, j, 1, 1)
+				got := nn.Crop(heat, hs, i, j, 1, 1)
 				require.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d cell (%d,%d)", seed, i, j)
 			}
 		}
@@ -109,10 +109,10 @@ func TestLargeInputSlidingWindow(t *testing.T) {
 				if int(box.Y2) > big.H || int(box.X2) > big.W {
 					continue
 				}
-				crop := nntest.Crop(x, big, int(box.Y1), int(box.X1), win.H, win.W)
+				crop := nn.Crop(x, big, int(box.Y1), int(box.X1), win.H, win.W)
 				want, _, err := fcEngine.ForwardSlice(crop, win)
 				require.NoError(t, err)
-				got := nntest.Crop(heat, hs, i, j, 1, 1)
+				got := nn.Crop(heat, hs, i, j, 1, 1)
 				require.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d cell (%d,%d)", seed, i, j)
 			}
 		}

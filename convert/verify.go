@@ -181,7 +181,7 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 		for _, cell := range spreadCells(hs.H, hs.W, opt.MaxCells) {
 			i, j := cell[0], cell[1]
 			got := column(heat, hs, i, j)
-			fcrop := cropMap(feat, fs, i, j, winFeat.H, winFeat.W)
+			fcrop := nn.Crop(feat, fs, i, j, winFeat.H, winFeat.W)
 			want, _, err := headEngine.ForwardSlice(fcrop, winFeat)
 			if err != nil {
 				return Report{}, fmt.Errorf("verify: head on cell (%d,%d): %w", i, j, err)
@@ -191,7 +191,7 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 			// network never reads) have no crop to compare with.
 			y, x := i*geo.Stride.H, j*geo.Stride.W
 			if slideRef != nil && y+win.H <= in.Shape.H && x+win.W <= in.Shape.W {
-				icrop := cropMap(in.Data, in.Shape, y, x, win.H, win.W)
+				icrop := nn.Crop(in.Data, in.Shape, y, x, win.H, win.W)
 				want, _, err := slideRef.ForwardSlice(icrop, win)
 				if err != nil {
 					return Report{}, fmt.Errorf("verify: crop at cell (%d,%d): %w", i, j, err)
@@ -274,17 +274,6 @@ func column(m []float32, s nn.Shape, i, j int) []float32 {
 	out := make([]float32, s.C)
 	for c := range out {
 		out[c] = m[c*s.H*s.W+i*s.W+j]
-	}
-	return out
-}
-
-func cropMap(m []float32, s nn.Shape, y, x, h, w int) []float32 {
-	out := make([]float32, 0, s.C*h*w)
-	for c := 0; c < s.C; c++ {
-		for r := y; r < y+h; r++ {
-			off := c*s.H*s.W + r*s.W + x
-			out = append(out, m[off:off+w]...)
-		}
 	}
 	return out
 }

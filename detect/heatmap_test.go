@@ -106,7 +106,7 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 				continue
 			}
 			cs := nn.Shape{C: 1, H: shape.H - y0, W: shape.W - x0}
-			out, os, err := e.ForwardSlice(nntest.Crop(x, shape, y0, x0, cs.H, cs.W), cs)
+			out, os, err := e.ForwardSlice(nn.Crop(x, shape, y0, x0, cs.H, cs.W), cs)
 			require.NoError(t, err)
 			assert.InDelta(t, out[back*os.W+back], hm.At(i, j), 1e-5, "cell (%d,%d)", i, j)
 			compared++

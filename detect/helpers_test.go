@@ -128,7 +128,7 @@ func naive(t *testing.T, net *nn.Network, img image.Image, class int, s nn.Pair)
 	cols = (shape.W-win.W)/s.W + 1
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
-			crop := nntest.Crop(x, shape, i*s.H, j*s.W, win.H, win.W)
+			crop := nn.Crop(x, shape, i*s.H, j*s.W, win.H, win.W)
 			out, os, err := e.ForwardSlice(crop, win)
 			require.NoError(t, err)
 			require.Equal(t, 1, os.H*os.W)

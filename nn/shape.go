@@ -30,3 +30,16 @@ func slideOut(n, k, s, p int) int {
 	}
 	return span/s + 1
 }
+
+// Crop copies the h×w window at (y, x) of a C×H×W map held in m. The
+// window must lie inside the map.
+func Crop(m []float32, s Shape, y, x, h, w int) []float32 {
+	out := make([]float32, 0, s.C*h*w)
+	for c := 0; c < s.C; c++ {
+		for r := y; r < y+h; r++ {
+			off := c*s.H*s.W + r*s.W + x
+			out = append(out, m[off:off+w]...)
+		}
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/nn/fmnist"
 )
@@ -73,7 +74,7 @@ func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray,
 					if touchesDress(box, truth) {
 						continue
 					}
-					cands = append(cands, cand{p, crop(small, w, int(b.X1), int(b.Y1), geo.Window.W, geo.Window.H)})
+					cands = append(cands, cand{p, nn.Crop(small, nn.Shape{C: 1, H: h, W: w}, int(b.Y1), int(b.X1), geo.Window.H, geo.Window.W)})
 				}
 			}
 		}
@@ -89,22 +90,11 @@ func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray,
 // a negative would teach the net to miss loosely framed dresses.
 func touchesDress(box [4]float64, truth []fmnist.Object) bool {
 	for _, o := range truth {
-		if o.Class == fmnist.Dress && IoU(box, o.Box) >= 0.3 {
+		if o.Class == fmnist.Dress && detect.IoU(box, o.Box) >= 0.3 {
 			return true
 		}
 	}
 	return false
-}
-
-// IoU is the intersection over union of two [x1,y1,x2,y2] boxes.
-func IoU(a, b [4]float64) float64 {
-	iw := min(a[2], b[2]) - max(a[0], b[0])
-	ih := min(a[3], b[3]) - max(a[1], b[1])
-	if iw <= 0 || ih <= 0 {
-		return 0
-	}
-	inter := iw * ih
-	return inter / ((a[2]-a[0])*(a[3]-a[1]) + (b[2]-b[0])*(b[3]-b[1]) - inter)
 }
 
 // toUnit converts an image to grey [0,1] values (BT.601 luma).
@@ -117,14 +107,6 @@ func toUnit(img *image.NRGBA) []float32 {
 			r, g, bl := float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2])
 			out = append(out, (0.299*r+0.587*g+0.114*bl)/255)
 		}
-	}
-	return out
-}
-
-func crop(m []float32, w, x, y, cw, ch int) []float32 {
-	out := make([]float32, 0, cw*ch)
-	for r := y; r < y+ch; r++ {
-		out = append(out, m[r*w+x:r*w+x+cw]...)
 	}
 	return out
 }

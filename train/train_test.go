@@ -72,12 +72,6 @@ func TestTrainConfigErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "train-images")
 }
 
-func TestIoU(t *testing.T) {
-	assert.InDelta(t, 1.0, IoU([4]float64{0, 0, 2, 2}, [4]float64{0, 0, 2, 2}), 1e-12)
-	assert.InDelta(t, 1.0/7, IoU([4]float64{0, 0, 2, 2}, [4]float64{1, 1, 3, 3}), 1e-12) // 1 / (4+4−1)
-	assert.Zero(t, IoU([4]float64{0, 0, 1, 1}, [4]float64{2, 2, 3, 3}))
-}
-
 func TestAUC(t *testing.T) {
 	// Perfect ranking, reversed ranking, and a hand count: positives at
 	// 0.8 and 0.4, negatives at 0.6 and 0.2 → pairs won 1+1+0+1 of 4.

@@ -182,15 +182,3 @@ func MaxAbsDiff(a, b []float32) float64 {
 	}
 	return m
 }
-
-// Crop copies the h×w window at (y, x) of a C×H×W map.
-func Crop(v []float32, s nn.Shape, y, x, h, w int) []float32 {
-	out := make([]float32, 0, s.C*h*w)
-	for c := 0; c < s.C; c++ {
-		for r := y; r < y+h; r++ {
-			off := c*s.H*s.W + r*s.W + x
-			out = append(out, v[off:off+w]...)
-		}
-	}
-	return out
-}
