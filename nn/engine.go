@@ -74,7 +74,9 @@ func (e *Engine) ForwardSlice(in []float32, shape Shape) ([]float32, Shape, erro
 	if err != nil {
 		return nil, Shape{}, fmt.Errorf("engine: input %v: %w", shape, err)
 	}
-	e.reserve(shapes)
+	if err := e.reserve(shapes); err != nil {
+		return nil, Shape{}, err
+	}
 	cur := e.bufA[:shape.Size()]
 	copy(cur, in)
 	other := e.bufB
@@ -126,10 +128,17 @@ func (e *Engine) ForwardSlice(in []float32, shape Shape) ([]float32, Shape, erro
 	return out, final, nil
 }
 
+// MaxActivation bounds one activation, in float32s (4 GiB); larger inputs
+// are the detector's to tile.
+const MaxActivation = 1 << 30
+
 // reserve grows the buffers to hold the largest activation and band.
-func (e *Engine) reserve(shapes []Shape) {
+func (e *Engine) reserve(shapes []Shape) error {
 	maxAct := 0
-	for _, s := range shapes {
+	for i, s := range shapes {
+		if s.C > MaxActivation || s.H > MaxActivation || s.W > MaxActivation || s.Size() > MaxActivation {
+			return fmt.Errorf("engine: activation %d is %v, more than %d values; tile the input", i, s, MaxActivation)
+		}
 		maxAct = max(maxAct, s.Size())
 	}
 	if len(e.bufA) < maxAct {
@@ -148,6 +157,7 @@ func (e *Engine) reserve(shapes []Shape) {
 	if len(e.scratch) < need {
 		e.scratch = make([]float32, need)
 	}
+	return nil
 }
 
 // bandRows is how many output rows one im2col band holds.

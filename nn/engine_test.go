@@ -85,3 +85,13 @@ func TestEngineKernelsAgree(t *testing.T) {
 		assert.LessOrEqual(t, nntest.MaxAbsDiff(a, b), 1e-5, "seed %d", seed)
 	}
 }
+
+// An input whose activations would exceed the bound is refused before
+// anything is allocated.
+func TestEngineBoundsActivations(t *testing.T) {
+	conv := nn.NewConv2D("conv", 1, 128, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{conv}}
+	huge := nn.Shape{C: 1, H: 1 << 12, W: 1 << 12} // 128 channels × 2^24 > 2^30
+	_, _, err := nn.NewEngine(net).ForwardSlice(make([]float32, huge.Size()), huge)
+	assert.ErrorContains(t, err, "tile the input")
+}
