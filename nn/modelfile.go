@@ -172,6 +172,9 @@ func Unmarshal(b []byte) (*Network, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%w: architecture document: %v", ErrFormat, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: architecture document: data after the JSON object", ErrFormat)
+	}
 	if doc.Version != FormatVersion {
 		return nil, fmt.Errorf("%w: architecture version %d, this build reads version %d", ErrFormat, doc.Version, FormatVersion)
 	}

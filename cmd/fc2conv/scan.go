@@ -218,7 +218,8 @@ func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
 	if err != nil {
 		var tooSmall detect.ErrTooSmall
 		if errors.As(err, &tooSmall) {
-			err = fmt.Errorf("%w (use --pad-small)", err)
+			err = fmt.Errorf("image %d×%d is smaller than the %d×%d window at every scale; use --pad-small to pad it",
+				tooSmall.Width, tooSmall.Height, tooSmall.Window.W, tooSmall.Window.H)
 		}
 		return scan.Record{Image: path, Error: err.Error()}
 	}

@@ -135,6 +135,16 @@ func TestScanEndToEnd(t *testing.T) {
 	}
 	assert.Contains(t, stderr, "6 images scanned (3 failed, 1 non-images skipped")
 
+	// Smaller than the window: an error record, or padded on request.
+	tiny := filepath.Join(t.TempDir(), "tiny.png")
+	writeImage(t, tiny, 20, 15, false)
+	code, stdout, _ = runBin(t, bin, "", "scan", "--quiet", tiny)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stdout, "image 20×15 is smaller than the 28×28 window at every scale; use --pad-small")
+	code, stdout, _ = runBin(t, bin, "", "scan", "--quiet", "--pad-small", tiny)
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, `"padded":true`)
+
 	// All good: exit 0. A usage error: exit 2.
 	code, _, stderr = runBin(t, bin, "", "scan", "--quiet", "--scales", "1", filepath.Join(dir, "b", "cam.jpg"))
 	assert.Equal(t, exitOK, code, stderr)
