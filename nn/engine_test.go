@@ -95,3 +95,13 @@ func TestEngineBoundsActivations(t *testing.T) {
 	_, _, err := nn.NewEngine(net).ForwardSlice(make([]float32, huge.Size()), huge)
 	assert.ErrorContains(t, err, "tile the input")
 }
+
+func TestValidateRejectsOverflowingBatchNorm(t *testing.T) {
+	bn := nn.NewBatchNorm("bn", 1, 1e-300)
+	nn.F32(bn.Var)[0] = 0
+	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{bn}}
+	err := net.Validate()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, nn.ErrInvalid)
+	assert.Contains(t, err.Error(), `batchnorm "bn": channel 0 normalises to a non-finite scale`)
+}

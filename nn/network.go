@@ -106,6 +106,15 @@ func (n *Network) Validate() error {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
 		}
+		if bn, ok := l.(*BatchNorm); ok {
+			// A tiny eps over a zero variance overflows float32.
+			scale, shift := bn.ScaleShift()
+			for c := range scale {
+				if !finite(scale[c]) || !finite(shift[c]) {
+					return fmt.Errorf("%w: batchnorm %q: channel %d normalises to a non-finite scale (variance %v, eps %v)", ErrInvalid, bn.Name(), c, f32(bn.Var)[c], bn.Eps)
+				}
+			}
+		}
 	}
 	shapes, err := n.Shapes(n.Input.Window())
 	if err != nil {
