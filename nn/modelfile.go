@@ -72,6 +72,7 @@ func (n *Network) Save(path string) error {
 		return fmt.Errorf("save model: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("save model: %w", err)
 	}
 	return nil
