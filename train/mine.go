@@ -25,14 +25,31 @@ const (
 // mineScales bring items of 28–84 px back to the 28 px window.
 var mineScales = []float64{1, 1 / 1.5, 1 / 2.0, 1 / 2.5, 1 / 3.0}
 
-// MineHardNegatives scans training scenes (built from training items and
-// training photos only) with the converted network and returns the
-// windows scored as dress that overlap no dress: Dalal and Triggs' hard
-// negatives, as [0,1] patches for Sampler.AddNegative.
-func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int) ([][]float32, error) {
+// minePositiveIoU is how well a window must frame a dress to count as a
+// positive: about the ±3 px shift and 0.85–1.15 scale jitter the sampler
+// gives its positives.
+const minePositiveIoU = 0.65
+
+// Mined holds the windows a mining round found, as [0,1] patches.
+type Mined struct {
+	// Negatives are windows scored as dress that overlap no dress
+	// (IoU < 0.3): Dalal and Triggs' hard negatives, for
+	// Sampler.AddNegative.
+	Negatives [][]float32
+	// Positives are windows that frame a dress well (IoU ≥ 0.65) but
+	// score below the mining threshold, for Sampler.AddPositive: the
+	// dresses the detector misses on photographs.
+	Positives [][]float32
+}
+
+// MineHardExamples scans training scenes (built from training items and
+// training photos only) with the converted network and returns its worst
+// mistakes there, at most minePerScene of each kind per scene, the
+// highest-scoring negatives and lowest-scoring positives first.
+func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int) (Mined, error) {
 	res, err := convert.Convert(net)
 	if err != nil {
-		return nil, fmt.Errorf("train: mining: %w", err)
+		return Mined{}, fmt.Errorf("train: mining: %w", err)
 	}
 	fcn, geo := res.Network, res.Geometry
 	e := nn.NewEngine(fcn)
@@ -41,14 +58,14 @@ func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray,
 		score float32
 		patch []float32
 	}
-	var out [][]float32
+	var out Mined
 	for s := 0; s < scenes; s++ {
 		var photo image.Image
 		if len(photos) > 0 {
 			photo = photos[rng.Intn(len(photos))]
 		}
 		img, truth := fmnist.MakeScene(rng, items, photo, mineW, mineH, mineItems)
-		var cands []cand
+		var negs, poss []cand
 		for _, r := range mineScales {
 			w, h := int(float64(mineW)*r+0.5), int(float64(mineH)*r+0.5)
 			small := toUnit(imaging.Resize(img, w, h, imaging.Linear))
@@ -57,44 +74,53 @@ func MineHardNegatives(net *nn.Network, items *fmnist.Set, photos []*image.Gray,
 			normalise(x, fcn.Input)
 			heat, hs, err := e.ForwardSlice(x, nn.Shape{C: 1, H: h, W: w})
 			if err != nil {
-				return nil, fmt.Errorf("train: mining scene %d: %w", s, err)
+				return Mined{}, fmt.Errorf("train: mining scene %d: %w", s, err)
 			}
 			plane := heat[fcn.Positive*hs.H*hs.W : (fcn.Positive+1)*hs.H*hs.W]
 			for i := 0; i < hs.H; i++ {
 				for j := 0; j < hs.W; j++ {
 					p := plane[i*hs.W+j]
-					if p < mineThreshold {
-						continue
-					}
 					b := geo.CellBox(i, j)
 					if int(b.X2) > w || int(b.Y2) > h {
 						continue
 					}
 					box := [4]float64{b.X1 / r, b.Y1 / r, b.X2 / r, b.Y2 / r}
-					if touchesDress(box, truth) {
-						continue
+					crop := func() []float32 {
+						return nn.Crop(small, nn.Shape{C: 1, H: h, W: w}, int(b.Y1), int(b.X1), geo.Window.H, geo.Window.W)
 					}
-					cands = append(cands, cand{p, nn.Crop(small, nn.Shape{C: 1, H: h, W: w}, int(b.Y1), int(b.X1), geo.Window.H, geo.Window.W)})
+					overlap := dressOverlap(box, truth)
+					switch {
+					case p >= mineThreshold && overlap < 0.3:
+						negs = append(negs, cand{p, crop()})
+					case p < mineThreshold && overlap >= minePositiveIoU:
+						poss = append(poss, cand{p, crop()})
+					}
 				}
 			}
 		}
-		sort.Slice(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
-		for k := 0; k < len(cands) && k < minePerScene; k++ {
-			out = append(out, cands[k].patch)
+		sort.Slice(negs, func(a, b int) bool { return negs[a].score > negs[b].score })
+		sort.Slice(poss, func(a, b int) bool { return poss[a].score < poss[b].score })
+		for k := 0; k < len(negs) && k < minePerScene; k++ {
+			out.Negatives = append(out.Negatives, negs[k].patch)
+		}
+		for k := 0; k < len(poss) && k < minePerScene; k++ {
+			out.Positives = append(out.Positives, poss[k].patch)
 		}
 	}
 	return out, nil
 }
 
-// touchesDress reports whether box overlaps a dress enough that calling it
-// a negative would teach the net to miss loosely framed dresses.
-func touchesDress(box [4]float64, truth []fmnist.Object) bool {
+// dressOverlap is the largest IoU of box with a dress. Below 0.3 a window
+// is safely a negative; calling more a negative would teach the net to
+// miss loosely framed dresses.
+func dressOverlap(box [4]float64, truth []fmnist.Object) float64 {
+	best := 0.0
 	for _, o := range truth {
-		if o.Class == fmnist.Dress && detect.IoU(box, o.Box) >= 0.3 {
-			return true
+		if o.Class == fmnist.Dress {
+			best = max(best, detect.IoU(box, o.Box))
 		}
 	}
-	return false
+	return best
 }
 
 // toUnit converts an image to grey [0,1] values (BT.601 luma).

@@ -96,3 +96,56 @@ func TestLearnRateSchedule(t *testing.T) {
 	assert.InDelta(t, 1e-3*(0.05+0.95*0.5), LearnRate(1e-3, 2, 5), 1e-15) // halfway
 	assert.Equal(t, 1e-3, LearnRate(1e-3, 0, 1))
 }
+
+// constantNet scores every window p(dress) = sigmoid(logit).
+func constantNet(logit float32) *nn.Network {
+	net := DressNet()
+	for _, l := range net.Layers {
+		if d, ok := l.(*nn.Dense); ok && d.Name() == "fc2" {
+			nn.F32(d.Bias)[1] = logit
+		}
+	}
+	return net
+}
+
+// With a net that calls everything a dress, mining finds only negatives;
+// with one that calls nothing a dress, only positives, and those show a
+// garment in the middle of the window.
+func TestMineHardExamples(t *testing.T) {
+	cfg := tinyConfig(t)
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
+	require.NoError(t, err)
+
+	all, err := MineHardExamples(constantNet(4), items, photos, 1, 3)
+	require.NoError(t, err)
+	assert.Empty(t, all.Positives)
+	assert.Len(t, all.Negatives, 3*minePerScene, "every window away from dresses qualifies")
+
+	none, err := MineHardExamples(constantNet(-4), items, photos, 1, 3)
+	require.NoError(t, err)
+	assert.Empty(t, none.Negatives)
+	require.NotEmpty(t, none.Positives)
+	assert.LessOrEqual(t, len(none.Positives), 3*minePerScene)
+	for i, p := range none.Positives {
+		require.Len(t, p, fmnist.PatchLen)
+		var centre, border float64
+		for y := 0; y < 28; y++ {
+			for x := 0; x < 28; x++ {
+				v := float64(p[y*28+x])
+				switch {
+				case x >= 10 && x < 18 && y >= 8 && y < 20:
+					centre += v / 96
+				case x < 2 || x >= 26:
+					border += v / 112
+				}
+			}
+		}
+		// Items are pasted light-on-dark or dark-on-light; either way the
+		// centre differs from the side margins.
+		assert.Greater(t, abs(centre-border), 0.02, "positive %d has no garment in the middle", i)
+	}
+}
+
+func abs(v float64) float64 { return max(v, -v) }

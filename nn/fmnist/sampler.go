@@ -5,6 +5,8 @@ import (
 	"image"
 	"math"
 	"math/rand"
+
+	"github.com/disintegration/imaging"
 )
 
 // PatchSize is the side of a training patch; Sample writes PatchLen values.
@@ -23,8 +25,11 @@ type SamplerConfig struct {
 	// negatives (see AddNegative), while there are any.
 	Hard float64
 	// HardCap is how many mined negatives are kept; once full, new ones
-	// replace the oldest.
+	// replace the oldest. The same cap applies to mined positives.
 	HardCap int
+	// HardPositive is the fraction of positives drawn from the mined hard
+	// positives (see AddPositive), while there are any.
+	HardPositive float64
 
 	// Backgrounds: plain black as in the raw data with probability Black,
 	// else a crop of a photo with probability Photo, else synthetic
@@ -33,6 +38,13 @@ type SamplerConfig struct {
 	// Invert is the probability that a (non-black) background has its
 	// brightness inverted.
 	Invert float64
+	// Scene is the probability that a sample on a photo or clutter
+	// background is rendered as in a scene: at a magnification k in
+	// [SceneMinScale, SceneMaxScale] (the item pasted at 28k px on a
+	// 28k px background with the scenes' photo resolution), then brought
+	// back to 28 px with the detector's linear resampling. This is the
+	// domain the detector sees; k = 1 samples are sharper.
+	Scene float64
 
 	// Relative weights of the kinds of negative: a centred item of one of
 	// the other nine classes, a pure background, a dress shifted by at
@@ -85,7 +97,7 @@ func (c SamplerConfig) Validate() error {
 		name string
 		v    float64
 	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
+		{"Invert", c.Invert}, {"Scene", c.Scene}, {"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
 		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
 		if err := frac(f.name, f.v); err != nil {
 			return err
@@ -130,9 +142,17 @@ type Sampler struct {
 	dresses []int // indices of dresses in items
 	others  []int // indices of the other classes
 	photos  []*image.Gray
-	hard    [][]float32
-	hardPos int // next slot to replace once hard is full
-	c       canvas
+	hard    [][]float32 // mined negatives
+	hardPos int         // next slot to replace once hard is full
+	pos     [][]float32 // mined positives
+	posNext int         // next slot to replace once pos is full
+
+	// c is the 28×28 patch. A scene-style sample is painted on big (28k
+	// px square, k = mag) and resampled into c; cur is the one being
+	// painted.
+	c, big canvas
+	cur    *canvas
+	mag    float64
 }
 
 // NewSampler returns a sampler with DefaultSamplerConfig. Photos are
@@ -167,7 +187,9 @@ func NewSamplerWith(items *Set, photos []*image.Gray, seed int64, cfg SamplerCon
 
 func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig) *Sampler {
 	s := &Sampler{cfg: cfg, rng: rand.New(rand.NewSource(seed)),
-		c: canvas{pix: make([]float32, PatchLen), w: PatchSize, h: PatchSize}}
+		c:   canvas{pix: make([]float32, PatchLen), w: PatchSize, h: PatchSize},
+		big: canvas{pix: make([]float32, bigSide*bigSide)}}
+	s.cur, s.mag = &s.c, 1
 	if items != nil && items.Rows > 0 && items.Cols > 0 {
 		s.items = items
 		n := min(len(items.Images), len(items.Labels))
@@ -196,6 +218,38 @@ func (s *Sampler) Config() SamplerConfig { return s.cfg }
 // HardNegatives is how many mined negatives the sampler holds.
 func (s *Sampler) HardNegatives() int { return len(s.hard) }
 
+// HardPositives is how many mined positives the sampler holds.
+func (s *Sampler) HardPositives() int { return len(s.pos) }
+
+// AddPositive stores a copy of a PatchLen-value patch (values in [0,1])
+// showing a dress that the current model misses; later samples mix such
+// patches in as positives (see SamplerConfig.HardPositive).
+func (s *Sampler) AddPositive(patch []float32) error {
+	if len(patch) != PatchLen {
+		return fmt.Errorf("fmnist: hard positive has %d values, want %d", len(patch), PatchLen)
+	}
+	s.pos, s.posNext = addCapped(s.pos, s.posNext, patch, s.cfg.HardCap)
+	return nil
+}
+
+// addCapped appends a clamped copy of patch to pool, or once pool holds
+// limit patches replaces the one at next; it returns the new pool and
+// next.
+func addCapped(pool [][]float32, next int, patch []float32, limit int) ([][]float32, int) {
+	if limit == 0 {
+		return pool, next
+	}
+	p := make([]float32, len(patch))
+	for i, v := range patch {
+		p[i] = clamp01(v)
+	}
+	if len(pool) < limit {
+		return append(pool, p), next
+	}
+	pool[next] = p
+	return pool, (next + 1) % limit
+}
+
 // AddNegative stores a copy of a PatchLen-value patch (values in [0,1])
 // that the current model wrongly scores as a dress; later samples mix such
 // patches in as negatives (see SamplerConfig.Hard).
@@ -203,19 +257,7 @@ func (s *Sampler) AddNegative(patch []float32) error {
 	if len(patch) != PatchLen {
 		return fmt.Errorf("fmnist: hard negative has %d values, want %d", len(patch), PatchLen)
 	}
-	if s.cfg.HardCap == 0 {
-		return nil
-	}
-	p := make([]float32, PatchLen)
-	for i, v := range patch {
-		p[i] = clamp01(v)
-	}
-	if len(s.hard) < s.cfg.HardCap {
-		s.hard = append(s.hard, p)
-		return nil
-	}
-	s.hard[s.hardPos] = p
-	s.hardPos = (s.hardPos + 1) % s.cfg.HardCap
+	s.hard, s.hardPos = addCapped(s.hard, s.hardPos, patch, s.cfg.HardCap)
 	return nil
 }
 
@@ -229,17 +271,12 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	}
 	cfg := &s.cfg
 	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Positive
+	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.HardPositive {
+		s.copyMined(dst, s.pos)
+		return 1
+	}
 	if !positive && len(s.hard) > 0 && s.rng.Float64() < cfg.Hard {
-		h := s.hard[s.rng.Intn(len(s.hard))]
-		if s.rng.Intn(2) == 0 {
-			copy(dst, h)
-		} else {
-			for y := 0; y < PatchSize; y++ {
-				for x := 0; x < PatchSize; x++ {
-					dst[y*PatchSize+x] = h[y*PatchSize+PatchSize-1-x]
-				}
-			}
-		}
+		s.copyMined(dst, s.hard)
 		return 0
 	}
 
@@ -254,6 +291,7 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	default:
 		s.negative()
 	}
+	s.resample()
 	contrast := uniform(s.rng, 1-cfg.Contrast, 1+cfg.Contrast)
 	brightness := uniform(s.rng, -cfg.Brightness, cfg.Brightness)
 	sigma := 0.0
@@ -263,6 +301,21 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	s.c.jitter(s.rng, contrast, brightness, sigma)
 	copy(dst, s.c.pix)
 	return label
+}
+
+// copyMined copies a random mined patch from pool to dst, mirrored half
+// of the time.
+func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
+	h := pool[s.rng.Intn(len(pool))]
+	if s.rng.Intn(2) == 0 {
+		copy(dst, h)
+		return
+	}
+	for y := 0; y < PatchSize; y++ {
+		for x := 0; x < PatchSize; x++ {
+			dst[y*PatchSize+x] = h[y*PatchSize+PatchSize-1-x]
+		}
+	}
 }
 
 // negative paints the foreground of a negative sample onto the background.
@@ -328,7 +381,7 @@ func (s *Sampler) offShift(lo, hi int) [2]float64 {
 }
 
 // pasteItem pastes a random item from pool, shifted from the patch centre
-// and scaled.
+// and scaled (both in patch pixels), on the canvas being painted.
 func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) {
 	if len(pool) == 0 {
 		return
@@ -336,40 +389,78 @@ func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) {
 	i := pool[s.rng.Intn(len(pool))]
 	gain := uniform(s.rng, s.cfg.GainMin, s.cfg.GainMax)
 	flip := s.rng.Intn(2) == 0
-	s.c.paste(s.items.Images[i], s.items.Rows, s.items.Cols,
-		PatchSize/2+shift[0], PatchSize/2+shift[1], scale*PatchSize/float64(max(s.items.Rows, s.items.Cols)), flip, gain)
+	c, k := s.cur, s.mag
+	s.cur.paste(s.items.Images[i], s.items.Rows, s.items.Cols,
+		float64(c.w)/2+shift[0]*k, float64(c.h)/2+shift[1]*k,
+		k*scale*PatchSize/float64(max(s.items.Rows, s.items.Cols)), flip, gain)
 }
 
-// background fills the canvas with black, a photo crop or clutter.
+// bigSide is the largest scene-style canvas: a 28 px patch at the largest
+// scene magnification.
+const bigSide = PatchSize * SceneMaxScale
+
+// background picks the canvas (the patch itself, or for a scene-style
+// sample the magnified one) and fills it with black, a photo crop or
+// clutter.
 func (s *Sampler) background() {
+	s.cur, s.mag = &s.c, 1
 	r := s.rng.Float64()
-	switch {
-	case r < s.cfg.Black:
+	if r < s.cfg.Black {
 		clear(s.c.pix)
 		return
+	}
+	if s.cfg.Scene > 0 && s.rng.Float64() < s.cfg.Scene {
+		s.mag = uniform(s.rng, SceneMinScale, SceneMaxScale)
+		side := min(bigSide, int(math.Round(PatchSize*s.mag)))
+		s.big.w, s.big.h, s.big.pix = side, side, s.big.pix[:side*side]
+		s.cur = &s.big
+	}
+	switch {
 	case r < s.cfg.Black+s.cfg.Photo && len(s.photos) > 0:
 		s.photoCrop()
 	default:
-		s.c.fillClutter(s.rng, PatchSize)
+		s.cur.fillClutter(s.rng, PatchSize*s.mag)
 	}
 	if s.rng.Float64() < s.cfg.Invert {
-		s.c.invert()
+		s.cur.invert()
 	}
 }
 
-// photoCrop fills the canvas with a random square crop of a random photo,
-// seen at a random scale (0.5 to 3 photo pixels per patch pixel, as far as
-// the photo is large enough).
+// photoCrop fills the canvas with a random square crop of a random photo.
+// A patch sees it at 0.5 to 3 photo pixels per patch pixel; a scene-style
+// canvas at 0.3 to 1 photo pixels per canvas pixel, as MakeScene's
+// 512×256 to 1024×512 scenes show this project's photos (as far as the
+// photo is large enough).
 func (s *Sampler) photoCrop() {
 	p := s.photos[s.rng.Intn(len(s.photos))]
 	w, h := float64(p.Rect.Dx()), float64(p.Rect.Dy())
-	maxStep := min(3, min(w, h)/PatchSize)
-	step := 0.5
-	if maxStep > 0.5 {
-		step = math.Exp(uniform(s.rng, math.Log(0.5), math.Log(maxStep)))
+	c := s.cur
+	lo, hi := 0.5, 3.0
+	if c != &s.c {
+		lo, hi = 0.3, 1.0
 	}
-	side := step * PatchSize
+	maxStep := min(hi, min(w, h)/float64(c.w))
+	step := lo
+	if maxStep > lo {
+		step = math.Exp(uniform(s.rng, math.Log(lo), math.Log(maxStep)))
+	}
+	side := step * float64(c.w)
 	ox := uniform(s.rng, 0, max(0, w-side))
 	oy := uniform(s.rng, 0, max(0, h-side))
-	s.c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0)
+	c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0)
+}
+
+// resample brings a scene-style canvas back to the 28 px patch the way the
+// detector's pyramid does: 8-bit, then imaging's linear filter.
+func (s *Sampler) resample() {
+	if s.cur == &s.c {
+		return
+	}
+	small := imaging.Resize(s.big.gray(), PatchSize, PatchSize, imaging.Linear)
+	for y := 0; y < PatchSize; y++ {
+		for x := 0; x < PatchSize; x++ {
+			s.c.pix[y*PatchSize+x] = float32(small.Pix[y*small.Stride+4*x]) / 255
+		}
+	}
+	s.cur, s.mag = &s.c, 1
 }

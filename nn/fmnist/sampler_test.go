@@ -91,13 +91,16 @@ func centreContrast(p []float32) float64 {
 func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 	items := loadTiny(t, "train")
 	photos := trainPhotos(t)
-	for _, black := range []bool{false, true} {
+	for _, mode := range []string{"photo", "black", "scene"} {
 		cfg := fmnist.DefaultSamplerConfig()
 		cfg.NegOther, cfg.NegOffCentre, cfg.NegScale, cfg.NegBackground = 0, 0, 0, 1
 		cfg.Invert, cfg.Neighbour = 0, 0
 		minPos := 0.08
-		if black {
+		switch mode {
+		case "black":
 			cfg.Black, cfg.Photo, minPos = 1, 0, 0.3
+		case "scene":
+			cfg.Black, cfg.Scene = 0, 1
 		}
 		s, err := fmnist.NewSamplerWith(items, photos, 9, cfg)
 		require.NoError(t, err)
@@ -111,9 +114,9 @@ func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 		require.Positive(t, n[0])
 		require.Positive(t, n[1])
 		pos, neg := sum[1]/float64(n[1]), sum[0]/float64(n[0])
-		t.Logf("black %v: centre contrast: positives %.3f, negatives %.3f", black, pos, neg)
-		assert.Greater(t, pos, minPos, "black %v", black)
-		assert.Less(t, math.Abs(neg), 0.05, "black %v", black)
+		t.Logf("%s: centre contrast: positives %.3f, negatives %.3f", mode, pos, neg)
+		assert.Greater(t, pos, minPos, mode)
+		assert.Less(t, math.Abs(neg), 0.05, mode)
 	}
 }
 
@@ -139,6 +142,69 @@ func TestSamplerHardNegatives(t *testing.T) {
 	}
 }
 
+// Scene-style samples are resampled from a magnified canvas, so they differ
+// from the same stream without it, and (before jitter) sit on the 8-bit
+// grid the detector reads scenes at.
+func TestSamplerSceneStyle(t *testing.T) {
+	items := loadTiny(t, "train")
+	photos := trainPhotos(t)
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Black, cfg.Invert, cfg.Contrast, cfg.Brightness, cfg.Noise = 0, 0, 0, 0, 0
+	plain, _ := draw(mustSampler(t, items, photos, cfg), 50)
+	cfg.Scene = 1
+	scene, _ := draw(mustSampler(t, items, photos, cfg), 50)
+	assert.NotEqual(t, plain, scene)
+	assert.Zero(t, offGrid(scene), "scene-style values off the 8-bit grid")
+	assert.Positive(t, offGrid(plain), "plain patches are painted in float")
+}
+
+func offGrid(patches [][]float32) int {
+	n := 0
+	for _, p := range patches {
+		for _, v := range p {
+			if q := float64(v) * 255; math.Abs(q-math.Round(q)) > 1e-3 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func mustSampler(t *testing.T, items *fmnist.Set, photos []*image.Gray, cfg fmnist.SamplerConfig) *fmnist.Sampler {
+	t.Helper()
+	s, err := fmnist.NewSamplerWith(items, photos, 11, cfg)
+	require.NoError(t, err)
+	return s
+}
+
+func TestSamplerHardPositives(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Positive, cfg.HardPositive, cfg.HardCap = 1, 1, 2
+	s := mustSampler(t, items, nil, cfg)
+	assert.Error(t, s.AddPositive(make([]float32, 5)))
+	// Without mined positives the sampler paints its own.
+	patches, labels := draw(s, 5)
+	marker := make([]float32, fmnist.PatchLen)
+	for i := range marker {
+		marker[i] = 0.75
+	}
+	for i, p := range patches {
+		assert.Equal(t, 1, labels[i])
+		assert.NotEqual(t, marker, p)
+	}
+	for i := 0; i < 3; i++ { // the third replaces the first
+		require.NoError(t, s.AddPositive(marker))
+	}
+	assert.Equal(t, 2, s.HardPositives())
+	assert.Equal(t, 0, s.HardNegatives())
+	patches, labels = draw(s, 20)
+	for i, p := range patches {
+		assert.Equal(t, 1, labels[i])
+		assert.Equal(t, marker, p, "sample %d is a mined positive", i)
+	}
+}
+
 func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 	items := loadTiny(t, "train")
 	bad := fmnist.DefaultSamplerConfig()
@@ -149,6 +215,10 @@ func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 	bad.Shift = 12
 	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Shift")
+	bad = fmnist.DefaultSamplerConfig()
+	bad.Scene = -0.1
+	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
+	assert.ErrorContains(t, err, "Scene")
 
 	noDress := &fmnist.Set{Rows: 28, Cols: 28}
 	for i, l := range items.Labels {
