@@ -42,6 +42,11 @@ type Options struct {
 	// PadSmall lets an image smaller than the window be padded with the
 	// mean pixel up to the window instead of failing with ErrTooSmall.
 	PadSmall bool
+	// Flip averages every window's score with that of its mirror image
+	// (test-time augmentation for networks trained with mirrored
+	// samples). It doubles the work; scales padded up to the window are
+	// not mirrored.
+	Flip bool
 }
 
 // Defaults for Options.
@@ -58,7 +63,8 @@ const (
 )
 
 // DefaultOptions scores the network's positive class at its own threshold
-// over a 1.25 pyramid at full stride.
+// over a 1.25 pyramid at full stride, averaging each window with its
+// mirror image.
 func DefaultOptions() Options {
 	return Options{
 		Class:         -1,
@@ -67,6 +73,7 @@ func DefaultOptions() Options {
 		ScaleFactor:   DefaultScaleFactor,
 		MaxDetections: DefaultMaxDetections,
 		MaxTilePixels: DefaultMaxTilePixels,
+		Flip:          true,
 	}
 }
 
@@ -107,7 +114,8 @@ func (e ErrTooSmall) Error() string {
 //
 // Exactness. For an unpadded network every heatmap cell equals the network
 // run on the window-sized crop at that cell, for any Step dividing the
-// stride and any tiling (tested to 1e-5 against the crop-by-crop loop).
+// stride and any tiling (tested to 1e-5 against the crop-by-crop loop);
+// with Flip, the mean of that and the network on the mirrored crop.
 // When the network pads, tiling still changes nothing (tested to 1e-6): a
 // cell is taken from a tile that holds its whole receptive field, or that
 // shares the image border the field crosses, so it sees exactly the
@@ -266,6 +274,9 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 			continue
 		}
 		hm, err := d.heatmap(e, src, k)
+		if err == nil && d.opt.Flip {
+			err = d.flipAverage(e, src, hm)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("detect: %w", err)
 		}
@@ -303,6 +314,9 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	hm, err := d.heatmap(e, src, scale)
+	if err == nil && d.opt.Flip {
+		err = d.flipAverage(e, src, hm)
+	}
 	if err != nil {
 		return Heatmap{}, fmt.Errorf("detect: %w", err)
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // For an unpadded network, the stitched heatmap at any step dividing the
-// stride, tiled or not, equals the sliding-window loop over crops.
+// stride, tiled or not, equals the sliding-window loop over crops (without
+// Flip, which TestFlipAveragesMirroredCrops covers).
 func TestHeatmapEqualsNaiveSlidingWindow(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	net := unpaddedFCN(t, rng)
@@ -28,7 +29,7 @@ func TestHeatmapEqualsNaiveSlidingWindow(t *testing.T) {
 		{4, 1, 5, 6},     // one cell per tile
 	} {
 		opt := detect.DefaultOptions()
-		opt.Step, opt.MaxTilePixels = tc.step, tc.tile
+		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, false
 		d, err := detect.New(net, opt)
 		require.NoError(t, err)
 		hm, err := d.Heatmap(img, 1)
@@ -84,7 +85,7 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 	img := randomImage(rng, 45, 40)
 	const S, s, reach = 4, 2, 5 // stride, step, padding reach (see paddedFCN)
 	opt := detect.DefaultOptions()
-	opt.Class, opt.Step = 0, s
+	opt.Class, opt.Step, opt.Flip = 0, s, false
 	d, err := detect.New(net, opt)
 	require.NoError(t, err)
 	hm, err := d.Heatmap(img, 1)
@@ -122,4 +123,48 @@ func TestStepMustDivideStride(t *testing.T) {
 	_, err := detect.New(net, opt)
 	assert.ErrorContains(t, err, "step 3 does not divide")
 	assert.ErrorContains(t, err, "4×4")
+}
+
+// With Flip, every cell is the mean of the network on the crop and on the
+// crop mirrored left to right, at any step and tiling.
+func TestFlipAveragesMirroredCrops(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	net := unpaddedFCN(t, rng)
+	img := randomImage(rng, 43, 37)
+	mirrored := randomImage(rng, 43, 37)
+	for y := 0; y < 37; y++ {
+		for x := 0; x < 43; x++ {
+			copy(mirrored.Pix[y*mirrored.Stride+4*(42-x):][:4], img.Pix[y*img.Stride+4*x:][:4])
+		}
+	}
+	for _, tc := range []struct{ step, tile int }{{0, 0}, {2, 0}, {1, 300}} {
+		opt := detect.DefaultOptions()
+		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, true
+		d, err := detect.New(net, opt)
+		require.NoError(t, err)
+		hm, err := d.Heatmap(img, 1)
+		require.NoError(t, err)
+		s := max(tc.step, 1)
+		if tc.step == 0 {
+			s = 4
+		}
+		rows, cols, plain := naive(t, net, img, 1, pair(s, s))
+		require.Equal(t, [2]int{rows, cols}, [2]int{hm.Rows, hm.Cols})
+		// In the mirrored image, the mirror of the window at x starts at
+		// 43 − x − 18.
+		x, shape, err := detect.Preprocess(mirrored, net.Input)
+		require.NoError(t, err)
+		e := nn.NewEngine(net)
+		want := make([]float32, len(plain))
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				crop := nn.Crop(x, shape, i*s, 43-j*s-18, 19, 18)
+				out, _, err := e.ForwardSlice(crop, nn.Shape{C: 3, H: 19, W: 18})
+				require.NoError(t, err)
+				want[i*cols+j] = (plain[i*cols+j] + out[1]) / 2
+			}
+		}
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(hm.Data, want), 1e-5, "step %d tile %d", s, tc.tile)
+		assert.Greater(t, nntest.MaxAbsDiff(hm.Data, plain), 1e-3, "flipping must change a random net's scores")
+	}
 }

@@ -39,6 +39,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	step := fs.Int("step", 0, "window step in pixels at each scale; must divide the total stride (default: the stride)")
 	maxDet := fs.Int("max-detections", d.MaxDetections, "most boxes per image")
 	padSmall := fs.Bool("pad-small", false, "pad images smaller than the window instead of reporting an error")
+	flip := fs.Bool("flip", true, "average each window's score with its mirror image's; --flip=false halves the work")
 	format := fs.String("format", "jsonl", "output format: jsonl, csv or coco")
 	outPath := fs.String("out", "", "output `file` (default stdout)")
 	heatDir := fs.String("heatmaps", "", "write an overlay PNG per image to `dir`")
@@ -60,6 +61,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	opt := d
 	opt.Class, opt.Threshold, opt.NMS, opt.ScaleFactor = *class, *threshold, *nms, *factor
 	opt.Upsample, opt.Step, opt.MaxDetections, opt.PadSmall = *upsample, *step, *maxDet, *padSmall
+	opt.Flip = *flip
 	if *scalesFlag != "" {
 		for _, f := range strings.Split(*scalesFlag, ",") {
 			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
