@@ -267,6 +267,28 @@ func (f stFile) setEntry(t testing.TB, name string, e any) {
 	f.header[name] = raw
 }
 
+// remove deletes a tensor and its bytes, moving later tensors down, so the
+// data section stays gap-free.
+func (f *stFile) remove(t testing.TB, name string) {
+	t.Helper()
+	gone := f.entry(t, name)
+	delete(f.header, name)
+	lo, hi := gone.Offsets[0], gone.Offsets[1]
+	f.data = append(append([]byte{}, f.data[:lo]...), f.data[hi:]...)
+	for n, raw := range f.header {
+		if n == "__metadata__" {
+			continue
+		}
+		var e stEntry
+		require.NoError(t, json.Unmarshal(raw, &e))
+		if e.Offsets[0] >= hi {
+			e.Offsets[0] -= hi - lo
+			e.Offsets[1] -= hi - lo
+			f.setEntry(t, n, e)
+		}
+	}
+}
+
 func (f stFile) meta(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -492,8 +514,12 @@ func TestModelFileBadFiles(t *testing.T) {
 		}), nn.ErrFormat, []string{`tensor "fc2.bias"`, "quant"}},
 
 		// Architecture and tensors disagree.
-		{"tensor missing", rewrite(t, good, func(f *stFile) { delete(f.header, "bn1.running_var") }), nn.ErrInvalid,
+		{"tensor missing", rewrite(t, good, func(f *stFile) { f.remove(t, "bn1.running_var") }), nn.ErrInvalid,
 			[]string{`batchnorm "bn1"`, `tensor "bn1.running_var" is missing`}},
+		{"gap in the data", rewrite(t, good, func(f *stFile) { delete(f.header, "bn1.running_var") }), nn.ErrFormat,
+			[]string{"unused data bytes before tensor"}},
+		{"bytes after the last tensor", rewrite(t, good, func(f *stFile) { f.data = append(f.data, 0, 0, 0, 0) }), nn.ErrFormat,
+			[]string{"4 data bytes after the last tensor"}},
 		{"extra empty tensor", rewrite(t, good, func(f *stFile) {
 			f.setEntry(t, "ghost.weight", stEntry{"F32", []int64{0}, []int64{0, 0}})
 		}), nn.ErrInvalid, []string{`tensor "ghost.weight" belongs to no layer`}},

@@ -94,11 +94,21 @@ func parseSafetensors(b []byte) (map[string]string, map[string]rawTensor, error)
 			spans = append(spans, span{name, e.Offsets[0], e.Offsets[1]})
 		}
 	}
+	// As in the reference reader, the tensors must tile the data section
+	// exactly: no overlaps, no gaps, nothing after the last one.
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
-	for i := 1; i < len(spans); i++ {
-		if spans[i].start < spans[i-1].end {
-			return nil, nil, fmt.Errorf("%w: tensors %q and %q overlap", ErrFormat, spans[i-1].name, spans[i].name)
+	var end int64
+	for i, sp := range spans {
+		switch {
+		case sp.start < end:
+			return nil, nil, fmt.Errorf("%w: tensors %q and %q overlap", ErrFormat, spans[i-1].name, sp.name)
+		case sp.start > end:
+			return nil, nil, fmt.Errorf("%w: %d unused data bytes before tensor %q", ErrFormat, sp.start-end, sp.name)
 		}
+		end = sp.end
+	}
+	if end != int64(len(data)) {
+		return nil, nil, fmt.Errorf("%w: %d data bytes after the last tensor", ErrFormat, int64(len(data))-end)
 	}
 	return meta, tensors, nil
 }
