@@ -59,6 +59,13 @@ type SamplerConfig struct {
 	// OffCentre is the smallest shift, in pixels along x or y, of an
 	// off-centre dress; OffCentreMax the largest.
 	OffCentre, OffCentreMax int
+	// OffCentreIoU, when > 0, defines off-centre dresses by overlap
+	// instead: any shift up to OffCentreMax on each axis whose window has
+	// IoU below OffCentreIoU with the centred window, so diagonal shifts
+	// (7 px right and 7 down: IoU 0.39) are negatives too. Keep it below
+	// the 0.5 a detection needs to match, so near misses are taught as
+	// misses.
+	OffCentreIoU float64
 	// Gain multiplies the item colour: uniform in [GainMin, GainMax].
 	GainMin, GainMax float64
 	// Neighbour is the probability that a second item, shifted so that
@@ -97,7 +104,7 @@ func (c SamplerConfig) Validate() error {
 		name string
 		v    float64
 	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Scene", c.Scene}, {"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
+		{"Invert", c.Invert}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU}, {"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
 		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
 		if err := frac(f.name, f.v); err != nil {
 			return err
@@ -337,7 +344,7 @@ func (s *Sampler) negative() {
 	case r < wOther:
 		s.pasteItem(s.others, s.centredShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
 	case r < wOther+wOff:
-		s.pasteItem(s.dresses, s.offShift(cfg.OffCentre, cfg.OffCentreMax), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
+		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
 	case r < wOther+wOff+wScale:
 		var k float64
 		if s.rng.Intn(2) == 0 {
@@ -366,6 +373,30 @@ func (s *Sampler) centredShift() [2]float64 {
 	n := s.cfg.Shift
 	return [2]float64{float64(s.rng.Intn(2*n+1) - n), float64(s.rng.Intn(2*n+1) - n)}
 }
+
+// offCentreShift is the shift of an off-centre dress (see OffCentreIoU).
+func (s *Sampler) offCentreShift() [2]float64 {
+	cfg := &s.cfg
+	if cfg.OffCentreIoU > 0 {
+		n := cfg.OffCentreMax
+		for try := 0; try < 100; try++ {
+			dx, dy := s.rng.Intn(2*n+1)-n, s.rng.Intn(2*n+1)-n
+			if shiftIoU(dx, dy) < cfg.OffCentreIoU {
+				return [2]float64{float64(dx), float64(dy)}
+			}
+		}
+	}
+	return s.offShift(cfg.OffCentre, cfg.OffCentreMax)
+}
+
+// shiftIoU is the IoU of the patch window with itself shifted by (dx, dy).
+func shiftIoU(dx, dy int) float64 {
+	w, h := max(0, PatchSize-abs(dx)), max(0, PatchSize-abs(dy))
+	inter := float64(w * h)
+	return inter / (2*PatchLen - inter)
+}
+
+func abs(v int) int { return max(v, -v) }
 
 // offShift returns a shift with max(|dx|,|dy|) in [lo, hi].
 func (s *Sampler) offShift(lo, hi int) [2]float64 {

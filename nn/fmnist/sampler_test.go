@@ -235,3 +235,38 @@ func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 	_, labels = draw(fmnist.NewSampler(nil, []*image.Gray{nil, image.NewGray(image.Rect(0, 0, 3, 2))}, 1), 50)
 	assert.NotContains(t, labels, 1)
 }
+
+// With OffCentreIoU, off-centre dresses may sit diagonally close to the
+// centre, but never overlap the centred window by that IoU or more: the
+// garment's centre of mass (bright on black) moves far enough.
+func TestSamplerOffCentreByIoU(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
+	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 1, 0
+	cfg.Contrast, cfg.Brightness, cfg.Noise, cfg.ScaleMin, cfg.ScaleMax = 0, 0, 0, 1, 1
+	cfg.OffCentreIoU = 0.4
+	patches, _ := draw(mustSampler(t, items, nil, cfg), 300)
+	diagonal := 0
+	for i, p := range patches {
+		var sx, sy, sum float64
+		for y := 0; y < 28; y++ {
+			for x := 0; x < 28; x++ {
+				v := float64(p[y*28+x])
+				sx, sy, sum = sx+v*float64(x), sy+v*float64(y), sum+v
+			}
+		}
+		if sum == 0 {
+			continue // shifted out of sight
+		}
+		dx, dy := math.Abs(sx/sum-13.5), math.Abs(sy/sum-13.5)
+		// A shift keeping IoU < 0.4 moves the item at least 7 px on both
+		// axes or 10 on one; the visible part's centre moves at least half
+		// of that (a dress's own centre of mass is within 2 px of the middle).
+		require.True(t, dx+dy > 2.5, "patch %d: garment barely off centre (%.1f, %.1f)", i, dx, dy)
+		if dx > 3 && dy > 3 {
+			diagonal++
+		}
+	}
+	assert.Positive(t, diagonal, "some off-centre dresses are diagonal")
+}
