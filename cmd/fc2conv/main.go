@@ -26,12 +26,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"convert": {"rewrite an FC model as a fully convolutional one and check it", runConvert},
-	"verify":  {"run the FC↔conv equivalence checks on a model", runVerify},
-	"train":   {"train the dress classifier on Fashion-MNIST", runTrain},
-	"scan":    {"scan images for dresses (or any class) and write boxes and heatmaps", runScan},
-	"scenes":  {"write evaluation scenes with ground-truth boxes", runScenes},
-	"eval":    {"evaluate: 'eval classify' on t10k, 'eval detect' on scenes", runEval},
+	"convert":  {"rewrite an FC model as a fully convolutional one and check it", runConvert},
+	"verify":   {"run the FC↔conv equivalence checks on a model", runVerify},
+	"train":    {"train the dress classifier on Fashion-MNIST", runTrain},
+	"scan":     {"scan images for dresses (or any class) and write boxes and heatmaps", runScan},
+	"scenes":   {"write evaluation scenes with ground-truth boxes", runScenes},
+	"eval":     {"evaluate: 'eval classify' on t10k, 'eval detect' on scenes", runEval},
+	"ensemble": {"merge models that differ only in weights into one averaging their logits", runEnsemble},
 }
 
 func main() {

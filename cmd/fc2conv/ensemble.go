@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+func runEnsemble(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("ensemble", "MEMBER.safetensors MEMBER.safetensors...",
+		"Merges models that differ only in their weights (e.g. trained with different seeds\nor sampler settings) into one model whose logits are the mean of theirs, run in\none forward pass. FC members give an FC model to convert; fully convolutional\nmembers give one ready to scan.", stderr)
+	out := fs.String("o", "", "output model `file` (required)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() < 2 || *out == "" {
+		fmt.Fprintln(stderr, "fc2conv ensemble: need at least two member models and -o OUT")
+		fs.Usage()
+		return exitUsage
+	}
+	var members []*nn.Network
+	for _, path := range fs.Args() {
+		m, err := nn.Load(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
+			return exitFail
+		}
+		members = append(members, m)
+	}
+	merged, err := convert.Ensemble(members...)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
+		return exitFail
+	}
+	if err := merged.Save(*out); err != nil {
+		fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d members, %d weights\n", *out, len(members), weights(merged))
+	return exitOK
+}
+
+func weights(n *nn.Network) int {
+	total := 0
+	for _, l := range n.Layers {
+		for _, p := range l.Params() {
+			total += len(nn.F32(p.Value))
+		}
+	}
+	return total
+}

@@ -1,0 +1,237 @@
+package convert
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// ErrIncompatible is returned by Ensemble when the members differ in more
+// than their weights.
+var ErrIncompatible = errors.New("members are not compatible")
+
+// Ensemble merges networks that differ only in their weights into one
+// network whose logits (the input of its final sigmoid or softmax) are the
+// mean of the members' logits. The members run side by side in one forward
+// pass: every layer stacks their channels, weighted layers are block
+// diagonal, and the last weighted layer averages. The result has the same
+// window, stride and outputs as each member, so it converts, verifies and
+// scans like any network, at the members' summed cost.
+//
+// Members may be FC classifiers (flattened channels-first) or fully
+// convolutional. Batch norms and dropout are kept per member; the merged
+// network takes the first member's names, labels and positive class, and
+// no threshold, since the members' thresholds do not carry over.
+func Ensemble(members ...*nn.Network) (*nn.Network, error) {
+	if len(members) < 2 {
+		return nil, fmt.Errorf("convert: ensemble: %d members, want at least 2", len(members))
+	}
+	for i, m := range members {
+		if m == nil {
+			return nil, fmt.Errorf("convert: ensemble: member %d is nil", i)
+		}
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("convert: ensemble: member %d: %w", i, err)
+		}
+	}
+	first := members[0]
+	last := lastWeighted(first)
+	if last < 0 {
+		return nil, fmt.Errorf("convert: ensemble: %w: the network has no weighted layer", ErrIncompatible)
+	}
+	for _, l := range first.Layers[last+1:] {
+		switch l.(type) {
+		case *nn.Sigmoid, *nn.Softmax:
+		default:
+			return nil, fmt.Errorf("convert: ensemble: %w: layer %q (%s) after the last weighted layer %q; only a sigmoid or softmax may follow it",
+				ErrIncompatible, l.Name(), l.Kind(), first.Layers[last].Name())
+		}
+	}
+	for i, m := range members[1:] {
+		if err := sameStructure(first, m); err != nil {
+			return nil, fmt.Errorf("convert: ensemble: member %d vs member 0: %w", i+1, err)
+		}
+	}
+
+	out := &nn.Network{Input: first.Input, Labels: slices.Clone(first.Labels), Positive: first.Positive}
+	out.Input.Mean, out.Input.Std = slices.Clone(first.Input.Mean), slices.Clone(first.Input.Std)
+	// stacked is false while every member still sees the same tensor (the
+	// input, or layers on it without weights); once a weighted layer has
+	// run, each member has its own channels.
+	stacked := false
+	for i, l := range first.Layers {
+		layers := make([]nn.Layer, len(members))
+		for m, n := range members {
+			layers[m] = n.Layers[i]
+		}
+		merged, err := mergeLayer(layers, stacked, i == last)
+		if err != nil {
+			return nil, fmt.Errorf("convert: ensemble: layer %q: %w", l.Name(), err)
+		}
+		out.Layers = append(out.Layers, merged)
+		switch l.(type) {
+		case *nn.Conv2D, *nn.Dense:
+			stacked = true
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("convert: ensemble: merged network: %w", err)
+	}
+	return out, nil
+}
+
+func lastWeighted(n *nn.Network) int {
+	for i := len(n.Layers) - 1; i >= 0; i-- {
+		switch n.Layers[i].(type) {
+		case *nn.Conv2D, *nn.Dense:
+			return i
+		}
+	}
+	return -1
+}
+
+// sameStructure reports the first difference between a and b other than
+// weights.
+func sameStructure(a, b *nn.Network) error {
+	if a.Input.Channels != b.Input.Channels || a.Input.Height != b.Input.Height || a.Input.Width != b.Input.Width ||
+		!slices.Equal(a.Input.Mean, b.Input.Mean) || !slices.Equal(a.Input.Std, b.Input.Std) {
+		return fmt.Errorf("%w: inputs differ (%+v vs %+v)", ErrIncompatible, a.Input, b.Input)
+	}
+	if a.Positive != b.Positive {
+		return fmt.Errorf("%w: positive class %d vs %d", ErrIncompatible, a.Positive, b.Positive)
+	}
+	if len(a.Layers) != len(b.Layers) {
+		return fmt.Errorf("%w: %d vs %d layers", ErrIncompatible, len(a.Layers), len(b.Layers))
+	}
+	for i, la := range a.Layers {
+		lb := b.Layers[i]
+		if la.Kind() != lb.Kind() {
+			return fmt.Errorf("%w: layer %d is %s %q vs %s %q", ErrIncompatible, i, la.Kind(), la.Name(), lb.Kind(), lb.Name())
+		}
+		if !sameHyper(la, lb) {
+			return fmt.Errorf("%w: layer %d (%s %q) has different settings", ErrIncompatible, i, la.Kind(), la.Name())
+		}
+	}
+	return nil
+}
+
+func sameHyper(a, b nn.Layer) bool {
+	switch a := a.(type) {
+	case *nn.Conv2D:
+		b := b.(*nn.Conv2D)
+		return a.InC == b.InC && a.OutC == b.OutC && a.Kernel == b.Kernel && a.Stride == b.Stride && a.Padding == b.Padding
+	case *nn.MaxPool2D:
+		b := b.(*nn.MaxPool2D)
+		return a.Kernel == b.Kernel && a.Stride == b.Stride && a.Padding == b.Padding
+	case *nn.Dense:
+		b := b.(*nn.Dense)
+		return a.In == b.In && a.Out == b.Out
+	case *nn.Flatten:
+		return a.Order == b.(*nn.Flatten).Order
+	case *nn.BatchNorm:
+		b := b.(*nn.BatchNorm)
+		return a.Features == b.Features && a.Eps == b.Eps
+	}
+	return true
+}
+
+// mergeLayer merges the members' i-th layers. stacked says whether the
+// members' inputs are already side by side; final marks the last weighted
+// layer, which averages instead of stacking.
+func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
+	n := len(ls)
+	switch l := ls[0].(type) {
+	case *nn.Conv2D:
+		k := l.Kernel.H * l.Kernel.W
+		inC, outC := l.InC, l.OutC
+		if stacked {
+			inC *= n
+		}
+		if !final {
+			outC *= n
+		}
+		c := nn.NewConv2D(l.Name(), inC, outC, l.Kernel, l.Stride, l.Padding)
+		w, b := nn.F32(c.Weight), nn.F32(c.Bias)
+		for m, lm := range ls {
+			src := lm.(*nn.Conv2D)
+			sw, sb := nn.F32(src.Weight), nn.F32(src.Bias)
+			placeBlock(w, b, sw, sb, m, n, l.OutC, l.InC*k, inC*k, stacked, final)
+		}
+		return c, nil
+	case *nn.Dense:
+		in, out := l.In, l.Out
+		if stacked {
+			in *= n
+		}
+		if !final {
+			out *= n
+		}
+		d := nn.NewDense(l.Name(), in, out)
+		w, b := nn.F32(d.Weight), nn.F32(d.Bias)
+		for m, lm := range ls {
+			src := lm.(*nn.Dense)
+			placeBlock(w, b, nn.F32(src.Weight), nn.F32(src.Bias), m, n, l.Out, l.In, in, stacked, final)
+		}
+		return d, nil
+	case *nn.BatchNorm:
+		if !stacked {
+			return nil, fmt.Errorf("%w: a batch norm before the first weighted layer cannot be kept per member", ErrIncompatible)
+		}
+		bn := nn.NewBatchNorm(l.Name(), l.Features*n, l.Eps)
+		for m, lm := range ls {
+			src := lm.(*nn.BatchNorm)
+			for _, p := range [][2][]float32{
+				{nn.F32(bn.Gamma), nn.F32(src.Gamma)}, {nn.F32(bn.Beta), nn.F32(src.Beta)},
+				{nn.F32(bn.Mean), nn.F32(src.Mean)}, {nn.F32(bn.Var), nn.F32(src.Var)},
+			} {
+				copy(p[0][m*l.Features:], p[1])
+			}
+		}
+		return bn, nil
+	case *nn.Flatten:
+		if stacked && l.Order != nn.FlattenCHW {
+			// HWC would interleave the members' features.
+			return nil, fmt.Errorf("%w: flatten order %s interleaves the members; convert the members first", ErrIncompatible, l.Order)
+		}
+		return nn.NewFlatten(l.Name(), l.Order), nil
+	case *nn.MaxPool2D:
+		return nn.NewMaxPool2D(l.Name(), l.Kernel, l.Stride, l.Padding), nil
+	case *nn.ReLU:
+		return nn.NewReLU(l.Name()), nil
+	case *nn.Dropout:
+		return nn.NewDropout(l.Name(), l.Rate), nil
+	case *nn.Sigmoid:
+		return nn.NewSigmoid(l.Name()), nil
+	case *nn.Softmax:
+		return nn.NewSoftmax(l.Name()), nil
+	}
+	return nil, fmt.Errorf("%w: layer kind %s is not supported", ErrIncompatible, ls[0].Kind())
+}
+
+// placeBlock copies member m's weights (out rows of rowLen values) and
+// biases into the merged layer, whose rows hold mergedRowLen values. A
+// stacked input puts the member's columns in its own block; a final layer
+// shares its rows among the members and takes 1/n of each.
+func placeBlock(w, b, sw, sb []float32, m, n, out, rowLen, mergedRowLen int, stacked, final bool) {
+	rowOff, colOff := m*out, 0
+	if stacked {
+		colOff = m * rowLen
+	}
+	scale := float32(1)
+	if final {
+		rowOff, scale = 0, 1/float32(n)
+	}
+	for r := 0; r < out; r++ {
+		dst := w[(rowOff+r)*mergedRowLen+colOff:]
+		for j, v := range sw[r*rowLen : (r+1)*rowLen] {
+			if final && !stacked {
+				dst[j] += v * scale
+			} else {
+				dst[j] = v * scale
+			}
+		}
+		b[rowOff+r] += sb[r] * scale
+	}
+}
