@@ -20,6 +20,7 @@ type Engine struct {
 	bufB    []float32
 	scratch []float32
 	bn      map[*BatchNorm][2][]float32 // per-channel scale and shift
+	groups  map[*Conv2D]int             // block-diagonal convolutions (see convGroups)
 }
 
 // scratchBudget caps the im2col band, in float32s (1 MiB).
@@ -33,14 +34,58 @@ func NewEngine(net *Network) *Engine {
 
 // NewEngineWith prepares an engine that uses the given kernels.
 func NewEngineWith(net *Network, k kernels.Kernels) *Engine {
-	e := &Engine{net: net, kern: k, bn: map[*BatchNorm][2][]float32{}}
+	e := &Engine{net: net, kern: k, bn: map[*BatchNorm][2][]float32{}, groups: map[*Conv2D]int{}}
 	for _, l := range net.Layers {
-		if b, ok := l.(*BatchNorm); ok {
-			s, t := b.ScaleShift()
-			e.bn[b] = [2][]float32{s, t}
+		switch l := l.(type) {
+		case *BatchNorm:
+			s, t := l.ScaleShift()
+			e.bn[l] = [2][]float32{s, t}
+		case *Conv2D:
+			if g := convGroups(l); g > 1 {
+				e.groups[l] = g
+			}
 		}
 	}
 	return e
+}
+
+// convGroups is the largest g > 1 such that l's weights are block
+// diagonal in g groups (output channel block i reads only input channel
+// block i), or 1. Merged ensembles (convert.Ensemble) are built this way;
+// running the blocks as g smaller products skips the zeros, which would
+// otherwise double or quadruple their cost.
+func convGroups(l *Conv2D) int {
+	w := f32(l.Weight)
+	kk := l.Kernel.H * l.Kernel.W
+	rowLen := l.InC * kk
+	for g := gcd(l.InC, l.OutC); g > 1; g-- {
+		if l.InC%g != 0 || l.OutC%g != 0 {
+			continue
+		}
+		outG, colG := l.OutC/g, l.InC/g*kk
+		diagonal := true
+		for oc := 0; oc < l.OutC && diagonal; oc++ {
+			lo := oc / outG * colG
+			row := w[oc*rowLen : (oc+1)*rowLen]
+			for j, v := range row {
+				if v != 0 && (j < lo || j >= lo+colG) {
+					diagonal = false
+					break
+				}
+			}
+		}
+		if diagonal {
+			return g
+		}
+	}
+	return 1
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // Network is the network the engine runs.
@@ -176,8 +221,17 @@ func (e *Engine) conv(l *Conv2D, in []float32, is Shape, out []float32, os Shape
 		fill(out[oc*plane:(oc+1)*plane], b[oc])
 	}
 	k := l.InC * l.Kernel.H * l.Kernel.W
+	// Group i multiplies its diagonal block of the weights with its own
+	// rows of the unfolded input; with one group that is the whole product.
+	g := max(1, e.groups[l])
+	outG, kG := os.C/g, k/g
+	gemm := func(b []float32, ldb, n int, c []float32) {
+		for i := 0; i < g; i++ {
+			e.kern.Gemm(outG, n, kG, w[i*outG*k+i*kG:], k, b[i*kG*ldb:], ldb, c[i*outG*plane:], plane)
+		}
+	}
 	if l.isPointwise() {
-		e.kern.Gemm(os.C, plane, k, w, k, in, plane, out, plane)
+		gemm(in, plane, plane, out)
 		return
 	}
 	rows := bandRows(k, os.W, os.H)
@@ -186,7 +240,7 @@ func (e *Engine) conv(l *Conv2D, in []float32, is Shape, out []float32, os Shape
 		n := (r1 - r0) * os.W
 		col := e.scratch[:k*n]
 		im2colBand(l, in, is, os, r0, r1, col)
-		e.kern.Gemm(os.C, n, k, w, k, col, n, out[r0*os.W:], plane)
+		gemm(col, n, n, out[r0*os.W:])
 	}
 }
 
