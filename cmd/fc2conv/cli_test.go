@@ -83,3 +83,29 @@ func TestVerifyBadFiles(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "need exactly one model")
 }
+
+// An ensemble of a PyTorch fixture with itself is that model: it converts
+// and verifies against the fixture. Mixing FC and converted members fails.
+func TestEnsembleCommand(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors")
+	dir := t.TempDir()
+	ens, fcn := filepath.Join(dir, "ens.safetensors"), filepath.Join(dir, "ens-fcn.safetensors")
+	code, stdout, stderr := runCLI("ensemble", "-o", ens, src, src)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "2 members")
+	code, _, stderr = runCLI("convert", ens, "-o", fcn)
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr = runCLI("verify", fcn, "--fc", src)
+	assert.Equal(t, exitOK, code, "an ensemble of one model twice is that model: %s", stderr)
+	assert.Contains(t, stdout, "OK")
+
+	code, _, stderr = runCLI("ensemble", "-o", ens, src)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "at least two")
+	code, _, stderr = runCLI("ensemble", "-o", ens, src, fcn)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "not compatible")
+	code, _, stderr = runCLI("ensemble", "-o", ens, src, "/nonexistent.safetensors")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "/nonexistent.safetensors")
+}
