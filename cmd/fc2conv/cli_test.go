@@ -109,3 +109,12 @@ func TestEnsembleCommand(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "/nonexistent.safetensors")
 }
+
+func TestTrainSamplerFlagsValidated(t *testing.T) {
+	code, _, stderr := runCLI("train", "--black", "0.5", "--photo", "0.7", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Black + Photo = 1.2")
+	code, _, stderr = runCLI("train", "--scene", "2", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Scene = 2")
+}

@@ -25,6 +25,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
 	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
 	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
+	fs.Float64Var(&cfg.Sampler.Black, "black", d.Sampler.Black, "fraction of patches on black, as in the raw data")
+	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
+	fs.Float64Var(&cfg.Sampler.Scene, "scene", d.Sampler.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -36,6 +39,10 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	cfg.Log = stdout
 	if !*quiet {
 		cfg.Progress = os.Stderr
+	}
+	if err := cfg.Sampler.Validate(); err != nil {
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo or --scene: %v\n", err)
+		return exitUsage
 	}
 	net, _, err := train.Run(cfg)
 	if err != nil {
