@@ -58,11 +58,10 @@ func DefaultConfig() Config {
 // positives from the dresses mining found missed.
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
-	c.Positive, c.Hard = 0.25, 0.4
+	c.Positive = 0.3
 	c.Black, c.Photo = 0.25, 0.6
 	c.Scene, c.HardPositive = 0.7, 0.3
 	c.NegOther, c.NegBackground, c.NegOffCentre, c.NegScale = 0.6, 0.15, 0.15, 0.1
-	c.OffCentreIoU = 0.4
 	return c
 }
 

@@ -27,6 +27,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.Float64Var(&cfg.Sampler.Black, "black", d.Sampler.Black, "fraction of patches on black, as in the raw data")
 	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
+	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&cfg.Sampler.Scene, "scene", d.Sampler.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parse(fs, args); !ok {
@@ -41,7 +42,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = os.Stderr
 	}
 	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo or --scene: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --scene or --hard-positive: %v\n", err)
 		return exitUsage
 	}
 	net, _, err := train.Run(cfg)
