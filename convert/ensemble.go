@@ -152,6 +152,9 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 		if !final {
 			outC *= n
 		}
+		if err := checkMerged(outC, inC*k); err != nil {
+			return nil, err
+		}
 		c := nn.NewConv2D(l.Name(), inC, outC, l.Kernel, l.Stride, l.Padding)
 		w, b := nn.F32(c.Weight), nn.F32(c.Bias)
 		for m, lm := range ls {
@@ -167,6 +170,9 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 		}
 		if !final {
 			out *= n
+		}
+		if err := checkMerged(out, in); err != nil {
+			return nil, err
 		}
 		d := nn.NewDense(l.Name(), in, out)
 		w, b := nn.F32(d.Weight), nn.F32(d.Bias)
@@ -208,6 +214,16 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 		return nn.NewSoftmax(l.Name()), nil
 	}
 	return nil, fmt.Errorf("%w: layer kind %s is not supported", ErrIncompatible, ls[0].Kind())
+}
+
+// checkMerged refuses a merged weight matrix above nn.MaxElements before
+// it is allocated: block-diagonal layers grow with the square of the
+// number of members.
+func checkMerged(rows, cols int) error {
+	if rows > 0 && cols > nn.MaxElements/rows {
+		return fmt.Errorf("merged weights %d×%d exceed %d elements; use fewer members", rows, cols, nn.MaxElements)
+	}
+	return nil
 }
 
 // placeBlock copies member m's weights (out rows of rowLen values) and

@@ -158,3 +158,24 @@ func TestEnsembleErrors(t *testing.T) {
 	_, err = convert.Ensemble(relu, relu)
 	assert.ErrorContains(t, err, `layer "last" (relu) after the last weighted layer`)
 }
+
+// Block-diagonal layers grow with the square of the member count; a
+// merge past the element limit is refused before anything is allocated.
+func TestEnsembleTooLarge(t *testing.T) {
+	wide := &nn.Network{
+		Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{
+			nn.NewDense("fc1", 1, 1<<10),
+			nn.NewDense("fc2", 1<<10, 1<<12),
+			nn.NewDense("fc3", 1<<12, 2),
+		},
+	}
+	require.NoError(t, wide.Validate())
+	ms := make([]*nn.Network, 65) // fc2 merged: 2^18 × 2^16 elements
+	for i := range ms {
+		ms[i] = wide
+	}
+	_, err := convert.Ensemble(ms...)
+	assert.ErrorContains(t, err, `layer "fc2"`)
+	assert.ErrorContains(t, err, "use fewer members")
+}
