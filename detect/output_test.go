@@ -152,3 +152,26 @@ func TestAveragePrecision(t *testing.T) {
 	_, err = detect.AveragePrecision(nil, nil, 0)
 	assert.ErrorContains(t, err, "IoU threshold 0")
 }
+
+// A hot cell at a coarse scale shows on the fine grid around the same
+// image point; cold scales change nothing, and nothing else warms up.
+func TestMaxOverScales(t *testing.T) {
+	fine := detect.Heatmap{Scale: 1, Step: pair(10, 10), Window: pair(10, 10), Rows: 6, Cols: 8, Data: make([]float32, 48)}
+	fine.Data[0] = 0.3 // cell (0,0), centred at (5,5)
+	// Scale 0.5: cells of a 10-px window every 10 scaled px are 20×20 image
+	// px; cell (1,2) is centred at image point (50, 30).
+	coarse := detect.Heatmap{Scale: 0.5, Step: pair(10, 10), Window: pair(10, 10), Rows: 2, Cols: 3, Data: make([]float32, 6)}
+	coarse.Data[1*3+2] = 1
+	m := detect.MaxOverScales([]detect.Heatmap{{}, fine, coarse})
+	require.Equal(t, [2]int{6, 8}, [2]int{m.Rows, m.Cols})
+	assert.Equal(t, 1.0, m.Scale)
+	// Fine cell (2,4) is centred at (45, 25), which on the coarse grid is
+	// u = (45·0.5−5)/10 = 1.75, v = (25·0.5−5)/10 = 0.75: bilinear weight
+	// 0.75·0.75 on the hot cell (1,2).
+	assert.InDelta(t, 0.5625, m.At(2, 4), 1e-6)
+	assert.InDelta(t, 0.3, m.At(0, 0), 1e-6, "the fine scale's own hot cell stays")
+	assert.InDelta(t, 0, m.At(5, 0), 1e-6, "far from both, cold")
+	assert.Equal(t, float32(0.3), fine.Data[0], "inputs are not modified")
+	assert.Zero(t, fine.Data[2*8+4])
+	assert.Empty(t, detect.MaxOverScales(nil).Data)
+}

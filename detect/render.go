@@ -171,3 +171,33 @@ func drawLegend(dst *image.NRGBA, w int) {
 	drawText(dst, "1", x1+4, top+face.Ascent-2, white)
 	drawText(dst, "0", x1+4, bottom, white)
 }
+
+// MaxOverScales folds a pyramid's heatmaps into one on the grid of the
+// first usable one (the largest scale): each cell takes the highest score
+// any scale gives at that cell's window centre, interpolated as in
+// RenderOverlay. Objects found only at coarse scales then show in the
+// overlay too. Unusable heatmaps are skipped; with none, the result is
+// empty.
+func MaxOverScales(hms []Heatmap) Heatmap {
+	var out Heatmap
+	for _, hm := range hms {
+		if !usable(hm) {
+			continue
+		}
+		if out.Data == nil {
+			out = hm
+			out.Data = append([]float32(nil), hm.Data...)
+			continue
+		}
+		for i := 0; i < out.Rows; i++ {
+			for j := 0; j < out.Cols; j++ {
+				x := (float64(j*out.Step.W) + float64(out.Window.W)/2) / out.Scale
+				y := (float64(i*out.Step.H) + float64(out.Window.H)/2) / out.Scale
+				if v := float32(sample(hm, x, y)); v > out.Data[i*out.Cols+j] {
+					out.Data[i*out.Cols+j] = v
+				}
+			}
+		}
+	}
+	return out
+}

@@ -251,11 +251,11 @@ func writeHeatmaps(rec *scan.Record, img image.Image, res *detect.Result, heatDi
 				return err
 			}
 		}
-		// One overlay per image: the first (largest) scale's heatmap with
-		// every detection.
+		// One overlay per image: the highest score of any scale on the
+		// largest scale's grid, with every detection.
 		if heatDir != "" && k == 0 {
 			hf.PNG = filepath.Join(heatDir, stem+".png")
-			over := detect.RenderOverlay(img, hm, res.Detections)
+			over := detect.RenderOverlay(img, detect.MaxOverScales(res.Heatmaps), res.Detections)
 			if err := writeFile(hf.PNG, func(w io.Writer) error { return png.Encode(w, over) }); err != nil {
 				return err
 			}
