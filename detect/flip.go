@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 
+	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -19,7 +20,8 @@ func (d *Detector) flipAverage(e *nn.Engine, src *source, hm Heatmap) error {
 	if covered > src.img.Rect.Dx() || src.h > src.img.Rect.Dy() {
 		return nil
 	}
-	mirror := &source{img: mirrorLeft(src.img, covered), w: covered, h: src.h, norm: src.norm}
+	left := imaging.Crop(src.img, image.Rect(0, 0, covered, src.img.Rect.Dy()))
+	mirror := &source{img: imaging.FlipH(left), w: covered, h: src.h, norm: src.norm}
 	mh, err := d.heatmap(e, mirror, hm.Scale)
 	if err != nil {
 		return fmt.Errorf("mirrored: %w", err)
@@ -34,18 +36,4 @@ func (d *Detector) flipAverage(e *nn.Engine, src *source, hm Heatmap) error {
 		}
 	}
 	return nil
-}
-
-// mirrorLeft returns the leftmost w columns of img mirrored left to right.
-func mirrorLeft(img *image.NRGBA, w int) *image.NRGBA {
-	h := img.Rect.Dy()
-	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		src := img.Pix[y*img.Stride:]
-		dst := out.Pix[y*out.Stride:]
-		for x := 0; x < w; x++ {
-			copy(dst[4*(w-1-x):4*(w-x)], src[4*x:4*x+4])
-		}
-	}
-	return out
 }
