@@ -30,14 +30,8 @@ func TestHeatmapEqualsNaiveSlidingWindow(t *testing.T) {
 	} {
 		opt := detect.DefaultOptions()
 		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, false
-		d, err := detect.New(net, opt)
-		require.NoError(t, err)
-		hm, err := d.Heatmap(img, 1)
-		require.NoError(t, err)
-		s := tc.step
-		if s == 0 {
-			s = 4
-		}
+		hm := heatmapAt1(t, net, img, opt)
+		s := stepOr4(tc.step)
 		assert.Equal(t, pair(s, s), hm.Step)
 		require.Equal(t, tc.rows, hm.Rows, "step %d", s)
 		require.Equal(t, tc.cols, hm.Cols, "step %d", s)
@@ -57,16 +51,10 @@ func TestTilingMatchesUntiled(t *testing.T) {
 		for _, step := range []int{0, 2} {
 			opt := detect.DefaultOptions()
 			opt.Class, opt.Step = 0, step
-			whole, err := detect.New(net, opt)
-			require.NoError(t, err)
-			want, err := whole.Heatmap(img, 1)
-			require.NoError(t, err)
+			want := heatmapAt1(t, net, img, opt)
 			for _, budget := range []int{1, 700, 1500} {
 				opt.MaxTilePixels = budget
-				tiled, err := detect.New(net, opt)
-				require.NoError(t, err)
-				got, err := tiled.Heatmap(img, 1)
-				require.NoError(t, err)
+				got := heatmapAt1(t, net, img, opt)
 				require.Equal(t, [2]int{want.Rows, want.Cols}, [2]int{got.Rows, got.Cols})
 				assert.LessOrEqual(t, nntest.MaxAbsDiff(got.Data, want.Data), 1e-6, "%s net, step %d, budget %d", name, step, budget)
 			}
@@ -86,10 +74,7 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 	const S, s, reach = 4, 2, 5 // stride, step, padding reach (see paddedFCN)
 	opt := detect.DefaultOptions()
 	opt.Class, opt.Step, opt.Flip = 0, s, false
-	d, err := detect.New(net, opt)
-	require.NoError(t, err)
-	hm, err := d.Heatmap(img, 1)
-	require.NoError(t, err)
+	hm := heatmapAt1(t, net, img, opt)
 	// Windows of 16 every 2 pixels: (40−16)/2+1 rows, (45−16)/2+1 columns.
 	require.Equal(t, [2]int{13, 15}, [2]int{hm.Rows, hm.Cols})
 
@@ -140,14 +125,8 @@ func TestFlipAveragesMirroredCrops(t *testing.T) {
 	for _, tc := range []struct{ step, tile int }{{0, 0}, {2, 0}, {1, 300}} {
 		opt := detect.DefaultOptions()
 		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, true
-		d, err := detect.New(net, opt)
-		require.NoError(t, err)
-		hm, err := d.Heatmap(img, 1)
-		require.NoError(t, err)
-		s := max(tc.step, 1)
-		if tc.step == 0 {
-			s = 4
-		}
+		hm := heatmapAt1(t, net, img, opt)
+		s := stepOr4(tc.step)
 		rows, cols, plain := naive(t, net, img, 1, pair(s, s))
 		require.Equal(t, [2]int{rows, cols}, [2]int{hm.Rows, hm.Cols})
 		// In the mirrored image, the mirror of the window at x starts at

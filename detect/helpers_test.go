@@ -117,6 +117,25 @@ func randomImage(rng *rand.Rand, w, h int) *image.NRGBA {
 	return img
 }
 
+// heatmapAt1 is the heatmap of img at scale 1 under opt.
+func heatmapAt1(t *testing.T, net *nn.Network, img image.Image, opt detect.Options) detect.Heatmap {
+	t.Helper()
+	d, err := detect.New(net, opt)
+	require.NoError(t, err)
+	hm, err := d.Heatmap(img, 1)
+	require.NoError(t, err)
+	return hm
+}
+
+// stepOr4 is the step a test network with stride 4 scans at: Options.Step,
+// or the stride when it is 0.
+func stepOr4(step int) int {
+	if step == 0 {
+		return 4
+	}
+	return step
+}
+
 // naive evaluates the network on every window-sized crop at (i·s, j·s)
 // that fits the image, one forward pass per crop.
 func naive(t *testing.T, net *nn.Network, img image.Image, class int, s nn.Pair) (rows, cols int, data []float32) {
