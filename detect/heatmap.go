@@ -38,21 +38,13 @@ func (h Heatmap) Box(i, j int) [4]float64 {
 func (d *Detector) heatmap(e *nn.Engine, src *source, scale float64) (Heatmap, error) {
 	S, s := d.geo.Stride, d.step
 	n, m := S.H/s.H, S.W/s.W
-	rowsPer := make([]int, n)
-	for dy := range rowsPer {
-		c, err := d.cells(src.h-dy*s.H, true)
-		if err != nil {
-			return Heatmap{}, fmt.Errorf("scale %g: %w", scale, err)
-		}
-		rowsPer[dy] = c
+	rowsPer, err := d.cellsPerShift(n, src.h, s.H, true)
+	if err != nil {
+		return Heatmap{}, fmt.Errorf("scale %g: %w", scale, err)
 	}
-	colsPer := make([]int, m)
-	for dx := range colsPer {
-		c, err := d.cells(src.w-dx*s.W, false)
-		if err != nil {
-			return Heatmap{}, fmt.Errorf("scale %g: %w", scale, err)
-		}
-		colsPer[dx] = c
+	colsPer, err := d.cellsPerShift(m, src.w, s.W, false)
+	if err != nil {
+		return Heatmap{}, fmt.Errorf("scale %g: %w", scale, err)
 	}
 	rows, cols := stitchedLen(rowsPer), stitchedLen(colsPer)
 	if rows == 0 || cols == 0 {
@@ -96,6 +88,20 @@ func stitchedLen(per []int) int {
 		n++
 	}
 	return n
+}
+
+// cellsPerShift is cells along one axis for each of the k shifted runs,
+// the i-th starting i·step pixels in.
+func (d *Detector) cellsPerShift(k, length, step int, vertical bool) ([]int, error) {
+	per := make([]int, k)
+	for i := range per {
+		c, err := d.cells(length-i*step, vertical)
+		if err != nil {
+			return nil, err
+		}
+		per[i] = c
+	}
+	return per, nil
 }
 
 // cells is the number of cells along one axis of a run on a region of the
