@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"image"
+	"math"
 	"math/rand"
 	"sort"
 
@@ -45,8 +46,10 @@ type Mined struct {
 // MineHardExamples scans training scenes (built from training items and
 // training photos only) with the converted network and returns its worst
 // mistakes there, at most minePerScene of each kind per scene, the
-// highest-scoring negatives and lowest-scoring positives first.
-func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int) (Mined, error) {
+// highest-scoring negatives and lowest-scoring positives first. A share
+// leaves of the scenes (0 to 1) have a synthetic dead-leaves background
+// (fmnist.Leaves) instead of a photograph.
+func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int, leaves float64) (Mined, error) {
 	res, err := convert.Convert(net)
 	if err != nil {
 		return Mined{}, fmt.Errorf("train: mining: %w", err)
@@ -61,7 +64,11 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	var out Mined
 	for s := 0; s < scenes; s++ {
 		var photo image.Image
-		if len(photos) > 0 {
+		switch {
+		case leaves > 0 && rng.Float64() < leaves:
+			// feature sizes of 16 to 96 px, about the items' 28 to 84
+			photo = fmnist.Leaves(rng, mineW, mineH, 16*math.Exp(rng.Float64()*math.Log(6)))
+		case len(photos) > 0:
 			photo = photos[rng.Intn(len(photos))]
 		}
 		img, truth := fmnist.MakeScene(rng, items, photo, mineW, mineH, mineItems)

@@ -38,6 +38,7 @@ type Config struct {
 	ValPatches  int     // fixed validation patches
 	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
 	MineScenes  int     // training scenes scanned per mining round
+	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
 	Resume      string  // checkpoint to continue from
 	Sampler     fmnist.SamplerConfig
 	Progress    io.Writer
@@ -100,6 +101,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("train: --lr %v out of range (0,1)", c.LR)
 	case !(c.ValFraction > 0 && c.ValFraction < 1):
 		return fmt.Errorf("train: --val-fraction %v out of range (0,1)", c.ValFraction)
+	case !(c.MineLeaves >= 0 && c.MineLeaves <= 1):
+		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", c.MineLeaves)
 	case c.Out == "":
 		return errors.New("train: --out is required")
 	}
@@ -219,7 +222,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		mined, minedPos := 0, 0
 		if cfg.MineFrom > 0 && epoch >= cfg.MineFrom {
-			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.MineScenes)
+			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.MineScenes, cfg.MineLeaves)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -118,12 +118,18 @@ func TestMineHardExamples(t *testing.T) {
 	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
 	require.NoError(t, err)
 
-	all, err := MineHardExamples(constantNet(4), items, photos, 1, 3)
+	all, err := MineHardExamples(constantNet(4), items, photos, 1, 3, 0)
 	require.NoError(t, err)
 	assert.Empty(t, all.Positives)
 	assert.Len(t, all.Negatives, 3*minePerScene, "every window away from dresses qualifies")
 
-	none, err := MineHardExamples(constantNet(-4), items, photos, 1, 3)
+	// Dead-leaves scenes need no photographs, and give other windows.
+	leaves, err := MineHardExamples(constantNet(4), items, nil, 1, 3, 1)
+	require.NoError(t, err)
+	require.Len(t, leaves.Negatives, 3*minePerScene)
+	assert.NotEqual(t, all.Negatives[0], leaves.Negatives[0])
+
+	none, err := MineHardExamples(constantNet(-4), items, photos, 1, 3, 0)
 	require.NoError(t, err)
 	assert.Empty(t, none.Negatives)
 	require.NotEmpty(t, none.Positives)

@@ -117,4 +117,10 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 	code, _, stderr = runCLI("train", "--scene", "2", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "Scene = 2")
+	code, _, stderr = runCLI("train", "--leaves", "1.5", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Leaves = 1.5")
+	code, _, stderr = runCLI("train", "--mine-leaves", "-1", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "--mine-leaves -1")
 }

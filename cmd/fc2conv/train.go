@@ -24,10 +24,13 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.ValFraction, "val-fraction", d.ValFraction, "fraction of train items held out for validation")
 	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
 	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
+	fs.Float64Var(&cfg.MineLeaves, "mine-leaves", d.MineLeaves, "fraction of mining scenes on a synthetic dead-leaves background instead of a photo")
 	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.Float64Var(&cfg.Sampler.Black, "black", d.Sampler.Black, "fraction of patches on black, as in the raw data")
 	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
+	fs.Float64Var(&cfg.Sampler.Leaves, "leaves", d.Sampler.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
+	fs.Float64Var(&cfg.Sampler.PhotoVary, "photo-vary", d.Sampler.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
 	fs.Float64Var(&cfg.Sampler.Scene, "scene", d.Sampler.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parse(fs, args); !ok {
@@ -42,7 +45,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = os.Stderr
 	}
 	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --scene or --hard-positive: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --photo-vary, --scene or --hard-positive: %v\n", err)
 		return exitUsage
 	}
 	net, _, err := train.Run(cfg)

@@ -214,6 +214,22 @@ func (c *canvas) jitter(rng *rand.Rand, contrast, brightness, sigma float64) {
 	}
 }
 
+// vary turns a square canvas by 90° (a transpose; callers mirror at
+// random already) half of the time, and applies a gamma in [0.5, 2].
+func (c *canvas) vary(rng *rand.Rand) {
+	if c.w == c.h && rng.Intn(2) == 0 {
+		for y := 0; y < c.h; y++ {
+			for x := y + 1; x < c.w; x++ {
+				c.pix[y*c.w+x], c.pix[x*c.w+y] = c.pix[x*c.w+y], c.pix[y*c.w+x]
+			}
+		}
+	}
+	g := math.Exp(uniform(rng, math.Log(0.5), math.Log(2)))
+	for i, v := range c.pix {
+		c.pix[i] = float32(math.Pow(float64(clamp01(v)), g))
+	}
+}
+
 // invert flips the brightness of every pixel.
 func (c *canvas) invert() {
 	for i, v := range c.pix {

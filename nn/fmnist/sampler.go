@@ -38,6 +38,15 @@ type SamplerConfig struct {
 	// Invert is the probability that a (non-black) background has its
 	// brightness inverted.
 	Invert float64
+	// Leaves is the probability that a synthetic background is a
+	// dead-leaves image (occluding shapes with power-law sizes) rather
+	// than additive clutter.
+	Leaves float64
+	// PhotoVary is the probability that a photo crop is varied: turned by
+	// 90° (with the random mirror, any of the eight orientations) and
+	// given a gamma in [0.5, 2], so a few photographs show more kinds of
+	// texture and edge.
+	PhotoVary float64
 	// Scene is the probability that a sample on a photo or clutter
 	// background is rendered as in a scene: at a magnification k in
 	// [SceneMinScale, SceneMaxScale] (the item pasted at 28k px on a
@@ -104,7 +113,7 @@ func (c SamplerConfig) Validate() error {
 		name string
 		v    float64
 	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU},
+		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU},
 		{"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
 		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
 		if err := frac(f.name, f.v); err != nil {
@@ -450,6 +459,8 @@ func (s *Sampler) background() {
 	switch {
 	case r < s.cfg.Black+s.cfg.Photo && len(s.photos) > 0:
 		s.photoCrop()
+	case s.cfg.Leaves > 0 && s.rng.Float64() < s.cfg.Leaves:
+		s.cur.fillLeaves(s.rng, PatchSize*s.mag)
 	default:
 		s.cur.fillClutter(s.rng, PatchSize*s.mag)
 	}
@@ -480,6 +491,9 @@ func (s *Sampler) photoCrop() {
 	ox := uniform(s.rng, 0, max(0, w-side))
 	oy := uniform(s.rng, 0, max(0, h-side))
 	c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0)
+	if s.cfg.PhotoVary > 0 && s.rng.Float64() < s.cfg.PhotoVary {
+		c.vary(s.rng)
+	}
 }
 
 // resample brings a scene-style canvas back to the 28 px patch the way the
