@@ -26,14 +26,18 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 
 // Config holds the training knobs; the CLI flags map onto it one to one.
 type Config struct {
-	DataDir     string  // Fashion-MNIST IDX files
-	PhotoDir    string  // background photographs (train split only is used)
-	Out         string  // final model path; checkpoints go to Out+".ckpt"
-	Epochs      int     // passes of StepsPerEpoch batches
-	Steps       int     // batches per epoch
-	Batch       int     // patches per batch
-	LR          float64 // Adam learning rate
-	Seed        int64   // everything random derives from it
+	DataDir  string  // Fashion-MNIST IDX files
+	PhotoDir string  // background photographs (train split only is used)
+	Out      string  // final model path; checkpoints go to Out+".ckpt"
+	Epochs   int     // passes of StepsPerEpoch batches
+	Steps    int     // batches per epoch
+	Batch    int     // patches per batch
+	LR       float64 // Adam learning rate
+	Seed     int64   // everything random derives from it
+	// SplitSeed, when not 0, fixes the train/validation item split instead
+	// of Seed, so ensemble members with different seeds hold out the same
+	// items (and the same validation scenes stay unseen by all of them).
+	SplitSeed   int64
 	ValFraction float64 // train items held out for validation
 	ValPatches  int     // fixed validation patches
 	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
@@ -87,6 +91,14 @@ type checkpoint struct {
 	Epoch   int          `json:"epoch"` // epochs completed
 	History []EpochStats `json:"history"`
 	Config  Config       `json:"config"`
+}
+
+// splitSeed is the seed of the item split.
+func (c Config) splitSeed() int64 {
+	if c.SplitSeed != 0 {
+		return c.SplitSeed
+	}
+	return c.Seed
 }
 
 func (c Config) validate() error {
@@ -171,7 +183,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
-	trainSet, valSet := all.Split(cfg.ValFraction, cfg.Seed)
+	trainSet, valSet := all.Split(cfg.ValFraction, cfg.splitSeed())
 	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
 		return nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
 	}

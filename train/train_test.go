@@ -155,3 +155,10 @@ func TestMineHardExamples(t *testing.T) {
 }
 
 func abs(v float64) float64 { return max(v, -v) }
+
+// The item split follows SplitSeed when set, else Seed, so members of an
+// ensemble trained with different seeds can hold out the same items.
+func TestSplitSeed(t *testing.T) {
+	assert.Equal(t, int64(3), Config{Seed: 3}.splitSeed())
+	assert.Equal(t, int64(5), Config{Seed: 3, SplitSeed: 5}.splitSeed())
+}

@@ -20,7 +20,7 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 	items := fs.String("items", "t10k", "item source: t10k, or val (the train items training holds out)")
 	photoSplit := fs.String("photo-split", fmnist.PhotosEval, "photo list: eval or train")
 	valFraction := fs.Float64("val-fraction", train.DefaultConfig().ValFraction, "held-out fraction, as given to train")
-	trainSeed := fs.Int64("train-seed", train.DefaultConfig().Seed, "the --seed given to train (fixes the held-out items)")
+	trainSeed := fs.Int64("train-seed", train.DefaultConfig().Seed, "the --split-seed (or else --seed) given to train: it fixes the held-out items")
 	n := fs.Int("n", 50, "number of scenes")
 	perScene := fs.Int("items-per-scene", 6, "garments per scene")
 	w := fs.Int("width", fmnist.SceneWidth, "scene width")

@@ -21,6 +21,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Batch, "batch", d.Batch, "patches per batch")
 	fs.Float64Var(&cfg.LR, "lr", d.LR, "Adam learning rate")
 	fs.Int64Var(&cfg.Seed, "seed", d.Seed, "random seed (same seed, same model)")
+	fs.Int64Var(&cfg.SplitSeed, "split-seed", 0, "seed of the held-out item split (0: --seed); give members of one ensemble the same")
 	fs.Float64Var(&cfg.ValFraction, "val-fraction", d.ValFraction, "fraction of train items held out for validation")
 	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
 	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
