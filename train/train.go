@@ -26,18 +26,15 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 
 // Config holds the training knobs; the CLI flags map onto it one to one.
 type Config struct {
-	DataDir  string  // Fashion-MNIST IDX files
-	PhotoDir string  // background photographs (train split only is used)
-	Out      string  // final model path; checkpoints go to Out+".ckpt"
-	Epochs   int     // passes of StepsPerEpoch batches
-	Steps    int     // batches per epoch
-	Batch    int     // patches per batch
-	LR       float64 // Adam learning rate
-	Seed     int64   // everything random derives from it
-	// SplitSeed, when not 0, fixes the train/validation item split instead
-	// of Seed, so ensemble members with different seeds hold out the same
-	// items (and the same validation scenes stay unseen by all of them).
-	SplitSeed   int64
+	DataDir     string  // Fashion-MNIST IDX files
+	PhotoDir    string  // background photographs (train split only is used)
+	Out         string  // final model path; checkpoints go to Out+".ckpt"
+	Epochs      int     // passes of StepsPerEpoch batches
+	Steps       int     // batches per epoch
+	Batch       int     // patches per batch
+	LR          float64 // Adam learning rate
+	Seed        int64   // everything random derives from it
+	SplitSeed   int64   // when not 0, seeds the item split instead of Seed, so ensemble members hold out the same items
 	ValFraction float64 // train items held out for validation
 	ValPatches  int     // fixed validation patches
 	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
