@@ -81,9 +81,10 @@ func (c *canvas) leaf(rng *rand.Rand, r float64) float64 {
 
 // Leaves returns a w×h dead-leaves image with feature size size pixels,
 // for use as a synthetic photograph (for example as a mining scene's
-// background). w or h outside [1, MaxSceneSide] gives an empty image.
+// background). w or h outside [1, MaxSceneSide], or size outside
+// (0, MaxSceneSide], gives an empty image.
 func Leaves(rng *rand.Rand, w, h int, size float64) *image.Gray {
-	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide {
+	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide || !(size > 0 && size <= MaxSceneSide) {
 		return image.NewGray(image.Rect(0, 0, 0, 0))
 	}
 	c := canvas{pix: make([]float32, w*h), w: w, h: h}

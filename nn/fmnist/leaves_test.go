@@ -51,6 +51,9 @@ func TestLeaves(t *testing.T) {
 	for _, wh := range [][2]int{{0, 5}, {5, -1}, {fmnist.MaxSceneSide + 1, 5}} {
 		assert.Zero(t, fmnist.Leaves(rand.New(rand.NewSource(1)), wh[0], wh[1], 8).Rect.Dx(), "size %v", wh)
 	}
+	for _, size := range []float64{0, -3, math.NaN(), math.Inf(1)} {
+		assert.Zero(t, fmnist.Leaves(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
+	}
 }
 
 // backgroundOnly is a sampler config that draws bare backgrounds without
