@@ -224,7 +224,7 @@ func (c *canvas) vary(rng *rand.Rand) {
 			}
 		}
 	}
-	g := math.Exp(uniform(rng, math.Log(0.5), math.Log(2)))
+	g := logUniform(rng, 0.5, 2)
 	for i, v := range c.pix {
 		c.pix[i] = float32(math.Pow(float64(clamp01(v)), g))
 	}
@@ -250,3 +250,9 @@ func (c *canvas) gray() *image.Gray {
 
 // uniform returns a value uniformly distributed in [lo, hi).
 func uniform(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+
+// logUniform returns a value in [lo, hi) whose logarithm is uniform, for
+// scale-like quantities; lo and hi must be positive.
+func logUniform(rng *rand.Rand, lo, hi float64) float64 {
+	return math.Exp(uniform(rng, math.Log(lo), math.Log(hi)))
+}

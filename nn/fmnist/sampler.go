@@ -485,7 +485,7 @@ func (s *Sampler) photoCrop() {
 	maxStep := min(hi, min(w, h)/float64(c.w))
 	step := lo
 	if maxStep > lo {
-		step = math.Exp(uniform(s.rng, math.Log(lo), math.Log(maxStep)))
+		step = logUniform(s.rng, lo, maxStep)
 	}
 	side := step * float64(c.w)
 	ox := uniform(s.rng, 0, max(0, w-side))
