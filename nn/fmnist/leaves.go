@@ -9,9 +9,10 @@ import (
 // Dead-leaves backgrounds: opaque random shapes dropped one on top of
 // another, with sizes drawn from a power law (density ∝ r⁻³). The model
 // is scale invariant and full of occlusion edges, thin bars and dark gaps
-// between bright shapes, as natural photographs are, so a detector that
-// learns to reject it generalises to photographs it never saw better than
-// one that only saw a few photographs and additive clutter.
+// between bright shapes, as natural photographs are, so it can stand in
+// for photographs a training set does not have. Whether that helps a
+// detector on unseen photographs is measured, not assumed: see
+// models/README.md.
 
 // leavesMaxShapes bounds the work per canvas: this many shapes plus one
 // per 64 pixels.
