@@ -31,11 +31,38 @@ var mineScales = []float64{1, 1 / 1.5, 1 / 2.0, 1 / 2.5, 1 / 3.0}
 // gives its positives.
 const minePositiveIoU = 0.65
 
+// MineOptions say what a mining round scans and what it calls a mistake.
+type MineOptions struct {
+	Scenes int // training scenes scanned
+	// Leaves is the share of scenes (0 to 1) on a synthetic dead-leaves
+	// background (fmnist.Leaves) instead of a photograph.
+	Leaves float64
+	// NegativeIoU: a window scored as dress is a negative when its IoU
+	// with every dress is below this; 0 means DefaultMineNegativeIoU.
+	NegativeIoU float64
+}
+
+// DefaultMineNegativeIoU keeps well clear of loosely framed dresses (see
+// mineKind).
+const DefaultMineNegativeIoU = 0.3
+
+func (o MineOptions) validate() error {
+	switch {
+	case o.Scenes < 0:
+		return fmt.Errorf("train: mining: %d scenes, want ≥ 0", o.Scenes)
+	case !(o.Leaves >= 0 && o.Leaves <= 1):
+		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", o.Leaves)
+	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
+		return fmt.Errorf("train: --mine-negative-iou %v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
+	}
+	return nil
+}
+
 // Mined holds the windows a mining round found, as [0,1] patches.
 type Mined struct {
 	// Negatives are windows scored as dress that overlap no dress
-	// (IoU < 0.3): Dalal and Triggs' hard negatives, for
-	// Sampler.AddNegative.
+	// (IoU below MineOptions.NegativeIoU): Dalal and Triggs' hard
+	// negatives, for Sampler.AddNegative.
 	Negatives [][]float32
 	// Positives are windows that frame a dress well (IoU ≥ 0.65) but
 	// score below the mining threshold, for Sampler.AddPositive: the
@@ -46,26 +73,31 @@ type Mined struct {
 // MineHardExamples scans training scenes (built from training items and
 // training photos only) with the converted network and returns its worst
 // mistakes there, at most minePerScene of each kind per scene, the
-// highest-scoring negatives and lowest-scoring positives first. A share
-// leaves of the scenes (0 to 1) have a synthetic dead-leaves background
-// (fmnist.Leaves) instead of a photograph.
-func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, scenes int, leaves float64) (Mined, error) {
+// highest-scoring negatives and lowest-scoring positives first.
+func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, seed int64, opt MineOptions) (Mined, error) {
+	if err := opt.validate(); err != nil {
+		return Mined{}, err
+	}
 	res, err := convert.Convert(net)
 	if err != nil {
 		return Mined{}, fmt.Errorf("train: mining: %w", err)
 	}
 	fcn, geo := res.Network, res.Geometry
 	e := nn.NewEngine(fcn)
+	negIoU := opt.NegativeIoU
+	if negIoU == 0 {
+		negIoU = DefaultMineNegativeIoU
+	}
 	rng := rand.New(rand.NewSource(seed))
 	type cand struct {
 		score float32
 		patch []float32
 	}
 	var out Mined
-	for s := 0; s < scenes; s++ {
+	for s := 0; s < opt.Scenes; s++ {
 		var photo image.Image
 		switch {
-		case leaves > 0 && rng.Float64() < leaves:
+		case opt.Leaves > 0 && rng.Float64() < opt.Leaves:
 			// feature sizes of 16 to 96 px, about the items' 28 to 84
 			photo = fmnist.Leaves(rng, mineW, mineH, 16*math.Exp(rng.Float64()*math.Log(6)))
 		case len(photos) > 0:
@@ -95,11 +127,10 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 					crop := func() []float32 {
 						return nn.Crop(small, nn.Shape{C: 1, H: h, W: w}, int(b.Y1), int(b.X1), geo.Window.H, geo.Window.W)
 					}
-					overlap := dressOverlap(box, truth)
-					switch {
-					case p >= mineThreshold && overlap < 0.3:
+					switch mineKind(p, dressOverlap(box, truth), negIoU) {
+					case mineNegative:
 						negs = append(negs, cand{p, crop()})
-					case p < mineThreshold && overlap >= minePositiveIoU:
+					case minePositive:
 						poss = append(poss, cand{p, crop()})
 					}
 				}
@@ -117,9 +148,28 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	return out, nil
 }
 
-// dressOverlap is the largest IoU of box with a dress. Below 0.3 a window
-// is safely a negative; calling more a negative would teach the net to
-// miss loosely framed dresses.
+const (
+	mineNone = iota
+	mineNegative
+	minePositive
+)
+
+// mineKind says whether a window scored p, whose best IoU with a dress is
+// overlap, is a mistake worth training on. Below 0.3 a window is safely a
+// negative; up to the 0.5 a detection needs, calling it a negative also
+// teaches the net that a window on part of a larger dress is a false
+// positive, at the risk of missing loosely framed dresses.
+func mineKind(p float32, overlap, negIoU float64) int {
+	switch {
+	case p >= mineThreshold && overlap < negIoU:
+		return mineNegative
+	case p < mineThreshold && overlap >= minePositiveIoU:
+		return minePositive
+	}
+	return mineNone
+}
+
+// dressOverlap is the largest IoU of box with a dress.
 func dressOverlap(box [4]float64, truth []fmnist.Object) float64 {
 	best := 0.0
 	for _, o := range truth {

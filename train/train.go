@@ -40,6 +40,8 @@ type Config struct {
 	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
 	MineScenes  int     // training scenes scanned per mining round
 	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
+	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
+	Init        string  // model whose weights training starts from (fine-tuning) instead of random ones
 	Resume      string  // checkpoint to continue from
 	Sampler     fmnist.SamplerConfig
 	Progress    io.Writer
@@ -92,6 +94,10 @@ type checkpoint struct {
 	Config  Config       `json:"config"`
 }
 
+func (c Config) mineOptions() MineOptions {
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, NegativeIoU: c.MineNegIoU}
+}
+
 // splitSeed is the seed of the item split.
 func (c Config) splitSeed() int64 {
 	if c.SplitSeed != 0 {
@@ -112,12 +118,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("train: --lr %v out of range (0,1)", c.LR)
 	case !(c.ValFraction > 0 && c.ValFraction < 1):
 		return fmt.Errorf("train: --val-fraction %v out of range (0,1)", c.ValFraction)
-	case !(c.MineLeaves >= 0 && c.MineLeaves <= 1):
-		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", c.MineLeaves)
+	case c.Init != "" && c.Resume != "":
+		return errors.New("train: --init and --resume both given; a checkpoint holds its own weights")
 	case c.Out == "":
 		return errors.New("train: --out is required")
 	}
-	return nil
+	return c.mineOptions().validate()
 }
 
 // DressNet is the shipped architecture: a 28×28 grey window, two valid
@@ -191,6 +197,11 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	InitWeights(net, cfg.Seed)
 	start := 0
 	var history []EpochStats
+	if cfg.Init != "" {
+		if net, err = loadInit(cfg.Init); err != nil {
+			return nil, nil, err
+		}
+	}
 	if cfg.Resume != "" {
 		if net, start, history, err = loadCheckpoint(cfg.Resume); err != nil {
 			return nil, nil, err
@@ -233,7 +244,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		mined, minedPos := 0, 0
 		if cfg.MineFrom > 0 && epoch >= cfg.MineFrom {
-			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.MineScenes, cfg.MineLeaves)
+			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.mineOptions())
 			if err != nil {
 				return nil, nil, err
 			}
@@ -421,6 +432,35 @@ func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
+}
+
+// loadInit loads the model a fine-tuning run starts from: an FC
+// classifier of 28×28 grey windows into {not dress, dress}, like DressNet.
+func loadInit(path string) (*nn.Network, error) {
+	net, err := nn.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: --init: %w", err)
+	}
+	want := DressNet()
+	in := net.Input
+	if in.Channels != 1 || in.Height != want.Input.Height || in.Width != want.Input.Width ||
+		len(net.Labels) != 2 || net.Positive != want.Positive {
+		return nil, fmt.Errorf("train: --init %s: want a %dx%d grey classifier into %v, got %dx%dx%d into %v",
+			path, want.Input.Width, want.Input.Height, want.Labels, in.Channels, in.Width, in.Height, net.Labels)
+	}
+	if !hasFlatten(net) {
+		return nil, fmt.Errorf("train: --init %s: a converted (fully convolutional) model; give the FC one", path)
+	}
+	return net, nil
+}
+
+func hasFlatten(net *nn.Network) bool {
+	for _, l := range net.Layers {
+		if _, ok := l.(*nn.Flatten); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {

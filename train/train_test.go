@@ -61,6 +61,48 @@ func TestTrainDeterministicAndResumable(t *testing.T) {
 	require.Len(t, hist, 2, "history carries the resumed epoch")
 }
 
+// --init starts from a model's weights: with a negligible learning rate
+// the fine-tuned model stays where it started, far from a fresh one.
+// Converted models, missing files and --init with --resume are refused.
+func TestTrainInit(t *testing.T) {
+	a := tinyConfig(t)
+	a.Epochs, a.MineFrom = 1, 0
+	netA, _, err := Run(a)
+	require.NoError(t, err)
+
+	b := a
+	b.Init, b.Seed, b.LR = a.Out, 99, 1e-9
+	b.Out = filepath.Join(t.TempDir(), "b.safetensors")
+	netB, _, err := Run(b)
+	require.NoError(t, err)
+	fresh := DressNet()
+	InitWeights(fresh, 99)
+	for i, l := range netA.Layers {
+		for k, p := range l.Params() {
+			got := nn.F32(netB.Layers[i].Params()[k].Value)
+			assert.InDeltaSlice(t, nn.F32(p.Value), got, 1e-4, "layer %s starts from --init", l.Name())
+			if p.Name == "weight" {
+				assert.NotEqual(t, nn.F32(fresh.Layers[i].Params()[k].Value), got, "layer %s", l.Name())
+			}
+		}
+	}
+
+	fcn, err := convert.Convert(netA)
+	require.NoError(t, err)
+	fcnPath := filepath.Join(t.TempDir(), "fcn.safetensors")
+	require.NoError(t, fcn.Network.Save(fcnPath))
+	for _, c := range []struct{ init, resume, want string }{
+		{fcnPath, "", "fully convolutional"},
+		{filepath.Join(t.TempDir(), "missing.safetensors"), "", "--init"},
+		{a.Out, a.Out + ".ckpt", "--init and --resume"},
+	} {
+		bad := b
+		bad.Init, bad.Resume = c.init, c.resume
+		_, _, err := Run(bad)
+		assert.ErrorContains(t, err, c.want)
+	}
+}
+
 func TestTrainConfigErrors(t *testing.T) {
 	cfg := tinyConfig(t)
 	cfg.Epochs = 0
@@ -118,18 +160,18 @@ func TestMineHardExamples(t *testing.T) {
 	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
 	require.NoError(t, err)
 
-	all, err := MineHardExamples(constantNet(4), items, photos, 1, 3, 0)
+	all, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
 	assert.Empty(t, all.Positives)
 	assert.Len(t, all.Negatives, 3*minePerScene, "every window away from dresses qualifies")
 
 	// Dead-leaves scenes need no photographs, and give other windows.
-	leaves, err := MineHardExamples(constantNet(4), items, nil, 1, 3, 1)
+	leaves, err := MineHardExamples(constantNet(4), items, nil, 1, MineOptions{Scenes: 3, Leaves: 1})
 	require.NoError(t, err)
 	require.Len(t, leaves.Negatives, 3*minePerScene)
 	assert.NotEqual(t, all.Negatives[0], leaves.Negatives[0])
 
-	none, err := MineHardExamples(constantNet(-4), items, photos, 1, 3, 0)
+	none, err := MineHardExamples(constantNet(-4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
 	assert.Empty(t, none.Negatives)
 	require.NotEmpty(t, none.Positives)
@@ -152,6 +194,21 @@ func TestMineHardExamples(t *testing.T) {
 		// centre differs from the side margins.
 		assert.Greater(t, abs(centre-border), 0.02, "positive %d has no garment in the middle", i)
 	}
+}
+
+// A window on part of a larger dress (IoU 0.3 to 0.5) is a negative only
+// when asked for; windows framing a dress well never are.
+func TestMineKind(t *testing.T) {
+	assert.Equal(t, mineNegative, mineKind(0.9, 0.1, 0.3))
+	assert.Equal(t, mineNone, mineKind(0.9, 0.4, 0.3))
+	assert.Equal(t, mineNegative, mineKind(0.9, 0.4, 0.45))
+	assert.Equal(t, mineNone, mineKind(0.9, 0.6, 0.45))
+	assert.Equal(t, mineNone, mineKind(0.2, 0.1, 0.45), "a low score on the background is no mistake")
+	assert.Equal(t, minePositive, mineKind(0.2, 0.7, 0.45))
+	assert.Equal(t, mineNone, mineKind(0.7, 0.7, 0.45))
+
+	_, err := MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, NegativeIoU: 0.7})
+	assert.ErrorContains(t, err, "--mine-negative-iou")
 }
 
 func abs(v float64) float64 { return max(v, -v) }

@@ -123,4 +123,10 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 	code, _, stderr = runCLI("train", "--mine-leaves", "-1", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, stderr, "--mine-leaves -1")
+	code, _, stderr = runCLI("train", "--scale-iou", "0.1", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "ScaleIoU = 0.1")
+	code, _, stderr = runCLI("train", "--mine-negative-iou", "0.8", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "--mine-negative-iou 0.8")
 }

@@ -75,6 +75,13 @@ type SamplerConfig struct {
 	// the 0.5 a detection needs to match, so near misses are taught as
 	// misses.
 	OffCentreIoU float64
+	// ScaleIoU, when > 0, defines wrong-scale dresses by overlap too: a
+	// dress 0.4× to 2.5× the window, placed so that it holds the window or
+	// the window holds it, whose box has IoU below ScaleIoU with the
+	// window. A window on the middle of a dress 1.5× its size (IoU 0.44)
+	// is then a negative, as detection scoring counts it; without it only
+	// centred dresses at 0.45–0.6× and 1.75–2.3× are.
+	ScaleIoU float64
 	// Gain multiplies the item colour: uniform in [GainMin, GainMax].
 	GainMin, GainMax float64
 	// Neighbour is the probability that a second item, shifted so that
@@ -113,7 +120,7 @@ func (c SamplerConfig) Validate() error {
 		name string
 		v    float64
 	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU},
+		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU}, {"ScaleIoU", c.ScaleIoU},
 		{"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
 		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
 		if err := frac(f.name, f.v); err != nil {
@@ -143,6 +150,10 @@ func (c SamplerConfig) Validate() error {
 		return fmt.Errorf("fmnist: sampler config: OffCentre range [%d,%d] invalid (max ≤ %d)", c.OffCentre, c.OffCentreMax, 2*PatchSize)
 	case !(c.ScaleMin > 0.25 && c.ScaleMin <= c.ScaleMax && c.ScaleMax < 1.6):
 		return fmt.Errorf("fmnist: sampler config: scale range [%v,%v], want 0.25 < min ≤ max < 1.6", c.ScaleMin, c.ScaleMax)
+	case c.ScaleIoU != 0 && c.ScaleIoU < 0.2:
+		// 0.4× and 2.5× nested overlap the window by 0.16, so lower
+		// bounds cannot be met.
+		return fmt.Errorf("fmnist: sampler config: ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.ScaleIoU)
 	case !(c.GainMin > 0 && c.GainMin <= c.GainMax && c.GainMax <= 4):
 		return fmt.Errorf("fmnist: sampler config: gain range [%v,%v], want 0 < min ≤ max ≤ 4", c.GainMin, c.GainMax)
 	}
@@ -355,6 +366,9 @@ func (s *Sampler) negative() {
 		s.pasteItem(s.others, s.centredShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
 	case r < wOther+wOff:
 		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
+	case r < wOther+wOff+wScale && cfg.ScaleIoU > 0:
+		k, shift := s.nestedScale()
+		s.pasteItem(s.dresses, shift, k)
 	case r < wOther+wOff+wScale:
 		var k float64
 		if s.rng.Intn(2) == 0 {
@@ -397,6 +411,36 @@ func (s *Sampler) offCentreShift() [2]float64 {
 		}
 	}
 	return s.offShift(cfg.OffCentre, cfg.OffCentreMax)
+}
+
+// nestedScale draws the scale and shift of a wrong-scale dress (see
+// ScaleIoU): log-uniform scale, and a shift that keeps the smaller of
+// window and dress inside the larger, give or take Shift pixels.
+func (s *Sampler) nestedScale() (float64, [2]float64) {
+	var k float64
+	var shift [2]float64
+	for try := 0; try < 100; try++ {
+		k = logUniform(s.rng, 0.4, 2.5)
+		room := math.Abs(k-1)*PatchSize/2 + float64(s.cfg.Shift)
+		shift = [2]float64{uniform(s.rng, -room, room), uniform(s.rng, -room, room)}
+		if scaleIoU(k, shift) < s.cfg.ScaleIoU {
+			break
+		}
+	}
+	return k, shift
+}
+
+// scaleIoU is the IoU of the patch window with the box of an item scaled
+// by k and shifted by shift from the centre.
+func scaleIoU(k float64, shift [2]float64) float64 {
+	side := k * PatchSize
+	inter := 1.0
+	for _, d := range shift {
+		lo := max(-PatchSize/2, d-side/2)
+		hi := min(PatchSize/2, d+side/2)
+		inter *= max(0, hi-lo)
+	}
+	return inter / (PatchLen + side*side - inter)
 }
 
 // shiftIoU is the IoU of the patch window with itself shifted by (dx, dy).

@@ -270,3 +270,21 @@ func TestSamplerOffCentreByIoU(t *testing.T) {
 	}
 	assert.Positive(t, diagonal, "some off-centre dresses are diagonal")
 }
+
+// ScaleIoU changes what a wrong-scale negative is, keeps it a negative,
+// and refuses bounds no nested dress can meet.
+func TestSamplerScaleIoU(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
+	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 0, 1
+	before, labels := draw(mustSampler(t, items, nil, cfg), 50)
+	assert.NotContains(t, labels, 1)
+	cfg.ScaleIoU = 0.45
+	after, labels := draw(mustSampler(t, items, nil, cfg), 50)
+	assert.NotContains(t, labels, 1)
+	assert.NotEqual(t, before, after)
+	cfg.ScaleIoU = 0.1
+	_, err := fmnist.NewSamplerWith(items, nil, 1, cfg)
+	assert.ErrorContains(t, err, "ScaleIoU")
+}
