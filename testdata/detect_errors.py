@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Sorts a dress scan's false positives by what they land on.
+
+usage: python3 testdata/detect_errors.py TRUTH.jsonl SCAN.jsonl [THRESHOLD ...]
+
+TRUTH is `fc2conv scenes` ground truth, SCAN a `fc2conv scan` jsonl output
+(scan with a low --threshold, e.g. 0.05). Detections are matched to dresses
+greedily, best score first, at IoU >= 0.5, as `fc2conv eval detect` does.
+Each unmatched detection is one of:
+
+  duplicate      IoU >= 0.5 with a dress already matched
+  part-of-dress  IoU 0.1-0.5 with a dress: a window on part of a larger
+                 dress, or a box much larger than one
+  garment:LABEL  most of the box (>30% of its area) over another item
+  background     none of these: the photograph itself
+
+For each threshold (default 0.5 0.7 0.9) it prints the true positives and
+the false positives of each kind scored at or above it. Standard library
+only; nothing here is used by the Go code or its tests.
+"""
+import json
+import os
+import sys
+
+DRESS = 3
+
+
+def load(path, key):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if key in rec:
+                out[os.path.basename(rec["image"])] = rec[key] or []
+    return out
+
+
+def area(b):
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def inter(a, b):
+    return area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
+
+
+def iou(a, b):
+    i = inter(a, b)
+    u = area(a) + area(b) - i
+    return i / u if u > 0 else 0.0
+
+
+def kind(box, objects, matched, image):
+    best, best_i = 0.0, None
+    for i, o in enumerate(objects):
+        if o["class"] == DRESS and iou(box, o["box"]) > best:
+            best, best_i = iou(box, o["box"]), i
+    if best >= 0.5:
+        return "duplicate" if (image, best_i) in matched else None
+    if best >= 0.1:
+        return "part-of-dress"
+    cover, label = 0.0, None
+    for o in objects:
+        if o["class"] != DRESS:
+            c = inter(box, o["box"]) / max(1e-9, area(box))
+            if c > cover:
+                cover, label = c, o.get("label", str(o["class"]))
+    return "garment:" + label if cover > 0.3 else "background"
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    truth = load(sys.argv[1], "objects")
+    scans = load(sys.argv[2], "detections")
+    thresholds = [float(t) for t in sys.argv[3:]] or [0.5, 0.7, 0.9]
+    dets = sorted(((d["score"], img, d["box"]) for img, ds in scans.items() for d in ds),
+                  key=lambda d: -d[0])
+    matched, rows = set(), []
+    for score, img, box in dets:
+        objects = truth.get(img, [])
+        k = kind(box, objects, matched, img)
+        if k is None:  # a true positive: mark the dress it matches
+            best = max((i for i, o in enumerate(objects) if o["class"] == DRESS),
+                       key=lambda i: iou(box, objects[i]["box"]))
+            matched.add((img, best))
+            k = "TP"
+        rows.append((score, k))
+    dresses = sum(o["class"] == DRESS for objs in truth.values() for o in objs)
+    print("%d images, %d dresses, %d detections" % (len(truth), dresses, len(dets)))
+    for t in thresholds:
+        counts = {}
+        for score, k in rows:
+            if score >= t:
+                counts[k] = counts.get(k, 0) + 1
+        tp = counts.pop("TP", 0)
+        fps = ", ".join("%s %d" % kv for kv in sorted(counts.items(), key=lambda kv: -kv[1]))
+        print("score >= %g: TP %d; FP %d (%s)" % (t, tp, sum(counts.values()), fps or "none"))
+
+
+if __name__ == "__main__":
+    main()
