@@ -28,6 +28,7 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 type Config struct {
 	DataDir     string  // Fashion-MNIST IDX files
 	PhotoDir    string  // background photographs (train split only is used)
+	MorePhotos  string  // optional second photo directory whose train split joins PhotoDir's
 	Out         string  // final model path; checkpoints go to Out+".ckpt"
 	Epochs      int     // passes of StepsPerEpoch batches
 	Steps       int     // batches per epoch
@@ -187,6 +188,13 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	if cfg.MorePhotos != "" {
+		more, err := fmnist.Photos(cfg.MorePhotos, fmnist.PhotosTrain)
+		if err != nil {
+			return nil, nil, fmt.Errorf("train: --more-photos: %w", err)
+		}
+		photos = append(photos, more...)
 	}
 	trainSet, valSet := all.Split(cfg.ValFraction, cfg.splitSeed())
 	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {

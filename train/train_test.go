@@ -103,6 +103,27 @@ func TestTrainInit(t *testing.T) {
 	}
 }
 
+// --more-photos adds training photographs: the run reads them (a missing
+// directory is an error naming the flag) and trains a different model.
+func TestTrainMorePhotos(t *testing.T) {
+	a := tinyConfig(t)
+	a.Epochs, a.MineFrom = 1, 0
+	netA, _, err := Run(a)
+	require.NoError(t, err)
+	b := a
+	b.MorePhotos = filepath.Join("..", "testdata", "photos-extra")
+	b.Out = filepath.Join(t.TempDir(), "b.safetensors")
+	netB, _, err := Run(b)
+	require.NoError(t, err)
+	fc1 := func(n *nn.Network) []float32 { return nn.F32(n.Layers[7].Params()[0].Value) }
+	assert.NotEqual(t, fc1(netA), fc1(netB), "other photographs, other patches")
+
+	b.MorePhotos = t.TempDir()
+	_, _, err = Run(b)
+	assert.ErrorContains(t, err, "--more-photos")
+	assert.ErrorContains(t, err, "SPLIT.txt")
+}
+
 func TestTrainConfigErrors(t *testing.T) {
 	cfg := tinyConfig(t)
 	cfg.Epochs = 0

@@ -15,6 +15,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	cfg := d
 	fs.StringVar(&cfg.DataDir, "data", d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
 	fs.StringVar(&cfg.PhotoDir, "photos", d.PhotoDir, "background photographs `dir` (its SPLIT.txt train list is used)")
+	fs.StringVar(&cfg.MorePhotos, "more-photos", "", "a second photographs `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra)")
 	fs.StringVar(&cfg.Out, "out", d.Out, "output model `file`")
 	fs.IntVar(&cfg.Epochs, "epochs", d.Epochs, "epochs")
 	fs.IntVar(&cfg.Steps, "steps", d.Steps, "batches per epoch")
