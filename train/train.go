@@ -49,14 +49,15 @@ type Config struct {
 	Log         io.Writer // one line per epoch
 }
 
-// DefaultConfig is the configuration of the shipped model.
+// DefaultConfig is the configuration of member A, the first of the
+// shipped model's two members before their fine-tuning (models/README.md).
 func DefaultConfig() Config {
 	return Config{DataDir: DefaultDataDir, PhotoDir: "testdata/photos", Out: "models/dress.safetensors",
 		Epochs: 10, Steps: 1200, Batch: 64, LR: 1e-3, Seed: 1, ValFraction: 0.1, ValPatches: 4000,
 		MineFrom: 3, MineScenes: 100, Sampler: SamplerConfig()}
 }
 
-// SamplerConfig is the patch mix the shipped model was trained on: fewer
+// SamplerConfig is member A's patch mix: fewer
 // positives and more other garments than fmnist's default, since other
 // garments are what a dress detector confuses most; most samples on
 // photographs rendered as the detector sees scenes; and a share of the
