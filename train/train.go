@@ -57,11 +57,11 @@ func DefaultConfig() Config {
 		MineFrom: 3, MineScenes: 100, Sampler: SamplerConfig()}
 }
 
-// SamplerConfig is member A's patch mix: fewer
-// positives and more other garments than fmnist's default, since other
-// garments are what a dress detector confuses most; most samples on
-// photographs rendered as the detector sees scenes; and a share of the
-// positives from the dresses mining found missed. Dead leaves and photo
+// SamplerConfig is member A's patch mix: fewer positives and more other
+// garments than fmnist's default, since other garments are what a dress
+// detector confuses most; most samples on photographs rendered as the
+// detector sees scenes; and a share of the positives from the dresses
+// mining found missed. Dead leaves and photo
 // variation are off by default: their gain on held-out photographs did not
 // carry over to the test photographs (see models/README.md).
 func SamplerConfig() fmnist.SamplerConfig {
@@ -457,19 +457,10 @@ func loadInit(path string) (*nn.Network, error) {
 		return nil, fmt.Errorf("train: --init %s: want a %dx%d grey classifier into %v, got %dx%dx%d into %v",
 			path, want.Input.Width, want.Input.Height, want.Labels, in.Channels, in.Width, in.Height, net.Labels)
 	}
-	if !hasFlatten(net) {
+	if net.IsFullyConvolutional() {
 		return nil, fmt.Errorf("train: --init %s: a converted (fully convolutional) model; give the FC one", path)
 	}
 	return net, nil
-}
-
-func hasFlatten(net *nn.Network) bool {
-	for _, l := range net.Layers {
-		if _, ok := l.(*nn.Flatten); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {

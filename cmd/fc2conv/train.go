@@ -29,7 +29,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MineLeaves, "mine-leaves", d.MineLeaves, "fraction of mining scenes on a synthetic dead-leaves background instead of a photo")
 	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, "init", "", "fine-tune: start from this FC `model`'s weights instead of random ones")
-	fs.Float64Var(&cfg.MineNegIoU, "mine-negative-iou", train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (0 < T < 0.65; 0 means 0.3)")
+	fs.Float64Var(&cfg.MineNegIoU, "mine-negative-iou", train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	fs.Float64Var(&cfg.Sampler.Black, "black", d.Sampler.Black, "fraction of patches on black, as in the raw data")
 	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
