@@ -405,8 +405,9 @@ func (s *Sampler) offCentreShift() [2]float64 {
 		n := cfg.OffCentreMax
 		for try := 0; try < 100; try++ {
 			dx, dy := s.rng.Intn(2*n+1)-n, s.rng.Intn(2*n+1)-n
-			if shiftIoU(dx, dy) < cfg.OffCentreIoU {
-				return [2]float64{float64(dx), float64(dy)}
+			shift := [2]float64{float64(dx), float64(dy)}
+			if scaleIoU(1, shift) < cfg.OffCentreIoU {
+				return shift
 			}
 		}
 	}
@@ -431,7 +432,7 @@ func (s *Sampler) nestedScale() (float64, [2]float64) {
 }
 
 // scaleIoU is the IoU of the patch window with the box of an item scaled
-// by k and shifted by shift from the centre.
+// by k and shifted by shift from the centre (k = 1: the window shifted).
 func scaleIoU(k float64, shift [2]float64) float64 {
 	side := k * PatchSize
 	inter := 1.0
@@ -442,15 +443,6 @@ func scaleIoU(k float64, shift [2]float64) float64 {
 	}
 	return inter / (PatchLen + side*side - inter)
 }
-
-// shiftIoU is the IoU of the patch window with itself shifted by (dx, dy).
-func shiftIoU(dx, dy int) float64 {
-	w, h := max(0, PatchSize-abs(dx)), max(0, PatchSize-abs(dy))
-	inter := float64(w * h)
-	return inter / (2*PatchLen - inter)
-}
-
-func abs(v int) int { return max(v, -v) }
 
 // offShift returns a shift with max(|dx|,|dy|) in [lo, hi].
 func (s *Sampler) offShift(lo, hi int) [2]float64 {
