@@ -202,20 +202,22 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		return nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
 	}
 
-	net := DressNet()
-	InitWeights(net, cfg.Seed)
+	var net *nn.Network
 	start := 0
 	var history []EpochStats
-	if cfg.Init != "" {
-		if net, err = loadInit(cfg.Init); err != nil {
-			return nil, nil, err
-		}
-	}
-	if cfg.Resume != "" {
+	switch {
+	case cfg.Resume != "":
 		if net, start, history, err = loadCheckpoint(cfg.Resume); err != nil {
 			return nil, nil, err
 		}
 		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
+	case cfg.Init != "":
+		if net, err = loadInit(cfg.Init); err != nil {
+			return nil, nil, err
+		}
+	default:
+		net = DressNet()
+		InitWeights(net, cfg.Seed)
 	}
 
 	valX, valY, err := fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)

@@ -22,6 +22,17 @@ func tinyConfig(t *testing.T) Config {
 	return cfg
 }
 
+// trainOneEpoch runs cfg for one epoch without mining, writing to a fresh
+// file, and returns the config it ran and the model.
+func trainOneEpoch(t *testing.T, cfg Config) (Config, *nn.Network) {
+	t.Helper()
+	cfg.Epochs, cfg.MineFrom = 1, 0
+	cfg.Out = filepath.Join(t.TempDir(), "m.safetensors")
+	net, _, err := Run(cfg)
+	require.NoError(t, err)
+	return cfg, net
+}
+
 // A few steps on the tiny committed subset lower the loss and write a
 // model that loads and converts.
 func TestTrainTinyLowersLoss(t *testing.T) {
@@ -40,14 +51,8 @@ func TestTrainTinyLowersLoss(t *testing.T) {
 // The same seed gives the same model; resuming from the epoch-1 checkpoint
 // continues to a valid model.
 func TestTrainDeterministicAndResumable(t *testing.T) {
-	a := tinyConfig(t)
-	a.Epochs, a.MineFrom = 1, 0
-	netA, _, err := Run(a)
-	require.NoError(t, err)
-	b := a
-	b.Out = filepath.Join(t.TempDir(), "b.safetensors")
-	netB, _, err := Run(b)
-	require.NoError(t, err)
+	a, netA := trainOneEpoch(t, tinyConfig(t))
+	_, netB := trainOneEpoch(t, a)
 	for i, l := range netA.Layers {
 		for k, p := range l.Params() {
 			assert.Equal(t, nn.F32(p.Value), nn.F32(netB.Layers[i].Params()[k].Value), "layer %s", l.Name())
@@ -65,16 +70,10 @@ func TestTrainDeterministicAndResumable(t *testing.T) {
 // the fine-tuned model stays where it started, far from a fresh one.
 // Converted models, missing files and --init with --resume are refused.
 func TestTrainInit(t *testing.T) {
-	a := tinyConfig(t)
-	a.Epochs, a.MineFrom = 1, 0
-	netA, _, err := Run(a)
-	require.NoError(t, err)
-
+	a, netA := trainOneEpoch(t, tinyConfig(t))
 	b := a
 	b.Init, b.Seed, b.LR = a.Out, 99, 1e-9
-	b.Out = filepath.Join(t.TempDir(), "b.safetensors")
-	netB, _, err := Run(b)
-	require.NoError(t, err)
+	b, netB := trainOneEpoch(t, b)
 	fresh := DressNet()
 	InitWeights(fresh, 99)
 	for i, l := range netA.Layers {
@@ -106,20 +105,15 @@ func TestTrainInit(t *testing.T) {
 // --more-photos adds training photographs: the run reads them (a missing
 // directory is an error naming the flag) and trains a different model.
 func TestTrainMorePhotos(t *testing.T) {
-	a := tinyConfig(t)
-	a.Epochs, a.MineFrom = 1, 0
-	netA, _, err := Run(a)
-	require.NoError(t, err)
+	a, netA := trainOneEpoch(t, tinyConfig(t))
 	b := a
 	b.MorePhotos = filepath.Join("..", "testdata", "photos-extra")
-	b.Out = filepath.Join(t.TempDir(), "b.safetensors")
-	netB, _, err := Run(b)
-	require.NoError(t, err)
+	b, netB := trainOneEpoch(t, b)
 	fc1 := func(n *nn.Network) []float32 { return nn.F32(n.Layers[7].Params()[0].Value) }
 	assert.NotEqual(t, fc1(netA), fc1(netB), "other photographs, other patches")
 
 	b.MorePhotos = t.TempDir()
-	_, _, err = Run(b)
+	_, _, err := Run(b)
 	assert.ErrorContains(t, err, "--more-photos")
 	assert.ErrorContains(t, err, "SPLIT.txt")
 }
