@@ -51,7 +51,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = os.Stderr
 	}
 	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --photo-vary, --scene or --hard-positive: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
 		return exitUsage
 	}
 	net, _, err := train.Run(cfg)
