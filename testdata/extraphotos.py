@@ -26,6 +26,8 @@ import tempfile
 
 from PIL import Image
 
+from photoprep import save_grey
+
 KDE = "plasma-workspace-wallpapers=4:5.27.5-2"
 MATE = "mate-backgrounds=1.26.0-1"
 SOURCES = [  # (name, package, path in the package)
@@ -62,11 +64,7 @@ def main():
         roots = unpack(tmp)
         lines = []
         for name, pkg, path in SOURCES:
-            im = Image.open(os.path.join(roots[pkg], path)).convert("L")
-            s = 640 / max(im.size)
-            if s < 1:
-                im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.LANCZOS)
-            im.save(os.path.join(out, name + ".jpg"), quality=90)
+            save_grey(Image.open(os.path.join(roots[pkg], path)), os.path.join(out, name + ".jpg"))
             lines.append("train %s.jpg" % name)
     with open(os.path.join(out, "SPLIT.txt"), "w") as f:
         f.write("# More training photographs (testdata/extraphotos.py), from Debian:\n"

@@ -27,6 +27,8 @@ import sys
 
 from PIL import Image
 
+from photoprep import save_grey
+
 SOURCES = [
     ("flowers", "github.com/disintegration/imaging@v1.6.2", "testdata/flowers.png"),
     ("branches", "github.com/disintegration/imaging@v1.6.2", "testdata/branches.png"),
@@ -50,16 +52,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     lines = []
     for name, mod, path in SOURCES:
-        im = Image.open(os.path.join(module_dir(mod), path))
-        if im.mode == "RGBA":  # composite on white, as testdata/photos does
-            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            bg.alpha_composite(im)
-            im = bg
-        im = im.convert("L")
-        s = 640 / max(im.size)
-        if s < 1:
-            im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.LANCZOS)
-        im.save(os.path.join(out, name + ".jpg"), quality=90)
+        save_grey(Image.open(os.path.join(module_dir(mod), path)), os.path.join(out, name + ".jpg"))
         lines.append("eval %s.jpg" % name)
     with open(os.path.join(out, "SPLIT.txt"), "w") as f:
         f.write("# held-out photographs for model selection (testdata/valphotos.py)\n")
