@@ -50,12 +50,18 @@ def iou(a, b):
 
 
 def kind(box, objects, matched, image):
+    """Returns "TP" (and marks the dress matched) or the kind of error."""
     best, best_i = 0.0, None
     for i, o in enumerate(objects):
-        if o["class"] == DRESS and iou(box, o["box"]) > best:
-            best, best_i = iou(box, o["box"]), i
+        if o["class"] == DRESS:
+            v = iou(box, o["box"])
+            if v > best:
+                best, best_i = v, i
     if best >= 0.5:
-        return "duplicate" if (image, best_i) in matched else None
+        if (image, best_i) in matched:
+            return "duplicate"
+        matched.add((image, best_i))
+        return "TP"
     if best >= 0.1:
         return "part-of-dress"
     cover, label = 0.0, None
@@ -77,14 +83,7 @@ def main():
                   key=lambda d: -d[0])
     matched, rows = set(), []
     for score, img, box in dets:
-        objects = truth.get(img, [])
-        k = kind(box, objects, matched, img)
-        if k is None:  # a true positive: mark the dress it matches
-            best = max((i for i, o in enumerate(objects) if o["class"] == DRESS),
-                       key=lambda i: iou(box, objects[i]["box"]))
-            matched.add((img, best))
-            k = "TP"
-        rows.append((score, k))
+        rows.append((score, kind(box, truth.get(img, []), matched, img)))
     dresses = sum(o["class"] == DRESS for objs in truth.values() for o in objs)
     print("%d images, %d dresses, %d detections" % (len(truth), dresses, len(dets)))
     for t in thresholds:
