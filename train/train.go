@@ -41,6 +41,7 @@ type Config struct {
 	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
 	MineScenes  int     // training scenes scanned per mining round
 	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
+	MinePrint   float64 // share of mining scenes on a page of synthetic print instead of a photo
 	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
 	Init        string  // model whose weights training starts from (fine-tuning) instead of random ones
 	Resume      string  // checkpoint to continue from
@@ -97,7 +98,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, NegativeIoU: c.MineNegIoU}
 }
 
 // splitSeed is the seed of the item split.

@@ -186,6 +186,12 @@ func TestMineHardExamples(t *testing.T) {
 	require.Len(t, leaves.Negatives, 3*minePerScene)
 	assert.NotEqual(t, all.Negatives[0], leaves.Negatives[0])
 
+	// So do pages of synthetic print.
+	print, err := MineHardExamples(constantNet(4), items, nil, 1, MineOptions{Scenes: 3, Print: 1})
+	require.NoError(t, err)
+	require.Len(t, print.Negatives, 3*minePerScene)
+	assert.NotEqual(t, leaves.Negatives[0], print.Negatives[0])
+
 	none, err := MineHardExamples(constantNet(-4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
 	assert.Empty(t, none.Negatives)
@@ -224,6 +230,8 @@ func TestMineKind(t *testing.T) {
 
 	_, err := MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, NegativeIoU: 0.7})
 	assert.ErrorContains(t, err, "--mine-negative-iou")
+	_, err = MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, Print: 1.5})
+	assert.ErrorContains(t, err, "--mine-print")
 }
 
 func abs(v float64) float64 { return max(v, -v) }

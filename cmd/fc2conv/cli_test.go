@@ -120,6 +120,8 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		{[]string{"--scene", "2"}, true, "Scene = 2"},
 		{[]string{"--leaves", "1.5"}, true, "Leaves = 1.5"},
 		{[]string{"--mine-leaves", "-1"}, false, "--mine-leaves -1"},
+		{[]string{"--print", "-0.5"}, true, "Print = -0.5"},
+		{[]string{"--mine-print", "2"}, false, "--mine-print 2"},
 		{[]string{"--scale-iou", "0.1"}, true, "ScaleIoU = 0.1"},
 		{[]string{"--mine-negative-iou", "0.8"}, false, "--mine-negative-iou 0.8"},
 	} {

@@ -27,6 +27,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
 	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
 	fs.Float64Var(&cfg.MineLeaves, "mine-leaves", d.MineLeaves, "fraction of mining scenes on a synthetic dead-leaves background instead of a photo")
+	fs.Float64Var(&cfg.MinePrint, "mine-print", d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
 	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, "init", "", "fine-tune: start from this FC `model`'s weights instead of random ones")
 	fs.Float64Var(&cfg.MineNegIoU, "mine-negative-iou", train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
@@ -34,6 +35,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&cfg.Sampler.Leaves, "leaves", d.Sampler.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
+	fs.Float64Var(&cfg.Sampler.Print, "print", d.Sampler.Print, "fraction of backgrounds (other than black) drawn as synthetic print instead of a photo or other synthetic background")
 	fs.Float64Var(&cfg.Sampler.PhotoVary, "photo-vary", d.Sampler.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
 	fs.Float64Var(&cfg.Sampler.NegScale, "neg-scale", d.Sampler.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
 	fs.Float64Var(&cfg.Sampler.ScaleIoU, "scale-iou", d.Sampler.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
@@ -51,7 +53,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = os.Stderr
 	}
 	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --print, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
 		return exitUsage
 	}
 	net, _, err := train.Run(cfg)

@@ -1,0 +1,94 @@
+package fmnist
+
+import (
+	"image"
+	"image/color"
+	"math/rand"
+	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goitalic"
+	"golang.org/x/image/font/gofont/gomedium"
+	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+)
+
+// Synthetic print: lines of random words set in the Go fonts, dark on
+// light or light on dark, from body text to headlines. Letters the size of
+// the window were the commonest false positive on the test photographs (a
+// dark "u" or "n" on white is a dress's silhouette, inverted), and the
+// training photographs hold little print at that size. Whether drawing
+// print helps on typefaces training never saw is measured on pages set in
+// other fonts (testdata/printphotos.py), not assumed.
+
+// printFonts parses the embedded Go fonts once. They are compiled in, so
+// they parse (a test checks all five); one that did not would be left out.
+var printFonts = sync.OnceValue(func() []*opentype.Font {
+	var fonts []*opentype.Font
+	for _, ttf := range [][]byte{goregular.TTF, gobold.TTF, gomedium.TTF, goitalic.TTF, gomono.TTF} {
+		if f, err := opentype.Parse(ttf); err == nil {
+			fonts = append(fonts, f)
+		}
+	}
+	return fonts
+})
+
+// printLetters are drawn uniformly, so that every glyph shape shows up.
+const printLetters = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// printMaxLines bounds the work per canvas.
+const printMaxLines = 200
+
+// fillPrint sets lines of random words on c. size is the typical feature
+// size in pixels: each line's em is 0.5 to 2 times it.
+func (c *canvas) fillPrint(rng *rand.Rand, size float64) {
+	ink, paper := uniform(rng, 0, 0.35), uniform(rng, 0.65, 1)
+	if rng.Intn(2) == 0 {
+		ink, paper = paper, ink
+	}
+	g := image.NewGray(image.Rect(0, 0, c.w, c.h))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(paper*255 + 0.5)
+	}
+	fonts := printFonts()
+	d := font.Drawer{Dst: g, Src: image.NewUniform(color.Gray{Y: uint8(ink*255 + 0.5)})}
+	y := uniform(rng, -size, 0)
+	for line := 0; line < printMaxLines && y < float64(c.h) && len(fonts) > 0; line++ {
+		em := logUniform(rng, 0.5*size, 2*size)
+		face, err := opentype.NewFace(fonts[rng.Intn(len(fonts))], &opentype.FaceOptions{Size: em, DPI: 72, Hinting: font.HintingNone})
+		if err != nil {
+			break // only for sizes no caller passes; the paper stays
+		}
+		d.Face = face
+		y += em * uniform(rng, 1, 1.5)
+		d.Dot = fixed.Point26_6{X: fixed.Int26_6(uniform(rng, -2*em, 0) * 64), Y: fixed.Int26_6(y * 64)}
+		for d.Dot.X.Ceil() < c.w {
+			word := make([]byte, 1+rng.Intn(9))
+			for i := range word {
+				word[i] = printLetters[rng.Intn(len(printLetters))]
+			}
+			d.DrawString(string(word) + " ")
+		}
+		face.Close()
+	}
+	for i, v := range g.Pix {
+		c.pix[i] = float32(v) / 255
+	}
+}
+
+// Print returns a w×h page of synthetic print with feature size size
+// pixels (lines' em 0.5 to 2 times it), for use as a synthetic photograph
+// (for example as a mining scene's background). w or h outside
+// [1, MaxSceneSide], or size outside (0, MaxSceneSide], gives an empty
+// image.
+func Print(rng *rand.Rand, w, h int, size float64) *image.Gray {
+	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide || !(size > 0 && size <= MaxSceneSide) {
+		return image.NewGray(image.Rect(0, 0, 0, 0))
+	}
+	c := canvas{pix: make([]float32, w*h), w: w, h: h}
+	c.fillPrint(rng, size)
+	return c.gray()
+}

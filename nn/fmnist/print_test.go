@@ -1,0 +1,102 @@
+package fmnist_test
+
+import (
+	"image"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fc2conv/fc2conv/nn/fmnist"
+)
+
+// Print is deterministic per seed and two-toned: nearly every pixel is
+// the paper's grey or the ink's, with a real share of ink (letters), and
+// the ink runs in horizontal lines, so some rows hold none of it.
+func TestPrint(t *testing.T) {
+	a := fmnist.Print(rand.New(rand.NewSource(3)), 320, 160, 24)
+	b := fmnist.Print(rand.New(rand.NewSource(3)), 320, 160, 24)
+	c := fmnist.Print(rand.New(rand.NewSource(4)), 320, 160, 24)
+	require.Equal(t, image.Rect(0, 0, 320, 160), a.Rect)
+	assert.Equal(t, a.Pix, b.Pix, "same seed, same page")
+	assert.NotEqual(t, a.Pix, c.Pix)
+
+	var hist [256]int
+	for _, v := range a.Pix {
+		hist[v]++
+	}
+	paper := 0
+	for v, n := range hist {
+		if n > hist[paper] {
+			paper = v
+		}
+	}
+	far, total := 0, len(a.Pix)
+	for _, v := range a.Pix {
+		if math.Abs(float64(v)-float64(paper)) > 60 {
+			far++
+		}
+	}
+	assert.Greater(t, float64(hist[paper])/float64(total), 0.4, "paper dominates")
+	assert.Greater(t, float64(far)/float64(total), 0.05, "letters cover part of the page")
+	assert.Less(t, float64(far)/float64(total), 0.6)
+
+	blankRows := 0
+	for y := 0; y < 160; y++ {
+		ink := false
+		for x := 0; x < 320; x++ {
+			if math.Abs(float64(a.Pix[y*a.Stride+x])-float64(paper)) > 60 {
+				ink = true
+				break
+			}
+		}
+		if !ink {
+			blankRows++
+		}
+	}
+	assert.Greater(t, blankRows, 3, "space between lines")
+
+	for _, wh := range [][2]int{{0, 5}, {5, -1}, {fmnist.MaxSceneSide + 1, 5}} {
+		assert.Zero(t, fmnist.Print(rand.New(rand.NewSource(1)), wh[0], wh[1], 8).Rect.Dx(), "size %v", wh)
+	}
+	for _, size := range []float64{0, -3, math.NaN(), math.Inf(1)} {
+		assert.Zero(t, fmnist.Print(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
+	}
+}
+
+// With Print, backgrounds are print whatever the photos: on a flat grey
+// photo every patch would be one grey, while print patches are two-toned
+// (some show only paper, between lines or letters, so not all of them).
+// Print off leaves the photo crops as they were.
+func TestSamplerPrint(t *testing.T) {
+	items := loadTiny(t, "train")
+	flat := image.NewGray(image.Rect(0, 0, 128, 128))
+	for i := range flat.Pix {
+		flat.Pix[i] = 128
+	}
+	toned := func(print float64) int {
+		cfg := backgroundOnly()
+		cfg.Print = print
+		patches, _ := draw(mustSampler(t, items, []*image.Gray{flat}, cfg), 200)
+		n := 0
+		for _, p := range patches {
+			lo, hi := p[0], p[0]
+			for _, v := range p {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			if hi-lo > 0.25 {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Zero(t, toned(0))
+	assert.Greater(t, toned(1), 100)
+
+	cfg := backgroundOnly()
+	cfg.Print = 1.2
+	_, err := fmnist.NewSamplerWith(items, []*image.Gray{flat}, 1, cfg)
+	assert.ErrorContains(t, err, "Print")
+}

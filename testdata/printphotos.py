@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Builds held-out photographs of print for model selection (not committed).
+
+usage: /usr/bin/python3 testdata/printphotos.py OUTDIR
+
+Letters the size of the window are the test photographs' commonest false
+positive: a dark "u" or "n" on white is a dress's silhouette, inverted.
+Training can draw synthetic print (fc2conv train --print, rendered with the
+Go fonts). Whether that helps on print it never saw is checked on scenes
+built from these six pages, set in other typefaces (DejaVu, Liberation and
+Lato, from Debian's fonts-dejavu-core, fonts-liberation2 and fonts-lato)
+with the words of the GPL-3 text, at sizes from body text to headlines,
+dark on light and light on dark. They are not the test photographs.
+
+OUTDIR gets the six pages (8-bit grey, 640×400, JPEG quality 90, as
+testdata/photos) and a SPLIT.txt listing them as "eval", so that
+
+  fc2conv scenes --items val --photos OUTDIR --photo-split eval ...
+
+builds scenes from held-out items on them. Needs python3-pil.
+"""
+import os
+import random
+import sys
+
+from PIL import Image, ImageDraw, ImageFont
+
+from photoprep import save_grey
+
+FONTS = "/usr/share/fonts/truetype/"
+# name, font file, sizes in px, ink, paper
+PAGES = [
+    ("sans-bold-large", "dejavu/DejaVuSans-Bold.ttf", (44, 60), 0, 255),
+    ("serif-body", "liberation2/LiberationSerif-Regular.ttf", (20, 28), 20, 240),
+    ("lato-bold-inverse", "lato/Lato-Bold.ttf", (32, 48), 250, 10),
+    ("mono-grey", "dejavu/DejaVuSansMono.ttf", (16, 24), 60, 200),
+    ("sans-mixed", "liberation2/LiberationSans-Bold.ttf", (18, 72), 10, 230),
+    ("serif-bold-inverse", "dejavu/DejaVuSerif-Bold.ttf", (26, 40), 230, 40),
+]
+WIDTH, HEIGHT = 640, 400
+
+
+def words():
+    with open("/usr/share/common-licenses/GPL-3") as f:
+        return [w for w in f.read().split() if w.isalpha()]
+
+
+def page(font_file, sizes, ink, paper, vocab, rng):
+    im = Image.new("L", (WIDTH, HEIGHT), paper)
+    d = ImageDraw.Draw(im)
+    y = rng.randint(-10, 10)
+    while y < HEIGHT:
+        size = rng.randint(*sizes)
+        font = ImageFont.truetype(FONTS + font_file, size)
+        x = rng.randint(-20, 10)
+        while x < WIDTH:
+            w = rng.choice(vocab)
+            d.text((x, y), w, fill=ink, font=font)
+            x += d.textlength(w + " ", font=font)
+        y += int(size * rng.uniform(1.1, 1.5))
+    return im
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    rng = random.Random(7)
+    vocab = words()
+    lines = []
+    for name, font, sizes, ink, paper in PAGES:
+        save_grey(page(font, sizes, ink, paper, vocab, rng), os.path.join(out, name + ".jpg"))
+        lines.append("eval %s.jpg" % name)
+    with open(os.path.join(out, "SPLIT.txt"), "w") as f:
+        f.write("# held-out print for model selection (testdata/printphotos.py)\n")
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
