@@ -36,7 +36,8 @@ var printFonts = sync.OnceValue(func() []*opentype.Font {
 	return fonts
 })
 
-// printLetters are drawn uniformly, so that every glyph shape shows up.
+// printLetters are drawn uniformly; the lower case is listed twice, as
+// running text is mostly lower case.
 const printLetters = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // printMaxLines bounds the work per canvas.
@@ -70,7 +71,11 @@ func (c *canvas) fillPrint(rng *rand.Rand, size float64) {
 			for i := range word {
 				word[i] = printLetters[rng.Intn(len(printLetters))]
 			}
+			before := d.Dot.X
 			d.DrawString(string(word) + " ")
+			if d.Dot.X <= before {
+				break // glyphs too small to advance (a tiny size): the line is done
+			}
 		}
 		face.Close()
 	}

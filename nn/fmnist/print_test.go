@@ -64,6 +64,9 @@ func TestPrint(t *testing.T) {
 	for _, size := range []float64{0, -3, math.NaN(), math.Inf(1)} {
 		assert.Zero(t, fmnist.Print(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
 	}
+	// Letters too small to advance end their line instead of looping.
+	tiny := fmnist.Print(rand.New(rand.NewSource(1)), 64, 32, 1e-6)
+	assert.Equal(t, image.Rect(0, 0, 64, 32), tiny.Rect)
 }
 
 // With Print, backgrounds are print whatever the photos: on a flat grey
