@@ -187,10 +187,10 @@ func TestMineHardExamples(t *testing.T) {
 	assert.NotEqual(t, all.Negatives[0], leaves.Negatives[0])
 
 	// So do pages of synthetic print.
-	print, err := MineHardExamples(constantNet(4), items, nil, 1, MineOptions{Scenes: 3, Print: 1})
+	pages, err := MineHardExamples(constantNet(4), items, nil, 1, MineOptions{Scenes: 3, Print: 1})
 	require.NoError(t, err)
-	require.Len(t, print.Negatives, 3*minePerScene)
-	assert.NotEqual(t, leaves.Negatives[0], print.Negatives[0])
+	require.Len(t, pages.Negatives, 3*minePerScene)
+	assert.NotEqual(t, leaves.Negatives[0], pages.Negatives[0])
 
 	none, err := MineHardExamples(constantNet(-4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
