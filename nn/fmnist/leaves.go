@@ -85,10 +85,17 @@ func (c *canvas) leaf(rng *rand.Rand, r float64) float64 {
 // background). w or h outside [1, MaxSceneSide], or size outside
 // (0, MaxSceneSide], gives an empty image.
 func Leaves(rng *rand.Rand, w, h int, size float64) *image.Gray {
+	return synthetic(w, h, size, func(c *canvas) { c.fillLeaves(rng, size) })
+}
+
+// synthetic checks the sizes of a synthetic photograph before allocating
+// anything, then paints a w×h canvas with fill. Out-of-range sizes give
+// an empty image.
+func synthetic(w, h int, size float64, fill func(*canvas)) *image.Gray {
 	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide || !(size > 0 && size <= MaxSceneSide) {
 		return image.NewGray(image.Rect(0, 0, 0, 0))
 	}
 	c := canvas{pix: make([]float32, w*h), w: w, h: h}
-	c.fillLeaves(rng, size)
+	fill(&c)
 	return c.gray()
 }

@@ -48,11 +48,18 @@ func TestLeaves(t *testing.T) {
 	assert.Greater(t, float64(flat)/float64(pairs), 0.4, "shapes are smooth inside")
 	assert.Greater(t, float64(edges)/float64(pairs), 0.01, "shapes have sharp borders")
 
+	assertRefusesBadSizes(t, fmnist.Leaves)
+}
+
+// assertRefusesBadSizes checks that a synthetic-photograph generator
+// returns an empty image for sizes out of range.
+func assertRefusesBadSizes(t *testing.T, gen func(rng *rand.Rand, w, h int, size float64) *image.Gray) {
+	t.Helper()
 	for _, wh := range [][2]int{{0, 5}, {5, -1}, {fmnist.MaxSceneSide + 1, 5}} {
-		assert.Zero(t, fmnist.Leaves(rand.New(rand.NewSource(1)), wh[0], wh[1], 8).Rect.Dx(), "size %v", wh)
+		assert.Zero(t, gen(rand.New(rand.NewSource(1)), wh[0], wh[1], 8).Rect.Dx(), "size %v", wh)
 	}
 	for _, size := range []float64{0, -3, math.NaN(), math.Inf(1)} {
-		assert.Zero(t, fmnist.Leaves(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
+		assert.Zero(t, gen(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
 	}
 }
 

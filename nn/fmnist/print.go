@@ -90,10 +90,5 @@ func (c *canvas) fillPrint(rng *rand.Rand, size float64) {
 // [1, MaxSceneSide], or size outside (0, MaxSceneSide], gives an empty
 // image.
 func Print(rng *rand.Rand, w, h int, size float64) *image.Gray {
-	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide || !(size > 0 && size <= MaxSceneSide) {
-		return image.NewGray(image.Rect(0, 0, 0, 0))
-	}
-	c := canvas{pix: make([]float32, w*h), w: w, h: h}
-	c.fillPrint(rng, size)
-	return c.gray()
+	return synthetic(w, h, size, func(c *canvas) { c.fillPrint(rng, size) })
 }

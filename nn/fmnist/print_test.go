@@ -58,12 +58,7 @@ func TestPrint(t *testing.T) {
 	}
 	assert.Greater(t, blankRows, 3, "space between lines")
 
-	for _, wh := range [][2]int{{0, 5}, {5, -1}, {fmnist.MaxSceneSide + 1, 5}} {
-		assert.Zero(t, fmnist.Print(rand.New(rand.NewSource(1)), wh[0], wh[1], 8).Rect.Dx(), "size %v", wh)
-	}
-	for _, size := range []float64{0, -3, math.NaN(), math.Inf(1)} {
-		assert.Zero(t, fmnist.Print(rand.New(rand.NewSource(1)), 8, 8, size).Rect.Dx(), "feature size %v", size)
-	}
+	assertRefusesBadSizes(t, fmnist.Print)
 	// Letters too small to advance end their line instead of looping.
 	tiny := fmnist.Print(rand.New(rand.NewSource(1)), 64, 32, 1e-6)
 	assert.Equal(t, image.Rect(0, 0, 64, 32), tiny.Rect)
