@@ -25,7 +25,7 @@ import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
-from photoprep import save_grey
+from photoprep import save_grey, write_eval_split
 
 FONTS = "/usr/share/fonts/truetype/"
 # name, font file, sizes in px, ink, paper
@@ -68,13 +68,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     rng = random.Random(7)
     vocab = words()
-    lines = []
     for name, font, sizes, ink, paper in PAGES:
         save_grey(page(font, sizes, ink, paper, vocab, rng), os.path.join(out, name + ".jpg"))
-        lines.append("eval %s.jpg" % name)
-    with open(os.path.join(out, "SPLIT.txt"), "w") as f:
-        f.write("# held-out print for model selection (testdata/printphotos.py)\n")
-        f.write("\n".join(lines) + "\n")
+    write_eval_split(out, [p[0] for p in PAGES], "held-out print for model selection (testdata/printphotos.py)")
 
 
 if __name__ == "__main__":

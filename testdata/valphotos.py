@@ -27,7 +27,7 @@ import sys
 
 from PIL import Image
 
-from photoprep import save_grey
+from photoprep import save_grey, write_eval_split
 
 SOURCES = [
     ("flowers", "github.com/disintegration/imaging@v1.6.2", "testdata/flowers.png"),
@@ -50,13 +50,9 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    lines = []
     for name, mod, path in SOURCES:
         save_grey(Image.open(os.path.join(module_dir(mod), path)), os.path.join(out, name + ".jpg"))
-        lines.append("eval %s.jpg" % name)
-    with open(os.path.join(out, "SPLIT.txt"), "w") as f:
-        f.write("# held-out photographs for model selection (testdata/valphotos.py)\n")
-        f.write("\n".join(lines) + "\n")
+    write_eval_split(out, [s[0] for s in SOURCES], "held-out photographs for model selection (testdata/valphotos.py)")
 
 
 if __name__ == "__main__":
