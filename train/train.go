@@ -62,9 +62,10 @@ func DefaultConfig() Config {
 // garments than fmnist's default, since other garments are what a dress
 // detector confuses most; most samples on photographs rendered as the
 // detector sees scenes; and a share of the positives from the dresses
-// mining found missed. Dead leaves and photo
-// variation are off by default: their gain on held-out photographs did not
-// carry over to the test photographs (see models/README.md).
+// mining found missed. Dead leaves, photo variation and print are off by
+// default: the shipped members add print only in their fine-tuning, and
+// the gain of the other two on held-out photographs did not carry over to
+// the test photographs (see models/README.md).
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
 	c.Positive = 0.3
