@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Builds held-out photographs of print for model selection (not committed).
 
-usage: /usr/bin/python3 testdata/printphotos.py OUTDIR
+usage: /usr/bin/python3 testdata/printphotos.py [--blocky] OUTDIR
 
 Letters the size of the window are the test photographs' commonest false
 positive: a dark "u" or "n" on white is a dress's silhouette, inverted.
@@ -18,6 +18,11 @@ testdata/photos) and a SPLIT.txt listing them as "eval", so that
   fc2conv scenes --items val --photos OUTDIR --photo-split eval ...
 
 builds scenes from held-out items on them. Needs python3-pil.
+
+With --blocky the six pages are hard-edged instead, as a thresholded scan
+shows print (for fc2conv train --print-blocky): each is set without
+antialiasing at 1/k of its size (k = 1, 2, 3, 1, 2, 3) and magnified k
+times by nearest neighbour, with other words (seed 8), named blocky-*.
 """
 import os
 import random
@@ -45,32 +50,54 @@ def words():
         return [w for w in f.read().split() if w.isalpha()]
 
 
-def page(font_file, sizes, ink, paper, vocab, rng):
-    im = Image.new("L", (WIDTH, HEIGHT), paper)
+def page(font_file, sizes, ink, paper, vocab, rng, k=0):
+    """Sets one page. k ≥ 1 sets it without antialiasing at 1/k of its size
+    and type sizes, then magnifies it k times by nearest neighbour."""
+    if not k:
+        return setting(font_file, sizes, ink, paper, vocab, rng, (WIDTH, HEIGHT), False)
+    small_sizes = [max(4, s // k) for s in sizes]
+    small = setting(font_file, small_sizes, ink, paper, vocab, rng, (-(-WIDTH // k), -(-HEIGHT // k)), True)
+    return small.resize((small.width * k, small.height * k), Image.NEAREST).crop((0, 0, WIDTH, HEIGHT))
+
+
+def setting(font_file, sizes, ink, paper, vocab, rng, size, aliased):
+    width, height = size
+    im = Image.new("L", size, paper)
     d = ImageDraw.Draw(im)
+    if aliased:
+        d.fontmode = "1"
     y = rng.randint(-10, 10)
-    while y < HEIGHT:
-        size = rng.randint(*sizes)
-        font = ImageFont.truetype(FONTS + font_file, size)
+    while y < height:
+        px = rng.randint(*sizes)
+        font = ImageFont.truetype(FONTS + font_file, px)
         x = rng.randint(-20, 10)
-        while x < WIDTH:
+        while x < width:
             w = rng.choice(vocab)
             d.text((x, y), w, fill=ink, font=font)
             x += d.textlength(w + " ", font=font)
-        y += int(size * rng.uniform(1.1, 1.5))
+        y += int(px * rng.uniform(1.1, 1.5))
     return im
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    blocky = args[:1] == ["--blocky"]
+    if blocky:
+        args = args[1:]
+    if len(args) != 1 or args[0].startswith("-"):
         sys.exit(__doc__)
-    out = sys.argv[1]
+    out = args[0]
     os.makedirs(out, exist_ok=True)
-    rng = random.Random(7)
+    rng = random.Random(8 if blocky else 7)
     vocab = words()
-    for name, font, sizes, ink, paper in PAGES:
-        save_grey(page(font, sizes, ink, paper, vocab, rng), os.path.join(out, name + ".jpg"))
-    write_eval_split(out, [p[0] for p in PAGES], "held-out print for model selection (testdata/printphotos.py)")
+    names = []
+    for i, (name, font, sizes, ink, paper) in enumerate(PAGES):
+        k = 1 + i % 3 if blocky else 0
+        name = "blocky-" + name if blocky else name
+        save_grey(page(font, sizes, ink, paper, vocab, rng, k), os.path.join(out, name + ".jpg"))
+        names.append(name)
+    kind = "blocky print" if blocky else "print"
+    write_eval_split(out, names, "held-out %s for model selection (testdata/printphotos.py)" % kind)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ type MineOptions struct {
 	// Print is the share of scenes (0 to 1) on a page of synthetic print
 	// (fmnist.Print) instead of a photograph or dead leaves.
 	Print float64
+	// PrintBlocky is the share of those print scenes drawn binarised,
+	// with stepped edges (fmnist.BlockyPrint).
+	PrintBlocky float64
 	// NegativeIoU: a window scored as dress is a negative when its IoU
 	// with every dress is below this; 0 means DefaultMineNegativeIoU.
 	NegativeIoU float64
@@ -57,6 +60,8 @@ func (o MineOptions) validate() error {
 		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", o.Leaves)
 	case !(o.Print >= 0 && o.Print <= 1):
 		return fmt.Errorf("train: --mine-print %v out of range [0,1]", o.Print)
+	case !(o.PrintBlocky >= 0 && o.PrintBlocky <= 1):
+		return fmt.Errorf("train: --print-blocky %v out of range [0,1]", o.PrintBlocky)
 	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
 		return fmt.Errorf("train: --mine-negative-iou %v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
 	}
@@ -104,7 +109,11 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		switch {
 		case opt.Print > 0 && rng.Float64() < opt.Print:
 			// letters' em of 14 to 168 px: the items' 28 to 84 px, and half to twice that
-			photo = fmnist.Print(rng, mineW, mineH, fmnist.PatchSize*math.Exp(rng.Float64()*math.Log(3)))
+			draw := fmnist.Print
+			if opt.PrintBlocky > 0 && rng.Float64() < opt.PrintBlocky {
+				draw = fmnist.BlockyPrint
+			}
+			photo = draw(rng, mineW, mineH, fmnist.PatchSize*math.Exp(rng.Float64()*math.Log(3)))
 		case opt.Leaves > 0 && rng.Float64() < opt.Leaves:
 			// feature sizes of 16 to 96 px, about the items' 28 to 84
 			photo = fmnist.Leaves(rng, mineW, mineH, 16*math.Exp(rng.Float64()*math.Log(6)))

@@ -99,7 +99,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.PrintBlocky, NegativeIoU: c.MineNegIoU}
 }
 
 // splitSeed is the seed of the item split.

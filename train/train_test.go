@@ -191,6 +191,10 @@ func TestMineHardExamples(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pages.Negatives, 3*minePerScene)
 	assert.NotEqual(t, leaves.Negatives[0], pages.Negatives[0])
+	blocky, err := MineHardExamples(constantNet(4), items, nil, 1, MineOptions{Scenes: 3, Print: 1, PrintBlocky: 1})
+	require.NoError(t, err)
+	require.Len(t, blocky.Negatives, 3*minePerScene)
+	assert.NotEqual(t, pages.Negatives[0], blocky.Negatives[0])
 
 	none, err := MineHardExamples(constantNet(-4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
@@ -232,6 +236,8 @@ func TestMineKind(t *testing.T) {
 	assert.ErrorContains(t, err, "--mine-negative-iou")
 	_, err = MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, Print: 1.5})
 	assert.ErrorContains(t, err, "--mine-print")
+	_, err = MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, Print: 1, PrintBlocky: -1})
+	assert.ErrorContains(t, err, "--print-blocky")
 }
 
 func abs(v float64) float64 { return max(v, -v) }

@@ -122,6 +122,7 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		{[]string{"--mine-leaves", "-1"}, false, "--mine-leaves -1"},
 		{[]string{"--print", "-0.5"}, true, "Print = -0.5"},
 		{[]string{"--mine-print", "2"}, false, "--mine-print 2"},
+		{[]string{"--print-blocky", "2"}, true, "PrintBlocky = 2"},
 		{[]string{"--scale-iou", "0.1"}, true, "ScaleIoU = 0.1"},
 		{[]string{"--mine-negative-iou", "0.8"}, false, "--mine-negative-iou 0.8"},
 	} {

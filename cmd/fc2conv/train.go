@@ -36,6 +36,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&cfg.Sampler.Leaves, "leaves", d.Sampler.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
 	fs.Float64Var(&cfg.Sampler.Print, "print", d.Sampler.Print, "fraction of backgrounds (other than black) drawn as synthetic print instead of a photo or other synthetic background")
+	fs.Float64Var(&cfg.Sampler.PrintBlocky, "print-blocky", d.Sampler.PrintBlocky, "fraction of the print, in patches and in mining scenes, drawn binarised with stepped edges, as thresholded scans show it")
 	fs.Float64Var(&cfg.Sampler.PhotoVary, "photo-vary", d.Sampler.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
 	fs.Float64Var(&cfg.Sampler.NegScale, "neg-scale", d.Sampler.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
 	fs.Float64Var(&cfg.Sampler.ScaleIoU, "scale-iou", d.Sampler.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
@@ -53,7 +54,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = os.Stderr
 	}
 	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --print, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --print, --print-blocky, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
 		return exitUsage
 	}
 	net, _, err := train.Run(cfg)

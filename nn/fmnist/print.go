@@ -84,6 +84,38 @@ func (c *canvas) fillPrint(rng *rand.Rand, size float64) {
 	}
 }
 
+// fillBlockyPrint sets print the way a thresholded scan, a fax or a pixel
+// font shows it: set at 1/k of the canvas and em (k = 1 to 3), binarised
+// to ink or paper, and magnified k times by nearest neighbour, so letters
+// have hard, stepped edges instead of fillPrint's antialiased ones.
+func (c *canvas) fillBlockyPrint(rng *rand.Rand, size float64) {
+	k := 1 + rng.Intn(3)
+	small := canvas{w: (c.w + k - 1) / k, h: (c.h + k - 1) / k}
+	small.pix = make([]float32, small.w*small.h)
+	small.fillPrint(rng, size/float64(k))
+	lo, hi := small.pix[0], small.pix[0]
+	for _, v := range small.pix {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	mid := (lo + hi) / 2
+	for y := 0; y < c.h; y++ {
+		row := small.pix[(y/k)*small.w:]
+		for x := 0; x < c.w; x++ {
+			v := hi
+			if row[x/k] < mid {
+				v = lo
+			}
+			c.pix[y*c.w+x] = v
+		}
+	}
+}
+
+// BlockyPrint is Print binarised and stepped (see fillBlockyPrint), with
+// the same arguments and the same empty image for bad sizes.
+func BlockyPrint(rng *rand.Rand, w, h int, size float64) *image.Gray {
+	return synthetic(w, h, size, func(c *canvas) { c.fillBlockyPrint(rng, size) })
+}
+
 // Print returns a w×h page of synthetic print with feature size size
 // pixels (lines' em 0.5 to 2 times it), for use as a synthetic photograph
 // (for example as a mining scene's background). w or h outside

@@ -98,3 +98,94 @@ func TestSamplerPrint(t *testing.T) {
 	_, err := fmnist.NewSamplerWith(items, []*image.Gray{flat}, 1, cfg)
 	assert.ErrorContains(t, err, "Print")
 }
+
+// BlockyPrint is deterministic and binarised: two greys only, where
+// Print's antialiased letters have many. Its pages are magnified k times
+// (k = 1 to 3) by nearest neighbour, so on some seeds every pixel repeats
+// the top-left pixel of its 2×2 or 3×3 block.
+func TestBlockyPrint(t *testing.T) {
+	a := fmnist.BlockyPrint(rand.New(rand.NewSource(3)), 320, 160, 24)
+	b := fmnist.BlockyPrint(rand.New(rand.NewSource(3)), 320, 160, 24)
+	require.Equal(t, image.Rect(0, 0, 320, 160), a.Rect)
+	assert.Equal(t, a.Pix, b.Pix, "same seed, same page")
+
+	greys := func(g *image.Gray) int {
+		seen := map[uint8]bool{}
+		for _, v := range g.Pix {
+			seen[v] = true
+		}
+		return len(seen)
+	}
+	assert.Equal(t, 2, greys(a), "ink and paper only")
+	assert.Greater(t, greys(fmnist.Print(rand.New(rand.NewSource(3)), 320, 160, 24)), 10, "antialiased")
+
+	stepped := map[int]bool{}
+	for seed := int64(1); seed <= 12; seed++ {
+		g := fmnist.BlockyPrint(rand.New(rand.NewSource(seed)), 90, 60, 12)
+		for k := 3; k >= 1; k-- {
+			if repeatsBlocks(g, k) {
+				stepped[k] = true
+				break
+			}
+		}
+	}
+	assert.True(t, stepped[2] && stepped[3], "pages magnified 2 and 3 times, got %v", stepped)
+	assert.True(t, stepped[1], "and pages at full resolution, got %v", stepped)
+
+	assertRefusesBadSizes(t, fmnist.BlockyPrint)
+	tiny := fmnist.BlockyPrint(rand.New(rand.NewSource(1)), 64, 32, 1e-6)
+	assert.Equal(t, image.Rect(0, 0, 64, 32), tiny.Rect)
+}
+
+// repeatsBlocks reports whether every pixel of g equals the top-left pixel
+// of its k×k block.
+func repeatsBlocks(g *image.Gray, k int) bool {
+	b := g.Bounds()
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			if g.Pix[y*g.Stride+x] != g.Pix[(y-y%k)*g.Stride+x-x%k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// PrintBlocky turns the print backgrounds binarised: on a flat photo with
+// Print always on, every patch then holds at most two greys, while
+// antialiased print gives patches with more. Without Print it draws no
+// randomness, so the patches are those of a sampler without it.
+func TestSamplerPrintBlocky(t *testing.T) {
+	items := loadTiny(t, "train")
+	flat := image.NewGray(image.Rect(0, 0, 128, 128))
+	for i := range flat.Pix {
+		flat.Pix[i] = 128
+	}
+	patches := func(print, blocky float64) [][]float32 {
+		cfg := backgroundOnly()
+		cfg.Scene, cfg.Print, cfg.PrintBlocky = 0, print, blocky
+		p, _ := draw(mustSampler(t, items, []*image.Gray{flat}, cfg), 100)
+		return p
+	}
+	manyGreys := func(ps [][]float32) int {
+		n := 0
+		for _, p := range ps {
+			seen := map[float32]bool{}
+			for _, v := range p {
+				seen[v] = true
+			}
+			if len(seen) > 2 {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Zero(t, manyGreys(patches(1, 1)))
+	assert.Greater(t, manyGreys(patches(1, 0)), 50)
+	assert.Equal(t, patches(0, 0), patches(0, 1), "no print, no change")
+
+	cfg := backgroundOnly()
+	cfg.PrintBlocky = -0.1
+	_, err := fmnist.NewSamplerWith(items, []*image.Gray{flat}, 1, cfg)
+	assert.ErrorContains(t, err, "PrintBlocky")
+}

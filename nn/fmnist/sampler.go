@@ -46,6 +46,9 @@ type SamplerConfig struct {
 	// synthetic print (lines of random words in the Go fonts, see
 	// Print) instead of a photo crop or another synthetic background.
 	Print float64
+	// PrintBlocky is the share of those print backgrounds drawn binarised,
+	// with stepped edges (see BlockyPrint), as thresholded scans show print.
+	PrintBlocky float64
 	// PhotoVary is the probability that a photo crop is varied: turned by
 	// 90° (with the random mirror, any of the eight orientations) and
 	// given a gamma in [0.5, 2], so a few photographs show more kinds of
@@ -124,7 +127,7 @@ func (c SamplerConfig) Validate() error {
 		name string
 		v    float64
 	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"Print", c.Print}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU}, {"ScaleIoU", c.ScaleIoU},
+		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"Print", c.Print}, {"PrintBlocky", c.PrintBlocky}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU}, {"ScaleIoU", c.ScaleIoU},
 		{"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
 		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
 		if err := frac(f.name, f.v); err != nil {
@@ -498,7 +501,11 @@ func (s *Sampler) background() {
 	}
 	switch {
 	case s.cfg.Print > 0 && s.rng.Float64() < s.cfg.Print:
-		s.cur.fillPrint(s.rng, PatchSize*s.mag)
+		if s.cfg.PrintBlocky > 0 && s.rng.Float64() < s.cfg.PrintBlocky {
+			s.cur.fillBlockyPrint(s.rng, PatchSize*s.mag)
+		} else {
+			s.cur.fillPrint(s.rng, PatchSize*s.mag)
+		}
 	case r < s.cfg.Black+s.cfg.Photo && len(s.photos) > 0:
 		s.photoCrop()
 	case s.cfg.Leaves > 0 && s.rng.Float64() < s.cfg.Leaves:
