@@ -24,6 +24,10 @@ type Options struct {
 	// NMS is the IoU above which a lower-scored box is suppressed
 	// (default 0.3).
 	NMS float64
+	// Vote, when > 0, moves each reported box to the score-weighted mean
+	// of the windows above the threshold that overlap it at IoU ≥ Vote
+	// (see the function Vote); 0 leaves boxes where their windows are.
+	Vote float64
 	// ScaleFactor is the ratio between pyramid levels (default 1.25).
 	ScaleFactor float64
 	// Scales, when set, replaces the pyramid with these resize factors.
@@ -192,6 +196,9 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 	if !(opt.NMS > 0 && opt.NMS <= 1) {
 		return fmt.Errorf("NMS IoU %v out of range (0,1]", opt.NMS)
 	}
+	if !(opt.Vote >= 0 && opt.Vote <= 1) {
+		return fmt.Errorf("vote IoU %v out of range [0,1]", opt.Vote)
+	}
 	if opt.ScaleFactor == 0 {
 		opt.ScaleFactor = DefaultScaleFactor
 	}
@@ -287,7 +294,7 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 	if len(res.Heatmaps) == 0 {
 		return nil, ErrTooSmall{Width: w, Height: h, Window: d.geo.Window}
 	}
-	res.Detections = NMS(cands, d.opt.NMS, d.opt.MaxDetections)
+	res.Detections = Vote(NMS(cands, d.opt.NMS, d.opt.MaxDetections), cands, d.opt.Vote)
 	return res, nil
 }
 

@@ -120,6 +120,7 @@ func TestNewRejects(t *testing.T) {
 	}{
 		{func(o *detect.Options) { o.Class = 2 }, "class 2 out of range"},
 		{func(o *detect.Options) { o.NMS = 1.5 }, "NMS IoU 1.5"},
+		{func(o *detect.Options) { o.Vote = -0.1 }, "vote IoU -0.1"},
 		{func(o *detect.Options) { o.ScaleFactor = 0.9 }, "scale factor 0.9"},
 		{func(o *detect.Options) { o.Scales = []float64{1, -1} }, "scale 1 is -1"},
 		{func(o *detect.Options) { o.Threshold = math.Inf(1) }, "threshold"},
@@ -186,4 +187,59 @@ func TestNMS(t *testing.T) {
 
 	assert.InDelta(t, 90.0/110, detect.IoU(dets[0].Box, dets[1].Box), 1e-12)
 	assert.Equal(t, 0.0, detect.IoU(dets[0].Box, dets[4].Box))
+}
+
+// Box voting: the kept box moves to the score-weighted mean of the
+// candidates overlapping it at IoU ≥ the vote's, itself included; scores
+// and scales stay.
+func TestVote(t *testing.T) {
+	kept := []detect.Detection{{Box: [4]float64{0, 0, 10, 10}, Score: 0.9, Scale: 1}}
+	cands := []detect.Detection{
+		kept[0],
+		{Box: [4]float64{2, 0, 12, 10}, Score: 0.6, Scale: 1},     // IoU 80/120 = 0.67
+		{Box: [4]float64{0, 4, 10, 14}, Score: 0.3, Scale: 0.8},   // IoU 60/140 = 0.43
+		{Box: [4]float64{50, 50, 60, 60}, Score: 0.8, Scale: 0.8}, // apart
+	}
+	got := detect.Vote(kept, cands, 0.5)
+	require.Len(t, got, 1)
+	// x: (0.9·0 + 0.6·2) / 1.5 and (0.9·10 + 0.6·12) / 1.5; y unmoved.
+	assert.InDeltaSlice(t, []float64{0.8, 0, 10.8, 10}, got[0].Box[:], 1e-12)
+	assert.Equal(t, 0.9, got[0].Score)
+	assert.Equal(t, 1.0, got[0].Scale)
+	// A looser vote takes the third box in too (weights sum to 1.8).
+	got = detect.Vote(kept, cands, 0.4)
+	assert.InDeltaSlice(t, []float64{1.2 / 1.8, 1.2 / 1.8, 19.2 / 1.8, 19.2 / 1.8}, got[0].Box[:], 1e-12)
+	assert.Equal(t, [4]float64{0, 0, 10, 10}, kept[0].Box, "input untouched")
+	// Off, or only the box itself: nothing moves.
+	assert.Equal(t, kept, detect.Vote(kept, cands, 0))
+	assert.Equal(t, kept, detect.Vote(kept, cands, 1))
+}
+
+// Detect with Vote reports the same detections, scores and scales as
+// without, with boxes moved by the windows around them.
+func TestDetectVote(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	net := unpaddedFCN(t, rng)
+	img := randomImage(rng, 64, 48)
+	opt := detect.DefaultOptions()
+	opt.Threshold, opt.Vote = 0, 0
+	plain, err := detect.New(net, opt)
+	require.NoError(t, err)
+	opt.Vote = 0.5
+	voting, err := detect.New(net, opt)
+	require.NoError(t, err)
+	want, err := plain.Detect(img)
+	require.NoError(t, err)
+	got, err := voting.Detect(img)
+	require.NoError(t, err)
+	require.Len(t, got.Detections, len(want.Detections))
+	moved := 0
+	for i, d := range got.Detections {
+		assert.Equal(t, want.Detections[i].Score, d.Score)
+		assert.Equal(t, want.Detections[i].Scale, d.Scale)
+		if d.Box != want.Detections[i].Box {
+			moved++
+		}
+	}
+	assert.Positive(t, moved, "some boxes have neighbours that vote")
 }

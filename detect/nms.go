@@ -50,3 +50,36 @@ func NMS(dets []Detection, iou float64, limit int) []Detection {
 	}
 	return kept
 }
+
+// Vote moves each kept box to the score-weighted mean of the candidate
+// boxes that overlap it at IoU ≥ iou: box voting (Gidaris and Komodakis,
+// 2015). Windows sit a stride apart on pyramid levels 1.25 apart, so the
+// best-scored window is often a notch off the object; its neighbours that
+// also fire lie on every side of it, and their mean frames the object
+// better. Scores and scales stay those of the kept detections, so the
+// ranking does not change. iou ≤ 0 returns kept as it is; neither input
+// is modified.
+func Vote(kept, cands []Detection, iou float64) []Detection {
+	if iou <= 0 {
+		return kept
+	}
+	out := slices.Clone(kept)
+	for k, d := range out {
+		var sum [4]float64
+		weight := 0.0
+		for _, c := range cands {
+			if IoU(d.Box, c.Box) >= iou {
+				for i := range sum {
+					sum[i] += c.Score * c.Box[i]
+				}
+				weight += c.Score
+			}
+		}
+		if weight > 0 {
+			for i := range sum {
+				out[k].Box[i] = sum[i] / weight
+			}
+		}
+	}
+	return out
+}

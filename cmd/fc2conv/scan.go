@@ -33,6 +33,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	class := fs.Int("class", -1, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", -1, "score threshold; default: the model's own (chosen on validation scenes)")
 	nms := fs.Float64("nms", d.NMS, "IoU above which overlapping boxes are suppressed")
+	vote := fs.Float64("vote", d.Vote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
 	factor := fs.Float64("scale-factor", d.ScaleFactor, "ratio between pyramid levels")
 	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 for objects smaller than the window")
@@ -61,7 +62,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	opt := d
 	opt.Class, opt.Threshold, opt.NMS, opt.ScaleFactor = *class, *threshold, *nms, *factor
 	opt.Upsample, opt.Step, opt.MaxDetections, opt.PadSmall = *upsample, *step, *maxDet, *padSmall
-	opt.Flip = *flip
+	opt.Flip, opt.Vote = *flip, *vote
 	if *scalesFlag != "" {
 		for _, f := range strings.Split(*scalesFlag, ",") {
 			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)

@@ -153,6 +153,9 @@ func TestScanEndToEnd(t *testing.T) {
 	assert.Contains(t, stderr, "--shard")
 	code, _, _ = runBin(t, bin, "", "scan", "--step", "3", dir)
 	assert.Equal(t, exitUsage, code, "step must divide the stride")
+	code, _, stderr = runBin(t, bin, "", "scan", "--vote", "2", dir)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "vote IoU 2")
 
 	// Paths from stdin; CSV.
 	code, stdout, _ = runBin(t, bin, filepath.Join(dir, "b", "cam.jpg")+"\n", "scan", "--quiet", "--scales", "1", "--format", "csv", "--threshold", "0", "-")
