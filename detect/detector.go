@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/disintegration/imaging"
@@ -25,8 +26,9 @@ type Options struct {
 	// (default 0.3).
 	NMS float64
 	// Vote, when > 0, moves each reported box to the score-weighted mean
-	// of the windows above the threshold that overlap it at IoU ≥ Vote
-	// (see the function Vote); 0 leaves boxes where their windows are.
+	// of the windows that overlap it at IoU ≥ Vote and score at least half
+	// as much (see the function Vote); 0 leaves boxes where their windows
+	// are. Either way a box and its score do not depend on the threshold.
 	Vote float64
 	// ScaleFactor is the ratio between pyramid levels (default 1.25).
 	ScaleFactor float64
@@ -271,6 +273,12 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	res := &Result{Width: w, Height: h}
+	// With voting, windows down to voteMinShare of the threshold are
+	// collected: they vote on boxes but are never reported.
+	floor := d.thr
+	if d.opt.Vote > 0 {
+		floor *= voteMinShare
+	}
 	var cands []Detection
 	for _, k := range scales {
 		src, padded, err := d.scaled(base, k)
@@ -289,12 +297,16 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 		}
 		res.Padded = res.Padded || padded
 		res.Heatmaps = append(res.Heatmaps, hm)
-		cands = appendAbove(cands, hm, d.thr)
+		cands = appendAbove(cands, hm, floor)
 	}
 	if len(res.Heatmaps) == 0 {
 		return nil, ErrTooSmall{Width: w, Height: h, Window: d.geo.Window}
 	}
-	res.Detections = Vote(NMS(cands, d.opt.NMS, d.opt.MaxDetections), cands, d.opt.Vote)
+	reportable := cands
+	if floor < d.thr {
+		reportable = slices.DeleteFunc(slices.Clone(cands), func(c Detection) bool { return c.Score < d.thr })
+	}
+	res.Detections = Vote(NMS(reportable, d.opt.NMS, d.opt.MaxDetections), cands, d.opt.Vote)
 	return res, nil
 }
 

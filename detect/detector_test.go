@@ -190,14 +190,15 @@ func TestNMS(t *testing.T) {
 }
 
 // Box voting: the kept box moves to the score-weighted mean of the
-// candidates overlapping it at IoU ≥ the vote's, itself included; scores
-// and scales stay.
+// candidates overlapping it at IoU ≥ the vote's and scoring at least half
+// as much, itself included; scores and scales stay.
 func TestVote(t *testing.T) {
 	kept := []detect.Detection{{Box: [4]float64{0, 0, 10, 10}, Score: 0.9, Scale: 1}}
 	cands := []detect.Detection{
 		kept[0],
 		{Box: [4]float64{2, 0, 12, 10}, Score: 0.6, Scale: 1},     // IoU 80/120 = 0.67
-		{Box: [4]float64{0, 4, 10, 14}, Score: 0.3, Scale: 0.8},   // IoU 60/140 = 0.43
+		{Box: [4]float64{0, 4, 10, 14}, Score: 0.5, Scale: 0.8},   // IoU 60/140 = 0.43
+		{Box: [4]float64{0, 1, 10, 11}, Score: 0.4, Scale: 1},     // IoU 0.82, but below half of 0.9
 		{Box: [4]float64{50, 50, 60, 60}, Score: 0.8, Scale: 0.8}, // apart
 	}
 	got := detect.Vote(kept, cands, 0.5)
@@ -206,9 +207,9 @@ func TestVote(t *testing.T) {
 	assert.InDeltaSlice(t, []float64{0.8, 0, 10.8, 10}, got[0].Box[:], 1e-12)
 	assert.Equal(t, 0.9, got[0].Score)
 	assert.Equal(t, 1.0, got[0].Scale)
-	// A looser vote takes the third box in too (weights sum to 1.8).
+	// A looser vote takes the third box in too (weights sum to 2).
 	got = detect.Vote(kept, cands, 0.4)
-	assert.InDeltaSlice(t, []float64{1.2 / 1.8, 1.2 / 1.8, 19.2 / 1.8, 19.2 / 1.8}, got[0].Box[:], 1e-12)
+	assert.InDeltaSlice(t, []float64{0.6, 1, 10.6, 11}, got[0].Box[:], 1e-12)
 	assert.Equal(t, [4]float64{0, 0, 10, 10}, kept[0].Box, "input untouched")
 	// Off, or only the box itself: nothing moves.
 	assert.Equal(t, kept, detect.Vote(kept, cands, 0))
@@ -242,4 +243,32 @@ func TestDetectVote(t *testing.T) {
 		}
 	}
 	assert.Positive(t, moved, "some boxes have neighbours that vote")
+}
+
+// With voting a box does not depend on the threshold it passed: a scan at
+// threshold t reports exactly the detections of a scan at 0 that score
+// ≥ t, boxes included, though windows below t vote.
+func TestDetectVoteThresholdFree(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	net := unpaddedFCN(t, rng)
+	img := randomImage(rng, 64, 48)
+	scan := func(thr float64) []detect.Detection {
+		opt := detect.DefaultOptions()
+		opt.Threshold, opt.Vote, opt.MaxDetections = thr, 0.4, 10000
+		d, err := detect.New(net, opt)
+		require.NoError(t, err)
+		res, err := d.Detect(img)
+		require.NoError(t, err)
+		return res.Detections
+	}
+	all := scan(0)
+	require.NotEmpty(t, all)
+	thr := all[len(all)/2].Score
+	var want []detect.Detection
+	for _, d := range all {
+		if d.Score >= thr {
+			want = append(want, d)
+		}
+	}
+	assert.Equal(t, want, scan(thr))
 }

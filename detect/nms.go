@@ -51,14 +51,20 @@ func NMS(dets []Detection, iou float64, limit int) []Detection {
 	return kept
 }
 
+// voteMinShare: a window votes on a kept box only when it scores at least
+// this share of the box's score. Every voter of a box scoring s ≥ t then
+// scores at least t·voteMinShare, so Detect collects windows down to
+// there, and a box comes out the same whatever threshold it passed.
+const voteMinShare = 0.5
+
 // Vote moves each kept box to the score-weighted mean of the candidate
-// boxes that overlap it at IoU ≥ iou: box voting (Gidaris and Komodakis,
-// 2015). Windows sit a stride apart on pyramid levels 1.25 apart, so the
-// best-scored window is often a notch off the object; its neighbours that
-// also fire lie on every side of it, and their mean frames the object
-// better. Scores and scales stay those of the kept detections, so the
-// ranking does not change. iou ≤ 0 returns kept as it is; neither input
-// is modified.
+// boxes that overlap it at IoU ≥ iou and score at least half as much:
+// box voting (Gidaris and Komodakis, 2015). Windows sit a stride apart on
+// pyramid levels 1.25 apart, so the best-scored window is often a notch
+// off the object; its neighbours that also fire lie on every side of it,
+// and their mean frames the object better. Scores and scales stay those
+// of the kept detections, so the ranking does not change. iou ≤ 0 returns
+// kept as it is; neither input is modified.
 func Vote(kept, cands []Detection, iou float64) []Detection {
 	if iou <= 0 {
 		return kept
@@ -68,7 +74,7 @@ func Vote(kept, cands []Detection, iou float64) []Detection {
 		var sum [4]float64
 		weight := 0.0
 		for _, c := range cands {
-			if IoU(d.Box, c.Box) >= iou {
+			if c.Score >= voteMinShare*d.Score && IoU(d.Box, c.Box) >= iou {
 				for i := range sum {
 					sum[i] += c.Score * c.Box[i]
 				}
