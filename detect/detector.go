@@ -58,6 +58,7 @@ type Options struct {
 // Defaults for Options.
 const (
 	DefaultNMS           = 0.3
+	DefaultVote          = 0.4
 	DefaultScaleFactor   = 1.25
 	DefaultMaxDetections = 100
 	DefaultMaxTilePixels = 4 << 20
@@ -76,6 +77,7 @@ func DefaultOptions() Options {
 		Class:         -1,
 		Threshold:     -1,
 		NMS:           DefaultNMS,
+		Vote:          DefaultVote,
 		ScaleFactor:   DefaultScaleFactor,
 		MaxDetections: DefaultMaxDetections,
 		MaxTilePixels: DefaultMaxTilePixels,
