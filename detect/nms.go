@@ -59,12 +59,13 @@ const voteMinShare = 0.5
 
 // Vote moves each kept box to the score-weighted mean of the candidate
 // boxes that overlap it at IoU ≥ iou and score at least half as much:
-// box voting (Gidaris and Komodakis, 2015). Windows sit a stride apart on
-// pyramid levels 1.25 apart, so the best-scored window is often a notch
-// off the object; its neighbours that also fire lie on every side of it,
-// and their mean frames the object better. Scores and scales stay those
-// of the kept detections, so the ranking does not change. iou ≤ 0 returns
-// kept as it is; neither input is modified.
+// box voting (Gidaris and Komodakis, 2015). The best-scored window on an
+// object is sometimes one on part of it (a pyramid level too small, or a
+// notch off along a coarse level's stride), framing it at IoU below 0.5;
+// the other windows that fire on the object surround it, and their mean
+// frames it better. Scores and scales stay those of the kept detections,
+// so the ranking does not change. iou ≤ 0 returns kept as it is; neither
+// input is modified.
 func Vote(kept, cands []Detection, iou float64) []Detection {
 	if iou <= 0 {
 		return kept
