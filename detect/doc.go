@@ -2,7 +2,8 @@
 // loads and preprocesses images, runs the network once per scale of an
 // image pyramid, turns the output channel of one class into heatmaps whose
 // cells map back to boxes in the original image, and keeps the best boxes
-// with non-maximum suppression. It also renders heatmap overlays, writes
+// with non-maximum suppression, each moved by box voting to the mean of the
+// windows around it (Options.Vote). It also renders heatmap overlays, writes
 // heatmaps as NumPy .npy files and scores detections with COCO-style
 // average precision.
 //
