@@ -70,7 +70,7 @@ func Convert(net *nn.Network) (*Result, error) {
 			}
 			flat = nil
 			out.Layers = append(out.Layers, conv)
-			step.From = fmt.Sprintf("dense %d→%d", l.In, l.Out)
+			step.From = l.String()
 			step.To = fmt.Sprintf("conv %d×%d×%d×%d", conv.OutC, conv.InC, conv.Kernel.H, conv.Kernel.W)
 			step.Result = conv.Name()
 		case *nn.Dropout:
@@ -80,16 +80,17 @@ func Convert(net *nn.Network) (*Result, error) {
 				if err := foldBatchNorm(prev, l); err != nil {
 					return nil, err
 				}
-				step.From, step.To = fmt.Sprintf("batchnorm %d", l.Features), "folded into "+prev.Name()
+				step.From, step.To = l.String(), "folded into "+prev.Name()
 				break
 			}
-			cp := copyLayer(l)
+			cp := nn.CloneLayer(l)
 			out.Layers = append(out.Layers, cp)
-			step.From, step.To, step.Result = fmt.Sprintf("batchnorm %d", l.Features), "batchnorm over channels", cp.Name()
+			step.From, step.To, step.Result = l.String(), "batchnorm over channels", cp.Name()
 		default:
-			cp := copyLayer(l)
+			// Every other kind works on maps of any size as it is.
+			cp := nn.CloneLayer(l)
 			out.Layers = append(out.Layers, cp)
-			step.From, step.To, step.Result = describe(l), describe(cp), cp.Name()
+			step.From, step.To, step.Result = l.String(), cp.String(), cp.Name()
 		}
 		res.Steps = append(res.Steps, step)
 	}
@@ -138,8 +139,8 @@ func denseToConv(d *nn.Dense, flat *nn.Flatten, mapShape, in nn.Shape) (*nn.Conv
 			return nil, fmt.Errorf("%w: dense %q does not follow a spatial flatten (its input is a %v map)", ErrUnconvertible, d.Name(), in)
 		}
 		conv := nn.NewConv2D(d.Name(), d.In, d.Out, one, one, nn.Pair{})
-		copy(nn.F32(conv.Weight), nn.F32(d.Weight))
-		copy(nn.F32(conv.Bias), nn.F32(d.Bias))
+		copy(conv.Weight.Data, d.Weight.Data)
+		copy(conv.Bias.Data, d.Bias.Data)
 		return conv, nil
 	}
 	if mapShape.Size() != d.In {
@@ -147,7 +148,7 @@ func denseToConv(d *nn.Dense, flat *nn.Flatten, mapShape, in nn.Shape) (*nn.Conv
 	}
 	c, h, w := mapShape.C, mapShape.H, mapShape.W
 	conv := nn.NewConv2D(d.Name(), c, d.Out, nn.Pair{H: h, W: w}, one, nn.Pair{})
-	src, dst := nn.F32(d.Weight), nn.F32(conv.Weight)
+	src, dst := d.Weight.Data, conv.Weight.Data
 	switch flat.Order {
 	case nn.FlattenCHW:
 		// Row o of W is already laid out C×H×W: the filter is a reshape.
@@ -165,7 +166,7 @@ func denseToConv(d *nn.Dense, flat *nn.Flatten, mapShape, in nn.Shape) (*nn.Conv
 	default:
 		return nil, fmt.Errorf("%w: flatten %q has unknown order %q", ErrUnconvertible, flat.Name(), flat.Order)
 	}
-	copy(nn.F32(conv.Bias), nn.F32(d.Bias))
+	copy(conv.Bias.Data, d.Bias.Data)
 	return conv, nil
 }
 
@@ -176,7 +177,7 @@ func foldBatchNorm(conv *nn.Conv2D, bn *nn.BatchNorm) error {
 		return fmt.Errorf("%w: batchnorm %q has %d features, %q gives %d", ErrUnconvertible, bn.Name(), bn.Features, conv.Name(), conv.OutC)
 	}
 	scale, shift := bn.ScaleShift()
-	w, b := nn.F32(conv.Weight), nn.F32(conv.Bias)
+	w, b := conv.Weight.Data, conv.Bias.Data
 	per := len(w) / conv.OutC
 	for o := 0; o < conv.OutC; o++ {
 		for k := o * per; k < (o+1)*per; k++ {
@@ -185,43 +186,4 @@ func foldBatchNorm(conv *nn.Conv2D, bn *nn.BatchNorm) error {
 		b[o] = b[o]*scale[o] + shift[o]
 	}
 	return nil
-}
-
-// copyLayer returns a deep copy of a layer that keeps its form.
-func copyLayer(l nn.Layer) nn.Layer {
-	switch l := l.(type) {
-	case *nn.Conv2D:
-		c := nn.NewConv2D(l.Name(), l.InC, l.OutC, l.Kernel, l.Stride, l.Padding)
-		copy(nn.F32(c.Weight), nn.F32(l.Weight))
-		copy(nn.F32(c.Bias), nn.F32(l.Bias))
-		return c
-	case *nn.BatchNorm:
-		c := nn.NewBatchNorm(l.Name(), l.Features, l.Eps)
-		copy(nn.F32(c.Gamma), nn.F32(l.Gamma))
-		copy(nn.F32(c.Beta), nn.F32(l.Beta))
-		copy(nn.F32(c.Mean), nn.F32(l.Mean))
-		copy(nn.F32(c.Var), nn.F32(l.Var))
-		return c
-	case *nn.MaxPool2D:
-		return nn.NewMaxPool2D(l.Name(), l.Kernel, l.Stride, l.Padding)
-	case *nn.ReLU:
-		return nn.NewReLU(l.Name())
-	case *nn.Sigmoid:
-		return nn.NewSigmoid(l.Name())
-	case *nn.Softmax:
-		return nn.NewSoftmax(l.Name())
-	}
-	return l // Flatten, Dense and Dropout never reach here
-}
-
-func describe(l nn.Layer) string {
-	switch l := l.(type) {
-	case *nn.Conv2D:
-		return fmt.Sprintf("conv %d×%d×%d×%d /%v pad %v", l.OutC, l.InC, l.Kernel.H, l.Kernel.W, l.Stride, l.Padding)
-	case *nn.MaxPool2D:
-		return fmt.Sprintf("maxpool %v /%v pad %v", l.Kernel, l.Stride, l.Padding)
-	case *nn.Softmax:
-		return "softmax over channels"
-	}
-	return string(l.Kind())
 }

@@ -110,31 +110,11 @@ func sameStructure(a, b *nn.Network) error {
 		if la.Kind() != lb.Kind() {
 			return fmt.Errorf("%w: layer %d is %s %q vs %s %q", ErrIncompatible, i, la.Kind(), la.Name(), lb.Kind(), lb.Name())
 		}
-		if !sameHyper(la, lb) {
+		if !nn.SameConfig(la, lb) {
 			return fmt.Errorf("%w: layer %d (%s %q) has different settings", ErrIncompatible, i, la.Kind(), la.Name())
 		}
 	}
 	return nil
-}
-
-func sameHyper(a, b nn.Layer) bool {
-	switch a := a.(type) {
-	case *nn.Conv2D:
-		b := b.(*nn.Conv2D)
-		return a.InC == b.InC && a.OutC == b.OutC && a.Kernel == b.Kernel && a.Stride == b.Stride && a.Padding == b.Padding
-	case *nn.MaxPool2D:
-		b := b.(*nn.MaxPool2D)
-		return a.Kernel == b.Kernel && a.Stride == b.Stride && a.Padding == b.Padding
-	case *nn.Dense:
-		b := b.(*nn.Dense)
-		return a.In == b.In && a.Out == b.Out
-	case *nn.Flatten:
-		return a.Order == b.(*nn.Flatten).Order
-	case *nn.BatchNorm:
-		b := b.(*nn.BatchNorm)
-		return a.Features == b.Features && a.Eps == b.Eps
-	}
-	return true
 }
 
 // mergeLayer merges the members' i-th layers. stacked says whether the
@@ -156,10 +136,10 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 			return nil, err
 		}
 		c := nn.NewConv2D(l.Name(), inC, outC, l.Kernel, l.Stride, l.Padding)
-		w, b := nn.F32(c.Weight), nn.F32(c.Bias)
+		w, b := c.Weight.Data, c.Bias.Data
 		for m, lm := range ls {
 			src := lm.(*nn.Conv2D)
-			sw, sb := nn.F32(src.Weight), nn.F32(src.Bias)
+			sw, sb := src.Weight.Data, src.Bias.Data
 			placeBlock(w, b, sw, sb, m, n, l.OutC, l.InC*k, inC*k, stacked, final)
 		}
 		return c, nil
@@ -175,10 +155,10 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 			return nil, err
 		}
 		d := nn.NewDense(l.Name(), in, out)
-		w, b := nn.F32(d.Weight), nn.F32(d.Bias)
+		w, b := d.Weight.Data, d.Bias.Data
 		for m, lm := range ls {
 			src := lm.(*nn.Dense)
-			placeBlock(w, b, nn.F32(src.Weight), nn.F32(src.Bias), m, n, l.Out, l.In, in, stacked, final)
+			placeBlock(w, b, src.Weight.Data, src.Bias.Data, m, n, l.Out, l.In, in, stacked, final)
 		}
 		return d, nil
 	case *nn.BatchNorm:
@@ -189,8 +169,8 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 		for m, lm := range ls {
 			src := lm.(*nn.BatchNorm)
 			for _, p := range [][2][]float32{
-				{nn.F32(bn.Gamma), nn.F32(src.Gamma)}, {nn.F32(bn.Beta), nn.F32(src.Beta)},
-				{nn.F32(bn.Mean), nn.F32(src.Mean)}, {nn.F32(bn.Var), nn.F32(src.Var)},
+				{bn.Gamma.Data, src.Gamma.Data}, {bn.Beta.Data, src.Beta.Data},
+				{bn.Mean.Data, src.Mean.Data}, {bn.Var.Data, src.Var.Data},
 			} {
 				copy(p[0][m*l.Features:], p[1])
 			}
@@ -202,18 +182,11 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 			return nil, fmt.Errorf("%w: flatten order %s interleaves the members; convert the members first", ErrIncompatible, l.Order)
 		}
 		return nn.NewFlatten(l.Name(), l.Order), nil
-	case *nn.MaxPool2D:
-		return nn.NewMaxPool2D(l.Name(), l.Kernel, l.Stride, l.Padding), nil
-	case *nn.ReLU:
-		return nn.NewReLU(l.Name()), nil
-	case *nn.Dropout:
-		return nn.NewDropout(l.Name(), l.Rate), nil
-	case *nn.Sigmoid:
-		return nn.NewSigmoid(l.Name()), nil
-	case *nn.Softmax:
-		return nn.NewSoftmax(l.Name()), nil
 	}
-	return nil, fmt.Errorf("%w: layer kind %s is not supported", ErrIncompatible, ls[0].Kind())
+	// The other kinds have no weights and treat each channel on its own
+	// (a softmax may only follow the last weighted layer, which averages),
+	// so one copy serves the stacked members.
+	return nn.CloneLayer(ls[0]), nil
 }
 
 // checkMerged refuses a merged weight matrix above nn.MaxElements before

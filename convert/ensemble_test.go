@@ -41,7 +41,7 @@ func meanOfLogits(t *testing.T, nets []*nn.Network, x []float32, s nn.Shape) ([]
 			cut, head = cut-1, k
 		}
 		trunk := &nn.Network{Input: n.Input, Layers: n.Layers[:cut]}
-		y, ys, err := nn.NewEngine(trunk).ForwardSlice(x, s)
+		y, ys, err := nn.NewEngine(trunk).Forward(x, s)
 		require.NoError(t, err)
 		if sum == nil {
 			sum, os = make([]float32, len(y)), ys
@@ -99,7 +99,7 @@ func TestEnsembleMeansLogits(t *testing.T) {
 		for _, s := range []nn.Shape{win, big} {
 			x := nntest.Input(rng, s)
 			want, ws := meanOfLogits(t, fcns, x, s)
-			got, gs, err := nn.NewEngine(ens).ForwardSlice(x, s)
+			got, gs, err := nn.NewEngine(ens).Forward(x, s)
 			require.NoError(t, err)
 			require.Equal(t, ws, gs)
 			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d, input %v", seed, s)
@@ -114,15 +114,15 @@ func TestEnsembleMeansLogits(t *testing.T) {
 		fcChecked++
 		x := nntest.Input(rng, win)
 		want, _ := meanOfLogits(t, ms, x, win)
-		got, _, err := nn.NewEngine(fcEns).ForwardSlice(x, win)
+		got, _, err := nn.NewEngine(fcEns).Forward(x, win)
 		require.NoError(t, err)
 		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d: FC ensemble", seed)
 		res, err := convert.Convert(fcEns)
 		require.NoError(t, err)
 		x = nntest.Input(rng, big)
-		a, _, err := nn.NewEngine(res.Network).ForwardSlice(x, big)
+		a, _, err := nn.NewEngine(res.Network).Forward(x, big)
 		require.NoError(t, err)
-		b, _, err := nn.NewEngine(ens).ForwardSlice(x, big)
+		b, _, err := nn.NewEngine(ens).Forward(x, big)
 		require.NoError(t, err)
 		assert.LessOrEqual(t, nntest.MaxAbsDiff(a, b), tol, "seed %d: convert∘ensemble vs ensemble∘convert", seed)
 	}

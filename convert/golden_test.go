@@ -9,7 +9,6 @@ import (
 	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gorgonia.org/tensor"
 )
 
 // Suite 5: models built and run by PyTorch (testdata/torch/gen.py). The FC
@@ -27,30 +26,30 @@ func TestGoldenPyTorch(t *testing.T) {
 			require.NoError(t, err)
 
 			x, xs := chw(t, golden["window_input"])
-			got, _, err := nn.NewEngine(fc).ForwardSlice(x, xs)
+			got, _, err := nn.NewEngine(fc).Forward(x, xs)
 			require.NoError(t, err)
-			want := golden["window_output"].Data().([]float32)
+			want := golden["window_output"].Data
 			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "FC form vs PyTorch")
-			got, _, err = nn.NewEngine(res.Network).ForwardSlice(x, xs)
+			got, _, err = nn.NewEngine(res.Network).Forward(x, xs)
 			require.NoError(t, err)
 			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "converted form vs PyTorch")
 
 			big, bs := chw(t, golden["large_input"])
-			heat, hs, err := nn.NewEngine(res.Network).ForwardSlice(big, bs)
+			heat, hs, err := nn.NewEngine(res.Network).Forward(big, bs)
 			require.NoError(t, err)
 			wantHeat := golden["large_output"]
-			assert.Equal(t, []int{hs.C, hs.H, hs.W}, []int(wantHeat.Shape()), "heatmap shape vs PyTorch FCN")
-			assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, wantHeat.Data().([]float32)), tol, "heatmap vs PyTorch FCN")
+			assert.Equal(t, []int{hs.C, hs.H, hs.W}, wantHeat.Shape, "heatmap shape vs PyTorch FCN")
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, wantHeat.Data), tol, "heatmap vs PyTorch FCN")
 			if slide, ok := golden["sliding_output"]; ok {
-				assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, slide.Data().([]float32)), tol, "heatmap vs PyTorch sliding window")
+				assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, slide.Data), tol, "heatmap vs PyTorch sliding window")
 			}
 		})
 	}
 }
 
-func chw(t *testing.T, d *tensor.Dense) ([]float32, nn.Shape) {
+func chw(t *testing.T, d *nn.Tensor) ([]float32, nn.Shape) {
 	t.Helper()
-	s := d.Shape()
+	s := d.Shape
 	require.Len(t, s, 3)
-	return d.Data().([]float32), nn.Shape{C: s[0], H: s[1], W: s[2]}
+	return d.Data, nn.Shape{C: s[0], H: s[1], W: s[2]}
 }

@@ -1,12 +1,12 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"gorgonia.org/tensor"
 )
 
 // Check is one equivalence check: the largest absolute difference and the
@@ -48,15 +48,52 @@ type Input struct {
 	Shape nn.Shape
 }
 
-// VerifyOptions steer Verify.
+// Reference is a forward pass independent of the native engine (the
+// gorgonia graph's graph.Forward is one), for checking a converted network
+// when its FC source is not at hand.
+type Reference func(net *nn.Network, x []float32, s nn.Shape) ([]float32, error)
+
+// VerifyOptions steer Verify. The zero value means the defaults.
 type VerifyOptions struct {
 	Seed    int64
-	Windows int     // random window-sized inputs (default 8)
-	Extra   int     // random large inputs (default 2)
+	Windows int     // random window-sized inputs (0: 8)
+	Extra   int     // random large inputs (0: 2; NoExtra for none)
 	Real    []Input // e.g. preprocessed photos
 	// MaxCells bounds how many cells of each large input are checked
-	// against crops (default 64); cells are spread evenly over the map.
+	// against crops (0: 64); cells are spread evenly over the map.
 	MaxCells int
+	// Reference checks window-sized inputs when Verify has no FC network.
+	Reference Reference
+}
+
+// NoExtra asks Verify for no random large inputs.
+const NoExtra = -1
+
+// Tolerance is the largest max abs error an accepted conversion shows.
+const Tolerance = 1e-5
+
+// ErrTolerance is wrapped when a converted network differs from its source
+// by more than Tolerance.
+var ErrTolerance = errors.New("outputs differ beyond tolerance")
+
+// ConvertChecked converts net and accepts the result only if Verify finds
+// it equal to net within Tolerance: the check fc2conv convert runs before
+// it writes a model. Above Tolerance the error wraps ErrTolerance and the
+// result and report are still returned, for display; a result that comes
+// with an error must not be used.
+func ConvertChecked(net *nn.Network, opt VerifyOptions) (*Result, Report, error) {
+	res, err := Convert(net)
+	if err != nil {
+		return nil, Report{}, err
+	}
+	rep, err := Verify(net, res.Network, opt)
+	if err != nil {
+		return nil, rep, err
+	}
+	if rep.MaxAbs() > Tolerance {
+		return res, rep, fmt.Errorf("convert: %w: max abs error %.3g exceeds %.0e", ErrTolerance, rep.MaxAbs(), Tolerance)
+	}
+	return res, rep, nil
 }
 
 // Verify runs the equivalence checks between an FC network and its
@@ -68,19 +105,25 @@ type VerifyOptions struct {
 //     on the matching image crop.
 //
 // fc may be nil when only the converted form is at hand; then the window
-// check compares the native engine with the gorgonia reference graph.
+// check compares the native engine with opt.Reference.
 func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) {
 	if opt.Windows == 0 {
 		opt.Windows = 8
 	}
-	if opt.Extra == 0 {
+	switch {
+	case opt.Extra == 0:
 		opt.Extra = 2
+	case opt.Extra < 0:
+		opt.Extra = 0
 	}
 	if opt.MaxCells == 0 {
 		opt.MaxCells = 64
 	}
 	if !fcn.IsFullyConvolutional() {
 		return Report{}, fmt.Errorf("verify: the converted network still has flatten or dense layers")
+	}
+	if fc == nil && opt.Reference == nil {
+		return Report{}, errors.New("verify: without the FC network a Reference forward pass is needed")
 	}
 	geo, err := fcn.Geometry()
 	if err != nil {
@@ -94,8 +137,11 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 	} else {
 		split, err = HeadStart(fcn)
 	}
-	if err != nil || split < 0 {
-		return Report{}, fmt.Errorf("verify: cannot split the network into conv stack and head: %v", err)
+	if err != nil {
+		return Report{}, fmt.Errorf("verify: %w", err)
+	}
+	if split < 0 {
+		return Report{}, fmt.Errorf("verify: %w: the FC network has no flatten", ErrUnconvertible)
 	}
 	rng := rand.New(rand.NewSource(opt.Seed))
 	win := fcn.Input.Window()
@@ -105,28 +151,17 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 	// 1. Window-sized inputs against the FC network (or gorgonia).
 	c := Check{Name: "window"}
 	if fc == nil {
-		c.Name = "window (engine vs gorgonia)"
+		c.Name = "window (engine vs reference)"
 	}
 	var ref func([]float32) ([]float32, error)
 	if fc != nil {
 		e := nn.NewEngine(fc)
 		ref = func(x []float32) ([]float32, error) {
-			y, _, err := e.ForwardSlice(x, win)
+			y, _, err := e.Forward(x, win)
 			return y, err
 		}
 	} else {
-		g, err := nn.BuildGraph(fcn, nn.GraphOptions{Batch: 1})
-		if err != nil {
-			return Report{}, fmt.Errorf("verify: %w", err)
-		}
-		defer g.Close()
-		ref = func(x []float32) ([]float32, error) {
-			y, err := g.Forward(batchOf(x, win))
-			if err != nil {
-				return nil, err
-			}
-			return y.Data().([]float32), nil
-		}
+		ref = func(x []float32) ([]float32, error) { return opt.Reference(fcn, x, win) }
 	}
 	for k := 0; k < opt.Windows; k++ {
 		x := randomInput(rng, win)
@@ -134,7 +169,7 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 		if err != nil {
 			return Report{}, fmt.Errorf("verify: window reference: %w", err)
 		}
-		got, _, err := fcnEngine.ForwardSlice(x, win)
+		got, _, err := fcnEngine.Forward(x, win)
 		if err != nil {
 			return Report{}, fmt.Errorf("verify: window: %w", err)
 		}
@@ -166,11 +201,11 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 		if in.Shape.H < win.H || in.Shape.W < win.W || in.Shape.C != win.C || len(in.Data) != in.Shape.Size() {
 			return Report{}, fmt.Errorf("verify: input %v does not cover the %v window", in.Shape, win)
 		}
-		heat, hs, err := fcnEngine.ForwardSlice(in.Data, in.Shape)
+		heat, hs, err := fcnEngine.Forward(in.Data, in.Shape)
 		if err != nil {
 			return Report{}, fmt.Errorf("verify: input %v: %w", in.Shape, err)
 		}
-		feat, fs, err := stackEngine.ForwardSlice(in.Data, in.Shape)
+		feat, fs, err := stackEngine.Forward(in.Data, in.Shape)
 		if err != nil {
 			return Report{}, fmt.Errorf("verify: input %v: %w", in.Shape, err)
 		}
@@ -182,7 +217,7 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 			i, j := cell[0], cell[1]
 			got := column(heat, hs, i, j)
 			fcrop := nn.Crop(feat, fs, i, j, winFeat.H, winFeat.W)
-			want, _, err := headEngine.ForwardSlice(fcrop, winFeat)
+			want, _, err := headEngine.Forward(fcrop, winFeat)
 			if err != nil {
 				return Report{}, fmt.Errorf("verify: head on cell (%d,%d): %w", i, j, err)
 			}
@@ -192,7 +227,7 @@ func Verify(fc *nn.Network, fcn *nn.Network, opt VerifyOptions) (Report, error) 
 			y, x := i*geo.Stride.H, j*geo.Stride.W
 			if slideRef != nil && y+win.H <= in.Shape.H && x+win.W <= in.Shape.W {
 				icrop := nn.Crop(in.Data, in.Shape, y, x, win.H, win.W)
-				want, _, err := slideRef.ForwardSlice(icrop, win)
+				want, _, err := slideRef.Forward(icrop, win)
 				if err != nil {
 					return Report{}, fmt.Errorf("verify: crop at cell (%d,%d): %w", i, j, err)
 				}
@@ -284,8 +319,4 @@ func randomInput(rng *rand.Rand, s nn.Shape) []float32 {
 		v[i] = float32(2*rng.Float64() - 1)
 	}
 	return v
-}
-
-func batchOf(x []float32, s nn.Shape) *tensor.Dense {
-	return tensor.New(tensor.WithShape(1, s.C, s.H, s.W), tensor.WithBacking(append([]float32(nil), x...)))
 }

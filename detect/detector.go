@@ -138,7 +138,6 @@ type Detector struct {
 	net   *nn.Network
 	opt   Options
 	geo   nn.Geometry
-	reach nn.Pair
 	step  nn.Pair
 	class int
 	thr   float64
@@ -168,7 +167,7 @@ func New(net *nn.Network, opt Options) (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	d := &Detector{net: net, geo: geo, reach: reach(net)}
+	d := &Detector{net: net, geo: geo}
 	if err := d.setOptions(opt, out.C); err != nil {
 		return nil, fmt.Errorf("detect: options: %w", err)
 	}

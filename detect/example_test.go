@@ -16,10 +16,10 @@ import (
 // comes from nn.Load and convert.Convert.
 func brightSquareNet() *nn.Network {
 	conv := nn.NewConv2D("conv", 1, 1, nn.Pair{H: 8, W: 8}, nn.Pair{H: 4, W: 4}, nn.Pair{})
-	for i := range nn.F32(conv.Weight) {
-		nn.F32(conv.Weight)[i] = 1
+	for i := range conv.Weight.Data {
+		conv.Weight.Data[i] = 1
 	}
-	nn.F32(conv.Bias)[0] = -16
+	conv.Bias.Data[0] = -16
 	return &nn.Network{
 		Input:  nn.InputSpec{Channels: 1, Height: 8, Width: 8, Mean: []float32{0.5}, Std: []float32{1}},
 		Layers: []nn.Layer{conv, nn.NewSigmoid("sigmoid")},

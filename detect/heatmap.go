@@ -170,8 +170,8 @@ func (d *Detector) tileCells(rows, cols int) (tr, tc int) {
 	ext := func(t, S, F, P int) int { return (t-1)*S + F + S + P }
 	tr, tc = rows, cols
 	for tr*tc > 1 {
-		eh := ext(tr, g.Stride.H, g.Field.H, d.reach.H)
-		ew := ext(tc, g.Stride.W, g.Field.W, d.reach.W)
+		eh := ext(tr, g.Stride.H, g.Field.H, d.geo.Reach.H)
+		ew := ext(tc, g.Stride.W, g.Field.W, d.geo.Reach.W)
 		if eh*ew <= d.opt.MaxTilePixels {
 			break
 		}
@@ -193,17 +193,17 @@ func (d *Detector) grid(e *nn.Engine, src *source, y0, x0, h, w, rows, cols int)
 	var buf []float32
 	for c0y := 0; c0y < rows; c0y += tr {
 		c1y := min(rows, c0y+tr)
-		ty0, ty1 := span(c0y, c1y, rows, h, g.Stride.H, g.Field.H, d.reach.H)
+		ty0, ty1 := span(c0y, c1y, rows, h, g.Stride.H, g.Field.H, d.geo.Reach.H)
 		for c0x := 0; c0x < cols; c0x += tc {
 			c1x := min(cols, c0x+tc)
-			tx0, tx1 := span(c0x, c1x, cols, w, g.Stride.W, g.Field.W, d.reach.W)
+			tx0, tx1 := span(c0x, c1x, cols, w, g.Stride.W, g.Field.W, d.geo.Reach.W)
 			shape := nn.Shape{C: d.net.Input.Channels, H: ty1 - ty0, W: tx1 - tx0}
 			if cap(buf) < shape.Size() {
 				buf = make([]float32, shape.Size())
 			}
 			buf = buf[:shape.Size()]
 			src.fill(buf, y0+ty0, x0+tx0, shape.H, shape.W)
-			res, rs, err := e.ForwardSlice(buf, shape)
+			res, rs, err := e.Forward(buf, shape)
 			if err != nil {
 				return nil, fmt.Errorf("tile %d×%d at (%d,%d): %w", shape.W, shape.H, x0+tx0, y0+ty0, err)
 			}
@@ -220,28 +220,4 @@ func (d *Detector) grid(e *nn.Engine, src *source, y0, x0, h, w, rows, cols int)
 		}
 	}
 	return out, nil
-}
-
-// reach is P per axis: how far before its cell's origin the receptive
-// field of a cell starts, the padding of each layer times the stride of
-// the layers before it.
-func reach(net *nn.Network) nn.Pair {
-	var p nn.Pair
-	st := nn.Pair{H: 1, W: 1}
-	for _, l := range net.Layers {
-		var pad, s nn.Pair
-		switch l := l.(type) {
-		case *nn.Conv2D:
-			pad, s = l.Padding, l.Stride
-		case *nn.MaxPool2D:
-			pad, s = l.Padding, l.Stride
-		default:
-			continue
-		}
-		p.H += pad.H * st.H
-		p.W += pad.W * st.W
-		st.H *= s.H
-		st.W *= s.W
-	}
-	return p
 }

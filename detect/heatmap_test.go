@@ -92,7 +92,7 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 				continue
 			}
 			cs := nn.Shape{C: 1, H: shape.H - y0, W: shape.W - x0}
-			out, os, err := e.ForwardSlice(nn.Crop(x, shape, y0, x0, cs.H, cs.W), cs)
+			out, os, err := e.Forward(nn.Crop(x, shape, y0, x0, cs.H, cs.W), cs)
 			require.NoError(t, err)
 			assert.InDelta(t, out[back*os.W+back], hm.At(i, j), 1e-5, "cell (%d,%d)", i, j)
 			compared++
@@ -138,7 +138,7 @@ func TestFlipAveragesMirroredCrops(t *testing.T) {
 		for i := 0; i < rows; i++ {
 			for j := 0; j < cols; j++ {
 				crop := nn.Crop(x, shape, i*s, 43-j*s-18, 19, 18)
-				out, _, err := e.ForwardSlice(crop, nn.Shape{C: 3, H: 19, W: 18})
+				out, _, err := e.Forward(crop, nn.Shape{C: 3, H: 19, W: 18})
 				require.NoError(t, err)
 				want[i*cols+j] = (plain[i*cols+j] + out[1]) / 2
 			}

@@ -79,10 +79,10 @@ func paddedFCN(t testing.TB, rng *rand.Rand) *nn.Network {
 // one sigmoid(−16) ≈ 0.
 func squareFCN(t *testing.T) *nn.Network {
 	conv := nn.NewConv2D("conv", 1, 1, pair(8, 8), pair(4, 4), pair(0, 0))
-	for i := range nn.F32(conv.Weight) {
-		nn.F32(conv.Weight)[i] = 1
+	for i := range conv.Weight.Data {
+		conv.Weight.Data[i] = 1
 	}
-	nn.F32(conv.Bias)[0] = -16
+	conv.Bias.Data[0] = -16
 	net := &nn.Network{
 		Input:  nn.InputSpec{Channels: 1, Height: 8, Width: 8, Mean: []float32{0.5}, Std: []float32{1}},
 		Layers: []nn.Layer{conv, nn.NewSigmoid("sigmoid")},
@@ -148,7 +148,7 @@ func naive(t *testing.T, net *nn.Network, img image.Image, class int, s nn.Pair)
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
 			crop := nn.Crop(x, shape, i*s.H, j*s.W, win.H, win.W)
-			out, os, err := e.ForwardSlice(crop, win)
+			out, os, err := e.Forward(crop, win)
 			require.NoError(t, err)
 			require.Equal(t, 1, os.H*os.W)
 			data = append(data, out[class])

@@ -33,7 +33,7 @@ func TestTileCellsHalveUnderBudget(t *testing.T) {
 	opt.MaxTilePixels = 1000
 	d, err := New(net, opt)
 	require.NoError(t, err)
-	assert.Equal(t, nn.Pair{}, d.reach)
+	assert.Equal(t, nn.Pair{}, d.geo.Reach)
 	// Tile input bound (t−1)·4 + 8 + 4: 10 cells need 48 px a side
 	// (2304 px²); 5×10 cells 28×48 = 1344; 5×5 cells 28×28 = 784 ≤ 1000.
 	tr, tc := d.tileCells(10, 10)
@@ -44,16 +44,4 @@ func TestTileCellsHalveUnderBudget(t *testing.T) {
 	d.opt.MaxTilePixels = DefaultMaxTilePixels
 	tr, tc = d.tileCells(10, 10)
 	assert.Equal(t, [2]int{10, 10}, [2]int{tr, tc}, "small images run whole")
-}
-
-func TestReach(t *testing.T) {
-	p := func(h, w int) nn.Pair { return nn.Pair{H: h, W: w} }
-	net := &nn.Network{Layers: []nn.Layer{
-		nn.NewConv2D("c1", 1, 1, p(3, 3), p(1, 1), p(1, 0)),   // reaches 1 row back
-		nn.NewMaxPool2D("p1", p(2, 2), p(2, 2), p(0, 0)),      // stride 2
-		nn.NewConv2D("c2", 1, 1, p(3, 5), p(1, 1), p(1, 2)),   // 1·2 rows, 2·2 cols
-		nn.NewMaxPool2D("p2", p(3, 3), p(2, 2), p(1, 1)),      // 1·2, 1·2
-		nn.NewConv2D("head", 1, 1, p(4, 4), p(1, 1), p(0, 0)), // stride 4, no pad
-	}}
-	assert.Equal(t, p(1+2+2, 0+4+2), reach(net))
 }

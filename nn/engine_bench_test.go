@@ -40,7 +40,7 @@ func BenchmarkSeedFCN1024x512(b *testing.B) {
 		b.Run(k.name, func(b *testing.B) {
 			e := nn.NewEngineWith(net, k.k)
 			for i := 0; i < b.N; i++ {
-				if _, _, err := e.ForwardSlice(x, in); err != nil {
+				if _, _, err := e.Forward(x, in); err != nil {
 					b.Fatal(err)
 				}
 			}

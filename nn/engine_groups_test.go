@@ -12,7 +12,7 @@ import (
 // random values inside the blocks.
 func blockConv(rng *rand.Rand, inC, outC, g int, k, stride, pad Pair) *Conv2D {
 	l := NewConv2D("conv", inC, outC, k, stride, pad)
-	w := f32(l.Weight)
+	w := l.Weight.Data
 	kk := k.H * k.W
 	for oc := 0; oc < outC; oc++ {
 		grp := oc / (outC / g)
@@ -22,8 +22,8 @@ func blockConv(rng *rand.Rand, inC, outC, g int, k, stride, pad Pair) *Conv2D {
 			}
 		}
 	}
-	for i := range f32(l.Bias) {
-		f32(l.Bias)[i] = float32(rng.NormFloat64())
+	for i := range l.Bias.Data {
+		l.Bias.Data[i] = float32(rng.NormFloat64())
 	}
 	return l
 }
@@ -39,7 +39,7 @@ func TestConvGroupsDetected(t *testing.T) {
 	assert.Equal(t, 4, convGroups(blockConv(rng, 8, 8, 4, three, one, one)))
 	// One weight outside the blocks makes it dense.
 	l := blockConv(rng, 4, 4, 2, three, one, one)
-	f32(l.Weight)[0*4*9+3*9+4] = 0.5 // output 0 reads input 3
+	l.Weight.Data[0*4*9+3*9+4] = 0.5 // output 0 reads input 3
 	assert.Equal(t, 1, convGroups(l))
 }
 
@@ -68,13 +68,13 @@ func TestGroupedConvMatchesDense(t *testing.T) {
 		}
 		s := Shape{C: 2, H: 13, W: 11}
 		grouped := NewEngine(net)
-		require.Equal(t, tc.g, grouped.groups[l])
-		got, _, err := grouped.ForwardSlice(in, s)
+		require.Equal(t, tc.g, grouped.kernels[1].(*convKernel).groups)
+		got, _, err := grouped.Forward(in, s)
 		require.NoError(t, err)
 		got = append([]float32{}, got...)
 		dense := NewEngine(net)
-		dense.groups = map[*Conv2D]int{}
-		want, _, err := dense.ForwardSlice(in, s)
+		dense.kernels[1].(*convKernel).groups = 1
+		want, _, err := dense.Forward(in, s)
 		require.NoError(t, err)
 		for i := range want {
 			require.InDelta(t, want[i], got[i], 1e-4, "case %+v, output %d", tc, i)

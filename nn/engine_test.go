@@ -9,40 +9,16 @@ import (
 	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gorgonia.org/tensor"
 )
-
-// The native engine and the gorgonia graph are independent
-// implementations; they must agree on every random network.
-func TestEngineMatchesGraph(t *testing.T) {
-	for seed := int64(0); seed < 40; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		net := nntest.RandomFC(rng, nntest.Options{Padded: seed%2 == 0})
-		require.NoError(t, net.Validate(), "seed %d", seed)
-		win := net.Input.Window()
-		x := nntest.Input(rng, win)
-
-		got, _, err := nn.NewEngine(net).ForwardSlice(x, win)
-		require.NoError(t, err, "seed %d", seed)
-
-		g, err := nn.BuildGraph(net, nn.GraphOptions{Batch: 1})
-		require.NoError(t, err, "seed %d", seed)
-		want, err := g.Forward(nntest.Batch(append([]float32(nil), x...), win))
-		g.Close()
-		require.NoError(t, err, "seed %d", seed)
-
-		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want.Data().([]float32)), 1e-5, "seed %d: engine vs gorgonia", seed)
-	}
-}
 
 // A hand-computed case pins the engine's semantics independently of both
 // implementations: a 2×2 conv, max-pool with padding, dense and sigmoid.
 func TestEngineHandComputed(t *testing.T) {
 	conv := nn.NewConv2D("conv", 1, 1, nn.Pair{H: 2, W: 2}, nn.Pair{H: 1, W: 1}, nn.Pair{})
-	copy(nn.F32(conv.Weight), []float32{1, 0, 0, -1}) // x[y][x] − x[y+1][x+1]
-	nn.F32(conv.Bias)[0] = 0.5
+	copy(conv.Weight.Data, []float32{1, 0, 0, -1}) // x[y][x] − x[y+1][x+1]
+	conv.Bias.Data[0] = 0.5
 	dense := nn.NewDense("fc", 4, 2)
-	copy(nn.F32(dense.Weight), []float32{1, 1, 1, 1, 1, -1, 0, 0})
+	copy(dense.Weight.Data, []float32{1, 1, 1, 1, 1, -1, 0, 0})
 	net := &nn.Network{
 		Input:  nn.InputSpec{Channels: 1, Height: 3, Width: 3, Mean: []float32{0}, Std: []float32{1}},
 		Layers: []nn.Layer{conv, nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenHWC), dense},
@@ -52,7 +28,7 @@ func TestEngineHandComputed(t *testing.T) {
 	// except we set the bottom-right to make one positive.
 	in := []float32{1, 2, 3, 4, 5, 6, 7, 8, -9}
 	// conv: [1−5, 2−6; 4−8, 5+9] + .5 = [−3.5, −3.5; −3.5, 14.5] → relu [0,0;0,14.5]
-	out, shape, err := nn.NewEngine(net).ForwardSlice(in, net.Input.Window())
+	out, shape, err := nn.NewEngine(net).Forward(in, net.Input.Window())
 	require.NoError(t, err)
 	assert.Equal(t, nn.Shape{C: 2, H: 1, W: 1}, shape)
 	assert.InDeltaSlice(t, []float32{14.5, 0}, out, 1e-6)
@@ -62,14 +38,16 @@ func TestEngineRejectsBadInput(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	net := nntest.RandomFC(rng, nntest.Options{})
 	e := nn.NewEngine(net)
-	_, _, err := e.ForwardSlice(make([]float32, 3), net.Input.Window())
+	_, _, err := e.Forward(make([]float32, 3), net.Input.Window())
 	assert.ErrorContains(t, err, "needs")
 	// An FC network accepts only its window.
 	big := nn.Shape{C: net.Input.Channels, H: net.Input.Height + 7, W: net.Input.Width}
-	_, _, err = e.ForwardSlice(make([]float32, big.Size()), big)
+	_, _, err = e.Forward(make([]float32, big.Size()), big)
 	assert.ErrorContains(t, err, "dense")
-	_, err = e.Forward(tensor.New(tensor.WithShape(4), tensor.Of(tensor.Float32)))
-	assert.ErrorContains(t, err, "C×H×W")
+	out, err := e.OutShape(net.Input.Window())
+	require.NoError(t, err)
+	_, err = e.ForwardInto(make([]float32, out.Size()-1), make([]float32, net.Input.Window().Size()), net.Input.Window())
+	assert.ErrorContains(t, err, "output buffer holds")
 }
 
 // The engine gives the same answer whichever kernels it uses.
@@ -78,9 +56,9 @@ func TestEngineKernelsAgree(t *testing.T) {
 		rng := rand.New(rand.NewSource(seed))
 		net := nntest.RandomFC(rng, nntest.Options{Padded: true})
 		x := nntest.Input(rng, net.Input.Window())
-		a, _, err := nn.NewEngineWith(net, kernels.Reference{}).ForwardSlice(x, net.Input.Window())
+		a, _, err := nn.NewEngineWith(net, kernels.Reference{}).Forward(x, net.Input.Window())
 		require.NoError(t, err)
-		b, _, err := nn.NewEngineWith(net, kernels.Gonum{}).ForwardSlice(x, net.Input.Window())
+		b, _, err := nn.NewEngineWith(net, kernels.Gonum{}).Forward(x, net.Input.Window())
 		require.NoError(t, err)
 		assert.LessOrEqual(t, nntest.MaxAbsDiff(a, b), 1e-5, "seed %d", seed)
 	}
@@ -92,13 +70,13 @@ func TestEngineBoundsActivations(t *testing.T) {
 	conv := nn.NewConv2D("conv", 1, 128, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}, nn.Pair{})
 	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{conv}}
 	huge := nn.Shape{C: 1, H: 1 << 12, W: 1 << 12} // 128 channels × 2^24 > 2^30
-	_, _, err := nn.NewEngine(net).ForwardSlice(make([]float32, huge.Size()), huge)
+	_, _, err := nn.NewEngine(net).Forward(make([]float32, huge.Size()), huge)
 	assert.ErrorContains(t, err, "tile the input")
 }
 
 func TestValidateRejectsOverflowingBatchNorm(t *testing.T) {
 	bn := nn.NewBatchNorm("bn", 1, 1e-300)
-	nn.F32(bn.Var)[0] = 0
+	bn.Var.Data[0] = 0
 	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{bn}}
 	err := net.Validate()
 	require.Error(t, err)

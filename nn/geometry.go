@@ -13,6 +13,9 @@ type Geometry struct {
 	// Field is the receptive field of one output cell, which can exceed the
 	// window when convolutions are padded.
 	Field Pair
+	// Reach is how far before its cell's origin (i·S, j·S) a cell's
+	// receptive field starts: the padding it reaches back over.
+	Reach Pair
 	// Padded is true when any conv or pool pads; then a cell equals the FC
 	// head on the matching crop of the feature map, but not always the FC
 	// network on the matching image crop (padding sees the neighbours).
@@ -37,19 +40,19 @@ func (g Geometry) CellBox(i, j int) Box {
 func (n *Network) Geometry() (Geometry, error) {
 	g := Geometry{Stride: Pair{1, 1}, Window: Pair{n.Input.Height, n.Input.Width}, Field: Pair{1, 1}}
 	for _, l := range n.Layers {
-		var k, s, p Pair
-		switch l := l.(type) {
-		case *Conv2D:
-			k, s, p = l.Kernel, l.Stride, l.Padding
-		case *MaxPool2D:
-			k, s, p = l.Kernel, l.Stride, l.Padding
-		case *Flatten:
+		if l.Kind() == KindFlatten {
 			// What follows works on the whole map: it sees the whole window.
 			g.Field = g.Window
 			continue
-		default:
+		}
+		wl, ok := l.(Windowed)
+		if !ok {
 			continue
 		}
+		w := wl.Window()
+		k, s, p := w.Kernel, w.Stride, w.Padding
+		g.Reach.H += p.H * g.Stride.H
+		g.Reach.W += p.W * g.Stride.W
 		g.Field.H += (k.H - 1) * g.Stride.H
 		g.Field.W += (k.W - 1) * g.Stride.W
 		g.Stride.H *= s.H

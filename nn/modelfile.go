@@ -3,14 +3,11 @@ package nn
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strings"
-
-	"gorgonia.org/tensor"
 )
 
 // The model file is one .safetensors file. Tensors are named
@@ -29,12 +26,12 @@ const FormatVersion = 1
 const maxFileSize = 4 << 30
 
 type archDoc struct {
-	Version   int        `json:"version"`
-	Input     inputDoc   `json:"input"`
-	Labels    []string   `json:"labels,omitempty"`
-	Positive  int        `json:"positive"`
-	Threshold float64    `json:"threshold,omitempty"`
-	Layers    []layerDoc `json:"layers"`
+	Version   int               `json:"version"`
+	Input     inputDoc          `json:"input"`
+	Labels    []string          `json:"labels,omitempty"`
+	Positive  int               `json:"positive"`
+	Threshold float64           `json:"threshold,omitempty"`
+	Layers    []json.RawMessage `json:"layers"`
 }
 
 type inputDoc struct {
@@ -43,22 +40,6 @@ type inputDoc struct {
 	Width    int       `json:"width"`
 	Mean     []float32 `json:"mean"`
 	Std      []float32 `json:"std"`
-}
-
-type layerDoc struct {
-	Name        string  `json:"name"`
-	Type        Kind    `json:"type"`
-	InChannels  int     `json:"in_channels,omitempty"`
-	OutChannels int     `json:"out_channels,omitempty"`
-	Kernel      []int   `json:"kernel,omitempty"`
-	Stride      []int   `json:"stride,omitempty"`
-	Padding     []int   `json:"padding,omitempty"`
-	Order       string  `json:"order,omitempty"`
-	In          int     `json:"in_features,omitempty"`
-	Out         int     `json:"out_features,omitempty"`
-	Features    int     `json:"num_features,omitempty"`
-	Eps         float64 `json:"eps,omitempty"`
-	Rate        float64 `json:"rate,omitempty"`
 }
 
 // Save writes the network to path as a .safetensors model file.
@@ -92,9 +73,13 @@ func (n *Network) Marshal() ([]byte, error) {
 	}
 	var ts []namedTensor
 	for _, l := range n.Layers {
-		doc.Layers = append(doc.Layers, docOf(l))
+		raw, err := encodeLayer(l)
+		if err != nil {
+			return nil, fmt.Errorf("save model: layer %q: %w", l.Name(), err)
+		}
+		doc.Layers = append(doc.Layers, raw)
 		for _, p := range l.Params() {
-			ts = append(ts, namedTensor{l.Name() + "." + p.Name, p.Shape, f32(p.Value)})
+			ts = append(ts, namedTensor{l.Name() + "." + p.Name, p.Shape, p.Value.Data})
 		}
 	}
 	meta, err := json.Marshal(doc)
@@ -103,28 +88,6 @@ func (n *Network) Marshal() ([]byte, error) {
 	}
 	return writeSafetensors(map[string]string{MetadataKey: string(meta), "format": "pt"}, ts)
 }
-
-func docOf(l Layer) layerDoc {
-	d := layerDoc{Name: l.Name(), Type: l.Kind()}
-	switch l := l.(type) {
-	case *Conv2D:
-		d.InChannels, d.OutChannels = l.InC, l.OutC
-		d.Kernel, d.Stride, d.Padding = pairDoc(l.Kernel), pairDoc(l.Stride), pairDoc(l.Padding)
-	case *MaxPool2D:
-		d.Kernel, d.Stride, d.Padding = pairDoc(l.Kernel), pairDoc(l.Stride), pairDoc(l.Padding)
-	case *Flatten:
-		d.Order = string(l.Order)
-	case *Dense:
-		d.In, d.Out = l.In, l.Out
-	case *BatchNorm:
-		d.Features, d.Eps = l.Features, l.Eps
-	case *Dropout:
-		d.Rate = l.Rate
-	}
-	return d
-}
-
-func pairDoc(p Pair) []int { return []int{p.H, p.W} }
 
 // Load reads and validates a .safetensors model file.
 func Load(path string) (*Network, error) {
@@ -190,12 +153,14 @@ func Unmarshal(b []byte) (*Network, error) {
 	if err := net.validateSpec(len(doc.Layers)); err != nil {
 		return nil, err
 	}
-	for i, d := range doc.Layers {
-		l, err := layerOf(d)
+	for i, raw := range doc.Layers {
+		l, err := decodeLayer(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: layer %d (%q): %v", ErrInvalid, i, d.Name, err)
+			var named struct{ Name string }
+			_ = json.Unmarshal(raw, &named) // best effort, for the message
+			return nil, fmt.Errorf("layer %d (%q): %w", i, named.Name, err)
 		}
-		if err := checkLayerConfig(l); err != nil {
+		if err := l.check(); err != nil {
 			return nil, fmt.Errorf("%w: layer %d: %v", ErrInvalid, i, err)
 		}
 		net.Layers = append(net.Layers, l)
@@ -223,7 +188,10 @@ func Unmarshal(b []byte) (*Network, error) {
 		}
 	}
 	for _, l := range net.Layers {
-		setParams(l, raws)
+		l.allocate()
+		for _, p := range l.Params() {
+			decodeF32(p.Value.Data, raws[l.Name()+"."+p.Name])
+		}
 	}
 	if err := net.Validate(); err != nil {
 		return nil, err
@@ -231,21 +199,17 @@ func Unmarshal(b []byte) (*Network, error) {
 	return net, nil
 }
 
-func decodeF32(r rawTensor) *tensor.Dense {
-	v := make([]float32, len(r.data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(r.data[4*i:]))
+// decodeF32 decodes little-endian float32 data into dst, which holds
+// exactly its values.
+func decodeF32(dst []float32, r rawTensor) {
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(r.data[4*i:]))
 	}
-	shape := r.shape
-	if len(shape) == 0 {
-		shape = []int{1} // a 0-d tensor as a 1-vector: callers want a slice
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
 }
 
 // ReadTensors reads every tensor of a .safetensors file (F32 only),
 // whatever its metadata: golden fixtures and foreign weight files.
-func ReadTensors(path string) (map[string]*tensor.Dense, error) {
+func ReadTensors(path string) (map[string]*Tensor, error) {
 	b, err := readBounded(path)
 	if err != nil {
 		return nil, err
@@ -254,69 +218,15 @@ func ReadTensors(path string) (map[string]*tensor.Dense, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tensors %s: %w", path, err)
 	}
-	out := make(map[string]*tensor.Dense, len(raws))
+	out := make(map[string]*Tensor, len(raws))
 	for name, r := range raws {
-		out[name] = decodeF32(r)
+		shape := r.shape
+		if len(shape) == 0 {
+			shape = []int{1} // a 0-d tensor as a 1-vector: callers want a slice
+		}
+		t := &Tensor{Shape: shape, Data: make([]float32, len(r.data)/4)}
+		decodeF32(t.Data, r)
+		out[name] = t
 	}
 	return out, nil
-}
-
-func setParams(l Layer, raws map[string]rawTensor) {
-	get := func(p string) *tensor.Dense { return decodeF32(raws[l.Name()+"."+p]) }
-	switch l := l.(type) {
-	case *Conv2D:
-		l.Weight, l.Bias = get("weight"), get("bias")
-	case *Dense:
-		l.Weight, l.Bias = get("weight"), get("bias")
-	case *BatchNorm:
-		l.Gamma, l.Beta, l.Mean, l.Var = get("weight"), get("bias"), get("running_mean"), get("running_var")
-	}
-}
-
-func pairOf(what string, v []int) (Pair, error) {
-	if len(v) != 2 {
-		return Pair{}, fmt.Errorf("%s must have 2 values [h, w], got %v", what, v)
-	}
-	return Pair{v[0], v[1]}, nil
-}
-
-var errNoLayerType = errors.New("unknown layer type")
-
-// layerOf builds a layer from its document with nil weights.
-func layerOf(d layerDoc) (Layer, error) {
-	b := base{d.Name}
-	switch d.Type {
-	case KindConv2D, KindMaxPool2D:
-		k, err := pairOf("kernel", d.Kernel)
-		if err != nil {
-			return nil, err
-		}
-		s, err := pairOf("stride", d.Stride)
-		if err != nil {
-			return nil, err
-		}
-		p, err := pairOf("padding", d.Padding)
-		if err != nil {
-			return nil, err
-		}
-		if d.Type == KindMaxPool2D {
-			return &MaxPool2D{base: b, Kernel: k, Stride: s, Padding: p}, nil
-		}
-		return &Conv2D{base: b, InC: d.InChannels, OutC: d.OutChannels, Kernel: k, Stride: s, Padding: p}, nil
-	case KindDense:
-		return &Dense{base: b, In: d.In, Out: d.Out}, nil
-	case KindFlatten:
-		return &Flatten{base: b, Order: FlattenOrder(d.Order)}, nil
-	case KindBatchNorm:
-		return &BatchNorm{base: b, Features: d.Features, Eps: d.Eps}, nil
-	case KindDropout:
-		return &Dropout{base: b, Rate: d.Rate}, nil
-	case KindReLU:
-		return &ReLU{b}, nil
-	case KindSigmoid:
-		return &Sigmoid{b}, nil
-	case KindSoftmax:
-		return &Softmax{b}, nil
-	}
-	return nil, fmt.Errorf("%w %q", errNoLayerType, d.Type)
 }

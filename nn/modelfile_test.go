@@ -136,15 +136,15 @@ func assertSameNetwork(t *testing.T, want, got *nn.Network, rng *rand.Rand) {
 		for k, p := range wp {
 			name := l.Name() + "." + p.Name
 			require.NotNil(t, gp[k].Value, name)
-			assert.Equal(t, []int(p.Value.Shape()), []int(gp[k].Value.Shape()), name)
-			assert.Equal(t, bits(nn.F32(p.Value)), bits(nn.F32(gp[k].Value)), "%s is not bit-identical", name)
+			assert.Equal(t, []int(p.Value.Shape), []int(gp[k].Value.Shape), name)
+			assert.Equal(t, bits(p.Value.Data), bits(gp[k].Value.Data), "%s is not bit-identical", name)
 		}
 	}
 	win := want.Input.Window()
 	x := nntest.Input(rng, win)
-	a, as, err := nn.NewEngine(want).ForwardSlice(x, win)
+	a, as, err := nn.NewEngine(want).Forward(x, win)
 	require.NoError(t, err)
-	b, bs, err := nn.NewEngine(got).ForwardSlice(x, win)
+	b, bs, err := nn.NewEngine(got).Forward(x, win)
 	require.NoError(t, err)
 	assert.Equal(t, as, bs)
 	assert.Equal(t, bits(a), bits(b), "engine output differs")
@@ -388,14 +388,14 @@ func TestModelFileIsPlainSafetensors(t *testing.T) {
 			assert.Equal(t, "F32", e.DType, name)
 			assert.Equal(t, shape, e.Shape, name)
 			require.Len(t, e.Offsets, 2, name)
-			require.Equal(t, int64(4*len(nn.F32(p.Value))), e.Offsets[1]-e.Offsets[0], name)
+			require.Equal(t, int64(4*len(p.Value.Data)), e.Offsets[1]-e.Offsets[0], name)
 			// The bytes are the weights, little-endian, in row-major order.
 			raw := f.data[e.Offsets[0]:e.Offsets[1]]
 			got := make([]float32, len(raw)/4)
 			for i := range got {
 				got[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 			}
-			assert.Equal(t, bits(nn.F32(p.Value)), bits(got), name)
+			assert.Equal(t, bits(p.Value.Data), bits(got), name)
 			end = max(end, e.Offsets[1])
 		}
 	}
@@ -614,7 +614,7 @@ func TestModelFileBadFiles(t *testing.T) {
 			f.setEntry(t, "__metadata__", m)
 		}), nn.ErrFormat, []string{"architecture document"}},
 		{"kernel with three values", editLayer(t, good, "pool1", func(l map[string]any) { l["kernel"] = []int{2, 2, 2} }), nn.ErrInvalid,
-			[]string{`"pool1"`, "kernel must have 2 values"}},
+			[]string{`"pool1"`, "kernel [2 2 2]: must have 2 values"}},
 		{"layers disagree on the window", editLayer(t, good, "fc1", func(l map[string]any) { l["in_features"] = 113 }), nn.ErrInvalid,
 			[]string{`dense "fc1"`, "input has 112 features, layer expects 113"}},
 		{"no layers", editArch(t, good, func(a map[string]any) { a["layers"] = []any{} }), nn.ErrInvalid,

@@ -3,7 +3,6 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"math"
 )
 
 // InputSpec describes what the network was trained on: the window it
@@ -98,7 +97,7 @@ func (n *Network) Validate() error {
 			return fmt.Errorf("%w: layer %d: name %q is empty or repeated", ErrInvalid, i, l.Name())
 		}
 		seen[l.Name()] = true
-		if err := checkLayerConfig(l); err != nil {
+		if err := l.check(); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 		for _, p := range l.Params() {
@@ -106,13 +105,9 @@ func (n *Network) Validate() error {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
 		}
-		if bn, ok := l.(*BatchNorm); ok {
-			// A tiny eps over a zero variance overflows float32.
-			scale, shift := bn.ScaleShift()
-			for c := range scale {
-				if !finite(scale[c]) || !finite(shift[c]) {
-					return fmt.Errorf("%w: batchnorm %q: channel %d normalises to a non-finite scale (variance %v, eps %v)", ErrInvalid, bn.Name(), c, f32(bn.Var)[c], bn.Eps)
-				}
+		if wc, ok := l.(interface{ checkWeights() error }); ok {
+			if err := wc.checkWeights(); err != nil {
+				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
 		}
 	}
@@ -159,82 +154,16 @@ func (n *Network) validateSpec(layers int) error {
 	return nil
 }
 
-func checkPair(layer, what string, p Pair, lo, hi int) error {
-	if p.H < lo || p.W < lo || p.H > hi || p.W > hi {
-		return fmt.Errorf("%s: %s %v out of range [%d,%d]", layer, what, p, lo, hi)
-	}
-	return nil
-}
-
-func checkLayerConfig(l Layer) error {
-	name := fmt.Sprintf("%s %q", l.Kind(), l.Name())
-	switch l := l.(type) {
-	case *Conv2D:
-		if l.InC < 1 || l.OutC < 1 || l.InC > MaxDim || l.OutC > MaxDim {
-			return fmt.Errorf("%s: channels %d→%d out of range [1,%d]", name, l.InC, l.OutC, MaxDim)
-		}
-		if err := checkPair(name, "kernel", l.Kernel, 1, MaxKernel); err != nil {
-			return err
-		}
-		if err := checkPair(name, "stride", l.Stride, 1, MaxKernel); err != nil {
-			return err
-		}
-		return checkPair(name, "padding", l.Padding, 0, MaxKernel)
-	case *MaxPool2D:
-		if err := checkPair(name, "kernel", l.Kernel, 1, MaxKernel); err != nil {
-			return err
-		}
-		if err := checkPair(name, "stride", l.Stride, 1, MaxKernel); err != nil {
-			return err
-		}
-		if err := checkPair(name, "padding", l.Padding, 0, MaxKernel); err != nil {
-			return err
-		}
-		// As in PyTorch: a window made only of padding would have no maximum.
-		if 2*l.Padding.H > l.Kernel.H || 2*l.Padding.W > l.Kernel.W {
-			return fmt.Errorf("%s: padding %v exceeds half the kernel %v", name, l.Padding, l.Kernel)
-		}
-	case *Dense:
-		if l.In < 1 || l.Out < 1 || l.In > MaxElements || l.Out > MaxDim {
-			return fmt.Errorf("%s: features %d→%d out of range", name, l.In, l.Out)
-		}
-	case *BatchNorm:
-		if l.Features < 1 || l.Features > MaxElements {
-			return fmt.Errorf("%s: %d features out of range", name, l.Features)
-		}
-		if !(l.Eps >= 0) || math.IsInf(l.Eps, 0) {
-			return fmt.Errorf("%s: eps %v must be finite and ≥ 0", name, l.Eps)
-		}
-	case *Dropout:
-		if !(l.Rate >= 0 && l.Rate < 1) {
-			return fmt.Errorf("%s: rate %v out of range [0,1)", name, l.Rate)
-		}
-	}
-	return nil
-}
-
 func checkParam(l Layer, p Param) error {
 	if p.Value == nil {
 		return fmt.Errorf("%s %q: tensor %q is missing", l.Kind(), l.Name(), p.Name)
 	}
-	got := p.Value.Shape()
-	if !sameInts(got, p.Shape) {
-		return fmt.Errorf("%s %q: tensor %q has shape %v, want %v", l.Kind(), l.Name(), p.Name, []int(got), p.Shape)
+	if !sameInts(p.Value.Shape, p.Shape) || len(p.Value.Data) != p.Value.size() {
+		return fmt.Errorf("%s %q: tensor %q has shape %v (%d values), want %v", l.Kind(), l.Name(), p.Name, p.Value.Shape, len(p.Value.Data), p.Shape)
 	}
-	data, ok := p.Value.Data().([]float32)
-	if !ok {
-		return fmt.Errorf("%s %q: tensor %q is %v, want float32", l.Kind(), l.Name(), p.Name, p.Value.Dtype())
-	}
-	for i, v := range data {
+	for i, v := range p.Value.Data {
 		if !finite(v) {
 			return fmt.Errorf("%s %q: tensor %q element %d is %v", l.Kind(), l.Name(), p.Name, i, v)
-		}
-	}
-	if bn, ok := l.(*BatchNorm); ok && p.Name == "running_var" {
-		for i, v := range data {
-			if float64(v)+bn.Eps <= 0 {
-				return fmt.Errorf("%s %q: running_var[%d] + eps = %v, must be > 0", l.Kind(), l.Name(), i, float64(v)+bn.Eps)
-			}
 		}
 	}
 	return nil
@@ -250,9 +179,4 @@ func sameInts(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-func finite(v float32) bool {
-	f := float64(v)
-	return !math.IsNaN(f) && !math.IsInf(f, 0)
 }

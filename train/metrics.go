@@ -39,7 +39,7 @@ func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
 			x[k] = float32(v) / 255
 		}
 		normalise(x, net.Input)
-		y, _, err := e.ForwardSlice(x, net.Input.Window())
+		y, _, err := e.Forward(x, net.Input.Window())
 		if err != nil {
 			return nil, fmt.Errorf("scores: item %d: %w", i, err)
 		}

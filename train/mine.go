@@ -128,7 +128,7 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 			x := make([]float32, len(small))
 			copy(x, small)
 			normalise(x, fcn.Input)
-			heat, hs, err := e.ForwardSlice(x, nn.Shape{C: 1, H: h, W: w})
+			heat, hs, err := e.Forward(x, nn.Shape{C: 1, H: h, W: w})
 			if err != nil {
 				return Mined{}, fmt.Errorf("train: mining scene %d: %w", s, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fc2conv/fc2conv/graph"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/schollz/progressbar/v3"
@@ -163,9 +164,9 @@ func InitWeights(net *nn.Network, seed int64) {
 		var fanIn int
 		switch l := l.(type) {
 		case *nn.Conv2D:
-			w, fanIn = nn.F32(l.Weight), l.InC*l.Kernel.H*l.Kernel.W
+			w, fanIn = l.Weight.Data, l.InC*l.Kernel.H*l.Kernel.W
 		case *nn.Dense:
-			w, fanIn = nn.F32(l.Weight), l.In
+			w, fanIn = l.Weight.Data, l.In
 		default:
 			continue
 		}
@@ -226,7 +227,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	g, err := nn.BuildGraph(net, nn.GraphOptions{Batch: cfg.Batch, Training: true})
+	g, err := graph.Build(net, graph.Options{Batch: cfg.Batch, Training: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
@@ -417,7 +418,7 @@ func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
 	e := nn.NewEngine(net)
 	ok := 0
 	for i, x := range xs {
-		out, _, err := e.ForwardSlice(x, net.Input.Window())
+		out, _, err := e.Forward(x, net.Input.Window())
 		if err != nil {
 			continue
 		}

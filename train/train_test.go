@@ -55,7 +55,7 @@ func TestTrainDeterministicAndResumable(t *testing.T) {
 	_, netB := trainOneEpoch(t, a)
 	for i, l := range netA.Layers {
 		for k, p := range l.Params() {
-			assert.Equal(t, nn.F32(p.Value), nn.F32(netB.Layers[i].Params()[k].Value), "layer %s", l.Name())
+			assert.Equal(t, p.Value.Data, netB.Layers[i].Params()[k].Value.Data, "layer %s", l.Name())
 		}
 	}
 	c := a
@@ -78,10 +78,10 @@ func TestTrainInit(t *testing.T) {
 	InitWeights(fresh, 99)
 	for i, l := range netA.Layers {
 		for k, p := range l.Params() {
-			got := nn.F32(netB.Layers[i].Params()[k].Value)
-			assert.InDeltaSlice(t, nn.F32(p.Value), got, 1e-4, "layer %s starts from --init", l.Name())
+			got := netB.Layers[i].Params()[k].Value.Data
+			assert.InDeltaSlice(t, p.Value.Data, got, 1e-4, "layer %s starts from --init", l.Name())
 			if p.Name == "weight" {
-				assert.NotEqual(t, nn.F32(fresh.Layers[i].Params()[k].Value), got, "layer %s", l.Name())
+				assert.NotEqual(t, fresh.Layers[i].Params()[k].Value.Data, got, "layer %s", l.Name())
 			}
 		}
 	}
@@ -109,7 +109,7 @@ func TestTrainMorePhotos(t *testing.T) {
 	b := a
 	b.MorePhotos = filepath.Join("..", "testdata", "photos-extra")
 	b, netB := trainOneEpoch(t, b)
-	fc1 := func(n *nn.Network) []float32 { return nn.F32(n.Layers[7].Params()[0].Value) }
+	fc1 := func(n *nn.Network) []float32 { return n.Layers[7].Params()[0].Value.Data }
 	assert.NotEqual(t, fc1(netA), fc1(netB), "other photographs, other patches")
 
 	b.MorePhotos = t.TempDir()
@@ -159,7 +159,7 @@ func constantNet(logit float32) *nn.Network {
 	net := DressNet()
 	for _, l := range net.Layers {
 		if d, ok := l.(*nn.Dense); ok && d.Name() == "fc2" {
-			nn.F32(d.Bias)[1] = logit
+			d.Bias.Data[1] = logit
 		}
 	}
 	return net

@@ -46,7 +46,7 @@ func weights(n *nn.Network) int {
 	total := 0
 	for _, l := range n.Layers {
 		for _, p := range l.Params() {
-			total += len(nn.F32(p.Value))
+			total += len(p.Value.Data)
 		}
 	}
 	return total

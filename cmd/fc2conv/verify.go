@@ -6,6 +6,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/graph"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -63,14 +64,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		real = append(real, convert.Input{Data: x, Shape: shape})
 	}
-	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: *seed, Windows: *windows, Extra: *extra, Real: real})
+	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: *seed, Windows: *windows, Extra: *extra, Real: real, Reference: graph.Forward})
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv verify: %s: %v\n", fs.Arg(0), err)
 		return exitFail
 	}
 	printReport(stdout, rep)
-	if rep.MaxAbs() > tolerance {
-		fmt.Fprintf(stderr, "fc2conv verify: %s: FAIL: max abs error %.3g exceeds %.0e\n", fs.Arg(0), rep.MaxAbs(), tolerance)
+	if rep.MaxAbs() > convert.Tolerance {
+		fmt.Fprintf(stderr, "fc2conv verify: %s: FAIL: max abs error %.3g exceeds %.0e\n", fs.Arg(0), rep.MaxAbs(), convert.Tolerance)
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", fs.Arg(0))

@@ -9,7 +9,6 @@ import (
 	"math/rand"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"gorgonia.org/tensor"
 )
 
 // Options steer RandomFC.
@@ -123,18 +122,18 @@ func Randomize(net *nn.Network, rng *rand.Rand) {
 		switch l := l.(type) {
 		case *nn.Conv2D:
 			a := 1.5 / math.Sqrt(float64(l.InC*l.Kernel.H*l.Kernel.W))
-			uniform(rng, nn.F32(l.Weight), a)
-			uniform(rng, nn.F32(l.Bias), 0.1)
+			uniform(rng, l.Weight.Data, a)
+			uniform(rng, l.Bias.Data, 0.1)
 		case *nn.Dense:
 			a := 1.5 / math.Sqrt(float64(l.In))
-			uniform(rng, nn.F32(l.Weight), a)
-			uniform(rng, nn.F32(l.Bias), 0.1)
+			uniform(rng, l.Weight.Data, a)
+			uniform(rng, l.Bias.Data, 0.1)
 		case *nn.BatchNorm:
-			for i := range nn.F32(l.Gamma) {
-				nn.F32(l.Gamma)[i] = float32(0.5 + rng.Float64())
-				nn.F32(l.Beta)[i] = float32(rng.NormFloat64() * 0.2)
-				nn.F32(l.Mean)[i] = float32(rng.NormFloat64() * 0.3)
-				nn.F32(l.Var)[i] = float32(0.5 + rng.Float64())
+			for i := range l.Gamma.Data {
+				l.Gamma.Data[i] = float32(0.5 + rng.Float64())
+				l.Beta.Data[i] = float32(rng.NormFloat64() * 0.2)
+				l.Mean.Data[i] = float32(rng.NormFloat64() * 0.3)
+				l.Var.Data[i] = float32(0.5 + rng.Float64())
 			}
 		}
 	}
@@ -159,16 +158,6 @@ func Input(rng *rand.Rand, s nn.Shape) []float32 {
 	v := make([]float32, s.Size())
 	uniform(rng, v, 1)
 	return v
-}
-
-// Tensor wraps a C×H×W slice as a tensor.
-func Tensor(v []float32, s nn.Shape) *tensor.Dense {
-	return tensor.New(tensor.WithShape(s.C, s.H, s.W), tensor.WithBacking(v))
-}
-
-// Batch wraps a C×H×W slice as a 1×C×H×W tensor.
-func Batch(v []float32, s nn.Shape) *tensor.Dense {
-	return tensor.New(tensor.WithShape(1, s.C, s.H, s.W), tensor.WithBacking(v))
 }
 
 // MaxAbsDiff is the largest |a[i] − b[i]|; it is +Inf when lengths differ.

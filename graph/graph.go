@@ -1,7 +1,13 @@
-package nn
+// Package graph builds an nn.Network as a gorgonia expression graph: the
+// training path (autodiff and solvers) and the reference forward pass the
+// native engine is cross-checked against. Inference (nn's engine, detect,
+// scan) never links it.
+package graph
 
 import (
 	"fmt"
+
+	"github.com/fc2conv/fc2conv/nn"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -27,17 +33,17 @@ type Graph struct {
 	vm         G.VM
 }
 
-// GraphOptions control how a Graph is built.
-type GraphOptions struct {
+// Options control how a Graph is built.
+type Options struct {
 	Batch    int
 	Height   int  // input height; 0 means the window height
 	Width    int  // input width; 0 means the window width
 	Training bool // apply dropout
 }
 
-// BuildGraph builds net as a gorgonia graph. Batch norms are applied with
+// Build builds net as a gorgonia graph. Batch norms are applied with
 // their stored inference statistics and are not trained.
-func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
+func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 	// gorgonia reports some shape errors by panicking; keep them errors.
 	defer recoverInto(&err, "graph: build")
 	if opt.Batch < 1 {
@@ -50,7 +56,7 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 	if w == 0 {
 		w = net.Input.Width
 	}
-	in := Shape{net.Input.Channels, h, w}
+	in := nn.Shape{C: net.Input.Channels, H: h, W: w}
 	shapes, err := net.Shapes(in)
 	if err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
@@ -63,25 +69,27 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 		is := shapes[i]
 		var err error
 		switch l := l.(type) {
-		case *Conv2D:
+		case *nn.Conv2D:
 			wt := gr.learnable(l.Weight, l.Name()+".weight")
 			b := gr.learnable(l.Bias, l.Name()+".bias")
 			x, err = G.Conv2d(x, wt, tensor.Shape{l.Kernel.H, l.Kernel.W}, []int{l.Padding.H, l.Padding.W}, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
 			if err == nil {
 				x, err = addChannelwise(x, b, l.OutC)
 			}
-		case *MaxPool2D:
+		case *nn.MaxPool2D:
 			x, err = G.MaxPool2D(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, []int{l.Padding.H, l.Padding.W}, []int{l.Stride.H, l.Stride.W})
-		case *ReLU:
+		case *nn.AvgPool2D:
+			x, err = avgPool(x, l, opt.Batch, shapes[i+1])
+		case *nn.ReLU:
 			x, err = G.Rectify(x)
-		case *Flatten:
-			if l.Order == FlattenHWC {
+		case *nn.Flatten:
+			if l.Order == nn.FlattenHWC {
 				x, err = G.Transpose(x, 0, 2, 3, 1)
 			}
 			if err == nil {
 				x, err = G.Reshape(x, tensor.Shape{opt.Batch, is.Size()})
 			}
-		case *Dense:
+		case *nn.Dense:
 			wt := gr.learnable(l.Weight, l.Name()+".weight")
 			b := gr.learnable(l.Bias, l.Name()+".bias")
 			var wT *G.Node
@@ -90,11 +98,11 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 					x, err = G.BroadcastAdd(x, b, nil, []byte{0})
 				}
 			}
-		case *Dropout:
+		case *nn.Dropout:
 			if opt.Training && l.Rate > 0 {
 				x, err = G.Dropout(x, l.Rate)
 			}
-		case *BatchNorm:
+		case *nn.BatchNorm:
 			scale, shift := l.ScaleShift()
 			s := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(scale))), G.WithName(l.Name()+".scale"))
 			t := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(shift))), G.WithName(l.Name()+".shift"))
@@ -102,10 +110,10 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 			if err == nil {
 				x, err = addChannelwise(x, t, l.Features)
 			}
-		case *Sigmoid:
+		case *nn.Sigmoid:
 			gr.Logits = x
 			x, err = G.Sigmoid(x)
-		case *Softmax:
+		case *nn.Softmax:
 			gr.Logits = x
 			x, err = G.SoftMax(x, 1)
 		default:
@@ -114,7 +122,7 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("graph: layer %q: %w", l.Name(), err)
 		}
-		if l.Kind() != KindSigmoid && l.Kind() != KindSoftmax {
+		if l.Kind() != nn.KindSigmoid && l.Kind() != nn.KindSoftmax {
 			gr.Logits = nil
 		}
 	}
@@ -122,8 +130,10 @@ func BuildGraph(net *Network, opt GraphOptions) (gr *Graph, err error) {
 	return gr, nil
 }
 
-func (gr *Graph) learnable(t *tensor.Dense, name string) *G.Node {
-	n := G.NodeFromAny(gr.G, t, G.WithName(name))
+// learnable makes a weight node whose value shares t's storage, so a
+// solver step updates the network in place.
+func (gr *Graph) learnable(t *nn.Tensor, name string) *G.Node {
+	n := G.NodeFromAny(gr.G, tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(t.Data)), G.WithName(name))
 	gr.Learnables = append(gr.Learnables, n)
 	return n
 }
@@ -183,4 +193,42 @@ func recoverInto(err *error, what string) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%s: %v", what, r)
 	}
+}
+
+// avgPool averages im2col's patches: gorgonia has no average pool. Padding
+// enters the patches as zeros, so only PyTorch's count_include_pad form
+// (or no padding) is expressible this way.
+func avgPool(x *G.Node, l *nn.AvgPool2D, batch int, out nn.Shape) (*G.Node, error) {
+	if l.Padding != (nn.Pair{}) && !l.CountIncludePad {
+		return nil, fmt.Errorf("average pooling with padding that does not count has no gorgonia form")
+	}
+	cols, err := G.Im2Col(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, tensor.Shape{l.Padding.H, l.Padding.W}, tensor.Shape{l.Stride.H, l.Stride.W}, tensor.Shape{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	// N×OH×OW×(C·KH·KW) → N×OH×OW×C×(KH·KW), mean over the window.
+	cols, err = G.Reshape(cols, tensor.Shape{batch, out.H, out.W, out.C, l.Kernel.H * l.Kernel.W})
+	if err != nil {
+		return nil, err
+	}
+	m, err := G.Mean(cols, 4)
+	if err != nil {
+		return nil, err
+	}
+	return G.Transpose(m, 0, 3, 1, 2)
+}
+
+// Forward is the reference forward pass of net on one C×H×W input: a graph
+// built for that size, run once.
+func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
+	g, err := Build(net, Options{Batch: 1, Height: s.H, Width: s.W})
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	out, err := g.Forward(tensor.New(tensor.WithShape(1, s.C, s.H, s.W), tensor.WithBacking(append([]float32(nil), x...))))
+	if err != nil {
+		return nil, err
+	}
+	return out.Data().([]float32), nil
 }
