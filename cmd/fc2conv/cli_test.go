@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -18,15 +21,112 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func TestHelpOnEveryCommand(t *testing.T) {
-	for name := range commands {
-		code, _, stderr := runCLI(name, "--help")
-		assert.Equal(t, exitOK, code, name)
-		assert.Contains(t, stderr, "usage: fc2conv "+name, name)
+// leaves lists every runnable command by its full name ("scan",
+// "eval detect").
+func leaves(prefix string, table map[string]command) []string {
+	var names []string
+	for n, c := range table {
+		if c.subs != nil {
+			names = append(names, leaves(prefix+n+" ", c.subs)...)
+		} else {
+			names = append(names, prefix+n)
+		}
 	}
-	code, _, stderr := runCLI("frobnicate")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, `unknown command "frobnicate"`)
+	return names
+}
+
+// --help and -h print to stdout and exit 0, with examples whose flags
+// the command has; "help CMD" prints the same.
+func TestHelpOnEveryCommand(t *testing.T) {
+	names := leaves("", commands)
+	require.Len(t, names, 8, "convert, ensemble, eval classify, eval detect, scan, scenes, train, verify")
+	for _, name := range names {
+		args := strings.Fields(name)
+		code, stdout, stderr := runCLI(append(args, "--help")...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Contains(t, stdout, "usage: fc2conv "+name, name)
+		assert.Contains(t, stdout, "\nflags:\n", name)
+		_, ex, found := strings.Cut(stdout, "\nexamples:\n")
+		require.True(t, found, "%s --help has examples", name)
+		assert.Contains(t, ex, "  fc2conv "+name+" ", name)
+		for _, line := range strings.Split(strings.TrimSpace(ex), "\n") {
+			fields := strings.Fields(line)
+			require.Equal(t, "fc2conv", fields[0], "%s: example %q", name, line)
+			// Each flag of an example is in the help of the command it runs.
+			cmd := fields[1]
+			if commands[cmd].subs != nil {
+				cmd += " " + fields[2]
+			}
+			_, cmdHelp, _ := runCLI(append(strings.Fields(cmd), "--help")...)
+			for _, f := range fields[2:] {
+				if strings.HasPrefix(f, "-") {
+					flagName, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+					assert.Regexp(t, "\n  -"+regexp.QuoteMeta(flagName)+"[ \n]", cmdHelp, "%s: example %q: no flag %s", name, line, f)
+				}
+			}
+		}
+
+		code, short, stderr := runCLI(append(args, "-h")...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Equal(t, stdout, short, "%s: -h prints what --help prints", name)
+		code, viaHelp, stderr := runCLI(append([]string{"help"}, args...)...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Equal(t, stdout, viaHelp, "help %s prints what %s --help prints", name, name)
+	}
+}
+
+// A usage error goes to stderr with exit 2, in one line naming the
+// command, and points to --help.
+func TestUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"convert", "--bogus"}, "fc2conv convert: flag provided but not defined: -bogus\nRun 'fc2conv convert --help' for usage.\n"},
+		{[]string{"eval", "detect", "--max-fp", "x"}, "fc2conv eval detect: invalid value \"x\" for flag -max-fp"},
+		{[]string{"frobnicate"}, "fc2conv: unknown command \"frobnicate\"\n\nusage: fc2conv COMMAND"},
+		{[]string{"eval"}, "fc2conv eval: missing subcommand\n\nusage: fc2conv eval COMMAND"},
+		{[]string{"eval", "nosuch"}, "fc2conv eval: unknown command \"nosuch\""},
+		{[]string{"help", "nosuch"}, "fc2conv help: unknown command \"nosuch\""},
+		{[]string{"help", "eval", "nosuch"}, "fc2conv help: unknown command \"eval nosuch\""},
+		{[]string{"help", "scan", "x"}, "fc2conv help: \"scan\" has no subcommand \"x\""},
+		{[]string{"version", "x"}, "fc2conv version: unexpected argument \"x\""},
+		{nil, "usage: fc2conv COMMAND"},
+	} {
+		code, stdout, stderr := runCLI(c.args...)
+		assert.Equal(t, exitUsage, code, "%q", c.args)
+		assert.Empty(t, stdout, "%q", c.args)
+		assert.Contains(t, stderr, c.want, "%q", c.args)
+	}
+}
+
+// fc2conv help, --help and -h print the top-level usage to stdout; with
+// no arguments at all it goes to stderr (exit 2, above).
+func TestTopLevelHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		assert.True(t, strings.HasPrefix(stdout, "usage: fc2conv COMMAND"), "%v: %s", args, stdout)
+		for name := range commands {
+			assert.Regexp(t, "\n  "+name+" +[a-z]", stdout, "%v lists %s", args, name)
+		}
+		assert.Contains(t, stdout, "\n  help ")
+		assert.Contains(t, stdout, "\n  version ")
+		assert.Contains(t, stdout, "examples:\n  fc2conv scan ")
+	}
+	// A command with subcommands lists them.
+	for _, args := range [][]string{{"help", "eval"}, {"eval", "--help"}, {"--help", "eval"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		assert.True(t, strings.HasPrefix(stdout, "usage: fc2conv eval COMMAND"), "%v: %s", args, stdout)
+		assert.Regexp(t, `\n  classify +dress vs rest`, stdout, args)
+		assert.Regexp(t, `\n  detect +AP@0.5`, stdout, args)
+	}
 }
 
 func TestConvertAndVerifyGolden(t *testing.T) {
@@ -135,4 +235,21 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		}
 		assert.Contains(t, stderr, c.want)
 	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}, {"-version"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		// A test binary records no module version or revision.
+		assert.Equal(t, "fc2conv (devel), "+runtime.Version()+"\n", stdout, args)
+	}
+	stamped := &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "6a23a42c"}, {Key: "vcs.modified", Value: "true"}}}
+	assert.Equal(t, "fc2conv v1.2.3, revision 6a23a42c (modified), go1.99.1", version(stamped, true))
+	stamped.Settings[1].Value = "false"
+	assert.Equal(t, "fc2conv v1.2.3, revision 6a23a42c, go1.99.1", version(stamped, true))
+	assert.Equal(t, "fc2conv (devel), go1.99.1", version(&debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}}, true))
+	assert.Equal(t, "fc2conv (devel), "+runtime.Version(), version(nil, false))
 }
