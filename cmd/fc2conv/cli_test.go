@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -252,4 +254,43 @@ func TestVersion(t *testing.T) {
 	assert.Equal(t, "fc2conv v1.2.3, revision 6a23a42c, go1.99.1", version(stamped, true))
 	assert.Equal(t, "fc2conv (devel), go1.99.1", version(&debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}}, true))
 	assert.Equal(t, "fc2conv (devel), "+runtime.Version(), version(nil, false))
+}
+
+// A boolean flag takes a following true or false as its value, as users
+// expect of "--flip false"; anything else after it stays positional.
+func TestFlagsFirstBoolValues(t *testing.T) {
+	newSet := func() (*flag.FlagSet, *bool, *bool, *string) {
+		fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		return fs, fs.Bool("flip", true, ""), fs.Bool("quiet", false, ""), fs.String("out", "", "")
+	}
+	for _, c := range []struct {
+		args        []string
+		flip, quiet bool
+		out         string
+		pos         []string
+	}{
+		{[]string{"--flip", "false", "x.png"}, false, false, "", []string{"x.png"}},
+		{[]string{"x.png", "--flip", "FALSE"}, false, false, "", []string{"x.png"}},
+		{[]string{"--flip=false", "x.png"}, false, false, "", []string{"x.png"}},
+		{[]string{"-flip=false", "false"}, false, false, "", []string{"false"}},
+		{[]string{"--quiet", "true", "--flip", "True", "x.png"}, true, true, "", []string{"x.png"}},
+		{[]string{"--quiet", "x.png", "y.png"}, true, true, "", []string{"x.png", "y.png"}},
+		{[]string{"--quiet", "1", "f"}, true, true, "", []string{"1", "f"}},
+		{[]string{"--flip", "--", "false"}, true, false, "", []string{"false"}},
+		{[]string{"--quiet", "--out", "false", "x.png"}, true, true, "false", []string{"x.png"}},
+		{[]string{"x.png", "--quiet"}, true, true, "", []string{"x.png"}},
+	} {
+		fs, flip, quiet, out := newSet()
+		require.NoError(t, fs.Parse(flagsFirst(fs, c.args)), "%q", c.args)
+		assert.Equal(t, c.flip, *flip, "%q: --flip", c.args)
+		assert.Equal(t, c.quiet, *quiet, "%q: --quiet", c.args)
+		assert.Equal(t, c.out, *out, "%q: --out", c.args)
+		assert.Equal(t, c.pos, fs.Args(), "%q: positional", c.args)
+	}
+	// Through a command: --flip false is no file to scan, so scan says it
+	// has no path, not that it cannot read "false".
+	code, _, stderr := runCLI("scan", "--flip", "false")
+	assert.Equal(t, exitUsage, code)
+	assert.NotContains(t, stderr, "false")
 }

@@ -269,6 +269,11 @@ func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return exitUsage, false
 }
 
+// boolWords are the separate arguments a boolean flag takes as its value
+// (--flip false). Anything else after a boolean flag is positional, so
+// "--quiet 1.png" scans 1.png; a file named false is ./false.
+var boolWords = map[string]bool{"true": true, "True": true, "TRUE": true, "false": true, "False": true, "FALSE": true}
+
 // flagsFirst moves flags (and their values) ahead of positional
 // arguments, so the standard flag package accepts them anywhere. "--"
 // ends the flags as usual.
@@ -284,22 +289,23 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
-		flags = append(flags, a)
 		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
 		f := fs.Lookup(name)
-		if f == nil {
-			continue // let Parse report it
+		if strings.Contains(name, "=") || f == nil || i+1 == len(args) {
+			flags = append(flags, a) // an unknown flag is left for Parse to report
+			continue
 		}
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if boolWords[args[i+1]] {
+				flags = append(flags, a+"="+args[i+1])
+				i++
+			} else {
+				flags = append(flags, a)
+			}
 			continue
 		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
-			i++
-		}
+		flags = append(flags, a, args[i+1])
+		i++
 	}
 	return append(append(flags, "--"), pos...)
 }
