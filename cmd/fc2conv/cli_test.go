@@ -206,7 +206,7 @@ func TestEnsembleCommand(t *testing.T) {
 	assert.Contains(t, stderr, "at least two")
 	code, _, stderr = runCLI("ensemble", "-o", ens, src, fcn)
 	assert.Equal(t, exitFail, code)
-	assert.Contains(t, stderr, "not compatible")
+	assert.Contains(t, stderr, src+" is FC and "+fcn+" is fully convolutional; members must all be FC or all fully convolutional")
 	code, _, stderr = runCLI("ensemble", "-o", ens, src, "/nonexistent.safetensors")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "/nonexistent.safetensors")
@@ -293,4 +293,75 @@ func TestFlagsFirstBoolValues(t *testing.T) {
 	code, _, stderr := runCLI("scan", "--flip", "false")
 	assert.Equal(t, exitUsage, code)
 	assert.NotContains(t, stderr, "false")
+}
+
+// convert refuses an already converted model up front, naming the file,
+// and writes nothing.
+func TestConvertRefusesConvertedModel(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors")
+	dir := t.TempDir()
+	fcn, again := filepath.Join(dir, "fcn.safetensors"), filepath.Join(dir, "again.safetensors")
+	code, _, stderr := runCLI("convert", src, "-o", fcn)
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr := runCLI("convert", fcn, "-o", again)
+	assert.Equal(t, exitFail, code)
+	assert.Empty(t, stdout)
+	assert.Equal(t, "fc2conv convert: "+fcn+" is already fully convolutional; nothing to convert (use 'fc2conv verify' to check it)\n", stderr)
+	assert.NoFileExists(t, again)
+}
+
+// Errors of convert, verify and ensemble name the flag or the file at
+// fault; usage errors exit 2 before any work, and nothing is written.
+func TestModelCommandErrorsNameTheirFlag(t *testing.T) {
+	torch := filepath.Join("..", "..", "testdata", "torch")
+	src, keras := filepath.Join(torch, "chw_softmax.safetensors"), filepath.Join(torch, "hwc_keras.safetensors")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.safetensors")
+	fcn := filepath.Join(dir, "fcn.safetensors")
+	code, _, stderr := runCLI("convert", src, "-o", fcn)
+	require.Equal(t, exitOK, code, stderr)
+	// The same input by another name is still the input.
+	srcAgain := filepath.Join(torch, "..", "torch", "chw_softmax.safetensors")
+
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"convert", src}, exitUsage, "fc2conv convert: missing -o OUT"},
+		{[]string{"convert", "-o", out}, exitUsage, "fc2conv convert: need exactly one input model, got 0 arguments"},
+		{[]string{"convert", src, keras, "-o", out}, exitUsage, "got 2 arguments"},
+		{[]string{"convert", src, "-o", dir}, exitUsage, "fc2conv convert: -o " + dir + " is a directory"},
+		{[]string{"convert", src, "-o", filepath.Join(dir, "no", "x.safetensors")}, exitFail, "fc2conv convert: -o " + filepath.Join(dir, "no", "x.safetensors") + ": "},
+		{[]string{"convert", src, "-o", srcAgain}, exitUsage, "fc2conv convert: -o " + srcAgain + " is also an input"},
+		{[]string{"convert", src, "-o", out, "--threshold", "-0.5"}, exitUsage, "fc2conv convert: --threshold -0.5 out of range [0,1]"},
+		{[]string{"convert", src, "-o", out, "--threshold", "1.5"}, exitUsage, "--threshold 1.5 out of range"},
+		{[]string{"convert", src, "-o", out, "--threshold", "NaN"}, exitUsage, "--threshold NaN out of range"},
+		{[]string{"convert", filepath.Join(dir, "missing.safetensors"), "-o", out}, exitFail, "missing.safetensors"},
+		{[]string{"verify", src, "--fc", src}, exitFail, "fc2conv verify: --fc is for a fully convolutional MODEL, and " + src + " is an FC model"},
+		{[]string{"verify", fcn, "--fc", fcn}, exitFail, "fc2conv verify: --fc " + fcn + " is fully convolutional"},
+		{[]string{"verify", fcn, "--fc", keras}, exitFail, "fc2conv verify: --fc " + keras + " takes a 2×12×12 (C×H×W) window and " + fcn + " a 1×16×12 one"},
+		{[]string{"verify", fcn, "--fc", filepath.Join(dir, "missing.safetensors")}, exitFail, "fc2conv verify: --fc: "},
+		{[]string{"verify", src, "--large", "-1"}, exitUsage, "fc2conv verify: --large -1 out of range [1,100]"},
+		{[]string{"verify", src, "--large", "0"}, exitUsage, "--large 0 out of range"},
+		{[]string{"verify", src, "--windows", "-1"}, exitUsage, "fc2conv verify: --windows -1 out of range [1,10000]"},
+		{[]string{"verify", src, keras}, exitUsage, "fc2conv verify: need exactly one model, got 2 arguments"},
+		{[]string{"ensemble", src, src}, exitUsage, "fc2conv ensemble: missing -o OUT"},
+		{[]string{"ensemble", "-o", dir, src, src}, exitUsage, "fc2conv ensemble: -o " + dir + " is a directory"},
+		{[]string{"ensemble", "-o", srcAgain, src, src}, exitUsage, "fc2conv ensemble: -o " + srcAgain + " is also an input"},
+		{[]string{"ensemble", "-o", out, src, keras}, exitFail, "  member 0: " + src + "\n  member 1: " + keras + "\n"},
+	} {
+		code, stdout, stderr := runCLI(c.args...)
+		assert.Equal(t, c.code, code, "%q: %s", c.args, stderr)
+		assert.Empty(t, stdout, "%q", c.args)
+		assert.Contains(t, stderr, c.want, "%q", c.args)
+		assert.NoFileExists(t, out, "%q", c.args)
+	}
+
+	// A threshold in range is stored.
+	code, _, stderr = runCLI("convert", src, "-o", out, "--threshold", "0.7")
+	require.Equal(t, exitOK, code, stderr)
+	m, err := nn.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, 0.7, m.Threshold)
 }
