@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -18,15 +23,112 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func TestHelpOnEveryCommand(t *testing.T) {
-	for name := range commands {
-		code, _, stderr := runCLI(name, "--help")
-		assert.Equal(t, exitOK, code, name)
-		assert.Contains(t, stderr, "usage: fc2conv "+name, name)
+// leaves lists every runnable command by its full name ("scan",
+// "eval detect").
+func leaves(prefix string, table map[string]command) []string {
+	var names []string
+	for n, c := range table {
+		if c.subs != nil {
+			names = append(names, leaves(prefix+n+" ", c.subs)...)
+		} else {
+			names = append(names, prefix+n)
+		}
 	}
-	code, _, stderr := runCLI("frobnicate")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, `unknown command "frobnicate"`)
+	return names
+}
+
+// --help and -h print to stdout and exit 0, with examples whose flags
+// the command has; "help CMD" prints the same.
+func TestHelpOnEveryCommand(t *testing.T) {
+	names := leaves("", commands)
+	require.Len(t, names, 8, "convert, ensemble, eval classify, eval detect, scan, scenes, train, verify")
+	for _, name := range names {
+		args := strings.Fields(name)
+		code, stdout, stderr := runCLI(append(args, "--help")...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Contains(t, stdout, "usage: fc2conv "+name, name)
+		assert.Contains(t, stdout, "\nflags:\n", name)
+		_, ex, found := strings.Cut(stdout, "\nexamples:\n")
+		require.True(t, found, "%s --help has examples", name)
+		assert.Contains(t, ex, "  fc2conv "+name+" ", name)
+		for _, line := range strings.Split(strings.TrimSpace(ex), "\n") {
+			fields := strings.Fields(line)
+			require.Equal(t, "fc2conv", fields[0], "%s: example %q", name, line)
+			// Each flag of an example is in the help of the command it runs.
+			cmd := fields[1]
+			if commands[cmd].subs != nil {
+				cmd += " " + fields[2]
+			}
+			_, cmdHelp, _ := runCLI(append(strings.Fields(cmd), "--help")...)
+			for _, f := range fields[2:] {
+				if strings.HasPrefix(f, "-") {
+					flagName, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+					assert.Regexp(t, "\n  -"+regexp.QuoteMeta(flagName)+"[ \n]", cmdHelp, "%s: example %q: no flag %s", name, line, f)
+				}
+			}
+		}
+
+		code, short, stderr := runCLI(append(args, "-h")...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Equal(t, stdout, short, "%s: -h prints what --help prints", name)
+		code, viaHelp, stderr := runCLI(append([]string{"help"}, args...)...)
+		assert.Equal(t, exitOK, code, name)
+		assert.Empty(t, stderr, name)
+		assert.Equal(t, stdout, viaHelp, "help %s prints what %s --help prints", name, name)
+	}
+}
+
+// A usage error goes to stderr with exit 2, in one line naming the
+// command, and points to --help.
+func TestUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"convert", "--bogus"}, "fc2conv convert: flag provided but not defined: -bogus\nRun 'fc2conv convert --help' for usage.\n"},
+		{[]string{"eval", "detect", "--max-fp", "x"}, "fc2conv eval detect: invalid value \"x\" for flag -max-fp"},
+		{[]string{"frobnicate"}, "fc2conv: unknown command \"frobnicate\"\n\nusage: fc2conv COMMAND"},
+		{[]string{"eval"}, "fc2conv eval: missing subcommand\n\nusage: fc2conv eval COMMAND"},
+		{[]string{"eval", "nosuch"}, "fc2conv eval: unknown command \"nosuch\""},
+		{[]string{"help", "nosuch"}, "fc2conv help: unknown command \"nosuch\""},
+		{[]string{"help", "eval", "nosuch"}, "fc2conv help: unknown command \"eval nosuch\""},
+		{[]string{"help", "scan", "x"}, "fc2conv help: \"scan\" has no subcommand \"x\""},
+		{[]string{"version", "x"}, "fc2conv version: unexpected argument \"x\""},
+		{nil, "usage: fc2conv COMMAND"},
+	} {
+		code, stdout, stderr := runCLI(c.args...)
+		assert.Equal(t, exitUsage, code, "%q", c.args)
+		assert.Empty(t, stdout, "%q", c.args)
+		assert.Contains(t, stderr, c.want, "%q", c.args)
+	}
+}
+
+// fc2conv help, --help and -h print the top-level usage to stdout; with
+// no arguments at all it goes to stderr (exit 2, above).
+func TestTopLevelHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		assert.True(t, strings.HasPrefix(stdout, "usage: fc2conv COMMAND"), "%v: %s", args, stdout)
+		for name := range commands {
+			assert.Regexp(t, "\n  "+name+" +[a-z]", stdout, "%v lists %s", args, name)
+		}
+		assert.Contains(t, stdout, "\n  help ")
+		assert.Contains(t, stdout, "\n  version ")
+		assert.Contains(t, stdout, "examples:\n  fc2conv scan ")
+	}
+	// A command with subcommands lists them.
+	for _, args := range [][]string{{"help", "eval"}, {"eval", "--help"}, {"--help", "eval"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		assert.True(t, strings.HasPrefix(stdout, "usage: fc2conv eval COMMAND"), "%v: %s", args, stdout)
+		assert.Regexp(t, `\n  classify +dress vs rest`, stdout, args)
+		assert.Regexp(t, `\n  detect +AP@0.5`, stdout, args)
+	}
 }
 
 func TestConvertAndVerifyGolden(t *testing.T) {
@@ -104,7 +206,7 @@ func TestEnsembleCommand(t *testing.T) {
 	assert.Contains(t, stderr, "at least two")
 	code, _, stderr = runCLI("ensemble", "-o", ens, src, fcn)
 	assert.Equal(t, exitFail, code)
-	assert.Contains(t, stderr, "not compatible")
+	assert.Contains(t, stderr, src+" is FC and "+fcn+" is fully convolutional; members must all be FC or all fully convolutional")
 	code, _, stderr = runCLI("ensemble", "-o", ens, src, "/nonexistent.safetensors")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "/nonexistent.safetensors")
@@ -135,4 +237,131 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		}
 		assert.Contains(t, stderr, c.want)
 	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}, {"-version"}} {
+		code, stdout, stderr := runCLI(args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Empty(t, stderr, args)
+		// A test binary records no module version or revision.
+		assert.Equal(t, "fc2conv (devel), "+runtime.Version()+"\n", stdout, args)
+	}
+	stamped := &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "6a23a42c"}, {Key: "vcs.modified", Value: "true"}}}
+	assert.Equal(t, "fc2conv v1.2.3, revision 6a23a42c (modified), go1.99.1", version(stamped, true))
+	stamped.Settings[1].Value = "false"
+	assert.Equal(t, "fc2conv v1.2.3, revision 6a23a42c, go1.99.1", version(stamped, true))
+	assert.Equal(t, "fc2conv (devel), go1.99.1", version(&debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}}, true))
+	assert.Equal(t, "fc2conv (devel), "+runtime.Version(), version(nil, false))
+}
+
+// A boolean flag takes a following true or false as its value, as users
+// expect of "--flip false"; anything else after it stays positional.
+func TestFlagsFirstBoolValues(t *testing.T) {
+	newSet := func() (*flag.FlagSet, *bool, *bool, *string) {
+		fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		return fs, fs.Bool("flip", true, ""), fs.Bool("quiet", false, ""), fs.String("out", "", "")
+	}
+	for _, c := range []struct {
+		args        []string
+		flip, quiet bool
+		out         string
+		pos         []string
+	}{
+		{[]string{"--flip", "false", "x.png"}, false, false, "", []string{"x.png"}},
+		{[]string{"x.png", "--flip", "FALSE"}, false, false, "", []string{"x.png"}},
+		{[]string{"--flip=false", "x.png"}, false, false, "", []string{"x.png"}},
+		{[]string{"-flip=false", "false"}, false, false, "", []string{"false"}},
+		{[]string{"--quiet", "true", "--flip", "True", "x.png"}, true, true, "", []string{"x.png"}},
+		{[]string{"--quiet", "x.png", "y.png"}, true, true, "", []string{"x.png", "y.png"}},
+		{[]string{"--quiet", "1", "f"}, true, true, "", []string{"1", "f"}},
+		{[]string{"--flip", "--", "false"}, true, false, "", []string{"false"}},
+		{[]string{"--quiet", "--out", "false", "x.png"}, true, true, "false", []string{"x.png"}},
+		{[]string{"x.png", "--quiet"}, true, true, "", []string{"x.png"}},
+	} {
+		fs, flip, quiet, out := newSet()
+		require.NoError(t, fs.Parse(flagsFirst(fs, c.args)), "%q", c.args)
+		assert.Equal(t, c.flip, *flip, "%q: --flip", c.args)
+		assert.Equal(t, c.quiet, *quiet, "%q: --quiet", c.args)
+		assert.Equal(t, c.out, *out, "%q: --out", c.args)
+		assert.Equal(t, c.pos, fs.Args(), "%q: positional", c.args)
+	}
+	// Through a command: --flip false is no file to scan, so scan says it
+	// has no path, not that it cannot read "false".
+	code, _, stderr := runCLI("scan", "--flip", "false")
+	assert.Equal(t, exitUsage, code)
+	assert.NotContains(t, stderr, "false")
+}
+
+// convert refuses an already converted model up front, naming the file,
+// and writes nothing.
+func TestConvertRefusesConvertedModel(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors")
+	dir := t.TempDir()
+	fcn, again := filepath.Join(dir, "fcn.safetensors"), filepath.Join(dir, "again.safetensors")
+	code, _, stderr := runCLI("convert", src, "-o", fcn)
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr := runCLI("convert", fcn, "-o", again)
+	assert.Equal(t, exitFail, code)
+	assert.Empty(t, stdout)
+	assert.Equal(t, "fc2conv convert: "+fcn+" is already fully convolutional; nothing to convert (use 'fc2conv verify' to check it)\n", stderr)
+	assert.NoFileExists(t, again)
+}
+
+// Errors of convert, verify and ensemble name the flag or the file at
+// fault; usage errors exit 2 before any work, and nothing is written.
+func TestModelCommandErrorsNameTheirFlag(t *testing.T) {
+	torch := filepath.Join("..", "..", "testdata", "torch")
+	src, keras := filepath.Join(torch, "chw_softmax.safetensors"), filepath.Join(torch, "hwc_keras.safetensors")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.safetensors")
+	fcn := filepath.Join(dir, "fcn.safetensors")
+	code, _, stderr := runCLI("convert", src, "-o", fcn)
+	require.Equal(t, exitOK, code, stderr)
+	// The same input by another name is still the input.
+	srcAgain := filepath.Join(torch, "..", "torch", "chw_softmax.safetensors")
+
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"convert", src}, exitUsage, "fc2conv convert: missing -o OUT"},
+		{[]string{"convert", "-o", out}, exitUsage, "fc2conv convert: need exactly one input model, got 0 arguments"},
+		{[]string{"convert", src, keras, "-o", out}, exitUsage, "got 2 arguments"},
+		{[]string{"convert", src, "-o", dir}, exitUsage, "fc2conv convert: -o " + dir + " is a directory"},
+		{[]string{"convert", src, "-o", filepath.Join(dir, "no", "x.safetensors")}, exitFail, "fc2conv convert: -o " + filepath.Join(dir, "no", "x.safetensors") + ": "},
+		{[]string{"convert", src, "-o", srcAgain}, exitUsage, "fc2conv convert: -o " + srcAgain + " is also an input"},
+		{[]string{"convert", src, "-o", out, "--threshold", "-0.5"}, exitUsage, "fc2conv convert: --threshold -0.5 out of range [0,1]"},
+		{[]string{"convert", src, "-o", out, "--threshold", "1.5"}, exitUsage, "--threshold 1.5 out of range"},
+		{[]string{"convert", src, "-o", out, "--threshold", "NaN"}, exitUsage, "--threshold NaN out of range"},
+		{[]string{"convert", filepath.Join(dir, "missing.safetensors"), "-o", out}, exitFail, "missing.safetensors"},
+		{[]string{"verify", src, "--fc", src}, exitFail, "fc2conv verify: --fc is for a fully convolutional MODEL, and " + src + " is an FC model"},
+		{[]string{"verify", fcn, "--fc", fcn}, exitFail, "fc2conv verify: --fc " + fcn + " is fully convolutional"},
+		{[]string{"verify", fcn, "--fc", keras}, exitFail, "fc2conv verify: --fc " + keras + " takes a 2×12×12 (C×H×W) window and " + fcn + " a 1×16×12 one"},
+		{[]string{"verify", fcn, "--fc", filepath.Join(dir, "missing.safetensors")}, exitFail, "fc2conv verify: --fc: "},
+		{[]string{"verify", src, "--large", "-1"}, exitUsage, "fc2conv verify: --large -1 out of range [1,100]"},
+		{[]string{"verify", src, "--large", "0"}, exitUsage, "--large 0 out of range"},
+		{[]string{"verify", src, "--windows", "-1"}, exitUsage, "fc2conv verify: --windows -1 out of range [1,10000]"},
+		{[]string{"verify", src, keras}, exitUsage, "fc2conv verify: need exactly one model, got 2 arguments"},
+		{[]string{"ensemble", src, src}, exitUsage, "fc2conv ensemble: missing -o OUT"},
+		{[]string{"ensemble", "-o", dir, src, src}, exitUsage, "fc2conv ensemble: -o " + dir + " is a directory"},
+		{[]string{"ensemble", "-o", srcAgain, src, src}, exitUsage, "fc2conv ensemble: -o " + srcAgain + " is also an input"},
+		{[]string{"ensemble", "-o", out, src, keras}, exitFail, "  member 0: " + src + "\n  member 1: " + keras + "\n"},
+	} {
+		code, stdout, stderr := runCLI(c.args...)
+		assert.Equal(t, c.code, code, "%q: %s", c.args, stderr)
+		assert.Empty(t, stdout, "%q", c.args)
+		assert.Contains(t, stderr, c.want, "%q", c.args)
+		assert.NoFileExists(t, out, "%q", c.args)
+	}
+
+	// A threshold in range is stored.
+	code, _, stderr = runCLI("convert", src, "-o", out, "--threshold", "0.7")
+	require.Equal(t, exitOK, code, stderr)
+	m, err := nn.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, 0.7, m.Threshold)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/fc2conv/fc2conv/convert"
@@ -10,25 +13,34 @@ import (
 )
 
 func runConvert(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("convert", "IN.safetensors", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.", stderr)
+	fs := newFlags("convert", "IN.safetensors", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.\nExits 1 without writing when the error exceeds 1e-5, when a file cannot be\nread or written, or when IN is already fully convolutional.", stderr)
 	out := fs.String("o", "", "output model `file` (required)")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
-	threshold := fs.Float64("threshold", -1, "store this default detection `threshold` in OUT (chosen on validation scenes; see 'eval detect --max-fp')")
+	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT (chosen on validation scenes; see 'eval detect --max-fp'); default: none")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if *threshold > 1 {
-		fmt.Fprintln(stderr, "fc2conv convert: --threshold must be in [0,1]")
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "fc2conv convert: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() != 1 || *out == "" {
-		fmt.Fprintln(stderr, "fc2conv convert: need one input model and -o OUT")
-		fs.Usage()
-		return exitUsage
+	if isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1) {
+		return usageErr("--threshold %g out of range [0,1]", *threshold)
 	}
-	fc, err := nn.Load(fs.Arg(0))
+	if fs.NArg() != 1 {
+		return usageErr("need exactly one input model, got %d arguments (try --help)", fs.NArg())
+	}
+	in := fs.Arg(0)
+	if code := checkOut(stderr, "convert", *out, in); code != exitOK {
+		return code
+	}
+	fc, err := nn.Load(in)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
+		return exitFail
+	}
+	if fc.IsFullyConvolutional() {
+		fmt.Fprintf(stderr, "fc2conv convert: %s is already fully convolutional; nothing to convert (use 'fc2conv verify' to check it)\n", in)
 		return exitFail
 	}
 	res, rep, err := convert.ConvertChecked(fc, convert.VerifyOptions{Seed: *seed})
@@ -39,14 +51,14 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		printReport(stdout, rep)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv convert: %s: %v; not writing %s\n", fs.Arg(0), err, *out)
+		fmt.Fprintf(stderr, "fc2conv convert: %s: %v; not writing %s\n", in, err, *out)
 		return exitFail
 	}
-	if *threshold >= 0 {
+	if isSet(fs, "threshold") {
 		res.Network.Threshold = *threshold
 	}
 	if err := res.Network.Save(*out); err != nil {
-		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv convert: -o: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
@@ -72,4 +84,46 @@ func printReport(w io.Writer, rep convert.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "max abs error %.3g, max rel error %.3g (tolerance %.0e)\n", rep.MaxAbs(), rep.MaxRel(), convert.Tolerance)
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// checkOut checks the output model path of cmd up front, before any work:
+// given, not a directory, in a directory that exists, and not one of the
+// inputs (which writing would destroy).
+func checkOut(stderr io.Writer, cmd, out string, inputs ...string) int {
+	if out == "" {
+		fmt.Fprintf(stderr, "fc2conv %s: missing -o OUT, the output model file (try --help)\n", cmd)
+		return exitUsage
+	}
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		fmt.Fprintf(stderr, "fc2conv %s: -o %s is a directory; give a file name\n", cmd, out)
+		return exitUsage
+	}
+	if _, err := os.Stat(filepath.Dir(out)); err != nil {
+		fmt.Fprintf(stderr, "fc2conv %s: -o %s: %v\n", cmd, out, err)
+		return exitFail
+	}
+	for _, in := range inputs {
+		if sameFile(in, out) {
+			fmt.Fprintf(stderr, "fc2conv %s: -o %s is also an input; writing it would destroy the input\n", cmd, out)
+			return exitUsage
+		}
+	}
+	return exitOK
+}
+
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

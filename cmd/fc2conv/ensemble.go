@@ -15,10 +15,12 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() < 2 || *out == "" {
-		fmt.Fprintln(stderr, "fc2conv ensemble: need at least two member models and -o OUT")
-		fs.Usage()
+	if fs.NArg() < 2 {
+		fmt.Fprintf(stderr, "fc2conv ensemble: need at least two member models, got %d (try --help)\n", fs.NArg())
 		return exitUsage
+	}
+	if code := checkOut(stderr, "ensemble", *out, fs.Args()...); code != exitOK {
+		return code
 	}
 	var members []*nn.Network
 	for _, path := range fs.Args() {
@@ -27,15 +29,24 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
 			return exitFail
 		}
+		if len(members) > 0 && m.IsFullyConvolutional() != members[0].IsFullyConvolutional() {
+			fmt.Fprintf(stderr, "fc2conv ensemble: %s is %s and %s is %s; members must all be FC or all fully convolutional (ensemble the FC models, then convert the result)\n",
+				fs.Arg(0), form(members[0]), path, form(m))
+			return exitFail
+		}
 		members = append(members, m)
 	}
 	merged, err := convert.Ensemble(members...)
 	if err != nil {
+		// The library numbers the members; say which file each is.
 		fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
+		for i, path := range fs.Args() {
+			fmt.Fprintf(stderr, "  member %d: %s\n", i, path)
+		}
 		return exitFail
 	}
 	if err := merged.Save(*out); err != nil {
-		fmt.Fprintf(stderr, "fc2conv ensemble: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv ensemble: -o: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d members, %d weights\n", *out, len(members), weights(merged))
@@ -50,4 +61,11 @@ func weights(n *nn.Network) int {
 		}
 	}
 	return total
+}
+
+func form(n *nn.Network) string {
+	if n.IsFullyConvolutional() {
+		return "fully convolutional"
+	}
+	return "FC"
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -18,21 +20,51 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitHelp is returned by parse, and so by a command, when --help was
+	// asked for; run prints the help to stdout and exits 0. It never
+	// leaves the process.
+	exitHelp = -1
 )
 
 type command struct {
 	summary string
 	run     func(args []string, stdout, stderr io.Writer) int
+	subs    map[string]command // subcommands (eval classify, eval detect); run is nil then
 }
 
 var commands = map[string]command{
-	"convert":  {"rewrite an FC model as a fully convolutional one and check it", runConvert},
-	"verify":   {"run the FC↔conv equivalence checks on a model", runVerify},
-	"train":    {"train the dress classifier on Fashion-MNIST", runTrain},
-	"scan":     {"scan images for dresses (or any class) and write boxes and heatmaps", runScan},
-	"scenes":   {"write evaluation scenes with ground-truth boxes", runScenes},
-	"eval":     {"evaluate: 'eval classify' on t10k, 'eval detect' on scenes", runEval},
-	"ensemble": {"merge models that differ only in weights into one averaging their logits", runEnsemble},
+	"convert":  {summary: "rewrite an FC model as a fully convolutional one and check it", run: runConvert},
+	"verify":   {summary: "run the FC↔conv equivalence checks on a model", run: runVerify},
+	"train":    {summary: "train the dress classifier on Fashion-MNIST", run: runTrain},
+	"scan":     {summary: "scan images for dresses (or any class) and write boxes and heatmaps", run: runScan},
+	"scenes":   {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
+	"eval":     {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
+	"ensemble": {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
+}
+
+var evalCommands = map[string]command{
+	"classify": {summary: "dress vs rest on Fashion-MNIST t10k items", run: runEvalClassify},
+	"detect":   {summary: "AP@0.5 of scan output against scene ground truth", run: runEvalDetect},
+}
+
+// examples holds each command's example invocations, printed at the end
+// of its --help. Keys are the command names as given to newFlags.
+var examples = map[string]string{
+	"":      "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv help scan",
+	"eval":  "fc2conv eval classify --model models/dress.safetensors\nfc2conv eval detect --truth scenes/truth.jsonl --scan boxes.jsonl",
+	"scan":  "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png",
+	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors",
+	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
+		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89",
+	"verify": "fc2conv verify models/dress.safetensors\n" +
+		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +
+		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png",
+	"scenes":        "fc2conv scenes --items t10k --photo-split eval --n 40 --seed 30 --out /tmp/testscenes",
+	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89",
+	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
+		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.05",
+	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
+		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }
 
 func main() {
@@ -40,75 +72,207 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "fc2conv: unknown command %q\n\n", args[0])
+	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
-	return c.run(args[1:], stdout, stderr)
+	switch args[0] {
+	case "help":
+		return runHelp(args[1:], stdout, stderr)
+	case "-h", "-help", "--help":
+		// "fc2conv --help scan" reads as "fc2conv help scan".
+		return runHelp(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "fc2conv %s: unexpected argument %q\n", args[0], args[1])
+			return exitUsage
+		}
+		info, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, version(info, ok))
+		return exitOK
+	}
+	return dispatch("fc2conv", commands, args, stdout, stderr)
+}
+
+// dispatch runs the command args[0] of table; prefix is what the table's
+// commands follow ("fc2conv", "fc2conv eval").
+func dispatch(prefix string, table map[string]command, args []string, stdout, stderr io.Writer) int {
+	c, ok := table[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n\n", prefix, args[0])
+		list(stderr, prefix, table)
+		return exitUsage
+	}
+	name := prefix + " " + args[0]
+	if c.subs != nil {
+		switch {
+		case len(args) == 1:
+			fmt.Fprintf(stderr, "%s: missing subcommand\n\n", name)
+			list(stderr, name, c.subs)
+			return exitUsage
+		case isHelp(args[1]):
+			list(stdout, name, c.subs)
+			return exitOK
+		}
+		return dispatch(name, c.subs, args[1:], stdout, stderr)
+	}
+	if code := c.run(args[1:], stdout, stderr); code != exitHelp {
+		return code
+	}
+	return help(c, stdout)
+}
+
+// help prints a command's usage to stdout: the command is run with
+// --help and a helpOut for its stderr, which parse prints the usage on.
+func help(c command, stdout io.Writer) int {
+	if code := c.run([]string{"--help"}, stdout, helpOut{stdout}); code != exitHelp {
+		return code
+	}
+	return exitOK
+}
+
+// helpOut marks the writer a command's usage is asked for on. A command
+// given --help by the user returns exitHelp without printing, since its
+// flag set writes to stderr; dispatch then asks again through help.
+type helpOut struct{ io.Writer }
+
+// runHelp is "fc2conv help [COMMAND [SUBCOMMAND]]".
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
+	}
+	prefix, table := "fc2conv", commands
+	for i, a := range args {
+		c, ok := table[a]
+		if !ok {
+			fmt.Fprintf(stderr, "fc2conv help: unknown command %q\n\n", strings.TrimPrefix(prefix+" "+a, "fc2conv "))
+			list(stderr, prefix, table)
+			return exitUsage
+		}
+		prefix += " " + a
+		if c.subs == nil {
+			if i+1 < len(args) {
+				fmt.Fprintf(stderr, "fc2conv help: %q has no subcommand %q\n", strings.TrimPrefix(prefix, "fc2conv "), args[i+1])
+				return exitUsage
+			}
+			return help(c, stdout)
+		}
+		table = c.subs
+	}
+	list(stdout, prefix, table)
+	return exitOK
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: fc2conv COMMAND [flags] [args]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
+	list(w, "fc2conv", commands)
+}
+
+// list prints the usage of a command table: the top level or a command
+// with subcommands.
+func list(w io.Writer, prefix string, table map[string]command) {
+	fmt.Fprintf(w, "usage: %s COMMAND [flags] [args]\n\ncommands:\n", prefix)
+	names := make([]string, 0, len(table))
+	for n := range table {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-9s %s\n", n, table[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'fc2conv COMMAND --help' for a command's flags.")
+	key := strings.TrimPrefix(strings.TrimPrefix(prefix, "fc2conv"), " ")
+	if key == "" {
+		fmt.Fprintf(w, "  %-9s %s\n", "help", "print the help of a command: fc2conv help COMMAND")
+		fmt.Fprintf(w, "  %-9s %s\n", "version", "print the version of fc2conv and of Go (also --version)")
+	}
+	printExamples(w, key)
+	fmt.Fprintf(w, "\nRun '%s COMMAND --help' for a command's flags.\n", prefix)
 }
 
-// newFlags makes a flag set whose usage names the command and its
-// arguments.
+func printExamples(w io.Writer, name string) {
+	if ex := examples[name]; ex != "" {
+		fmt.Fprintf(w, "\nexamples:\n  %s\n", strings.ReplaceAll(ex, "\n", "\n  "))
+	}
+}
+
+// version describes the build: the module version ("(devel)" for a
+// build from a checkout), the VCS revision and whether the tree had local
+// changes, when the build recorded them, and the Go version.
+func version(info *debug.BuildInfo, ok bool) string {
+	v, goVersion, rev, modified := "(devel)", runtime.Version(), "", false
+	if ok && info != nil {
+		if info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		if info.GoVersion != "" {
+			goVersion = info.GoVersion
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	s := "fc2conv " + v
+	if rev != "" {
+		s += ", revision " + rev
+		if modified {
+			s += " (modified)"
+		}
+	}
+	return s + ", " + goVersion
+}
+
+// newFlags makes a flag set whose usage names the command, its arguments
+// and examples. Usage goes to stderr, or to stdout when --help asked for it
+// (see help).
 func newFlags(name, args, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("fc2conv "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fc2conv %s [flags] %s\n\n%s\n\nflags:\n", name, args, about)
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: %s\n\n%s\n\nflags:\n", strings.TrimSpace("fc2conv "+name+" [flags] "+args), about)
 		fs.PrintDefaults()
+		printExamples(w, name)
 	}
 	return fs
 }
 
-// parse parses flags; ok is false when the command should exit with code.
-// Flags may come before or after the positional arguments
-// (fc2conv convert IN -o OUT).
+// parse parses flags; ok is false when the command should exit with code
+// (exitHelp when --help was given). Flags may come before or after the
+// positional arguments (fc2conv convert IN -o OUT). A bad flag is reported
+// in one line that names the command, not buried above the whole usage.
 func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
-	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(flagsFirst(fs, args))
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		if _, ok := out.(helpOut); ok {
+			usage()
 		}
-		return exitUsage, false
+		return exitHelp, false
 	}
-	return 0, true
+	fmt.Fprintf(out, "%s: %v\nRun '%s --help' for usage.\n", fs.Name(), err, fs.Name())
+	return exitUsage, false
 }
 
-func runEval(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "classify":
-			return runEvalClassify(args[1:], stdout, stderr)
-		case "detect":
-			return runEvalDetect(args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintln(stderr, "usage: fc2conv eval classify|detect [flags]\n\n  classify  dress vs rest on Fashion-MNIST t10k items\n  detect    AP@0.5 of scan output against scene ground truth")
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		return exitOK
-	}
-	return exitUsage
-}
+// boolWords are the separate arguments a boolean flag takes as its value
+// (--flip false). Anything else after a boolean flag is positional, so
+// "--quiet 1.png" scans 1.png; a file named false is ./false.
+var boolWords = map[string]bool{"true": true, "True": true, "TRUE": true, "false": true, "False": true, "FALSE": true}
 
 // flagsFirst moves flags (and their values) ahead of positional
 // arguments, so the standard flag package accepts them anywhere. "--"
@@ -125,22 +289,23 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
-		flags = append(flags, a)
 		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
 		f := fs.Lookup(name)
-		if f == nil {
-			continue // let Parse report it
+		if strings.Contains(name, "=") || f == nil || i+1 == len(args) {
+			flags = append(flags, a) // an unknown flag is left for Parse to report
+			continue
 		}
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if boolWords[args[i+1]] {
+				flags = append(flags, a+"="+args[i+1])
+				i++
+			} else {
+				flags = append(flags, a)
+			}
 			continue
 		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
-			i++
-		}
+		flags = append(flags, a, args[i+1])
+		i++
 	}
 	return append(append(flags, "--"), pos...)
 }
