@@ -21,6 +21,9 @@ type Reference struct{}
 
 // Gemm implements Kernels.
 func (Reference) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return // nothing to add, and the slices may be empty
+	}
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
 		for p := 0; p < k; p++ {

@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Blocking of Packed, after Goto and van de Geijn's layered GEMM. The
+// micro-kernel keeps an mr×nr tile of C in registers: with AVX2 that is
+// 4 rows × 3 ymm of 8 floats = 12 accumulators, plus 3 registers for a row
+// of B and one for a broadcast element of A, all 16 ymm registers. 4×24
+// rather than the common 6×16 because the engine's output channel counts
+// (1, 16, 20, 32, 64, 128, 256) are multiples of 4 but rarely of 6, so
+// fewer rows are wasted on padding.
+//
+// kc: one packed kc×nr panel of B (24 KiB) stays in the 32 KiB L1 while
+// the micro-kernel runs over every packed panel of A against it.
+// mc: the packed mc×kc block of A (128 KiB) stays in the 512 KiB L2.
+// nc: the packed kc×nc block of B (4 MiB) stays in L3; it is a multiple of nr.
+const (
+	mr = 4
+	nr = 24
+	kc = 256
+	mc = 128
+	nc = 170 * nr
+)
+
+// Packed is a cache-blocked SGEMM: A and B are copied block by block into
+// contiguous panels in the order the micro-kernel reads them, and an
+// mr×nr register-blocked micro-kernel runs over the panels. On amd64 with
+// AVX2 and FMA the micro-kernel is Go assembly; elsewhere it is its pure-Go
+// twin, with the same packing and blocking.
+//
+// The packing buffers come from a sync.Pool, so one Packed value (such as
+// Default) is safe for concurrent use by many engines, and a warm pool
+// makes Gemm allocation free.
+type Packed struct {
+	// pureGo forces the Go micro-kernel, so tests can run both on a CPU
+	// that has the assembly one.
+	pureGo bool
+}
+
+// MicroKernel names the micro-kernel Gemm uses on this CPU.
+func (p Packed) MicroKernel() string {
+	if p.pureGo || microAsm == nil {
+		return "go"
+	}
+	return microAsmName
+}
+
+// workspace holds one call's packed blocks and the tile edges are
+// computed into. Its slices only grow.
+type workspace struct {
+	a, b []float32
+	tile [mr * nr]float32
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// Gemm implements Kernels.
+func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	micro := microGo
+	if !p.pureGo && microAsm != nil {
+		micro = microAsm
+	}
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	kb0 := min(k, kc)
+	ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
+	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), nc))
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb)
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				packA(ws.a, a[ic*lda+pc:], lda, mb, kb)
+				macroKernel(micro, ws, mb, nb, kb, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+// macroKernel adds the product of the packed mb×kb block of A and kb×nb
+// block of B into c. Full tiles go straight to c; edge tiles are computed
+// into ws.tile (the panels are zero padded) and only their valid part is
+// added, so nothing outside the m×n window of c is touched.
+func macroKernel(micro microKernel, ws *workspace, mb, nb, kb int, c []float32, ldc int) {
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		bp := ws.b[jr*kb : jr*kb+kb*nr]
+		for ir := 0; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			ap := ws.a[ir*kb : ir*kb+kb*mr]
+			if rows == mr && cols == nr {
+				micro(kb, ap, bp, nr, c[ir*ldc+jr:], ldc)
+				continue
+			}
+			t := ws.tile[:]
+			clear(t)
+			micro(kb, ap, bp, nr, t, nr)
+			for i := 0; i < rows; i++ {
+				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
+				for j, v := range t[i*nr : i*nr+cols] {
+					ci[j] += v
+				}
+			}
+		}
+	}
+}
+
+// packA copies the mb×kb block of a (row stride lda) into dst as panels
+// of mr rows; panel q holds element (q·mr+i, p) at q·mr·kb + p·mr + i, so
+// the micro-kernel reads one column of mr values per step. Rows past mb
+// are zero.
+func packA(dst, a []float32, lda, mb, kb int) {
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : ir*kb+kb*mr]
+		for i := 0; i < mr; i++ {
+			if ir+i >= mb {
+				for p := 0; p < kb; p++ {
+					panel[p*mr+i] = 0
+				}
+				continue
+			}
+			row := a[(ir+i)*lda : (ir+i)*lda+kb]
+			for p, v := range row {
+				panel[p*mr+i] = v
+			}
+		}
+	}
+}
+
+// packB copies the kb×nb block of b (row stride ldb) into dst as panels of
+// nr columns; panel q holds row p of its columns at q·nr·kb + p·nr, so the
+// micro-kernel reads nr contiguous values per step. Columns past nb are
+// zero.
+func packB(dst, b []float32, ldb, kb, nb int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : jr*kb+kb*nr]
+		cols := min(nr, nb-jr)
+		for p := 0; p < kb; p++ {
+			d := panel[p*nr : p*nr+nr]
+			if cols == nr {
+				*(*[nr]float32)(d) = *(*[nr]float32)(b[p*ldb+jr:])
+				continue
+			}
+			copy(d, b[p*ldb+jr:p*ldb+jr+cols])
+			clear(d[cols:])
+		}
+	}
+}
+
+// microKernel adds A·B to the mr×nr tile at c (row stride ldc), where a
+// holds k steps of mr values and b holds k rows of nr values, row stride
+// ldb.
+type microKernel func(k int, a, b []float32, ldb int, c []float32, ldc int)
+
+// checkMicro guards the assembly micro-kernel: it reads and writes
+// through raw pointers, so the slices must cover the whole tile.
+func checkMicro(k int, a, b []float32, ldb int, c []float32, ldc int) {
+	if k < 1 || len(a) < k*mr || ldb < nr || len(b) < (k-1)*ldb+nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
+		panic(fmt.Sprintf("kernels: micro-kernel called with k=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", k, len(a), ldb, len(b), ldc, len(c)))
+	}
+}
+
+// microGo is the pure-Go twin of the assembly micro-kernel.
+func microGo(k int, a, b []float32, ldb int, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	for p := 0; p < k; p++ {
+		ap := (*[mr]float32)(a[p*mr:])
+		bp := (*[nr]float32)(b[p*ldb:])
+		for i, av := range ap {
+			row := &acc[i]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for i := range acc {
+		ci := (*[nr]float32)(c[i*ldc:])
+		for j, v := range acc[i] {
+			ci[j] += v
+		}
+	}
+}
+
+// checkGemm panics when the arguments describe matrices that the slices do
+// not hold: that is a bug in the caller, and reading past them is not an
+// option (the same contract as gonum's BLAS).
+func checkGemm(who string, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	switch {
+	case m < 0 || n < 0 || k < 0:
+		panic(fmt.Sprintf("kernels: %s.Gemm: negative size m=%d n=%d k=%d", who, m, n, k))
+	case lda < max(1, k) || ldb < max(1, n) || ldc < max(1, n):
+		panic(fmt.Sprintf("kernels: %s.Gemm: leading dimension too small: lda=%d (k=%d) ldb=%d ldc=%d (n=%d)", who, lda, k, ldb, ldc, n))
+	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(a)=%d < %d for %d×%d with lda=%d", who, len(a), (m-1)*lda+k, m, k, lda))
+	case k > 0 && n > 0 && len(b) < (k-1)*ldb+n:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(b)=%d < %d for %d×%d with ldb=%d", who, len(b), (k-1)*ldb+n, k, n, ldb))
+	case m > 0 && n > 0 && len(c) < (m-1)*ldc+n:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(c)=%d < %d for %d×%d with ldc=%d", who, len(c), (m-1)*ldc+n, m, n, ldc))
+	}
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
