@@ -136,26 +136,6 @@ func packA(dst, a []float32, lda, mb, kb int) {
 	}
 }
 
-// packB copies the kb×nb block of b (row stride ldb) into dst as panels of
-// nr columns; panel q holds row p of its columns at q·nr·kb + p·nr, so the
-// micro-kernel reads nr contiguous values per step. Columns past nb are
-// zero.
-func packB(dst, b []float32, ldb, kb, nb int) {
-	for jr := 0; jr < nb; jr += nr {
-		panel := dst[jr*kb : jr*kb+kb*nr]
-		cols := min(nr, nb-jr)
-		for p := 0; p < kb; p++ {
-			d := panel[p*nr : p*nr+nr]
-			if cols == nr {
-				*(*[nr]float32)(d) = *(*[nr]float32)(b[p*ldb+jr:])
-				continue
-			}
-			copy(d, b[p*ldb+jr:p*ldb+jr+cols])
-			clear(d[cols:])
-		}
-	}
-}
-
 // microKernel adds A·B to the mr×nr tile at c (row stride ldc), where a
 // holds k steps of mr values and b holds k rows of nr values, row stride
 // ldb.
@@ -215,4 +195,41 @@ func grow(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+// packB copies the kb×nb block of b (row stride ldb) into dst as panels of
+// nr columns; panel q holds row p of its columns at q·nr·kb + p·nr, so the
+// micro-kernel reads nr contiguous values per step. Columns past nb are
+// zero. It walks four rows of b at a time, so that b is read as four
+// sequential streams (a panel at a time would revisit each row once per
+// panel, and a row stride that is a multiple of 4 KiB would evict those
+// lines in between) and every 4·nr values written fill whole cache lines.
+func packB(dst, b []float32, ldb, kb, nb int) {
+	full := nb / nr * nr
+	p := 0
+	for ; p+4 <= kb; p += 4 {
+		r0, r1, r2, r3 := b[p*ldb:p*ldb+nb], b[(p+1)*ldb:(p+1)*ldb+nb], b[(p+2)*ldb:(p+2)*ldb+nb], b[(p+3)*ldb:(p+3)*ldb+nb]
+		for jr := 0; jr < full; jr += nr {
+			d := dst[jr*kb+p*nr : jr*kb+p*nr+4*nr]
+			*(*[nr]float32)(d[0:]) = *(*[nr]float32)(r0[jr:])
+			*(*[nr]float32)(d[nr:]) = *(*[nr]float32)(r1[jr:])
+			*(*[nr]float32)(d[2*nr:]) = *(*[nr]float32)(r2[jr:])
+			*(*[nr]float32)(d[3*nr:]) = *(*[nr]float32)(r3[jr:])
+		}
+	}
+	for ; p < kb; p++ {
+		row := b[p*ldb : p*ldb+nb]
+		d := dst[p*nr:]
+		for jr := 0; jr < full; jr += nr {
+			*(*[nr]float32)(d[jr*kb:]) = *(*[nr]float32)(row[jr:])
+		}
+	}
+	if full < nb {
+		edge := dst[full*kb : full*kb+kb*nr]
+		for p := 0; p < kb; p++ {
+			e := edge[p*nr : p*nr+nr]
+			copy(e, b[p*ldb+full:p*ldb+nb])
+			clear(e[nb-full:])
+		}
+	}
 }
