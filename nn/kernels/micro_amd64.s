@@ -48,6 +48,25 @@ TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-48
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 
+	// Start fetching the C tile (4 rows of 96 bytes, up to 3 lines each)
+	// now, so that the read-modify-write at the end finds it in cache.
+	MOVQ DX, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
