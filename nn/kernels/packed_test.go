@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -168,4 +169,42 @@ func TestPackedDoesNotAllocateWhenWarm(t *testing.T) {
 	p.Gemm(m, n, k, a, k, b, n, c, n)
 	allocs := testing.AllocsPerRun(20, func() { p.Gemm(m, n, k, a, k, b, n, c, n) })
 	assert.Zero(t, allocs)
+}
+
+// One Packed value (like Default) serves concurrent engines: each call
+// takes its own buffers from the pool. Run with -race to check.
+func TestPackedConcurrentUse(t *testing.T) {
+	const workers = 4
+	rng := rand.New(rand.NewSource(7))
+	type job struct {
+		m, n, k int
+		a, b    []float32
+		want    []float32
+	}
+	jobs := make([]job, workers)
+	for w := range jobs {
+		m, n, k := 5+7*w, 50+31*w, 30+100*w
+		j := job{m: m, n: n, k: k, a: random(rng, m*k), b: random(rng, k*n), want: make([]float32, m*n)}
+		Reference{}.Gemm(m, n, k, j.a, k, j.b, n, j.want, n)
+		jobs[w] = j
+	}
+	got := make([][]float32, workers)
+	var wg sync.WaitGroup
+	for w, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				c := make([]float32, j.m*j.n)
+				Default.Gemm(j.m, j.n, j.k, j.a, j.k, j.b, j.n, c, j.n)
+				got[w] = c
+			}
+		}()
+	}
+	wg.Wait()
+	for w, j := range jobs {
+		for i := range j.want {
+			require.InDelta(t, j.want[i], got[w][i], 1e-5*(1+math.Sqrt(float64(j.k))), "worker %d element %d", w, i)
+		}
+	}
 }
