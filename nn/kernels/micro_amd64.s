@@ -37,16 +37,25 @@
 	VMOVUPS R2, 64(DX); \
 	ADDQ R8, DX
 
-// func micro4x24AVX2FMA(k int, a, b *float32, ldb int, c *float32, ldc int)
-TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
+// func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int)
+//
+// Registers: CX k steps left, SI A (runs on from one tile's panel into the
+// next), DI B (back to R12 for each tile), DX C (the four STOREs leave it
+// at the next tile), BX tiles left, R8 ldc and R9 ldb in bytes.
+TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), R11
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ ldb+24(FP), R9
+	MOVQ tiles+16(FP), BX
+	MOVQ b+24(FP), R12
+	MOVQ ldb+32(FP), R9
 	SHLQ $2, R9
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
+
+tile:
+	MOVQ R11, CX
+	MOVQ R12, DI
 
 	// Start fetching the C tile (4 rows of 96 bytes, up to 3 lines each)
 	// now, so that the read-modify-write at the end finds it in cache.
@@ -109,5 +118,7 @@ done:
 	STORE(Y3, Y4, Y5)
 	STORE(Y6, Y7, Y8)
 	STORE(Y9, Y10, Y11)
+	DECQ BX
+	JNZ  tile
 	VZEROUPPER
 	RET

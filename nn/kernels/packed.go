@@ -87,23 +87,25 @@ func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 }
 
 // macroKernel adds the product of the packed mb×kb block of A and kb×nb
-// block of B into c. Full tiles go straight to c; edge tiles are computed
-// into ws.tile (the panels are zero padded) and only their valid part is
-// added, so nothing outside the m×n window of c is touched.
+// block of B into c. Full tiles go straight to c, all the full row tiles
+// of a panel in one micro-kernel call; edge tiles are computed into
+// ws.tile (the panels are zero padded) and only their valid part is added,
+// so nothing outside the m×n window of c is touched.
 func macroKernel(micro microKernel, ws *workspace, mb, nb, kb int, c []float32, ldc int) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		bp := ws.b[jr*kb : jr*kb+kb*nr]
-		for ir := 0; ir < mb; ir += mr {
+		first := 0 // first row tile left for the edge path
+		if cols == nr && mb >= mr {
+			tiles := mb / mr
+			micro(kb, ws.a[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc)
+			first = tiles * mr
+		}
+		for ir := first; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
-			ap := ws.a[ir*kb : ir*kb+kb*mr]
-			if rows == mr && cols == nr {
-				micro(kb, ap, bp, nr, c[ir*ldc+jr:], ldc)
-				continue
-			}
 			t := ws.tile[:]
 			clear(t)
-			micro(kb, ap, bp, nr, t, nr)
+			micro(kb, ws.a[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr)
 			for i := 0; i < rows; i++ {
 				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
 				for j, v := range t[i*nr : i*nr+cols] {
@@ -136,16 +138,18 @@ func packA(dst, a []float32, lda, mb, kb int) {
 	}
 }
 
-// microKernel adds A·B to the mr×nr tile at c (row stride ldc), where a
-// holds k steps of mr values and b holds k rows of nr values, row stride
-// ldb.
-type microKernel func(k int, a, b []float32, ldb int, c []float32, ldc int)
+// microKernel adds A·B to tiles mr×nr tiles of C stacked down the rows
+// (tile t at c[t·mr·ldc:], row stride ldc), where a holds the tiles' packed
+// panels of A one after the other (k steps of mr values each) and b holds
+// k rows of nr values, row stride ldb, shared by all the tiles. Sweeping
+// the tiles in one call keeps the call overhead off layers with small k.
+type microKernel func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int)
 
 // checkMicro guards the assembly micro-kernel: it reads and writes
-// through raw pointers, so the slices must cover the whole tile.
-func checkMicro(k int, a, b []float32, ldb int, c []float32, ldc int) {
-	if k < 1 || len(a) < k*mr || ldb < nr || len(b) < (k-1)*ldb+nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
-		panic(fmt.Sprintf("kernels: micro-kernel called with k=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", k, len(a), ldb, len(b), ldc, len(c)))
+// through raw pointers, so the slices must cover every tile.
+func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || ldb < nr || len(b) < (k-1)*ldb+nr || ldc < nr || len(c) < (tiles*mr-1)*ldc+nr {
+		panic(fmt.Sprintf("kernels: micro-kernel called with k=%d tiles=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", k, tiles, len(a), ldb, len(b), ldc, len(c)))
 	}
 }
 
@@ -154,8 +158,13 @@ func checkMicro(k int, a, b []float32, ldb int, c []float32, ldc int) {
 // all k steps: the compiler keeps those in registers (all of them on
 // arm64, most on amd64), where a [4][24] array would live in memory and
 // cost a load and a store per multiply-add.
-func microGo(k int, a, b []float32, ldb int, c []float32, ldc int) {
-	a = a[:k*mr]
+func microGo(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+	for t := 0; t < tiles; t++ {
+		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, c[t*mr*ldc:], ldc)
+	}
+}
+
+func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int) {
 	for j := 0; j < nr; j += 4 {
 		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
 		for p := 0; p < k; p++ {

@@ -141,21 +141,29 @@ func TestPackedChoosesAssemblyOnAVX2(t *testing.T) {
 	assert.Equal(t, "go", Packed{pureGo: true}.MicroKernel())
 }
 
-// The micro-kernels agree with each other tile by tile, with a B row
-// stride wider than the tile (as when B is read in place).
+// The micro-kernels agree with each other, one tile or several stacked
+// down the rows, with a B row stride wider than the tile.
 func TestMicroKernelsAgree(t *testing.T) {
 	if microAsm == nil {
 		t.Skip("no assembly micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewSource(5))
 	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256} {
-		ldb, ldc := nr+rng.Intn(9), nr+rng.Intn(9)
-		a, b, c := random(rng, k*mr), random(rng, (k-1)*ldb+nr), random(rng, (mr-1)*ldc+nr)
-		want, got := append([]float32(nil), c...), append([]float32(nil), c...)
-		microGo(k, a, b, ldb, want, ldc)
-		microAsm(k, a, b, ldb, got, ldc)
-		for i := range want {
-			require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k=%d element %d", k, i)
+		for _, tiles := range []int{1, 2, 3} {
+			ldb, ldc := nr+rng.Intn(9), nr+rng.Intn(9)
+			a, b, c := random(rng, tiles*k*mr), random(rng, (k-1)*ldb+nr), random(rng, (tiles*mr-1)*ldc+nr)
+			want, got := append([]float32(nil), c...), append([]float32(nil), c...)
+			microGo(k, a, tiles, b, ldb, want, ldc)
+			microAsm(k, a, tiles, b, ldb, got, ldc)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k=%d tiles=%d element %d", k, tiles, i)
+			}
+			// Elements between the rows are left alone.
+			for i := range c {
+				if i%ldc >= nr {
+					require.Equal(t, c[i], got[i], "k=%d tiles=%d element %d", k, tiles, i)
+				}
+			}
 		}
 	}
 }
