@@ -31,9 +31,12 @@ const (
 // AVX2 and FMA the micro-kernel is Go assembly; elsewhere it is its pure-Go
 // twin, with the same packing and blocking.
 //
-// The packing buffers come from a sync.Pool, so one Packed value (such as
-// Default) is safe for concurrent use by many engines, and a warm pool
-// makes Gemm allocation free.
+// The packing buffers (at most 4 MiB for B and 128 KiB for A) come from a
+// sync.Pool rather than from the caller, because Default is one value
+// shared by every engine: one Packed is safe for concurrent use, and with
+// a warm pool Gemm allocates nothing. The pool drops idle buffers after
+// two garbage collections, so a long-running caller pays one buffer
+// allocation now and then, not one per call.
 type Packed struct {
 	// pureGo forces the Go micro-kernel, so tests can run both on a CPU
 	// that has the assembly one.
