@@ -52,6 +52,7 @@ func (Gonum) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 }
 
 // Default is the backend new engines use: the packed GEMM, several times
-// faster than gonum's at the engine's shapes (see BenchmarkGemm). One
-// value serves every engine; Packed is safe for concurrent use.
+// faster than gonum's at the engine's shapes (see BenchmarkGemm), except
+// on amd64 CPUs without AVX2+FMA, where it is Gonum (see micro_amd64.go).
+// One value serves every engine; both are safe for concurrent use.
 var Default Kernels = Packed{}

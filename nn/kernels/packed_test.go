@@ -138,6 +138,7 @@ func TestPackedChoosesAssemblyOnAVX2(t *testing.T) {
 		t.Skipf("no assembly in this build (%s) or no AVX2+FMA", runtime.GOARCH)
 	}
 	assert.Equal(t, "avx2-fma", Packed{}.MicroKernel())
+	assert.Equal(t, Kernels(Packed{}), Default, "the default backend")
 	assert.Equal(t, "go", Packed{pureGo: true}.MicroKernel())
 }
 
