@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -96,19 +97,63 @@ func (e *Engine) ForwardInto(dst, src []float32, shape Shape) (Shape, error) {
 	if len(dst) < final.Size() {
 		return Shape{}, fmt.Errorf("engine: output buffer holds %d values, output %v needs %d", len(dst), final, final.Size())
 	}
+	e.run(dst, src, shapes, nil)
+	return final, nil
+}
+
+// run is the forward pass; with costs (one per layer) it also times each
+// layer.
+func (e *Engine) run(dst, src []float32, shapes []Shape, costs []LayerCost) {
 	e.reserve(shapes)
-	cur := e.bufA[:shape.Size()]
+	cur := e.bufA[:shapes[0].Size()]
 	copy(cur, src)
 	other := e.bufB
 	for i, k := range e.kernels {
 		is, os := shapes[i], shapes[i+1]
 		out := other[:os.Size()]
+		var t0 time.Time
+		if costs != nil {
+			t0 = time.Now()
+		}
 		if k.forward(e.scratch, cur, is, out, os) {
 			cur, other = out, cur[:cap(cur)]
 		}
+		if costs != nil {
+			costs[i].Time = time.Since(t0)
+		}
 	}
 	copy(dst, cur)
-	return final, nil
+}
+
+// LayerCost is what one layer of a forward pass did and how long it took.
+type LayerCost struct {
+	Layer   Layer
+	In, Out Shape
+	// FLOPs counts the multiplies and adds of the layer's products (two
+	// per multiply-add) as the engine computes them; 0 for layers without
+	// weights.
+	FLOPs int64
+	Time  time.Duration
+}
+
+// Profile runs the network on src like Forward and times every layer.
+func (e *Engine) Profile(src []float32, shape Shape) ([]LayerCost, error) {
+	if len(src) != shape.Size() {
+		return nil, fmt.Errorf("engine: input holds %d values, shape %v needs %d", len(src), shape, shape.Size())
+	}
+	shapes, err := e.shapes(shape)
+	if err != nil {
+		return nil, err
+	}
+	costs := make([]LayerCost, len(e.net.Layers))
+	for i, l := range e.net.Layers {
+		costs[i] = LayerCost{Layer: l, In: shapes[i], Out: shapes[i+1]}
+		if f, ok := e.kernels[i].(interface{ flops(is, os Shape) int64 }); ok {
+			costs[i].FLOPs = f.flops(shapes[i], shapes[i+1])
+		}
+	}
+	e.run(make([]float32, shapes[len(shapes)-1].Size()), src, shapes, costs)
+	return costs, nil
 }
 
 // reserve grows the buffers to hold the largest activation and scratch.

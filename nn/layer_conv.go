@@ -131,6 +131,12 @@ func gcd(a, b int) int {
 	return a
 }
 
+// flops counts the products actually computed: a block-diagonal
+// convolution skips the zeros outside its blocks.
+func (c *convKernel) flops(_, os Shape) int64 {
+	return 2 * int64(c.l.InC*c.l.Kernel.H*c.l.Kernel.W/c.groups) * int64(os.Size())
+}
+
 func (c *convKernel) scratch(_, os Shape) int {
 	if c.l.isPointwise() {
 		return 0

@@ -67,6 +67,8 @@ type denseKernel struct {
 
 func (l *Dense) newKernel(k kernels.Kernels) kernel { return denseKernel{l, k} }
 
+func (d denseKernel) flops(_, _ Shape) int64 { return 2 * int64(d.l.In) * int64(d.l.Out) }
+
 func (denseKernel) scratch(_, _ Shape) int { return 0 }
 
 func (d denseKernel) forward(_, in []float32, _ Shape, out []float32, _ Shape) bool {
