@@ -62,13 +62,21 @@ type Window struct {
 	Kernel, Stride, Padding Pair
 }
 
-// kernel is one layer's forward pass in the engine.
+// kernel is one layer's forward pass in the engine (or several layers',
+// when it fuses the ones after it: see fuser).
 type kernel interface {
-	// scratch is the working space forward needs, in float32s.
+	// scratch is the working space one thread of forward needs, in
+	// float32s, for input shape is.
 	scratch(is, os Shape) int
 	// forward computes the layer on in (shape is) into out (shape os) and
 	// returns true, or transforms in in place and returns false.
-	forward(scratch, in []float32, is Shape, out []float32, os Shape) (wroteOut bool)
+	forward(x *exec, in []float32, is Shape, out []float32, os Shape) (wroteOut bool)
+}
+
+// fuser is a kernel that can absorb the layers following its own: it
+// returns how many of next it took over.
+type fuser interface {
+	fuse(next []Layer) int
 }
 
 type base struct {

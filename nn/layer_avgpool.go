@@ -73,7 +73,7 @@ func (l *AvgPool2D) newKernel(kernels.Kernels) kernel {
 
 func (avgPoolKernel) scratch(_, _ Shape) int { return 0 }
 
-func (k avgPoolKernel) forward(_, in []float32, is Shape, out []float32, os Shape) bool {
+func (k avgPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	w := k.w
 	full := float32(w.Kernel.H * w.Kernel.W)
 	for c := 0; c < is.C; c++ {

@@ -61,7 +61,7 @@ func (l *MaxPool2D) newKernel(kernels.Kernels) kernel { return maxPoolKernel{l.W
 
 func (maxPoolKernel) scratch(_, _ Shape) int { return 0 }
 
-func (k maxPoolKernel) forward(_, in []float32, is Shape, out []float32, os Shape) bool {
+func (k maxPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	w := k.w
 	for c := 0; c < is.C; c++ {
 		src := in[c*is.H*is.W : (c+1)*is.H*is.W]

@@ -189,7 +189,11 @@ func printProfile(w io.Writer, profiles [][]nn.LayerCost, rate float64) {
 			g := float64(c.FLOPs) / t.Seconds() / 1e9
 			gf, share = fmt.Sprintf("%.1f", g), fmt.Sprintf("%.0f%%", 100*g/rate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%.2f\t%s\t%s\t\n", c.Layer.Name(), c.Layer.Kind(), c.Out, float64(t.Microseconds())/1e3, gf, share)
+		name, kind := c.Layer.Name(), string(c.Layer.Kind())
+		for _, f := range c.Fused {
+			name, kind = name+"+"+f.Name(), kind+"+"+string(f.Kind())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%.2f\t%s\t%s\t\n", name, kind, c.Out, float64(t.Microseconds())/1e3, gf, share)
 	}
 	g := float64(flops) / total.Seconds() / 1e9
 	fmt.Fprintf(tw, "total\t\t\t%.2f\t%.1f\t%.0f%%\t\n", float64(total.Microseconds())/1e3, g, 100*g/rate)

@@ -13,10 +13,11 @@ func TestBench(t *testing.T) {
 	code, out, errOut := runCLI("bench", "--size", "96x64", "--runs", "1")
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Regexp(t, regexp.MustCompile(`single-thread GEMM rate: [0-9.]+ GFLOP/s`), out)
-	for _, layer := range []string{"conv1", "pool1", "conv2", "fc1", "fc2", "softmax", "total"} {
-		assert.Regexp(t, regexp.MustCompile(`(?m)^\s*`+layer+`\s`), out, "a row for %s", layer)
+	for _, step := range []string{`conv1\+relu1\+pool1`, `conv2\+relu2\+pool2`, `fc1\+relu3`, "fc2", "softmax", "total"} {
+		assert.Regexp(t, regexp.MustCompile(`(?m)^\s*`+step+`\s`), out, "a row for %s", step)
 	}
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\s+conv2d\s+40×60×92\s`), out, "conv1's output on 96×64 is 40×60×92")
+	// conv1 gives 40×60×92 on 96×64, pooled to 40×30×46.
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\+relu1\+pool1\s+conv2d\+relu\+maxpool2d\s+40×30×46\s`), out)
 	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options: [0-9.]+ s per image`), out)
 	assert.Contains(t, out, "peak memory (RSS)")
 }
