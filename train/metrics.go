@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 )
 
 // Metrics are dress-vs-rest figures on raw Fashion-MNIST items.

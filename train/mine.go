@@ -11,7 +11,7 @@ import (
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 )
 
 // Mining scenes are smaller than evaluation scenes to keep a round cheap;

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"

@@ -6,7 +6,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -11,7 +11,7 @@ import (
 	"sort"
 
 	"github.com/fc2conv/fc2conv/detect"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/scan"
 )
 

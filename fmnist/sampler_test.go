@@ -5,12 +5,12 @@ import (
 	"math"
 	"testing"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const photoDir = "../../testdata/photos"
+const photoDir = "../testdata/photos"
 
 func trainPhotos(t *testing.T) []*image.Gray {
 	t.Helper()
