@@ -45,14 +45,14 @@ func sampleHash(t *testing.T, cfg fmnist.SamplerConfig, seed int64, n int) strin
 // hashes were recorded before SamplerConfig was split into parts.
 func TestSamplerPinned(t *testing.T) {
 	all := fmnist.DefaultSamplerConfig()
-	all.Hard, all.HardPositive = 0.4, 0.3
-	all.Leaves, all.Print, all.PrintBlocky, all.PhotoVary, all.Scene = 0.3, 0.2, 0.5, 0.4, 0.6
-	all.OffCentreIoU, all.ScaleIoU = 0.4, 0.45
+	all.Mined.Negative, all.Mined.Positive = 0.4, 0.3
+	all.Background.Leaves, all.Background.Print, all.Background.PrintBlocky, all.Background.PhotoVary, all.Background.Scene = 0.3, 0.2, 0.5, 0.4, 0.6
+	all.Place.OffCentreIoU, all.Place.ScaleIoU = 0.4, 0.45
 	trainMix := fmnist.DefaultSamplerConfig()
-	trainMix.Positive = 0.3
-	trainMix.Black, trainMix.Photo = 0.25, 0.6
-	trainMix.Scene, trainMix.HardPositive = 0.7, 0.3
-	trainMix.NegOther, trainMix.NegBackground, trainMix.NegOffCentre, trainMix.NegScale = 0.6, 0.15, 0.15, 0.1
+	trainMix.Mix.Positive = 0.3
+	trainMix.Background.Black, trainMix.Background.Photo = 0.25, 0.6
+	trainMix.Background.Scene, trainMix.Mined.Positive = 0.7, 0.3
+	trainMix.Mix.NegOther, trainMix.Mix.NegBackground, trainMix.Mix.NegOffCentre, trainMix.Mix.NegScale = 0.6, 0.15, 0.15, 0.1
 	for _, c := range []struct {
 		name string
 		cfg  fmnist.SamplerConfig

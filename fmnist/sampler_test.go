@@ -50,7 +50,7 @@ func TestSamplerBalance(t *testing.T) {
 	photos := trainPhotos(t)
 	for _, frac := range []float64{1.0 / 3, 0.5} {
 		cfg := fmnist.DefaultSamplerConfig()
-		cfg.Positive = frac
+		cfg.Mix.Positive = frac
 		s, err := fmnist.NewSamplerWith(items, photos, 5, cfg)
 		require.NoError(t, err)
 		_, labels := draw(s, 900)
@@ -93,14 +93,14 @@ func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 	photos := trainPhotos(t)
 	for _, mode := range []string{"photo", "black", "scene"} {
 		cfg := fmnist.DefaultSamplerConfig()
-		cfg.NegOther, cfg.NegOffCentre, cfg.NegScale, cfg.NegBackground = 0, 0, 0, 1
-		cfg.Invert, cfg.Neighbour = 0, 0
+		cfg.Mix.NegOther, cfg.Mix.NegOffCentre, cfg.Mix.NegScale, cfg.Mix.NegBackground = 0, 0, 0, 1
+		cfg.Background.Invert, cfg.Place.Neighbour = 0, 0
 		minPos := 0.08
 		switch mode {
 		case "black":
-			cfg.Black, cfg.Photo, minPos = 1, 0, 0.3
+			cfg.Background.Black, cfg.Background.Photo, minPos = 1, 0, 0.3
 		case "scene":
-			cfg.Black, cfg.Scene = 0, 1
+			cfg.Background.Black, cfg.Background.Scene = 0, 1
 		}
 		s, err := fmnist.NewSamplerWith(items, photos, 9, cfg)
 		require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 func TestSamplerHardNegatives(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Hard, cfg.HardCap = 0, 1, 2
+	cfg.Mix.Positive, cfg.Mined.Negative, cfg.Mined.Cap = 0, 1, 2
 	s, err := fmnist.NewSamplerWith(items, nil, 3, cfg)
 	require.NoError(t, err)
 	assert.Error(t, s.AddNegative(make([]float32, 5)))
@@ -149,9 +149,9 @@ func TestSamplerSceneStyle(t *testing.T) {
 	items := loadTiny(t, "train")
 	photos := trainPhotos(t)
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Black, cfg.Invert, cfg.Contrast, cfg.Brightness, cfg.Noise = 0, 0, 0, 0, 0
+	cfg.Background.Black, cfg.Background.Invert, cfg.Jitter.Contrast, cfg.Jitter.Brightness, cfg.Jitter.Noise = 0, 0, 0, 0, 0
 	plain, _ := draw(mustSampler(t, items, photos, cfg), 50)
-	cfg.Scene = 1
+	cfg.Background.Scene = 1
 	scene, _ := draw(mustSampler(t, items, photos, cfg), 50)
 	assert.NotEqual(t, plain, scene)
 	assert.Zero(t, offGrid(scene), "scene-style values off the 8-bit grid")
@@ -180,7 +180,7 @@ func mustSampler(t *testing.T, items *fmnist.Set, photos []*image.Gray, cfg fmni
 func TestSamplerHardPositives(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.HardPositive, cfg.HardCap = 1, 1, 2
+	cfg.Mix.Positive, cfg.Mined.Positive, cfg.Mined.Cap = 1, 1, 2
 	s := mustSampler(t, items, nil, cfg)
 	assert.Error(t, s.AddPositive(make([]float32, 5)))
 	// Without mined positives the sampler paints its own.
@@ -208,15 +208,15 @@ func TestSamplerHardPositives(t *testing.T) {
 func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 	items := loadTiny(t, "train")
 	bad := fmnist.DefaultSamplerConfig()
-	bad.Positive = 1.5
+	bad.Mix.Positive = 1.5
 	_, err := fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Positive")
 	bad = fmnist.DefaultSamplerConfig()
-	bad.Shift = 12
+	bad.Place.Shift = 12
 	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Shift")
 	bad = fmnist.DefaultSamplerConfig()
-	bad.Scene = -0.1
+	bad.Background.Scene = -0.1
 	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Scene")
 
@@ -242,10 +242,10 @@ func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 func TestSamplerOffCentreByIoU(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
-	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 1, 0
-	cfg.Contrast, cfg.Brightness, cfg.Noise, cfg.ScaleMin, cfg.ScaleMax = 0, 0, 0, 1, 1
-	cfg.OffCentreIoU = 0.4
+	cfg.Mix.Positive, cfg.Background.Black, cfg.Background.Photo, cfg.Place.Neighbour = 0, 1, 0, 0
+	cfg.Mix.NegOther, cfg.Mix.NegBackground, cfg.Mix.NegOffCentre, cfg.Mix.NegScale = 0, 0, 1, 0
+	cfg.Jitter.Contrast, cfg.Jitter.Brightness, cfg.Jitter.Noise, cfg.Place.ScaleMin, cfg.Place.ScaleMax = 0, 0, 0, 1, 1
+	cfg.Place.OffCentreIoU = 0.4
 	patches, _ := draw(mustSampler(t, items, nil, cfg), 300)
 	diagonal := 0
 	for i, p := range patches {
@@ -276,15 +276,15 @@ func TestSamplerOffCentreByIoU(t *testing.T) {
 func TestSamplerScaleIoU(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
-	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 0, 1
+	cfg.Mix.Positive, cfg.Background.Black, cfg.Background.Photo, cfg.Place.Neighbour = 0, 1, 0, 0
+	cfg.Mix.NegOther, cfg.Mix.NegBackground, cfg.Mix.NegOffCentre, cfg.Mix.NegScale = 0, 0, 0, 1
 	before, labels := draw(mustSampler(t, items, nil, cfg), 50)
 	assert.NotContains(t, labels, 1)
-	cfg.ScaleIoU = 0.45
+	cfg.Place.ScaleIoU = 0.45
 	after, labels := draw(mustSampler(t, items, nil, cfg), 50)
 	assert.NotContains(t, labels, 1)
 	assert.NotEqual(t, before, after)
-	cfg.ScaleIoU = 0.1
+	cfg.Place.ScaleIoU = 0.1
 	_, err := fmnist.NewSamplerWith(items, nil, 1, cfg)
 	assert.ErrorContains(t, err, "ScaleIoU")
 }

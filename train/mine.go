@@ -10,8 +10,8 @@ import (
 	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
-	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/nn"
 )
 
 // Mining scenes are smaller than evaluation scenes to keep a round cheap;

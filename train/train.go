@@ -14,8 +14,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -68,10 +68,10 @@ func DefaultConfig() Config {
 // the test photographs (see models/README.md).
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
-	c.Positive = 0.3
-	c.Black, c.Photo = 0.25, 0.6
-	c.Scene, c.HardPositive = 0.7, 0.3
-	c.NegOther, c.NegBackground, c.NegOffCentre, c.NegScale = 0.6, 0.15, 0.15, 0.1
+	c.Mix.Positive = 0.3
+	c.Background.Black, c.Background.Photo = 0.25, 0.6
+	c.Background.Scene, c.Mined.Positive = 0.7, 0.3
+	c.Mix.NegOther, c.Mix.NegBackground, c.Mix.NegOffCentre, c.Mix.NegScale = 0.6, 0.15, 0.15, 0.1
 	return c
 }
 
@@ -99,7 +99,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.PrintBlocky, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU}
 }
 
 // splitSeed is the seed of the item split.

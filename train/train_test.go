@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
-	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
