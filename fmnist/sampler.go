@@ -138,14 +138,22 @@ func DefaultSamplerConfig() SamplerConfig {
 	}
 }
 
-// Validate reports the first setting out of range.
+// ConfigError is a SamplerConfig setting out of range.
+type ConfigError struct {
+	// Field is the setting at fault, as a path in SamplerConfig
+	// ("Background.Scene"); of two settings that clash, the second.
+	Field string
+	msg   string
+}
+
+func (e *ConfigError) Error() string { return "fmnist: sampler config: " + e.msg }
+
+func configErr(field, format string, a ...any) error {
+	return &ConfigError{Field: field, msg: fmt.Sprintf(format, a...)}
+}
+
+// Validate reports the first setting out of range, as a *ConfigError.
 func (c SamplerConfig) Validate() error {
-	frac := func(name string, v float64) error {
-		if !(v >= 0 && v <= 1) {
-			return fmt.Errorf("fmnist: sampler config: %s = %v, want a fraction in [0,1]", name, v)
-		}
-		return nil
-	}
 	for _, f := range []struct {
 		name string
 		v    float64
@@ -154,39 +162,41 @@ func (c SamplerConfig) Validate() error {
 		{"Background.PhotoVary", c.Background.PhotoVary}, {"Background.Scene", c.Background.Scene}, {"Place.OffCentreIoU", c.Place.OffCentreIoU}, {"Place.ScaleIoU", c.Place.ScaleIoU},
 		{"Mined.Positive", c.Mined.Positive}, {"Place.Neighbour", c.Place.Neighbour}, {"Jitter.Contrast", c.Jitter.Contrast},
 		{"Jitter.Brightness", c.Jitter.Brightness}, {"Jitter.Noise", c.Jitter.Noise}} {
-		if err := frac(f.name, f.v); err != nil {
-			return err
+		if !(f.v >= 0 && f.v <= 1) {
+			return configErr(f.name, "%s = %v, want a fraction in [0,1]", f.name, f.v)
 		}
 	}
 	if c.Background.Black+c.Background.Photo > 1 {
-		return fmt.Errorf("fmnist: sampler config: Background: Black + Photo = %v, want ≤ 1", c.Background.Black+c.Background.Photo)
+		return configErr("Background.Photo", "Background: Black + Photo = %v, want ≤ 1", c.Background.Black+c.Background.Photo)
 	}
-	ws := []float64{c.Mix.NegOther, c.Mix.NegBackground, c.Mix.NegOffCentre, c.Mix.NegScale}
 	sum := 0.0
-	for _, w := range ws {
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return fmt.Errorf("fmnist: sampler config: negative weights Mix.Neg* %v must be finite and ≥ 0", ws)
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"Mix.NegOther", c.Mix.NegOther}, {"Mix.NegBackground", c.Mix.NegBackground}, {"Mix.NegOffCentre", c.Mix.NegOffCentre}, {"Mix.NegScale", c.Mix.NegScale}} {
+		if !(w.v >= 0) || math.IsInf(w.v, 0) {
+			return configErr(w.name, "%s = %v, want a finite weight ≥ 0", w.name, w.v)
 		}
-		sum += w
+		sum += w.v
 	}
 	if sum == 0 && c.Mix.Positive < 1 {
-		return fmt.Errorf("fmnist: sampler config: all negative weights Mix.Neg* are 0 and Mix.Positive < 1")
+		return configErr("Mix.NegScale", "all negative weights Mix.Neg* are 0 and Mix.Positive < 1")
 	}
 	switch {
 	case c.Mined.Cap < 0:
-		return fmt.Errorf("fmnist: sampler config: Mined.Cap = %d, want ≥ 0", c.Mined.Cap)
+		return configErr("Mined.Cap", "Mined.Cap = %d, want ≥ 0", c.Mined.Cap)
 	case c.Place.Shift < 0 || c.Place.Shift >= c.Place.OffCentre:
-		return fmt.Errorf("fmnist: sampler config: Place.Shift = %d, want in [0, Place.OffCentre=%d)", c.Place.Shift, c.Place.OffCentre)
+		return configErr("Place.Shift", "Place.Shift = %d, want in [0, Place.OffCentre=%d)", c.Place.Shift, c.Place.OffCentre)
 	case c.Place.OffCentreMax < c.Place.OffCentre || c.Place.OffCentreMax > 2*PatchSize:
-		return fmt.Errorf("fmnist: sampler config: Place.OffCentre range [%d,%d] invalid (max ≤ %d)", c.Place.OffCentre, c.Place.OffCentreMax, 2*PatchSize)
+		return configErr("Place.OffCentreMax", "Place.OffCentre range [%d,%d] invalid (max ≤ %d)", c.Place.OffCentre, c.Place.OffCentreMax, 2*PatchSize)
 	case !(c.Place.ScaleMin > 0.25 && c.Place.ScaleMin <= c.Place.ScaleMax && c.Place.ScaleMax < 1.6):
-		return fmt.Errorf("fmnist: sampler config: Place.ScaleMin..ScaleMax range [%v,%v], want 0.25 < min ≤ max < 1.6", c.Place.ScaleMin, c.Place.ScaleMax)
+		return configErr("Place.ScaleMax", "Place.ScaleMin..ScaleMax range [%v,%v], want 0.25 < min ≤ max < 1.6", c.Place.ScaleMin, c.Place.ScaleMax)
 	case c.Place.ScaleIoU != 0 && c.Place.ScaleIoU < 0.2:
 		// 0.4× and 2.5× nested overlap the window by 0.16, so lower
 		// bounds cannot be met.
-		return fmt.Errorf("fmnist: sampler config: Place.ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.Place.ScaleIoU)
+		return configErr("Place.ScaleIoU", "Place.ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.Place.ScaleIoU)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):
-		return fmt.Errorf("fmnist: sampler config: Jitter.GainMin..GainMax range [%v,%v], want 0 < min ≤ max ≤ 4", c.Jitter.GainMin, c.Jitter.GainMax)
+		return configErr("Jitter.GainMax", "Jitter.GainMin..GainMax range [%v,%v], want 0 < min ≤ max ≤ 4", c.Jitter.GainMin, c.Jitter.GainMax)
 	}
 	return nil
 }

@@ -288,3 +288,29 @@ func TestSamplerScaleIoU(t *testing.T) {
 	_, err := fmnist.NewSamplerWith(items, nil, 1, cfg)
 	assert.ErrorContains(t, err, "ScaleIoU")
 }
+
+// Validate names the setting at fault in a *ConfigError, so a caller can
+// say which of its own knobs set it.
+func TestSamplerConfigErrorField(t *testing.T) {
+	for _, c := range []struct {
+		set   func(*fmnist.SamplerConfig)
+		field string
+		msg   string
+	}{
+		{func(c *fmnist.SamplerConfig) { c.Background.Scene = 2 }, "Background.Scene", "Background.Scene = 2, want a fraction in [0,1]"},
+		{func(c *fmnist.SamplerConfig) { c.Background.Black, c.Background.Photo = 0.5, 0.7 }, "Background.Photo", "Black + Photo = 1.2"},
+		{func(c *fmnist.SamplerConfig) { c.Mix.NegScale = -1 }, "Mix.NegScale", "Mix.NegScale = -1, want a finite weight ≥ 0"},
+		{func(c *fmnist.SamplerConfig) { c.Mined.Cap = -2 }, "Mined.Cap", "Mined.Cap = -2"},
+		{func(c *fmnist.SamplerConfig) { c.Jitter.GainMax = 5 }, "Jitter.GainMax", "range [0.7,5]"},
+	} {
+		cfg := fmnist.DefaultSamplerConfig()
+		c.set(&cfg)
+		err := cfg.Validate()
+		var ce *fmnist.ConfigError
+		require.ErrorAs(t, err, &ce, c.field)
+		assert.Equal(t, c.field, ce.Field)
+		assert.ErrorContains(t, err, "fmnist: sampler config: ")
+		assert.ErrorContains(t, err, c.msg)
+	}
+	assert.NoError(t, fmnist.DefaultSamplerConfig().Validate())
+}

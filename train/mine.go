@@ -55,15 +55,15 @@ const DefaultMineNegativeIoU = 0.3
 func (o MineOptions) validate() error {
 	switch {
 	case o.Scenes < 0:
-		return fmt.Errorf("train: mining: %d scenes, want ≥ 0", o.Scenes)
+		return fieldErr("MineOptions.Scenes", "%d, want ≥ 0", o.Scenes)
 	case !(o.Leaves >= 0 && o.Leaves <= 1):
-		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", o.Leaves)
+		return fieldErr("MineOptions.Leaves", "%v out of range [0,1]", o.Leaves)
 	case !(o.Print >= 0 && o.Print <= 1):
-		return fmt.Errorf("train: --mine-print %v out of range [0,1]", o.Print)
+		return fieldErr("MineOptions.Print", "%v out of range [0,1]", o.Print)
 	case !(o.PrintBlocky >= 0 && o.PrintBlocky <= 1):
-		return fmt.Errorf("train: --print-blocky %v out of range [0,1]", o.PrintBlocky)
+		return fieldErr("MineOptions.PrintBlocky", "%v out of range [0,1]", o.PrintBlocky)
 	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
-		return fmt.Errorf("train: --mine-negative-iou %v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
+		return fieldErr("MineOptions.NegativeIoU", "%v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
 	}
 	return nil
 }
