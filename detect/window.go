@@ -13,7 +13,8 @@ import (
 // when hm was computed from img: img resized to hm.Scale exactly as Detect
 // and Heatmap resize it, then each cell's window cut out, grey by the same
 // BT.601 luma (or RGB for a three-channel network), with values in [0,1]
-// before the network's normalisation. cells holds (row, column) pairs;
+// before the network's normalisation (padding, with Options.PadSmall, as
+// the mean pixel it is to the network). cells holds (row, column) pairs;
 // each window is C×H×W planar. It resizes img once, so ask for all the
 // cells of one heatmap in one call. Training uses it to collect the
 // windows a detector gets wrong.
@@ -50,10 +51,23 @@ func (d *Detector) Windows(img image.Image, hm Heatmap, cells [][2]int) ([][]flo
 		return nil, fmt.Errorf("detect: windows: %w", err)
 	}
 	win := d.geo.Window
+	iw, ih := src.img.Rect.Dx(), src.img.Rect.Dy()
 	out := make([][]float32, len(cells))
 	for k, c := range cells {
-		out[k] = make([]float32, in.Channels*win.H*win.W)
-		src.fill(out[k], c[0]*hm.Step.H, c[1]*hm.Step.W, win.H, win.W)
+		w := make([]float32, in.Channels*win.H*win.W)
+		y0, x0 := c[0]*hm.Step.H, c[1]*hm.Step.W
+		src.fill(w, y0, x0, win.H, win.W)
+		// Padding (PadSmall) reaches the network as the mean pixel.
+		for ch := 0; ch < in.Channels; ch++ {
+			for r := 0; r < win.H; r++ {
+				for x := 0; x < win.W; x++ {
+					if y0+r >= ih || x0+x >= iw {
+						w[(ch*win.H+r)*win.W+x] = in.Mean[ch]
+					}
+				}
+			}
+		}
+		out[k] = w
 	}
 	return out, nil
 }

@@ -94,3 +94,26 @@ func TestWindowsGreyAndErrors(t *testing.T) {
 	_, err = d.Windows(nil, hm, nil)
 	assert.ErrorContains(t, err, "image is nil")
 }
+
+// A padded image's window holds the mean pixel where the image ends.
+func TestWindowsPadding(t *testing.T) {
+	d, err := detect.New(greyFCN(t), detect.Options{Class: 1, Threshold: 0.5, PadSmall: true})
+	require.NoError(t, err)
+	img := image.NewNRGBA(image.Rect(0, 0, 4, 5))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	hm, err := d.Heatmap(img, 1)
+	require.NoError(t, err)
+	wins, err := d.Windows(img, hm, [][2]int{{0, 0}})
+	require.NoError(t, err)
+	for y := 0; y < 6; y++ {
+		for x := 0; x < 6; x++ {
+			want := float32(1)
+			if x >= 4 || y >= 5 {
+				want = 0.4
+			}
+			assert.InDelta(t, want, wins[0][y*6+x], 1e-6, "(%d,%d)", x, y)
+		}
+	}
+}
