@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/fc2conv/fc2conv/train"
 )
 

@@ -313,3 +313,10 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 	}
 	return append(append(flags, "--"), pos...)
 }
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

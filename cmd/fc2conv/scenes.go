@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/train"
 )
 
