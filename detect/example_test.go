@@ -33,7 +33,7 @@ func ExampleDetector_Detect() {
 			img.SetGray(x, y, color.Gray{Y: 255})
 		}
 	}
-	d, err := detect.New(brightSquareNet(), detect.DefaultOptions())
+	d, err := detect.New(brightSquareNet(), detect.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,7 +54,7 @@ func ExampleDetector_Detect() {
 
 func ExampleDetector_Heatmap() {
 	img := image.NewGray(image.Rect(0, 0, 16, 12))
-	opt := detect.DefaultOptions()
+	opt := detect.Options{}
 	opt.Step = 2 // windows every 2 pixels instead of the stride 4
 	d, err := detect.New(brightSquareNet(), opt)
 	if err != nil {
@@ -109,7 +109,7 @@ func ExampleAveragePrecision() {
 
 func ExampleRenderOverlay() {
 	img := image.NewGray(image.Rect(0, 0, 24, 16))
-	d, err := detect.New(brightSquareNet(), detect.DefaultOptions())
+	d, err := detect.New(brightSquareNet(), detect.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"image"
@@ -28,17 +29,16 @@ import (
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
-	d := detect.DefaultOptions()
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
-	class := fs.Int("class", -1, "output channel to score; default: the model's positive class")
-	threshold := fs.Float64("threshold", -1, "score threshold; default: the model's own (chosen on validation scenes)")
-	nms := fs.Float64("nms", d.NMS, "IoU above which overlapping boxes are suppressed")
-	vote := fs.Float64("vote", d.Vote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
+	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
+	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
+	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
+	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
-	factor := fs.Float64("scale-factor", d.ScaleFactor, "ratio between pyramid levels")
+	factor := fs.Float64("scale-factor", detect.DefaultScaleFactor, "ratio between pyramid levels")
 	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 for objects smaller than the window")
 	step := fs.Int("step", 0, "window step in pixels at each scale; must divide the total stride (default: the stride)")
-	maxDet := fs.Int("max-detections", d.MaxDetections, "most boxes per image")
+	maxDet := fs.Int("max-detections", detect.DefaultMaxDetections, "most boxes per image; 0 = no limit")
 	padSmall := fs.Bool("pad-small", false, "pad images smaller than the window instead of reporting an error")
 	flip := fs.Bool("flip", true, "average each window's score with its mirror image's; --flip=false halves the work")
 	format := fs.String("format", "jsonl", "output format: jsonl, csv or coco")
@@ -59,10 +59,22 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return usageErr("no PATH given (try --help)")
 	}
-	opt := d
-	opt.Class, opt.Threshold, opt.NMS, opt.ScaleFactor = *class, *threshold, *nms, *factor
-	opt.Upsample, opt.Step, opt.MaxDetections, opt.PadSmall = *upsample, *step, *maxDet, *padSmall
-	opt.Flip, opt.Vote = *flip, *vote
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step,
+		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
+	if set["class"] {
+		opt.Class = detect.Class(*class)
+	}
+	if set["threshold"] && *threshold == 0 {
+		opt.Threshold = detect.EveryWindow // scores are probabilities: 0 keeps every window
+	}
+	if opt.Vote == 0 {
+		opt.Vote = detect.Off
+	}
+	if opt.MaxDetections == 0 {
+		opt.MaxDetections = detect.Off
+	}
 	if *scalesFlag != "" {
 		for _, f := range strings.Split(*scalesFlag, ",") {
 			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
