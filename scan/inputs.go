@@ -5,6 +5,7 @@ package scan
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -72,7 +73,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 		if strings.ContainsAny(arg, "*?[") {
 			matches, gerr := filepath.Glob(arg)
 			if gerr != nil {
-				return fmt.Errorf("glob %q: %w", arg, gerr)
+				return fmt.Errorf("scan: glob %q: %w", arg, gerr)
 			}
 			sort.Strings(matches)
 			for _, m := range matches {
@@ -92,7 +93,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 	for _, a := range args {
 		if a == "-" {
 			if stdin == nil {
-				return nil, fmt.Errorf("'-' given but there is no standard input")
+				return nil, errors.New("scan: '-' given but there is no standard input")
 			}
 			sc := bufio.NewScanner(stdin)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -106,7 +107,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 				}
 			}
 			if err := sc.Err(); err != nil {
-				return nil, fmt.Errorf("reading paths from stdin: %w", err)
+				return nil, fmt.Errorf("scan: reading paths from stdin: %w", err)
 			}
 			continue
 		}
@@ -124,7 +125,7 @@ type Shard struct{ I, N int }
 func ParseShard(s string) (Shard, error) {
 	var sh Shard
 	if _, err := fmt.Sscanf(s, "%d/%d", &sh.I, &sh.N); err != nil || sh.N < 1 || sh.I < 0 || sh.I >= sh.N || fmt.Sprintf("%d/%d", sh.I, sh.N) != s {
-		return Shard{}, fmt.Errorf("--shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
+		return Shard{}, fmt.Errorf("scan: shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
 	}
 	return sh, nil
 }

@@ -66,11 +66,11 @@ func Done(path string) (map[string]bool, error) {
 		return done, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
+		return nil, fmt.Errorf("scan: resume: %w", err)
 	}
 	if n := bytes.LastIndexByte(b, '\n'); n+1 != len(b) {
 		if err := os.Truncate(path, int64(n+1)); err != nil {
-			return nil, fmt.Errorf("--resume: dropping a half-written last line of %s: %w", path, err)
+			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
 		b = b[:n+1]
 	}
@@ -83,11 +83,14 @@ func Done(path string) (map[string]bool, error) {
 			Image string `json:"image"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Image == "" {
-			return nil, fmt.Errorf("--resume: %s:%d is not a scan record", path, line)
+			return nil, fmt.Errorf("scan: resume: %s:%d is not a scan record", path, line)
 		}
 		done[r.Image] = true
 	}
-	return done, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("scan: resume: reading %s: %w", path, err)
+	}
+	return done, nil
 }
 
 // Writer writes records in one of the output formats. Each record is
@@ -115,7 +118,7 @@ func NewWriter(format string, w io.Writer, header bool) (Writer, error) {
 	case "coco":
 		return &cocoWriter{w: w}, nil
 	}
-	return nil, fmt.Errorf("--format %q: want jsonl, csv or coco", format)
+	return nil, fmt.Errorf("scan: unknown format %q: want jsonl, csv or coco", format)
 }
 
 type jsonlWriter struct{ w io.Writer }

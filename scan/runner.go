@@ -45,7 +45,7 @@ func Run(ctx context.Context, paths []string, opt Options) (Summary, error) {
 	for w := range scanners {
 		s, err := opt.NewScanner()
 		if err != nil {
-			return Summary{}, err
+			return Summary{}, fmt.Errorf("scan: worker %d: %w", w, err)
 		}
 		scanners[w] = s
 	}
@@ -94,7 +94,7 @@ func Run(ctx context.Context, paths []string, opt Options) (Summary, error) {
 			sum.Detections += len(rec.Detections)
 			if firstErr == nil {
 				if err := opt.OnRecord(rec); err != nil {
-					firstErr = fmt.Errorf("writing the record of %s: %w", rec.Image, err)
+					firstErr = fmt.Errorf("scan: writing the record of %s: %w", rec.Image, err)
 				}
 			}
 		}

@@ -91,8 +91,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *shardFlag != "" {
 		var err error
 		if shard, err = scan.ParseShard(*shardFlag); err != nil {
-			return usageErr("%v", err)
+			return usageErr("--shard: %v", err)
 		}
+	}
+	// Checked here so that a bad format never truncates --out.
+	if _, err := scan.NewWriter(*format, io.Discard, false); err != nil {
+		return usageErr("--format: %v", err)
 	}
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl")
@@ -122,7 +126,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	done := map[string]bool{}
 	if *resume {
 		if done, err = scan.Done(*outPath); err != nil {
-			fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+			fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 			return exitFail
 		}
 	}
@@ -144,7 +148,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	w, err := scan.NewWriter(*format, out, len(done) == 0)
 	if err != nil {
-		return usageErr("%v", err)
+		fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+		return exitFail
 	}
 	// Globs that matched nothing are failures the user should see.
 	failedEarly := 0
