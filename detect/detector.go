@@ -101,6 +101,7 @@ const (
 // OptionError is an invalid Options field, named as in Options.
 type OptionError struct {
 	Option string // the field, e.g. "Step"
+	With   string // the field it cannot be combined with, if that is the fault
 	Err    error
 }
 
@@ -311,9 +312,9 @@ func (d *Detector) setSizes(opt *Options) error {
 		if opt.MinSize == 0 {
 			name = "MaxSize"
 		}
-		return optErr(name, "object sizes and explicit Scales exclude each other")
+		return &OptionError{Option: name, With: "Scales", Err: errors.New("object sizes and explicit scales exclude each other")}
 	case opt.MinSize > 0 && opt.Upsample:
-		return optErr("MinSize", "min size and Upsample exclude each other: a min size below the window height %d upsamples", d.geo.Window.H)
+		return &OptionError{Option: "MinSize", With: "Upsample", Err: errors.New("a min size and Upsample exclude each other: a min size below the window height upsamples")}
 	}
 	if opt.MinSize > 0 {
 		d.top = win / float64(opt.MinSize)

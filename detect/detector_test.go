@@ -162,9 +162,9 @@ func TestNewRejects(t *testing.T) {
 		{func(o *detect.Options) { o.NMS = 1.5 }, "NMS IoU 1.5"},
 		{func(o *detect.Options) { o.Vote = -0.1 }, "vote IoU -0.1"},
 		{func(o *detect.Options) { o.MaxDetections = -2 }, "max detections -2"},
-		{func(o *detect.Options) { o.MinSize = 4; o.Scales = []float64{1} }, "MinSize: object sizes and explicit Scales"},
-		{func(o *detect.Options) { o.MaxSize = 40; o.Scales = []float64{1} }, "MaxSize: object sizes and explicit Scales"},
-		{func(o *detect.Options) { o.MinSize = 4; o.Upsample = true }, "MinSize: min size and Upsample"},
+		{func(o *detect.Options) { o.MinSize = 4; o.Scales = []float64{1} }, "MinSize: object sizes and explicit scales"},
+		{func(o *detect.Options) { o.MaxSize = 40; o.Scales = []float64{1} }, "MaxSize: object sizes and explicit scales"},
+		{func(o *detect.Options) { o.MinSize = 4; o.Upsample = true }, "MinSize: a min size and Upsample"},
 		{func(o *detect.Options) { o.MinSize = 16; o.MaxSize = 12 }, "MaxSize: max size 12 is below the smallest object size scanned, 16 px"},
 		// The window is 19 high: without MinSize the smallest object is 19 px.
 		{func(o *detect.Options) { o.MaxSize = 18 }, "max size 18 is below the smallest object size scanned, 19 px"},
@@ -182,6 +182,10 @@ func TestNewRejects(t *testing.T) {
 		var oe *detect.OptionError
 		assert.ErrorAs(t, err, &oe, tc.want)
 	}
+	_, err = detect.New(fcn, detect.Options{MinSize: 4, Upsample: true})
+	var oe *detect.OptionError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, [2]string{"MinSize", "Upsample"}, [2]string{oe.Option, oe.With})
 }
 
 // The zero Options mean the documented defaults: the positive class, the

@@ -36,7 +36,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
 	factor := fs.Float64("scale-factor", detect.DefaultScaleFactor, "ratio between pyramid levels")
-	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 for objects smaller than the window")
+	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 (up to 2) for objects smaller than the window")
+	minSize := fs.Int("min-size", 0, "smallest object `height` in pixels looked for: the pyramid starts where the window covers it, upsampling below the window height; instead of --scales and --upsample")
+	maxSize := fs.Int("max-size", 0, "largest object `height` in pixels looked for (default: up to the image); instead of --scales")
 	step := fs.Int("step", 0, "window step in pixels at each scale; must divide the total stride (default: the stride)")
 	maxDet := fs.Int("max-detections", detect.DefaultMaxDetections, "most boxes per image; 0 = no limit")
 	padSmall := fs.Bool("pad-small", false, "pad images smaller than the window instead of reporting an error")
@@ -61,7 +63,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step,
+	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step, MinSize: *minSize, MaxSize: *maxSize,
 		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
 	if set["class"] {
 		opt.Class = detect.Class(*class)
@@ -108,7 +110,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	det, err := detect.New(net, opt)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("%v", optionFlagErr(err))
 	}
 	for _, dir := range []string{*heatDir, *rawDir} {
 		if dir != "" {
@@ -196,6 +198,30 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// optionFlags names the flag behind each detect.Options field.
+var optionFlags = map[string]string{
+	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
+	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
+	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample",
+}
+
+// optionFlagErr rewrites an invalid detect option as an error about its
+// flag.
+func optionFlagErr(err error) error {
+	var oe *detect.OptionError
+	if errors.As(err, &oe) {
+		name, ok := optionFlags[oe.Option]
+		with, withOK := optionFlags[oe.With]
+		switch {
+		case ok && withOK:
+			return fmt.Errorf("%s and %s exclude each other", name, with)
+		case ok:
+			return fmt.Errorf("%s: %w", name, oe.Err)
+		}
+	}
+	return err
 }
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }

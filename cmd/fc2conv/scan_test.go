@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,4 +39,43 @@ func TestScanNamesFlagsOfLibraryErrors(t *testing.T) {
 	code, _, stderr = scanCLI("--resume", "--out", out, img)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+":1 is not a scan record")
+}
+
+// --min-size and --max-size choose the pyramid by object height: the
+// embedded model's window is 28 high, so 14 px starts at scale 2 and 40 px
+// stops at 28/40 = 0.7, before 0.65536.
+func TestScanMinMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 60, 60, false)
+	raw := filepath.Join(dir, "raw")
+	code, stdout, stderr := scanCLI("--quiet", "--min-size", "14", "--max-size", "40", "--raw", raw, img)
+	require.Equal(t, exitOK, code, stderr)
+	var rec struct {
+		Heatmaps []struct{ Scale float64 } `json:"heatmaps"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rec))
+	var scales []float64
+	for _, h := range rec.Heatmaps {
+		scales = append(scales, h.Scale)
+	}
+	assert.InDeltaSlice(t, []float64{2, 1.6, 1.28, 1.024, 0.8192}, scales, 1e-4)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--min-size", "10", "--scales", "1"}, "fc2conv scan: --min-size and --scales exclude each other"},
+		{[]string{"--max-size", "50", "--scales", "1"}, "fc2conv scan: --max-size and --scales exclude each other"},
+		{[]string{"--min-size", "10", "--upsample"}, "fc2conv scan: --min-size and --upsample exclude each other"},
+		{[]string{"--max-size", "20"}, "fc2conv scan: --max-size: max size 20 is below the smallest object size scanned, 28 px"},
+		{[]string{"--min-size", "-3"}, "fc2conv scan: --min-size: min size -3 is negative"},
+		{[]string{"--step", "3"}, "fc2conv scan: --step: step 3 does not divide"},
+		{[]string{"--nms", "1.5"}, "fc2conv scan: --nms: NMS IoU 1.5 out of range"},
+		{[]string{"--class", "5"}, "fc2conv scan: --class: class 5 out of range"},
+	} {
+		code, _, stderr := scanCLI(append(tc.args, img)...)
+		assert.Equal(t, exitUsage, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+	}
 }
