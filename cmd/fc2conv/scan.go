@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	iofs "io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,10 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
-	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -103,14 +102,17 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl")
 	}
-	net, err := loadScanModel(*modelPath)
+	det, err := openScanModel(*modelPath, opt)
 	if err != nil {
+		var oe *detect.OptionError
+		if errors.As(err, &oe) {
+			return usageErr("%v", optionFlagErr(err))
+		}
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return exitUsage
+		}
 		return exitFail
-	}
-	det, err := detect.New(net, opt)
-	if err != nil {
-		return usageErr("%v", optionFlagErr(err))
 	}
 	for _, dir := range []string{*heatDir, *rawDir} {
 		if dir != "" {
@@ -226,23 +228,21 @@ func optionFlagErr(err error) error {
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// loadScanModel loads path (converting an FC model) or the embedded model.
-func loadScanModel(path string) (*nn.Network, error) {
+// openScanModel opens --model (an FC model is converted) or the embedded
+// model.
+func openScanModel(path string, opt detect.Options) (*detect.Detector, error) {
 	if path == "" {
-		return models.DressFCN()
+		net, err := models.DressFCN()
+		if err != nil {
+			return nil, err
+		}
+		return detect.New(net, opt)
 	}
-	net, err := nn.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if net.IsFullyConvolutional() {
-		return net, nil
-	}
-	res, err := convert.Convert(net)
+	d, err := detect.Open(path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("--model %s: %w", path, err)
 	}
-	return res.Network, nil
+	return d, nil
 }
 
 // scanOne detects in one image and writes its heatmap files; every

@@ -79,3 +79,32 @@ func TestScanMinMaxSize(t *testing.T) {
 		assert.Contains(t, stderr, tc.want, tc.args)
 	}
 }
+
+// The FC model and its converted twin are opened alike; a missing model
+// file is a usage error that names --model.
+func TestScanModelFlag(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	missing := filepath.Join(dir, "absent.safetensors")
+	code, _, stderr := scanCLI("--model", missing, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --model "+missing+": ")
+	assert.Contains(t, stderr, "no such file")
+
+	var outs []string
+	for _, m := range []string{"dress.safetensors", "dress-fcn.safetensors"} {
+		code, stdout, stderr := scanCLI("--quiet", "--threshold", "0", "--scales", "1", "--model", filepath.Join("..", "..", "models", m), img)
+		require.Equal(t, exitOK, code, stderr)
+		outs = append(outs, stdout)
+	}
+	assert.Equal(t, detectionsOf(t, outs[0]), detectionsOf(t, outs[1]))
+}
+
+func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
+	t.Helper()
+	recs := readJSONL(t, []byte(jsonl))
+	require.Len(t, recs, 1)
+	require.NotEmpty(t, recs[0].Detections)
+	return recs[0].Detections
+}
