@@ -102,7 +102,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl")
 	}
-	det, err := openScanModel(*modelPath, opt)
+	det, model, err := openScanModel(*modelPath, opt)
 	if err != nil {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
@@ -113,6 +113,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitFail
+	}
+	// Records carry the threshold as the user gave it (0, not EveryWindow).
+	recThr := det.Threshold()
+	if set["threshold"] {
+		recThr = *threshold
 	}
 	for _, dir := range []string{*heatDir, *rawDir} {
 		if dir != "" {
@@ -159,7 +164,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	failedEarly := 0
 	for _, m := range inputs.Missing {
 		if shard.Keep(m) && !done[m] {
-			if err := w.Write(scan.Record{Image: m, Error: "no file matches this pattern"}); err != nil {
+			if err := w.Write(scan.Record{Image: m, Model: model.Name, ModelSHA256: model.SHA256, Threshold: recThr, Error: "no file matches this pattern"}); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
 				return exitFail
 			}
@@ -174,7 +179,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
 		Workers: *workers,
 		NewScanner: func() (scan.ScanFunc, error) {
-			return func(p string) scan.Record { return scanOne(det, p, *heatDir, *rawDir) }, nil
+			return func(p string) scan.Record { return scanOne(det, model, recThr, p, *heatDir, *rawDir) }, nil
 		},
 		OnRecord: func(r scan.Record) error {
 			prog.done(r.Error != "")
@@ -229,35 +234,43 @@ func optionFlagErr(err error) error {
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
 // openScanModel opens --model (an FC model is converted) or the embedded
-// model.
-func openScanModel(path string, opt detect.Options) (*detect.Detector, error) {
+// model, and names it for the records: the file's base name and hash, or
+// "embedded:dress-fcn" and the hash of its encoding, which is the file
+// models/dress-fcn.safetensors.
+func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
-			return nil, err
+			return nil, scan.Model{}, err
 		}
-		return detect.New(net, opt)
+		enc, err := net.Marshal()
+		if err != nil {
+			return nil, scan.Model{}, fmt.Errorf("embedded model: %w", err)
+		}
+		d, err := detect.New(net, opt)
+		return d, scan.NewModel("embedded:dress-fcn", enc), err
 	}
 	d, err := detect.Open(path, opt)
 	if err != nil {
-		return nil, fmt.Errorf("--model %s: %w", path, err)
+		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
 	}
-	return d, nil
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
+	}
+	return d, scan.NewModel(filepath.Base(path), b), nil
 }
 
 // scanOne detects in one image and writes its heatmap files; every
 // failure becomes the record's error.
-func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
+func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string) scan.Record {
 	t0 := time.Now()
-	rec := scan.Record{Image: path}
+	var rec scan.Record
 	img, err := detect.LoadImage(path)
 	if err == nil {
 		var res *detect.Result
 		if res, err = det.Detect(img); err == nil {
-			rec.Width, rec.Height, rec.Padded = res.Width, res.Height, res.Padded
-			for _, d := range res.Detections {
-				rec.Detections = append(rec.Detections, scan.Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
-			}
+			rec = scan.NewRecord(path, model, threshold, res)
 			err = writeHeatmaps(&rec, img, res, heatDir, rawDir)
 		}
 	}
@@ -267,7 +280,7 @@ func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
 			err = fmt.Errorf("image %d×%d is smaller than the %d×%d window at every scale; use --pad-small to pad it",
 				tooSmall.Width, tooSmall.Height, tooSmall.Window.W, tooSmall.Window.H)
 		}
-		return scan.Record{Image: path, Error: err.Error()}
+		return scan.Record{Image: path, Model: model.Name, ModelSHA256: model.SHA256, Threshold: threshold, Error: err.Error()}
 	}
 	rec.ElapsedMS = float64(time.Since(t0).Microseconds()) / 1000
 	return rec

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -107,4 +109,37 @@ func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
 	require.Len(t, recs, 1)
 	require.NotEmpty(t, recs[0].Detections)
 	return recs[0].Detections
+}
+
+// Records name the model and the threshold; CSV has a row for an image
+// with no detections.
+func TestScanRecordsNameModelAndThreshold(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	fcn := filepath.Join("..", "..", "models", "dress-fcn.safetensors")
+	sum := sha256.Sum256(b0(t, fcn))
+	hash := hex.EncodeToString(sum[:])[:12]
+	type rec struct {
+		Model     string  `json:"model"`
+		SHA       string  `json:"model_sha256"`
+		Threshold float64 `json:"threshold"`
+	}
+	parse := func(stdout string) rec {
+		var r rec
+		require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+		return r
+	}
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, rec{"embedded:dress-fcn", hash, 0.89}, parse(stdout), "the embedded model is the file")
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", fcn, "--threshold", "0", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, rec{"dress-fcn.safetensors", hash, 0}, parse(stdout))
+
+	// A 40×40 gradient holds no dress at 0.89: one row, empty box fields.
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
+		img+",40,40,,,,,,,0.89,embedded:dress-fcn,"+hash+",\n", stdout)
 }
