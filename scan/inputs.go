@@ -29,7 +29,8 @@ func IsImageName(name string) bool { return ImageExts[strings.ToLower(filepath.E
 type Inputs struct {
 	Paths   []string // in order: arguments in order, directories walked lexically
 	Skipped int      // files inside directories without an image extension
-	Missing []string // arguments that matched nothing (reported as error records)
+	Missing []string // glob arguments that matched nothing (reported as error records)
+	Empty   []string // directories that hold no file with an image extension
 }
 
 // Expand turns PATH arguments into the list of images to scan. A PATH is
@@ -50,6 +51,12 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 		st, err := os.Stat(arg)
 		switch {
 		case err == nil && st.IsDir():
+			images := 0
+			defer func() {
+				if images == 0 {
+					in.Empty = append(in.Empty, arg)
+				}
+			}()
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					// An unreadable sub-directory becomes an error record, not a stop.
@@ -61,6 +68,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 				}
 				if IsImageName(p) {
 					add(p)
+					images++
 				} else {
 					in.Skipped++
 				}

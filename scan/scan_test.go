@@ -25,7 +25,7 @@ func touch(t *testing.T, path string) {
 
 func TestExpand(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{"a/1.png", "a/b/2.JPG", "a/b/notes.txt", "a/c/3.webp", "z.gif", "named.dat"} {
+	for _, p := range []string{"a/1.png", "a/b/2.JPG", "a/b/notes.txt", "a/c/3.webp", "z.gif", "named.dat", "e/f/readme.txt"} {
 		touch(t, filepath.Join(dir, p))
 	}
 	stdin := strings.NewReader(filepath.Join(dir, "z.gif") + "\n\n" + filepath.Join(dir, "a", "1.png") + "\r\n")
@@ -36,6 +36,7 @@ func TestExpand(t *testing.T) {
 		"-",                                 // stdin: duplicates dropped
 		filepath.Join(dir, "missing.png"),   // kept, will fail to open
 		filepath.Join(dir, "nothing-*.jpg"), // glob matching nothing
+		filepath.Join(dir, "e"),             // no image under it
 	}, stdin)
 	require.NoError(t, err)
 	rel := func(ps []string) []string {
@@ -46,8 +47,9 @@ func TestExpand(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, []string{"a/1.png", "a/b/2.JPG", "a/c/3.webp", "named.dat", "z.gif", "missing.png"}, rel(in.Paths))
-	assert.Equal(t, 1, in.Skipped)
+	assert.Equal(t, 2, in.Skipped)
 	assert.Equal(t, []string{"nothing-*.jpg"}, rel(in.Missing))
+	assert.Equal(t, []string{"e"}, rel(in.Empty))
 }
 
 func TestShardsPartitionTheList(t *testing.T) {

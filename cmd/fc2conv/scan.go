@@ -10,12 +10,15 @@ import (
 	"image/png"
 	"io"
 	iofs "io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,11 +82,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *scalesFlag != "" {
 		for _, f := range strings.Split(*scalesFlag, ",") {
 			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil {
-				return usageErr("--scales %q: %v", *scalesFlag, err)
+			if err != nil || !(k > 0) || math.IsInf(k, 0) {
+				return usageErr("--scales %s: %q is not a finite number > 0", *scalesFlag, strings.TrimSpace(f))
 			}
 			opt.Scales = append(opt.Scales, k)
 		}
+	}
+	if set["threshold"] && !(*threshold >= 0 && *threshold <= 1) {
+		return usageErr("--threshold %v out of range [0,1]", *threshold)
 	}
 	if *workers < 1 || *workers > 1024 {
 		return usageErr("--workers %d out of range [1,1024]", *workers)
@@ -102,6 +108,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl")
 	}
+	dirs := []struct{ flag, path string }{{"--heatmaps", *heatDir}, {"--raw", *rawDir}}
+	for _, d := range dirs {
+		if st, err := os.Stat(d.path); d.path != "" && err == nil && !st.IsDir() {
+			return usageErr("%s %s: not a directory", d.flag, d.path)
+		}
+	}
 	det, model, err := openScanModel(*modelPath, opt)
 	if err != nil {
 		var oe *detect.OptionError
@@ -119,18 +131,26 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if set["threshold"] {
 		recThr = *threshold
 	}
-	for _, dir := range []string{*heatDir, *rawDir} {
-		if dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
-				return exitFail
-			}
-		}
-	}
 
 	inputs, err := scan.Expand(fs.Args(), os.Stdin)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	// Nothing to scan is a usage error, as a PATH that names nothing is
+	// for ls: a script should not take it for a clean scan.
+	if len(inputs.Paths) == 0 {
+		return usageErr("no images found under %s (directories are searched for %s)", strings.Join(fs.Args(), " "), imageExtList())
+	}
+	for _, dir := range inputs.Empty {
+		fmt.Fprintf(stderr, "fc2conv scan: warning: no images found under %s\n", dir)
+	}
+	for _, d := range dirs {
+		if d.path != "" {
+			if err := os.MkdirAll(d.path, 0o755); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: %s: %v\n", d.flag, err)
+				return exitFail
+			}
+		}
 	}
 	done := map[string]bool{}
 	if *resume {
@@ -174,7 +194,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	prog := newScanProgress(stderr, len(paths), *quiet)
+	prog := newScanProgress(stderr, len(paths), *quiet, progressEvery)
 	start := time.Now()
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
 		Workers: *workers,
@@ -192,8 +212,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	elapsed := time.Since(start).Seconds()
 	failed := sum.Failed + failedEarly
-	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %.1f images/s, %d detections\n",
-		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, float64(sum.Scanned)/max(elapsed, 1e-9), sum.Detections)
+	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %s, %d detections\n",
+		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, rate(sum.Scanned, elapsed), sum.Detections)
 	switch {
 	case runErr != nil:
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", runErr)
@@ -229,6 +249,16 @@ func optionFlagErr(err error) error {
 		}
 	}
 	return err
+}
+
+// imageExtList is the image extensions a directory walk looks for.
+func imageExtList() string {
+	exts := make([]string, 0, len(scan.ImageExts))
+	for e := range scan.ImageExts {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
 }
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
@@ -334,19 +364,27 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-// scanProgress shows a bar on a terminal, a line every few seconds
-// otherwise, and nothing with --quiet.
+// progressEvery is how often the progress line appears on a
+// non-terminal.
+const progressEvery = 5 * time.Second
+
+// scanProgress shows a bar on a terminal, a line every progressEvery
+// otherwise (also while a slow image is in progress), and nothing with
+// --quiet.
 type scanProgress struct {
-	bar      *progressbar.ProgressBar
-	w        io.Writer
-	total    int
+	bar   *progressbar.ProgressBar
+	w     io.Writer
+	total int
+	start time.Time
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
 	n, fails int
-	start    time.Time
-	last     time.Time
 }
 
-func newScanProgress(stderr io.Writer, total int, quiet bool) *scanProgress {
-	p := &scanProgress{total: total, start: time.Now(), last: time.Now()}
+func newScanProgress(stderr io.Writer, total int, quiet bool, every time.Duration) *scanProgress {
+	p := &scanProgress{total: total, start: time.Now(), stop: make(chan struct{})}
 	if quiet {
 		return p
 	}
@@ -358,28 +396,66 @@ func newScanProgress(stderr io.Writer, total int, quiet bool) *scanProgress {
 		return p
 	}
 	p.w = stderr
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.line()
+			case <-p.stop:
+				return
+			}
+		}
+	}()
 	return p
 }
 
 func (p *scanProgress) done(failed bool) {
+	p.mu.Lock()
 	p.n++
 	if failed {
 		p.fails++
 	}
-	switch {
-	case p.bar != nil:
-		p.bar.Describe(fmt.Sprintf("scanning (%d failed)", p.fails))
+	fails := p.fails
+	p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("scanning (%d failed)", fails))
 		_ = p.bar.Add(1)
-	case p.w != nil && time.Since(p.last) >= 5*time.Second:
-		p.last = time.Now()
-		rate := float64(p.n) / time.Since(p.start).Seconds()
-		eta := time.Duration(float64(p.total-p.n)/max(rate, 1e-9)) * time.Second
-		fmt.Fprintf(p.w, "fc2conv scan: %d/%d images, %.1f images/s, ETA %s, %d failed\n", p.n, p.total, rate, eta.Round(time.Second), p.fails)
 	}
 }
 
+// line writes one progress line; before the first image is done it has
+// no rate to tell.
+func (p *scanProgress) line() {
+	p.mu.Lock()
+	n, fails := p.n, p.fails
+	p.mu.Unlock()
+	secs := time.Since(p.start).Seconds()
+	if n == 0 {
+		fmt.Fprintf(p.w, "fc2conv scan: 0/%d images after %.0fs, the first still in progress\n", p.total, secs)
+		return
+	}
+	eta := time.Duration(float64(p.total-n) * secs / float64(n) * float64(time.Second))
+	fmt.Fprintf(p.w, "fc2conv scan: %d/%d images, %s, ETA %s, %d failed\n", n, p.total, rate(n, secs), eta.Round(time.Second), fails)
+}
+
 func (p *scanProgress) finish() {
+	close(p.stop)
+	p.wg.Wait()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// rate prints n images in secs seconds with three significant digits, so
+// that a slow scan reads 0.0432 images/s rather than 0.0.
+func rate(n int, secs float64) string {
+	r := float64(n) / max(secs, 1e-9)
+	if r >= 100 {
+		return fmt.Sprintf("%.0f images/s", r)
+	}
+	return fmt.Sprintf("%.3g images/s", r)
 }

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,4 +145,106 @@ func TestScanRecordsNameModelAndThreshold(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
 		img+",40,40,,,,,,,0.89,embedded:dress-fcn,"+hash+",\n", stdout)
+}
+
+// Bad flag values are usage errors that name the flag, found before any
+// image is scanned.
+func TestScanRefusesBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threshold", "2"}, "fc2conv scan: --threshold 2 out of range [0,1]"},
+		{[]string{"--threshold", "-0.5"}, "fc2conv scan: --threshold -0.5 out of range [0,1]"},
+		{[]string{"--threshold", "NaN"}, "fc2conv scan: --threshold NaN out of range [0,1]"},
+		{[]string{"--scales", "-1"}, `fc2conv scan: --scales -1: "-1" is not a finite number > 0`},
+		{[]string{"--scales", "1,x"}, `fc2conv scan: --scales 1,x: "x" is not a finite number > 0`},
+		{[]string{"--heatmaps", file}, "fc2conv scan: --heatmaps " + file + ": not a directory"},
+		{[]string{"--raw", file}, "fc2conv scan: --raw " + file + ": not a directory"},
+	} {
+		code, stdout, stderr := scanCLI(append(tc.args, img)...)
+		assert.Equal(t, exitUsage, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+		assert.Empty(t, stdout, "nothing scanned: %v", tc.args)
+	}
+}
+
+// An empty directory or a glob matching nothing says so and exits with
+// the usage code; an empty directory beside images is a warning.
+func TestScanNothingFound(t *testing.T) {
+	empty := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(empty, "notes.txt"), nil, 0o644))
+	code, stdout, stderr := scanCLI(empty)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: no images found under "+empty+" (directories are searched for .bmp .gif .jpeg .jpg .png .tif .tiff .webp)")
+	assert.Empty(t, stdout)
+	glob := filepath.Join(empty, "*.png")
+	code, _, stderr = scanCLI(glob)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "no images found under "+glob)
+
+	dir := t.TempDir()
+	writeImage(t, filepath.Join(dir, "a.png"), 40, 40, false)
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", dir, empty)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "fc2conv scan: warning: no images found under "+empty+"\n")
+	assert.Len(t, readJSONL(t, []byte(stdout)), 1)
+}
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// On a non-terminal the progress line comes on a timer, also while no
+// image has finished, and a slow rate does not read 0.0.
+func TestScanProgressLines(t *testing.T) {
+	var buf syncBuffer
+	p := newScanProgress(&buf, 3, false, 10*time.Millisecond)
+	waitFor := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if s := buf.String(); strings.Contains(s, want) {
+				return s
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("no %q in %q", want, buf.String())
+		return ""
+	}
+	out := waitFor("fc2conv scan: 0/3 images after ")
+	assert.Contains(t, out, "the first still in progress")
+	assert.NotContains(t, out, "images/s")
+	p.done(true)
+	out = waitFor("fc2conv scan: 1/3 images, ")
+	assert.Contains(t, out, ", 1 failed\n")
+	p.finish()
+
+	assert.Equal(t, "0.0432 images/s", rate(1, 23.15))
+	assert.Equal(t, "2.5 images/s", rate(5, 2))
+	assert.Equal(t, "250 images/s", rate(500, 2))
+	quiet := &syncBuffer{}
+	q := newScanProgress(quiet, 3, true, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	q.finish()
+	assert.Empty(t, quiet.String(), "--quiet")
 }
