@@ -333,7 +333,8 @@ func writeHeatmaps(rec *scan.Record, img image.Image, res *detect.Result, heatDi
 	for k, hm := range res.Heatmaps {
 		hf := scan.HeatmapFile{Scale: hm.Scale, Step: hm.Step.W, Rows: hm.Rows, Cols: hm.Cols}
 		if rawDir != "" {
-			hf.File = filepath.Join(rawDir, fmt.Sprintf("%s-s%.4g.npy", stem, hm.Scale))
+			// The scale as the record prints it, to 1e-4.
+			hf.File = filepath.Join(rawDir, fmt.Sprintf("%s-s%g.npy", stem, math.Round(hm.Scale*1e4)/1e4))
 			if err := writeFile(hf.File, func(w io.Writer) error { return detect.WriteNPY(w, hm.Rows, hm.Cols, hm.Data) }); err != nil {
 				return err
 			}
