@@ -126,7 +126,8 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 	return in, nil
 }
 
-// Shard is part i of n (0 ≤ i < n) of an input list.
+// Shard is part I of N (0 ≤ I < N) of an input list; the zero Shard, like
+// N = 1, is the whole list.
 type Shard struct{ I, N int }
 
 // ParseShard parses "i/N".

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -221,4 +222,22 @@ func TestDoneReadsOldAndNewRecords(t *testing.T) {
 	done, err := Done(p)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{"old.png": true, "new.png": true, "bad.png": true}, done)
+}
+
+// The zero Options run on every CPU and drop records; a missing scanner
+// is an error, not a panic.
+func TestRunZeroOptions(t *testing.T) {
+	var made atomic.Int32
+	sum, err := Run(context.Background(), []string{"a", "b", "c"}, Options{NewScanner: func() (ScanFunc, error) {
+		made.Add(1)
+		return func(p string) Record { return Record{Image: p, Detections: []Detection{{}}} }, nil
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, Summary{Scanned: 3, Detections: 3}, sum)
+	assert.Equal(t, int32(runtime.NumCPU()), made.Load(), "one scanner per worker")
+	_, err = Run(context.Background(), []string{"a"}, Options{})
+	assert.EqualError(t, err, "scan: Options.NewScanner is nil")
+	_, err = Run(context.Background(), []string{"a"}, Options{Workers: -1, NewScanner: func() (ScanFunc, error) { return nil, nil }})
+	assert.EqualError(t, err, "scan: -1 workers")
+	assert.True(t, Shard{}.Keep("x"), "the zero Shard is the whole list")
 }
