@@ -45,7 +45,8 @@ type Options struct {
 	// scales whose window height H/k lies in [MinSize, MaxSize]. It starts
 	// at k = H/MinSize, above 1 (upsampling) when MinSize is below the
 	// window, and steps down by ScaleFactor while the image still holds a
-	// window. MinSize 0 means the window height (H/2 with Upsample),
+	// window. MinSize 0 means the window height (with Upsample, H over the
+	// largest power of ScaleFactor up to 2),
 	// MaxSize 0 no upper bound. Neither goes with Scales; MinSize does not
 	// go with Upsample.
 	MinSize, MaxSize int

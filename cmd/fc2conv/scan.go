@@ -88,8 +88,19 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			opt.Scales = append(opt.Scales, k)
 		}
 	}
-	if set["threshold"] && !(*threshold >= 0 && *threshold <= 1) {
+	// Values the library reads as "default" or "off" (0, detect.Off) must
+	// not slip through where the flag means something else by them.
+	switch {
+	case set["threshold"] && !(*threshold >= 0 && *threshold <= 1):
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
+	case *nms == 0:
+		return usageErr("--nms 0 out of range (0,1]")
+	case *vote < 0:
+		return usageErr("--vote %v out of range [0,1]", *vote)
+	case *factor == 0:
+		return usageErr("--scale-factor 0 must be > 1")
+	case *maxDet < 0:
+		return usageErr("--max-detections %d is negative", *maxDet)
 	}
 	if *workers < 1 || *workers > 1024 {
 		return usageErr("--workers %d out of range [1,1024]", *workers)
