@@ -141,6 +141,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	recThr := det.Threshold()
 	if set["threshold"] {
 		recThr = *threshold
+	} else if det.Network().Threshold == 0 {
+		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
 
 	inputs, err := scan.Expand(fs.Args(), os.Stdin)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -96,6 +97,25 @@ func TestScanModelFlag(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "fc2conv scan: --model "+missing+": ")
 	assert.Contains(t, stderr, "no such file")
+
+	// The FC file stores no threshold (the twin stores 0.89): scan says so.
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "fc2conv scan: warning: dress.safetensors stores no threshold; scanning at 0.5 (set --threshold)\n")
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stderr, "warning")
+
+	// An FC file that stores a threshold scans at it, as its twin does.
+	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
+	require.NoError(t, err)
+	fc.Threshold = 0.89
+	withThr := filepath.Join(dir, "fc-0.89.safetensors")
+	require.NoError(t, fc.Save(withThr))
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", withThr, img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.89,`)
+	assert.NotContains(t, stderr, "warning")
 
 	var outs []string
 	for _, m := range []string{"dress.safetensors", "dress-fcn.safetensors"} {
