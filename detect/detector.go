@@ -151,7 +151,8 @@ func (e ErrTooSmall) Error() string {
 // Exactness. For an unpadded network every heatmap cell equals the network
 // run on the window-sized crop at that cell, for any Step dividing the
 // stride and any tiling (tested to 1e-5 against the crop-by-crop loop);
-// with mirror averaging (the default), the mean of that and the network on the mirrored crop.
+// with mirror averaging (the default), the mean of that and the network on
+// the mirrored crop.
 // When the network pads, tiling still changes nothing (tested to 1e-6): a
 // cell is taken from a tile that holds its whole receptive field, or that
 // shares the image border the field crosses, so it sees exactly the
