@@ -14,7 +14,7 @@ func BenchmarkHeatmap(b *testing.B) {
 	net := unpaddedFCN(b, rng)
 	img := randomImage(rng, 256, 256)
 	for _, step := range []int{0, 1} {
-		opt := detect.DefaultOptions()
+		opt := detect.Options{}
 		opt.Step = step
 		d, err := detect.New(net, opt)
 		if err != nil {
@@ -32,7 +32,7 @@ func BenchmarkHeatmap(b *testing.B) {
 
 func BenchmarkDetect(b *testing.B) {
 	rng := rand.New(rand.NewSource(2))
-	d, err := detect.New(unpaddedFCN(b, rng), detect.DefaultOptions())
+	d, err := detect.New(unpaddedFCN(b, rng), detect.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

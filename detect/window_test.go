@@ -36,7 +36,7 @@ func greyFCN(t *testing.T) *nn.Network {
 // what the heatmap says for its cell, at a scale that resizes the image.
 func TestWindowsAreWhatTheNetworkSaw(t *testing.T) {
 	net := greyFCN(t)
-	d, err := detect.New(net, detect.Options{Class: 1, Threshold: 0.5, Scales: []float64{0.7}})
+	d, err := detect.New(net, detect.Options{Class: detect.Class(1), NoFlip: true, Threshold: 0.5, Scales: []float64{0.7}})
 	require.NoError(t, err)
 	img := randomImage(rand.New(rand.NewSource(4)), 40, 30)
 	hm, err := d.Heatmap(img, 0.7)
@@ -67,7 +67,7 @@ func TestWindowsAreWhatTheNetworkSaw(t *testing.T) {
 // One colour, R 200 G 100 B 50: luma 0.299·200 + 0.587·100 + 0.114·50 =
 // 124.2, so every pixel of every window is 124.2/255.
 func TestWindowsGreyAndErrors(t *testing.T) {
-	d, err := detect.New(greyFCN(t), detect.Options{Class: 1, Threshold: 0.5})
+	d, err := detect.New(greyFCN(t), detect.Options{Class: detect.Class(1), NoFlip: true, Threshold: 0.5})
 	require.NoError(t, err)
 	img := image.NewNRGBA(image.Rect(0, 0, 12, 10))
 	for y := 0; y < 10; y++ {
@@ -97,7 +97,7 @@ func TestWindowsGreyAndErrors(t *testing.T) {
 
 // A padded image's window holds the mean pixel where the image ends.
 func TestWindowsPadding(t *testing.T) {
-	d, err := detect.New(greyFCN(t), detect.Options{Class: 1, Threshold: 0.5, PadSmall: true})
+	d, err := detect.New(greyFCN(t), detect.Options{Class: detect.Class(1), NoFlip: true, Threshold: 0.5, PadSmall: true})
 	require.NoError(t, err)
 	img := image.NewNRGBA(image.Rect(0, 0, 4, 5))
 	for i := range img.Pix {

@@ -134,7 +134,7 @@ func mineDetector(net *nn.Network) (*detect.Detector, error) {
 		return nil, fmt.Errorf("train: mining: %w", err)
 	}
 	fcn := res.Network
-	det, err := detect.New(fcn, detect.Options{Class: fcn.Positive, Threshold: mineThreshold, Scales: mineScales, Flip: false})
+	det, err := detect.New(fcn, detect.Options{Class: detect.Class(fcn.Positive), Threshold: mineThreshold, Scales: mineScales, NoFlip: true})
 	if err != nil {
 		return nil, fmt.Errorf("train: mining: %w", err)
 	}

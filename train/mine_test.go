@@ -37,7 +37,7 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 	// The expected scores, from a detector of the test's own.
 	res, err := convert.Convert(net)
 	require.NoError(t, err)
-	own, err := detect.New(res.Network, detect.Options{Class: 1, Threshold: 0.5, Flip: false})
+	own, err := detect.New(res.Network, detect.Options{Class: detect.Class(1), Threshold: 0.5, NoFlip: true})
 	require.NoError(t, err)
 	var negScores, posScores []float32
 	for _, r := range mineScales {
