@@ -65,7 +65,7 @@ var examples = map[string]string{
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
 		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.05",
 	"bench": "fc2conv bench\n" +
-		"GOMAXPROCS=1 fc2conv bench --size 2048x1024 --runs 3\n" +
+		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",

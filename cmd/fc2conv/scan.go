@@ -278,7 +278,7 @@ func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
 // openScanModel opens --model (an FC model is converted) or the embedded
 // model, and names it for the records: the file's base name and hash, or
-// "embedded:dress-fcn" and the hash of its encoding, which is the file
+// "embedded:dress-fcn" and the hash of the embedded file, which is
 // models/dress-fcn.safetensors.
 func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
@@ -286,12 +286,8 @@ func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Mode
 		if err != nil {
 			return nil, scan.Model{}, err
 		}
-		enc, err := net.Marshal()
-		if err != nil {
-			return nil, scan.Model{}, fmt.Errorf("embedded model: %w", err)
-		}
 		d, err := detect.New(net, opt)
-		return d, scan.NewModel("embedded:dress-fcn", enc), err
+		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
 	d, err := detect.Open(path, opt)
 	if err != nil {
