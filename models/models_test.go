@@ -28,6 +28,7 @@ func TestShippedModels(t *testing.T) {
 	fc, err := nn.Load("dress.safetensors")
 	require.NoError(t, err)
 	assert.False(t, fc.IsFullyConvolutional())
+	assert.Equal(t, fcn.Threshold, fc.Threshold, "both forms scan at the same default threshold")
 	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5)

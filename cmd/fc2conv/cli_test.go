@@ -201,6 +201,18 @@ func TestEnsembleCommand(t *testing.T) {
 	assert.Equal(t, exitOK, code, "an ensemble of one model twice is that model: %s", stderr)
 	assert.Contains(t, stdout, "OK")
 
+	// --threshold is stored in the ensemble and carried into its
+	// converted form.
+	thr := filepath.Join(dir, "thr.safetensors")
+	code, _, stderr = runCLI("ensemble", "--threshold", "0.75", "-o", thr, src, src)
+	require.Equal(t, exitOK, code, stderr)
+	m, err := nn.Load(thr)
+	require.NoError(t, err)
+	assert.Equal(t, 0.75, m.Threshold)
+	code, _, stderr = runCLI("ensemble", "--threshold", "1.5", "-o", thr, src, src)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--threshold 1.5 out of range [0,1]")
+
 	code, _, stderr = runCLI("ensemble", "-o", ens, src)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "at least two")
