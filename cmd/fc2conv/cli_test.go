@@ -377,3 +377,34 @@ func TestModelCommandErrorsNameTheirFlag(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0.7, m.Threshold)
 }
+
+// scenes, eval classify and eval detect name the flag at fault, refuse
+// stray arguments, and need no repository-relative default to start.
+func TestEvalAndScenesErrorsNameTheirFlag(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"scenes", "--out", dir, "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"scenes"}, exitUsage, "missing --out DIR"},
+		{[]string{"scenes", "--out", dir, "--width", "10"}, exitUsage, "--width 10 out of range"},
+		{[]string{"scenes", "--out", dir, "--height", "100000"}, exitUsage, "--height 100000 out of range"},
+		{[]string{"scenes", "--out", dir, "--n", "0"}, exitUsage, "--n 0 out of range"},
+		{[]string{"scenes", "--out", dir, "--photo-split", "test"}, exitUsage, `--photo-split "test"`},
+		{[]string{"scenes", "--out", dir, "--data", missing}, exitFail, "fc2conv scenes: --data: "},
+		{[]string{"eval", "classify", "model.safetensors"}, exitUsage, `unexpected argument "model.safetensors"`},
+		{[]string{"eval", "classify", "--split", "test"}, exitUsage, `--split "test"`},
+		{[]string{"eval", "classify", "--threshold", "2"}, exitUsage, "--threshold 2 out of range"},
+		{[]string{"eval", "classify", "--model", missing}, exitFail, "fc2conv eval classify: --model: "},
+		{[]string{"eval", "classify", "--data", missing}, exitFail, "fc2conv eval classify: --data: "},
+		{[]string{"eval", "detect", "--truth", missing, "--scan", missing}, exitFail, "fc2conv eval detect: --truth: "},
+		{[]string{"eval", "detect", "--truth", missing}, exitUsage, "need --truth FILE and --scan FILE"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		assert.Equal(t, tc.code, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.want, "%v", tc.args)
+	}
+}

@@ -24,24 +24,24 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if *truthPath == "" || *scanPath == "" {
-		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth and --scan")
+	if *truthPath == "" || *scanPath == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth FILE and --scan FILE, and no other arguments (try --help)")
 		return exitUsage
 	}
 	tf, err := os.Open(*truthPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
 	}
 	defer tf.Close()
 	truths, err := fmnist.ReadTruth(tf, *truthPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
 	}
 	recs, err := readRecords(*scanPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --scan: %v\n", err)
 		return exitFail
 	}
 	dets := make([][]detect.ScoredBox, len(truths))
