@@ -252,6 +252,27 @@ func checkWindow(layer string, w Window) error {
 	return checkPair(layer, "padding", w.Padding, 0, MaxKernel)
 }
 
+// checkPool bounds a pooling window; as in PyTorch, padding may not exceed
+// half the kernel, so no window is made only of padding.
+func checkPool(layer string, w Window) error {
+	if err := checkWindow(layer, w); err != nil {
+		return err
+	}
+	if 2*w.Padding.H > w.Kernel.H || 2*w.Padding.W > w.Kernel.W {
+		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", layer, w.Padding, w.Kernel)
+	}
+	return nil
+}
+
+// slideShape is the output of window w sliding over in, with c channels.
+func slideShape(kind, name string, w Window, in Shape, c int) (Shape, error) {
+	h, wd := w.slide(in)
+	if h < 1 || wd < 1 {
+		return Shape{}, fmt.Errorf("%s %q: kernel %v with padding %v does not fit a %d×%d input", kind, name, w.Kernel, w.Padding, in.H, in.W)
+	}
+	return Shape{c, h, wd}, nil
+}
+
 // slide is the output size of a window sliding over an h×w map.
 func (w Window) slide(in Shape) (h, wd int) {
 	return slideOut(in.H, w.Kernel.H, w.Stride.H, w.Padding.H), slideOut(in.W, w.Kernel.W, w.Stride.W, w.Padding.W)

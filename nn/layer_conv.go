@@ -67,11 +67,7 @@ func (l *Conv2D) OutShape(in Shape) (Shape, error) {
 	if in.C != l.InC {
 		return Shape{}, fmt.Errorf("conv %q: input has %d channels, layer expects %d", l.LayerName, in.C, l.InC)
 	}
-	h, w := l.Window().slide(in)
-	if h < 1 || w < 1 {
-		return Shape{}, l.windowErr("conv", l.LayerName, l.Window(), in)
-	}
-	return Shape{l.OutC, h, w}, nil
+	return slideShape("conv", l.LayerName, l.Window(), in, l.OutC)
 }
 
 func (l *Conv2D) isPointwise() bool {

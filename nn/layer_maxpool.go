@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
@@ -34,25 +33,11 @@ func (l *MaxPool2D) Window() Window { return Window{l.Kernel, l.Stride, l.Paddin
 
 func (l *MaxPool2D) String() string { return "maxpool " + l.Window().String() }
 
-func (l *MaxPool2D) check() error {
-	name := l.label(KindMaxPool2D)
-	if err := checkWindow(name, l.Window()); err != nil {
-		return err
-	}
-	// As in PyTorch: a window made only of padding would have no maximum.
-	if 2*l.Padding.H > l.Kernel.H || 2*l.Padding.W > l.Kernel.W {
-		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", name, l.Padding, l.Kernel)
-	}
-	return nil
-}
+func (l *MaxPool2D) check() error { return checkPool(l.label(KindMaxPool2D), l.Window()) }
 
 // OutShape implements Layer.
 func (l *MaxPool2D) OutShape(in Shape) (Shape, error) {
-	h, w := l.Window().slide(in)
-	if h < 1 || w < 1 {
-		return Shape{}, l.windowErr("maxpool", l.LayerName, l.Window(), in)
-	}
-	return Shape{in.C, h, w}, nil
+	return slideShape("maxpool", l.LayerName, l.Window(), in, in.C)
 }
 
 type maxPoolKernel struct{ w Window }
