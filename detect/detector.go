@@ -71,6 +71,11 @@ type Options struct {
 	// augmentation for networks trained with mirrored samples), which
 	// doubles the work; scales padded up to the window are not mirrored.
 	NoFlip bool
+	// Threads is how many goroutines one Detect call may split each
+	// convolution over; 0 means runtime.GOMAXPROCS. Results do not depend
+	// on it. Callers that run many Detect calls at once (scan's workers)
+	// set it so that calls × Threads fills the cores.
+	Threads int
 }
 
 // Class returns a pointer to i, for Options.Class.
@@ -203,7 +208,11 @@ func New(net *nn.Network, opt Options) (*Detector, error) {
 	if err := d.setOptions(opt, out.C); err != nil {
 		return nil, fmt.Errorf("detect: options: %w", err)
 	}
-	d.pool.New = func() any { return nn.NewEngine(net) }
+	d.pool.New = func() any {
+		e := nn.NewEngine(net)
+		e.SetThreads(d.opt.Threads)
+		return e
+	}
 	return d, nil
 }
 
@@ -274,6 +283,9 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 	}
 	if opt.MaxTilePixels == 0 {
 		opt.MaxTilePixels = DefaultMaxTilePixels
+	}
+	if opt.Threads < 0 {
+		return optErr("Threads", "threads %d is negative", opt.Threads)
 	}
 	if opt.MaxTilePixels < 0 {
 		return optErr("MaxTilePixels", "max tile pixels %d is negative", opt.MaxTilePixels)

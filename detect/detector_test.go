@@ -174,6 +174,7 @@ func TestNewRejects(t *testing.T) {
 		{func(o *detect.Options) { o.Threshold = math.Inf(1) }, "threshold"},
 		{func(o *detect.Options) { o.MaxTilePixels = -1 }, "max tile pixels"},
 		{func(o *detect.Options) { o.Step = -2 }, "step -2"},
+		{func(o *detect.Options) { o.Threads = -1 }, "threads -1"},
 	} {
 		opt := detect.Options{}
 		tc.edit(&opt)
@@ -376,4 +377,23 @@ func TestDetectVoteThresholdFree(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, scan(thr))
+}
+
+// How many goroutines a Detect call uses changes no score and no box.
+func TestThreadsChangeNothing(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	fcn := unpaddedFCN(t, rng)
+	img := randomImage(rng, 200, 150)
+	var want *detect.Result
+	for _, threads := range []int{1, 2, 5} {
+		d, err := detect.New(fcn, detect.Options{Threads: threads, Threshold: 0.2})
+		require.NoError(t, err)
+		got, err := d.Detect(img)
+		require.NoError(t, err)
+		if want == nil {
+			want = got
+			continue
+		}
+		assert.Equal(t, want, got, "%d threads", threads)
+	}
 }

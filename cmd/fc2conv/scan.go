@@ -49,7 +49,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	outPath := fs.String("out", "", "output `file` (default stdout)")
 	heatDir := fs.String("heatmaps", "", "write an overlay PNG per image to `dir`")
 	rawDir := fs.String("raw", "", "write raw heatmaps (.npy float32, rows×cols) per image and scale to `dir`")
-	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel")
+	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel (at most one per image)")
+	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint)")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
@@ -105,6 +106,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *workers < 1 || *workers > 1024 {
 		return usageErr("--workers %d out of range [1,1024]", *workers)
 	}
+	if *threads < 0 || *threads > 1024 {
+		return usageErr("--threads %d out of range [0,1024] (0: GOMAXPROCS / workers)", *threads)
+	}
 	shard := scan.Shard{I: 0, N: 1}
 	if *shardFlag != "" {
 		var err error
@@ -125,26 +129,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			return usageErr("%s %s: not a directory", d.flag, d.path)
 		}
 	}
-	det, model, err := openScanModel(*modelPath, opt)
-	if err != nil {
-		var oe *detect.OptionError
-		if errors.As(err, &oe) {
-			return usageErr("%v", optionFlagErr(err))
-		}
-		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
-		if errors.Is(err, iofs.ErrNotExist) {
-			return exitUsage
-		}
-		return exitFail
-	}
-	// Records carry the threshold as the user gave it (0, not EveryWindow).
-	recThr := det.Threshold()
-	if set["threshold"] {
-		recThr = *threshold
-	} else if det.Network().Threshold == 0 {
-		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
-	}
-
+	var err error
 	inputs, err := scan.Expand(fs.Args(), os.Stdin)
 	if err != nil {
 		return usageErr("%v", err)
@@ -173,6 +158,33 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	paths := scan.Filter(inputs.Paths, shard, done)
+
+	// Images run in parallel, one per worker; when there are fewer images
+	// than workers, the spare cores go to each image's convolutions.
+	nWorkers := min(*workers, max(1, len(paths)))
+	if !set["threads"] {
+		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
+	}
+	opt.Threads = *threads
+	det, model, err := openScanModel(*modelPath, opt)
+	if err != nil {
+		var oe *detect.OptionError
+		if errors.As(err, &oe) {
+			return usageErr("%v", optionFlagErr(err))
+		}
+		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return exitUsage
+		}
+		return exitFail
+	}
+	// Records carry the threshold as the user gave it (0, not EveryWindow).
+	recThr := det.Threshold()
+	if set["threshold"] {
+		recThr = *threshold
+	} else if det.Network().Threshold == 0 {
+		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
+	}
 
 	out := stdout
 	if *outPath != "" {
@@ -210,7 +222,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	prog := newScanProgress(stderr, len(paths), *quiet, progressEvery)
 	start := time.Now()
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
-		Workers: *workers,
+		Workers: nWorkers,
 		NewScanner: func() (scan.ScanFunc, error) {
 			return func(p string) scan.Record { return scanOne(det, model, recThr, p, *heatDir, *rawDir) }, nil
 		},
@@ -244,7 +256,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
-	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample",
+	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
