@@ -98,24 +98,22 @@ func TestScanModelFlag(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: --model "+missing+": ")
 	assert.Contains(t, stderr, "no such file")
 
-	// The FC file stores no threshold (the twin stores 0.89): scan says so.
-	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
-	require.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, stderr, "fc2conv scan: warning: dress.safetensors stores no threshold; scanning at 0.5 (set --threshold)\n")
-	code, _, stderr = scanCLI("--quiet", "--scales", "1", img)
-	require.Equal(t, exitOK, code, stderr)
-	assert.NotContains(t, stderr, "warning")
-
-	// An FC file that stores a threshold scans at it, as its twin does.
-	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
-	require.NoError(t, err)
-	fc.Threshold = 0.89
-	withThr := filepath.Join(dir, "fc-0.89.safetensors")
-	require.NoError(t, fc.Save(withThr))
-	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", withThr, img)
+	// The shipped FC file scans at its stored threshold, as its twin does.
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"threshold":0.89,`)
 	assert.NotContains(t, stderr, "warning")
+
+	// A model that stores none scans at 0.5, and scan says so.
+	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
+	require.NoError(t, err)
+	fc.Threshold = 0
+	noThr := filepath.Join(dir, "fc-none.safetensors")
+	require.NoError(t, fc.Save(noThr))
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", noThr, img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.5,`)
+	assert.Contains(t, stderr, "fc2conv scan: warning: fc-none.safetensors stores no threshold; scanning at 0.5 (set --threshold)\n")
 
 	var outs []string
 	for _, m := range []string{"dress.safetensors", "dress-fcn.safetensors"} {
