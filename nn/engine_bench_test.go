@@ -36,7 +36,7 @@ func BenchmarkSeedFCN1024x512(b *testing.B) {
 	for _, k := range []struct {
 		name string
 		k    kernels.Kernels
-	}{{"gonum", kernels.Gonum{}}, {"reference", kernels.Reference{}}} {
+	}{{"packed", kernels.Packed{}}, {"gonum", kernels.Gonum{}}, {"reference", kernels.Reference{}}} {
 		b.Run(k.name, func(b *testing.B) {
 			e := nn.NewEngineWith(net, k.k)
 			for i := 0; i < b.N; i++ {

@@ -58,9 +58,11 @@ func TestEngineKernelsAgree(t *testing.T) {
 		x := nntest.Input(rng, net.Input.Window())
 		a, _, err := nn.NewEngineWith(net, kernels.Reference{}).Forward(x, net.Input.Window())
 		require.NoError(t, err)
-		b, _, err := nn.NewEngineWith(net, kernels.Gonum{}).Forward(x, net.Input.Window())
-		require.NoError(t, err)
-		assert.LessOrEqual(t, nntest.MaxAbsDiff(a, b), 1e-5, "seed %d", seed)
+		for _, k := range []kernels.Kernels{kernels.Gonum{}, kernels.Packed{}} {
+			b, _, err := nn.NewEngineWith(net, k).Forward(x, net.Input.Window())
+			require.NoError(t, err)
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(a, b), 1e-5, "seed %d, %T", seed, k)
+		}
 	}
 }
 

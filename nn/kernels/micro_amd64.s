@@ -1,0 +1,124 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// One k step: a row of 24 B values in Y12–Y14, each of the 4 A values
+// broadcast in turn into Y15 and multiplied into its row of accumulators
+// (row i in Y(3i)..Y(3i+2)). AOFF is the A offset in bytes of this step.
+#define STEP(AOFF) \
+	VMOVUPS (DI), Y12; \
+	VMOVUPS 32(DI), Y13; \
+	VMOVUPS 64(DI), Y14; \
+	VBROADCASTSS AOFF(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y0; \
+	VFMADD231PS Y13, Y15, Y1; \
+	VFMADD231PS Y14, Y15, Y2; \
+	VBROADCASTSS AOFF+4(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y3; \
+	VFMADD231PS Y13, Y15, Y4; \
+	VFMADD231PS Y14, Y15, Y5; \
+	VBROADCASTSS AOFF+8(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VFMADD231PS Y14, Y15, Y8; \
+	VBROADCASTSS AOFF+12(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y9; \
+	VFMADD231PS Y13, Y15, Y10; \
+	VFMADD231PS Y14, Y15, Y11; \
+	ADDQ R9, DI
+
+// Add one row of accumulators into C at DX, then move DX to the next row.
+#define STORE(R0, R1, R2) \
+	VADDPS (DX), R0, R0; \
+	VMOVUPS R0, (DX); \
+	VADDPS 32(DX), R1, R1; \
+	VMOVUPS R1, 32(DX); \
+	VADDPS 64(DX), R2, R2; \
+	VMOVUPS R2, 64(DX); \
+	ADDQ R8, DX
+
+// func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int)
+//
+// Registers: CX k steps left, SI A (runs on from one tile's panel into the
+// next), DI B (back to R12 for each tile), DX C (the four STOREs leave it
+// at the next tile), BX tiles left, R8 ldc and R9 ldb in bytes.
+TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), R11
+	MOVQ a+8(FP), SI
+	MOVQ tiles+16(FP), BX
+	MOVQ b+24(FP), R12
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+
+tile:
+	MOVQ R11, CX
+	MOVQ R12, DI
+
+	// Start fetching the C tile (4 rows of 96 bytes, up to 3 lines each)
+	// now, so that the read-modify-write at the end finds it in cache.
+	MOVQ DX, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	// Four steps per iteration to spread the loop overhead.
+	CMPQ CX, $4
+	JLT  tail
+
+loop4:
+	STEP(0)
+	STEP(16)
+	STEP(32)
+	STEP(48)
+	ADDQ $64, SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  loop4
+
+tail:
+	TESTQ CX, CX
+	JZ    done
+
+loop1:
+	STEP(0)
+	ADDQ $16, SI
+	DECQ CX
+	JNZ  loop1
+
+done:
+	STORE(Y0, Y1, Y2)
+	STORE(Y3, Y4, Y5)
+	STORE(Y6, Y7, Y8)
+	STORE(Y9, Y10, Y11)
+	DECQ BX
+	JNZ  tile
+	VZEROUPPER
+	RET

@@ -1,0 +1,268 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Blocking of Packed, after Goto and van de Geijn's layered GEMM. The
+// micro-kernel keeps an mr×nr tile of C in registers: with AVX2 that is
+// 4 rows × 3 ymm of 8 floats = 12 accumulators, plus 3 registers for a row
+// of B and one for a broadcast element of A, all 16 ymm registers. 4×24
+// rather than the common 6×16 because the engine's output channel counts
+// (1, 16, 20, 32, 64, 128, 256) are multiples of 4 but rarely of 6, so
+// fewer rows are wasted on padding.
+//
+// kc: one packed kc×nr panel of B (24 KiB) stays in the 32 KiB L1 while
+// the micro-kernel runs over every packed panel of A against it.
+// mc: the packed mc×kc block of A (128 KiB) stays in the 512 KiB L2.
+// nc: the packed kc×nc block of B (4 MiB) stays in L3; it is a multiple of nr.
+const (
+	mr = 4
+	nr = 24
+	kc = 256
+	mc = 128
+	nc = 170 * nr
+)
+
+// Packed is a cache-blocked SGEMM: A and B are copied block by block into
+// contiguous panels in the order the micro-kernel reads them, and an
+// mr×nr register-blocked micro-kernel runs over the panels. On amd64 with
+// AVX2 and FMA the micro-kernel is Go assembly; elsewhere it is its pure-Go
+// twin, with the same packing and blocking.
+//
+// The packing buffers come from a sync.Pool, so one Packed value (such as
+// Default) is safe for concurrent use by many engines, and a warm pool
+// makes Gemm allocation free.
+type Packed struct {
+	// pureGo forces the Go micro-kernel, so tests can run both on a CPU
+	// that has the assembly one.
+	pureGo bool
+}
+
+// MicroKernel names the micro-kernel Gemm uses on this CPU.
+func (p Packed) MicroKernel() string {
+	if p.pureGo || microAsm == nil {
+		return "go"
+	}
+	return microAsmName
+}
+
+// workspace holds one call's packed blocks and the tile edges are
+// computed into. Its slices only grow.
+type workspace struct {
+	a, b []float32
+	tile [mr * nr]float32
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// Gemm implements Kernels.
+func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	micro := microGo
+	if !p.pureGo && microAsm != nil {
+		micro = microAsm
+	}
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	kb0 := min(k, kc)
+	ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
+	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), nc))
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb)
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				packA(ws.a, a[ic*lda+pc:], lda, mb, kb)
+				macroKernel(micro, ws, mb, nb, kb, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+// macroKernel adds the product of the packed mb×kb block of A and kb×nb
+// block of B into c. Full tiles go straight to c, all the full row tiles
+// of a panel in one micro-kernel call; edge tiles are computed into
+// ws.tile (the panels are zero padded) and only their valid part is added,
+// so nothing outside the m×n window of c is touched.
+func macroKernel(micro microKernel, ws *workspace, mb, nb, kb int, c []float32, ldc int) {
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		bp := ws.b[jr*kb : jr*kb+kb*nr]
+		first := 0 // first row tile left for the edge path
+		if cols == nr && mb >= mr {
+			tiles := mb / mr
+			micro(kb, ws.a[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc)
+			first = tiles * mr
+		}
+		for ir := first; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			t := ws.tile[:]
+			clear(t)
+			micro(kb, ws.a[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr)
+			for i := 0; i < rows; i++ {
+				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
+				for j, v := range t[i*nr : i*nr+cols] {
+					ci[j] += v
+				}
+			}
+		}
+	}
+}
+
+// packA copies the mb×kb block of a (row stride lda) into dst as panels
+// of mr rows; panel q holds element (q·mr+i, p) at q·mr·kb + p·mr + i, so
+// the micro-kernel reads one column of mr values per step. Rows past mb
+// are zero.
+func packA(dst, a []float32, lda, mb, kb int) {
+	for ir := 0; ir < mb; ir += mr {
+		panel := dst[ir*kb : ir*kb+kb*mr]
+		for i := 0; i < mr; i++ {
+			if ir+i >= mb {
+				for p := 0; p < kb; p++ {
+					panel[p*mr+i] = 0
+				}
+				continue
+			}
+			row := a[(ir+i)*lda : (ir+i)*lda+kb]
+			for p, v := range row {
+				panel[p*mr+i] = v
+			}
+		}
+	}
+}
+
+// microKernel adds A·B to tiles mr×nr tiles of C stacked down the rows
+// (tile t at c[t·mr·ldc:], row stride ldc), where a holds the tiles' packed
+// panels of A one after the other (k steps of mr values each) and b holds
+// k rows of nr values, row stride ldb, shared by all the tiles. Sweeping
+// the tiles in one call keeps the call overhead off layers with small k.
+type microKernel func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int)
+
+// checkMicro guards the assembly micro-kernel: it reads and writes
+// through raw pointers, so the slices must cover every tile.
+func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || ldb < nr || len(b) < (k-1)*ldb+nr || ldc < nr || len(c) < (tiles*mr-1)*ldc+nr {
+		panic(fmt.Sprintf("kernels: micro-kernel called with k=%d tiles=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", k, tiles, len(a), ldb, len(b), ldc, len(c)))
+	}
+}
+
+// microGo is the pure-Go twin of the assembly micro-kernel. The tile is
+// done as six 4×4 blocks, each summed in 16 scalar accumulators across
+// all k steps: the compiler keeps those in registers (all of them on
+// arm64, most on amd64), where a [4][24] array would live in memory and
+// cost a load and a store per multiply-add.
+func microGo(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+	for t := 0; t < tiles; t++ {
+		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, c[t*mr*ldc:], ldc)
+	}
+}
+
+func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int) {
+	for j := 0; j < nr; j += 4 {
+		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+		for p := 0; p < k; p++ {
+			av := (*[mr]float32)(a[p*mr:])
+			bv := (*[4]float32)(b[p*ldb+j:])
+			a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+		}
+		addRow4((*[4]float32)(c[j:]), c00, c01, c02, c03)
+		addRow4((*[4]float32)(c[ldc+j:]), c10, c11, c12, c13)
+		addRow4((*[4]float32)(c[2*ldc+j:]), c20, c21, c22, c23)
+		addRow4((*[4]float32)(c[3*ldc+j:]), c30, c31, c32, c33)
+	}
+}
+
+func addRow4(c *[4]float32, v0, v1, v2, v3 float32) {
+	c[0] += v0
+	c[1] += v1
+	c[2] += v2
+	c[3] += v3
+}
+
+// checkGemm panics when the arguments describe matrices that the slices do
+// not hold: that is a bug in the caller, and reading past them is not an
+// option (the same contract as gonum's BLAS).
+func checkGemm(who string, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	switch {
+	case m < 0 || n < 0 || k < 0:
+		panic(fmt.Sprintf("kernels: %s.Gemm: negative size m=%d n=%d k=%d", who, m, n, k))
+	case lda < max(1, k) || ldb < max(1, n) || ldc < max(1, n):
+		panic(fmt.Sprintf("kernels: %s.Gemm: leading dimension too small: lda=%d (k=%d) ldb=%d ldc=%d (n=%d)", who, lda, k, ldb, ldc, n))
+	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(a)=%d < %d for %d×%d with lda=%d", who, len(a), (m-1)*lda+k, m, k, lda))
+	case k > 0 && n > 0 && len(b) < (k-1)*ldb+n:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(b)=%d < %d for %d×%d with ldb=%d", who, len(b), (k-1)*ldb+n, k, n, ldb))
+	case m > 0 && n > 0 && len(c) < (m-1)*ldc+n:
+		panic(fmt.Sprintf("kernels: %s.Gemm: len(c)=%d < %d for %d×%d with ldc=%d", who, len(c), (m-1)*ldc+n, m, n, ldc))
+	}
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// packB copies the kb×nb block of b (row stride ldb) into dst as panels of
+// nr columns; panel q holds row p of its columns at q·nr·kb + p·nr, so the
+// micro-kernel reads nr contiguous values per step. Columns past nb are
+// zero. It walks four rows of b at a time, so that b is read as four
+// sequential streams (a panel at a time would revisit each row once per
+// panel, and a row stride that is a multiple of 4 KiB would evict those
+// lines in between) and every 4·nr values written fill whole cache lines.
+func packB(dst, b []float32, ldb, kb, nb int) {
+	full := nb / nr * nr
+	p := 0
+	for ; p+4 <= kb; p += 4 {
+		r0, r1, r2, r3 := b[p*ldb:p*ldb+nb], b[(p+1)*ldb:(p+1)*ldb+nb], b[(p+2)*ldb:(p+2)*ldb+nb], b[(p+3)*ldb:(p+3)*ldb+nb]
+		for jr := 0; jr < full; jr += nr {
+			d := dst[jr*kb+p*nr : jr*kb+p*nr+4*nr]
+			*(*[nr]float32)(d[0:]) = *(*[nr]float32)(r0[jr:])
+			*(*[nr]float32)(d[nr:]) = *(*[nr]float32)(r1[jr:])
+			*(*[nr]float32)(d[2*nr:]) = *(*[nr]float32)(r2[jr:])
+			*(*[nr]float32)(d[3*nr:]) = *(*[nr]float32)(r3[jr:])
+		}
+	}
+	for ; p < kb; p++ {
+		row := b[p*ldb : p*ldb+nb]
+		d := dst[p*nr:]
+		for jr := 0; jr < full; jr += nr {
+			*(*[nr]float32)(d[jr*kb:]) = *(*[nr]float32)(row[jr:])
+		}
+	}
+	if full < nb {
+		edge := dst[full*kb : full*kb+kb*nr]
+		for p := 0; p < kb; p++ {
+			e := edge[p*nr : p*nr+nr]
+			copy(e, b[p*ldb+full:p*ldb+nb])
+			clear(e[nb-full:])
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
+)
+
+// packedVariants are the Packed backends this machine can run: the pure-Go
+// twin always, the assembly one where the CPU has it.
+func packedVariants() map[string]Packed {
+	v := map[string]Packed{"go": {pureGo: true}}
+	if microAsm != nil {
+		v[microAsmName] = Packed{}
+	}
+	return v
+}
+
+// Sizes around the blocking: below, at and above mr, nr, kc, mc, and nc
+// is crossed by the larger n below.
+var odd = []int{0, 1, 2, 3, 4, 5, 7, 13, 17, 23, 24, 25, 31, 63, 65, 129}
+
+// Every size combination from odd, with random strides wider than the
+// rows and C accumulated into, against the reference. The tolerance
+// grows with k (sums of k products of unit normals).
+func TestPackedAgreesWithReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for name, p := range packedVariants() {
+		for _, m := range odd {
+			for _, n := range odd {
+				for _, k := range odd {
+					checkAgainstReference(t, rng, fmt.Sprintf("%s m=%d n=%d k=%d", name, m, n, k), p, m, n, k)
+				}
+			}
+		}
+	}
+}
+
+// Shapes that cross the k, m and n blocks (kc, mc, nc) and their edges.
+func TestPackedAcrossBlocks(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	shapes := [][3]int{
+		{mc + 3, 31, kc + 1}, {2*mc + mr + 1, nr + 1, 2*kc - 1}, {5, nc + nr + 7, 30}, {mr, nc, kc}, {1, 2*nc + 1, 3}, {9, 403, 1024},
+	}
+	for name, p := range packedVariants() {
+		for _, s := range shapes {
+			checkAgainstReference(t, rng, fmt.Sprintf("%s m=%d n=%d k=%d", name, s[0], s[1], s[2]), p, s[0], s[1], s[2])
+		}
+	}
+}
+
+func checkAgainstReference(t *testing.T, rng *rand.Rand, what string, p Packed, m, n, k int) {
+	t.Helper()
+	lda, ldb, ldc := k+rng.Intn(5), n+rng.Intn(5), n+rng.Intn(5)
+	// The slices end exactly at the last element the product may touch,
+	// so a read or write past it would panic.
+	a, b, c0 := random(rng, max(0, (m-1)*lda+k)), random(rng, max(0, (k-1)*ldb+n)), random(rng, max(0, (m-1)*ldc+n))
+	if m == 0 || k == 0 {
+		a = nil
+	}
+	if k == 0 || n == 0 {
+		b = nil
+	}
+	if m == 0 || n == 0 {
+		c0 = nil
+	}
+	want := append([]float32(nil), c0...)
+	Reference{}.Gemm(m, n, k, a, max(1, lda), b, max(1, ldb), want, max(1, ldc))
+	got := append([]float32(nil), c0...)
+	p.Gemm(m, n, k, a, max(1, lda), b, max(1, ldb), got, max(1, ldc))
+	tol := 1e-5 * (1 + math.Sqrt(float64(k)))
+	for i := range want {
+		if math.Abs(float64(want[i]-got[i])) > tol {
+			t.Fatalf("%s: element %d (row %d, col %d): got %v, want %v", what, i, i/max(1, ldc), i%max(1, ldc), got[i], want[i])
+		}
+	}
+}
+
+// Elements between the rows (the stride padding) must come back untouched.
+func TestPackedLeavesStridePaddingAlone(t *testing.T) {
+	for name, p := range packedVariants() {
+		m, n, k, ldc := 7, 29, 11, 40
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		fill := func(v []float32, x float32) {
+			for i := range v {
+				v[i] = x
+			}
+		}
+		fill(a, 1)
+		fill(b, 1)
+		c := make([]float32, (m-1)*ldc+n)
+		fill(c, -1)
+		p.Gemm(m, n, k, a, k, b, n, c, ldc)
+		for i, v := range c {
+			want := float32(k - 1) // 11 ones summed into −1
+			if i%ldc >= n {
+				want = -1
+			}
+			assert.Equal(t, want, v, "%s: c[%d]", name, i)
+		}
+	}
+}
+
+// Slices too short for the sizes are the caller's bug: a clear panic, not
+// a read past the end.
+func TestPackedPanicsOnShortSlices(t *testing.T) {
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
+	assert.NotPanics(t, func() { Packed{}.Gemm(2, 2, 3, a, 3, b, 2, c, 2) })
+	assert.PanicsWithValue(t, "kernels: Packed.Gemm: len(a)=5 < 6 for 2×3 with lda=3", func() { Packed{}.Gemm(2, 2, 3, a[:5], 3, b, 2, c, 2) })
+	assert.Panics(t, func() { Packed{}.Gemm(2, 2, 3, a, 3, b[:5], 2, c, 2) })
+	assert.Panics(t, func() { Packed{}.Gemm(2, 2, 3, a, 3, b, 2, c[:3], 2) })
+	assert.Panics(t, func() { Packed{}.Gemm(2, 2, 3, a, 2, b, 2, c, 2) })
+	assert.Panics(t, func() { Packed{}.Gemm(-1, 2, 3, a, 3, b, 2, c, 2) })
+}
+
+// The hand-computed product of TestReferenceGemm, through both micro-kernels.
+func TestPackedSmallProduct(t *testing.T) {
+	for name, p := range packedVariants() {
+		a := []float32{1, 2, 3, 4, 5, 6}
+		b := []float32{7, 8, 9, 10, 11, 12}
+		c := []float32{1, 1, 1, 1}
+		p.Gemm(2, 2, 3, a, 3, b, 2, c, 2)
+		assert.Equal(t, []float32{59, 65, 140, 155}, c, name)
+	}
+}
+
+// On amd64 with AVX2 and FMA (this project's machines) Packed must use the
+// assembly micro-kernel, not silently fall back to the Go one.
+func TestPackedChoosesAssemblyOnAVX2(t *testing.T) {
+	if !asmBuilt || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		t.Skipf("no assembly in this build (%s) or no AVX2+FMA", runtime.GOARCH)
+	}
+	assert.Equal(t, "avx2-fma", Packed{}.MicroKernel())
+	assert.Equal(t, "go", Packed{pureGo: true}.MicroKernel())
+}
+
+// The micro-kernels agree with each other, one tile or several stacked
+// down the rows, with a B row stride wider than the tile.
+func TestMicroKernelsAgree(t *testing.T) {
+	if microAsm == nil {
+		t.Skip("no assembly micro-kernel on this CPU")
+	}
+	rng := rand.New(rand.NewSource(5))
+	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256} {
+		for _, tiles := range []int{1, 2, 3} {
+			ldb, ldc := nr+rng.Intn(9), nr+rng.Intn(9)
+			a, b, c := random(rng, tiles*k*mr), random(rng, (k-1)*ldb+nr), random(rng, (tiles*mr-1)*ldc+nr)
+			want, got := append([]float32(nil), c...), append([]float32(nil), c...)
+			microGo(k, a, tiles, b, ldb, want, ldc)
+			microAsm(k, a, tiles, b, ldb, got, ldc)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k=%d tiles=%d element %d", k, tiles, i)
+			}
+			// Elements between the rows are left alone.
+			for i := range c {
+				if i%ldc >= nr {
+					require.Equal(t, c[i], got[i], "k=%d tiles=%d element %d", k, tiles, i)
+				}
+			}
+		}
+	}
+}
+
+// After warm-up Gemm takes its buffers from the pool: no allocation.
+func TestPackedDoesNotAllocateWhenWarm(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	rng := rand.New(rand.NewSource(6))
+	m, n, k := 16, 1000, 27
+	a, b, c := random(rng, m*k), random(rng, k*n), make([]float32, m*n)
+	p := Packed{}
+	p.Gemm(m, n, k, a, k, b, n, c, n)
+	allocs := testing.AllocsPerRun(20, func() { p.Gemm(m, n, k, a, k, b, n, c, n) })
+	assert.Zero(t, allocs)
+}
+
+// One Packed value (like Default) serves concurrent engines: each call
+// takes its own buffers from the pool. Run with -race to check.
+func TestPackedConcurrentUse(t *testing.T) {
+	const workers = 4
+	rng := rand.New(rand.NewSource(7))
+	type job struct {
+		m, n, k int
+		a, b    []float32
+		want    []float32
+	}
+	jobs := make([]job, workers)
+	for w := range jobs {
+		m, n, k := 5+7*w, 50+31*w, 30+100*w
+		j := job{m: m, n: n, k: k, a: random(rng, m*k), b: random(rng, k*n), want: make([]float32, m*n)}
+		Reference{}.Gemm(m, n, k, j.a, k, j.b, n, j.want, n)
+		jobs[w] = j
+	}
+	got := make([][]float32, workers)
+	var wg sync.WaitGroup
+	for w, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				c := make([]float32, j.m*j.n)
+				Default.Gemm(j.m, j.n, j.k, j.a, j.k, j.b, j.n, c, j.n)
+				got[w] = c
+			}
+		}()
+	}
+	wg.Wait()
+	for w, j := range jobs {
+		for i := range j.want {
+			require.InDelta(t, j.want[i], got[w][i], 1e-5*(1+math.Sqrt(float64(j.k))), "worker %d element %d", w, i)
+		}
+	}
+}
