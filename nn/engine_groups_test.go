@@ -84,6 +84,8 @@ func TestGroupedConvMatchesDense(t *testing.T) {
 
 func ones32(n int) []float32 {
 	s := make([]float32, n)
-	fill(s, 1)
+	for i := range s {
+		s[i] = 1
+	}
 	return s
 }

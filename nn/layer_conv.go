@@ -230,9 +230,8 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	} else {
 		dst, ldc = out[r0*cs.W:], plane
 	}
-	bias := l.Bias.Data
 	for oc := 0; oc < l.OutC; oc++ {
-		fill(dst[oc*ldc:oc*ldc+n], bias[oc])
+		clear(dst[oc*ldc : oc*ldc+n])
 	}
 	k := l.InC * l.Kernel.H * l.Kernel.W
 	// Group i multiplies its diagonal block of the weights with its own
@@ -243,39 +242,60 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	for i := 0; i < g; i++ {
 		c.gemm.Gemm(outG, n, kG, w[i*outG*k+i*kG:], k, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
 	}
-	if c.relu {
+	// The bias is added after the product (on a pooled band, after the
+	// pool: a constant per channel commutes with max), then the ReLU.
+	bias := l.Bias.Data
+	switch {
+	case c.pool != nil:
+		poolBand(dst, ldc, cs.W, r0, r1, *c.pool, bias, c.relu, out, os)
+	case c.relu:
 		for oc := 0; oc < l.OutC; oc++ {
-			for j, v := range dst[oc*ldc : oc*ldc+n] {
-				if v < 0 {
-					dst[oc*ldc+j] = 0
-				}
+			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
+			for j, v := range row {
+				row[j] = max(v+b, 0)
 			}
 		}
-	}
-	if c.pool != nil {
-		poolBand(dst, ldc, cs.W, r0, r1, *c.pool, out, os)
+	default:
+		for oc := 0; oc < l.OutC; oc++ {
+			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
+			for j := range row {
+				row[j] += b
+			}
+		}
 	}
 }
 
 // poolBand max-pools conv rows [r0,r1), held channel by channel in src
-// with row stride w and channel stride ldc, into the pooled map out.
-func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, out []float32, os Shape) {
+// with row stride w and channel stride ldc and still without their bias,
+// into the pooled map out, adding each channel's bias to the maximum. With
+// relu the result is clamped at 0: max and ReLU commute, so that is the
+// ReLU of the band at a quarter (or less) of the work.
+func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, relu bool, out []float32, os Shape) {
 	kh, kw := pool.Kernel.H, pool.Kernel.W
+	floor := float32(math.Inf(-1))
+	if relu {
+		floor = 0
+	}
 	for ch := 0; ch < os.C; ch++ {
-		s := src[ch*ldc:]
+		s, b := src[ch*ldc:], bias[ch]
 		for py := r0 / kh; py < r1/kh; py++ {
-			top := (py*kh - r0) * w
+			top := s[(py*kh-r0)*w:]
 			o := out[ch*os.H*os.W+py*os.W : ch*os.H*os.W+(py+1)*os.W]
+			if kh == 2 && kw == 2 {
+				a, c := top[:2*len(o)], top[w:w+2*len(o)]
+				for px := range o {
+					o[px] = max(floor, max(a[2*px], a[2*px+1], c[2*px], c[2*px+1])+b)
+				}
+				continue
+			}
 			for px := range o {
 				m := float32(math.Inf(-1))
 				for dy := 0; dy < kh; dy++ {
-					for _, v := range s[top+dy*w+px*kw : top+dy*w+px*kw+kw] {
-						if v > m {
-							m = v
-						}
+					for _, v := range top[dy*w+px*kw : dy*w+px*kw+kw] {
+						m = max(m, v)
 					}
 				}
-				o[px] = m
+				o[px] = max(floor, m+b)
 			}
 		}
 	}
@@ -295,25 +315,25 @@ func im2colBand(l *Conv2D, in []float32, is, os Shape, r0, r1 int, col []float32
 			for kx := 0; kx < kw; kx++ {
 				dst := col[row*n : (row+1)*n]
 				row++
-				d := 0
+				// Output columns [lo, hi) read inside the row; the others
+				// read padding.
+				lo, hi := colRange(os.W, is.W, sw, kx-pw)
 				for oy := r0; oy < r1; oy++ {
+					d := dst[(oy-r0)*os.W : (oy-r0+1)*os.W]
 					iy := oy*sh - ph + ky
-					if iy < 0 || iy >= is.H {
-						for ox := 0; ox < os.W; ox++ {
-							dst[d] = 0
-							d++
-						}
+					if iy < 0 || iy >= is.H || lo >= hi {
+						clear(d)
 						continue
 					}
-					srow := src[iy*is.W : (iy+1)*is.W]
-					for ox := 0; ox < os.W; ox++ {
-						ix := ox*sw - pw + kx
-						if ix < 0 || ix >= is.W {
-							dst[d] = 0
-						} else {
-							dst[d] = srow[ix]
-						}
-						d++
+					clear(d[:lo])
+					clear(d[hi:])
+					srow := src[iy*is.W:]
+					if sw == 1 {
+						copy(d[lo:hi], srow[lo+kx-pw:])
+						continue
+					}
+					for ox, ix := lo, lo*sw+kx-pw; ox < hi; ox, ix = ox+1, ix+sw {
+						d[ox] = srow[ix]
 					}
 				}
 			}
@@ -321,8 +341,18 @@ func im2colBand(l *Conv2D, in []float32, is, os Shape, r0, r1 int, col []float32
 	}
 }
 
-func fill(s []float32, v float32) {
-	for i := range s {
-		s[i] = v
+// colRange is the output columns [lo, hi) of a window sliding with stride
+// s whose column ox reads input column ox·s + off, that fall inside an
+// input row of width w.
+func colRange(outW, w, s, off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + s - 1) / s
 	}
+	hi = outW
+	if last := w - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(hi, last/s+1)
+	}
+	return min(lo, hi), hi
 }

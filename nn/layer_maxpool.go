@@ -62,9 +62,7 @@ func (k maxPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, o
 				m := float32(math.Inf(-1))
 				for y := y0; y < y1; y++ {
 					for _, v := range src[y*is.W+x0 : y*is.W+x1] {
-						if v > m {
-							m = v
-						}
+						m = max(m, v) // NaN wins, as in PyTorch
 					}
 				}
 				dst[oy*os.W+ox] = m
