@@ -88,8 +88,9 @@ type convKernel struct {
 }
 
 // scratchBudget caps one band's working set (im2col columns, and the
-// band's output when a pool is fused), in float32s (1 MiB).
-const scratchBudget = 1 << 18
+// band's output when a pool is fused), in float32s (256 KiB): small enough
+// that the pool still finds the band in L2 after the product.
+const scratchBudget = 1 << 16
 
 func (l *Conv2D) newKernel(k kernels.Kernels) kernel {
 	return &convKernel{l: l, gemm: k, groups: convGroups(l)}
@@ -282,10 +283,7 @@ func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, re
 			top := s[(py*kh-r0)*w:]
 			o := out[ch*os.H*os.W+py*os.W : ch*os.H*os.W+(py+1)*os.W]
 			if kh == 2 && kw == 2 {
-				a, c := top[:2*len(o)], top[w:w+2*len(o)]
-				for px := range o {
-					o[px] = max(floor, max(a[2*px], a[2*px+1], c[2*px], c[2*px+1])+b)
-				}
+				pool2x2(o, top[:2*len(o)], top[w:w+2*len(o)], b, floor)
 				continue
 			}
 			for px := range o {
@@ -298,6 +296,16 @@ func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, re
 				o[px] = max(floor, m+b)
 			}
 		}
+	}
+}
+
+// pool2x2 is poolBand's common case: o[x] = max(floor, the maximum of the
+// 2×2 block at column 2x of rows a and c, plus b).
+func pool2x2(o, a, c []float32, b, floor float32) {
+	a, c = a[:2*len(o)], c[:2*len(o)]
+	for px := range o {
+		i := 2 * px
+		o[px] = max(floor, max(a[i], a[i+1], c[i], c[i+1])+b)
 	}
 }
 
