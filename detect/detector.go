@@ -365,7 +365,7 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 	if len(scales) == 0 && d.opt.PadSmall {
 		scales = []float64{min(1, d.top)}
 	}
-	base := imaging.Clone(img)
+	base := img
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	res := &Result{Width: w, Height: h}
@@ -419,7 +419,7 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 	if err := checkSize(b.Dx(), b.Dy()); err != nil {
 		return Heatmap{}, fmt.Errorf("detect: %w", err)
 	}
-	src, _, err := d.scaled(imaging.Clone(img), scale)
+	src, _, err := d.scaled(img, scale)
 	if err != nil {
 		return Heatmap{}, err
 	}
@@ -440,8 +440,10 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 
 // scaled resizes base by k. It returns nil when the result is smaller than
 // the window and padding is off; with PadSmall it pads up to the window.
-func (d *Detector) scaled(base *image.NRGBA, k float64) (*source, bool, error) {
-	bw, bh := base.Rect.Dx(), base.Rect.Dy()
+// Each level is made from base itself, so the caller's image is never
+// copied whole unless it is scanned at scale 1 in another pixel format.
+func (d *Detector) scaled(base image.Image, k float64) (*source, bool, error) {
+	bw, bh := base.Bounds().Dx(), base.Bounds().Dy()
 	fw, fh := math.Round(float64(bw)*k), math.Round(float64(bh)*k)
 	if fw < 1 || fh < 1 {
 		if !d.opt.PadSmall {
@@ -458,9 +460,14 @@ func (d *Detector) scaled(base *image.NRGBA, k float64) (*source, bool, error) {
 	if padded && !d.opt.PadSmall {
 		return nil, false, nil
 	}
-	img := base
-	if w != bw || h != bh {
+	var img *image.NRGBA
+	switch nrgba, ok := base.(*image.NRGBA); {
+	case w != bw || h != bh:
 		img = imaging.Resize(base, w, h, imaging.Linear)
+	case ok && nrgba.Rect.Min == image.Point{}:
+		img = nrgba // only read
+	default:
+		img = imaging.Clone(base)
 	}
 	norm, err := newNormalizer(d.net.Input)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -34,7 +33,7 @@ func (d *Detector) Windows(img image.Image, hm Heatmap, cells [][2]int) ([][]flo
 	if err := checkSize(b.Dx(), b.Dy()); err != nil {
 		return nil, fmt.Errorf("detect: windows: %w", err)
 	}
-	src, _, err := d.scaled(imaging.Clone(img), hm.Scale)
+	src, _, err := d.scaled(img, hm.Scale)
 	if err != nil {
 		return nil, fmt.Errorf("detect: windows: %w", err)
 	}
