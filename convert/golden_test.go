@@ -15,7 +15,7 @@ import (
 // form must reproduce PyTorch's classifier output, and our converted form
 // PyTorch's own fully convolutional rewrite on a larger input.
 func TestGoldenPyTorch(t *testing.T) {
-	for _, name := range []string{"chw_softmax", "unpadded_sigmoid", "hwc_keras", "seed"} {
+	for _, name := range []string{"chw_softmax", "unpadded_sigmoid", "hwc_keras", "seed", "avgpool_padded", "avgpool_unpadded"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "torch")
 			fc, err := nn.Load(filepath.Join(dir, name+".safetensors"))

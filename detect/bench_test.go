@@ -2,9 +2,11 @@ package detect_test
 
 import (
 	"math/rand"
+	"path/filepath"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/models"
 )
 
 // BenchmarkHeatmap scans a 256×256 image at one scale at full stride and
@@ -14,7 +16,7 @@ func BenchmarkHeatmap(b *testing.B) {
 	net := unpaddedFCN(b, rng)
 	img := randomImage(rng, 256, 256)
 	for _, step := range []int{0, 1} {
-		opt := detect.DefaultOptions()
+		opt := detect.Options{}
 		opt.Step = step
 		d, err := detect.New(net, opt)
 		if err != nil {
@@ -32,11 +34,35 @@ func BenchmarkHeatmap(b *testing.B) {
 
 func BenchmarkDetect(b *testing.B) {
 	rng := rand.New(rand.NewSource(2))
-	d, err := detect.New(unpaddedFCN(b, rng), detect.DefaultOptions())
+	d, err := detect.New(unpaddedFCN(b, rng), detect.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	img := randomImage(rng, 320, 240)
+	for b.Loop() {
+		if _, err := d.Detect(img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDetectScene is the product's main job: one 1024×512 scene with
+// the embedded model and the default options (the 1.25 pyramid, mirror
+// averaging, NMS and voting), with allocations reported.
+func BenchmarkDetectScene(b *testing.B) {
+	net, err := models.DressFCN()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := detect.LoadImage(filepath.Join("..", "testdata", "samples", "scene_000.png"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := detect.New(net, detect.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := d.Detect(img); err != nil {
 			b.Fatal(err)

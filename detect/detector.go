@@ -12,48 +12,83 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 )
 
-// Options steer a Detector. Zero ScaleFactor, NMS, MaxDetections and
-// MaxTilePixels mean their defaults; Class and Threshold are taken as given
-// unless negative.
+// Options steer a Detector. The zero value means the documented defaults
+// (so Options{} scores the network's positive class at its own threshold
+// over a 1.25 pyramid, with NMS, box voting and mirror averaging); a
+// feature that is on by default is turned off by an explicit value (Off,
+// NoFlip, EveryWindow).
 type Options struct {
-	// Class is the output channel scored; negative means the network's
-	// Positive class.
-	Class int
-	// Threshold is the lowest score reported; negative means the
-	// network's own Threshold, or 0.5 when it has none.
+	// Class is the output channel scored; nil means the network's
+	// Positive class. Class(i) picks channel i.
+	Class *int
+	// Threshold is the lowest score reported; 0 means the network's own
+	// Threshold, or DefaultThreshold (0.5) when it has none. EveryWindow
+	// reports every window; any other finite value is taken as given.
 	Threshold float64
-	// NMS is the IoU above which a lower-scored box is suppressed
-	// (default 0.3).
+	// NMS is the IoU above which a lower-scored box is suppressed; 0 means
+	// DefaultNMS (0.3), Off keeps overlapping boxes.
 	NMS float64
-	// Vote, when > 0, moves each reported box to the score-weighted mean
-	// of the windows that overlap it at IoU ≥ Vote and score at least half
-	// as much (see the function Vote); 0 leaves boxes where their windows
-	// are. Either way a box and its score do not depend on the threshold.
+	// Vote moves each reported box to the score-weighted mean of the
+	// windows that overlap it at IoU ≥ Vote and score at least half as much
+	// (see the function Vote); 0 means DefaultVote (0.4), Off leaves boxes
+	// where their windows are. Either way a box and its score do not depend
+	// on the threshold.
 	Vote float64
-	// ScaleFactor is the ratio between pyramid levels (default 1.25).
+	// ScaleFactor is the ratio between pyramid levels; 0 means
+	// DefaultScaleFactor (1.25).
 	ScaleFactor float64
 	// Scales, when set, replaces the pyramid with these resize factors.
 	Scales []float64
+	// MinSize and MaxSize, when set, bound the pyramid by object size in
+	// original-image pixels, as OpenCV's detectMultiScale does: the H×W
+	// window at scale k covers H/k × W/k pixels, and the pyramid keeps the
+	// scales whose window height H/k lies in [MinSize, MaxSize]. It starts
+	// at k = H/MinSize, above 1 (upsampling) when MinSize is below the
+	// window, and steps down by ScaleFactor while the image still holds a
+	// window. MinSize 0 means the window height (with Upsample, H over the
+	// largest power of ScaleFactor up to 2),
+	// MaxSize 0 no upper bound. Neither goes with Scales; MinSize does not
+	// go with Upsample.
+	MinSize, MaxSize int
 	// Upsample adds pyramid levels above 1 (up to 2) to find objects
 	// smaller than the window.
 	Upsample bool
 	// Step is the distance between windows in scaled-image pixels; 0 means
 	// the network's total stride S. It must divide S on both axes.
 	Step int
-	// MaxDetections caps the result (default 100).
+	// MaxDetections caps the result; 0 means DefaultMaxDetections (100),
+	// Off no cap.
 	MaxDetections int
-	// MaxTilePixels bounds the input pixels of one forward pass (default
-	// 4 Mpx); larger images are scanned in tiles with the same result.
+	// MaxTilePixels bounds the input pixels of one forward pass; 0 means
+	// DefaultMaxTilePixels (4 Mpx). Larger images are scanned in tiles with
+	// the same result.
 	MaxTilePixels int
 	// PadSmall lets an image smaller than the window be padded with the
 	// mean pixel up to the window instead of failing with ErrTooSmall.
 	PadSmall bool
-	// Flip averages every window's score with that of its mirror image
-	// (test-time augmentation for networks trained with mirrored
-	// samples). It doubles the work; scales padded up to the window are
-	// not mirrored.
-	Flip bool
+	// NoFlip turns off mirror averaging. By default every window's score is
+	// the mean of its own and that of its mirror image (test-time
+	// augmentation for networks trained with mirrored samples), which
+	// doubles the work; scales padded up to the window are not mirrored.
+	NoFlip bool
+	// Threads is how many goroutines one Detect call may split each
+	// convolution over; 0 means runtime.GOMAXPROCS. Results do not depend
+	// on it. Callers that run many Detect calls at once (scan's workers)
+	// set it so that calls × Threads fills the cores.
+	Threads int
 }
+
+// Class returns a pointer to i, for Options.Class.
+func Class(i int) *int { return &i }
+
+// Explicit option values.
+const (
+	// Off turns off an option that is on by default: Vote, NMS and
+	// MaxDetections.
+	Off = -1
+	// EveryWindow is the Threshold that reports every window.
+	EveryWindow = -math.MaxFloat64
+)
 
 // Defaults for Options.
 const (
@@ -69,20 +104,18 @@ const (
 	maxScales = 256
 )
 
-// DefaultOptions scores the network's positive class at its own threshold
-// over a 1.25 pyramid at full stride, averaging each window with its
-// mirror image.
-func DefaultOptions() Options {
-	return Options{
-		Class:         -1,
-		Threshold:     -1,
-		NMS:           DefaultNMS,
-		Vote:          DefaultVote,
-		ScaleFactor:   DefaultScaleFactor,
-		MaxDetections: DefaultMaxDetections,
-		MaxTilePixels: DefaultMaxTilePixels,
-		Flip:          true,
-	}
+// OptionError is an invalid Options field, named as in Options.
+type OptionError struct {
+	Option string // the field, e.g. "Step"
+	With   string // the field it cannot be combined with, if that is the fault
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optErr(option, format string, a ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, a...)}
 }
 
 // Detection is one window that passed the threshold and survived NMS.
@@ -123,7 +156,8 @@ func (e ErrTooSmall) Error() string {
 // Exactness. For an unpadded network every heatmap cell equals the network
 // run on the window-sized crop at that cell, for any Step dividing the
 // stride and any tiling (tested to 1e-5 against the crop-by-crop loop);
-// with Flip, the mean of that and the network on the mirrored crop.
+// with mirror averaging (the default), the mean of that and the network on
+// the mirrored crop.
 // When the network pads, tiling still changes nothing (tested to 1e-6): a
 // cell is taken from a tile that holds its whole receptive field, or that
 // shares the image border the field crosses, so it sees exactly the
@@ -141,7 +175,10 @@ type Detector struct {
 	step  nn.Pair
 	class int
 	thr   float64
-	pool  sync.Pool
+	// top and bottom bound the pyramid: it starts at top and keeps scales
+	// ≥ bottom.
+	top, bottom float64
+	pool        sync.Pool
 }
 
 // New checks the network and options and prepares a detector. The network
@@ -171,75 +208,136 @@ func New(net *nn.Network, opt Options) (*Detector, error) {
 	if err := d.setOptions(opt, out.C); err != nil {
 		return nil, fmt.Errorf("detect: options: %w", err)
 	}
-	d.pool.New = func() any { return nn.NewEngine(net) }
+	d.pool.New = func() any {
+		e := nn.NewEngine(net)
+		e.SetThreads(d.opt.Threads)
+		return e
+	}
 	return d, nil
 }
 
+// setOptions checks opt and resolves its defaults into d.opt, so that
+// the rest of the detector reads plain values: Vote 0 is off there, NMS 1
+// keeps every box.
 func (d *Detector) setOptions(opt Options, classes int) error {
-	d.class = opt.Class
-	if d.class < 0 {
-		d.class = d.net.Positive
+	d.class = d.net.Positive
+	if opt.Class != nil {
+		d.class = *opt.Class
 	}
-	if d.class >= classes {
-		return fmt.Errorf("class %d out of range: the network has %d output channels", opt.Class, classes)
+	if d.class < 0 || d.class >= classes {
+		return optErr("Class", "class %d out of range: the network has %d output channels", d.class, classes)
 	}
 	d.thr = opt.Threshold
-	if d.thr < 0 {
+	if d.thr == 0 {
 		d.thr = d.net.Threshold
 		if d.thr == 0 {
 			d.thr = DefaultThreshold
 		}
 	}
 	if math.IsNaN(d.thr) || math.IsInf(d.thr, 0) {
-		return fmt.Errorf("threshold %v is not finite", opt.Threshold)
+		return optErr("Threshold", "threshold %v is not finite", opt.Threshold)
 	}
-	if opt.NMS == 0 {
+	switch opt.NMS {
+	case 0:
 		opt.NMS = DefaultNMS
+	case Off:
+		opt.NMS = 1
 	}
 	if !(opt.NMS > 0 && opt.NMS <= 1) {
-		return fmt.Errorf("NMS IoU %v out of range (0,1]", opt.NMS)
+		return optErr("NMS", "NMS IoU %v out of range (0,1]", opt.NMS)
 	}
-	if !(opt.Vote >= 0 && opt.Vote <= 1) {
-		return fmt.Errorf("vote IoU %v out of range [0,1]", opt.Vote)
+	switch opt.Vote {
+	case 0:
+		opt.Vote = DefaultVote
+	case Off:
+		opt.Vote = 0
+	default:
+		if !(opt.Vote > 0 && opt.Vote <= 1) {
+			return optErr("Vote", "vote IoU %v out of range (0,1]", opt.Vote)
+		}
 	}
 	if opt.ScaleFactor == 0 {
 		opt.ScaleFactor = DefaultScaleFactor
 	}
 	if !(opt.ScaleFactor > 1) || math.IsInf(opt.ScaleFactor, 0) {
-		return fmt.Errorf("scale factor %v must be finite and > 1", opt.ScaleFactor)
+		return optErr("ScaleFactor", "scale factor %v must be finite and > 1", opt.ScaleFactor)
 	}
 	if len(opt.Scales) > maxScales {
-		return fmt.Errorf("%d scales, at most %d", len(opt.Scales), maxScales)
+		return optErr("Scales", "%d scales, at most %d", len(opt.Scales), maxScales)
 	}
 	for i, k := range opt.Scales {
 		if !(k > 0) || math.IsInf(k, 0) {
-			return fmt.Errorf("scale %d is %v, want finite and > 0", i, k)
+			return optErr("Scales", "scale %d is %v, want finite and > 0", i, k)
 		}
 	}
-	if opt.MaxDetections == 0 {
-		opt.MaxDetections = DefaultMaxDetections
+	if err := d.setSizes(&opt); err != nil {
+		return err
 	}
-	if opt.MaxDetections < 0 {
-		return fmt.Errorf("max detections %d is negative", opt.MaxDetections)
+	switch {
+	case opt.MaxDetections == 0:
+		opt.MaxDetections = DefaultMaxDetections
+	case opt.MaxDetections == Off:
+		opt.MaxDetections = math.MaxInt
+	case opt.MaxDetections < 0:
+		return optErr("MaxDetections", "max detections %d is negative", opt.MaxDetections)
 	}
 	if opt.MaxTilePixels == 0 {
 		opt.MaxTilePixels = DefaultMaxTilePixels
 	}
+	if opt.Threads < 0 {
+		return optErr("Threads", "threads %d is negative", opt.Threads)
+	}
 	if opt.MaxTilePixels < 0 {
-		return fmt.Errorf("max tile pixels %d is negative", opt.MaxTilePixels)
+		return optErr("MaxTilePixels", "max tile pixels %d is negative", opt.MaxTilePixels)
 	}
 	S := d.geo.Stride
 	d.step = S
 	if opt.Step < 0 {
-		return fmt.Errorf("step %d is negative", opt.Step)
+		return optErr("Step", "step %d is negative", opt.Step)
 	}
 	if opt.Step > 0 {
 		if S.H%opt.Step != 0 || S.W%opt.Step != 0 {
-			return fmt.Errorf("step %d does not divide the network's total stride %v", opt.Step, S)
+			return optErr("Step", "step %d does not divide the network's total stride %v", opt.Step, S)
 		}
 		d.step = nn.Pair{H: opt.Step, W: opt.Step}
 	}
 	d.opt = opt
+	return nil
+}
+
+// setSizes checks MinSize and MaxSize and turns them into the pyramid's
+// top scale d.top and its smallest allowed scale d.bottom.
+func (d *Detector) setSizes(opt *Options) error {
+	win := float64(d.geo.Window.H)
+	d.top, d.bottom = 1, 0
+	if opt.Upsample {
+		d.top = upsampleTop(opt.ScaleFactor)
+	}
+	switch {
+	case opt.MinSize < 0:
+		return optErr("MinSize", "min size %d is negative", opt.MinSize)
+	case opt.MaxSize < 0:
+		return optErr("MaxSize", "max size %d is negative", opt.MaxSize)
+	case opt.MinSize == 0 && opt.MaxSize == 0:
+		return nil
+	case len(opt.Scales) > 0:
+		name := "MinSize"
+		if opt.MinSize == 0 {
+			name = "MaxSize"
+		}
+		return &OptionError{Option: name, With: "Scales", Err: errors.New("object sizes and explicit scales exclude each other")}
+	case opt.MinSize > 0 && opt.Upsample:
+		return &OptionError{Option: "MinSize", With: "Upsample", Err: errors.New("a min size and Upsample exclude each other: a min size below the window height upsamples")}
+	}
+	if opt.MinSize > 0 {
+		d.top = win / float64(opt.MinSize)
+	}
+	if opt.MaxSize > 0 {
+		if lo := win / d.top; float64(opt.MaxSize) < lo*(1-1e-9) {
+			return optErr("MaxSize", "max size %d is below the smallest object size scanned, %.4g px", opt.MaxSize, lo)
+		}
+		d.bottom = win / float64(opt.MaxSize)
+	}
 	return nil
 }
 
@@ -263,21 +361,18 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 	if err := checkSize(w, h); err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	scales := d.opt.Scales
-	if len(scales) == 0 {
-		scales = Scales(w, h, d.geo, d.opt.ScaleFactor, d.opt.Upsample)
-		if len(scales) == 0 && d.opt.PadSmall {
-			scales = []float64{1}
-		}
+	scales := d.Scales(w, h)
+	if len(scales) == 0 && d.opt.PadSmall {
+		scales = []float64{min(1, d.top)}
 	}
-	base := imaging.Clone(img)
+	base := img
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	res := &Result{Width: w, Height: h}
 	// With voting, windows down to voteMinShare of the threshold are
 	// collected: they vote on boxes but are never reported.
 	floor := d.thr
-	if d.opt.Vote > 0 {
+	if d.opt.Vote > 0 && d.thr > 0 {
 		floor *= voteMinShare
 	}
 	var cands []Detection
@@ -290,7 +385,7 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 			continue
 		}
 		hm, err := d.heatmap(e, src, k)
-		if err == nil && d.opt.Flip {
+		if err == nil && !d.opt.NoFlip {
 			err = d.flipAverage(e, src, hm)
 		}
 		if err != nil {
@@ -324,7 +419,7 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 	if err := checkSize(b.Dx(), b.Dy()); err != nil {
 		return Heatmap{}, fmt.Errorf("detect: %w", err)
 	}
-	src, _, err := d.scaled(imaging.Clone(img), scale)
+	src, _, err := d.scaled(img, scale)
 	if err != nil {
 		return Heatmap{}, err
 	}
@@ -334,7 +429,7 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	hm, err := d.heatmap(e, src, scale)
-	if err == nil && d.opt.Flip {
+	if err == nil && !d.opt.NoFlip {
 		err = d.flipAverage(e, src, hm)
 	}
 	if err != nil {
@@ -345,8 +440,10 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 
 // scaled resizes base by k. It returns nil when the result is smaller than
 // the window and padding is off; with PadSmall it pads up to the window.
-func (d *Detector) scaled(base *image.NRGBA, k float64) (*source, bool, error) {
-	bw, bh := base.Rect.Dx(), base.Rect.Dy()
+// Each level is made from base itself, so the caller's image is never
+// copied whole unless it is scanned at scale 1 in another pixel format.
+func (d *Detector) scaled(base image.Image, k float64) (*source, bool, error) {
+	bw, bh := base.Bounds().Dx(), base.Bounds().Dy()
 	fw, fh := math.Round(float64(bw)*k), math.Round(float64(bh)*k)
 	if fw < 1 || fh < 1 {
 		if !d.opt.PadSmall {
@@ -363,9 +460,14 @@ func (d *Detector) scaled(base *image.NRGBA, k float64) (*source, bool, error) {
 	if padded && !d.opt.PadSmall {
 		return nil, false, nil
 	}
-	img := base
-	if w != bw || h != bh {
+	var img *image.NRGBA
+	switch nrgba, ok := base.(*image.NRGBA); {
+	case w != bw || h != bh:
 		img = imaging.Resize(base, w, h, imaging.Linear)
+	case ok && nrgba.Rect.Min == image.Point{}:
+		img = nrgba // only read
+	default:
+		img = imaging.Clone(base)
 	}
 	norm, err := newNormalizer(d.net.Input)
 	if err != nil {
@@ -391,25 +493,50 @@ func appendAbove(dst []Detection, hm Heatmap, thr float64) []Detection {
 // up to 2, for objects smaller than the window. Scales are returned
 // largest first; the list is empty when no scale fits or f is not > 1.
 func Scales(w, h int, g nn.Geometry, f float64, upsample bool) []float64 {
-	if !(f > 1) || math.IsInf(f, 0) || w < 1 || h < 1 {
+	if !(f > 1) || math.IsInf(f, 0) {
+		return nil
+	}
+	top := 1.0
+	if upsample {
+		top = upsampleTop(f)
+	}
+	return pyramid(w, h, g.Window, f, top, 0)
+}
+
+// Scales is the pyramid the detector scans a w×h image at: Options.Scales
+// when set, else the pyramid of ScaleFactor bounded by Upsample, MinSize
+// and MaxSize, largest first. It is empty when no scale holds a window.
+func (d *Detector) Scales(w, h int) []float64 {
+	if len(d.opt.Scales) > 0 {
+		return slices.Clone(d.opt.Scales)
+	}
+	return pyramid(w, h, d.geo.Window, d.opt.ScaleFactor, d.top, d.bottom)
+}
+
+// upsampleTop is the largest power of f up to maxUpsample.
+func upsampleTop(f float64) float64 {
+	top := 1.0
+	for top*f <= maxUpsample*(1+1e-9) {
+		top *= f
+	}
+	return top
+}
+
+// pyramid is top, top/f, top/f², … down to bottom, while the w×h image
+// resized by the scale still holds a window (larger scales hold more, so
+// the first that does not ends the list).
+func pyramid(w, h int, win nn.Pair, f, top, bottom float64) []float64 {
+	if w < 1 || h < 1 {
 		return nil
 	}
 	fits := func(k float64) bool {
-		return math.Round(float64(w)*k) >= float64(g.Window.W) && math.Round(float64(h)*k) >= float64(g.Window.H)
+		return math.Round(float64(w)*k) >= float64(win.W) && math.Round(float64(h)*k) >= float64(win.H)
 	}
 	var out []float64
-	if upsample {
-		var up []float64
-		for k := f; k <= maxUpsample*(1+1e-9); k *= f {
-			up = append(up, k)
+	for k := top; k >= bottom*(1-1e-9) && fits(k); k /= f {
+		if math.Abs(k-1) < 1e-9 {
+			k = 1 // the unscaled level exactly, whatever the rounding above it
 		}
-		for i := len(up) - 1; i >= 0; i-- {
-			if fits(up[i]) {
-				out = append(out, up[i])
-			}
-		}
-	}
-	for k := 1.0; fits(k); k /= f {
 		out = append(out, k)
 	}
 	return out

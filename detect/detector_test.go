@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"image"
 	"math"
 	"math/rand"
 	"sync"
@@ -36,11 +37,49 @@ func TestScales(t *testing.T) {
 	assert.Empty(t, detect.Scales(100, 80, g, math.NaN(), false))
 }
 
+// MinSize and MaxSize bound the pyramid by the window height in original
+// pixels: at scale k the 8-high window covers 8/k.
+func TestSizePyramid(t *testing.T) {
+	net := squareFCN(t) // window 8×8
+	scales := func(opt detect.Options, w, h int) []float64 {
+		d, err := detect.New(net, opt)
+		require.NoError(t, err)
+		return d.Scales(w, h)
+	}
+	// MinSize 4: starts at 8/4 = 2 (upsampling), then 1.6, 1.28, 1.024,
+	// 0.8192 (window covers 9.77 px); MaxSize 10 stops before 0.65536
+	// (12.2 px).
+	assert.InDeltaSlice(t, []float64{2, 1.6, 1.28, 1.024, 0.8192}, scales(detect.Options{MinSize: 4, MaxSize: 10}, 100, 100), 1e-12)
+	// MaxSize alone: from 1 down to 8/20 = 0.4; 0.8^4 = 0.4096 covers
+	// 19.5 px, 0.8^5 = 0.32768 would cover 24.4.
+	assert.InDeltaSlice(t, []float64{1, 0.8, 0.64, 0.512, 0.4096}, scales(detect.Options{MaxSize: 20}, 100, 100), 1e-12)
+	// MaxSize equal to a level's coverage keeps that level: 8/0.64 = 12.5
+	// is not whole, so 16 = 8/0.5 with factor 2: 1, 0.5.
+	assert.InDeltaSlice(t, []float64{1, 0.5}, scales(detect.Options{MaxSize: 16, ScaleFactor: 2}, 100, 100), 1e-12)
+	// The image still bounds the pyramid: a 20×20 image holds the 8×8
+	// window at scales ≥ 0.4 (8 px).
+	assert.InDeltaSlice(t, []float64{2, 1, 0.5}, scales(detect.Options{MinSize: 4, ScaleFactor: 2}, 20, 20), 1e-12)
+	// Explicit scales are returned as given; the default pyramid as Scales.
+	assert.Equal(t, []float64{0.5, 3}, scales(detect.Options{Scales: []float64{0.5, 3}}, 20, 20))
+	g, err := net.Geometry()
+	require.NoError(t, err)
+	assert.Equal(t, detect.Scales(60, 50, g, 1.25, true), scales(detect.Options{Upsample: true}, 60, 50))
+
+	// Detect scans those scales: a 4×4 white square is found at scale 2
+	// with MinSize 4 and not at all by the default pyramid.
+	img := blackWithSquare(24, 24, 8, 8, 4)
+	res := detectAll(t, net, img, detect.Options{MinSize: 4, ScaleFactor: 2})
+	require.NotEmpty(t, res.Detections)
+	assert.Equal(t, 2.0, res.Detections[0].Scale)
+	assert.InDeltaSlice(t, []float64{8, 8, 12, 12}, res.Detections[0].Box[:], 1e-9)
+	assert.Empty(t, detectAll(t, net, img, detect.Options{}).Detections)
+}
+
 func TestDetectFindsSquare(t *testing.T) {
 	net := squareFCN(t)
 	// A white 8×8 square at (12, 20), on the stride-4 grid: cell (5, 3).
 	img := blackWithSquare(40, 32, 12, 20, 8)
-	opt := detect.DefaultOptions()
+	opt := detect.Options{}
 	d, err := detect.New(net, opt)
 	require.NoError(t, err)
 	assert.Equal(t, 0.5, d.Threshold(), "network has no threshold: default")
@@ -83,15 +122,15 @@ func TestDetectFindsSquare(t *testing.T) {
 func TestDetectTooSmallAndPadSmall(t *testing.T) {
 	net := squareFCN(t)
 	img := blackWithSquare(5, 5, 0, 0, 5) // all white, smaller than 8×8
-	d, err := detect.New(net, detect.DefaultOptions())
+	d, err := detect.New(net, detect.Options{})
 	require.NoError(t, err)
 	_, err = d.Detect(img)
 	var small detect.ErrTooSmall
 	require.ErrorAs(t, err, &small)
 	assert.Equal(t, detect.ErrTooSmall{Width: 5, Height: 5, Window: pair(8, 8)}, small)
 
-	opt := detect.DefaultOptions()
-	opt.PadSmall, opt.Threshold = true, 0
+	opt := detect.Options{}
+	opt.PadSmall, opt.Threshold = true, detect.EveryWindow
 	d, err = detect.New(net, opt)
 	require.NoError(t, err)
 	res, err := d.Detect(img)
@@ -110,33 +149,100 @@ func TestDetectTooSmallAndPadSmall(t *testing.T) {
 func TestNewRejects(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	fcn := unpaddedFCN(t, rng)
-	_, err := detect.New(nntest.RandomFC(rng, nntest.Options{}), detect.DefaultOptions())
+	_, err := detect.New(nntest.RandomFC(rng, nntest.Options{}), detect.Options{})
 	assert.ErrorContains(t, err, "fully convolutional")
-	_, err = detect.New(nil, detect.DefaultOptions())
+	_, err = detect.New(nil, detect.Options{})
 	assert.ErrorContains(t, err, "nil")
 	for _, tc := range []struct {
 		edit func(*detect.Options)
 		want string
 	}{
-		{func(o *detect.Options) { o.Class = 2 }, "class 2 out of range"},
+		{func(o *detect.Options) { o.Class = detect.Class(2) }, "class 2 out of range"},
+		{func(o *detect.Options) { o.Class = detect.Class(-1) }, "class -1 out of range"},
 		{func(o *detect.Options) { o.NMS = 1.5 }, "NMS IoU 1.5"},
 		{func(o *detect.Options) { o.Vote = -0.1 }, "vote IoU -0.1"},
+		{func(o *detect.Options) { o.MaxDetections = -2 }, "max detections -2"},
+		{func(o *detect.Options) { o.MinSize = 4; o.Scales = []float64{1} }, "MinSize: object sizes and explicit scales"},
+		{func(o *detect.Options) { o.MaxSize = 40; o.Scales = []float64{1} }, "MaxSize: object sizes and explicit scales"},
+		{func(o *detect.Options) { o.MinSize = 4; o.Upsample = true }, "MinSize: a min size and Upsample"},
+		{func(o *detect.Options) { o.MinSize = 16; o.MaxSize = 12 }, "MaxSize: max size 12 is below the smallest object size scanned, 16 px"},
+		// The window is 19 high: without MinSize the smallest object is 19 px.
+		{func(o *detect.Options) { o.MaxSize = 18 }, "max size 18 is below the smallest object size scanned, 19 px"},
+		{func(o *detect.Options) { o.MinSize = -1 }, "min size -1"},
 		{func(o *detect.Options) { o.ScaleFactor = 0.9 }, "scale factor 0.9"},
 		{func(o *detect.Options) { o.Scales = []float64{1, -1} }, "scale 1 is -1"},
 		{func(o *detect.Options) { o.Threshold = math.Inf(1) }, "threshold"},
 		{func(o *detect.Options) { o.MaxTilePixels = -1 }, "max tile pixels"},
 		{func(o *detect.Options) { o.Step = -2 }, "step -2"},
+		{func(o *detect.Options) { o.Threads = -1 }, "threads -1"},
 	} {
-		opt := detect.DefaultOptions()
+		opt := detect.Options{}
 		tc.edit(&opt)
 		_, err := detect.New(fcn, opt)
 		assert.ErrorContains(t, err, tc.want)
+		var oe *detect.OptionError
+		assert.ErrorAs(t, err, &oe, tc.want)
 	}
-	// Zero values mean defaults, negative class the network's positive one.
-	d, err := detect.New(fcn, detect.Options{Class: -1})
+	_, err = detect.New(fcn, detect.Options{MinSize: 4, Upsample: true})
+	var oe *detect.OptionError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, [2]string{"MinSize", "Upsample"}, [2]string{oe.Option, oe.With})
+}
+
+// The zero Options mean the documented defaults: the positive class, the
+// network's threshold (0.5 without one), the pyramid, NMS, voting and
+// mirror averaging; explicit values turn each off.
+func TestZeroOptionsAreDefaults(t *testing.T) {
+	net := squareFCN(t)
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	d, err := detect.New(net, detect.Options{})
 	require.NoError(t, err)
-	assert.Equal(t, 1, d.Class())
-	assert.Equal(t, 0.0, d.Threshold())
+	assert.Equal(t, net.Positive, d.Class())
+	assert.Equal(t, 0.5, d.Threshold())
+	net.Threshold = 0.75
+	d, err = detect.New(net, detect.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 0.75, d.Threshold(), "the network's own threshold")
+	net.Threshold = 0
+	d, err = detect.New(net, detect.Options{Class: detect.Class(0), Threshold: detect.EveryWindow})
+	require.NoError(t, err)
+	assert.Equal(t, 0, d.Class())
+	assert.Equal(t, detect.EveryWindow, d.Threshold())
+
+	// Defaults spelled out give the same result as the zero value.
+	spelled := detect.Options{Threshold: detect.DefaultThreshold, NMS: detect.DefaultNMS, Vote: detect.DefaultVote,
+		ScaleFactor: detect.DefaultScaleFactor, MaxDetections: detect.DefaultMaxDetections, Class: detect.Class(net.Positive)}
+	want := detectAll(t, net, img, spelled)
+	assert.Equal(t, want, detectAll(t, net, img, detect.Options{}))
+	require.Len(t, want.Heatmaps, 7, "the 1.25 pyramid")
+
+	// Mirror averaging is on: with random weights the mirrored window
+	// scores differently.
+	rng := rand.New(rand.NewSource(12))
+	rnet, rimg := unpaddedFCN(t, rng), randomImage(rng, 40, 32)
+	flip := detectAll(t, rnet, rimg, detect.Options{})
+	noFlip := detectAll(t, rnet, rimg, detect.Options{NoFlip: true})
+	assert.NotEqual(t, flip.Heatmaps[0].Data, noFlip.Heatmaps[0].Data)
+	assert.Equal(t, 1, rnet.Positive, "the class scored by default")
+	class1 := detectAll(t, rnet, rimg, detect.Options{Class: detect.Class(1)})
+	assert.Equal(t, class1.Heatmaps[0].Data, flip.Heatmaps[0].Data)
+
+	// Every window, no NMS and no cap report every cell of every scale.
+	all := detectAll(t, net, img, detect.Options{Threshold: detect.EveryWindow, NMS: detect.Off, Vote: detect.Off, MaxDetections: detect.Off})
+	cells := 0
+	for _, hm := range all.Heatmaps {
+		cells += hm.Rows * hm.Cols
+	}
+	assert.Len(t, all.Detections, cells)
+}
+
+func detectAll(t *testing.T, net *nn.Network, img image.Image, opt detect.Options) *detect.Result {
+	t.Helper()
+	d, err := detect.New(net, opt)
+	require.NoError(t, err)
+	res, err := d.Detect(img)
+	require.NoError(t, err)
+	return res
 }
 
 // A Detector shared by goroutines gives every one the same answer.
@@ -144,8 +250,8 @@ func TestDetectConcurrent(t *testing.T) {
 	rng := rand.New(rand.NewSource(6))
 	net := unpaddedFCN(t, rng)
 	img := randomImage(rng, 50, 44)
-	opt := detect.DefaultOptions()
-	opt.Threshold = 0
+	opt := detect.Options{}
+	opt.Threshold = detect.EveryWindow
 	d, err := detect.New(net, opt)
 	require.NoError(t, err)
 	want, err := d.Detect(img)
@@ -222,8 +328,8 @@ func TestDetectVote(t *testing.T) {
 	rng := rand.New(rand.NewSource(8))
 	net := unpaddedFCN(t, rng)
 	img := randomImage(rng, 64, 48)
-	opt := detect.DefaultOptions()
-	opt.Threshold, opt.Vote = 0, 0
+	opt := detect.Options{}
+	opt.Threshold, opt.Vote = detect.EveryWindow, detect.Off
 	plain, err := detect.New(net, opt)
 	require.NoError(t, err)
 	opt.Vote = 0.5
@@ -253,15 +359,15 @@ func TestDetectVoteThresholdFree(t *testing.T) {
 	net := unpaddedFCN(t, rng)
 	img := randomImage(rng, 64, 48)
 	scan := func(thr float64) []detect.Detection {
-		opt := detect.DefaultOptions()
-		opt.Threshold, opt.Vote, opt.MaxDetections = thr, 0.4, 10000
+		opt := detect.Options{}
+		opt.Threshold, opt.Vote, opt.MaxDetections = thr, 0.4, detect.Off
 		d, err := detect.New(net, opt)
 		require.NoError(t, err)
 		res, err := d.Detect(img)
 		require.NoError(t, err)
 		return res.Detections
 	}
-	all := scan(0)
+	all := scan(detect.EveryWindow)
 	require.NotEmpty(t, all)
 	thr := all[len(all)/2].Score
 	var want []detect.Detection
@@ -271,4 +377,23 @@ func TestDetectVoteThresholdFree(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, scan(thr))
+}
+
+// How many goroutines a Detect call uses changes no score and no box.
+func TestThreadsChangeNothing(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	fcn := unpaddedFCN(t, rng)
+	img := randomImage(rng, 200, 150)
+	var want *detect.Result
+	for _, threads := range []int{1, 2, 5} {
+		d, err := detect.New(fcn, detect.Options{Threads: threads, Threshold: 0.2})
+		require.NoError(t, err)
+		got, err := d.Detect(img)
+		require.NoError(t, err)
+		if want == nil {
+			want = got
+			continue
+		}
+		assert.Equal(t, want, got, "%d threads", threads)
+	}
 }

@@ -7,10 +7,12 @@
 // heatmaps as NumPy .npy files and scores detections with COCO-style
 // average precision.
 //
-// The network is handed in already converted; its geometry (total stride,
-// window, receptive field) is read from its layers, never assumed. Three
-// refinements keep the output identical to the naive "crop every window and
-// classify it" loop, within float rounding:
+// New takes a network already converted; Open loads a model file and
+// converts an FC one first. The zero Options mean the documented defaults.
+// The geometry (total stride, window, receptive field) is read from the
+// network's layers, never assumed. Three refinements keep the output
+// identical to the naive "crop every window and classify it" loop, within
+// float rounding:
 //
 //   - Dense steps: a step s smaller than the total stride S is obtained by
 //     shift-and-stitch: the network runs on the image with its top-left

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"log"
 	"strings"
 
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -26,6 +28,40 @@ func brightSquareNet() *nn.Network {
 	}
 }
 
+// A complete detect program: the dress model embedded in the models
+// package, one of the committed sample scenes, and the boxes found.
+// detect.Open("model.safetensors", opt) takes a model file instead, FC or
+// converted.
+func Example() {
+	net, err := models.DressFCN()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The zero Options mean the defaults; this scan looks for objects
+	// 60 to 100 px tall only, which saves time.
+	d, err := detect.New(net, detect.Options{MinSize: 60, MaxSize: 100})
+	if err != nil {
+		log.Fatal(err)
+	}
+	img, err := detect.LoadImage("../testdata/samples/scene_001.png")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := d.Detect(img)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d×%d image, threshold %g\n", res.Width, res.Height, d.Threshold())
+	for _, det := range res.Detections {
+		b := det.Box
+		fmt.Printf("dress at x %.0f–%.0f, y %.0f–%.0f, score %.2f\n", b[0], b[2], b[1], b[3], det.Score)
+	}
+	// Output:
+	// 1024×512 image, threshold 0.89
+	// dress at x 637–707, y 315–384, score 1.00
+	// dress at x 750–820, y 248–319, score 0.97
+}
+
 func ExampleDetector_Detect() {
 	img := image.NewGray(image.Rect(0, 0, 40, 32))
 	for y := 20; y < 28; y++ {
@@ -33,7 +69,7 @@ func ExampleDetector_Detect() {
 			img.SetGray(x, y, color.Gray{Y: 255})
 		}
 	}
-	d, err := detect.New(brightSquareNet(), detect.DefaultOptions())
+	d, err := detect.New(brightSquareNet(), detect.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,7 +90,7 @@ func ExampleDetector_Detect() {
 
 func ExampleDetector_Heatmap() {
 	img := image.NewGray(image.Rect(0, 0, 16, 12))
-	opt := detect.DefaultOptions()
+	opt := detect.Options{}
 	opt.Step = 2 // windows every 2 pixels instead of the stride 4
 	d, err := detect.New(brightSquareNet(), opt)
 	if err != nil {
@@ -109,7 +145,7 @@ func ExampleAveragePrecision() {
 
 func ExampleRenderOverlay() {
 	img := image.NewGray(image.Rect(0, 0, 24, 16))
-	d, err := detect.New(brightSquareNet(), detect.DefaultOptions())
+	d, err := detect.New(brightSquareNet(), detect.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

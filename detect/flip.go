@@ -9,11 +9,11 @@ import (
 )
 
 // flipAverage replaces every cell of hm with the mean of its score and the
-// score of the same window mirrored left to right (Options.Flip). The
-// mirrored run scans the part of src the cells cover, mirrored, so that its
-// cell (i, Cols−1−j) is the mirror of cell (i, j) at any step: the covered
-// width is (Cols−1)·Step + Window, and a window at x there maps back to x
-// counted from the right. Scales padded up to the window are left as they
+// score of the same window mirrored left to right (unless Options.NoFlip).
+// The mirrored run scans the part of src the cells cover, mirrored, so that
+// its cell (i, Cols−1−j) is the mirror of cell (i, j) at any step: the
+// covered width is (Cols−1)·Step + Window, and a window at x there maps
+// back to x counted from the right. Scales padded up to the window are left as they
 // are, since their padding has no mirror image.
 func (d *Detector) flipAverage(e *nn.Engine, src *source, hm Heatmap) error {
 	covered := (hm.Cols-1)*hm.Step.W + hm.Window.W

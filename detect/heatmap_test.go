@@ -28,8 +28,8 @@ func TestHeatmapEqualsNaiveSlidingWindow(t *testing.T) {
 		{1, 500, 20, 24}, // tiles of a few cells
 		{4, 1, 5, 6},     // one cell per tile
 	} {
-		opt := detect.DefaultOptions()
-		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, false
+		opt := detect.Options{}
+		opt.Step, opt.MaxTilePixels, opt.NoFlip = tc.step, tc.tile, true
 		hm := heatmapAt1(t, net, img, opt)
 		s := stepOr4(tc.step)
 		assert.Equal(t, pair(s, s), hm.Step)
@@ -49,8 +49,8 @@ func TestTilingMatchesUntiled(t *testing.T) {
 	img := randomImage(rng, 67, 53)
 	for name, net := range nets {
 		for _, step := range []int{0, 2} {
-			opt := detect.DefaultOptions()
-			opt.Class, opt.Step = 0, step
+			opt := detect.Options{}
+			opt.Class, opt.Step = detect.Class(0), step
 			want := heatmapAt1(t, net, img, opt)
 			for _, budget := range []int{1, 700, 1500} {
 				opt.MaxTilePixels = budget
@@ -72,8 +72,8 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 	net := paddedFCN(t, rng)
 	img := randomImage(rng, 45, 40)
 	const S, s, reach = 4, 2, 5 // stride, step, padding reach (see paddedFCN)
-	opt := detect.DefaultOptions()
-	opt.Class, opt.Step, opt.Flip = 0, s, false
+	opt := detect.Options{}
+	opt.Class, opt.Step, opt.NoFlip = detect.Class(0), s, true
 	hm := heatmapAt1(t, net, img, opt)
 	// Windows of 16 every 2 pixels: (40−16)/2+1 rows, (45−16)/2+1 columns.
 	require.Equal(t, [2]int{13, 15}, [2]int{hm.Rows, hm.Cols})
@@ -103,7 +103,7 @@ func TestPaddedDenseStepInteriorCells(t *testing.T) {
 
 func TestStepMustDivideStride(t *testing.T) {
 	net := unpaddedFCN(t, rand.New(rand.NewSource(4)))
-	opt := detect.DefaultOptions()
+	opt := detect.Options{}
 	opt.Step = 3
 	_, err := detect.New(net, opt)
 	assert.ErrorContains(t, err, "step 3 does not divide")
@@ -123,8 +123,8 @@ func TestFlipAveragesMirroredCrops(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ step, tile int }{{0, 0}, {2, 0}, {1, 300}} {
-		opt := detect.DefaultOptions()
-		opt.Step, opt.MaxTilePixels, opt.Flip = tc.step, tc.tile, true
+		opt := detect.Options{}
+		opt.Step, opt.MaxTilePixels, opt.NoFlip = tc.step, tc.tile, false
 		hm := heatmapAt1(t, net, img, opt)
 		s := stepOr4(tc.step)
 		rows, cols, plain := naive(t, net, img, 1, pair(s, s))

@@ -29,7 +29,7 @@ func TestTileCellsHalveUnderBudget(t *testing.T) {
 		Input:  nn.InputSpec{Channels: 1, Height: 8, Width: 8, Mean: []float32{0}, Std: []float32{1}},
 		Layers: []nn.Layer{conv},
 	}
-	opt := DefaultOptions()
+	opt := Options{}
 	opt.MaxTilePixels = 1000
 	d, err := New(net, opt)
 	require.NoError(t, err)

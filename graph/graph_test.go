@@ -36,7 +36,9 @@ func TestEngineMatchesGraph(t *testing.T) {
 // sizes other than the window.
 func TestConvertedGraphMatchesEngine(t *testing.T) {
 	for seed := int64(0); seed < 20; seed++ {
-		fc, res := randomPair(t, seed, seed%2 == 1)
+		fc := nntest.RandomFC(rand.New(rand.NewSource(seed)), nntest.Options{Padded: seed%2 == 1})
+		res, err := convert.Convert(fc)
+		require.NoError(t, err, "seed %d", seed)
 		rng := rand.New(rand.NewSource(seed + 4000))
 		big := nn.Shape{C: fc.Input.Channels, H: fc.Input.Height + rng.Intn(9), W: fc.Input.Width + rng.Intn(9)}
 		x := nntest.Input(rng, big)
@@ -51,18 +53,10 @@ func TestConvertedGraphMatchesEngine(t *testing.T) {
 // Without the FC form, Verify still checks the FCN against a reference
 // forward pass (here gorgonia) and against itself on crops.
 func TestVerifyConvertedOnly(t *testing.T) {
-	_, res := randomPair(t, 11, true)
+	res, err := convert.Convert(nntest.RandomFC(rand.New(rand.NewSource(11)), nntest.Options{Padded: true}))
+	require.NoError(t, err)
 	rep, err := convert.Verify(nil, res.Network, convert.VerifyOptions{Seed: 2, Reference: graph.Forward})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
 	assert.Equal(t, "window (engine vs reference)", rep.Checks[0].Name)
-}
-
-func randomPair(t *testing.T, seed int64, padded bool) (*nn.Network, *convert.Result) {
-	t.Helper()
-	rng := rand.New(rand.NewSource(seed))
-	fc := nntest.RandomFC(rng, nntest.Options{Padded: padded})
-	res, err := convert.Convert(fc)
-	require.NoError(t, err, "seed %d", seed)
-	return fc, res
 }

@@ -22,3 +22,7 @@ func DressFCN() (*nn.Network, error) {
 	}
 	return net, nil
 }
+
+// DressFCNFile is a copy of the embedded model file's bytes, for hashing:
+// it is models/dress-fcn.safetensors byte for byte.
+func DressFCNFile() []byte { return append([]byte(nil), dressFCN...) }

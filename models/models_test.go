@@ -1,10 +1,17 @@
 package models
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,6 +28,7 @@ func TestShippedModels(t *testing.T) {
 	fc, err := nn.Load("dress.safetensors")
 	require.NoError(t, err)
 	assert.False(t, fc.IsFullyConvolutional())
+	assert.Equal(t, fcn.Threshold, fc.Threshold, "both forms scan at the same default threshold")
 	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5)
@@ -30,4 +38,59 @@ func TestShippedModels(t *testing.T) {
 	assert.Equal(t, nn.Pair{H: 4, W: 4}, geo.Stride)
 	assert.Equal(t, nn.Pair{H: 28, W: 28}, geo.Window)
 	assert.False(t, geo.Padded)
+}
+
+// The embedded model's heatmap is PyTorch's: testdata/torch/shipped.py ran
+// the same weights as PyTorch layers on a fixed, already preprocessed crop
+// of a sample scene and stored input, logits and heatmap. Whatever the
+// engine's internals become, its output on that input must stay within
+// float rounding of PyTorch's.
+func TestShippedHeatmapMatchesPyTorch(t *testing.T) {
+	path := filepath.Join("..", "testdata", "torch", "shipped.golden.safetensors")
+	require.Equal(t, goldenMeta(t, path)["model_sha256"], sha256Hex(dressFCN),
+		"the golden was made from another model file: regenerate it with /usr/bin/python3 testdata/torch/shipped.py")
+	golden, err := nn.ReadTensors(path)
+	require.NoError(t, err)
+	in := golden["input"]
+	require.Len(t, in.Shape, 3)
+	shape := nn.Shape{C: in.Shape[0], H: in.Shape[1], W: in.Shape[2]}
+
+	net, err := DressFCN()
+	require.NoError(t, err)
+	heat, hs, err := nn.NewEngine(net).Forward(in.Data, shape)
+	require.NoError(t, err)
+	require.Equal(t, golden["output"].Shape, []int{hs.C, hs.H, hs.W}, "heatmap shape vs PyTorch")
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, golden["output"].Data), 1e-5, "heatmap vs PyTorch")
+
+	// The softmax squeezes confident cells towards 0 and 1, where it would
+	// hide a drift: compare its input too, up to float rounding of logits
+	// of magnitude up to about 16 (measured: heatmap 4.2e-7, logits 5.7e-6;
+	// scaling conv1's weights by 1+1e-4 gives 2.6e-5 and 1.2e-3).
+	require.IsType(t, &nn.Softmax{}, net.Layers[len(net.Layers)-1])
+	body := *net
+	body.Layers = net.Layers[:len(net.Layers)-1]
+	logits, _, err := nn.NewEngine(&body).Forward(in.Data, shape)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(logits, golden["logits"].Data), 1e-4, "logits vs PyTorch")
+}
+
+// goldenMeta is the string metadata of a safetensors file, which
+// nn.ReadTensors does not return.
+func goldenMeta(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(b), 8)
+	n := binary.LittleEndian.Uint64(b[:8])
+	require.LessOrEqual(t, n, uint64(len(b)-8))
+	var h struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	require.NoError(t, json.Unmarshal(b[8:8+n], &h))
+	return h.Meta
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

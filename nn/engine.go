@@ -2,36 +2,97 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
 // Engine is the native forward pass. It runs a network on inputs of any
-// size with nothing rebuilt: each layer's kernel is prepared once, and
-// activations ping-pong between two buffers sized for the largest layer.
-// An Engine is not safe for concurrent use; make one per goroutine (they
-// can share the Network, which they only read).
+// size with nothing rebuilt: each layer's kernel is prepared once (a
+// convolution absorbs the ReLU and max-pool after it where it can, so the
+// large early maps are not swept three times), and activations ping-pong
+// between two buffers sized for the largest one. An Engine is not safe
+// for concurrent use; make one per goroutine (they can share the Network,
+// which they only read). One engine may itself use several threads for a
+// convolution (see SetThreads).
 type Engine struct {
-	net     *Network
-	kernels []kernel
-	bufA    []float32
-	bufB    []float32
+	net   *Network
+	steps []step
+	exec  exec
+	bufA  []float32
+	bufB  []float32
+}
+
+// step runs layers [from, to) with one kernel.
+type step struct {
+	from, to int
+	k        kernel
+}
+
+// exec is what kernels share while they run: per-thread scratch and the
+// number of threads they may use.
+type exec struct {
+	threads int
+	need    int // scratch per thread
 	scratch []float32
 }
 
-// NewEngine prepares an engine for net using the default kernels. The
-// network must already be valid (see Network.Validate).
+// parallel runs do(0..n-1) on up to threads goroutines, each with its
+// own scratch.
+func (x *exec) parallel(n int, do func(i int, scratch []float32)) {
+	t := min(x.threads, n)
+	if t <= 1 {
+		for i := 0; i < n; i++ {
+			do(i, x.scratch[:x.need])
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < t; w++ {
+		wg.Add(1)
+		go func(s []float32) {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				do(i, s)
+			}
+		}(x.scratch[w*x.need : (w+1)*x.need])
+	}
+	wg.Wait()
+}
+
+// NewEngine prepares an engine for net using the default kernels and one
+// thread. The network must already be valid (see Network.Validate).
 func NewEngine(net *Network) *Engine {
 	return NewEngineWith(net, kernels.Default)
 }
 
 // NewEngineWith prepares an engine that uses the given numeric kernels.
 func NewEngineWith(net *Network, k kernels.Kernels) *Engine {
-	e := &Engine{net: net}
-	for _, l := range net.Layers {
-		e.kernels = append(e.kernels, l.newKernel(k))
+	e := &Engine{net: net, exec: exec{threads: 1}}
+	for i := 0; i < len(net.Layers); {
+		kern := net.Layers[i].newKernel(k)
+		to := i + 1
+		if f, ok := kern.(fuser); ok {
+			to += f.fuse(net.Layers[to:])
+		}
+		e.steps = append(e.steps, step{i, to, kern})
+		i = to
 	}
 	return e
+}
+
+// SetThreads lets the engine split each convolution's bands over n
+// goroutines (n < 1 means runtime.GOMAXPROCS). The result does not depend
+// on n.
+func (e *Engine) SetThreads(n int) {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	e.exec.threads = n
 }
 
 // Network is the network the engine runs.
@@ -96,35 +157,81 @@ func (e *Engine) ForwardInto(dst, src []float32, shape Shape) (Shape, error) {
 	if len(dst) < final.Size() {
 		return Shape{}, fmt.Errorf("engine: output buffer holds %d values, output %v needs %d", len(dst), final, final.Size())
 	}
-	e.reserve(shapes)
-	cur := e.bufA[:shape.Size()]
-	copy(cur, src)
-	other := e.bufB
-	for i, k := range e.kernels {
-		is, os := shapes[i], shapes[i+1]
-		out := other[:os.Size()]
-		if k.forward(e.scratch, cur, is, out, os) {
-			cur, other = out, cur[:cap(cur)]
-		}
-	}
-	copy(dst, cur)
+	e.run(dst, src, shapes, nil)
 	return final, nil
 }
 
-// reserve grows the buffers to hold the largest activation and scratch.
-func (e *Engine) reserve(shapes []Shape) {
-	maxAct, need := 0, 0
-	for i, s := range shapes {
-		maxAct = max(maxAct, s.Size())
-		if i < len(e.kernels) {
-			need = max(need, e.kernels[i].scratch(s, shapes[i+1]))
+// run is the forward pass; with costs (one per step) it also times each
+// step.
+func (e *Engine) run(dst, src []float32, shapes []Shape, costs []LayerCost) {
+	e.reserve(shapes)
+	cur := e.bufA[:shapes[0].Size()]
+	copy(cur, src)
+	other := e.bufB
+	for i, s := range e.steps {
+		is, os := shapes[s.from], shapes[s.to]
+		out := other[:os.Size()]
+		var t0 time.Time
+		if costs != nil {
+			t0 = time.Now()
 		}
+		if s.k.forward(&e.exec, cur, is, out, os) {
+			cur, other = out, cur[:cap(cur)]
+		}
+		if costs != nil {
+			costs[i].Time = time.Since(t0)
+		}
+	}
+	copy(dst, cur)
+}
+
+// LayerCost is what one step of a forward pass did and how long it took:
+// one layer, or a convolution with the layers fused into it.
+type LayerCost struct {
+	Layer   Layer
+	Fused   []Layer // layers run inside Layer's kernel (a ReLU, a max-pool)
+	In, Out Shape
+	// FLOPs counts the multiplies and adds of the layer's products (two
+	// per multiply-add) as the engine computes them; 0 for layers without
+	// weights.
+	FLOPs int64
+	Time  time.Duration
+}
+
+// Profile runs the network on src like Forward and times every step.
+func (e *Engine) Profile(src []float32, shape Shape) ([]LayerCost, error) {
+	if len(src) != shape.Size() {
+		return nil, fmt.Errorf("engine: input holds %d values, shape %v needs %d", len(src), shape, shape.Size())
+	}
+	shapes, err := e.shapes(shape)
+	if err != nil {
+		return nil, err
+	}
+	costs := make([]LayerCost, len(e.steps))
+	for i, s := range e.steps {
+		costs[i] = LayerCost{Layer: e.net.Layers[s.from], Fused: e.net.Layers[s.from+1 : s.to], In: shapes[s.from], Out: shapes[s.to]}
+		if f, ok := s.k.(interface{ flops(is, os Shape) int64 }); ok {
+			costs[i].FLOPs = f.flops(shapes[s.from], shapes[s.to])
+		}
+	}
+	e.run(make([]float32, shapes[len(shapes)-1].Size()), src, shapes, costs)
+	return costs, nil
+}
+
+// reserve grows the buffers to hold the largest activation between steps
+// (a fused convolution's own output is never held whole) and the scratch.
+func (e *Engine) reserve(shapes []Shape) {
+	maxAct, need := shapes[0].Size(), 0
+	for _, s := range e.steps {
+		maxAct = max(maxAct, shapes[s.to].Size())
+		need = max(need, s.k.scratch(shapes[s.from], shapes[s.to]))
 	}
 	if len(e.bufA) < maxAct {
 		e.bufA = make([]float32, maxAct)
 		e.bufB = make([]float32, maxAct)
 	}
-	if len(e.scratch) < need {
-		e.scratch = make([]float32, need)
+	e.exec.need = need
+	if len(e.exec.scratch) < need*e.exec.threads {
+		e.exec.scratch = make([]float32, need*e.exec.threads)
 	}
 }

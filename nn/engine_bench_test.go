@@ -28,7 +28,7 @@ func seedFCN() *nn.Network {
 }
 
 // One forward pass of the seed FCN over a 1024×512 image (403 windows),
-// with each kernel backend, side by side.
+// with each kernel backend, side by side, on GOMAXPROCS threads.
 func BenchmarkSeedFCN1024x512(b *testing.B) {
 	net := seedFCN()
 	in := nn.Shape{C: 3, H: 512, W: 1024}
@@ -39,6 +39,8 @@ func BenchmarkSeedFCN1024x512(b *testing.B) {
 	}{{"packed", kernels.Packed{}}, {"gonum", kernels.Gonum{}}, {"reference", kernels.Reference{}}} {
 		b.Run(k.name, func(b *testing.B) {
 			e := nn.NewEngineWith(net, k.k)
+			e.SetThreads(0) // GOMAXPROCS: run with GOMAXPROCS=1 for one thread
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if _, _, err := e.Forward(x, in); err != nil {
 					b.Fatal(err)

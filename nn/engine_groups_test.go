@@ -68,12 +68,12 @@ func TestGroupedConvMatchesDense(t *testing.T) {
 		}
 		s := Shape{C: 2, H: 13, W: 11}
 		grouped := NewEngine(net)
-		require.Equal(t, tc.g, grouped.kernels[1].(*convKernel).groups)
+		require.Equal(t, tc.g, grouped.steps[1].k.(*convKernel).groups)
 		got, _, err := grouped.Forward(in, s)
 		require.NoError(t, err)
 		got = append([]float32{}, got...)
 		dense := NewEngine(net)
-		dense.kernels[1].(*convKernel).groups = 1
+		dense.steps[1].k.(*convKernel).groups = 1
 		want, _, err := dense.Forward(in, s)
 		require.NoError(t, err)
 		for i := range want {
@@ -84,6 +84,8 @@ func TestGroupedConvMatchesDense(t *testing.T) {
 
 func ones32(n int) []float32 {
 	s := make([]float32, n)
-	fill(s, 1)
+	for i := range s {
+		s[i] = 1
+	}
 	return s
 }

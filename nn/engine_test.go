@@ -85,3 +85,27 @@ func TestValidateRejectsOverflowingBatchNorm(t *testing.T) {
 	assert.ErrorIs(t, err, nn.ErrInvalid)
 	assert.Contains(t, err.Error(), `batchnorm "bn": channel 0 normalises to a non-finite scale`)
 }
+
+// Profile reports every step with its shapes and the products' FLOPs,
+// worked out by hand: a 2×1×3×3 conv on 6×5 gives 2×4×3 outputs of 9
+// multiply-adds, the dense 24→3 reads 24 inputs per output.
+func TestEngineProfile(t *testing.T) {
+	conv := nn.NewConv2D("conv", 1, 2, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+	net := &nn.Network{
+		Input:  nn.InputSpec{Channels: 1, Height: 6, Width: 5, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{conv, nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 24, 3)},
+	}
+	require.NoError(t, net.Validate())
+	costs, err := nn.NewEngine(net).Profile(make([]float32, 30), net.Input.Window())
+	require.NoError(t, err)
+	require.Len(t, costs, 3, "the ReLU runs inside the convolution")
+	assert.Equal(t, "conv", costs[0].Layer.Name())
+	require.Len(t, costs[0].Fused, 1)
+	assert.Equal(t, "relu", costs[0].Fused[0].Name())
+	assert.Equal(t, nn.Shape{C: 2, H: 4, W: 3}, costs[0].Out)
+	assert.Equal(t, int64(2*9*24), costs[0].FLOPs)
+	assert.Equal(t, int64(0), costs[1].FLOPs)
+	assert.Equal(t, int64(2*24*3), costs[2].FLOPs)
+	_, err = nn.NewEngine(net).Profile(make([]float32, 3), net.Input.Window())
+	assert.ErrorContains(t, err, "needs")
+}

@@ -62,13 +62,21 @@ type Window struct {
 	Kernel, Stride, Padding Pair
 }
 
-// kernel is one layer's forward pass in the engine.
+// kernel is one layer's forward pass in the engine (or several layers',
+// when it fuses the ones after it: see fuser).
 type kernel interface {
-	// scratch is the working space forward needs, in float32s.
+	// scratch is the working space one thread of forward needs, in
+	// float32s, for input shape is.
 	scratch(is, os Shape) int
 	// forward computes the layer on in (shape is) into out (shape os) and
 	// returns true, or transforms in in place and returns false.
-	forward(scratch, in []float32, is Shape, out []float32, os Shape) (wroteOut bool)
+	forward(x *exec, in []float32, is Shape, out []float32, os Shape) (wroteOut bool)
+}
+
+// fuser is a kernel that can absorb the layers following its own: it
+// returns how many of next it took over.
+type fuser interface {
+	fuse(next []Layer) int
 }
 
 type base struct {
@@ -242,6 +250,27 @@ func checkWindow(layer string, w Window) error {
 		return err
 	}
 	return checkPair(layer, "padding", w.Padding, 0, MaxKernel)
+}
+
+// checkPool bounds a pooling window; as in PyTorch, padding may not exceed
+// half the kernel, so no window is made only of padding.
+func checkPool(layer string, w Window) error {
+	if err := checkWindow(layer, w); err != nil {
+		return err
+	}
+	if 2*w.Padding.H > w.Kernel.H || 2*w.Padding.W > w.Kernel.W {
+		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", layer, w.Padding, w.Kernel)
+	}
+	return nil
+}
+
+// slideShape is the output of window w sliding over in, with c channels.
+func slideShape(kind, name string, w Window, in Shape, c int) (Shape, error) {
+	h, wd := w.slide(in)
+	if h < 1 || wd < 1 {
+		return Shape{}, fmt.Errorf("%s %q: kernel %v with padding %v does not fit a %d×%d input", kind, name, w.Kernel, w.Padding, in.H, in.W)
+	}
+	return Shape{c, h, wd}, nil
 }
 
 // slide is the output size of a window sliding over an h×w map.

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"fmt"
-
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
@@ -41,25 +39,11 @@ func (l *AvgPool2D) String() string {
 	return s
 }
 
-func (l *AvgPool2D) check() error {
-	name := l.label(KindAvgPool2D)
-	if err := checkWindow(name, l.Window()); err != nil {
-		return err
-	}
-	// As in PyTorch: a window made only of padding has nothing to average.
-	if 2*l.Padding.H > l.Kernel.H || 2*l.Padding.W > l.Kernel.W {
-		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", name, l.Padding, l.Kernel)
-	}
-	return nil
-}
+func (l *AvgPool2D) check() error { return checkPool(l.label(KindAvgPool2D), l.Window()) }
 
 // OutShape implements Layer.
 func (l *AvgPool2D) OutShape(in Shape) (Shape, error) {
-	h, w := l.Window().slide(in)
-	if h < 1 || w < 1 {
-		return Shape{}, l.windowErr("avgpool", l.LayerName, l.Window(), in)
-	}
-	return Shape{in.C, h, w}, nil
+	return slideShape("avgpool", l.LayerName, l.Window(), in, in.C)
 }
 
 type avgPoolKernel struct {
@@ -73,7 +57,7 @@ func (l *AvgPool2D) newKernel(kernels.Kernels) kernel {
 
 func (avgPoolKernel) scratch(_, _ Shape) int { return 0 }
 
-func (k avgPoolKernel) forward(_, in []float32, is Shape, out []float32, os Shape) bool {
+func (k avgPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	w := k.w
 	full := float32(w.Kernel.H * w.Kernel.W)
 	for c := 0; c < is.C; c++ {

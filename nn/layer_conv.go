@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -66,30 +67,52 @@ func (l *Conv2D) OutShape(in Shape) (Shape, error) {
 	if in.C != l.InC {
 		return Shape{}, fmt.Errorf("conv %q: input has %d channels, layer expects %d", l.LayerName, in.C, l.InC)
 	}
-	h, w := l.Window().slide(in)
-	if h < 1 || w < 1 {
-		return Shape{}, l.windowErr("conv", l.LayerName, l.Window(), in)
-	}
-	return Shape{l.OutC, h, w}, nil
+	return slideShape("conv", l.LayerName, l.Window(), in, l.OutC)
 }
 
 func (l *Conv2D) isPointwise() bool {
 	return l.Kernel == Pair{1, 1} && l.Stride == Pair{1, 1} && l.Padding == Pair{0, 0}
 }
 
-// convKernel runs a convolution as GEMM: 1×1 convolutions directly on the
-// map, others on im2col bands of output rows held in the scratch buffer.
+// convKernel runs a convolution as GEMM on bands of output rows: the
+// input itself for 1×1 convolutions, an im2col unfolding of the band
+// otherwise. A ReLU and a non-overlapping max-pool that follow can be fused
+// in (see fuse): they then run on each band while it is in cache, and the
+// full-size convolution output never exists.
 type convKernel struct {
 	l      *Conv2D
 	gemm   kernels.Kernels
 	groups int // block-diagonal weight groups (see convGroups)
+	relu   bool
+	pool   *Window // fused max-pool: stride = kernel, no padding
 }
 
-// scratchBudget caps the im2col band, in float32s (1 MiB).
-const scratchBudget = 1 << 18
+// scratchBudget caps one band's working set (im2col columns, and the
+// band's output when a pool is fused), in float32s (256 KiB): small enough
+// that the pool still finds the band in L2 after the product.
+const scratchBudget = 1 << 16
 
 func (l *Conv2D) newKernel(k kernels.Kernels) kernel {
 	return &convKernel{l: l, gemm: k, groups: convGroups(l)}
+}
+
+// fuse absorbs the layers after the convolution that it can apply band by
+// band: a ReLU, then a max-pool whose windows tile the map (stride equal
+// to the kernel, no padding). It returns how many layers it absorbed.
+func (c *convKernel) fuse(next []Layer) int {
+	n := 0
+	if n < len(next) && next[n].Kind() == KindReLU {
+		c.relu = true
+		n++
+	}
+	if n < len(next) {
+		if p, ok := next[n].(*MaxPool2D); ok && p.Stride == p.Kernel && p.Padding == (Pair{}) {
+			w := p.Window()
+			c.pool = &w
+			n++
+		}
+	}
+	return n
 }
 
 // convGroups is the largest g > 1 such that l's weights are block
@@ -131,49 +154,159 @@ func gcd(a, b int) int {
 	return a
 }
 
-func (c *convKernel) scratch(_, os Shape) int {
-	if c.l.isPointwise() {
-		return 0
-	}
-	k := c.l.InC * c.l.Kernel.H * c.l.Kernel.W
-	return k * os.W * bandRows(k, os.W, os.H)
+// flops counts the products actually computed: a block-diagonal
+// convolution skips the zeros outside its blocks.
+func (c *convKernel) flops(is, _ Shape) int64 {
+	cs, _ := c.l.OutShape(is)
+	return 2 * int64(c.l.InC*c.l.Kernel.H*c.l.Kernel.W/c.groups) * int64(cs.Size())
 }
 
-// bandRows is how many output rows one im2col band holds.
-func bandRows(k, ow, oh int) int {
-	return max(1, min(oh, scratchBudget/max(1, k*ow)))
+// plan is how a convolution on one input size is cut into bands.
+type plan struct {
+	conv     Shape // the convolution's own output
+	usedRows int   // conv rows computed: all, or those the fused pool reads
+	rows     int   // conv rows per band (a multiple of the pool's height)
+	k        int   // im2col rows: InC·KH·KW, 0 for a 1×1 convolution
+	perRow   int   // scratch per conv row of a band
 }
 
-func (c *convKernel) forward(scratch, in []float32, is Shape, out []float32, os Shape) bool {
+func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
-	w, b := l.Weight.Data, l.Bias.Data
-	plane := os.H * os.W
-	for oc := 0; oc < os.C; oc++ {
-		fill(out[oc*plane:(oc+1)*plane], b[oc])
+	cs, _ := l.OutShape(is)
+	p := plan{conv: cs, usedRows: cs.H}
+	if !l.isPointwise() {
+		p.k = l.InC * l.Kernel.H * l.Kernel.W
+	}
+	step := 1
+	if c.pool != nil {
+		step = c.pool.Kernel.H
+		p.usedRows = cs.H / step * step
+		p.perRow = l.OutC * cs.W // the band's output, pooled from scratch
+	}
+	p.perRow += p.k * cs.W
+	rows := p.usedRows
+	if p.perRow > 0 {
+		rows = scratchBudget / p.perRow
+	}
+	// Enough bands that every thread has one.
+	rows = min(rows, (p.usedRows+threads-1)/max(1, threads))
+	p.rows = max(step, rows/step*step)
+	return p
+}
+
+func (c *convKernel) scratch(is, _ Shape) int {
+	p := c.plan(is, 1)
+	return p.rows * p.perRow
+}
+
+func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
+	p := c.plan(is, x.threads)
+	bands := (p.usedRows + p.rows - 1) / p.rows
+	x.parallel(bands, func(band int, scratch []float32) {
+		r0 := band * p.rows
+		c.band(p, in, is, out, os, r0, min(p.usedRows, r0+p.rows), scratch)
+	})
+	return true
+}
+
+// band computes conv rows [r0,r1) with bias, then the fused ReLU and pool.
+func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shape, r0, r1 int, scratch []float32) {
+	l, cs := c.l, p.conv
+	n := (r1 - r0) * cs.W
+	plane := cs.H * cs.W
+	// B: the unfolded band, or for a 1×1 convolution the input's own rows.
+	var b []float32
+	ldb := n
+	if p.k > 0 {
+		b = scratch[:p.k*n]
+		im2colBand(l, in, is, cs, r0, r1, b)
+	} else {
+		b, ldb = in[r0*cs.W:], is.H*is.W
+	}
+	// C: the output's rows, or with a fused pool the band in scratch.
+	var dst []float32
+	ldc := n
+	if c.pool != nil {
+		dst = scratch[p.k*n : p.k*n+l.OutC*n]
+	} else {
+		dst, ldc = out[r0*cs.W:], plane
+	}
+	for oc := 0; oc < l.OutC; oc++ {
+		clear(dst[oc*ldc : oc*ldc+n])
 	}
 	k := l.InC * l.Kernel.H * l.Kernel.W
 	// Group i multiplies its diagonal block of the weights with its own
-	// rows of the unfolded input; with one group that is the whole product.
+	// rows of B; with one group that is the whole product.
 	g := c.groups
-	outG, kG := os.C/g, k/g
-	gemm := func(b []float32, ldb, n int, dst []float32) {
-		for i := 0; i < g; i++ {
-			c.gemm.Gemm(outG, n, kG, w[i*outG*k+i*kG:], k, b[i*kG*ldb:], ldb, dst[i*outG*plane:], plane)
+	outG, kG := l.OutC/g, k/g
+	w := l.Weight.Data
+	for i := 0; i < g; i++ {
+		c.gemm.Gemm(outG, n, kG, w[i*outG*k+i*kG:], k, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
+	}
+	// The bias is added after the product (on a pooled band, after the
+	// pool: a constant per channel commutes with max), then the ReLU.
+	bias := l.Bias.Data
+	switch {
+	case c.pool != nil:
+		poolBand(dst, ldc, cs.W, r0, r1, *c.pool, bias, c.relu, out, os)
+	case c.relu:
+		for oc := 0; oc < l.OutC; oc++ {
+			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
+			for j, v := range row {
+				row[j] = max(v+b, 0)
+			}
+		}
+	default:
+		for oc := 0; oc < l.OutC; oc++ {
+			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
+			for j := range row {
+				row[j] += b
+			}
 		}
 	}
-	if l.isPointwise() {
-		gemm(in, plane, plane, out)
-		return true
+}
+
+// poolBand max-pools conv rows [r0,r1), held channel by channel in src
+// with row stride w and channel stride ldc and still without their bias,
+// into the pooled map out, adding each channel's bias to the maximum. With
+// relu the result is clamped at 0: max and ReLU commute, so that is the
+// ReLU of the band at a quarter (or less) of the work.
+func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, relu bool, out []float32, os Shape) {
+	kh, kw := pool.Kernel.H, pool.Kernel.W
+	floor := float32(math.Inf(-1))
+	if relu {
+		floor = 0
 	}
-	rows := bandRows(k, os.W, os.H)
-	for r0 := 0; r0 < os.H; r0 += rows {
-		r1 := min(os.H, r0+rows)
-		n := (r1 - r0) * os.W
-		col := scratch[:k*n]
-		im2colBand(l, in, is, os, r0, r1, col)
-		gemm(col, n, n, out[r0*os.W:])
+	for ch := 0; ch < os.C; ch++ {
+		s, b := src[ch*ldc:], bias[ch]
+		for py := r0 / kh; py < r1/kh; py++ {
+			top := s[(py*kh-r0)*w:]
+			o := out[ch*os.H*os.W+py*os.W : ch*os.H*os.W+(py+1)*os.W]
+			if kh == 2 && kw == 2 {
+				pool2x2(o, top[:2*len(o)], top[w:w+2*len(o)], b, floor)
+				continue
+			}
+			for px := range o {
+				m := float32(math.Inf(-1))
+				for dy := 0; dy < kh; dy++ {
+					for _, v := range top[dy*w+px*kw : dy*w+px*kw+kw] {
+						m = max(m, v)
+					}
+				}
+				o[px] = max(floor, m+b)
+			}
+		}
 	}
-	return true
+}
+
+// pool2x2 is poolBand's common case: o[x] = max(floor, the maximum of the
+// 2×2 block at column 2x of rows a and c, plus b).
+func pool2x2(o, a, c []float32, b, floor float32) {
+	a, c = a[:2*len(o)], c[:2*len(o)]
+	for px := range o {
+		i := 2 * px
+		o[px] = max(floor, max(a[i], a[i+1], c[i], c[i+1])+b)
+	}
 }
 
 // im2colBand unfolds output rows [r0,r1) into col, a K×N matrix with
@@ -190,25 +323,25 @@ func im2colBand(l *Conv2D, in []float32, is, os Shape, r0, r1 int, col []float32
 			for kx := 0; kx < kw; kx++ {
 				dst := col[row*n : (row+1)*n]
 				row++
-				d := 0
+				// Output columns [lo, hi) read inside the row; the others
+				// read padding.
+				lo, hi := colRange(os.W, is.W, sw, kx-pw)
 				for oy := r0; oy < r1; oy++ {
+					d := dst[(oy-r0)*os.W : (oy-r0+1)*os.W]
 					iy := oy*sh - ph + ky
-					if iy < 0 || iy >= is.H {
-						for ox := 0; ox < os.W; ox++ {
-							dst[d] = 0
-							d++
-						}
+					if iy < 0 || iy >= is.H || lo >= hi {
+						clear(d)
 						continue
 					}
-					srow := src[iy*is.W : (iy+1)*is.W]
-					for ox := 0; ox < os.W; ox++ {
-						ix := ox*sw - pw + kx
-						if ix < 0 || ix >= is.W {
-							dst[d] = 0
-						} else {
-							dst[d] = srow[ix]
-						}
-						d++
+					clear(d[:lo])
+					clear(d[hi:])
+					srow := src[iy*is.W:]
+					if sw == 1 {
+						copy(d[lo:hi], srow[lo+kx-pw:])
+						continue
+					}
+					for ox, ix := lo, lo*sw+kx-pw; ox < hi; ox, ix = ox+1, ix+sw {
+						d[ox] = srow[ix]
 					}
 				}
 			}
@@ -216,8 +349,18 @@ func im2colBand(l *Conv2D, in []float32, is, os Shape, r0, r1 int, col []float32
 	}
 }
 
-func fill(s []float32, v float32) {
-	for i := range s {
-		s[i] = v
+// colRange is the output columns [lo, hi) of a window sliding with stride
+// s whose column ox reads input column ox·s + off, that fall inside an
+// input row of width w.
+func colRange(outW, w, s, off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + s - 1) / s
 	}
+	hi = outW
+	if last := w - 1 - off; last < 0 {
+		hi = 0
+	} else {
+		hi = min(hi, last/s+1)
+	}
+	return min(lo, hi), hi
 }

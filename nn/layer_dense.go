@@ -67,9 +67,11 @@ type denseKernel struct {
 
 func (l *Dense) newKernel(k kernels.Kernels) kernel { return denseKernel{l, k} }
 
+func (d denseKernel) flops(_, _ Shape) int64 { return 2 * int64(d.l.In) * int64(d.l.Out) }
+
 func (denseKernel) scratch(_, _ Shape) int { return 0 }
 
-func (d denseKernel) forward(_, in []float32, _ Shape, out []float32, _ Shape) bool {
+func (d denseKernel) forward(_ *exec, in []float32, _ Shape, out []float32, _ Shape) bool {
 	copy(out, d.l.Bias.Data)
 	d.gemm.Gemm(d.l.Out, 1, d.l.In, d.l.Weight.Data, d.l.In, in, 1, out, 1)
 	return true

@@ -27,7 +27,7 @@ type inPlace func(x []float32, s Shape)
 
 func (inPlace) scratch(_, _ Shape) int { return 0 }
 
-func (f inPlace) forward(_, in []float32, is Shape, _ []float32, _ Shape) bool {
+func (f inPlace) forward(_ *exec, in []float32, is Shape, _ []float32, _ Shape) bool {
 	f(in, is)
 	return false
 }

@@ -65,7 +65,7 @@ func (l *Flatten) newKernel(kernels.Kernels) kernel {
 func (hwcKernel) scratch(_, _ Shape) int { return 0 }
 
 // forward writes the C×H×W map as an HWC-ordered vector.
-func (hwcKernel) forward(_, in []float32, s Shape, out []float32, _ Shape) bool {
+func (hwcKernel) forward(_ *exec, in []float32, s Shape, out []float32, _ Shape) bool {
 	plane := s.H * s.W
 	for c := 0; c < s.C; c++ {
 		for p := 0; p < plane; p++ {

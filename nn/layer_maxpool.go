@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
@@ -34,25 +33,11 @@ func (l *MaxPool2D) Window() Window { return Window{l.Kernel, l.Stride, l.Paddin
 
 func (l *MaxPool2D) String() string { return "maxpool " + l.Window().String() }
 
-func (l *MaxPool2D) check() error {
-	name := l.label(KindMaxPool2D)
-	if err := checkWindow(name, l.Window()); err != nil {
-		return err
-	}
-	// As in PyTorch: a window made only of padding would have no maximum.
-	if 2*l.Padding.H > l.Kernel.H || 2*l.Padding.W > l.Kernel.W {
-		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", name, l.Padding, l.Kernel)
-	}
-	return nil
-}
+func (l *MaxPool2D) check() error { return checkPool(l.label(KindMaxPool2D), l.Window()) }
 
 // OutShape implements Layer.
 func (l *MaxPool2D) OutShape(in Shape) (Shape, error) {
-	h, w := l.Window().slide(in)
-	if h < 1 || w < 1 {
-		return Shape{}, l.windowErr("maxpool", l.LayerName, l.Window(), in)
-	}
-	return Shape{in.C, h, w}, nil
+	return slideShape("maxpool", l.LayerName, l.Window(), in, in.C)
 }
 
 type maxPoolKernel struct{ w Window }
@@ -61,7 +46,7 @@ func (l *MaxPool2D) newKernel(kernels.Kernels) kernel { return maxPoolKernel{l.W
 
 func (maxPoolKernel) scratch(_, _ Shape) int { return 0 }
 
-func (k maxPoolKernel) forward(_, in []float32, is Shape, out []float32, os Shape) bool {
+func (k maxPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	w := k.w
 	for c := 0; c < is.C; c++ {
 		src := in[c*is.H*is.W : (c+1)*is.H*is.W]
@@ -77,9 +62,7 @@ func (k maxPoolKernel) forward(_, in []float32, is Shape, out []float32, os Shap
 				m := float32(math.Inf(-1))
 				for y := y0; y < y1; y++ {
 					for _, v := range src[y*is.W+x0 : y*is.W+x1] {
-						if v > m {
-							m = v
-						}
+						m = max(m, v) // NaN wins, as in PyTorch
 					}
 				}
 				dst[oy*os.W+ox] = m

@@ -5,23 +5,35 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 )
 
+const csvHeader = "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"
+
 // csvWriter writes one row per detection; an image without detections
-// writes nothing, a failed image one row with the error.
+// gets one row with empty box fields, a failed image one row with the
+// error, so that every input scanned has a row.
 type csvWriter struct{ w io.Writer }
 
 func (c *csvWriter) Write(r Record) error {
+	r = r.Rounded()
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	if r.Error != "" {
-		cw.Write([]string{r.Image, "", "", "", "", "", "", "", "", r.Error})
+	tail := []string{f(r.Threshold), r.Model, r.ModelSHA256, r.Error}
+	if r.Error != "" || len(r.Detections) == 0 {
+		size := []string{"", ""}
+		if r.Error == "" {
+			size = []string{strconv.Itoa(r.Width), strconv.Itoa(r.Height)}
+		}
+		cw.Write(slices.Concat([]string{r.Image}, size, []string{"", "", "", "", "", ""}, tail))
 	}
-	for _, d := range r.Detections {
-		cw.Write([]string{r.Image, strconv.Itoa(r.Width), strconv.Itoa(r.Height),
-			f(d.Box[0]), f(d.Box[1]), f(d.Box[2]), f(d.Box[3]), f(d.Score), f(d.Scale), ""})
+	if r.Error == "" {
+		for _, d := range r.Detections {
+			cw.Write(slices.Concat([]string{r.Image, strconv.Itoa(r.Width), strconv.Itoa(r.Height),
+				f(d.Box[0]), f(d.Box[1]), f(d.Box[2]), f(d.Box[3]), f(d.Score), f(d.Scale)}, tail))
+		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -44,10 +56,13 @@ type cocoWriter struct {
 }
 
 type cocoImage struct {
-	ID       int    `json:"id"`
-	FileName string `json:"file_name"`
-	Width    int    `json:"width"`
-	Height   int    `json:"height"`
+	ID          int     `json:"id"`
+	FileName    string  `json:"file_name"`
+	Width       int     `json:"width"`
+	Height      int     `json:"height"`
+	Model       string  `json:"model,omitempty"`
+	ModelSHA256 string  `json:"model_sha256,omitempty"`
+	Threshold   float64 `json:"threshold"`
 }
 
 type cocoAnn struct {
@@ -66,11 +81,12 @@ func (c *cocoWriter) Write(r Record) error {
 		c.errs = append(c.errs, r)
 		return nil
 	}
+	r = r.Rounded()
 	id := len(c.images) + 1
-	c.images = append(c.images, cocoImage{id, r.Image, r.Width, r.Height})
+	c.images = append(c.images, cocoImage{id, r.Image, r.Width, r.Height, r.Model, r.ModelSHA256, r.Threshold})
 	for _, d := range r.Detections {
-		w, h := d.Box[2]-d.Box[0], d.Box[3]-d.Box[1]
-		c.anns = append(c.anns, cocoAnn{len(c.anns) + 1, id, 1, [4]float64{d.Box[0], d.Box[1], w, h}, w * h, d.Score, d.Scale, 0})
+		w, h := roundTo(d.Box[2]-d.Box[0], 100), roundTo(d.Box[3]-d.Box[1], 100)
+		c.anns = append(c.anns, cocoAnn{len(c.anns) + 1, id, 1, [4]float64{d.Box[0], d.Box[1], w, h}, roundTo(w*h, 100), d.Score, d.Scale, 0})
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ package scan
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -28,7 +29,8 @@ func IsImageName(name string) bool { return ImageExts[strings.ToLower(filepath.E
 type Inputs struct {
 	Paths   []string // in order: arguments in order, directories walked lexically
 	Skipped int      // files inside directories without an image extension
-	Missing []string // arguments that matched nothing (reported as error records)
+	Missing []string // glob arguments that matched nothing (reported as error records)
+	Empty   []string // directories that hold no file with an image extension
 }
 
 // Expand turns PATH arguments into the list of images to scan. A PATH is
@@ -49,6 +51,12 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 		st, err := os.Stat(arg)
 		switch {
 		case err == nil && st.IsDir():
+			images := 0
+			defer func() {
+				if images == 0 {
+					in.Empty = append(in.Empty, arg)
+				}
+			}()
 			return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					// An unreadable sub-directory becomes an error record, not a stop.
@@ -60,6 +68,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 				}
 				if IsImageName(p) {
 					add(p)
+					images++
 				} else {
 					in.Skipped++
 				}
@@ -72,7 +81,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 		if strings.ContainsAny(arg, "*?[") {
 			matches, gerr := filepath.Glob(arg)
 			if gerr != nil {
-				return fmt.Errorf("glob %q: %w", arg, gerr)
+				return fmt.Errorf("scan: glob %q: %w", arg, gerr)
 			}
 			sort.Strings(matches)
 			for _, m := range matches {
@@ -92,7 +101,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 	for _, a := range args {
 		if a == "-" {
 			if stdin == nil {
-				return nil, fmt.Errorf("'-' given but there is no standard input")
+				return nil, errors.New("scan: '-' given but there is no standard input")
 			}
 			sc := bufio.NewScanner(stdin)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -106,7 +115,7 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 				}
 			}
 			if err := sc.Err(); err != nil {
-				return nil, fmt.Errorf("reading paths from stdin: %w", err)
+				return nil, fmt.Errorf("scan: reading paths from stdin: %w", err)
 			}
 			continue
 		}
@@ -117,14 +126,15 @@ func Expand(args []string, stdin io.Reader) (*Inputs, error) {
 	return in, nil
 }
 
-// Shard is part i of n (0 ≤ i < n) of an input list.
+// Shard is part I of N (0 ≤ I < N) of an input list; the zero Shard, like
+// N = 1, is the whole list.
 type Shard struct{ I, N int }
 
 // ParseShard parses "i/N".
 func ParseShard(s string) (Shard, error) {
 	var sh Shard
 	if _, err := fmt.Sscanf(s, "%d/%d", &sh.I, &sh.N); err != nil || sh.N < 1 || sh.I < 0 || sh.I >= sh.N || fmt.Sprintf("%d/%d", sh.I, sh.N) != s {
-		return Shard{}, fmt.Errorf("--shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
+		return Shard{}, fmt.Errorf("scan: shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
 	}
 	return sh, nil
 }

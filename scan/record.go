@@ -3,11 +3,17 @@ package scan
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
+
+	"github.com/fc2conv/fc2conv/detect"
 )
 
 // Detection is one box in original-image pixels, [x1,y1,x2,y2) with
@@ -29,27 +35,86 @@ type HeatmapFile struct {
 	PNG   string  `json:"png,omitempty"`  // overlay
 }
 
-// Record is the result for one input: one JSON line.
+// Record is the result for one input: one JSON line. Writers print
+// numbers rounded to what they mean: boxes to 0.01 px, scores and scales
+// to 1e-4 (see Rounded).
 type Record struct {
-	Image      string        `json:"image"`
-	Width      int           `json:"width,omitempty"`
-	Height     int           `json:"height,omitempty"`
-	Padded     bool          `json:"padded,omitempty"`
-	Detections []Detection   `json:"detections"`
-	Heatmaps   []HeatmapFile `json:"heatmaps,omitempty"`
-	ElapsedMS  float64       `json:"elapsed_ms"`
-	Error      string        `json:"error,omitempty"`
+	Image string `json:"image"`
+	// Model and ModelSHA256 say which model produced the record
+	// (NewModel), Threshold the score threshold it was scanned at.
+	Model       string        `json:"model,omitempty"`
+	ModelSHA256 string        `json:"model_sha256,omitempty"`
+	Threshold   float64       `json:"threshold"`
+	Width       int           `json:"width,omitempty"`
+	Height      int           `json:"height,omitempty"`
+	Padded      bool          `json:"padded,omitempty"`
+	Detections  []Detection   `json:"detections"`
+	Heatmaps    []HeatmapFile `json:"heatmaps,omitempty"`
+	ElapsedMS   float64       `json:"elapsed_ms"`
+	Error       string        `json:"error,omitempty"`
 }
 
-// MarshalJSON writes failed inputs as {"image", "error"} only.
+// Model identifies the model that records come from.
+type Model struct {
+	Name   string // e.g. the model file's base name, or "embedded:dress-fcn"
+	SHA256 string // the first 12 hex digits of the SHA-256 of the model file
+}
+
+// NewModel names a model and hashes its file's bytes.
+func NewModel(name string, file []byte) Model {
+	sum := sha256.Sum256(file)
+	return Model{Name: name, SHA256: hex.EncodeToString(sum[:6])}
+}
+
+// NewRecord is the record of one image scanned with model at threshold:
+// its size and detections, without heatmap files or timing.
+func NewRecord(image string, m Model, threshold float64, res *detect.Result) Record {
+	r := Record{Image: image, Model: m.Name, ModelSHA256: m.SHA256, Threshold: threshold,
+		Width: res.Width, Height: res.Height, Padded: res.Padded, Detections: []Detection{}}
+	for _, d := range res.Detections {
+		r.Detections = append(r.Detections, Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
+	}
+	return r
+}
+
+// Rounded is r with its numbers rounded to what they mean: boxes to
+// 0.01 px, scores and scales to 1e-4, times to 0.01 ms. It shares no
+// slices with r.
+func (r Record) Rounded() Record {
+	r.Detections = slices.Clone(r.Detections)
+	for i := range r.Detections {
+		d := &r.Detections[i]
+		for k := range d.Box {
+			d.Box[k] = roundTo(d.Box[k], 100)
+		}
+		d.Score, d.Scale = roundTo(d.Score, 1e4), roundTo(d.Scale, 1e4)
+	}
+	r.Heatmaps = slices.Clone(r.Heatmaps)
+	for i := range r.Heatmaps {
+		r.Heatmaps[i].Scale = roundTo(r.Heatmaps[i].Scale, 1e4)
+	}
+	r.ElapsedMS = roundTo(r.ElapsedMS, 100)
+	return r
+}
+
+// roundTo rounds v to the nearest 1/per; dividing the rounded integer by
+// per gives the float nearest that decimal, so it prints short.
+func roundTo(v, per float64) float64 { return math.Round(v*per) / per }
+
+// MarshalJSON writes failed inputs as image, model, threshold and error
+// only, and rounds numbers (Rounded).
 func (r Record) MarshalJSON() ([]byte, error) {
 	if r.Error != "" {
 		return json.Marshal(struct {
-			Image string `json:"image"`
-			Error string `json:"error"`
-		}{r.Image, r.Error})
+			Image       string  `json:"image"`
+			Model       string  `json:"model,omitempty"`
+			ModelSHA256 string  `json:"model_sha256,omitempty"`
+			Threshold   float64 `json:"threshold"`
+			Error       string  `json:"error"`
+		}{r.Image, r.Model, r.ModelSHA256, r.Threshold, r.Error})
 	}
 	type plain Record
+	r = r.Rounded()
 	if r.Detections == nil {
 		r.Detections = []Detection{}
 	}
@@ -57,7 +122,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 }
 
 // Done reads an existing JSON-lines output and returns the images it
-// records. A final line cut short by a crash is truncated away so that
+// records; only "image" is read, so records of every version count. A final line cut short by a crash is truncated away so that
 // appending continues on a clean line.
 func Done(path string) (map[string]bool, error) {
 	done := map[string]bool{}
@@ -66,11 +131,11 @@ func Done(path string) (map[string]bool, error) {
 		return done, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--resume: %w", err)
+		return nil, fmt.Errorf("scan: resume: %w", err)
 	}
 	if n := bytes.LastIndexByte(b, '\n'); n+1 != len(b) {
 		if err := os.Truncate(path, int64(n+1)); err != nil {
-			return nil, fmt.Errorf("--resume: dropping a half-written last line of %s: %w", path, err)
+			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
 		b = b[:n+1]
 	}
@@ -83,11 +148,14 @@ func Done(path string) (map[string]bool, error) {
 			Image string `json:"image"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Image == "" {
-			return nil, fmt.Errorf("--resume: %s:%d is not a scan record", path, line)
+			return nil, fmt.Errorf("scan: resume: %s:%d is not a scan record", path, line)
 		}
 		done[r.Image] = true
 	}
-	return done, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("scan: resume: reading %s: %w", path, err)
+	}
+	return done, nil
 }
 
 // Writer writes records in one of the output formats. Each record is
@@ -107,7 +175,7 @@ func NewWriter(format string, w io.Writer, header bool) (Writer, error) {
 	case "csv":
 		cw := &csvWriter{w: w}
 		if header {
-			if _, err := io.WriteString(w, "image,width,height,x1,y1,x2,y2,score,scale,error\n"); err != nil {
+			if _, err := io.WriteString(w, csvHeader); err != nil {
 				return nil, err
 			}
 		}
@@ -115,7 +183,7 @@ func NewWriter(format string, w io.Writer, header bool) (Writer, error) {
 	case "coco":
 		return &cocoWriter{w: w}, nil
 	}
-	return nil, fmt.Errorf("--format %q: want jsonl, csv or coco", format)
+	return nil, fmt.Errorf("scan: unknown format %q: want jsonl, csv or coco", format)
 }
 
 type jsonlWriter struct{ w io.Writer }

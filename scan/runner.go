@@ -2,7 +2,9 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -12,10 +14,14 @@ type ScanFunc func(path string) Record
 
 // Options steer Run.
 type Options struct {
+	// Workers is how many images are scanned at once; 0 means
+	// runtime.NumCPU().
 	Workers int
 	// NewScanner makes one ScanFunc per worker (engines are per goroutine).
+	// It is required.
 	NewScanner func() (ScanFunc, error)
-	// OnRecord is called in input order, once per path, by one goroutine.
+	// OnRecord is called in input order, once per path, by one goroutine;
+	// nil drops the records (Summary still counts them).
 	OnRecord func(Record) error
 }
 
@@ -30,7 +36,16 @@ type Summary struct {
 // When ctx is cancelled no new image is started; images in flight finish
 // and are delivered, so that a resumed run neither loses nor repeats one.
 func Run(ctx context.Context, paths []string, opt Options) (Summary, error) {
-	workers := max(1, opt.Workers)
+	if opt.NewScanner == nil {
+		return Summary{}, errors.New("scan: Options.NewScanner is nil")
+	}
+	if opt.Workers < 0 {
+		return Summary{}, fmt.Errorf("scan: %d workers", opt.Workers)
+	}
+	workers := opt.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
 	type job struct {
 		idx  int
 		path string
@@ -45,7 +60,7 @@ func Run(ctx context.Context, paths []string, opt Options) (Summary, error) {
 	for w := range scanners {
 		s, err := opt.NewScanner()
 		if err != nil {
-			return Summary{}, err
+			return Summary{}, fmt.Errorf("scan: worker %d: %w", w, err)
 		}
 		scanners[w] = s
 	}
@@ -92,9 +107,9 @@ func Run(ctx context.Context, paths []string, opt Options) (Summary, error) {
 				sum.Failed++
 			}
 			sum.Detections += len(rec.Detections)
-			if firstErr == nil {
+			if firstErr == nil && opt.OnRecord != nil {
 				if err := opt.OnRecord(rec); err != nil {
-					firstErr = fmt.Errorf("writing the record of %s: %w", rec.Image, err)
+					firstErr = fmt.Errorf("scan: writing the record of %s: %w", rec.Image, err)
 				}
 			}
 		}

@@ -3,14 +3,17 @@ package scan
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +26,7 @@ func touch(t *testing.T, path string) {
 
 func TestExpand(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{"a/1.png", "a/b/2.JPG", "a/b/notes.txt", "a/c/3.webp", "z.gif", "named.dat"} {
+	for _, p := range []string{"a/1.png", "a/b/2.JPG", "a/b/notes.txt", "a/c/3.webp", "z.gif", "named.dat", "e/f/readme.txt"} {
 		touch(t, filepath.Join(dir, p))
 	}
 	stdin := strings.NewReader(filepath.Join(dir, "z.gif") + "\n\n" + filepath.Join(dir, "a", "1.png") + "\r\n")
@@ -34,6 +37,7 @@ func TestExpand(t *testing.T) {
 		"-",                                 // stdin: duplicates dropped
 		filepath.Join(dir, "missing.png"),   // kept, will fail to open
 		filepath.Join(dir, "nothing-*.jpg"), // glob matching nothing
+		filepath.Join(dir, "e"),             // no image under it
 	}, stdin)
 	require.NoError(t, err)
 	rel := func(ps []string) []string {
@@ -44,8 +48,9 @@ func TestExpand(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, []string{"a/1.png", "a/b/2.JPG", "a/c/3.webp", "named.dat", "z.gif", "missing.png"}, rel(in.Paths))
-	assert.Equal(t, 1, in.Skipped)
+	assert.Equal(t, 2, in.Skipped)
 	assert.Equal(t, []string{"nothing-*.jpg"}, rel(in.Missing))
+	assert.Equal(t, []string{"e"}, rel(in.Empty))
 }
 
 func TestShardsPartitionTheList(t *testing.T) {
@@ -69,7 +74,7 @@ func TestShardsPartitionTheList(t *testing.T) {
 	}
 	for _, bad := range []string{"4/4", "-1/2", "1/0", "a/b", "1/2x", "1"} {
 		_, err := ParseShard(bad)
-		assert.Error(t, err, bad)
+		assert.ErrorContains(t, err, `scan: shard "`+bad+`": want i/N`, bad)
 	}
 }
 
@@ -83,7 +88,7 @@ func TestDoneTruncatesHalfLine(t *testing.T) {
 	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "half line dropped")
 	require.NoError(t, os.WriteFile(p, []byte("not json\n"), 0o644))
 	_, err = Done(p)
-	assert.ErrorContains(t, err, "out.jsonl:1")
+	assert.ErrorContains(t, err, "scan: resume: "+p+":1 is not a scan record")
 	done, err = Done(filepath.Join(t.TempDir(), "absent.jsonl"))
 	require.NoError(t, err)
 	assert.Empty(t, done)
@@ -133,10 +138,13 @@ func TestRunOrderAndCancel(t *testing.T) {
 }
 
 func TestWriters(t *testing.T) {
+	m := Model{Name: "dress-fcn.safetensors", SHA256: "0123456789ab"}
 	recs := []Record{
-		{Image: "a.png", Width: 10, Height: 5, Detections: []Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.9, Scale: 1}}},
-		{Image: "b,c.png", Error: "decode: bad"},
-		{Image: "d.png", Width: 3, Height: 3},
+		{Image: "a.png", Model: m.Name, ModelSHA256: m.SHA256, Threshold: 0.89, Width: 1000, Height: 500,
+			Detections: []Detection{{Box: [4]float64{906.6734211314009, 2.004999, 983.1, 40.123456}, Score: 0.912345678, Scale: 0.26214400000000004}},
+			Heatmaps:   []HeatmapFile{{Scale: 0.32768000000000005, Step: 4, Rows: 122, Cols: 3}}, ElapsedMS: 12.3456},
+		{Image: "b,c.png", Model: m.Name, ModelSHA256: m.SHA256, Threshold: 0.89, Error: "decode: bad"},
+		{Image: "d.png", Model: m.Name, ModelSHA256: m.SHA256, Threshold: 0.89, Width: 3, Height: 3},
 	}
 	var j, c, k bytes.Buffer
 	for _, f := range []struct {
@@ -150,13 +158,86 @@ func TestWriters(t *testing.T) {
 		}
 		require.NoError(t, w.Close())
 	}
-	assert.Equal(t, `{"image":"a.png","width":10,"height":5,"detections":[{"box":[1,2,3,4],"score":0.9,"scale":1}],"elapsed_ms":0}
-{"image":"b,c.png","error":"decode: bad"}
-{"image":"d.png","width":3,"height":3,"detections":[],"elapsed_ms":0}
+	assert.Equal(t, `{"image":"a.png","model":"dress-fcn.safetensors","model_sha256":"0123456789ab","threshold":0.89,"width":1000,"height":500,"detections":[{"box":[906.67,2,983.1,40.12],"score":0.9123,"scale":0.2621}],"heatmaps":[{"scale":0.3277,"step":4,"rows":122,"cols":3}],"elapsed_ms":12.35}
+{"image":"b,c.png","model":"dress-fcn.safetensors","model_sha256":"0123456789ab","threshold":0.89,"error":"decode: bad"}
+{"image":"d.png","model":"dress-fcn.safetensors","model_sha256":"0123456789ab","threshold":0.89,"width":3,"height":3,"detections":[],"elapsed_ms":0}
 `, j.String())
-	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,error\na.png,10,5,1,2,3,4,0.9,1,\n\"b,c.png\",,,,,,,,,decode: bad\n", c.String())
-	assert.Contains(t, k.String(), `"bbox": [`)
-	assert.Contains(t, k.String(), `"file_name": "d.png"`)
+	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
+		"a.png,1000,500,906.67,2,983.1,40.12,0.9123,0.2621,0.89,dress-fcn.safetensors,0123456789ab,\n"+
+		"\"b,c.png\",,,,,,,,,0.89,dress-fcn.safetensors,0123456789ab,decode: bad\n"+
+		"d.png,3,3,,,,,,,0.89,dress-fcn.safetensors,0123456789ab,\n", c.String())
+	var doc struct {
+		Images []struct {
+			FileName  string  `json:"file_name"`
+			Model     string  `json:"model"`
+			Threshold float64 `json:"threshold"`
+		} `json:"images"`
+		Annotations []struct {
+			BBox  []float64 `json:"bbox"`
+			Area  float64   `json:"area"`
+			Score float64   `json:"score"`
+		} `json:"annotations"`
+		Errors []Record `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(k.Bytes(), &doc))
+	require.Len(t, doc.Images, 2)
+	assert.Equal(t, "d.png", doc.Images[1].FileName)
+	assert.Equal(t, "dress-fcn.safetensors", doc.Images[0].Model)
+	assert.Equal(t, 0.89, doc.Images[0].Threshold)
+	require.Len(t, doc.Annotations, 1)
+	// 983.1 − 906.67 = 76.43 and 40.12 − 2 = 38.12, area 2913.5116.
+	assert.Equal(t, []float64{906.67, 2, 76.43, 38.12}, doc.Annotations[0].BBox)
+	assert.Equal(t, 2913.51, doc.Annotations[0].Area)
+	assert.Contains(t, k.String(), `"score": 0.9123`)
+	require.Len(t, doc.Errors, 1)
+	assert.Equal(t, "b,c.png", doc.Errors[0].Image)
+	// Writing rounds copies: the records keep their full precision.
+	assert.Equal(t, 906.6734211314009, recs[0].Detections[0].Box[0])
+
 	_, err := NewWriter("xml", &j, true)
-	assert.ErrorContains(t, err, `--format "xml"`)
+	assert.EqualError(t, err, `scan: unknown format "xml": want jsonl, csv or coco`)
+}
+
+func TestNewModelAndRecord(t *testing.T) {
+	// SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a3...
+	m := NewModel("x.safetensors", []byte("abc"))
+	assert.Equal(t, Model{Name: "x.safetensors", SHA256: "ba7816bf8f01"}, m)
+	res := &detect.Result{Width: 30, Height: 20, Padded: true, Detections: []detect.Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}
+	r := NewRecord("i.png", m, 0.25, res)
+	assert.Equal(t, Record{Image: "i.png", Model: "x.safetensors", ModelSHA256: "ba7816bf8f01", Threshold: 0.25, Width: 30, Height: 20, Padded: true,
+		Detections: []Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}, r)
+}
+
+// Resume reads records written before records named their model, and
+// after.
+func TestDoneReadsOldAndNewRecords(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out.jsonl")
+	var buf bytes.Buffer
+	buf.WriteString(`{"image":"old.png","width":10,"height":5,"detections":[{"box":[1,2,3,4],"score":0.9,"scale":1}],"elapsed_ms":0}` + "\n")
+	w, err := NewWriter("jsonl", &buf, false)
+	require.NoError(t, err)
+	require.NoError(t, w.Write(Record{Image: "new.png", Model: "m", ModelSHA256: "0123456789ab", Threshold: 0.5}))
+	require.NoError(t, w.Write(Record{Image: "bad.png", Model: "m", Error: "x"}))
+	require.NoError(t, os.WriteFile(p, buf.Bytes(), 0o644))
+	done, err := Done(p)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"old.png": true, "new.png": true, "bad.png": true}, done)
+}
+
+// The zero Options run on every CPU and drop records; a missing scanner
+// is an error, not a panic.
+func TestRunZeroOptions(t *testing.T) {
+	var made atomic.Int32
+	sum, err := Run(context.Background(), []string{"a", "b", "c"}, Options{NewScanner: func() (ScanFunc, error) {
+		made.Add(1)
+		return func(p string) Record { return Record{Image: p, Detections: []Detection{{}}} }, nil
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, Summary{Scanned: 3, Detections: 3}, sum)
+	assert.Equal(t, int32(runtime.NumCPU()), made.Load(), "one scanner per worker")
+	_, err = Run(context.Background(), []string{"a"}, Options{})
+	assert.EqualError(t, err, "scan: Options.NewScanner is nil")
+	_, err = Run(context.Background(), []string{"a"}, Options{Workers: -1, NewScanner: func() (ScanFunc, error) { return nil, nil }})
+	assert.EqualError(t, err, "scan: -1 workers")
+	assert.True(t, Shard{}.Keep("x"), "the zero Shard is the whole list")
 }

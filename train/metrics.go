@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 )
 
 // Metrics are dress-vs-rest figures on raw Fashion-MNIST items.

@@ -1,17 +1,17 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	"math"
 	"math/rand"
-	"sort"
+	"slices"
 
-	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 )
 
 // Mining scenes are smaller than evaluation scenes to keep a round cheap;
@@ -55,15 +55,15 @@ const DefaultMineNegativeIoU = 0.3
 func (o MineOptions) validate() error {
 	switch {
 	case o.Scenes < 0:
-		return fmt.Errorf("train: mining: %d scenes, want ≥ 0", o.Scenes)
+		return fieldErr("MineOptions.Scenes", "%d, want ≥ 0", o.Scenes)
 	case !(o.Leaves >= 0 && o.Leaves <= 1):
-		return fmt.Errorf("train: --mine-leaves %v out of range [0,1]", o.Leaves)
+		return fieldErr("MineOptions.Leaves", "%v out of range [0,1]", o.Leaves)
 	case !(o.Print >= 0 && o.Print <= 1):
-		return fmt.Errorf("train: --mine-print %v out of range [0,1]", o.Print)
+		return fieldErr("MineOptions.Print", "%v out of range [0,1]", o.Print)
 	case !(o.PrintBlocky >= 0 && o.PrintBlocky <= 1):
-		return fmt.Errorf("train: --print-blocky %v out of range [0,1]", o.PrintBlocky)
+		return fieldErr("MineOptions.PrintBlocky", "%v out of range [0,1]", o.PrintBlocky)
 	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
-		return fmt.Errorf("train: --mine-negative-iou %v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
+		return fieldErr("MineOptions.NegativeIoU", "%v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
 	}
 	return nil
 }
@@ -88,21 +88,15 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	if err := opt.validate(); err != nil {
 		return Mined{}, err
 	}
-	res, err := convert.Convert(net)
+	det, err := mineDetector(net)
 	if err != nil {
-		return Mined{}, fmt.Errorf("train: mining: %w", err)
+		return Mined{}, err
 	}
-	fcn, geo := res.Network, res.Geometry
-	e := nn.NewEngine(fcn)
 	negIoU := opt.NegativeIoU
 	if negIoU == 0 {
 		negIoU = DefaultMineNegativeIoU
 	}
 	rng := rand.New(rand.NewSource(seed))
-	type cand struct {
-		score float32
-		patch []float32
-	}
 	var out Mined
 	for s := 0; s < opt.Scenes; s++ {
 		var photo image.Image
@@ -121,45 +115,94 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 			photo = photos[rng.Intn(len(photos))]
 		}
 		img, truth := fmnist.MakeScene(rng, items, photo, mineW, mineH, mineItems)
-		var negs, poss []cand
-		for _, r := range mineScales {
-			w, h := int(float64(mineW)*r+0.5), int(float64(mineH)*r+0.5)
-			small := toUnit(imaging.Resize(img, w, h, imaging.Linear))
-			x := make([]float32, len(small))
-			copy(x, small)
-			normalise(x, fcn.Input)
-			heat, hs, err := e.Forward(x, nn.Shape{C: 1, H: h, W: w})
-			if err != nil {
-				return Mined{}, fmt.Errorf("train: mining scene %d: %w", s, err)
-			}
-			plane := heat[fcn.Positive*hs.H*hs.W : (fcn.Positive+1)*hs.H*hs.W]
-			for i := 0; i < hs.H; i++ {
-				for j := 0; j < hs.W; j++ {
-					p := plane[i*hs.W+j]
-					b := geo.CellBox(i, j)
-					if int(b.X2) > w || int(b.Y2) > h {
-						continue
-					}
-					box := [4]float64{b.X1 / r, b.Y1 / r, b.X2 / r, b.Y2 / r}
-					crop := func() []float32 {
-						return nn.Crop(small, nn.Shape{C: 1, H: h, W: w}, int(b.Y1), int(b.X1), geo.Window.H, geo.Window.W)
-					}
-					switch mineKind(p, dressOverlap(box, truth), negIoU) {
-					case mineNegative:
-						negs = append(negs, cand{p, crop()})
-					case minePositive:
-						poss = append(poss, cand{p, crop()})
-					}
+		negs, poss, err := mineScene(det, img, truth, negIoU)
+		if err != nil {
+			return Mined{}, fmt.Errorf("train: mining scene %d: %w", s, err)
+		}
+		out.Negatives = append(out.Negatives, negs...)
+		out.Positives = append(out.Positives, poss...)
+	}
+	return out, nil
+}
+
+// mineDetector converts net and scans with it as mining needs: the
+// positive class, one window per cell at full stride, no mirror averaging
+// (training patches are mirrored by the sampler instead).
+func mineDetector(net *nn.Network) (*detect.Detector, error) {
+	res, err := convert.Convert(net)
+	if err != nil {
+		return nil, fmt.Errorf("train: mining: %w", err)
+	}
+	fcn := res.Network
+	det, err := detect.New(fcn, detect.Options{Class: detect.Class(fcn.Positive), Threshold: mineThreshold, Scales: mineScales, NoFlip: true})
+	if err != nil {
+		return nil, fmt.Errorf("train: mining: %w", err)
+	}
+	return det, nil
+}
+
+// mineCell is a window of one scene that mining may keep.
+type mineCell struct {
+	score float32
+	scale int // index into mineScales
+	cell  [2]int
+}
+
+// mineScene scans one scene at every mining scale and returns the windows
+// of its worst mistakes, at most minePerScene of each kind: the
+// highest-scoring negatives and the lowest-scoring positives.
+func mineScene(det *detect.Detector, img image.Image, truth []fmnist.Object, negIoU float64) (negs, poss [][]float32, err error) {
+	heat := make([]detect.Heatmap, len(mineScales))
+	var negCells, posCells []mineCell
+	for k, r := range mineScales {
+		if heat[k], err = det.Heatmap(img, r); err != nil {
+			return nil, nil, err
+		}
+		hm := heat[k]
+		for i := 0; i < hm.Rows; i++ {
+			for j := 0; j < hm.Cols; j++ {
+				c := mineCell{hm.At(i, j), k, [2]int{i, j}}
+				switch mineKind(c.score, dressOverlap(hm.Box(i, j), truth), negIoU) {
+				case mineNegative:
+					negCells = append(negCells, c)
+				case minePositive:
+					posCells = append(posCells, c)
 				}
 			}
 		}
-		sort.Slice(negs, func(a, b int) bool { return negs[a].score > negs[b].score })
-		sort.Slice(poss, func(a, b int) bool { return poss[a].score < poss[b].score })
-		for k := 0; k < len(negs) && k < minePerScene; k++ {
-			out.Negatives = append(out.Negatives, negs[k].patch)
+	}
+	slices.SortStableFunc(negCells, func(a, b mineCell) int { return cmp.Compare(b.score, a.score) })
+	slices.SortStableFunc(posCells, func(a, b mineCell) int { return cmp.Compare(a.score, b.score) })
+	if negs, err = mineWindows(det, img, heat, negCells[:min(len(negCells), minePerScene)]); err != nil {
+		return nil, nil, err
+	}
+	if poss, err = mineWindows(det, img, heat, posCells[:min(len(posCells), minePerScene)]); err != nil {
+		return nil, nil, err
+	}
+	return negs, poss, nil
+}
+
+// mineWindows cuts out the windows of cells, in their order, resizing img
+// once per scale that has any.
+func mineWindows(det *detect.Detector, img image.Image, heat []detect.Heatmap, cells []mineCell) ([][]float32, error) {
+	out := make([][]float32, len(cells))
+	for k, hm := range heat {
+		var at [][2]int
+		var idx []int
+		for n, c := range cells {
+			if c.scale == k {
+				at, idx = append(at, c.cell), append(idx, n)
+			}
 		}
-		for k := 0; k < len(poss) && k < minePerScene; k++ {
-			out.Positives = append(out.Positives, poss[k].patch)
+		if len(at) == 0 {
+			continue
+		}
+		wins, err := det.Windows(img, hm, at)
+		if err != nil {
+			return nil, err
+		}
+		for n, w := range wins {
+			out[idx[n]] = w
 		}
 	}
 	return out, nil
@@ -195,18 +238,4 @@ func dressOverlap(box [4]float64, truth []fmnist.Object) float64 {
 		}
 	}
 	return best
-}
-
-// toUnit converts an image to grey [0,1] values (BT.601 luma).
-func toUnit(img *image.NRGBA) []float32 {
-	b := img.Bounds()
-	out := make([]float32, 0, b.Dx()*b.Dy())
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		row := img.Pix[(y-b.Min.Y)*img.Stride:]
-		for x := 0; x < b.Dx(); x++ {
-			r, g, bl := float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2])
-			out = append(out, (0.299*r+0.587*g+0.114*bl)/255)
-		}
-	}
-	return out
 }

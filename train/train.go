@@ -14,9 +14,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/graph"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -28,9 +28,9 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 // Config holds the training knobs; the CLI flags map onto it one to one.
 type Config struct {
 	DataDir     string  // Fashion-MNIST IDX files
-	PhotoDir    string  // background photographs (train split only is used)
+	PhotoDir    string  // background photographs (train split only is used); "" for synthetic backgrounds only
 	MorePhotos  string  // optional second photo directory whose train split joins PhotoDir's
-	Out         string  // final model path; checkpoints go to Out+".ckpt"
+	Out         string  // final model path, required (overwritten); checkpoints go to Out+".ckpt"
 	Epochs      int     // passes of StepsPerEpoch batches
 	Steps       int     // batches per epoch
 	Batch       int     // patches per batch
@@ -52,9 +52,11 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration of member A, the first of the
-// shipped model's two members before their fine-tuning (models/README.md).
+// shipped model's two members before their fine-tuning (models/README.md),
+// except for the paths: it names no photographs and no output file, since
+// where those are depends on the caller (the CLI supplies them).
 func DefaultConfig() Config {
-	return Config{DataDir: DefaultDataDir, PhotoDir: "testdata/photos", Out: "models/dress.safetensors",
+	return Config{DataDir: DefaultDataDir,
 		Epochs: 10, Steps: 1200, Batch: 64, LR: 1e-3, Seed: 1, ValFraction: 0.1, ValPatches: 4000,
 		MineFrom: 3, MineScenes: 100, Sampler: SamplerConfig()}
 }
@@ -69,10 +71,10 @@ func DefaultConfig() Config {
 // the test photographs (see models/README.md).
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
-	c.Positive = 0.3
-	c.Black, c.Photo = 0.25, 0.6
-	c.Scene, c.HardPositive = 0.7, 0.3
-	c.NegOther, c.NegBackground, c.NegOffCentre, c.NegScale = 0.6, 0.15, 0.15, 0.1
+	c.Mix.Positive = 0.3
+	c.Background.Black, c.Background.Photo = 0.25, 0.6
+	c.Background.Scene, c.Mined.Positive = 0.7, 0.3
+	c.Mix.NegOther, c.Mix.NegBackground, c.Mix.NegOffCentre, c.Mix.NegScale = 0.6, 0.15, 0.15, 0.1
 	return c
 }
 
@@ -100,7 +102,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.PrintBlocky, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU}
 }
 
 // splitSeed is the seed of the item split.
@@ -111,24 +113,50 @@ func (c Config) splitSeed() int64 {
 	return c.Seed
 }
 
-func (c Config) validate() error {
+// configField names the Config setting behind each MineOptions field.
+var configField = map[string]string{
+	"MineOptions.Scenes":      "Config.MineScenes",
+	"MineOptions.Leaves":      "Config.MineLeaves",
+	"MineOptions.Print":       "Config.MinePrint",
+	"MineOptions.PrintBlocky": "Config.Sampler.Background.PrintBlocky",
+	"MineOptions.NegativeIoU": "Config.MineNegIoU",
+}
+
+// Validate reports the first setting out of range, as a *FieldError
+// naming the Config field; a bad Sampler is one wrapping the
+// *fmnist.ConfigError.
+func (c Config) Validate() error {
 	switch {
 	case c.Epochs < 1 || c.Epochs > 1000:
-		return fmt.Errorf("train: --epochs %d out of range [1,1000]", c.Epochs)
+		return fieldErr("Config.Epochs", "%d out of range [1,1000]", c.Epochs)
 	case c.Batch < 1 || c.Batch > 4096:
-		return fmt.Errorf("train: --batch %d out of range [1,4096]", c.Batch)
+		return fieldErr("Config.Batch", "%d out of range [1,4096]", c.Batch)
 	case c.Steps < 1:
-		return fmt.Errorf("train: --steps %d must be ≥ 1", c.Steps)
+		return fieldErr("Config.Steps", "%d, want ≥ 1", c.Steps)
 	case !(c.LR > 0 && c.LR < 1):
-		return fmt.Errorf("train: --lr %v out of range (0,1)", c.LR)
+		return fieldErr("Config.LR", "%v out of range (0,1)", c.LR)
 	case !(c.ValFraction > 0 && c.ValFraction < 1):
-		return fmt.Errorf("train: --val-fraction %v out of range (0,1)", c.ValFraction)
+		return fieldErr("Config.ValFraction", "%v out of range (0,1)", c.ValFraction)
+	case c.ValPatches < 0 || c.ValPatches > 1<<20:
+		return fieldErr("Config.ValPatches", "%d out of range [0,%d]", c.ValPatches, 1<<20)
+	case c.MineFrom < 0:
+		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
 	case c.Init != "" && c.Resume != "":
-		return errors.New("train: --init and --resume both given; a checkpoint holds its own weights")
+		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
 	case c.Out == "":
-		return errors.New("train: --out is required")
+		return fieldErr("Config.Out", "is empty; say where the model goes")
 	}
-	return c.mineOptions().validate()
+	if err := c.Sampler.Validate(); err != nil {
+		return &FieldError{Field: "Config.Sampler", Err: err}
+	}
+	if err := c.mineOptions().validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &FieldError{Field: configField[fe.Field], Err: fe.Err}
+		}
+		return err
+	}
+	return nil
 }
 
 // DressNet is the shipped architecture: a 28×28 grey window, two valid
@@ -179,7 +207,7 @@ func InitWeights(net *nn.Network, seed int64) {
 
 // Run trains a model as configured and saves it to cfg.Out.
 func Run(cfg Config) (*nn.Network, []EpochStats, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
 	if cfg.Log == nil {
@@ -187,16 +215,16 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	}
 	all, err := fmnist.Load(cfg.DataDir, "train")
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
 	}
-	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
-	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
-	}
-	if cfg.MorePhotos != "" {
-		more, err := fmnist.Photos(cfg.MorePhotos, fmnist.PhotosTrain)
+	var photos []*image.Gray
+	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
+		if d.dir == "" {
+			continue
+		}
+		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
 		if err != nil {
-			return nil, nil, fmt.Errorf("train: --more-photos: %w", err)
+			return nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
 		}
 		photos = append(photos, more...)
 	}
@@ -304,7 +332,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			l := float64(loss.Value().Data().(float32))
 			vm.Reset()
 			if math.IsNaN(l) || math.IsInf(l, 0) {
-				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower --lr", epoch+1, step, l)
+				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower Config.LR", epoch+1, step, l)
 			}
 			sum += l
 			if bar != nil {
@@ -453,17 +481,17 @@ func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {
 func loadInit(path string) (*nn.Network, error) {
 	net, err := nn.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("train: --init: %w", err)
+		return nil, &FieldError{Field: "Config.Init", Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	want := DressNet()
 	in := net.Input
 	if in.Channels != 1 || in.Height != want.Input.Height || in.Width != want.Input.Width ||
 		len(net.Labels) != 2 || net.Positive != want.Positive {
-		return nil, fmt.Errorf("train: --init %s: want a %dx%d grey classifier into %v, got %dx%dx%d into %v",
+		return nil, fieldErr("Config.Init", "%s: want a %dx%d grey classifier into %v, got %dx%dx%d into %v",
 			path, want.Input.Width, want.Input.Height, want.Labels, in.Channels, in.Width, in.Height, net.Labels)
 	}
 	if net.IsFullyConvolutional() {
-		return nil, fmt.Errorf("train: --init %s: a converted (fully convolutional) model; give the FC one", path)
+		return nil, fieldErr("Config.Init", "%s: a converted (fully convolutional) model; give the FC one", path)
 	}
 	return net, nil
 }
@@ -471,15 +499,15 @@ func loadInit(path string) (*nn.Network, error) {
 func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {
 	net, err := nn.Load(path)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("train: --resume: %w", err)
+		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	b, err := os.ReadFile(path + ".json")
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("train: --resume: %w", err)
+		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	var c checkpoint
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, 0, nil, fmt.Errorf("train: --resume %s.json: %w", path, err)
+		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s.json: %w", path, err)}
 	}
 	return net, c.Epoch, c.History, nil
 }

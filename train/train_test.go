@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -92,8 +92,8 @@ func TestTrainInit(t *testing.T) {
 	require.NoError(t, fcn.Network.Save(fcnPath))
 	for _, c := range []struct{ init, resume, want string }{
 		{fcnPath, "", "fully convolutional"},
-		{filepath.Join(t.TempDir(), "missing.safetensors"), "", "--init"},
-		{a.Out, a.Out + ".ckpt", "--init and --resume"},
+		{filepath.Join(t.TempDir(), "missing.safetensors"), "", "train: Config.Init "},
+		{a.Out, a.Out + ".ckpt", "given with Config.Resume"},
 	} {
 		bad := b
 		bad.Init, bad.Resume = c.init, c.resume
@@ -114,7 +114,7 @@ func TestTrainMorePhotos(t *testing.T) {
 
 	b.MorePhotos = t.TempDir()
 	_, _, err := Run(b)
-	assert.ErrorContains(t, err, "--more-photos")
+	assert.ErrorContains(t, err, "train: Config.MorePhotos ")
 	assert.ErrorContains(t, err, "SPLIT.txt")
 }
 
@@ -122,11 +122,45 @@ func TestTrainConfigErrors(t *testing.T) {
 	cfg := tinyConfig(t)
 	cfg.Epochs = 0
 	_, _, err := Run(cfg)
-	assert.ErrorContains(t, err, "--epochs")
+	assert.ErrorContains(t, err, "train: Config.Epochs 0 out of range [1,1000]")
 	cfg = tinyConfig(t)
 	cfg.DataDir = t.TempDir()
 	_, _, err = Run(cfg)
 	assert.ErrorContains(t, err, "train-images")
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "Config.DataDir", fe.Field)
+}
+
+// Validate names the Config field at fault, also for the mining and
+// sampler settings, and the library's own defaults name no paths.
+func TestConfigValidateFields(t *testing.T) {
+	d := DefaultConfig()
+	assert.Empty(t, d.PhotoDir, "no repository-relative default")
+	assert.Empty(t, d.Out)
+	assert.EqualError(t, d.Validate(), "train: Config.Out is empty; say where the model goes")
+	for _, c := range []struct {
+		set   func(*Config)
+		field string
+		msg   string
+	}{
+		{func(c *Config) { c.Batch = 0 }, "Config.Batch", "train: Config.Batch 0 out of range [1,4096]"},
+		{func(c *Config) { c.ValPatches = -1 }, "Config.ValPatches", "train: Config.ValPatches -1 out of range [0,1048576]"},
+		{func(c *Config) { c.MineFrom = -1 }, "Config.MineFrom", "train: Config.MineFrom -1, want ≥ 0 (0: never mine)"},
+		{func(c *Config) { c.Init, c.Resume = "a", "b" }, "Config.Init", `train: Config.Init "a" given with Config.Resume; a checkpoint holds its own weights`},
+		{func(c *Config) { c.MinePrint = 2 }, "Config.MinePrint", "train: Config.MinePrint 2 out of range [0,1]"},
+		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
+		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Out = "m.safetensors"
+		c.set(&cfg)
+		err := cfg.Validate()
+		var fe *FieldError
+		require.ErrorAs(t, err, &fe, c.field)
+		assert.Equal(t, c.field, fe.Field)
+		assert.EqualError(t, err, c.msg)
+	}
 }
 
 func TestAUC(t *testing.T) {
@@ -233,11 +267,11 @@ func TestMineKind(t *testing.T) {
 	assert.Equal(t, mineNone, mineKind(0.7, 0.7, 0.45))
 
 	_, err := MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, NegativeIoU: 0.7})
-	assert.ErrorContains(t, err, "--mine-negative-iou")
+	assert.EqualError(t, err, "train: MineOptions.NegativeIoU 0.7 out of range [0,0.65)")
 	_, err = MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, Print: 1.5})
-	assert.ErrorContains(t, err, "--mine-print")
+	assert.EqualError(t, err, "train: MineOptions.Print 1.5 out of range [0,1]")
 	_, err = MineHardExamples(constantNet(4), nil, nil, 1, MineOptions{Scenes: 1, Print: 1, PrintBlocky: -1})
-	assert.ErrorContains(t, err, "--print-blocky")
+	assert.EqualError(t, err, "train: MineOptions.PrintBlocky -1 out of range [0,1]")
 }
 
 func abs(v float64) float64 { return max(v, -v) }

@@ -41,7 +41,7 @@ func leaves(prefix string, table map[string]command) []string {
 // the command has; "help CMD" prints the same.
 func TestHelpOnEveryCommand(t *testing.T) {
 	names := leaves("", commands)
-	require.Len(t, names, 8, "convert, ensemble, eval classify, eval detect, scan, scenes, train, verify")
+	require.Len(t, names, 9, "bench, convert, ensemble, eval classify, eval detect, scan, scenes, train, verify")
 	for _, name := range names {
 		args := strings.Fields(name)
 		code, stdout, stderr := runCLI(append(args, "--help")...)
@@ -200,6 +200,18 @@ func TestEnsembleCommand(t *testing.T) {
 	code, stdout, stderr = runCLI("verify", fcn, "--fc", src)
 	assert.Equal(t, exitOK, code, "an ensemble of one model twice is that model: %s", stderr)
 	assert.Contains(t, stdout, "OK")
+
+	// --threshold is stored in the ensemble and carried into its
+	// converted form.
+	thr := filepath.Join(dir, "thr.safetensors")
+	code, _, stderr = runCLI("ensemble", "--threshold", "0.75", "-o", thr, src, src)
+	require.Equal(t, exitOK, code, stderr)
+	m, err := nn.Load(thr)
+	require.NoError(t, err)
+	assert.Equal(t, 0.75, m.Threshold)
+	code, _, stderr = runCLI("ensemble", "--threshold", "1.5", "-o", thr, src, src)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--threshold 1.5 out of range [0,1]")
 
 	code, _, stderr = runCLI("ensemble", "-o", ens, src)
 	assert.Equal(t, exitUsage, code)
@@ -364,4 +376,35 @@ func TestModelCommandErrorsNameTheirFlag(t *testing.T) {
 	m, err := nn.Load(out)
 	require.NoError(t, err)
 	assert.Equal(t, 0.7, m.Threshold)
+}
+
+// scenes, eval classify and eval detect name the flag at fault, refuse
+// stray arguments, and need no repository-relative default to start.
+func TestEvalAndScenesErrorsNameTheirFlag(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"scenes", "--out", dir, "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"scenes"}, exitUsage, "missing --out DIR"},
+		{[]string{"scenes", "--out", dir, "--width", "10"}, exitUsage, "--width 10 out of range"},
+		{[]string{"scenes", "--out", dir, "--height", "100000"}, exitUsage, "--height 100000 out of range"},
+		{[]string{"scenes", "--out", dir, "--n", "0"}, exitUsage, "--n 0 out of range"},
+		{[]string{"scenes", "--out", dir, "--photo-split", "test"}, exitUsage, `--photo-split "test"`},
+		{[]string{"scenes", "--out", dir, "--data", missing}, exitFail, "fc2conv scenes: --data: "},
+		{[]string{"eval", "classify", "model.safetensors"}, exitUsage, `unexpected argument "model.safetensors"`},
+		{[]string{"eval", "classify", "--split", "test"}, exitUsage, `--split "test"`},
+		{[]string{"eval", "classify", "--threshold", "2"}, exitUsage, "--threshold 2 out of range"},
+		{[]string{"eval", "classify", "--model", missing}, exitFail, "fc2conv eval classify: --model: "},
+		{[]string{"eval", "classify", "--data", missing}, exitFail, "fc2conv eval classify: --data: "},
+		{[]string{"eval", "detect", "--truth", missing, "--scan", missing}, exitFail, "fc2conv eval detect: --truth: "},
+		{[]string{"eval", "detect", "--truth", missing}, exitUsage, "need --truth FILE and --scan FILE"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		assert.Equal(t, tc.code, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.want, "%v", tc.args)
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,13 +83,6 @@ func printReport(w io.Writer, rep convert.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "max abs error %.3g, max rel error %.3g (tolerance %.0e)\n", rep.MaxAbs(), rep.MaxRel(), convert.Tolerance)
-}
-
-// isSet reports whether the flag name was given on the command line.
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // checkOut checks the output model path of cmd up front, before any work:

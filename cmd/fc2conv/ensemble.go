@@ -12,8 +12,13 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("ensemble", "MEMBER.safetensors MEMBER.safetensors...",
 		"Merges models that differ only in their weights (e.g. trained with different seeds\nor sampler settings) into one model whose logits are the mean of theirs, run in\none forward pass. FC members give an FC model to convert; fully convolutional\nmembers give one ready to scan.", stderr)
 	out := fs.String("o", "", "output model `file` (required)")
+	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in OUT (chosen on validation scenes; the members' own do not carry over)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1) {
+		fmt.Fprintf(stderr, "fc2conv ensemble: --threshold %v out of range [0,1]\n", *threshold)
+		return exitUsage
 	}
 	if fs.NArg() < 2 {
 		fmt.Fprintf(stderr, "fc2conv ensemble: need at least two member models, got %d (try --help)\n", fs.NArg())
@@ -44,6 +49,9 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "  member %d: %s\n", i, path)
 		}
 		return exitFail
+	}
+	if isSet(fs, "threshold") {
+		merged.Threshold = *threshold
 	}
 	if err := merged.Save(*out); err != nil {
 		fmt.Fprintf(stderr, "fc2conv ensemble: -o: %v\n", err)

@@ -5,34 +5,60 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
 	"github.com/fc2conv/fc2conv/train"
 )
 
 func runEvalClassify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the FC model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.", stderr)
+	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.", stderr)
 	data := fs.String("data", train.DefaultDataDir, "Fashion-MNIST `dir`")
 	split := fs.String("split", "t10k", "split to score: t10k, or train for a sanity check")
-	model := fs.String("model", "models/dress.safetensors", "FC model `file`")
-	threshold := fs.Float64("threshold", 0.5, "call a dress at p ≥ `t`")
+	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
+	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	net, err := nn.Load(*model)
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "fc2conv eval classify: "+format+"\n", a...)
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q (the model is --model; try --help)", fs.Arg(0))
+	case *split != "t10k" && *split != "train":
+		return usageErr("--split %q: want t10k or train", *split)
+	case isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1):
+		return usageErr("--threshold %v out of range [0,1]", *threshold)
+	}
+	name, net := "the embedded dress model", (*nn.Network)(nil)
+	var err error
+	if *model == "" {
+		net, err = models.DressFCN()
+	} else {
+		name = *model
+		net, err = nn.Load(*model)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval classify: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
 		return exitFail
+	}
+	if !isSet(fs, "threshold") {
+		*threshold = net.Threshold
+		if *threshold == 0 {
+			*threshold = 0.5
+		}
 	}
 	set, err := fmnist.Load(*data, *split)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval classify: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval classify: --data: %v\n", err)
 		return exitFail
 	}
 	scores, err := train.Scores(net, set)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", *model, err)
+		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", name, err)
 		return exitFail
 	}
 	m := train.Evaluate(scores, set, *threshold)
@@ -41,7 +67,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, string(b))
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "%s on %s %s (%d items), dress vs rest at p ≥ %.2f\n", *model, *data, *split, m.Items, m.Threshold)
+	fmt.Fprintf(stdout, "%s on %s %s (%d items), dress vs rest at p ≥ %.2f\n", name, *data, *split, m.Items, m.Threshold)
 	fmt.Fprintf(stdout, "accuracy %.4f  AUC %.4f  precision %.4f  recall %.4f  (TP %d FP %d TN %d FN %d)\n",
 		m.Accuracy, m.AUC, m.Precision, m.Recall, m.TP, m.FP, m.TN, m.FN)
 	fmt.Fprintln(stdout, "called dress, per class:")

@@ -11,7 +11,7 @@ import (
 	"sort"
 
 	"github.com/fc2conv/fc2conv/detect"
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/scan"
 )
 
@@ -24,24 +24,24 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if *truthPath == "" || *scanPath == "" {
-		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth and --scan")
+	if *truthPath == "" || *scanPath == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth FILE and --scan FILE, and no other arguments (try --help)")
 		return exitUsage
 	}
 	tf, err := os.Open(*truthPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
 	}
 	defer tf.Close()
 	truths, err := fmnist.ReadTruth(tf, *truthPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
 	}
 	recs, err := readRecords(*scanPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv eval detect: --scan: %v\n", err)
 		return exitFail
 	}
 	dets := make([][]detect.ScoredBox, len(truths))
@@ -65,7 +65,12 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	ap, err := detect.AveragePrecision(dets, gt, 0.5)
+	m, err := detect.MatchBoxes(dets, gt, 0.5)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
+		return exitFail
+	}
+	ap, err := m.AveragePrecision()
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
 		return exitFail
@@ -77,72 +82,27 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		thresholds = append(thresholds, *at)
 	}
 	sort.Float64s(thresholds)
+	sweep := m.Sweep()
 	for _, t := range thresholds {
-		rec, fp := recallFP(dets, gt, t)
+		p := sweep.At(t)
 		mark := ""
 		if t == *at {
 			mark = "  <- --threshold"
 		}
-		fmt.Fprintf(stdout, "%9.4g  %6.4f  %8.3f%s\n", t, rec, fp, mark)
+		fmt.Fprintf(stdout, "%9.4g  %6.4f  %8.3f%s\n", t, p.Recall, p.FPPerImage, mark)
 	}
 	if *maxFP > 0 {
-		t, rec, fp := chooseThreshold(dets, gt, *maxFP)
-		fmt.Fprintf(stdout, "lowest threshold with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", *maxFP, t, rec, fp)
+		switch p, ok := sweep.Lowest(*maxFP); {
+		case ok:
+			fmt.Fprintf(stdout, "lowest threshold with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", *maxFP, p.Threshold, p.Recall, p.FPPerImage)
+		case len(sweep.Points) == 0:
+			fmt.Fprintf(stdout, "no boxes in %s to choose a threshold from\n", *scanPath)
+		default:
+			top := sweep.Points[0]
+			fmt.Fprintf(stdout, "no threshold gives ≤ %.3g FP/image: the highest score, %.4g, already gives %.3f\n", *maxFP, top.Threshold, top.FPPerImage)
+		}
 	}
 	return exitOK
-}
-
-// recallFP matches boxes scored ≥ t greedily by score to unmatched dress
-// boxes at IoU ≥ 0.5, and returns recall and unmatched boxes per image.
-func recallFP(dets [][]detect.ScoredBox, gt [][][4]float64, t float64) (recall, fpPerImage float64) {
-	tp, fp, total := 0, 0, 0
-	for k := range dets {
-		total += len(gt[k])
-		var kept []detect.ScoredBox
-		for _, d := range dets[k] {
-			if d.Score >= t {
-				kept = append(kept, d)
-			}
-		}
-		sort.SliceStable(kept, func(a, b int) bool { return kept[a].Score > kept[b].Score })
-		used := make([]bool, len(gt[k]))
-		for _, d := range kept {
-			best, bi := 0.5, -1
-			for g, box := range gt[k] {
-				if iou := detect.IoU(d.Box, box); !used[g] && iou >= best {
-					best, bi = iou, g
-				}
-			}
-			if bi >= 0 {
-				used[bi] = true
-				tp++
-			} else {
-				fp++
-			}
-		}
-	}
-	return float64(tp) / float64(max(1, total)), float64(fp) / float64(max(1, len(dets)))
-}
-
-// chooseThreshold finds the lowest score threshold (among the scores seen)
-// whose false positives per image are at most maxFP.
-func chooseThreshold(dets [][]detect.ScoredBox, gt [][][4]float64, maxFP float64) (t, recall, fp float64) {
-	var scores []float64
-	for _, ds := range dets {
-		for _, d := range ds {
-			scores = append(scores, d.Score)
-		}
-	}
-	sort.Float64s(scores)
-	t = 1
-	for i := len(scores) - 1; i >= 0; i-- {
-		r, f := recallFP(dets, gt, scores[i])
-		if f > maxFP {
-			break
-		}
-		t, recall, fp = scores[i], r, f
-	}
-	return t, recall, fp
 }
 
 func readRecords(path string) (map[string]scan.Record, error) {

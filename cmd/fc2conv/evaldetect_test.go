@@ -5,29 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/fc2conv/fc2conv/detect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestRecallFPAndChoice(t *testing.T) {
-	gt := [][][4]float64{{{0, 0, 10, 10}}, {{20, 20, 30, 30}}}
-	dets := [][]detect.ScoredBox{
-		{{Box: [4]float64{0, 0, 10, 10}, Score: 0.9}, {Box: [4]float64{50, 50, 60, 60}, Score: 0.8}},
-		{{Box: [4]float64{21, 21, 31, 31}, Score: 0.6}, {Box: [4]float64{20, 20, 30, 30}, Score: 0.4}},
-	}
-	// At 0.5: two TPs (IoU 81/119 ≥ 0.5 for the shifted box), one FP.
-	r, fp := recallFP(dets, gt, 0.5)
-	assert.InDelta(t, 1.0, r, 1e-12)
-	assert.InDelta(t, 0.5, fp, 1e-12)
-	// At 0.3 the 0.4 box duplicates a matched truth: two FPs over 2 images.
-	_, fp = recallFP(dets, gt, 0.3)
-	assert.InDelta(t, 1.0, fp, 1e-12)
-	th, r, fp := chooseThreshold(dets, gt, 0)
-	assert.Equal(t, 0.9, th)
-	assert.InDelta(t, 0.5, r, 1e-12)
-	assert.Zero(t, fp)
-}
 
 func TestEvalDetectCLI(t *testing.T) {
 	dir := t.TempDir()
@@ -39,4 +19,38 @@ func TestEvalDetectCLI(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "1 scenes, AP@0.5 (dress) 1.0000")
 	assert.Contains(t, stdout, "lowest threshold with ≤ 0.5 FP/image: 0.95")
+}
+
+// Two scenes, one dress each; the sweep table and the threshold choice
+// come from detect's matching: ranked 0.9 hit, 0.8 miss, 0.8 miss (tied),
+// 0.6 shifted hit (IoU 81/119), 0.4 duplicate.
+func TestEvalDetectSweep(t *testing.T) {
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "truth.jsonl")
+	scanOut := filepath.Join(dir, "scan.jsonl")
+	require.NoError(t, os.WriteFile(truth, []byte(
+		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(scanOut, []byte(
+		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[80,80,90,90],"score":0.8,"scale":1},{"box":[21,21,31,31],"score":0.6,"scale":1},{"box":[20,20,30,30],"score":0.4,"scale":1}]}`+"\n"), 0o644))
+	code, stdout, stderr := runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--threshold", "0.6", "--max-fp", "1")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "      0.3  1.0000     1.500\n")
+	assert.Contains(t, stdout, "      0.6  1.0000     1.000  <- --threshold\n")
+	assert.Contains(t, stdout, "      0.8  0.5000     1.000\n")
+	assert.Contains(t, stdout, "      0.9  0.5000     0.000\n")
+	assert.Contains(t, stdout, "lowest threshold with ≤ 1 FP/image: 0.6 (recall 1.0000, 1.000 FP/image)")
+
+	code, stdout, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--max-fp", "0.4")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "lowest threshold with ≤ 0.4 FP/image: 0.9 (recall 0.5000, 0.000 FP/image)")
+
+	// A false positive on top: even the highest score gives 0.5 FP/image.
+	require.NoError(t, os.WriteFile(scanOut, []byte(
+		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[50,50,60,60],"score":0.95,"scale":1}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"detections":[]}`+"\n"), 0o644))
+	code, stdout, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--max-fp", "0.1")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "no threshold gives ≤ 0.1 FP/image: the highest score, 0.95, already gives 0.500")
 }

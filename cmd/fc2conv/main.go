@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"scenes":   {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
 	"eval":     {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
 	"ensemble": {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
+	"bench":    {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
 }
 
 var evalCommands = map[string]command{
@@ -63,6 +64,9 @@ var examples = map[string]string{
 	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89",
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
 		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.05",
+	"bench": "fc2conv bench\n" +
+		"fc2conv bench --size 2048x1024 --runs 3\n" +
+		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }
@@ -308,4 +312,11 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 		i++
 	}
 	return append(append(flags, "--"), pos...)
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -3,24 +3,27 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"image"
 	"image/png"
 	"io"
+	iofs "io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
-	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -28,24 +31,26 @@ import (
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
-	d := detect.DefaultOptions()
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
-	class := fs.Int("class", -1, "output channel to score; default: the model's positive class")
-	threshold := fs.Float64("threshold", -1, "score threshold; default: the model's own (chosen on validation scenes)")
-	nms := fs.Float64("nms", d.NMS, "IoU above which overlapping boxes are suppressed")
-	vote := fs.Float64("vote", d.Vote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
+	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
+	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
+	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
+	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
-	factor := fs.Float64("scale-factor", d.ScaleFactor, "ratio between pyramid levels")
-	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 for objects smaller than the window")
+	factor := fs.Float64("scale-factor", detect.DefaultScaleFactor, "ratio between pyramid levels")
+	upsample := fs.Bool("upsample", false, "add pyramid levels above 1 (up to 2) for objects smaller than the window")
+	minSize := fs.Int("min-size", 0, "smallest object `height` in pixels looked for: the pyramid starts where the window covers it, upsampling below the window height; instead of --scales and --upsample")
+	maxSize := fs.Int("max-size", 0, "largest object `height` in pixels looked for (default: up to the image); instead of --scales")
 	step := fs.Int("step", 0, "window step in pixels at each scale; must divide the total stride (default: the stride)")
-	maxDet := fs.Int("max-detections", d.MaxDetections, "most boxes per image")
+	maxDet := fs.Int("max-detections", detect.DefaultMaxDetections, "most boxes per image; 0 = no limit")
 	padSmall := fs.Bool("pad-small", false, "pad images smaller than the window instead of reporting an error")
 	flip := fs.Bool("flip", true, "average each window's score with its mirror image's; --flip=false halves the work")
 	format := fs.String("format", "jsonl", "output format: jsonl, csv or coco")
 	outPath := fs.String("out", "", "output `file` (default stdout)")
 	heatDir := fs.String("heatmaps", "", "write an overlay PNG per image to `dir`")
 	rawDir := fs.String("raw", "", "write raw heatmaps (.npy float32, rows×cols) per image and scale to `dir`")
-	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel")
+	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel (at most one per image)")
+	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint)")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
@@ -59,62 +64,127 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return usageErr("no PATH given (try --help)")
 	}
-	opt := d
-	opt.Class, opt.Threshold, opt.NMS, opt.ScaleFactor = *class, *threshold, *nms, *factor
-	opt.Upsample, opt.Step, opt.MaxDetections, opt.PadSmall = *upsample, *step, *maxDet, *padSmall
-	opt.Flip, opt.Vote = *flip, *vote
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step, MinSize: *minSize, MaxSize: *maxSize,
+		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
+	if set["class"] {
+		opt.Class = detect.Class(*class)
+	}
+	if set["threshold"] && *threshold == 0 {
+		opt.Threshold = detect.EveryWindow // scores are probabilities: 0 keeps every window
+	}
+	if opt.Vote == 0 {
+		opt.Vote = detect.Off
+	}
+	if opt.MaxDetections == 0 {
+		opt.MaxDetections = detect.Off
+	}
 	if *scalesFlag != "" {
 		for _, f := range strings.Split(*scalesFlag, ",") {
 			k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil {
-				return usageErr("--scales %q: %v", *scalesFlag, err)
+			if err != nil || !(k > 0) || math.IsInf(k, 0) {
+				return usageErr("--scales %s: %q is not a finite number > 0", *scalesFlag, strings.TrimSpace(f))
 			}
 			opt.Scales = append(opt.Scales, k)
 		}
 	}
+	// Values the library reads as "default" or "off" (0, detect.Off) must
+	// not slip through where the flag means something else by them.
+	switch {
+	case set["threshold"] && !(*threshold >= 0 && *threshold <= 1):
+		return usageErr("--threshold %v out of range [0,1]", *threshold)
+	case *nms == 0:
+		return usageErr("--nms 0 out of range (0,1]")
+	case *vote < 0:
+		return usageErr("--vote %v out of range [0,1]", *vote)
+	case *factor == 0:
+		return usageErr("--scale-factor 0 must be > 1")
+	case *maxDet < 0:
+		return usageErr("--max-detections %d is negative", *maxDet)
+	}
 	if *workers < 1 || *workers > 1024 {
 		return usageErr("--workers %d out of range [1,1024]", *workers)
+	}
+	if *threads < 0 || *threads > 1024 {
+		return usageErr("--threads %d out of range [0,1024] (0: GOMAXPROCS / workers)", *threads)
 	}
 	shard := scan.Shard{I: 0, N: 1}
 	if *shardFlag != "" {
 		var err error
 		if shard, err = scan.ParseShard(*shardFlag); err != nil {
-			return usageErr("%v", err)
+			return usageErr("--shard: %v", err)
 		}
+	}
+	// Checked here so that a bad format never truncates --out.
+	if _, err := scan.NewWriter(*format, io.Discard, false); err != nil {
+		return usageErr("--format: %v", err)
 	}
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl")
 	}
-	net, err := loadScanModel(*modelPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
-		return exitFail
-	}
-	det, err := detect.New(net, opt)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	for _, dir := range []string{*heatDir, *rawDir} {
-		if dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
-				return exitFail
-			}
+	dirs := []struct{ flag, path string }{{"--heatmaps", *heatDir}, {"--raw", *rawDir}}
+	for _, d := range dirs {
+		if st, err := os.Stat(d.path); d.path != "" && err == nil && !st.IsDir() {
+			return usageErr("%s %s: not a directory", d.flag, d.path)
 		}
 	}
-
+	var err error
 	inputs, err := scan.Expand(fs.Args(), os.Stdin)
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	// Nothing to scan is a usage error, as a PATH that names nothing is
+	// for ls: a script should not take it for a clean scan.
+	if len(inputs.Paths) == 0 {
+		return usageErr("no images found under %s (directories are searched for %s)", strings.Join(fs.Args(), " "), imageExtList())
+	}
+	for _, dir := range inputs.Empty {
+		fmt.Fprintf(stderr, "fc2conv scan: warning: no images found under %s\n", dir)
+	}
+	for _, d := range dirs {
+		if d.path != "" {
+			if err := os.MkdirAll(d.path, 0o755); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: %s: %v\n", d.flag, err)
+				return exitFail
+			}
+		}
+	}
 	done := map[string]bool{}
 	if *resume {
 		if done, err = scan.Done(*outPath); err != nil {
-			fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+			fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 			return exitFail
 		}
 	}
 	paths := scan.Filter(inputs.Paths, shard, done)
+
+	// Images run in parallel, one per worker; when there are fewer images
+	// than workers, the spare cores go to each image's convolutions.
+	nWorkers := min(*workers, max(1, len(paths)))
+	if !set["threads"] {
+		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
+	}
+	opt.Threads = *threads
+	det, model, err := openScanModel(*modelPath, opt)
+	if err != nil {
+		var oe *detect.OptionError
+		if errors.As(err, &oe) {
+			return usageErr("%v", optionFlagErr(err))
+		}
+		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return exitUsage
+		}
+		return exitFail
+	}
+	// Records carry the threshold as the user gave it (0, not EveryWindow).
+	recThr := det.Threshold()
+	if set["threshold"] {
+		recThr = *threshold
+	} else if det.Network().Threshold == 0 {
+		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
+	}
 
 	out := stdout
 	if *outPath != "" {
@@ -132,13 +202,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	w, err := scan.NewWriter(*format, out, len(done) == 0)
 	if err != nil {
-		return usageErr("%v", err)
+		fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+		return exitFail
 	}
 	// Globs that matched nothing are failures the user should see.
 	failedEarly := 0
 	for _, m := range inputs.Missing {
 		if shard.Keep(m) && !done[m] {
-			if err := w.Write(scan.Record{Image: m, Error: "no file matches this pattern"}); err != nil {
+			if err := w.Write(scan.Record{Image: m, Model: model.Name, ModelSHA256: model.SHA256, Threshold: recThr, Error: "no file matches this pattern"}); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
 				return exitFail
 			}
@@ -148,12 +219,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	prog := newScanProgress(stderr, len(paths), *quiet)
+	prog := newScanProgress(stderr, len(paths), *quiet, progressEvery)
 	start := time.Now()
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
-		Workers: *workers,
+		Workers: nWorkers,
 		NewScanner: func() (scan.ScanFunc, error) {
-			return func(p string) scan.Record { return scanOne(det, p, *heatDir, *rawDir) }, nil
+			return func(p string) scan.Record { return scanOne(det, model, recThr, p, *heatDir, *rawDir) }, nil
 		},
 		OnRecord: func(r scan.Record) error {
 			prog.done(r.Error != "")
@@ -166,8 +237,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	elapsed := time.Since(start).Seconds()
 	failed := sum.Failed + failedEarly
-	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %.1f images/s, %d detections\n",
-		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, float64(sum.Scanned)/max(elapsed, 1e-9), sum.Detections)
+	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %s, %d detections\n",
+		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, rate(sum.Scanned, elapsed), sum.Detections)
 	switch {
 	case runErr != nil:
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", runErr)
@@ -181,40 +252,76 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// optionFlags names the flag behind each detect.Options field.
+var optionFlags = map[string]string{
+	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
+	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
+	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
+}
+
+// optionFlagErr rewrites an invalid detect option as an error about its
+// flag.
+func optionFlagErr(err error) error {
+	var oe *detect.OptionError
+	if errors.As(err, &oe) {
+		name, ok := optionFlags[oe.Option]
+		with, withOK := optionFlags[oe.With]
+		switch {
+		case ok && withOK:
+			return fmt.Errorf("%s and %s exclude each other", name, with)
+		case ok:
+			return fmt.Errorf("%s: %w", name, oe.Err)
+		}
+	}
+	return err
+}
+
+// imageExtList is the image extensions a directory walk looks for.
+func imageExtList() string {
+	exts := make([]string, 0, len(scan.ImageExts))
+	for e := range scan.ImageExts {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
+}
+
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// loadScanModel loads path (converting an FC model) or the embedded model.
-func loadScanModel(path string) (*nn.Network, error) {
+// openScanModel opens --model (an FC model is converted) or the embedded
+// model, and names it for the records: the file's base name and hash, or
+// "embedded:dress-fcn" and the hash of the embedded file, which is
+// models/dress-fcn.safetensors.
+func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
-		return models.DressFCN()
+		net, err := models.DressFCN()
+		if err != nil {
+			return nil, scan.Model{}, err
+		}
+		d, err := detect.New(net, opt)
+		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	net, err := nn.Load(path)
+	d, err := detect.Open(path, opt)
 	if err != nil {
-		return nil, err
+		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
 	}
-	if net.IsFullyConvolutional() {
-		return net, nil
-	}
-	res, err := convert.Convert(net)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--model %s: %w", path, err)
+		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
 	}
-	return res.Network, nil
+	return d, scan.NewModel(filepath.Base(path), b), nil
 }
 
 // scanOne detects in one image and writes its heatmap files; every
 // failure becomes the record's error.
-func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
+func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string) scan.Record {
 	t0 := time.Now()
-	rec := scan.Record{Image: path}
+	var rec scan.Record
 	img, err := detect.LoadImage(path)
 	if err == nil {
 		var res *detect.Result
 		if res, err = det.Detect(img); err == nil {
-			rec.Width, rec.Height, rec.Padded = res.Width, res.Height, res.Padded
-			for _, d := range res.Detections {
-				rec.Detections = append(rec.Detections, scan.Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
-			}
+			rec = scan.NewRecord(path, model, threshold, res)
 			err = writeHeatmaps(&rec, img, res, heatDir, rawDir)
 		}
 	}
@@ -224,7 +331,7 @@ func scanOne(det *detect.Detector, path, heatDir, rawDir string) scan.Record {
 			err = fmt.Errorf("image %d×%d is smaller than the %d×%d window at every scale; use --pad-small to pad it",
 				tooSmall.Width, tooSmall.Height, tooSmall.Window.W, tooSmall.Window.H)
 		}
-		return scan.Record{Image: path, Error: err.Error()}
+		return scan.Record{Image: path, Model: model.Name, ModelSHA256: model.SHA256, Threshold: threshold, Error: err.Error()}
 	}
 	rec.ElapsedMS = float64(time.Since(t0).Microseconds()) / 1000
 	return rec
@@ -247,7 +354,8 @@ func writeHeatmaps(rec *scan.Record, img image.Image, res *detect.Result, heatDi
 	for k, hm := range res.Heatmaps {
 		hf := scan.HeatmapFile{Scale: hm.Scale, Step: hm.Step.W, Rows: hm.Rows, Cols: hm.Cols}
 		if rawDir != "" {
-			hf.File = filepath.Join(rawDir, fmt.Sprintf("%s-s%.4g.npy", stem, hm.Scale))
+			// The scale as the record prints it, to 1e-4.
+			hf.File = filepath.Join(rawDir, fmt.Sprintf("%s-s%g.npy", stem, math.Round(hm.Scale*1e4)/1e4))
 			if err := writeFile(hf.File, func(w io.Writer) error { return detect.WriteNPY(w, hm.Rows, hm.Cols, hm.Data) }); err != nil {
 				return err
 			}
@@ -278,19 +386,27 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-// scanProgress shows a bar on a terminal, a line every few seconds
-// otherwise, and nothing with --quiet.
+// progressEvery is how often the progress line appears on a
+// non-terminal.
+const progressEvery = 5 * time.Second
+
+// scanProgress shows a bar on a terminal, a line every progressEvery
+// otherwise (also while a slow image is in progress), and nothing with
+// --quiet.
 type scanProgress struct {
-	bar      *progressbar.ProgressBar
-	w        io.Writer
-	total    int
+	bar   *progressbar.ProgressBar
+	w     io.Writer
+	total int
+	start time.Time
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
 	n, fails int
-	start    time.Time
-	last     time.Time
 }
 
-func newScanProgress(stderr io.Writer, total int, quiet bool) *scanProgress {
-	p := &scanProgress{total: total, start: time.Now(), last: time.Now()}
+func newScanProgress(stderr io.Writer, total int, quiet bool, every time.Duration) *scanProgress {
+	p := &scanProgress{total: total, start: time.Now(), stop: make(chan struct{})}
 	if quiet {
 		return p
 	}
@@ -302,28 +418,66 @@ func newScanProgress(stderr io.Writer, total int, quiet bool) *scanProgress {
 		return p
 	}
 	p.w = stderr
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.line()
+			case <-p.stop:
+				return
+			}
+		}
+	}()
 	return p
 }
 
 func (p *scanProgress) done(failed bool) {
+	p.mu.Lock()
 	p.n++
 	if failed {
 		p.fails++
 	}
-	switch {
-	case p.bar != nil:
-		p.bar.Describe(fmt.Sprintf("scanning (%d failed)", p.fails))
+	fails := p.fails
+	p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("scanning (%d failed)", fails))
 		_ = p.bar.Add(1)
-	case p.w != nil && time.Since(p.last) >= 5*time.Second:
-		p.last = time.Now()
-		rate := float64(p.n) / time.Since(p.start).Seconds()
-		eta := time.Duration(float64(p.total-p.n)/max(rate, 1e-9)) * time.Second
-		fmt.Fprintf(p.w, "fc2conv scan: %d/%d images, %.1f images/s, ETA %s, %d failed\n", p.n, p.total, rate, eta.Round(time.Second), p.fails)
 	}
 }
 
+// line writes one progress line; before the first image is done it has
+// no rate to tell.
+func (p *scanProgress) line() {
+	p.mu.Lock()
+	n, fails := p.n, p.fails
+	p.mu.Unlock()
+	secs := time.Since(p.start).Seconds()
+	if n == 0 {
+		fmt.Fprintf(p.w, "fc2conv scan: 0/%d images after %.0fs, the first still in progress\n", p.total, secs)
+		return
+	}
+	eta := time.Duration(float64(p.total-n) * secs / float64(n) * float64(time.Second))
+	fmt.Fprintf(p.w, "fc2conv scan: %d/%d images, %s, ETA %s, %d failed\n", n, p.total, rate(n, secs), eta.Round(time.Second), fails)
+}
+
 func (p *scanProgress) finish() {
+	close(p.stop)
+	p.wg.Wait()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// rate prints n images in secs seconds with three significant digits, so
+// that a slow scan reads 0.0432 images/s rather than 0.0.
+func rate(n int, secs float64) string {
+	r := float64(n) / max(secs, 1e-9)
+	if r >= 100 {
+		return fmt.Sprintf("%.0f images/s", r)
+	}
+	return fmt.Sprintf("%.3g images/s", r)
 }

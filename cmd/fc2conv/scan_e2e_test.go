@@ -160,7 +160,7 @@ func TestScanEndToEnd(t *testing.T) {
 	// Paths from stdin; CSV.
 	code, stdout, _ = runBin(t, bin, filepath.Join(dir, "b", "cam.jpg")+"\n", "scan", "--quiet", "--scales", "1", "--format", "csv", "--threshold", "0", "-")
 	assert.Equal(t, exitOK, code)
-	assert.True(t, strings.HasPrefix(stdout, "image,width,height,x1,y1,x2,y2,score,scale,error\n"))
+	assert.True(t, strings.HasPrefix(stdout, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"))
 	assert.Contains(t, stdout, "cam.jpg,100,60,")
 }
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/train"
 )
 
@@ -30,9 +30,23 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if *out == "" || *n < 1 || *w < 28 || *h < 28 || *w > fmnist.MaxSceneSide || *h > fmnist.MaxSceneSide {
-		fmt.Fprintln(stderr, "fc2conv scenes: need --out, --n ≥ 1 and 28 ≤ size ≤", fmnist.MaxSceneSide)
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "fc2conv scenes: "+format+"\n", a...)
 		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q (scenes takes flags only; try --help)", fs.Arg(0))
+	case *out == "":
+		return usageErr("missing --out DIR")
+	case *n < 1 || *n > 1_000_000:
+		return usageErr("--n %d out of range [1,1000000]", *n)
+	case *w < 28 || *w > fmnist.MaxSceneSide:
+		return usageErr("--width %d out of range [28,%d]", *w, fmnist.MaxSceneSide)
+	case *h < 28 || *h > fmnist.MaxSceneSide:
+		return usageErr("--height %d out of range [28,%d]", *h, fmnist.MaxSceneSide)
+	case *photoSplit != fmnist.PhotosEval && *photoSplit != fmnist.PhotosTrain:
+		return usageErr("--photo-split %q: want %s or %s", *photoSplit, fmnist.PhotosEval, fmnist.PhotosTrain)
 	}
 	var set *fmnist.Set
 	var err error
@@ -49,16 +63,16 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv scenes: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv scenes: --data: %v\n", err)
 		return exitFail
 	}
 	pics, err := fmnist.Photos(*photos, *photoSplit)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv scenes: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv scenes: --photos: %v\n", err)
 		return exitFail
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintf(stderr, "fc2conv scenes: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv scenes: --out: %v\n", err)
 		return exitFail
 	}
 	rng := rand.New(rand.NewSource(*seed))

@@ -1,46 +1,62 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/train"
+)
+
+// Defaults the CLI adds to train.DefaultConfig, relative to the current
+// directory: the model goes beside the user, never into models/.
+const (
+	defaultTrainOut    = "dress.safetensors"
+	defaultTrainPhotos = "testdata/photos"
 )
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	d := train.DefaultConfig()
-	fs := newFlags("train", "", "Trains the dress-vs-rest classifier (28×28 grey window, FC head) with gorgonia and\nwrites the FC model to --out and its converted form beside it (-fcn.safetensors).\nt10k is never read.", stderr)
+	fs := newFlags("train", "", "Trains the dress-vs-rest classifier (28×28 grey window, FC head) with gorgonia and\nwrites the FC model to --out and its converted form beside it (-fcn.safetensors).\nExisting files are not overwritten without --force. t10k is never read.\n\nexample: fc2conv train --out /tmp/dress.safetensors --epochs 10", stderr)
 	cfg := d
-	fs.StringVar(&cfg.DataDir, "data", d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
-	fs.StringVar(&cfg.PhotoDir, "photos", d.PhotoDir, "background photographs `dir` (its SPLIT.txt train list is used)")
-	fs.StringVar(&cfg.MorePhotos, "more-photos", "", "a second photographs `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra)")
-	fs.StringVar(&cfg.Out, "out", d.Out, "output model `file`")
-	fs.IntVar(&cfg.Epochs, "epochs", d.Epochs, "epochs")
-	fs.IntVar(&cfg.Steps, "steps", d.Steps, "batches per epoch")
-	fs.IntVar(&cfg.Batch, "batch", d.Batch, "patches per batch")
-	fs.Float64Var(&cfg.LR, "lr", d.LR, "Adam learning rate")
+	// flagOf maps the library's setting names (train.FieldError,
+	// fmnist.ConfigError) to the flags that set them.
+	flagOf := map[string]string{}
+	fl := func(field, name string) string { flagOf[field] = "--" + name; return name }
+	fs.StringVar(&cfg.DataDir, fl("Config.DataDir", "data"), d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
+	fs.StringVar(&cfg.PhotoDir, fl("Config.PhotoDir", "photos"), defaultTrainPhotos, "background photographs `dir` (its SPLIT.txt train list is used); '' for synthetic backgrounds only")
+	fs.StringVar(&cfg.MorePhotos, fl("Config.MorePhotos", "more-photos"), "", "a second photographs `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra)")
+	fs.StringVar(&cfg.Out, fl("Config.Out", "out"), defaultTrainOut, "output model `file`; the converted model goes beside it as NAME-fcn.safetensors")
+	force := fs.Bool("force", false, "overwrite --out and its -fcn twin if they exist")
+	fs.IntVar(&cfg.Epochs, fl("Config.Epochs", "epochs"), d.Epochs, "epochs (1 to 1000)")
+	fs.IntVar(&cfg.Steps, fl("Config.Steps", "steps"), d.Steps, "batches per epoch")
+	fs.IntVar(&cfg.Batch, fl("Config.Batch", "batch"), d.Batch, "patches per batch")
+	fs.Float64Var(&cfg.LR, fl("Config.LR", "lr"), d.LR, "Adam learning rate")
 	fs.Int64Var(&cfg.Seed, "seed", d.Seed, "random seed (same seed, same model)")
 	fs.Int64Var(&cfg.SplitSeed, "split-seed", 0, "seed of the held-out item split (0: --seed); give members of one ensemble the same")
-	fs.Float64Var(&cfg.ValFraction, "val-fraction", d.ValFraction, "fraction of train items held out for validation")
-	fs.IntVar(&cfg.MineFrom, "mine-from", d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
-	fs.IntVar(&cfg.MineScenes, "mine-scenes", d.MineScenes, "training scenes scanned per mining round")
-	fs.Float64Var(&cfg.MineLeaves, "mine-leaves", d.MineLeaves, "fraction of mining scenes on a synthetic dead-leaves background instead of a photo")
-	fs.Float64Var(&cfg.MinePrint, "mine-print", d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
-	fs.StringVar(&cfg.Resume, "resume", "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
-	fs.StringVar(&cfg.Init, "init", "", "fine-tune: start from this FC `model`'s weights instead of random ones")
-	fs.Float64Var(&cfg.MineNegIoU, "mine-negative-iou", train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
-	fs.Float64Var(&cfg.Sampler.Black, "black", d.Sampler.Black, "fraction of patches on black, as in the raw data")
-	fs.Float64Var(&cfg.Sampler.Photo, "photo", d.Sampler.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
-	fs.Float64Var(&cfg.Sampler.HardPositive, "hard-positive", d.Sampler.HardPositive, "fraction of positives drawn from the mined positives")
-	fs.Float64Var(&cfg.Sampler.Leaves, "leaves", d.Sampler.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
-	fs.Float64Var(&cfg.Sampler.Print, "print", d.Sampler.Print, "fraction of backgrounds (other than black) drawn as synthetic print instead of a photo or other synthetic background")
-	fs.Float64Var(&cfg.Sampler.PrintBlocky, "print-blocky", d.Sampler.PrintBlocky, "fraction of the print, in patches and in mining scenes, drawn binarised with stepped edges, as thresholded scans show it")
-	fs.Float64Var(&cfg.Sampler.PhotoVary, "photo-vary", d.Sampler.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
-	fs.Float64Var(&cfg.Sampler.NegScale, "neg-scale", d.Sampler.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
-	fs.Float64Var(&cfg.Sampler.ScaleIoU, "scale-iou", d.Sampler.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
-	fs.Float64Var(&cfg.Sampler.Scene, "scene", d.Sampler.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
+	fs.Float64Var(&cfg.ValFraction, fl("Config.ValFraction", "val-fraction"), d.ValFraction, "fraction of train items held out for validation")
+	fs.IntVar(&cfg.MineFrom, fl("Config.MineFrom", "mine-from"), d.MineFrom, "mine hard negatives before each epoch from this one on (0 = never)")
+	fs.IntVar(&cfg.MineScenes, fl("Config.MineScenes", "mine-scenes"), d.MineScenes, "training scenes scanned per mining round")
+	fs.Float64Var(&cfg.MineLeaves, fl("Config.MineLeaves", "mine-leaves"), d.MineLeaves, "fraction of mining scenes on a synthetic dead-leaves background instead of a photo")
+	fs.Float64Var(&cfg.MinePrint, fl("Config.MinePrint", "mine-print"), d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
+	fs.StringVar(&cfg.Resume, fl("Config.Resume", "resume"), "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
+	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
+	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
+	s := &cfg.Sampler
+	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
+	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
+	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
+	fs.Float64Var(&s.Background.Leaves, fl("Background.Leaves", "leaves"), s.Background.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
+	fs.Float64Var(&s.Background.Print, fl("Background.Print", "print"), s.Background.Print, "fraction of backgrounds (other than black) drawn as synthetic print instead of a photo or other synthetic background")
+	fs.Float64Var(&s.Background.PrintBlocky, fl("Background.PrintBlocky", "print-blocky"), s.Background.PrintBlocky, "fraction of the print, in patches and in mining scenes, drawn binarised with stepped edges, as thresholded scans show it")
+	flagOf["Config.Sampler.Background.PrintBlocky"] = "--print-blocky"
+	fs.Float64Var(&s.Background.PhotoVary, fl("Background.PhotoVary", "photo-vary"), s.Background.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
+	fs.Float64Var(&s.Mix.NegScale, fl("Mix.NegScale", "neg-scale"), s.Mix.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
+	fs.Float64Var(&s.Place.ScaleIoU, fl("Place.ScaleIoU", "scale-iou"), s.Place.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
+	fs.Float64Var(&s.Background.Scene, fl("Background.Scene", "scene"), s.Background.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -49,17 +65,36 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv train: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	if cfg.Init != "" && cfg.Resume != "" {
+		fmt.Fprintln(stderr, "fc2conv train: --init and --resume both given; a checkpoint holds its own weights")
+		return exitUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "fc2conv train: %s\n", flagMessage(err, flagOf))
+		return exitUsage
+	}
+	if !isSet(fs, "photos") {
+		if st, err := os.Stat(defaultTrainPhotos); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "fc2conv train: no --photos given and ./%s is not a directory here (run from the repository root, give --photos DIR, or --photos '' for synthetic backgrounds only)\n", defaultTrainPhotos)
+			return exitUsage
+		}
+	}
+	fcnPath := fcnName(cfg.Out)
+	if !*force {
+		for _, p := range []string{cfg.Out, fcnPath} {
+			if _, err := os.Stat(p); err == nil {
+				fmt.Fprintf(stderr, "fc2conv train: %s exists; give --force to overwrite it or another --out\n", p)
+				return exitUsage
+			}
+		}
+	}
 	cfg.Log = stdout
 	if !*quiet {
 		cfg.Progress = os.Stderr
 	}
-	if err := cfg.Sampler.Validate(); err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: --black, --photo, --leaves, --print, --print-blocky, --photo-vary, --scene, --hard-positive, --neg-scale or --scale-iou: %v\n", err)
-		return exitUsage
-	}
 	net, _, err := train.Run(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
+		fmt.Fprintf(stderr, "fc2conv train: %s\n", flagMessage(err, flagOf))
 		return exitFail
 	}
 	res, err := convert.Convert(net)
@@ -67,13 +102,32 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
 		return exitFail
 	}
-	fcnPath := fcnName(cfg.Out)
 	if err := res.Network.Save(fcnPath); err != nil {
 		fmt.Fprintf(stderr, "fc2conv train: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s\n", cfg.Out, fcnPath)
 	return exitOK
+}
+
+// flagMessage says err in the CLI's terms: a sampler setting's error
+// after the flag that set it, a train setting's with the flag in place of
+// the setting's name.
+func flagMessage(err error, flagOf map[string]string) string {
+	var ce *fmnist.ConfigError
+	if errors.As(err, &ce) {
+		if f, ok := flagOf[ce.Field]; ok {
+			return f + ": " + ce.Error()
+		}
+		return err.Error()
+	}
+	var fe *train.FieldError
+	if errors.As(err, &fe) {
+		if f, ok := flagOf[fe.Field]; ok {
+			return f + " " + fe.Err.Error()
+		}
+	}
+	return err.Error()
 }
 
 // fcnName is where the converted form of model path p goes.

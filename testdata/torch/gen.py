@@ -16,17 +16,26 @@ For each small model NAME it writes:
                                                      total stride (naive sliding window)
 
 Models: chw_softmax, unpadded_sigmoid, hwc_keras, seed (the seed network of
-shared/bench/seednet.py, same seed and layer order, hence the same weights).
+shared/bench/seednet.py, same seed and layer order, hence the same weights),
+avgpool_padded (average pools with padding, one counting the pads in the
+divisor as PyTorch does by default, one not, as ONNX does by default) and
+avgpool_unpadded (average pools without padding, so it has a sliding output).
 
 Everything is seeded, single-threaded and deterministic. Run from the repo root:
 
-    /usr/bin/python3 testdata/torch/gen.py
+    /usr/bin/python3 testdata/torch/gen.py            # every model
+    /usr/bin/python3 testdata/torch/gen.py NAME...    # only these
+
+Another torch build can round the outputs differently in the last bit
+(goldens then change by about 1e-7 while the models stay byte-identical),
+so regenerate only the models you change.
 
 Needs torch and numpy only (the safetensors files are written by hand).
 """
 import json
 import os
 import struct
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -92,6 +101,10 @@ def layer_doc(name, m):
         assert not m.ceil_mode and pair(m.dilation) == [1, 1]
         return {"name": name, "type": "maxpool2d", "kernel": pair(m.kernel_size),
                 "stride": pair(m.stride), "padding": pair(m.padding)}, []
+    if isinstance(m, tnn.AvgPool2d):
+        assert not m.ceil_mode and m.divisor_override is None
+        return {"name": name, "type": "avgpool2d", "kernel": pair(m.kernel_size), "stride": pair(m.stride),
+                "padding": pair(m.padding), "count_include_pad": m.count_include_pad}, []
     if isinstance(m, tnn.Linear):
         return {"name": name, "type": "dense", "in_features": m.in_features, "out_features": m.out_features}, \
             [("weight", m.weight), ("bias", m.bias)]
@@ -183,19 +196,23 @@ def randomize_bn(net, gen):
             m.bias.copy_(torch.randn(n, generator=gen) * 0.2)
 
 
+# The layers that slide a window over the map.
+WINDOWED = (tnn.Conv2d, tnn.MaxPool2d, tnn.AvgPool2d)
+
+
 def total_stride(net):
     sh = sw = 1
     for m in net.children():
         if isinstance(m, (tnn.Flatten, FlattenHWC)):
             break
-        if isinstance(m, (tnn.Conv2d, tnn.MaxPool2d)):
+        if isinstance(m, WINDOWED):
             s = pair(m.stride)
             sh, sw = sh * s[0], sw * s[1]
     return sh, sw
 
 
 def is_padded(net):
-    return any(isinstance(m, (tnn.Conv2d, tnn.MaxPool2d)) and any(pair(m.padding)) for m in net.children())
+    return any(isinstance(m, WINDOWED) and any(pair(m.padding)) for m in net.children())
 
 
 def make(name, net, window, large, input_fn, labels=None, positive=0):
@@ -302,8 +319,45 @@ def seed():
     make("seed", net, (3, 128, 64), (3, 160, 96), lambda s: torch.rand(*s, generator=g), labels=["dress"])
 
 
+def avgpool_padded():
+    # Both divisor rules, each with padding; after a ReLU the padded zeros
+    # pull the border averages down only where they count.
+    torch.manual_seed(41)
+    net = tnn.Sequential(OrderedDict([
+        ("conv1", tnn.Conv2d(2, 4, 3, padding=1)), ("relu1", tnn.ReLU()),
+        ("pool1", tnn.AvgPool2d(3, stride=2, padding=1, count_include_pad=True)),
+        ("conv2", tnn.Conv2d(4, 6, 3, padding=1)), ("relu2", tnn.ReLU()),
+        ("pool2", tnn.AvgPool2d((3, 2), stride=(2, 1), padding=1, count_include_pad=False)),
+        ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(6 * 4 * 6, 8)), ("relu3", tnn.ReLU()),
+        ("fc2", tnn.Linear(8, 3)), ("softmax", tnn.Softmax(dim=1)),
+    ]))
+    net.fc2.weight.mul_(3.0)
+    g = torch.Generator().manual_seed(42)
+    make("avgpool_padded", net, (2, 14, 10), (2, 30, 22), lambda s: torch.randn(*s, generator=g),
+         labels=["a", "b", "c"], positive=2)
+
+
+def avgpool_unpadded():
+    torch.manual_seed(51)
+    net = tnn.Sequential(OrderedDict([
+        ("conv1", tnn.Conv2d(3, 5, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.AvgPool2d(2)),
+        ("conv2", tnn.Conv2d(5, 6, (3, 2))), ("relu2", tnn.ReLU()),
+        ("pool2", tnn.AvgPool2d((3, 2), stride=(1, 2))),
+        ("flatten", FlattenHWC()), ("fc1", tnn.Linear(4 * 2 * 6, 5)), ("relu3", tnn.ReLU()),
+        ("fc2", tnn.Linear(5, 1)), ("sigmoid", tnn.Sigmoid()),
+    ]))
+    net.fc2.weight.mul_(4.0)
+    g = torch.Generator().manual_seed(52)
+    make("avgpool_unpadded", net, (3, 18, 14), (3, 34, 30), lambda s: torch.randn(*s, generator=g))
+
+
+MODELS = OrderedDict((f.__name__, f) for f in (
+    chw_softmax, unpadded_sigmoid, hwc_keras, seed, avgpool_padded, avgpool_unpadded))
+
 if __name__ == "__main__":
-    chw_softmax()
-    unpadded_sigmoid()
-    hwc_keras()
-    seed()
+    names = sys.argv[1:] or list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        sys.exit("unknown model %s; known: %s" % (", ".join(unknown), ", ".join(MODELS)))
+    for n in names:
+        MODELS[n]()

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 )
 
 // Dead leaves are deterministic per seed, span the grey range, and are
@@ -67,9 +67,9 @@ func assertRefusesBadSizes(t *testing.T, gen func(rng *rand.Rand, w, h int, size
 // jitter: every sample is a pure-background negative.
 func backgroundOnly() fmnist.SamplerConfig {
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Black, cfg.Photo, cfg.Invert, cfg.Neighbour = 0, 0, 1, 0, 0
-	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 1, 0, 0
-	cfg.Contrast, cfg.Brightness, cfg.Noise = 0, 0, 0
+	cfg.Mix.Positive, cfg.Background.Black, cfg.Background.Photo, cfg.Background.Invert, cfg.Place.Neighbour = 0, 0, 1, 0, 0
+	cfg.Mix.NegOther, cfg.Mix.NegBackground, cfg.Mix.NegOffCentre, cfg.Mix.NegScale = 0, 1, 0, 0
+	cfg.Jitter.Contrast, cfg.Jitter.Brightness, cfg.Jitter.Noise = 0, 0, 0
 	return cfg
 }
 
@@ -86,7 +86,7 @@ func TestSamplerPhotoVary(t *testing.T) {
 	}
 	count := func(vary float64) (turned, plain int) {
 		cfg := backgroundOnly()
-		cfg.PhotoVary = vary
+		cfg.Background.PhotoVary = vary
 		patches, _ := draw(mustSampler(t, items, []*image.Gray{ramp}, cfg), 200)
 		for _, p := range patches {
 			dx := math.Abs(float64(p[13*28+27] - p[13*28]))
@@ -108,10 +108,10 @@ func TestSamplerPhotoVary(t *testing.T) {
 	assert.Greater(t, plain, 60)
 
 	cfg := backgroundOnly()
-	cfg.PhotoVary = 1.5
+	cfg.Background.PhotoVary = 1.5
 	_, err := fmnist.NewSamplerWith(items, []*image.Gray{ramp}, 1, cfg)
 	assert.ErrorContains(t, err, "PhotoVary")
-	cfg.PhotoVary, cfg.Leaves = 0, -0.1
+	cfg.Background.PhotoVary, cfg.Background.Leaves = 0, -0.1
 	_, err = fmnist.NewSamplerWith(items, []*image.Gray{ramp}, 1, cfg)
 	assert.ErrorContains(t, err, "Leaves")
 }
@@ -123,7 +123,7 @@ func TestSamplerLeaves(t *testing.T) {
 	items := loadTiny(t, "train")
 	edgeShare := func(leaves float64) float64 {
 		cfg := backgroundOnly()
-		cfg.Photo, cfg.Leaves = 0, leaves
+		cfg.Background.Photo, cfg.Background.Leaves = 0, leaves
 		patches, _ := draw(mustSampler(t, items, nil, cfg), 400)
 		edges, pairs := 0, 0
 		for _, p := range patches {

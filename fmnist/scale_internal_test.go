@@ -30,7 +30,7 @@ func TestScaleIoU(t *testing.T) {
 // dresses always cover the window's centre.
 func TestNestedScale(t *testing.T) {
 	s := &Sampler{rng: rand.New(rand.NewSource(3)), cfg: DefaultSamplerConfig()}
-	s.cfg.ScaleIoU = 0.45
+	s.cfg.Place.ScaleIoU = 0.45
 	small, large := 0, 0
 	for i := 0; i < 2000; i++ {
 		k, shift := s.nestedScale()

@@ -15,25 +15,50 @@ const (
 	PatchLen  = PatchSize * PatchSize
 )
 
-// SamplerConfig controls the mix of training patches. Start from
+// SamplerConfig controls the training patches, in five parts: what kind
+// of sample is drawn (Mix), how often mined examples replace painted ones
+// (Mined), what the item is painted on (Background), where and how large
+// items sit (Place), and the photometric jitter (Jitter). Start from
 // DefaultSamplerConfig and change what you need; fractions are
 // probabilities in [0,1], weights are relative and non-negative.
 type SamplerConfig struct {
+	Mix        SampleMix
+	Mined      MinedMix
+	Background Backgrounds
+	Place      Placement
+	Jitter     Jitter
+}
+
+// SampleMix is the share of positives and the kinds of negative.
+type SampleMix struct {
 	// Positive is the fraction of samples that are centred dresses.
 	Positive float64
-	// Hard is the fraction of negatives drawn from the mined hard
-	// negatives (see AddNegative), while there are any.
-	Hard float64
-	// HardCap is how many mined negatives are kept; once full, new ones
-	// replace the oldest. The same cap applies to mined positives.
-	HardCap int
-	// HardPositive is the fraction of positives drawn from the mined hard
-	// positives (see AddPositive), while there are any.
-	HardPositive float64
+	// Relative weights of the kinds of negative: a centred item of one of
+	// the other nine classes, a pure background, a dress shifted by at
+	// least Place.OffCentre pixels (partially visible), and a centred
+	// dress at a scale well outside [Place.ScaleMin, Place.ScaleMax].
+	NegOther, NegBackground, NegOffCentre, NegScale float64
+}
 
-	// Backgrounds: plain black as in the raw data with probability Black,
-	// else a crop of a photo with probability Photo, else synthetic
-	// clutter. Without photos, clutter replaces the photo crops.
+// MinedMix says how mined examples (see Sampler.AddNegative and
+// AddPositive) join the painted ones.
+type MinedMix struct {
+	// Negative is the fraction of negatives drawn from the mined hard
+	// negatives, while there are any.
+	Negative float64
+	// Positive is the fraction of positives drawn from the mined hard
+	// positives, while there are any.
+	Positive float64
+	// Cap is how many mined negatives are kept; once full, new ones
+	// replace the oldest. The same cap applies to mined positives.
+	Cap int
+}
+
+// Backgrounds say what items are painted on, and at what resolution.
+type Backgrounds struct {
+	// Plain black as in the raw data with probability Black, else a crop
+	// of a photo with probability Photo, else synthetic clutter. Without
+	// photos, clutter replaces the photo crops.
 	Black, Photo float64
 	// Invert is the probability that a (non-black) background has its
 	// brightness inverted.
@@ -61,13 +86,10 @@ type SamplerConfig struct {
 	// back to 28 px with the detector's linear resampling. This is the
 	// domain the detector sees; k = 1 samples are sharper.
 	Scene float64
+}
 
-	// Relative weights of the kinds of negative: a centred item of one of
-	// the other nine classes, a pure background, a dress shifted by at
-	// least OffCentre pixels (partially visible), and a centred dress at a
-	// scale well outside [ScaleMin, ScaleMax].
-	NegOther, NegBackground, NegOffCentre, NegScale float64
-
+// Placement says where items sit in the patch and how large they are.
+type Placement struct {
 	// Centred items are shifted by up to ±Shift pixels and scaled by a
 	// factor in [ScaleMin, ScaleMax].
 	Shift              int
@@ -89,11 +111,15 @@ type SamplerConfig struct {
 	// is then a negative, as detection scoring counts it; without it only
 	// centred dresses at 0.45–0.6× and 1.75–2.3× are.
 	ScaleIoU float64
-	// Gain multiplies the item colour: uniform in [GainMin, GainMax].
-	GainMin, GainMax float64
 	// Neighbour is the probability that a second item, shifted so that
 	// at most a part of it shows, is pasted next to the main one.
 	Neighbour float64
+}
+
+// Jitter is the photometric variation of items and patches.
+type Jitter struct {
+	// Gain multiplies the item colour: uniform in [GainMin, GainMax].
+	GainMin, GainMax float64
 	// Contrast and brightness jitter of the whole patch: contrast in
 	// [1-Contrast, 1+Contrast], brightness in [-Brightness, Brightness].
 	Contrast, Brightness float64
@@ -104,65 +130,73 @@ type SamplerConfig struct {
 // DefaultSamplerConfig returns the default patch mix: a third positives.
 func DefaultSamplerConfig() SamplerConfig {
 	return SamplerConfig{
-		Positive: 1.0 / 3, Hard: 0.3, HardCap: 20000,
-		Black: 0.15, Photo: 0.55, Invert: 0.2,
-		NegOther: 0.45, NegBackground: 0.25, NegOffCentre: 0.2, NegScale: 0.1,
-		Shift: 3, ScaleMin: 0.85, ScaleMax: 1.15,
-		OffCentre: 10, OffCentreMax: 20,
-		GainMin: 0.7, GainMax: 1.3,
-		Neighbour: 0.15,
-		Contrast:  0.3, Brightness: 0.15, Noise: 0.03,
+		Mix:        SampleMix{Positive: 1.0 / 3, NegOther: 0.45, NegBackground: 0.25, NegOffCentre: 0.2, NegScale: 0.1},
+		Mined:      MinedMix{Negative: 0.3, Cap: 20000},
+		Background: Backgrounds{Black: 0.15, Photo: 0.55, Invert: 0.2},
+		Place:      Placement{Shift: 3, ScaleMin: 0.85, ScaleMax: 1.15, OffCentre: 10, OffCentreMax: 20, Neighbour: 0.15},
+		Jitter:     Jitter{GainMin: 0.7, GainMax: 1.3, Contrast: 0.3, Brightness: 0.15, Noise: 0.03},
 	}
 }
 
-// Validate reports the first setting out of range.
+// ConfigError is a SamplerConfig setting out of range.
+type ConfigError struct {
+	// Field is the setting at fault, as a path in SamplerConfig
+	// ("Background.Scene"); of two settings that clash, the second.
+	Field string
+	msg   string
+}
+
+func (e *ConfigError) Error() string { return "fmnist: sampler config: " + e.msg }
+
+func configErr(field, format string, a ...any) error {
+	return &ConfigError{Field: field, msg: fmt.Sprintf(format, a...)}
+}
+
+// Validate reports the first setting out of range, as a *ConfigError.
 func (c SamplerConfig) Validate() error {
-	frac := func(name string, v float64) error {
-		if !(v >= 0 && v <= 1) {
-			return fmt.Errorf("fmnist: sampler config: %s = %v, want a fraction in [0,1]", name, v)
-		}
-		return nil
-	}
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"Positive", c.Positive}, {"Hard", c.Hard}, {"Black", c.Black}, {"Photo", c.Photo},
-		{"Invert", c.Invert}, {"Leaves", c.Leaves}, {"Print", c.Print}, {"PrintBlocky", c.PrintBlocky}, {"PhotoVary", c.PhotoVary}, {"Scene", c.Scene}, {"OffCentreIoU", c.OffCentreIoU}, {"ScaleIoU", c.ScaleIoU},
-		{"HardPositive", c.HardPositive}, {"Neighbour", c.Neighbour}, {"Contrast", c.Contrast},
-		{"Brightness", c.Brightness}, {"Noise", c.Noise}} {
-		if err := frac(f.name, f.v); err != nil {
-			return err
+	}{{"Mix.Positive", c.Mix.Positive}, {"Mined.Negative", c.Mined.Negative}, {"Background.Black", c.Background.Black}, {"Background.Photo", c.Background.Photo},
+		{"Background.Invert", c.Background.Invert}, {"Background.Leaves", c.Background.Leaves}, {"Background.Print", c.Background.Print}, {"Background.PrintBlocky", c.Background.PrintBlocky},
+		{"Background.PhotoVary", c.Background.PhotoVary}, {"Background.Scene", c.Background.Scene}, {"Place.OffCentreIoU", c.Place.OffCentreIoU}, {"Place.ScaleIoU", c.Place.ScaleIoU},
+		{"Mined.Positive", c.Mined.Positive}, {"Place.Neighbour", c.Place.Neighbour}, {"Jitter.Contrast", c.Jitter.Contrast},
+		{"Jitter.Brightness", c.Jitter.Brightness}, {"Jitter.Noise", c.Jitter.Noise}} {
+		if !(f.v >= 0 && f.v <= 1) {
+			return configErr(f.name, "%s = %v, want a fraction in [0,1]", f.name, f.v)
 		}
 	}
-	if c.Black+c.Photo > 1 {
-		return fmt.Errorf("fmnist: sampler config: Black + Photo = %v, want ≤ 1", c.Black+c.Photo)
+	if c.Background.Black+c.Background.Photo > 1 {
+		return configErr("Background.Photo", "Background: Black + Photo = %v, want ≤ 1", c.Background.Black+c.Background.Photo)
 	}
-	ws := []float64{c.NegOther, c.NegBackground, c.NegOffCentre, c.NegScale}
 	sum := 0.0
-	for _, w := range ws {
-		if !(w >= 0) || math.IsInf(w, 0) {
-			return fmt.Errorf("fmnist: sampler config: negative weights %v must be finite and ≥ 0", ws)
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"Mix.NegOther", c.Mix.NegOther}, {"Mix.NegBackground", c.Mix.NegBackground}, {"Mix.NegOffCentre", c.Mix.NegOffCentre}, {"Mix.NegScale", c.Mix.NegScale}} {
+		if !(w.v >= 0) || math.IsInf(w.v, 0) {
+			return configErr(w.name, "%s = %v, want a finite weight ≥ 0", w.name, w.v)
 		}
-		sum += w
+		sum += w.v
 	}
-	if sum == 0 && c.Positive < 1 {
-		return fmt.Errorf("fmnist: sampler config: all negative weights are 0")
+	if sum == 0 && c.Mix.Positive < 1 {
+		return configErr("Mix.NegScale", "all negative weights Mix.Neg* are 0 and Mix.Positive < 1")
 	}
 	switch {
-	case c.HardCap < 0:
-		return fmt.Errorf("fmnist: sampler config: HardCap = %d, want ≥ 0", c.HardCap)
-	case c.Shift < 0 || c.Shift >= c.OffCentre:
-		return fmt.Errorf("fmnist: sampler config: Shift = %d, want in [0, OffCentre=%d)", c.Shift, c.OffCentre)
-	case c.OffCentreMax < c.OffCentre || c.OffCentreMax > 2*PatchSize:
-		return fmt.Errorf("fmnist: sampler config: OffCentre range [%d,%d] invalid (max ≤ %d)", c.OffCentre, c.OffCentreMax, 2*PatchSize)
-	case !(c.ScaleMin > 0.25 && c.ScaleMin <= c.ScaleMax && c.ScaleMax < 1.6):
-		return fmt.Errorf("fmnist: sampler config: scale range [%v,%v], want 0.25 < min ≤ max < 1.6", c.ScaleMin, c.ScaleMax)
-	case c.ScaleIoU != 0 && c.ScaleIoU < 0.2:
+	case c.Mined.Cap < 0:
+		return configErr("Mined.Cap", "Mined.Cap = %d, want ≥ 0", c.Mined.Cap)
+	case c.Place.Shift < 0 || c.Place.Shift >= c.Place.OffCentre:
+		return configErr("Place.Shift", "Place.Shift = %d, want in [0, Place.OffCentre=%d)", c.Place.Shift, c.Place.OffCentre)
+	case c.Place.OffCentreMax < c.Place.OffCentre || c.Place.OffCentreMax > 2*PatchSize:
+		return configErr("Place.OffCentreMax", "Place.OffCentre range [%d,%d] invalid (max ≤ %d)", c.Place.OffCentre, c.Place.OffCentreMax, 2*PatchSize)
+	case !(c.Place.ScaleMin > 0.25 && c.Place.ScaleMin <= c.Place.ScaleMax && c.Place.ScaleMax < 1.6):
+		return configErr("Place.ScaleMax", "Place.ScaleMin..ScaleMax range [%v,%v], want 0.25 < min ≤ max < 1.6", c.Place.ScaleMin, c.Place.ScaleMax)
+	case c.Place.ScaleIoU != 0 && c.Place.ScaleIoU < 0.2:
 		// 0.4× and 2.5× nested overlap the window by 0.16, so lower
 		// bounds cannot be met.
-		return fmt.Errorf("fmnist: sampler config: ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.ScaleIoU)
-	case !(c.GainMin > 0 && c.GainMin <= c.GainMax && c.GainMax <= 4):
-		return fmt.Errorf("fmnist: sampler config: gain range [%v,%v], want 0 < min ≤ max ≤ 4", c.GainMin, c.GainMax)
+		return configErr("Place.ScaleIoU", "Place.ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.Place.ScaleIoU)
+	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):
+		return configErr("Jitter.GainMax", "Jitter.GainMin..GainMax range [%v,%v], want 0 < min ≤ max ≤ 4", c.Jitter.GainMin, c.Jitter.GainMax)
 	}
 	return nil
 }
@@ -258,12 +292,12 @@ func (s *Sampler) HardPositives() int { return len(s.pos) }
 
 // AddPositive stores a copy of a PatchLen-value patch (values in [0,1])
 // showing a dress that the current model misses; later samples mix such
-// patches in as positives (see SamplerConfig.HardPositive).
+// patches in as positives (see MinedMix.Positive).
 func (s *Sampler) AddPositive(patch []float32) error {
 	if len(patch) != PatchLen {
 		return fmt.Errorf("fmnist: hard positive has %d values, want %d", len(patch), PatchLen)
 	}
-	s.pos, s.posNext = addCapped(s.pos, s.posNext, patch, s.cfg.HardCap)
+	s.pos, s.posNext = addCapped(s.pos, s.posNext, patch, s.cfg.Mined.Cap)
 	return nil
 }
 
@@ -287,12 +321,12 @@ func addCapped(pool [][]float32, next int, patch []float32, limit int) ([][]floa
 
 // AddNegative stores a copy of a PatchLen-value patch (values in [0,1])
 // that the current model wrongly scores as a dress; later samples mix such
-// patches in as negatives (see SamplerConfig.Hard).
+// patches in as negatives (see MinedMix.Negative).
 func (s *Sampler) AddNegative(patch []float32) error {
 	if len(patch) != PatchLen {
 		return fmt.Errorf("fmnist: hard negative has %d values, want %d", len(patch), PatchLen)
 	}
-	s.hard, s.hardPos = addCapped(s.hard, s.hardPos, patch, s.cfg.HardCap)
+	s.hard, s.hardPos = addCapped(s.hard, s.hardPos, patch, s.cfg.Mined.Cap)
 	return nil
 }
 
@@ -305,33 +339,33 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 		return -1
 	}
 	cfg := &s.cfg
-	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Positive
-	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.HardPositive {
+	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Mix.Positive
+	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.Mined.Positive {
 		s.copyMined(dst, s.pos)
 		return 1
 	}
-	if !positive && len(s.hard) > 0 && s.rng.Float64() < cfg.Hard {
+	if !positive && len(s.hard) > 0 && s.rng.Float64() < cfg.Mined.Negative {
 		s.copyMined(dst, s.hard)
 		return 0
 	}
 
 	s.background()
-	if s.rng.Float64() < cfg.Neighbour {
+	if s.rng.Float64() < cfg.Place.Neighbour {
 		s.neighbour()
 	}
 	switch {
 	case positive:
-		s.pasteItem(s.dresses, s.centredShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
+		s.pasteItem(s.dresses, s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
 		label = 1
 	default:
 		s.negative()
 	}
 	s.resample()
-	contrast := uniform(s.rng, 1-cfg.Contrast, 1+cfg.Contrast)
-	brightness := uniform(s.rng, -cfg.Brightness, cfg.Brightness)
+	contrast := uniform(s.rng, 1-cfg.Jitter.Contrast, 1+cfg.Jitter.Contrast)
+	brightness := uniform(s.rng, -cfg.Jitter.Brightness, cfg.Jitter.Brightness)
 	sigma := 0.0
 	if s.rng.Intn(2) == 0 {
-		sigma = cfg.Noise * s.rng.Float64()
+		sigma = cfg.Jitter.Noise * s.rng.Float64()
 	}
 	s.c.jitter(s.rng, contrast, brightness, sigma)
 	copy(dst, s.c.pix)
@@ -356,24 +390,24 @@ func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
 // negative paints the foreground of a negative sample onto the background.
 func (s *Sampler) negative() {
 	cfg := &s.cfg
-	wOther, wOff, wScale := cfg.NegOther, cfg.NegOffCentre, cfg.NegScale
+	wOther, wOff, wScale := cfg.Mix.NegOther, cfg.Mix.NegOffCentre, cfg.Mix.NegScale
 	if len(s.others) == 0 {
 		wOther = 0
 	}
 	if len(s.dresses) == 0 {
 		wOff, wScale = 0, 0
 	}
-	total := wOther + cfg.NegBackground + wOff + wScale
+	total := wOther + cfg.Mix.NegBackground + wOff + wScale
 	if total <= 0 {
 		return // pure background
 	}
 	r := s.rng.Float64() * total
 	switch {
 	case r < wOther:
-		s.pasteItem(s.others, s.centredShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
+		s.pasteItem(s.others, s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
 	case r < wOther+wOff:
-		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.ScaleMin, cfg.ScaleMax))
-	case r < wOther+wOff+wScale && cfg.ScaleIoU > 0:
+		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
+	case r < wOther+wOff+wScale && cfg.Place.ScaleIoU > 0:
 		k, shift := s.nestedScale()
 		s.pasteItem(s.dresses, shift, k)
 	case r < wOther+wOff+wScale:
@@ -396,42 +430,42 @@ func (s *Sampler) neighbour() {
 	if len(s.dresses) > 0 && (len(pool) == 0 || s.rng.Intn(3) == 0) {
 		pool = s.dresses
 	}
-	lo := max(s.cfg.OffCentreMax, PatchSize*2/3)
-	s.pasteItem(pool, s.offShift(lo, lo+PatchSize/3), uniform(s.rng, s.cfg.ScaleMin, s.cfg.ScaleMax))
+	lo := max(s.cfg.Place.OffCentreMax, PatchSize*2/3)
+	s.pasteItem(pool, s.offShift(lo, lo+PatchSize/3), uniform(s.rng, s.cfg.Place.ScaleMin, s.cfg.Place.ScaleMax))
 }
 
 func (s *Sampler) centredShift() [2]float64 {
-	n := s.cfg.Shift
+	n := s.cfg.Place.Shift
 	return [2]float64{float64(s.rng.Intn(2*n+1) - n), float64(s.rng.Intn(2*n+1) - n)}
 }
 
-// offCentreShift is the shift of an off-centre dress (see OffCentreIoU).
+// offCentreShift is the shift of an off-centre dress (see Placement.OffCentreIoU).
 func (s *Sampler) offCentreShift() [2]float64 {
 	cfg := &s.cfg
-	if cfg.OffCentreIoU > 0 {
-		n := cfg.OffCentreMax
+	if cfg.Place.OffCentreIoU > 0 {
+		n := cfg.Place.OffCentreMax
 		for try := 0; try < 100; try++ {
 			dx, dy := s.rng.Intn(2*n+1)-n, s.rng.Intn(2*n+1)-n
 			shift := [2]float64{float64(dx), float64(dy)}
-			if scaleIoU(1, shift) < cfg.OffCentreIoU {
+			if scaleIoU(1, shift) < cfg.Place.OffCentreIoU {
 				return shift
 			}
 		}
 	}
-	return s.offShift(cfg.OffCentre, cfg.OffCentreMax)
+	return s.offShift(cfg.Place.OffCentre, cfg.Place.OffCentreMax)
 }
 
 // nestedScale draws the scale and shift of a wrong-scale dress (see
-// ScaleIoU): log-uniform scale, and a shift that keeps the smaller of
+// Placement.ScaleIoU): log-uniform scale, and a shift that keeps the smaller of
 // window and dress inside the larger, give or take Shift pixels.
 func (s *Sampler) nestedScale() (float64, [2]float64) {
 	var k float64
 	var shift [2]float64
 	for try := 0; try < 100; try++ {
 		k = logUniform(s.rng, 0.4, 2.5)
-		room := math.Abs(k-1)*PatchSize/2 + float64(s.cfg.Shift)
+		room := math.Abs(k-1)*PatchSize/2 + float64(s.cfg.Place.Shift)
 		shift = [2]float64{uniform(s.rng, -room, room), uniform(s.rng, -room, room)}
-		if scaleIoU(k, shift) < s.cfg.ScaleIoU {
+		if scaleIoU(k, shift) < s.cfg.Place.ScaleIoU {
 			break
 		}
 	}
@@ -471,7 +505,7 @@ func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) {
 		return
 	}
 	i := pool[s.rng.Intn(len(pool))]
-	gain := uniform(s.rng, s.cfg.GainMin, s.cfg.GainMax)
+	gain := uniform(s.rng, s.cfg.Jitter.GainMin, s.cfg.Jitter.GainMax)
 	flip := s.rng.Intn(2) == 0
 	c, k := s.cur, s.mag
 	s.cur.paste(s.items.Images[i], s.items.Rows, s.items.Cols,
@@ -489,31 +523,31 @@ const bigSide = PatchSize * SceneMaxScale
 func (s *Sampler) background() {
 	s.cur, s.mag = &s.c, 1
 	r := s.rng.Float64()
-	if r < s.cfg.Black {
+	if r < s.cfg.Background.Black {
 		clear(s.c.pix)
 		return
 	}
-	if s.cfg.Scene > 0 && s.rng.Float64() < s.cfg.Scene {
+	if s.cfg.Background.Scene > 0 && s.rng.Float64() < s.cfg.Background.Scene {
 		s.mag = uniform(s.rng, SceneMinScale, SceneMaxScale)
 		side := min(bigSide, int(math.Round(PatchSize*s.mag)))
 		s.big.w, s.big.h, s.big.pix = side, side, s.big.pix[:side*side]
 		s.cur = &s.big
 	}
 	switch {
-	case s.cfg.Print > 0 && s.rng.Float64() < s.cfg.Print:
-		if s.cfg.PrintBlocky > 0 && s.rng.Float64() < s.cfg.PrintBlocky {
+	case s.cfg.Background.Print > 0 && s.rng.Float64() < s.cfg.Background.Print:
+		if s.cfg.Background.PrintBlocky > 0 && s.rng.Float64() < s.cfg.Background.PrintBlocky {
 			s.cur.fillBlockyPrint(s.rng, PatchSize*s.mag)
 		} else {
 			s.cur.fillPrint(s.rng, PatchSize*s.mag)
 		}
-	case r < s.cfg.Black+s.cfg.Photo && len(s.photos) > 0:
+	case r < s.cfg.Background.Black+s.cfg.Background.Photo && len(s.photos) > 0:
 		s.photoCrop()
-	case s.cfg.Leaves > 0 && s.rng.Float64() < s.cfg.Leaves:
+	case s.cfg.Background.Leaves > 0 && s.rng.Float64() < s.cfg.Background.Leaves:
 		s.cur.fillLeaves(s.rng, PatchSize*s.mag)
 	default:
 		s.cur.fillClutter(s.rng, PatchSize*s.mag)
 	}
-	if s.rng.Float64() < s.cfg.Invert {
+	if s.rng.Float64() < s.cfg.Background.Invert {
 		s.cur.invert()
 	}
 }
@@ -540,7 +574,7 @@ func (s *Sampler) photoCrop() {
 	ox := uniform(s.rng, 0, max(0, w-side))
 	oy := uniform(s.rng, 0, max(0, h-side))
 	c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0)
-	if s.cfg.PhotoVary > 0 && s.rng.Float64() < s.cfg.PhotoVary {
+	if s.cfg.Background.PhotoVary > 0 && s.rng.Float64() < s.cfg.Background.PhotoVary {
 		c.vary(s.rng)
 	}
 }

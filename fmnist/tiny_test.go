@@ -5,20 +5,20 @@ import (
 	"os"
 	"testing"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/require"
 )
 
 // Regenerate the committed subset with
 //
-//	go test ./nn/fmnist -run TestMakeTiny -tiny
+//	go test ./fmnist -run TestMakeTiny -tiny
 var (
 	makeTiny = flag.Bool("tiny", false, "rewrite testdata/fmnist from the Debian Fashion-MNIST files")
 	tinySrc  = flag.String("tiny.src", "/usr/share/datasets/fashion-mnist", "directory of the full Fashion-MNIST files")
 )
 
 const (
-	tinyDir   = "../../testdata/fmnist"
+	tinyDir   = "../testdata/fmnist"
 	tinyTrain = 350 // the first 350 train items hold 35 dresses
 	tinyT10k  = 100
 )

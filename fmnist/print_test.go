@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 )
 
 // Print is deterministic per seed and two-toned: nearly every pixel is
@@ -76,7 +76,7 @@ func TestSamplerPrint(t *testing.T) {
 	}
 	toned := func(print float64) int {
 		cfg := backgroundOnly()
-		cfg.Print = print
+		cfg.Background.Print = print
 		patches, _ := draw(mustSampler(t, items, []*image.Gray{flat}, cfg), 200)
 		n := 0
 		for _, p := range patches {
@@ -94,7 +94,7 @@ func TestSamplerPrint(t *testing.T) {
 	assert.Greater(t, toned(1), 100)
 
 	cfg := backgroundOnly()
-	cfg.Print = 1.2
+	cfg.Background.Print = 1.2
 	_, err := fmnist.NewSamplerWith(items, []*image.Gray{flat}, 1, cfg)
 	assert.ErrorContains(t, err, "Print")
 }
@@ -165,7 +165,7 @@ func TestSamplerPrintBlocky(t *testing.T) {
 	}
 	patches := func(print, blocky float64) [][]float32 {
 		cfg := backgroundOnly()
-		cfg.Scene, cfg.Print, cfg.PrintBlocky = 0, print, blocky
+		cfg.Background.Scene, cfg.Background.Print, cfg.Background.PrintBlocky = 0, print, blocky
 		p, _ := draw(mustSampler(t, items, []*image.Gray{flat}, cfg), 100)
 		return p
 	}
@@ -183,7 +183,7 @@ func TestSamplerPrintBlocky(t *testing.T) {
 	assert.Equal(t, patches(0, 0), patches(0, 1), "no print, no change")
 
 	cfg := backgroundOnly()
-	cfg.PrintBlocky = -0.1
+	cfg.Background.PrintBlocky = -0.1
 	_, err := fmnist.NewSamplerWith(items, []*image.Gray{flat}, 1, cfg)
 	assert.ErrorContains(t, err, "PrintBlocky")
 }

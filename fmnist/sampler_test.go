@@ -5,12 +5,12 @@ import (
 	"math"
 	"testing"
 
-	"github.com/fc2conv/fc2conv/nn/fmnist"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const photoDir = "../../testdata/photos"
+const photoDir = "../testdata/photos"
 
 func trainPhotos(t *testing.T) []*image.Gray {
 	t.Helper()
@@ -50,7 +50,7 @@ func TestSamplerBalance(t *testing.T) {
 	photos := trainPhotos(t)
 	for _, frac := range []float64{1.0 / 3, 0.5} {
 		cfg := fmnist.DefaultSamplerConfig()
-		cfg.Positive = frac
+		cfg.Mix.Positive = frac
 		s, err := fmnist.NewSamplerWith(items, photos, 5, cfg)
 		require.NoError(t, err)
 		_, labels := draw(s, 900)
@@ -93,14 +93,14 @@ func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 	photos := trainPhotos(t)
 	for _, mode := range []string{"photo", "black", "scene"} {
 		cfg := fmnist.DefaultSamplerConfig()
-		cfg.NegOther, cfg.NegOffCentre, cfg.NegScale, cfg.NegBackground = 0, 0, 0, 1
-		cfg.Invert, cfg.Neighbour = 0, 0
+		cfg.Mix.NegOther, cfg.Mix.NegOffCentre, cfg.Mix.NegScale, cfg.Mix.NegBackground = 0, 0, 0, 1
+		cfg.Background.Invert, cfg.Place.Neighbour = 0, 0
 		minPos := 0.08
 		switch mode {
 		case "black":
-			cfg.Black, cfg.Photo, minPos = 1, 0, 0.3
+			cfg.Background.Black, cfg.Background.Photo, minPos = 1, 0, 0.3
 		case "scene":
-			cfg.Black, cfg.Scene = 0, 1
+			cfg.Background.Black, cfg.Background.Scene = 0, 1
 		}
 		s, err := fmnist.NewSamplerWith(items, photos, 9, cfg)
 		require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestSamplerPositivesHaveCentredGarment(t *testing.T) {
 func TestSamplerHardNegatives(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Hard, cfg.HardCap = 0, 1, 2
+	cfg.Mix.Positive, cfg.Mined.Negative, cfg.Mined.Cap = 0, 1, 2
 	s, err := fmnist.NewSamplerWith(items, nil, 3, cfg)
 	require.NoError(t, err)
 	assert.Error(t, s.AddNegative(make([]float32, 5)))
@@ -149,9 +149,9 @@ func TestSamplerSceneStyle(t *testing.T) {
 	items := loadTiny(t, "train")
 	photos := trainPhotos(t)
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Black, cfg.Invert, cfg.Contrast, cfg.Brightness, cfg.Noise = 0, 0, 0, 0, 0
+	cfg.Background.Black, cfg.Background.Invert, cfg.Jitter.Contrast, cfg.Jitter.Brightness, cfg.Jitter.Noise = 0, 0, 0, 0, 0
 	plain, _ := draw(mustSampler(t, items, photos, cfg), 50)
-	cfg.Scene = 1
+	cfg.Background.Scene = 1
 	scene, _ := draw(mustSampler(t, items, photos, cfg), 50)
 	assert.NotEqual(t, plain, scene)
 	assert.Zero(t, offGrid(scene), "scene-style values off the 8-bit grid")
@@ -180,7 +180,7 @@ func mustSampler(t *testing.T, items *fmnist.Set, photos []*image.Gray, cfg fmni
 func TestSamplerHardPositives(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.HardPositive, cfg.HardCap = 1, 1, 2
+	cfg.Mix.Positive, cfg.Mined.Positive, cfg.Mined.Cap = 1, 1, 2
 	s := mustSampler(t, items, nil, cfg)
 	assert.Error(t, s.AddPositive(make([]float32, 5)))
 	// Without mined positives the sampler paints its own.
@@ -208,15 +208,15 @@ func TestSamplerHardPositives(t *testing.T) {
 func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 	items := loadTiny(t, "train")
 	bad := fmnist.DefaultSamplerConfig()
-	bad.Positive = 1.5
+	bad.Mix.Positive = 1.5
 	_, err := fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Positive")
 	bad = fmnist.DefaultSamplerConfig()
-	bad.Shift = 12
+	bad.Place.Shift = 12
 	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Shift")
 	bad = fmnist.DefaultSamplerConfig()
-	bad.Scene = -0.1
+	bad.Background.Scene = -0.1
 	_, err = fmnist.NewSamplerWith(items, nil, 1, bad)
 	assert.ErrorContains(t, err, "Scene")
 
@@ -242,10 +242,10 @@ func TestSamplerConfigAndDegenerateInputs(t *testing.T) {
 func TestSamplerOffCentreByIoU(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
-	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 1, 0
-	cfg.Contrast, cfg.Brightness, cfg.Noise, cfg.ScaleMin, cfg.ScaleMax = 0, 0, 0, 1, 1
-	cfg.OffCentreIoU = 0.4
+	cfg.Mix.Positive, cfg.Background.Black, cfg.Background.Photo, cfg.Place.Neighbour = 0, 1, 0, 0
+	cfg.Mix.NegOther, cfg.Mix.NegBackground, cfg.Mix.NegOffCentre, cfg.Mix.NegScale = 0, 0, 1, 0
+	cfg.Jitter.Contrast, cfg.Jitter.Brightness, cfg.Jitter.Noise, cfg.Place.ScaleMin, cfg.Place.ScaleMax = 0, 0, 0, 1, 1
+	cfg.Place.OffCentreIoU = 0.4
 	patches, _ := draw(mustSampler(t, items, nil, cfg), 300)
 	diagonal := 0
 	for i, p := range patches {
@@ -276,15 +276,41 @@ func TestSamplerOffCentreByIoU(t *testing.T) {
 func TestSamplerScaleIoU(t *testing.T) {
 	items := loadTiny(t, "train")
 	cfg := fmnist.DefaultSamplerConfig()
-	cfg.Positive, cfg.Black, cfg.Photo, cfg.Neighbour = 0, 1, 0, 0
-	cfg.NegOther, cfg.NegBackground, cfg.NegOffCentre, cfg.NegScale = 0, 0, 0, 1
+	cfg.Mix.Positive, cfg.Background.Black, cfg.Background.Photo, cfg.Place.Neighbour = 0, 1, 0, 0
+	cfg.Mix.NegOther, cfg.Mix.NegBackground, cfg.Mix.NegOffCentre, cfg.Mix.NegScale = 0, 0, 0, 1
 	before, labels := draw(mustSampler(t, items, nil, cfg), 50)
 	assert.NotContains(t, labels, 1)
-	cfg.ScaleIoU = 0.45
+	cfg.Place.ScaleIoU = 0.45
 	after, labels := draw(mustSampler(t, items, nil, cfg), 50)
 	assert.NotContains(t, labels, 1)
 	assert.NotEqual(t, before, after)
-	cfg.ScaleIoU = 0.1
+	cfg.Place.ScaleIoU = 0.1
 	_, err := fmnist.NewSamplerWith(items, nil, 1, cfg)
 	assert.ErrorContains(t, err, "ScaleIoU")
+}
+
+// Validate names the setting at fault in a *ConfigError, so a caller can
+// say which of its own knobs set it.
+func TestSamplerConfigErrorField(t *testing.T) {
+	for _, c := range []struct {
+		set   func(*fmnist.SamplerConfig)
+		field string
+		msg   string
+	}{
+		{func(c *fmnist.SamplerConfig) { c.Background.Scene = 2 }, "Background.Scene", "Background.Scene = 2, want a fraction in [0,1]"},
+		{func(c *fmnist.SamplerConfig) { c.Background.Black, c.Background.Photo = 0.5, 0.7 }, "Background.Photo", "Black + Photo = 1.2"},
+		{func(c *fmnist.SamplerConfig) { c.Mix.NegScale = -1 }, "Mix.NegScale", "Mix.NegScale = -1, want a finite weight ≥ 0"},
+		{func(c *fmnist.SamplerConfig) { c.Mined.Cap = -2 }, "Mined.Cap", "Mined.Cap = -2"},
+		{func(c *fmnist.SamplerConfig) { c.Jitter.GainMax = 5 }, "Jitter.GainMax", "range [0.7,5]"},
+	} {
+		cfg := fmnist.DefaultSamplerConfig()
+		c.set(&cfg)
+		err := cfg.Validate()
+		var ce *fmnist.ConfigError
+		require.ErrorAs(t, err, &ce, c.field)
+		assert.Equal(t, c.field, ce.Field)
+		assert.ErrorContains(t, err, "fmnist: sampler config: ")
+		assert.ErrorContains(t, err, c.msg)
+	}
+	assert.NoError(t, fmnist.DefaultSamplerConfig().Validate())
 }

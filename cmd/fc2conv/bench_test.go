@@ -1,0 +1,42 @@
+package main
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// bench prints one row per layer of the embedded model, a total, the GEMM
+// rate it compares with, and the scan's rate and peak memory.
+func TestBench(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--size", "96x64", "--runs", "1")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, regexp.MustCompile(`single-thread GEMM rate: [0-9.]+ GFLOP/s`), out)
+	for _, step := range []string{`conv1\+relu1\+pool1`, `conv2\+relu2\+pool2`, `fc1\+relu3`, "fc2", "softmax", "total"} {
+		assert.Regexp(t, regexp.MustCompile(`(?m)^\s*`+step+`\s`), out, "a row for %s", step)
+	}
+	// conv1 gives 40×60×92 on 96×64, pooled to 40×30×46.
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\+relu1\+pool1\s+conv2d\+relu\+maxpool2d\s+40×30×46\s`), out)
+	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options: [0-9.]+ s per image`), out)
+	assert.Contains(t, out, "peak memory (RSS)")
+}
+
+func TestBenchUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--size", "big"}, `--size "big"`},
+		{[]string{"--size", "0x10"}, `--size "0x10"`},
+		{[]string{"--runs", "0"}, "--runs 0 out of range"},
+		{[]string{"a", "b"}, "at most one MODEL"},
+	} {
+		code, _, errOut := runCLI(append([]string{"bench"}, tc.args...)...)
+		assert.Equal(t, exitUsage, code, "%v", tc.args)
+		assert.Contains(t, errOut, tc.want, "%v", tc.args)
+	}
+	code, _, errOut := runCLI("bench", "--size", "10x10", "--no-scan")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, errOut, "--size 10x10", "an input smaller than the window names the flag")
+}

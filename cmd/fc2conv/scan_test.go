@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// scanCLI runs "fc2conv scan ARGS" in process.
+func scanCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(append([]string{"scan"}, args...), &o, &e)
+	return code, o.String(), e.String()
+}
+
+// The scan package's errors speak of shards, formats and resumes; the
+// command names the flag.
+func TestScanNamesFlagsOfLibraryErrors(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	code, _, stderr := scanCLI("--shard", "3/2", img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `fc2conv scan: --shard: scan: shard "3/2": want i/N`)
+
+	// A bad format is refused before --out is opened (and truncated).
+	out := filepath.Join(dir, "out.jsonl")
+	require.NoError(t, os.WriteFile(out, []byte("keep\n"), 0o644))
+	code, _, stderr = scanCLI("--format", "xml", "--out", out, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `fc2conv scan: --format: scan: unknown format "xml"`)
+	assert.Equal(t, "keep\n", string(b0(t, out)))
+
+	code, _, stderr = scanCLI("--resume", "--out", out, img)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+":1 is not a scan record")
+}
+
+// --min-size and --max-size choose the pyramid by object height: the
+// embedded model's window is 28 high, so 14 px starts at scale 2 and 40 px
+// stops at 28/40 = 0.7, before 0.65536.
+func TestScanMinMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 60, 60, false)
+	raw := filepath.Join(dir, "raw")
+	code, stdout, stderr := scanCLI("--quiet", "--min-size", "14", "--max-size", "40", "--raw", raw, img)
+	require.Equal(t, exitOK, code, stderr)
+	var rec struct {
+		Heatmaps []struct{ Scale float64 } `json:"heatmaps"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rec))
+	var scales []float64
+	for _, h := range rec.Heatmaps {
+		scales = append(scales, h.Scale)
+	}
+	assert.InDeltaSlice(t, []float64{2, 1.6, 1.28, 1.024, 0.8192}, scales, 1e-4)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--min-size", "10", "--scales", "1"}, "fc2conv scan: --min-size and --scales exclude each other"},
+		{[]string{"--max-size", "50", "--scales", "1"}, "fc2conv scan: --max-size and --scales exclude each other"},
+		{[]string{"--min-size", "10", "--upsample"}, "fc2conv scan: --min-size and --upsample exclude each other"},
+		{[]string{"--max-size", "20"}, "fc2conv scan: --max-size: max size 20 is below the smallest object size scanned, 28 px"},
+		{[]string{"--min-size", "-3"}, "fc2conv scan: --min-size: min size -3 is negative"},
+		{[]string{"--step", "3"}, "fc2conv scan: --step: step 3 does not divide"},
+		{[]string{"--nms", "1.5"}, "fc2conv scan: --nms: NMS IoU 1.5 out of range"},
+		{[]string{"--class", "5"}, "fc2conv scan: --class: class 5 out of range"},
+	} {
+		code, _, stderr := scanCLI(append(tc.args, img)...)
+		assert.Equal(t, exitUsage, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+	}
+}
+
+// The FC model and its converted twin are opened alike; a missing model
+// file is a usage error that names --model.
+func TestScanModelFlag(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	missing := filepath.Join(dir, "absent.safetensors")
+	code, _, stderr := scanCLI("--model", missing, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --model "+missing+": ")
+	assert.Contains(t, stderr, "no such file")
+
+	// The shipped FC file scans at its stored threshold, as its twin does.
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.89,`)
+	assert.NotContains(t, stderr, "warning")
+
+	// A model that stores none scans at 0.5, and scan says so.
+	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
+	require.NoError(t, err)
+	fc.Threshold = 0
+	noThr := filepath.Join(dir, "fc-none.safetensors")
+	require.NoError(t, fc.Save(noThr))
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", noThr, img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.5,`)
+	assert.Contains(t, stderr, "fc2conv scan: warning: fc-none.safetensors stores no threshold; scanning at 0.5 (set --threshold)\n")
+
+	var outs []string
+	for _, m := range []string{"dress.safetensors", "dress-fcn.safetensors"} {
+		code, stdout, stderr := scanCLI("--quiet", "--threshold", "0", "--scales", "1", "--model", filepath.Join("..", "..", "models", m), img)
+		require.Equal(t, exitOK, code, stderr)
+		outs = append(outs, stdout)
+	}
+	assert.Equal(t, detectionsOf(t, outs[0]), detectionsOf(t, outs[1]))
+}
+
+func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
+	t.Helper()
+	recs := readJSONL(t, []byte(jsonl))
+	require.Len(t, recs, 1)
+	require.NotEmpty(t, recs[0].Detections)
+	return recs[0].Detections
+}
+
+// Records name the model and the threshold; CSV has a row for an image
+// with no detections.
+func TestScanRecordsNameModelAndThreshold(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	fcn := filepath.Join("..", "..", "models", "dress-fcn.safetensors")
+	sum := sha256.Sum256(b0(t, fcn))
+	hash := hex.EncodeToString(sum[:])[:12]
+	type rec struct {
+		Model     string  `json:"model"`
+		SHA       string  `json:"model_sha256"`
+		Threshold float64 `json:"threshold"`
+	}
+	parse := func(stdout string) rec {
+		var r rec
+		require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
+		return r
+	}
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, rec{"embedded:dress-fcn", hash, 0.89}, parse(stdout), "the embedded model is the file")
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", fcn, "--threshold", "0", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, rec{"dress-fcn.safetensors", hash, 0}, parse(stdout))
+
+	// A 40×40 gradient holds no dress at 0.89: one row, empty box fields.
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
+		img+",40,40,,,,,,,0.89,embedded:dress-fcn,"+hash+",\n", stdout)
+}
+
+// Bad flag values are usage errors that name the flag, found before any
+// image is scanned.
+func TestScanRefusesBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threshold", "2"}, "fc2conv scan: --threshold 2 out of range [0,1]"},
+		{[]string{"--threshold", "-0.5"}, "fc2conv scan: --threshold -0.5 out of range [0,1]"},
+		{[]string{"--threshold", "NaN"}, "fc2conv scan: --threshold NaN out of range [0,1]"},
+		{[]string{"--nms", "0"}, "fc2conv scan: --nms 0 out of range (0,1]"},
+		{[]string{"--vote", "-1"}, "fc2conv scan: --vote -1 out of range [0,1]"},
+		{[]string{"--scale-factor", "0"}, "fc2conv scan: --scale-factor 0 must be > 1"},
+		{[]string{"--scale-factor", "0.8"}, "fc2conv scan: --scale-factor: scale factor 0.8 must be finite and > 1"},
+		{[]string{"--max-detections", "-1"}, "fc2conv scan: --max-detections -1 is negative"},
+		{[]string{"--scales", "-1"}, `fc2conv scan: --scales -1: "-1" is not a finite number > 0`},
+		{[]string{"--scales", "1,x"}, `fc2conv scan: --scales 1,x: "x" is not a finite number > 0`},
+		{[]string{"--heatmaps", file}, "fc2conv scan: --heatmaps " + file + ": not a directory"},
+		{[]string{"--raw", file}, "fc2conv scan: --raw " + file + ": not a directory"},
+	} {
+		code, stdout, stderr := scanCLI(append(tc.args, img)...)
+		assert.Equal(t, exitUsage, code, tc.args)
+		assert.Contains(t, stderr, tc.want, tc.args)
+		assert.Empty(t, stdout, "nothing scanned: %v", tc.args)
+	}
+}
+
+// An empty directory or a glob matching nothing says so and exits with
+// the usage code; an empty directory beside images is a warning.
+func TestScanNothingFound(t *testing.T) {
+	empty := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(empty, "notes.txt"), nil, 0o644))
+	code, stdout, stderr := scanCLI(empty)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: no images found under "+empty+" (directories are searched for .bmp .gif .jpeg .jpg .png .tif .tiff .webp)")
+	assert.Empty(t, stdout)
+	glob := filepath.Join(empty, "*.png")
+	code, _, stderr = scanCLI(glob)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "no images found under "+glob)
+
+	dir := t.TempDir()
+	writeImage(t, filepath.Join(dir, "a.png"), 40, 40, false)
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", dir, empty)
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "fc2conv scan: warning: no images found under "+empty+"\n")
+	assert.Len(t, readJSONL(t, []byte(stdout)), 1)
+}
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// On a non-terminal the progress line comes on a timer, also while no
+// image has finished, and a slow rate does not read 0.0.
+func TestScanProgressLines(t *testing.T) {
+	var buf syncBuffer
+	p := newScanProgress(&buf, 3, false, 10*time.Millisecond)
+	waitFor := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if s := buf.String(); strings.Contains(s, want) {
+				return s
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("no %q in %q", want, buf.String())
+		return ""
+	}
+	out := waitFor("fc2conv scan: 0/3 images after ")
+	assert.Contains(t, out, "the first still in progress")
+	assert.NotContains(t, out, "images/s")
+	p.done(true)
+	out = waitFor("fc2conv scan: 1/3 images, ")
+	assert.Contains(t, out, ", 1 failed\n")
+	p.finish()
+
+	assert.Equal(t, "0.0432 images/s", rate(1, 23.15))
+	assert.Equal(t, "2.5 images/s", rate(5, 2))
+	assert.Equal(t, "250 images/s", rate(500, 2))
+	quiet := &syncBuffer{}
+	q := newScanProgress(quiet, 3, true, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	q.finish()
+	assert.Empty(t, quiet.String(), "--quiet")
+}

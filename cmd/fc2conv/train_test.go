@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Bad settings are usage errors (exit 2) that name their flag, in the
+// CLI's words, before any work starts.
+func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--epochs", "0"}, "fc2conv train: --epochs 0 out of range [1,1000]\n"},
+		{[]string{"--batch", "0"}, "fc2conv train: --batch 0 out of range [1,4096]\n"},
+		{[]string{"--lr", "2"}, "fc2conv train: --lr 2 out of range (0,1)\n"},
+		{[]string{"--mine-from", "-1"}, "fc2conv train: --mine-from -1, want ≥ 0 (0: never mine)\n"},
+		{[]string{"--mine-print", "2"}, "fc2conv train: --mine-print 2 out of range [0,1]\n"},
+		{[]string{"--mine-negative-iou", "0.8"}, "fc2conv train: --mine-negative-iou 0.8 out of range [0,0.65)\n"},
+		{[]string{"--out", ""}, "fc2conv train: --out is empty; say where the model goes\n"},
+		{[]string{"--scene", "2"}, "fc2conv train: --scene: fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]\n"},
+		{[]string{"--neg-scale", "-1"}, "fc2conv train: --neg-scale: fmnist: sampler config: Mix.NegScale = -1, want a finite weight ≥ 0\n"},
+		{[]string{"--black", "0.5", "--photo", "0.7"}, "fc2conv train: --photo: fmnist: sampler config: Background: Black + Photo = 1.2, want ≤ 1\n"},
+	} {
+		args := append([]string{"train", "--out", out}, c.flags...)
+		code, _, stderr := runCLI(args...)
+		assert.Equal(t, exitUsage, code, "%v", c.flags)
+		assert.Equal(t, c.want, stderr, "%v", c.flags)
+		assert.NotContains(t, stderr, "Config.", "%v", c.flags)
+	}
+	code, _, stderr := runCLI("train", "--out", out, "--init", "a", "--resume", "b")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "fc2conv train: --init and --resume both given; a checkpoint holds its own weights\n", stderr)
+}
+
+// Errors found while running name their flag too (exit 1).
+func TestTrainRunErrorsNameTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.safetensors")
+	code, _, stderr := runCLI("train", "--out", out, "--photos", "", "--data", dir, "--quiet")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv train: --data "+dir+": ")
+
+	missing := filepath.Join(dir, "missing.safetensors")
+	code, _, stderr = runCLI("train", "--out", out, "--photos", "../../testdata/photos", "--data", "../../testdata/fmnist", "--init", missing, "--quiet")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv train: --init "+missing+": ")
+	assert.NoFileExists(t, out)
+}
+
+// --out and its -fcn twin are never overwritten without --force; with it
+// the run goes on (here to fail on an empty --data directory).
+func TestTrainRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.safetensors")
+	base := []string{"train", "--out", out, "--photos", "", "--data", dir, "--quiet"}
+	require.NoError(t, os.WriteFile(out, []byte("keep"), 0o644))
+	code, _, stderr := runCLI(base...)
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "fc2conv train: "+out+" exists; give --force to overwrite it or another --out\n", stderr)
+
+	require.NoError(t, os.Remove(out))
+	twin := filepath.Join(dir, "m-fcn.safetensors")
+	require.NoError(t, os.WriteFile(twin, []byte("keep"), 0o644))
+	code, _, stderr = runCLI(base...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, twin+" exists")
+
+	code, _, stderr = runCLI(append(base, "--force")...)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "--data "+dir)
+	b, err := os.ReadFile(twin)
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(b), "a failed run leaves the twin alone")
+}
+
+// The default output is dress.safetensors in the current directory, not
+// models/; without testdata/photos here, --photos must be given.
+func TestTrainDefaultPaths(t *testing.T) {
+	code, stdout, stderr := runCLI("train", "--help")
+	assert.Equal(t, exitOK, code)
+	help := stdout + stderr
+	assert.Contains(t, help, `(default "dress.safetensors")`)
+	assert.NotContains(t, help, "models/")
+
+	_, err := os.Stat("testdata/photos")
+	require.True(t, os.IsNotExist(err), "this test runs where testdata/photos is absent")
+	code, _, stderr = runCLI("train", "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv train: no --photos given and ./testdata/photos is not a directory here")
+}

@@ -1,0 +1,32 @@
+package detect
+
+import (
+	"fmt"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// Open loads the model file at path (.safetensors, as nn.Load reads it) and
+// returns a detector for it with opt. A fully convolutional model is used
+// as it is; a classifier with a fully connected head is converted first
+// with convert.Convert, which keeps its labels, positive class and stored
+// threshold. Errors about opt are *OptionError, as from New.
+func Open(path string, opt Options) (*Detector, error) {
+	net, err := nn.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("detect: open model: %w", err)
+	}
+	if !net.IsFullyConvolutional() {
+		res, err := convert.Convert(net)
+		if err != nil {
+			return nil, fmt.Errorf("detect: open model %s: %w", path, err)
+		}
+		net = res.Network
+	}
+	return New(net, opt)
+}
+
+// Network is the fully convolutional network the detector runs. It must
+// not be modified while the detector is in use.
+func (d *Detector) Network() *nn.Network { return d.net }

@@ -1,0 +1,89 @@
+package train
+
+import (
+	"math/rand"
+	"slices"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Mining takes its windows from detect: with a random network, the mined
+// negatives are the best-scoring windows of detect's heatmaps away from
+// dresses, best first, and the FC network run on each mined patch gives
+// that heatmap score; likewise for the positives, worst first.
+func TestMineSceneMatchesDetect(t *testing.T) {
+	cfg := tinyConfig(t)
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
+	require.NoError(t, err)
+	net := DressNet()
+	InitWeights(net, 5)
+	// A random net scores near 0.5; this spreads its scores to both sides.
+	net.Layers[9].(*nn.Dense).Bias.Data[1] = 0.3
+
+	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)
+	det, err := mineDetector(net)
+	require.NoError(t, err)
+	negs, poss, err := mineScene(det, img, truth, DefaultMineNegativeIoU)
+	require.NoError(t, err)
+
+	// The expected scores, from a detector of the test's own.
+	res, err := convert.Convert(net)
+	require.NoError(t, err)
+	own, err := detect.New(res.Network, detect.Options{Class: detect.Class(1), Threshold: 0.5, NoFlip: true})
+	require.NoError(t, err)
+	var negScores, posScores []float32
+	for _, r := range mineScales {
+		hm, err := own.Heatmap(img, r)
+		require.NoError(t, err)
+		for i := 0; i < hm.Rows; i++ {
+			for j := 0; j < hm.Cols; j++ {
+				best := 0.0
+				for _, o := range truth {
+					if o.Class == fmnist.Dress {
+						best = max(best, detect.IoU(hm.Box(i, j), o.Box))
+					}
+				}
+				switch p := hm.At(i, j); {
+				case p >= 0.5 && best < DefaultMineNegativeIoU:
+					negScores = append(negScores, p)
+				case p < 0.5 && best >= 0.65:
+					posScores = append(posScores, p)
+				}
+			}
+		}
+	}
+	slices.Sort(negScores)
+	slices.Reverse(negScores)
+	slices.Sort(posScores)
+	require.NotEmpty(t, negScores)
+	require.NotEmpty(t, posScores)
+	require.Len(t, negs, min(minePerScene, len(negScores)))
+	require.Len(t, poss, min(minePerScene, len(posScores)))
+
+	e := nn.NewEngine(net)
+	score := func(patch []float32) float32 {
+		x := make([]float32, len(patch))
+		for i, v := range patch {
+			require.True(t, v >= 0 && v <= 1, "patch value %v", v)
+			x[i] = (v - 0.5) / 0.5
+		}
+		out, _, err := e.Forward(x, net.Input.Window())
+		require.NoError(t, err)
+		return out[1]
+	}
+	for k, p := range negs {
+		require.Len(t, p, fmnist.PatchLen)
+		assert.InDelta(t, negScores[k], score(p), 1e-5, "negative %d", k)
+	}
+	for k, p := range poss {
+		assert.InDelta(t, posScores[k], score(p), 1e-5, "positive %d", k)
+	}
+}
