@@ -2,7 +2,11 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"fmt"
+
+	"golang.org/x/sys/cpu"
+)
 
 // micro4x24AVX2FMA is the assembly micro-kernel (micro_amd64.s): the
 // contract of microKernel, on pointers, with strides in elements.
@@ -17,6 +21,7 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		microAsm = microAVX2FMA
 		microAsmName = "avx2-fma"
+		packB4Asm = packB4AVXChecked
 		return
 	}
 	// Without AVX2, gonum's SSE loops beat the pure-Go micro-kernel
@@ -29,4 +34,18 @@ func init() {
 func microAVX2FMA(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
 	checkMicro(k, a, tiles, b, ldb, c, ldc)
 	micro4x24AVX2FMA(k, &a[0], tiles, &b[0], ldb, &c[0], ldc)
+}
+
+// packB4AVX is packB4Asm in assembly (micro_amd64.s).
+//
+//go:noescape
+func packB4AVX(dst, b *float32, ldb, panels, stride int)
+
+// packB4AVXChecked checks that the slices hold every value copied, then
+// hands their pointers to the assembly.
+func packB4AVXChecked(dst, b []float32, ldb, panels, stride int) {
+	if panels < 1 || ldb < panels*nr || stride < 4*nr || len(b) < 3*ldb+panels*nr || len(dst) < (panels-1)*stride+4*nr {
+		panic(fmt.Sprintf("kernels: packB4 called with ldb=%d panels=%d stride=%d len(b)=%d len(dst)=%d", ldb, panels, stride, len(b), len(dst)))
+	}
+	packB4AVX(&dst[0], &b[0], ldb, panels, stride)
 }

@@ -122,3 +122,55 @@ done:
 	JNZ  tile
 	VZEROUPPER
 	RET
+
+// func packB4AVX(dst, b *float32, ldb, panels, stride int)
+//
+// For each of panels panels: 24 floats from each of four rows of b (SI and
+// R10–R12, ldb apart) to 96 contiguous floats at DI; then every source
+// moves on by 96 bytes and DI by stride.
+TEXT ·packB4AVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	SHLQ $2, R8
+	MOVQ panels+24(FP), CX
+	MOVQ stride+32(FP), R9
+	SHLQ $2, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+
+panel:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS (R10), Y3
+	VMOVUPS 32(R10), Y4
+	VMOVUPS 64(R10), Y5
+	VMOVUPS (R11), Y6
+	VMOVUPS 32(R11), Y7
+	VMOVUPS 64(R11), Y8
+	VMOVUPS (R12), Y9
+	VMOVUPS 32(R12), Y10
+	VMOVUPS 64(R12), Y11
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	VMOVUPS Y8, 256(DI)
+	VMOVUPS Y9, 288(DI)
+	VMOVUPS Y10, 320(DI)
+	VMOVUPS Y11, 352(DI)
+	ADDQ $96, SI
+	ADDQ $96, R10
+	ADDQ $96, R11
+	ADDQ $96, R12
+	ADDQ R9, DI
+	DECQ CX
+	JNZ  panel
+	VZEROUPPER
+	RET

@@ -6,4 +6,8 @@ package kernels
 var (
 	microAsm     microKernel
 	microAsmName string
+	// packB4Asm, set with microAsm, copies panels full panels of four
+	// rows of b (row stride ldb) into dst, panel q at q·stride: the inner
+	// loop of packB, which in Go costs a memmove call per 96 bytes.
+	packB4Asm func(dst, b []float32, ldb, panels, stride int)
 )

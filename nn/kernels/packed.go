@@ -66,8 +66,9 @@ func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
+	useAsm := !p.pureGo && microAsm != nil
 	micro := microGo
-	if !p.pureGo && microAsm != nil {
+	if useAsm {
 		micro = microAsm
 	}
 	ws := workspaces.Get().(*workspace)
@@ -79,7 +80,7 @@ func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb)
+			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb, useAsm)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				packA(ws.a, a[ic*lda+pc:], lda, mb, kb)
@@ -240,9 +241,14 @@ func grow(s []float32, n int) []float32 {
 // sequential streams (a panel at a time would revisit each row once per
 // panel, and a row stride that is a multiple of 4 KiB would evict those
 // lines in between) and every 4·nr values written fill whole cache lines.
-func packB(dst, b []float32, ldb, kb, nb int) {
+func packB(dst, b []float32, ldb, kb, nb int, useAsm bool) {
 	full := nb / nr * nr
 	p := 0
+	if useAsm && packB4Asm != nil && full > 0 {
+		for ; p+4 <= kb; p += 4 {
+			packB4Asm(dst[p*nr:], b[p*ldb:], ldb, full/nr, kb*nr)
+		}
+	}
 	for ; p+4 <= kb; p += 4 {
 		r0, r1, r2, r3 := b[p*ldb:p*ldb+nb], b[(p+1)*ldb:(p+1)*ldb+nb], b[(p+2)*ldb:(p+2)*ldb+nb], b[(p+3)*ldb:(p+3)*ldb+nb]
 		for jr := 0; jr < full; jr += nr {
