@@ -5,24 +5,26 @@ import (
 	"testing"
 )
 
-// benchShapes are GEMMs as the engine issues them (nn/layer_conv.go): m
-// output channels, k = InC·KH·KW, n output pixels in one im2col band (the
-// band is capped at 2^18 floats), ldc the output plane. The "seed" ones
-// are the seed FCN on a 1024×512 RGB image (BenchmarkSeedFCN1024x512 in
-// package nn), "dress" one member's first 5×5 conv on a 1024×512 grey
+// benchShapes are GEMMs as the engine issues them on one thread
+// (nn/layer_conv.go, plan and band): m output channels, k = InC·KH·KW, n
+// output pixels in one band (two rows here: a band's im2col columns and
+// pooled output share 256 KiB), C the band's own buffer, or the output
+// plane (ldc 403) for the unpooled first FC layer. The "seed" ones are the
+// seed FCN on a 1024×512 RGB image (BenchmarkSeedFCN1024x512 in package
+// nn), "dress" one ensemble member's first 5×5 conv on a 1024×512 grey
 // scene; then the nominal shapes of issue 18 and a square product.
 var benchShapes = []struct {
 	name              string
 	m, n, k, ldb, ldc int
 }{
-	{"seed_conv1_m16k27", 16, 9216, 27, 9216, 512 * 1024},
-	{"seed_conv2_m32k144", 32, 1536, 144, 1536, 256 * 512},
-	{"seed_conv3_m64k288", 64, 768, 288, 768, 128 * 256},
-	{"seed_conv4_m64k576", 64, 384, 576, 384, 64 * 128},
-	{"seed_conv5_m128k576", 128, 448, 576, 448, 32 * 64},
-	{"seed_fc1_m256k1024", 256, 248, 1024, 248, 13 * 31},
+	{"seed_conv1_m16k27", 16, 2048, 27, 2048, 2048},
+	{"seed_conv2_m32k144", 32, 1024, 144, 1024, 1024},
+	{"seed_conv3_m64k288", 64, 512, 288, 512, 512},
+	{"seed_conv4_m64k576", 64, 256, 576, 256, 256},
+	{"seed_conv5_m128k576", 128, 128, 576, 128, 128},
+	{"seed_fc1_m256k1024", 256, 62, 1024, 62, 403},
 	{"seed_fc2_m1k256", 1, 403, 256, 403, 403},
-	{"dress_conv1_m20k25", 20, 10200, 25, 10200, 508 * 1020},
+	{"dress_conv1_m20k25", 20, 2040, 25, 2040, 2040},
 	{"m16k27n65536", 16, 65536, 27, 65536, 65536},
 	{"m32k144n16384", 32, 16384, 144, 16384, 16384},
 	{"m128k576n1024", 128, 1024, 576, 1024, 1024},
