@@ -60,7 +60,7 @@ type Options struct {
 	// Off no cap.
 	MaxDetections int
 	// MaxTilePixels bounds the input pixels of one forward pass; 0 means
-	// DefaultMaxTilePixels (4 Mpx). Larger images are scanned in tiles with
+	// DefaultMaxTilePixels (1 Mpx). Larger images are scanned in tiles with
 	// the same result.
 	MaxTilePixels int
 	// PadSmall lets an image smaller than the window be padded with the
@@ -96,7 +96,7 @@ const (
 	DefaultVote          = 0.4
 	DefaultScaleFactor   = 1.25
 	DefaultMaxDetections = 100
-	DefaultMaxTilePixels = 4 << 20
+	DefaultMaxTilePixels = 1 << 20
 	DefaultThreshold     = 0.5
 	// maxUpsample is the largest scale the pyramid goes up to.
 	maxUpsample = 2.0
