@@ -63,6 +63,43 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // Gemm implements Kernels.
 func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
+	p.gemm(m, n, k, a, lda, nil, b, ldb, c, ldc)
+}
+
+// PackedA is an m×k matrix A packed once, in the layout Packed's
+// micro-kernel reads, for repeated products with GemmPacked: a layer's
+// weights, which otherwise are packed again on every call.
+type PackedA struct {
+	m, k int
+	// data holds, for each block of kc columns starting at pc, all
+	// roundUp(m, mr) rows packed by packA at roundUp(m, mr)·pc.
+	data []float32
+}
+
+// Size reports the matrix's rows and columns.
+func (pa *PackedA) Size() (m, k int) { return pa.m, pa.k }
+
+// PackA packs the m×k matrix a (row stride lda) for GemmPacked. It panics,
+// like Gemm, if a is too short for m, k and lda.
+func PackA(m, k int, a []float32, lda int) *PackedA {
+	checkGemm("PackA", m, 0, k, a, lda, nil, 1, nil, 1)
+	pa := &PackedA{m: m, k: k, data: make([]float32, roundUp(m, mr)*k)}
+	for pc := 0; pc < k && m > 0; pc += kc {
+		packA(pa.data[roundUp(m, mr)*pc:], a[pc:], lda, m, min(kc, k-pc))
+	}
+	return pa
+}
+
+// GemmPacked computes C += A·B like Gemm, with A packed by PackA.
+func (p Packed) GemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int) {
+	// pa.data holds at least the m·k values a dense A would.
+	checkGemm("Packed", pa.m, n, pa.k, pa.data, max(1, pa.k), b, ldb, c, ldc)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, c, ldc)
+}
+
+// gemm is the blocked product, with A either packed block by block from
+// a (lda) or taken from pa.
+func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -74,7 +111,9 @@ func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	kb0 := min(k, kc)
-	ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
+	if pa == nil {
+		ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
+	}
 	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), nc))
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
@@ -83,33 +122,39 @@ func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb, useAsm)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				packA(ws.a, a[ic*lda+pc:], lda, mb, kb)
-				macroKernel(micro, ws, mb, nb, kb, c[ic*ldc+jc:], ldc)
+				var ap []float32
+				if pa != nil {
+					ap = pa.data[roundUp(m, mr)*pc+ic*kb : roundUp(m, mr)*pc+roundUp(m, mr)*kb]
+				} else {
+					ap = ws.a
+					packA(ap, a[ic*lda+pc:], lda, mb, kb)
+				}
+				macroKernel(micro, ws, ap, mb, nb, kb, c[ic*ldc+jc:], ldc)
 			}
 		}
 	}
 }
 
-// macroKernel adds the product of the packed mb×kb block of A and kb×nb
+// macroKernel adds the product of the packed mb×kb block of A (ap) and kb×nb
 // block of B into c. Full tiles go straight to c, all the full row tiles
 // of a panel in one micro-kernel call; edge tiles are computed into
 // ws.tile (the panels are zero padded) and only their valid part is added,
 // so nothing outside the m×n window of c is touched.
-func macroKernel(micro microKernel, ws *workspace, mb, nb, kb int, c []float32, ldc int) {
+func macroKernel(micro microKernel, ws *workspace, ap []float32, mb, nb, kb int, c []float32, ldc int) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		bp := ws.b[jr*kb : jr*kb+kb*nr]
 		first := 0 // first row tile left for the edge path
 		if cols == nr && mb >= mr {
 			tiles := mb / mr
-			micro(kb, ws.a[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc)
+			micro(kb, ap[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc)
 			first = tiles * mr
 		}
 		for ir := first; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			t := ws.tile[:]
 			clear(t)
-			micro(kb, ws.a[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr)
+			micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr)
 			for i := 0; i < rows; i++ {
 				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
 				for j, v := range t[i*nr : i*nr+cols] {

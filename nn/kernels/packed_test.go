@@ -220,3 +220,38 @@ func TestPackedConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// A packed once by PackA gives the same products as Gemm packing it on
+// every call, across the k and m blocks and their edges, and can be used
+// again.
+func TestGemmPackedAgreesWithReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 24, 4}, {13, 31, 63}, {20, 403, 25}, {mc + 5, 29, kc + 3}, {2*mc + 1, nr + 1, 2*kc + 1}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}}
+	for name, p := range packedVariants() {
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			lda, ldb, ldc := k+1, n+2, n+3
+			a, b, c0 := random(rng, m*lda), random(rng, k*ldb), random(rng, m*ldc)
+			pa := PackA(m, k, a, lda)
+			gm, gk := pa.Size()
+			require.Equal(t, [2]int{m, k}, [2]int{gm, gk})
+			want := append([]float32(nil), c0...)
+			Reference{}.Gemm(m, n, k, a, lda, b, ldb, want, ldc)
+			for round := 0; round < 2; round++ {
+				got := append([]float32(nil), c0...)
+				p.GemmPacked(pa, n, b, ldb, got, ldc)
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s m=%d n=%d k=%d round %d element %d", name, m, n, k, round, i)
+				}
+			}
+		}
+	}
+}
+
+func TestGemmPackedPanicsOnShortSlices(t *testing.T) {
+	pa := PackA(2, 3, make([]float32, 6), 3)
+	assert.NotPanics(t, func() { Packed{}.GemmPacked(pa, 2, make([]float32, 6), 2, make([]float32, 4), 2) })
+	assert.Panics(t, func() { Packed{}.GemmPacked(pa, 2, make([]float32, 5), 2, make([]float32, 4), 2) })
+	assert.Panics(t, func() { Packed{}.GemmPacked(pa, 2, make([]float32, 6), 2, make([]float32, 3), 2) })
+	assert.Panics(t, func() { PackA(2, 3, make([]float32, 5), 3) })
+}
