@@ -73,7 +73,7 @@ func TestGroupedConvMatchesDense(t *testing.T) {
 		require.NoError(t, err)
 		got = append([]float32{}, got...)
 		dense := NewEngine(net)
-		dense.steps[1].k.(*convKernel).groups = 1
+		dense.steps[1].k.(*convKernel).setGroups(1)
 		want, _, err := dense.Forward(in, s)
 		require.NoError(t, err)
 		for i := range want {

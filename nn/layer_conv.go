@@ -83,6 +83,9 @@ type convKernel struct {
 	l      *Conv2D
 	gemm   kernels.Kernels
 	groups int // block-diagonal weight groups (see convGroups)
+	// packed holds each group's weights packed once for the packed GEMM,
+	// which would otherwise repack them for every band.
+	packed []*kernels.PackedA
 	relu   bool
 	pool   *Window // fused max-pool: stride = kernel, no padding
 }
@@ -93,7 +96,24 @@ type convKernel struct {
 const scratchBudget = 1 << 16
 
 func (l *Conv2D) newKernel(k kernels.Kernels) kernel {
-	return &convKernel{l: l, gemm: k, groups: convGroups(l)}
+	c := &convKernel{l: l, gemm: k}
+	c.setGroups(convGroups(l))
+	return c
+}
+
+// setGroups runs the convolution as g block-diagonal products, packing
+// each block's weights once when the GEMM takes packed weights.
+func (c *convKernel) setGroups(g int) {
+	c.groups, c.packed = g, nil
+	if _, ok := c.gemm.(kernels.Packed); !ok {
+		return
+	}
+	l := c.l
+	k := l.InC * l.Kernel.H * l.Kernel.W
+	outG, kG := l.OutC/g, k/g
+	for i := 0; i < g; i++ {
+		c.packed = append(c.packed, kernels.PackA(outG, kG, l.Weight.Data[i*outG*k+i*kG:], k))
+	}
 }
 
 // fuse absorbs the layers after the convolution that it can apply band by
@@ -241,6 +261,10 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	outG, kG := l.OutC/g, k/g
 	w := l.Weight.Data
 	for i := 0; i < g; i++ {
+		if c.packed != nil {
+			c.gemm.(kernels.Packed).GemmPacked(c.packed[i], n, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
+			continue
+		}
 		c.gemm.Gemm(outG, n, kG, w[i*outG*k+i*kG:], k, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
 	}
 	// The bias is added after the product (on a pooled band, after the
