@@ -49,3 +49,53 @@ func BenchmarkSeedFCN1024x512(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLayers times each layer kind alone on a 32-channel 256×256 map
+// (a dense layer on its flattened 8×8 crop), one thread, with allocations:
+// what the engine spends per kind, and what fusing a ReLU and pool into a
+// convolution saves.
+func BenchmarkLayers(b *testing.B) {
+	one, two, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}
+	in := nn.Shape{C: 32, H: 256, W: 256}
+	for _, tc := range []struct {
+		name   string
+		in     nn.Shape
+		layers []nn.Layer
+	}{
+		{"conv3x3", in, []nn.Layer{nn.NewConv2D("c", 32, 32, three, one, one)}},
+		{"conv3x3+relu+maxpool", in, []nn.Layer{nn.NewConv2D("c", 32, 32, three, one, one), nn.NewReLU("r"), nn.NewMaxPool2D("m", two, two, nn.Pair{})}},
+		{"conv1x1", in, []nn.Layer{nn.NewConv2D("c", 32, 32, one, one, nn.Pair{})}},
+		{"maxpool2x2", in, []nn.Layer{nn.NewMaxPool2D("m", two, two, nn.Pair{})}},
+		{"avgpool2x2", in, []nn.Layer{nn.NewAvgPool2D("a", two, two, nn.Pair{}, true)}},
+		{"relu", in, []nn.Layer{nn.NewReLU("r")}},
+		{"batchnorm", in, []nn.Layer{nn.NewBatchNorm("bn", 32, 1e-5)}},
+		{"softmax", in, []nn.Layer{nn.NewSoftmax("s")}},
+		{"flatten+dense", nn.Shape{C: 32, H: 8, W: 8}, []nn.Layer{nn.NewFlatten("f", nn.FlattenHWC), nn.NewDense("d", 2048, 256)}},
+	} {
+		net := &nn.Network{Input: nn.InputSpec{Channels: 32, Height: tc.in.H, Width: tc.in.W, Mean: make([]float32, 32), Std: ones(32)}, Layers: tc.layers}
+		nntest.Randomize(net, rand.New(rand.NewSource(1)))
+		x := nntest.Input(rand.New(rand.NewSource(2)), tc.in)
+		e := nn.NewEngine(net)
+		out, err := e.OutShape(tc.in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]float32, out.Size())
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.ForwardInto(dst, x, tc.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func ones(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
+}
