@@ -306,8 +306,8 @@ func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, re
 		for py := r0 / kh; py < r1/kh; py++ {
 			top := s[(py*kh-r0)*w:]
 			o := out[ch*os.H*os.W+py*os.W : ch*os.H*os.W+(py+1)*os.W]
-			if kh == 2 && kw == 2 {
-				pool2x2(o, top[:2*len(o)], top[w:w+2*len(o)], b, floor)
+			if kh == 2 && kw == 2 { // the common case, in SIMD where the CPU has it
+				kernels.MaxPool2x2(o, top[:2*len(o)], top[w:w+2*len(o)], b, floor)
 				continue
 			}
 			for px := range o {
@@ -320,16 +320,6 @@ func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, re
 				o[px] = max(floor, m+b)
 			}
 		}
-	}
-}
-
-// pool2x2 is poolBand's common case: o[x] = max(floor, the maximum of the
-// 2×2 block at column 2x of rows a and c, plus b).
-func pool2x2(o, a, c []float32, b, floor float32) {
-	a, c = a[:2*len(o)], c[:2*len(o)]
-	for px := range o {
-		i := 2 * px
-		o[px] = max(floor, max(a[i], a[i+1], c[i], c[i+1])+b)
 	}
 }
 
