@@ -159,7 +159,9 @@ func decodeLayer(raw json.RawMessage) (Layer, error) {
 	return l, nil
 }
 
-// CloneLayer returns a deep copy of l, weights included.
+// CloneLayer returns a deep copy of l, weights included. l must be valid
+// (as every layer of a validated Network is): a configuration JSON cannot
+// hold, such as a NaN eps, is a programming error here.
 func CloneLayer(l Layer) Layer {
 	raw, err := encodeLayer(l)
 	if err != nil {
