@@ -255,6 +255,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	graph.UseFastGEMM()
 	g, err := graph.Build(net, graph.Options{Batch: cfg.Batch, Training: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
