@@ -2,9 +2,7 @@ package detect
 
 import (
 	"fmt"
-	"image"
 
-	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -20,8 +18,7 @@ func (d *Detector) flipAverage(e *nn.Engine, src *source, hm Heatmap) error {
 	if covered > src.img.Rect.Dx() || src.h > src.img.Rect.Dy() {
 		return nil
 	}
-	left := imaging.Crop(src.img, image.Rect(0, 0, covered, src.img.Rect.Dy()))
-	mirror := &source{img: imaging.FlipH(left), w: covered, h: src.h, norm: src.norm}
+	mirror := &source{img: src.img, w: covered, h: src.h, norm: src.norm, mirror: covered}
 	mh, err := d.heatmap(e, mirror, hm.Scale)
 	if err != nil {
 		return fmt.Errorf("mirrored: %w", err)

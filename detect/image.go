@@ -121,12 +121,19 @@ type source struct {
 	img  *image.NRGBA // origin at (0,0)
 	w, h int
 	norm *normalizer
+	// mirror, when > 0, reads the image's first mirror columns flipped
+	// left to right (and nothing beyond them): the mirrored pass without
+	// a mirrored copy of the picture.
+	mirror int
 }
 
 // fill writes the normalised h×w region at (y0, x0) into dst (C×h×w).
 func (s *source) fill(dst []float32, y0, x0, h, w int) {
 	plane := h * w
 	iw, ih := s.img.Rect.Dx(), s.img.Rect.Dy()
+	if s.mirror > 0 {
+		iw = s.mirror
+	}
 	for r := 0; r < h; r++ {
 		y := y0 + r
 		for c := 0; c < w; c++ {
@@ -137,6 +144,9 @@ func (s *source) fill(dst []float32, y0, x0, h, w int) {
 					dst[ch*plane+o] = 0
 				}
 				continue
+			}
+			if s.mirror > 0 {
+				x = s.mirror - 1 - x
 			}
 			p := s.img.Pix[y*s.img.Stride+4*x:]
 			if s.norm.channels == 1 {
