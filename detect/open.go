@@ -10,15 +10,17 @@ import (
 // Open loads the model file at path (.safetensors, as nn.Load reads it) and
 // returns a detector for it with opt. A fully convolutional model is used
 // as it is; a classifier with a fully connected head is converted first
-// with convert.Convert, which keeps its labels, positive class and stored
-// threshold. Errors about opt are *OptionError, as from New.
+// with convert.ConvertChecked, which keeps its labels, positive class and
+// stored threshold and refuses a conversion that differs from the FC
+// network beyond convert.Tolerance. Errors about opt are *OptionError, as
+// from New.
 func Open(path string, opt Options) (*Detector, error) {
 	net, err := nn.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("detect: open model: %w", err)
 	}
 	if !net.IsFullyConvolutional() {
-		res, err := convert.Convert(net)
+		res, _, err := convert.ConvertChecked(net, convert.VerifyOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("detect: open model %s: %w", path, err)
 		}
