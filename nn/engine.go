@@ -24,6 +24,10 @@ type Engine struct {
 	exec  exec
 	bufA  []float32
 	bufB  []float32
+	// lastIn and lastShapes remember the shapes of the last input size,
+	// so a repeated size allocates nothing.
+	lastIn     Shape
+	lastShapes []Shape
 }
 
 // step runs layers [from, to) with one kernel.
@@ -40,26 +44,33 @@ type exec struct {
 	scratch []float32
 }
 
-// parallel runs do(0..n-1) on up to threads goroutines, each with its
-// own scratch.
-func (x *exec) parallel(n int, do func(i int, scratch []float32)) {
+// parts is work cut into independent parts, each run with its own
+// scratch. A kernel keeps its parts value between calls, so handing it to
+// parallel allocates nothing.
+type parts interface {
+	run(i int, scratch []float32)
+}
+
+// parallel runs w's parts 0..n-1 on up to threads goroutines, each with
+// its own scratch.
+func (x *exec) parallel(n int, w parts) {
 	t := min(x.threads, n)
 	if t <= 1 {
 		for i := 0; i < n; i++ {
-			do(i, x.scratch[:x.need])
+			w.run(i, x.scratch[:x.need])
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < t; w++ {
+	for g := 0; g < t; g++ {
 		wg.Add(1)
 		go func(s []float32) {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				do(i, s)
+				w.run(i, s)
 			}
-		}(x.scratch[w*x.need : (w+1)*x.need])
+		}(x.scratch[g*x.need : (g+1)*x.need])
 	}
 	wg.Wait()
 }
@@ -127,6 +138,9 @@ func (e *Engine) OutShape(shape Shape) (Shape, error) {
 }
 
 func (e *Engine) shapes(shape Shape) ([]Shape, error) {
+	if e.lastShapes != nil && shape == e.lastIn {
+		return e.lastShapes, nil
+	}
 	if shape.C < 0 || shape.H < 0 || shape.W < 0 {
 		return nil, fmt.Errorf("engine: input shape %v is negative", shape)
 	}
@@ -139,6 +153,7 @@ func (e *Engine) shapes(shape Shape) ([]Shape, error) {
 			return nil, fmt.Errorf("engine: activation %d is %v, more than %d values; tile the input", i, s, MaxActivation)
 		}
 	}
+	e.lastIn, e.lastShapes = shape, shapes
 	return shapes, nil
 }
 

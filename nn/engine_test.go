@@ -109,3 +109,34 @@ func TestEngineProfile(t *testing.T) {
 	_, err = nn.NewEngine(net).Profile(make([]float32, 3), net.Input.Window())
 	assert.ErrorContains(t, err, "needs")
 }
+
+// Once an engine has seen an input size, ForwardInto on one thread
+// allocates nothing: buffers, shapes and the kernels' per-call state are
+// kept, and weights were packed when the engine was made.
+func TestForwardIntoAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	rng := rand.New(rand.NewSource(3))
+	conv := nn.NewConv2D("c", 1, 8, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1})
+	net := &nn.Network{
+		Input: nn.InputSpec{Channels: 1, Height: 8, Width: 8, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{conv, nn.NewReLU("r"), nn.NewMaxPool2D("m", nn.Pair{H: 2, W: 2}, nn.Pair{H: 2, W: 2}, nn.Pair{}),
+			nn.NewConv2D("head", 8, 2, nn.Pair{H: 4, W: 4}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewSoftmax("s")},
+	}
+	nntest.Randomize(net, rng)
+	in := nn.Shape{C: 1, H: 64, W: 96}
+	x := nntest.Input(rng, in)
+	e := nn.NewEngine(net)
+	out, err := e.OutShape(in)
+	require.NoError(t, err)
+	dst := make([]float32, out.Size())
+	_, err = e.ForwardInto(dst, x, in)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := e.ForwardInto(dst, x, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}

@@ -87,7 +87,22 @@ type convKernel struct {
 	// which would otherwise repack them for every band.
 	packed []*kernels.PackedA
 	relu   bool
-	pool   *Window // fused max-pool: stride = kernel, no padding
+	pool   *Window  // fused max-pool: stride = kernel, no padding
+	call   convCall // the call in progress, cut into bands
+}
+
+// convCall is one forward call of a convolution, as parts for
+// exec.parallel: part i is band i.
+type convCall struct {
+	c       *convKernel
+	p       plan
+	in, out []float32
+	is, os  Shape
+}
+
+func (cc *convCall) run(band int, scratch []float32) {
+	r0 := band * cc.p.rows
+	cc.c.band(cc.p, cc.in, cc.is, cc.out, cc.os, r0, min(cc.p.usedRows, r0+cc.p.rows), scratch)
 }
 
 // scratchBudget caps one band's working set (im2col columns, and the
@@ -221,11 +236,8 @@ func (c *convKernel) scratch(is, _ Shape) int {
 
 func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	p := c.plan(is, x.threads)
-	bands := (p.usedRows + p.rows - 1) / p.rows
-	x.parallel(bands, func(band int, scratch []float32) {
-		r0 := band * p.rows
-		c.band(p, in, is, out, os, r0, min(p.usedRows, r0+p.rows), scratch)
-	})
+	c.call = convCall{c: c, p: p, in: in, out: out, is: is, os: os}
+	x.parallel((p.usedRows+p.rows-1)/p.rows, &c.call)
 	return true
 }
 
