@@ -14,9 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
-	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -53,18 +51,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *runs < 1 || *runs > maxBenchRuns {
 		return usageErr("--runs %d out of range [1,%d]", *runs, maxBenchRuns)
 	}
-	name, net, err := benchModel(fs.Args())
+	det, model, err := openModel(fs.Arg(0), detect.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)
 		return exitFail
 	}
+	net := det.Network()
 	in := nn.Shape{C: net.Input.Channels, H: h, W: w}
 	e := nn.NewEngine(net)
 	if _, err := e.OutShape(in); err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: --size %s: %v\n", *size, err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "model %s, input %v, GOMAXPROCS %d\n", name, in, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "model %s (sha256 %s…), input %v, GOMAXPROCS %d\n", model.Name, model.SHA256, in, runtime.GOMAXPROCS(0))
 	rate := gemmRate(*runs)
 	fmt.Fprintf(stdout, "single-thread GEMM rate: %.1f GFLOP/s (512×512×512, median of %d)\n\n", rate, *runs)
 
@@ -92,11 +91,6 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	img, what, err := benchImage(*imagePath, w, h)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: --image: %v\n", err)
-		return exitFail
-	}
-	det, err := detect.New(net, detect.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)
 		return exitFail
 	}
 	times := make([]time.Duration, 0, *runs)
@@ -130,27 +124,6 @@ func parseSize(s string) (w, h int, err error) {
 		return 0, 0, fmt.Errorf("want two sizes in [1,%d], e.g. 1024x512", 1<<16)
 	}
 	return w, h, nil
-}
-
-// benchModel loads the model to time: the embedded one, or a file
-// converted to its fully convolutional form when it has an FC head.
-func benchModel(args []string) (string, *nn.Network, error) {
-	if len(args) == 0 {
-		net, err := models.DressFCN()
-		return "embedded dress-fcn", net, err
-	}
-	net, err := nn.Load(args[0])
-	if err != nil {
-		return "", nil, err
-	}
-	if !net.IsFullyConvolutional() {
-		res, _, err := convert.ConvertChecked(net, convert.VerifyOptions{})
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", args[0], err)
-		}
-		net = res.Network
-	}
-	return args[0], net, nil
 }
 
 // gemmRate is the median single-thread rate of the default kernels on a

@@ -166,7 +166,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openScanModel(*modelPath, opt)
+	det, model, err := openModel(*modelPath, opt)
+	if err != nil && *modelPath != "" {
+		err = fmt.Errorf("--model %s: %w", *modelPath, err)
+	}
 	if err != nil {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
@@ -288,11 +291,11 @@ func imageExtList() string {
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// openScanModel opens --model (an FC model is converted) or the embedded
-// model, and names it for the records: the file's base name and hash, or
-// "embedded:dress-fcn" and the hash of the embedded file, which is
-// models/dress-fcn.safetensors.
-func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
+// openModel opens the model file at path (an FC model is converted) or,
+// for "", the embedded model, and names it for records: the file's base
+// name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
+// which is models/dress-fcn.safetensors.
+func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
@@ -303,11 +306,11 @@ func openScanModel(path string, opt detect.Options) (*detect.Detector, scan.Mode
 	}
 	d, err := detect.Open(path, opt)
 	if err != nil {
-		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
+		return nil, scan.Model{}, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, scan.Model{}, fmt.Errorf("--model %s: %w", path, err)
+		return nil, scan.Model{}, err
 	}
 	return d, scan.NewModel(filepath.Base(path), b), nil
 }
