@@ -137,6 +137,15 @@ func (e *Engine) OutShape(shape Shape) (Shape, error) {
 	return shapes[len(shapes)-1], nil
 }
 
+// inputShapes checks that src holds an input of the given shape and
+// returns the shapes of the pass.
+func (e *Engine) inputShapes(src []float32, shape Shape) ([]Shape, error) {
+	if len(src) != shape.Size() {
+		return nil, fmt.Errorf("engine: input holds %d values, shape %v needs %d", len(src), shape, shape.Size())
+	}
+	return e.shapes(shape)
+}
+
 func (e *Engine) shapes(shape Shape) ([]Shape, error) {
 	if e.lastShapes != nil && shape == e.lastIn {
 		return e.lastShapes, nil
@@ -161,10 +170,7 @@ func (e *Engine) shapes(shape Shape) ([]Shape, error) {
 // output into dst, which must hold at least its size (see OutShape). It
 // allocates nothing once the engine has seen an input this large.
 func (e *Engine) ForwardInto(dst, src []float32, shape Shape) (Shape, error) {
-	if len(src) != shape.Size() {
-		return Shape{}, fmt.Errorf("engine: input holds %d values, shape %v needs %d", len(src), shape, shape.Size())
-	}
-	shapes, err := e.shapes(shape)
+	shapes, err := e.inputShapes(src, shape)
 	if err != nil {
 		return Shape{}, err
 	}
@@ -215,10 +221,7 @@ type LayerCost struct {
 
 // Profile runs the network on src like Forward and times every step.
 func (e *Engine) Profile(src []float32, shape Shape) ([]LayerCost, error) {
-	if len(src) != shape.Size() {
-		return nil, fmt.Errorf("engine: input holds %d values, shape %v needs %d", len(src), shape, shape.Size())
-	}
-	shapes, err := e.shapes(shape)
+	shapes, err := e.inputShapes(src, shape)
 	if err != nil {
 		return nil, err
 	}

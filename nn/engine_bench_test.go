@@ -72,7 +72,7 @@ func BenchmarkLayers(b *testing.B) {
 		{"softmax", in, []nn.Layer{nn.NewSoftmax("s")}},
 		{"flatten+dense", nn.Shape{C: 32, H: 8, W: 8}, []nn.Layer{nn.NewFlatten("f", nn.FlattenHWC), nn.NewDense("d", 2048, 256)}},
 	} {
-		net := &nn.Network{Input: nn.InputSpec{Channels: 32, Height: tc.in.H, Width: tc.in.W, Mean: make([]float32, 32), Std: ones(32)}, Layers: tc.layers}
+		net := &nn.Network{Input: nn.InputSpec{Channels: 32, Height: tc.in.H, Width: tc.in.W, Mean: make([]float32, 32), Std: nntest.Ones(32)}, Layers: tc.layers}
 		nntest.Randomize(net, rand.New(rand.NewSource(1)))
 		x := nntest.Input(rand.New(rand.NewSource(2)), tc.in)
 		e := nn.NewEngine(net)
@@ -90,12 +90,4 @@ func BenchmarkLayers(b *testing.B) {
 			}
 		})
 	}
-}
-
-func ones(n int) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = 1
-	}
-	return s
 }

@@ -55,7 +55,7 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 			layers = append(layers, nn.NewMaxPool2D(name("pool"), pk, ps, nn.Pair{H: pad(pk.H), W: pad(pk.W)}))
 		}
 	}
-	net := &nn.Network{Input: nn.InputSpec{Channels: ch, Mean: make([]float32, ch), Std: ones(ch)}, Layers: layers}
+	net := &nn.Network{Input: nn.InputSpec{Channels: ch, Mean: make([]float32, ch), Std: Ones(ch)}, Layers: layers}
 	// The smallest window the stack accepts, plus a random margin.
 	net.Input.Height = minSide(net, true) + rng.Intn(6)
 	net.Input.Width = minSide(net, false) + rng.Intn(6)
@@ -145,7 +145,8 @@ func uniform(rng *rand.Rand, s []float32, a float64) {
 	}
 }
 
-func ones(n int) []float32 {
+// Ones is n ones: the standard deviations of an unnormalised input.
+func Ones(n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = 1
