@@ -68,8 +68,7 @@ var examples = map[string]string{
 	"bench": "fc2conv bench\n" +
 		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
-	"serve": "fc2conv serve\nfc2conv serve --addr 0.0.0.0:8080 --workers 2 --model my-fcn.safetensors\n" +
-		"curl -s --data-binary @testdata/samples/scene_001.png 'http://127.0.0.1:8080/v1/detect?scales=0.512,0.4096'",
+	"serve": "fc2conv serve\nfc2conv serve --addr 0.0.0.0:8080 --workers 2 --model my-fcn.safetensors",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }

@@ -51,7 +51,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	rawDir := fs.String("raw", "", "write raw heatmaps (.npy float32, rows×cols) per image and scale to `dir`")
 	workers := fs.Int("workers", defaultWorkers(), "images scanned in parallel (at most one per image)")
 	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
-	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint)")
+	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint); auto: from the scheduler's environment (Kubernetes Indexed Job, Slurm array, GNU parallel)")
+	shards := fs.Int("shards", 0, "with --shard auto: the number of shards, where the scheduler does not say (default: $"+scan.ShardCountEnv+")")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
 	if code, ok := parse(fs, args); !ok {
@@ -110,7 +111,17 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--threads %d out of range [0,1024] (0: GOMAXPROCS / workers)", *threads)
 	}
 	shard := scan.Shard{I: 0, N: 1}
-	if *shardFlag != "" {
+	switch {
+	case *shardFlag == "auto":
+		var err error
+		var from string
+		if shard, from, err = scan.ShardFromEnv(os.Getenv, *shards); err != nil {
+			return usageErr("--shard auto: %v (--shards N gives the count)", err)
+		}
+		fmt.Fprintf(stderr, "fc2conv scan: shard %d/%d, from %s\n", shard.I, shard.N, from)
+	case set["shards"]:
+		return usageErr("--shards goes with --shard auto only")
+	case *shardFlag != "":
 		var err error
 		if shard, err = scan.ParseShard(*shardFlag); err != nil {
 			return usageErr("--shard: %v", err)
