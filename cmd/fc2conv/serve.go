@@ -71,7 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "fc2conv serve: listening on http://%s (model %s, %d workers)\n", ln.Addr(), model.Name, *workers)
+	fmt.Fprintf(stderr, "fc2conv serve: listening on http://%s (model %s, workers %d)\n", ln.Addr(), model.Name, *workers)
 	t0 := time.Now()
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(stderr, "fc2conv serve: %v\n", err)
