@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestServeUsageErrors(t *testing.T) {
@@ -101,11 +103,20 @@ func TestScanShardAuto(t *testing.T) {
 
 // The container runs the static binary alone: built with CGO_ENABLED=0,
 // it links nothing dynamically and scans and serves with the embedded
-// model from a directory that holds nothing else.
+// model from a directory that holds nothing else. The deploy/ recipes run
+// it as they stand.
 func TestStaticBinaryRunsAlone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	bin := staticAlone(t)
+	t.Run("slurm recipe", func(t *testing.T) { slurmRecipe(t, bin) })
+	t.Run("kubernetes recipe", func(t *testing.T) { kubernetesRecipe(t, bin) })
+}
+
+// staticAlone builds the static binary into a directory of its own and
+// checks that it scans and serves from there.
+func staticAlone(t *testing.T) string {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "fc2conv")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -186,4 +197,150 @@ func TestStaticBinaryRunsAlone(t *testing.T) {
 		t.Fatal("the server did not stop on SIGTERM")
 	}
 	assert.Contains(t, rest.String(), "stopped after")
+	return bin
+}
+
+// shardImages writes n small images into dir and returns their paths.
+func shardImages(t *testing.T, dir string, n int) []string {
+	var paths []string
+	for i := 0; i < n; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("img%d.png", i))
+		writeImage(t, p, 40+i, 36, false)
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// assertShardsCover checks that the shard files hold every path once.
+func assertShardsCover(t *testing.T, files []string, paths []string) {
+	t.Helper()
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err, "every task writes its shard file")
+		for _, r := range readJSONL(t, b) {
+			require.Empty(t, r.Error)
+			got = append(got, r.Image)
+		}
+	}
+	assert.ElementsMatch(t, paths, got)
+}
+
+// deploy/slurm-array.sh as Slurm runs it: one task per array index (here
+// --array=1-3, so the MIN offset matters), from a list file, then again
+// after a crash cut a shard's last record in half.
+func slurmRecipe(t *testing.T, bin string) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to run deploy/slurm-array.sh with")
+	}
+	dir := t.TempDir()
+	paths := shardImages(t, dir, 9)
+	list := filepath.Join(dir, "list.txt")
+	require.NoError(t, os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644))
+	out := filepath.Join(dir, "out")
+	task := func(id int) string {
+		cmd := exec.Command(bash, "../../deploy/slurm-array.sh")
+		cmd.Env = append(os.Environ(), "INPUT="+list, "OUT="+out, "FC2CONV="+bin, "SCAN_FLAGS=--scales 1 --flip=false",
+			fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", id), "SLURM_ARRAY_TASK_COUNT=3", "SLURM_ARRAY_TASK_MIN=1", "SLURM_CPUS_PER_TASK=1",
+			"JOB_COMPLETION_INDEX=", "PARALLEL_SEQ=", "SLURM_ARRAY_TASK_STEP=", "FC2CONV_SHARDS=")
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+		return string(b)
+	}
+	for id := 1; id <= 3; id++ {
+		assert.Contains(t, task(id), fmt.Sprintf("shard %d/3, from Slurm array task %d", id-1, id))
+	}
+	files := []string{filepath.Join(out, "shard-1.jsonl"), filepath.Join(out, "shard-2.jsonl"), filepath.Join(out, "shard-3.jsonl")}
+	assertShardsCover(t, files, paths)
+
+	// A task killed mid-write and requeued: --resume drops the half line
+	// and scans only the image it belonged to. Nine images in three
+	// shards leave one with at least three records.
+	k := 0
+	var lines []string
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if l := strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n"); len(l) >= 3 {
+			k, lines = i, l
+		}
+	}
+	require.NotEmpty(t, lines)
+	last := lines[len(lines)-1]
+	require.NoError(t, os.WriteFile(files[k], []byte(strings.Join(lines[:len(lines)-1], "")+last[:len(last)/2]), 0o644))
+	again := task(k + 1)
+	assert.Contains(t, again, "1 images scanned")
+	assert.Contains(t, again, fmt.Sprintf("%d already done", len(lines)-1))
+	assertShardsCover(t, files, paths)
+}
+
+// deploy/k8s-indexed-job.yaml's container, run as the Job controller
+// would: its args with $(VAR) expanded from its env, JOB_COMPLETION_INDEX
+// set per index, /data on a temporary directory.
+func kubernetesRecipe(t *testing.T, bin string) {
+	b, err := os.ReadFile("../../deploy/k8s-indexed-job.yaml")
+	require.NoError(t, err)
+	var job struct {
+		Spec struct {
+			Completions int `yaml:"completions"`
+			Template    struct {
+				Spec struct {
+					Containers []struct {
+						Args []string `yaml:"args"`
+						Env  []struct {
+							Name  string `yaml:"name"`
+							Value string `yaml:"value"`
+						} `yaml:"env"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &job))
+	require.Len(t, job.Spec.Template.Spec.Containers, 1)
+	c := job.Spec.Template.Spec.Containers[0]
+	n := job.Spec.Completions
+	require.Greater(t, n, 1)
+
+	data := t.TempDir()
+	paths := shardImages(t, filepath.Join(data, "images"), 2*n)
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "out"), 0o755))
+	var files []string
+	for i := 0; i < n; i++ {
+		env := map[string]string{"JOB_COMPLETION_INDEX": fmt.Sprint(i), "SHARD_INDEX": fmt.Sprint(i)} // SHARD_INDEX: the fieldRef
+		for _, e := range c.Env {
+			if e.Value != "" {
+				env[e.Name] = e.Value
+			}
+		}
+		assert.Equal(t, fmt.Sprint(n), env["FC2CONV_SHARDS"], "FC2CONV_SHARDS = completions")
+		var args []string
+		for _, a := range c.Args {
+			for k, v := range env {
+				a = strings.ReplaceAll(a, "$("+k+")", v)
+			}
+			args = append(args, strings.ReplaceAll(a, "/data", data))
+		}
+		args = append(args, "--scales", "1", "--flip=false")
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%v: %s", args, out)
+		assert.Contains(t, string(out), fmt.Sprintf("shard %d/%d, from Kubernetes completion index %d", i, n, i))
+		files = append(files, filepath.Join(data, "out", fmt.Sprintf("shard-%d.jsonl", i)))
+	}
+	// Shards may be empty with few images; together they hold each once.
+	var got []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err, "every index writes its shard file")
+		for _, r := range readJSONL(t, b) {
+			got = append(got, r.Image)
+		}
+	}
+	assert.ElementsMatch(t, paths, got)
 }
