@@ -211,13 +211,18 @@ type plan struct {
 	perRow   int   // scratch per conv row of a band
 }
 
+// implicitUnfold lets the packed GEMM unfold a convolution's input itself
+// (kernels.Packed.GemmIm2col); benchmarks turn it off to compare with the
+// explicit unfolding the other backends use.
+var implicitUnfold = true
+
 func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
 	cs, _ := l.OutShape(is)
 	p := plan{conv: cs, usedRows: cs.H}
 	switch {
 	case l.isPointwise():
-	case c.packed != nil && int64(is.Size()) < 1<<31:
+	case c.packed != nil && implicitUnfold && int64(is.Size()) < 1<<31:
 		p.implicit = true // offsets into the input fit the int32s of kernels.Im2col
 	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
