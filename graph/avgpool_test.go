@@ -93,7 +93,7 @@ func ceilAvg(name string, kernel, stride, begin, end nn.Pair, countPad bool) *nn
 // with average pools, ceil-mode pools and asymmetric padding, independently
 // of the engine: both divisor rules, in FC form and converted.
 func TestGraphMatchesPyTorch(t *testing.T) {
-	for _, name := range []string{"avgpool_unpadded", "avgpool_padded"} {
+	for _, name := range []string{"avgpool_unpadded", "avgpool_padded", "asym_pad", "ceil_maxpool", "ceil_avgpool", "grown_mixed"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "torch")
 			fc, err := nn.Load(filepath.Join(dir, name+".safetensors"))
