@@ -14,7 +14,8 @@ func init() { register(KindConv2D, func() Layer { return &Conv2D{} }) }
 
 // Conv2D is a 2-D convolution with zero padding: Padding rows and columns
 // before the map (top, left) and PaddingEnd after it (bottom, right; nil
-// means the same as Padding).
+// means the same as Padding). Only Padding shifts the kernel's reads; the
+// trailing padding is whatever the output shape reads past the input.
 // Weight is OutC×InC×KH×KW (PyTorch layout), Bias is OutC.
 type Conv2D struct {
 	base
@@ -340,9 +341,7 @@ func poolBand(src []float32, ldc, w, r0, r1 int, pool Window, bias []float32, re
 }
 
 // im2colBand unfolds output rows [r0,r1) into col, a K×N matrix with
-// K = InC·KH·KW and N = (r1−r0)·OW; padding reads as zero. Only the
-// leading padding shifts the reads: the trailing padding is whatever lies
-// past the input's end.
+// K = InC·KH·KW and N = (r1−r0)·OW; padding reads as zero.
 func im2colBand(l *Conv2D, in []float32, is, os Shape, r0, r1 int, col []float32) {
 	n := (r1 - r0) * os.W
 	kh, kw := l.Kernel.H, l.Kernel.W
