@@ -99,3 +99,30 @@ func TestGrownCellsMapToImage(t *testing.T) {
 	}
 	assert.Equal(t, 4, checked)
 }
+
+// Merged ensembles keep each conv's trailing padding and each pool's ceil
+// mode: the ensemble of converted members with such layers computes the
+// activation of their mean logits, on the window and on larger inputs.
+func TestGrownEnsemble(t *testing.T) {
+	for seed := int64(0); seed < 15; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		fc := nntest.RandomFC(rng, nntest.Options{Padded: true, Grown: true})
+		var fcns []*nn.Network
+		for _, m := range members(t, fc, 2, rng) {
+			res, err := convert.Convert(m)
+			require.NoError(t, err)
+			fcns = append(fcns, res.Network)
+		}
+		ens, err := convert.Ensemble(fcns...)
+		require.NoError(t, err, "seed %d", seed)
+		win := fc.Input.Window()
+		for _, s := range []nn.Shape{win, {C: win.C, H: win.H + 5, W: win.W + 7}} {
+			x := nntest.Input(rng, s)
+			want, ws := meanOfLogits(t, fcns, x, s)
+			got, gs, err := nn.NewEngine(ens).Forward(x, s)
+			require.NoError(t, err)
+			require.Equal(t, ws, gs)
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d, input %v", seed, s)
+		}
+	}
+}
