@@ -90,9 +90,14 @@ type convKernel struct {
 	// packed holds each group's weights packed once for the packed GEMM,
 	// which would otherwise repack them for every band.
 	packed []*kernels.PackedA
-	relu   bool
-	pool   *Window  // fused max-pool: stride = kernel, no padding
-	call   convCall // the call in progress, cut into bands
+	// unfold describes the unfolded input of the current input size, for
+	// the packed GEMM to pack straight from the input (kernels.Im2col);
+	// unfoldFor is the input shape it was made for.
+	unfold    kernels.Im2col
+	unfoldFor Shape
+	relu      bool
+	pool      *Window  // fused max-pool: stride = kernel, no padding
+	call      convCall // the call in progress, cut into bands
 }
 
 // convCall is one forward call of a convolution, as parts for
@@ -206,7 +211,8 @@ type plan struct {
 	conv     Shape // the convolution's own output
 	usedRows int   // conv rows computed: all, or those the fused pool reads
 	rows     int   // conv rows per band (a multiple of the pool's height)
-	k        int   // im2col rows: InC·KH·KW, 0 for a 1×1 convolution
+	k        int   // rows of an explicit im2col: InC·KH·KW, 0 for a 1×1 convolution or an implicit one
+	implicit bool  // the packed GEMM unfolds the input itself (GemmIm2col)
 	perRow   int   // scratch per conv row of a band
 }
 
@@ -214,7 +220,11 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
 	cs, _ := l.OutShape(is)
 	p := plan{conv: cs, usedRows: cs.H}
-	if !l.isPointwise() {
+	switch {
+	case l.isPointwise():
+	case c.packed != nil && int64(is.Size()) < 1<<31:
+		p.implicit = true // offsets into the input fit the int32s of kernels.Im2col
+	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
 	step := 1
@@ -241,6 +251,16 @@ func (c *convKernel) scratch(is, _ Shape) int {
 
 func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	p := c.plan(is, x.threads)
+	if p.implicit && is != c.unfoldFor {
+		l := c.l
+		err := c.unfold.Reset(l.InC/c.groups, is.H, is.W, l.Kernel.H, l.Kernel.W, l.Stride.H, l.Stride.W, l.Padding.H, l.Padding.W, p.conv.H, p.conv.W)
+		if err != nil {
+			// plan admits only shapes OutShape accepted and inputs under
+			// 2³¹ values: a geometry Reset refuses is a bug here.
+			panic(fmt.Sprintf("nn: conv %q: %v", l.LayerName, err))
+		}
+		c.unfoldFor = is
+	}
 	c.call = convCall{c: c, p: p, in: in, out: out, is: is, os: os}
 	x.parallel((p.usedRows+p.rows-1)/p.rows, &c.call)
 	return true
@@ -254,10 +274,12 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	// B: the unfolded band, or for a 1×1 convolution the input's own rows.
 	var b []float32
 	ldb := n
-	if p.k > 0 {
+	switch {
+	case p.implicit:
+	case p.k > 0:
 		b = scratch[:p.k*n]
 		im2colBand(l, in, is, cs, r0, r1, b)
-	} else {
+	default:
 		b, ldb = in[r0*cs.W:], is.H*is.W
 	}
 	// C: the output's rows, or with a fused pool the band in scratch.
@@ -277,7 +299,12 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	g := c.groups
 	outG, kG := l.OutC/g, k/g
 	w := l.Weight.Data
+	inG := l.InC / g * is.H * is.W
 	for i := 0; i < g; i++ {
+		if p.implicit {
+			c.gemm.(kernels.Packed).GemmIm2col(c.packed[i], &c.unfold, in[i*inG:], r0, n, dst[i*outG*ldc:], ldc)
+			continue
+		}
 		if c.packed != nil {
 			c.gemm.(kernels.Packed).GemmPacked(c.packed[i], n, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
 			continue
