@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/kernels"
 	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,14 +77,21 @@ func TestGrownShapes(t *testing.T) {
 	assert.Equal(t, nn.Shape{C: 1, H: 1, W: 1}, out)
 }
 
-// runLayer runs one layer through the engine on a 1×1×W row (not a
-// classifier, so not a valid Network; the engine only needs its shapes).
-func runLayer(t *testing.T, l nn.Layer, row []float32) []float32 {
+// gemms are the engine's numeric kernels: the packed GEMM unfolds a
+// convolution's input itself, the others read an explicit im2col band.
+var gemms = map[string]kernels.Kernels{"reference": kernels.Reference{}, "gonum": kernels.Gonum{}, "packed": kernels.Packed{}}
+
+// runLayer runs one layer through the engine on a 1×1×W row with each set
+// of kernels (not a classifier, so not a valid Network; the engine only
+// needs its shapes) and checks the output.
+func runLayer(t *testing.T, l nn.Layer, row, want []float32) {
 	t.Helper()
 	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: len(row), Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{l}}
-	out, _, err := nn.NewEngine(net).Forward(row, nn.Shape{C: 1, H: 1, W: len(row)})
-	require.NoError(t, err)
-	return out
+	for name, k := range gemms {
+		out, _, err := nn.NewEngineWith(net, k).Forward(row, nn.Shape{C: 1, H: 1, W: len(row)})
+		require.NoError(t, err)
+		assert.Equal(t, want, out, name)
+	}
 }
 
 // Outputs worked out by hand; the average pools' divisors follow PyTorch
@@ -122,8 +130,26 @@ func TestGrownEngineByHand(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			assert.Equal(t, c.want, runLayer(t, c.l, c.in))
+			runLayer(t, c.l, c.in, c.want)
 		})
+	}
+}
+
+// Every set of kernels gives the same on random networks with asymmetric
+// padding, ceil-mode and average pools.
+func TestGrownKernelsAgree(t *testing.T) {
+	for seed := int64(0); seed < 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		net := nntest.RandomFC(rng, nntest.Options{Padded: true, Grown: true})
+		win := net.Input.Window()
+		x := nntest.Input(rng, win)
+		want, _, err := nn.NewEngineWith(net, kernels.Reference{}).Forward(x, win)
+		require.NoError(t, err)
+		for name, k := range gemms {
+			got, _, err := nn.NewEngineWith(net, k).Forward(x, win)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5, "seed %d, %s", seed, name)
+		}
 	}
 }
 
