@@ -12,17 +12,21 @@ const KindConv2D Kind = "conv2d"
 
 func init() { register(KindConv2D, func() Layer { return &Conv2D{} }) }
 
-// Conv2D is a 2-D convolution with symmetric zero padding.
+// Conv2D is a 2-D convolution with zero padding: Padding rows and columns
+// before the map (top, left) and PaddingEnd after it (bottom, right; nil
+// means the same as Padding). Only Padding shifts the kernel's reads; the
+// trailing padding is whatever the output shape reads past the input.
 // Weight is OutC×InC×KH×KW (PyTorch layout), Bias is OutC.
 type Conv2D struct {
 	base
-	InC     int     `json:"in_channels"`
-	OutC    int     `json:"out_channels"`
-	Kernel  Pair    `json:"kernel"`
-	Stride  Pair    `json:"stride"`
-	Padding Pair    `json:"padding"`
-	Weight  *Tensor `json:"-"`
-	Bias    *Tensor `json:"-"`
+	InC        int     `json:"in_channels"`
+	OutC       int     `json:"out_channels"`
+	Kernel     Pair    `json:"kernel"`
+	Stride     Pair    `json:"stride"`
+	Padding    Pair    `json:"padding"`
+	PaddingEnd *Pair   `json:"padding_end,omitempty"`
+	Weight     *Tensor `json:"-"`
+	Bias       *Tensor `json:"-"`
 }
 
 // NewConv2D returns a zero-initialised convolution.
@@ -36,10 +40,10 @@ func NewConv2D(name string, inC, outC int, kernel, stride, padding Pair) *Conv2D
 func (*Conv2D) Kind() Kind { return KindConv2D }
 
 // Window implements Windowed.
-func (l *Conv2D) Window() Window { return Window{l.Kernel, l.Stride, l.Padding} }
+func (l *Conv2D) Window() Window { return window(l.Kernel, l.Stride, l.Padding, l.PaddingEnd, false) }
 
 func (l *Conv2D) String() string {
-	return fmt.Sprintf("conv %d×%d×%d×%d /%v pad %v", l.OutC, l.InC, l.Kernel.H, l.Kernel.W, l.Stride, l.Padding)
+	return fmt.Sprintf("conv %d×%d×%d×%d /%v %s", l.OutC, l.InC, l.Kernel.H, l.Kernel.W, l.Stride, l.Window().padString())
 }
 
 // Params implements Layer.
@@ -71,7 +75,7 @@ func (l *Conv2D) OutShape(in Shape) (Shape, error) {
 }
 
 func (l *Conv2D) isPointwise() bool {
-	return l.Kernel == Pair{1, 1} && l.Stride == Pair{1, 1} && l.Padding == Pair{0, 0}
+	return l.Kernel == Pair{1, 1} && l.Stride == Pair{1, 1} && !l.Window().Padded()
 }
 
 // convKernel runs a convolution as GEMM on bands of output rows: the
@@ -138,7 +142,8 @@ func (c *convKernel) setGroups(g int) {
 
 // fuse absorbs the layers after the convolution that it can apply band by
 // band: a ReLU, then a max-pool whose windows tile the map (stride equal
-// to the kernel, no padding). It returns how many layers it absorbed.
+// to the kernel, no padding, floor mode). It returns how many layers it
+// absorbed.
 func (c *convKernel) fuse(next []Layer) int {
 	n := 0
 	if n < len(next) && next[n].Kind() == KindReLU {
@@ -146,7 +151,7 @@ func (c *convKernel) fuse(next []Layer) int {
 		n++
 	}
 	if n < len(next) {
-		if p, ok := next[n].(*MaxPool2D); ok && p.Stride == p.Kernel && p.Padding == (Pair{}) {
+		if p, ok := next[n].(*MaxPool2D); ok && p.Stride == p.Kernel && !p.Window().Padded() && !p.CeilMode {
 			w := p.Window()
 			c.pool = &w
 			n++
