@@ -130,6 +130,17 @@ func TestPageInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(count, fmt.Sprintf("%d of ", len(atLow))), "count %q", count)
 	assert.Equal(t, before, detects(), "moving the slider sent no request")
+
+	// A file that is not an image: the page shows the API's error.
+	notImage := filepath.Join(t.TempDir(), "notes.png")
+	require.NoError(t, os.WriteFile(notImage, []byte("not a picture"), 0o644))
+	require.NoError(t, chromedp.Do(step,
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{notImage}),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="error"]`)),
+	), "uploading a file that is not an image")
+	status, err := chromedp.Run(step, chromedp.Text(chromedp.ID("status")))
+	require.NoError(t, err)
+	assert.Contains(t, status, "415: the upload is not an image")
 }
 
 func assertSameBoxes(t *testing.T, api []box, page []drawn, what string) {

@@ -126,18 +126,19 @@
   $("file").addEventListener("change", (e) => scanFile(e.target.files[0]));
   $("threshold").addEventListener("input", draw);
   $("showheat").addEventListener("change", showPicture);
+  // A file dropped anywhere on the page is scanned; the drop zone lights
+  // up while something is dragged over the page.
   const drop = $("drop");
-  for (const ev of ["dragenter", "dragover"]) {
-    drop.addEventListener(ev, (e) => {
-      e.preventDefault();
-      drop.classList.add("over");
-    });
-  }
-  for (const ev of ["dragleave", "drop"]) {
-    drop.addEventListener(ev, () => drop.classList.remove("over"));
-  }
-  drop.addEventListener("drop", (e) => {
+  document.addEventListener("dragover", (e) => {
     e.preventDefault();
+    drop.classList.add("over");
+  });
+  for (const ev of ["dragleave", "dragend"]) {
+    document.addEventListener(ev, () => drop.classList.remove("over"));
+  }
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
     scanFile(e.dataTransfer.files[0]);
   });
   loadModel();
