@@ -327,6 +327,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			if err := vm.RunAll(); err != nil {
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step, err)
 			}
+			if err := g.UpdateRunningStats(); err != nil {
+				return nil, nil, fmt.Errorf("train: %w", err)
+			}
 			if err := solver.Step(G.NodesToValueGrads(g.Learnables)); err != nil {
 				return nil, nil, fmt.Errorf("train: solver: %w", err)
 			}
