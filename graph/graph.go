@@ -41,9 +41,9 @@ type Graph struct {
 
 // Options control how a Graph is built.
 type Options struct {
-	Batch    int
-	Height   int  // input height; 0 means the window height
-	Width    int  // input width; 0 means the window width
+	Batch  int
+	Height int // input height; 0 means the window height
+	Width  int // input width; 0 means the window width
 	// Training applies dropout and normalises batch norms with the
 	// statistics of the batch (learning their gamma and beta) instead of
 	// their running statistics.
