@@ -6,7 +6,6 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // DefaultMomentum is the batch norms' running-statistics momentum, as in
@@ -62,7 +61,10 @@ func (gr *Graph) batchNorm(x *G.Node, l *nn.BatchNorm) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	eps := G.NewConstant(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(filledSlice(l.Features, float32(l.Eps)))), G.In(gr.G))
+	// A scalar: gorgonia merges constant tensors whose printed values
+	// agree, and prints long vectors elided, so a vector of eps could be
+	// swapped for another batch norm's of a different length.
+	eps := G.NewConstant(float32(l.Eps))
 	ve, err := G.Add(variance, eps)
 	if err != nil {
 		return nil, err
@@ -90,14 +92,6 @@ func (gr *Graph) batchNorm(x *G.Node, l *nn.BatchNorm) (*G.Node, error) {
 	G.Read(variance, &st.Var)
 	gr.BatchNorms = append(gr.BatchNorms, st)
 	return y, nil
-}
-
-func filledSlice(n int, v float32) []float32 {
-	s := make([]float32, n)
-	for i := range s {
-		s[i] = v
-	}
-	return s
 }
 
 // UpdateRunningStats moves every trained batch norm's running statistics

@@ -176,3 +176,39 @@ func TestBatchNormGradientsMatchCentralDifferences(t *testing.T) {
 		}
 	}
 }
+
+// Batch norms of different widths in one graph keep their own eps: a
+// vector constant of eps per norm was once merged by gorgonia (it hashes
+// constants by their elided printed value) and the run failed.
+func TestBatchNormsOfDifferentWidths(t *testing.T) {
+	one := nn.Pair{H: 1, W: 1}
+	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 3, Width: 3, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("c1", 1, 32, one, one, nn.Pair{}), nn.NewBatchNorm("bn1", 32, 1e-5),
+			nn.NewConv2D("c2", 32, 64, one, one, nn.Pair{}), nn.NewBatchNorm("bn2", 64, 1e-5),
+		}}
+	rng := rand.New(rand.NewSource(2))
+	for _, l := range net.Layers {
+		if c, ok := l.(*nn.Conv2D); ok {
+			randomFill(rng, c.Weight.Data, -1, 1)
+		}
+	}
+	g, err := graph.Build(net, graph.Options{Batch: 2, Training: true})
+	require.NoError(t, err)
+	defer g.Close()
+	x := make([]float32, 2*9)
+	randomFill(rng, x, -1, 1)
+	out, err := g.Forward(tensor.New(tensor.WithShape(2, 1, 3, 3), tensor.WithBacking(x)))
+	require.NoError(t, err)
+	// Normalised with gamma 1 and beta 0, every channel has mean 0.
+	y := out.Data().([]float32)
+	for c := range 64 {
+		var s float64
+		for i := range 2 {
+			for k := range 9 {
+				s += float64(y[(i*64+c)*9+k])
+			}
+		}
+		assert.InDelta(t, 0, s/18, 1e-4, "channel %d", c)
+	}
+}

@@ -45,6 +45,10 @@ type Config struct {
 	MinePrint   float64 // share of mining scenes on a page of synthetic print instead of a photo
 	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
 	Init        string  // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch        string  // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// LabelSmoothing moves this much of each target's mass onto the two
+	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
+	LabelSmoothing float64
 	Resume      string  // checkpoint to continue from
 	Sampler     fmnist.SamplerConfig
 	Progress    io.Writer
@@ -143,8 +147,13 @@ func (c Config) Validate() error {
 		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
 	case c.Init != "" && c.Resume != "":
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
+	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
+		return fieldErr("Config.LabelSmoothing", "%v out of range [0,0.5)", c.LabelSmoothing)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
+	}
+	if _, err := Architecture(c.Arch); err != nil {
+		return &FieldError{Field: "Config.Arch", Err: err}
 	}
 	if err := c.Sampler.Validate(); err != nil {
 		return &FieldError{Field: "Config.Sampler", Err: err}
@@ -247,7 +256,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			return nil, nil, err
 		}
 	default:
-		net = DressNet()
+		if net, err = Architecture(cfg.Arch); err != nil {
+			return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
+		}
 		InitWeights(net, cfg.Seed)
 	}
 
@@ -276,6 +287,8 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	ys := make([]float32, cfg.Batch*2)
 	xT := tensor.New(tensor.WithShape(cfg.Batch, 1, 28, 28), tensor.WithBacking(xs))
 	yT := tensor.New(tensor.WithShape(cfg.Batch, 2), tensor.WithBacking(ys))
+	lo := float32(cfg.LabelSmoothing / 2)
+	hi := 1 - lo
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		t0 := time.Now()
@@ -313,9 +326,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			for b := 0; b < cfg.Batch; b++ {
 				lab := sampler.Sample(xs[b*784 : (b+1)*784])
 				normalise(xs[b*784:(b+1)*784], net.Input)
-				ys[b*2], ys[b*2+1] = 1, 0
+				ys[b*2], ys[b*2+1] = hi, lo
 				if lab == 1 {
-					ys[b*2], ys[b*2+1] = 0, 1
+					ys[b*2], ys[b*2+1] = lo, hi
 				}
 			}
 			if err := G.Let(g.Input, xT); err != nil {

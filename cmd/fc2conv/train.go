@@ -44,6 +44,10 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MinePrint, fl("Config.MinePrint", "mine-print"), d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
 	fs.StringVar(&cfg.Resume, fl("Config.Resume", "resume"), "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
+	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3w, or a spec such as c32,c32,p,c64,p,f256 (see README)")
+	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto both classes equally (0: hard labels)")
+	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
+	flagOf["Mix.NegClass"] = "--confusable-weight"
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
@@ -64,6 +68,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "fc2conv train: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if *confusable != 0 {
+		cfg.Sampler.Mix.NegClass = fmnist.ConfusableWeights(*confusable)
 	}
 	if cfg.Init != "" && cfg.Resume != "" {
 		fmt.Fprintln(stderr, "fc2conv train: --init and --resume both given; a checkpoint holds its own weights")
@@ -86,6 +93,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "fc2conv train: %s exists; give --force to overwrite it or another --out\n", p)
 				return exitUsage
 			}
+		}
+	}
+	if cfg.Resume == "" && cfg.Init == "" {
+		if err := printCost(stdout, cfg.Arch); err != nil {
+			fmt.Fprintf(stderr, "fc2conv train: --arch: %v\n", err)
+			return exitFail
 		}
 	}
 	cfg.Log = stdout
@@ -137,4 +150,27 @@ func fcnName(p string) string {
 		p = p[:len(p)-len(ext)]
 	}
 	return p + "-fcn" + ext
+}
+
+// printCost says what a window costs the engine with architecture arch,
+// beside DressNet's.
+func printCost(w io.Writer, arch string) error {
+	net, err := train.Architecture(arch)
+	if err != nil {
+		return err
+	}
+	c, err := train.CostOf(net)
+	if err != nil {
+		return err
+	}
+	if arch == "" {
+		arch = "dressnet"
+	}
+	d, err := train.CostOf(train.DressNet())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window (FC form), %.2f MFLOP per scanned position at stride %d (%.2f× and %.2f× dressnet's)\n",
+		arch, float64(c.Window)/1e6, float64(c.Position)/1e6, c.Stride.H, float64(c.Window)/float64(d.Window), float64(c.Position)/float64(d.Position))
+	return nil
 }
