@@ -247,11 +247,11 @@ type Sampler struct {
 	// Mix.NegClass over the classes that have items; nil when unweighted.
 	byClass  [NumClasses][]int
 	classCum []float64
-	photos  []*image.Gray
-	hard    [][]float32 // mined negatives
-	hardPos int         // next slot to replace once hard is full
-	pos     [][]float32 // mined positives
-	posNext int         // next slot to replace once pos is full
+	photos   []*image.Gray
+	hard     [][]float32 // mined negatives
+	hardPos  int         // next slot to replace once hard is full
+	pos      [][]float32 // mined positives
+	posNext  int         // next slot to replace once pos is full
 
 	// c is the 28×28 patch. A scene-style sample is painted on big (28k
 	// px square, k = mag) and resampled into c; cur is the one being

@@ -49,10 +49,10 @@ type Config struct {
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
 	LabelSmoothing float64
-	Resume      string  // checkpoint to continue from
-	Sampler     fmnist.SamplerConfig
-	Progress    io.Writer
-	Log         io.Writer // one line per epoch
+	Resume         string // checkpoint to continue from
+	Sampler        fmnist.SamplerConfig
+	Progress       io.Writer
+	Log            io.Writer // one line per epoch
 }
 
 // DefaultConfig is the configuration of member A, the first of the
