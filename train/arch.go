@@ -17,12 +17,14 @@ const MaxStride = 4
 // spec (see Architecture).
 var Architectures = map[string]string{
 	"dressnet": "", // DressNet, the shipped one
-	// 28→26→24, pool 12, →10, pool 5: 64·5·5 = 1600 → 256 → 2.
+	// The PyTorch reference (three 3×3 convolutions of 32, 32, 64):
+	// 28→26→24, pool 12, →10, pool 5: 64·5·5 = 1600 → 256 → 2. Scanning
+	// costs 3.8× dressnet's FLOPs per position, over the 2× budget.
 	"bn3": "c32,c32,p,c64,p,f256",
-	// 28→26→24, pool 12, →10→8, pool 4: 64·4·4 = 1024 → 256 → 2.
-	"bn4": "c32,c32,p,c64,c64,p,f256",
-	// bn3, wider: 96·5·5 = 2400 → 384 → 2.
-	"bn3w": "c48,c48,p,c96,p,f384",
+	// Within the budget (FLOPs per scanned position, train.CostOf):
+	"bn3s": "c16,c32,p,c32,p,f128", // 1.33× dressnet's
+	"bn3t": "c16,c16,p,c32,p,f128", // 0.95×
+	"bn4s": "c24,p,c48,c48,p,f256", // 1.90×: 28→26, pool 13, →11→9, pool 4
 }
 
 // Architecture builds the network named or described by spec, with

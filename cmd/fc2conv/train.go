@@ -44,7 +44,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MinePrint, fl("Config.MinePrint", "mine-print"), d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
 	fs.StringVar(&cfg.Resume, fl("Config.Resume", "resume"), "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
-	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3w, or a spec such as c32,c32,p,c64,p,f256 (see README)")
+	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn3s, bn3t, bn4s, or a spec such as c32,c32,p,c64,p,f256 (see README)")
 	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto both classes equally (0: hard labels)")
 	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
 	flagOf["Mix.NegClass"] = "--confusable-weight"
@@ -170,7 +170,11 @@ func printCost(w io.Writer, arch string) error {
 	if err != nil {
 		return err
 	}
+	ratio := float64(c.Position) / float64(d.Position)
 	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window (FC form), %.2f MFLOP per scanned position at stride %d (%.2f× and %.2f× dressnet's)\n",
-		arch, float64(c.Window)/1e6, float64(c.Position)/1e6, c.Stride.H, float64(c.Window)/float64(d.Window), float64(c.Position)/float64(d.Position))
+		arch, float64(c.Window)/1e6, float64(c.Position)/1e6, c.Stride.H, float64(c.Window)/float64(d.Window), ratio)
+	if ratio > 2 {
+		fmt.Fprintln(w, "note: scanning with it costs over 2× dressnet's FLOPs per position, issue 22's budget")
+	}
 	return nil
 }
