@@ -7,6 +7,7 @@ import (
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -150,6 +151,8 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.Init, c.Resume = "a", "b" }, "Config.Init", `train: Config.Init "a" given with Config.Resume; a checkpoint holds its own weights`},
 		{func(c *Config) { c.MinePrint = 2 }, "Config.MinePrint", "train: Config.MinePrint 2 out of range [0,1]"},
 		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
+		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
+		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
 	} {
 		cfg := DefaultConfig()
@@ -281,4 +284,35 @@ func abs(v float64) float64 { return max(v, -v) }
 func TestSplitSeed(t *testing.T) {
 	assert.Equal(t, int64(3), Config{Seed: 3}.splitSeed())
 	assert.Equal(t, int64(5), Config{Seed: 3, SplitSeed: 5}.splitSeed())
+}
+
+// A fresh architecture with batch norms trains on the tiny subset: the
+// running statistics leave their initial (0, 1), the model saves, loads
+// and converts (batch norms folded into the convolutions), and the
+// converted form agrees with the FC form on the window.
+func TestTrainArchWithBatchNorm(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Arch, cfg.LabelSmoothing = "c4,p,c8,p,f16", 0.1
+	cfg.Sampler.Mix.NegClass = fmnist.ConfusableWeights(3)
+	cfg, net := trainOneEpoch(t, cfg)
+	bns := 0
+	for _, l := range net.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			bns++
+			assert.NotEqual(t, make([]float32, bn.Features), bn.Mean.Data, "%s running mean", bn.Name())
+			assert.NotEqual(t, nntest.Ones(bn.Features), bn.Var.Data, "%s running var", bn.Name())
+			assert.NotEqual(t, nntest.Ones(bn.Features), bn.Gamma.Data, "%s gamma", bn.Name())
+		}
+	}
+	assert.Equal(t, 3, bns)
+	loaded, err := nn.Load(cfg.Out)
+	require.NoError(t, err)
+	res, err := convert.Convert(loaded)
+	require.NoError(t, err)
+	for _, l := range res.Network.Layers {
+		assert.NotEqual(t, nn.KindBatchNorm, l.Kind(), "folded")
+	}
+	rep, err := convert.Verify(loaded, res.Network, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
 }
