@@ -49,10 +49,13 @@ type Config struct {
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
 	LabelSmoothing float64
-	Resume         string // checkpoint to continue from
-	Sampler        fmnist.SamplerConfig
-	Progress       io.Writer
-	Log            io.Writer // one line per epoch
+	// Calibrate fits a temperature on the validation patches after the
+	// last epoch and folds it into the saved model (see Calibrate).
+	Calibrate bool
+	Resume    string // checkpoint to continue from
+	Sampler   fmnist.SamplerConfig
+	Progress  io.Writer
+	Log       io.Writer // one line per epoch
 }
 
 // DefaultConfig is the configuration of member A, the first of the
@@ -222,24 +225,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	all, err := fmnist.Load(cfg.DataDir, "train")
+	trainSet, valSet, photos, err := cfg.data()
 	if err != nil {
-		return nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
-	}
-	var photos []*image.Gray
-	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
-		if d.dir == "" {
-			continue
-		}
-		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
-		if err != nil {
-			return nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
-		}
-		photos = append(photos, more...)
-	}
-	trainSet, valSet := all.Split(cfg.ValFraction, cfg.splitSeed())
-	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
-		return nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
+		return nil, nil, err
 	}
 
 	var net *nn.Network
@@ -262,7 +250,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		InitWeights(net, cfg.Seed)
 	}
 
-	valX, valY, err := fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+	valX, valY, err := cfg.valPatches(valSet, photos)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -378,10 +366,122 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			return nil, nil, err
 		}
 	}
+	if cfg.Calibrate {
+		if _, err := calibrate(net, valX, valY, cfg.Log); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := net.Save(cfg.Out); err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	return net, history, nil
+}
+
+// data loads the training items, splits off the validation items and
+// loads the training photographs.
+func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, err error) {
+	all, err := fmnist.Load(cfg.DataDir, "train")
+	if err != nil {
+		return nil, nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
+	}
+	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
+		if d.dir == "" {
+			continue
+		}
+		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
+		if err != nil {
+			return nil, nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
+		}
+		photos = append(photos, more...)
+	}
+	trainSet, valSet = all.Split(cfg.ValFraction, cfg.splitSeed())
+	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
+		return nil, nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
+	}
+	return trainSet, valSet, photos, nil
+}
+
+// valPatches are the fixed validation patches: the same for the same
+// seed, split and sampler settings.
+func (cfg Config) valPatches(valSet *fmnist.Set, photos []*image.Gray) ([][]float32, []int, error) {
+	return fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+}
+
+// Calibration is what temperature scaling did on the validation patches.
+type Calibration struct {
+	Temperature         float64
+	NLLBefore, NLLAfter float64
+	ECEBefore, ECEAfter float64 // p(dress) in 10 bins
+	Patches             int
+	Before, After       Reliability
+}
+
+// Calibrate fits a temperature to net (an FC or converted dress model) on
+// the validation patches that Run with cfg would draw (cfg.Out is not
+// needed), applies it (see ApplyTemperature) and reports the fit.
+func Calibrate(net *nn.Network, cfg Config) (Calibration, error) {
+	if cfg.Out == "" {
+		cfg.Out = "unused"
+	}
+	if err := cfg.Validate(); err != nil {
+		return Calibration{}, err
+	}
+	if cfg.ValPatches < 1 {
+		return Calibration{}, fieldErr("Config.ValPatches", "%d, want ≥ 1 to calibrate on", cfg.ValPatches)
+	}
+	_, valSet, photos, err := cfg.data()
+	if err != nil {
+		return Calibration{}, err
+	}
+	valX, valY, err := cfg.valPatches(valSet, photos)
+	if err != nil {
+		return Calibration{}, err
+	}
+	return calibrate(net, valX, valY, cfg.Log)
+}
+
+func calibrate(net *nn.Network, xs [][]float32, ys []int, log io.Writer) (Calibration, error) {
+	c := Calibration{Patches: len(xs)}
+	if len(xs) == 0 {
+		return c, fieldErr("Config.ValPatches", "0, want ≥ 1 to calibrate on")
+	}
+	z, err := Logits(net, xs)
+	if err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	if len(z[0]) != 2 || net.Positive > 1 {
+		return c, fmt.Errorf("train: calibrate: %d classes, want the two of a dress model", len(z[0]))
+	}
+	if c.Temperature, err = FitTemperature(z, ys); err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	pos := make([]bool, len(ys))
+	for i, y := range ys {
+		pos[i] = y == net.Positive
+	}
+	for _, t := range []float64{1, c.Temperature} {
+		scores := make([]float64, len(z))
+		for i, zi := range z {
+			scores[i] = 1 / (1 + math.Exp(-(zi[net.Positive]-zi[1-net.Positive])/t))
+		}
+		r, err := NewReliability(scores, pos, 10)
+		if err != nil {
+			return c, err
+		}
+		if t == 1 {
+			c.Before, c.NLLBefore, c.ECEBefore = r, NLL(z, ys, 1), r.ECE
+		} else {
+			c.After, c.NLLAfter, c.ECEAfter = r, NLL(z, ys, t), r.ECE
+		}
+	}
+	if err := ApplyTemperature(net, c.Temperature); err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	if log != nil {
+		fmt.Fprintf(log, "temperature %.4f on %d validation patches: NLL %.4f → %.4f, ECE %.4f → %.4f\n",
+			c.Temperature, c.Patches, c.NLLBefore, c.NLLAfter, c.ECEBefore, c.ECEAfter)
+	}
+	return c, nil
 }
 
 // LearnRate is the rate of epoch e (0-based) of n: a cosine from lr down

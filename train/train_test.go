@@ -1,7 +1,9 @@
 package train
 
 import (
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
@@ -315,4 +317,44 @@ func TestTrainArchWithBatchNorm(t *testing.T) {
 	rep, err := convert.Verify(loaded, res.Network, convert.VerifyOptions{Seed: 1})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+}
+
+// Calibrate fits a temperature on the validation patches Run draws, lowers
+// their NLL (or keeps it), and divides the model's logits by it.
+func TestCalibrate(t *testing.T) {
+	cfg, net := trainOneEpoch(t, tinyConfig(t))
+	_, valSet, photos, err := cfg.data()
+	require.NoError(t, err)
+	xs, _, err := cfg.valPatches(valSet, photos)
+	require.NoError(t, err)
+	before, err := Logits(net, xs)
+	require.NoError(t, err)
+	var log strings.Builder
+	cfg.Log = &log
+	c, err := Calibrate(net, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, cfg.ValPatches, c.Patches)
+	assert.LessOrEqual(t, c.NLLAfter, c.NLLBefore)
+	assert.InDelta(t, c.ECEAfter, c.After.ECE, 0)
+	assert.Contains(t, log.String(), "temperature ")
+	after, err := Logits(net, xs)
+	require.NoError(t, err)
+	for i := range before {
+		for k := range before[i] {
+			assert.InDelta(t, before[i][k]/c.Temperature, after[i][k], 1e-4*(1+math.Abs(before[i][k])))
+		}
+	}
+	cfg.ValPatches = 0
+	_, err = Calibrate(net, cfg)
+	assert.ErrorContains(t, err, "Config.ValPatches 0")
+}
+
+// Config.Calibrate runs the same fit at the end of training.
+func TestTrainCalibrates(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Calibrate = true
+	var log strings.Builder
+	cfg.Log = &log
+	trainOneEpoch(t, cfg)
+	assert.Contains(t, log.String(), "temperature ")
 }
