@@ -66,7 +66,7 @@ var examples = map[string]string{
 	"scenes":        "fc2conv scenes --items t10k --photo-split eval --n 40 --seed 30 --out /tmp/testscenes",
 	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89 --reliability /tmp/reliability.png",
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
-		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.05",
+		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.1 --margin 0.02",
 	"bench": "fc2conv bench\n" +
 		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
