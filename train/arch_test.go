@@ -62,7 +62,9 @@ func TestArchitectureRejects(t *testing.T) {
 // outputs of 25 multiply-adds, conv2 40·8·8 of 20·25 (pooled to 40·4·4), fc1 640·128,
 // fc2 128·2; two FLOPs per multiply-add.
 func TestCostOfDressNet(t *testing.T) {
-	c, err := train.CostOf(train.DressNet())
+	net := train.DressNet()
+	train.InitWeights(net, 1)
+	c, err := train.CostOf(net)
 	require.NoError(t, err)
 	want := int64(2 * (20*24*24*25 + 40*8*8*20*25 + 640*128 + 128*2))
 	assert.Equal(t, want, c.Window)
