@@ -22,7 +22,7 @@ var Architectures = map[string]string{
 	// the PyTorch reference, three 3×3 convolutions of 32, 32, 64
 	// (28→26→24, pool 12, →10, pool 5: 64·5·5 = 1600 → 256 → 2), 1.9×;
 	"bn3": "c32,c32,p,c64,p,f256",
-	// bn3 with a fourth convolution (→10→8, pool 4: 64·4·4 = 1024), 1.45×;
+	// bn3 with a fourth convolution (→10→8, pool 4: 64·4·4 = 1024), 1.95×;
 	"bn4":  "c32,c32,p,c64,c64,p,f256",
 	"bn3s": "c16,c32,p,c32,p,f128", // 0.67×
 	"bn3t": "c16,c16,p,c32,p,f128", // 0.48×
