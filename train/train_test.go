@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -307,6 +308,13 @@ func TestTrainArchWithBatchNorm(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, bns)
+	// The same seed gives the same file, byte for byte.
+	cfg2, _ := trainOneEpoch(t, cfg)
+	a, err := os.ReadFile(cfg.Out)
+	require.NoError(t, err)
+	b, err := os.ReadFile(cfg2.Out)
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "same seed, same model file")
 	loaded, err := nn.Load(cfg.Out)
 	require.NoError(t, err)
 	res, err := convert.Convert(loaded)
