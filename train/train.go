@@ -44,8 +44,11 @@ type Config struct {
 	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
 	MinePrint   float64 // share of mining scenes on a page of synthetic print instead of a photo
 	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
-	Init        string  // model whose weights training starts from (fine-tuning) instead of random ones
-	Arch        string  // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// MineConfusable is the share of mining scenes whose other garments
+	// are only the confusable classes (see MineOptions.Confusable).
+	MineConfusable float64
+	Init           string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch           string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
 	LabelSmoothing float64
@@ -109,7 +112,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable}
 }
 
 // splitSeed is the seed of the item split.
@@ -127,6 +130,7 @@ var configField = map[string]string{
 	"MineOptions.Print":       "Config.MinePrint",
 	"MineOptions.PrintBlocky": "Config.Sampler.Background.PrintBlocky",
 	"MineOptions.NegativeIoU": "Config.MineNegIoU",
+	"MineOptions.Confusable":  "Config.MineConfusable",
 }
 
 // Validate reports the first setting out of range, as a *FieldError

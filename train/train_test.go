@@ -154,6 +154,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.Init, c.Resume = "a", "b" }, "Config.Init", `train: Config.Init "a" given with Config.Resume; a checkpoint holds its own weights`},
 		{func(c *Config) { c.MinePrint = 2 }, "Config.MinePrint", "train: Config.MinePrint 2 out of range [0,1]"},
 		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
+		{func(c *Config) { c.MineConfusable = 2 }, "Config.MineConfusable", "train: Config.MineConfusable 2 out of range [0,1]"},
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
 		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
