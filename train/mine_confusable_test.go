@@ -61,3 +61,17 @@ func TestMineHardExamplesConfusable(t *testing.T) {
 	require.Len(t, conf.Negatives, 2*minePerScene)
 	assert.NotEqual(t, all.Negatives, conf.Negatives)
 }
+
+// Label smoothing spreads eps of each target over both classes; without
+// it the targets are the hard labels.
+func TestTargets(t *testing.T) {
+	for _, c := range []struct {
+		lab     int
+		eps     float64
+		no, yes float32
+	}{{1, 0, 0, 1}, {0, 0, 1, 0}, {1, 0.1, 0.05, 0.95}, {0, 0.2, 0.9, 0.1}} {
+		no, yes := targets(c.lab, c.eps)
+		assert.InDelta(t, c.no, no, 1e-7, "%+v", c)
+		assert.InDelta(t, c.yes, yes, 1e-7, "%+v", c)
+	}
+}

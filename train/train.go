@@ -279,8 +279,6 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	ys := make([]float32, cfg.Batch*2)
 	xT := tensor.New(tensor.WithShape(cfg.Batch, 1, 28, 28), tensor.WithBacking(xs))
 	yT := tensor.New(tensor.WithShape(cfg.Batch, 2), tensor.WithBacking(ys))
-	lo := float32(cfg.LabelSmoothing / 2)
-	hi := 1 - lo
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		t0 := time.Now()
@@ -318,10 +316,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			for b := 0; b < cfg.Batch; b++ {
 				lab := sampler.Sample(xs[b*784 : (b+1)*784])
 				normalise(xs[b*784:(b+1)*784], net.Input)
-				ys[b*2], ys[b*2+1] = hi, lo
-				if lab == 1 {
-					ys[b*2], ys[b*2+1] = lo, hi
-				}
+				ys[b*2], ys[b*2+1] = targets(lab, cfg.LabelSmoothing)
 			}
 			if err := G.Let(g.Input, xT); err != nil {
 				return nil, nil, fmt.Errorf("train: %w", err)
@@ -512,6 +507,16 @@ func newBar(cfg Config, epoch int) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
+}
+
+// targets are the training targets (not dress, dress) of a patch of label
+// lab (1 for a dress), with eps of the mass spread over both classes.
+func targets(lab int, eps float64) (float32, float32) {
+	lo := float32(eps / 2)
+	if lab == 1 {
+		return lo, 1 - lo
+	}
+	return 1 - lo, lo
 }
 
 // crossEntropy is the mean of −Σ y·log softmax(logits).
