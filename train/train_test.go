@@ -1,7 +1,10 @@
 package train
 
 import (
+	"github.com/fc2conv/fc2conv/detect"
+	"image"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,6 +341,21 @@ func TestCalibrate(t *testing.T) {
 	require.NoError(t, err)
 	before, err := Logits(net, xs)
 	require.NoError(t, err)
+	img := image.NewGray(image.Rect(0, 0, 61, 47))
+	rng := rand.New(rand.NewSource(3))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.Intn(256))
+	}
+	heat := func() detect.Heatmap {
+		res, err := convert.Convert(net)
+		require.NoError(t, err)
+		d, err := detect.New(res.Network, detect.Options{Class: detect.Class(1), NoFlip: true})
+		require.NoError(t, err)
+		h, err := d.Heatmap(img, 1)
+		require.NoError(t, err)
+		return h
+	}
+	hBefore := heat()
 	var log strings.Builder
 	cfg.Log = &log
 	c, err := Calibrate(net, cfg)
@@ -352,6 +370,13 @@ func TestCalibrate(t *testing.T) {
 		for k := range before[i] {
 			assert.InDelta(t, before[i][k]/c.Temperature, after[i][k], 1e-4*(1+math.Abs(before[i][k])))
 		}
+	}
+	// The detector's heatmap applies it: p' = σ(logit(p)/T) in every cell.
+	hAfter := heat()
+	require.Equal(t, len(hBefore.Data), len(hAfter.Data))
+	for i, p := range hBefore.Data {
+		l := math.Log(float64(p) / (1 - float64(p)))
+		assert.InDelta(t, 1/(1+math.Exp(-l/c.Temperature)), hAfter.Data[i], 2e-5, "cell %d", i)
 	}
 	cfg.ValPatches = 0
 	_, err = Calibrate(net, cfg)
