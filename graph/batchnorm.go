@@ -37,6 +37,10 @@ func (gr *Graph) batchNorm(x *G.Node, l *nn.BatchNorm) (*G.Node, error) {
 	for _, a := range axes {
 		count *= x.Shape()[a]
 	}
+	if count < 2 {
+		// As PyTorch refuses: the output would be beta whatever the input.
+		return nil, fmt.Errorf("one value per channel in a batch; batch statistics need at least 2")
+	}
 	if x.Shape()[1] != l.Features {
 		return nil, fmt.Errorf("input has %d channels, layer expects %d", x.Shape()[1], l.Features)
 	}

@@ -100,6 +100,13 @@ func TestUpdateRunningStatsBeforeRun(t *testing.T) {
 	assert.ErrorContains(t, g.UpdateRunningStats(), "run the graph first")
 	_, err = graph.Build(net, graph.Options{Batch: 2, Training: true, Momentum: 1.5})
 	assert.ErrorContains(t, err, "momentum")
+	// After a dense layer a batch of one has one value per feature.
+	fc := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 2, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 2, 3), nn.NewBatchNorm("bn", 3, 1e-5)}}
+	_, err = graph.Build(fc, graph.Options{Batch: 1, Training: true})
+	assert.ErrorContains(t, err, `graph: layer "bn": one value per channel in a batch`)
+	_, err = graph.Build(fc, graph.Options{Batch: 1})
+	assert.NoError(t, err, "outside training the running statistics serve")
 }
 
 // bnNet is conv → batch norm → ReLU → flatten → dense → batch norm (over
