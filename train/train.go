@@ -93,6 +93,9 @@ type EpochStats struct {
 	Epoch  int     `json:"epoch"`
 	Loss   float64 `json:"loss"`
 	ValAcc float64 `json:"val_accuracy"` // on sampled validation patches
+	// NLL and expected calibration error of p(dress) (10 bins) on them.
+	ValNLL float64 `json:"val_nll"`
+	ValECE float64 `json:"val_ece"`
 	// On the raw held-out items, dress vs rest at p ≥ 0.5.
 	ValRawAcc        float64 `json:"val_raw_accuracy"`
 	ValRawAUC        float64 `json:"val_raw_auc"`
@@ -348,6 +351,18 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			_ = bar.Finish()
 		}
 		acc := Accuracy(net, valX, valY)
+		var valNLL, valECE float64
+		if len(valX) > 0 {
+			z, err := Logits(net, valX)
+			if err != nil {
+				return nil, nil, fmt.Errorf("train: validation: %w", err)
+			}
+			nll, r, err := scoreStats(z, valY, net.Positive, 1)
+			if err != nil {
+				return nil, nil, fmt.Errorf("train: validation: %w", err)
+			}
+			valNLL, valECE = nll, r.ECE
+		}
 		// Raw held-out items, as t10k will be scored (t10k itself is never
 		// read here).
 		scores, err := Scores(net, valSet)
@@ -355,12 +370,12 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			return nil, nil, err
 		}
 		raw := Evaluate(scores, valSet, 0.5)
-		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
+		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValNLL: valNLL, ValECE: valECE, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
 			MinedPositives: minedPos, Seconds: time.Since(t0).Seconds(), Patches: cfg.Steps * cfg.Batch,
 			HardPool: len(hard.Negatives), HardPositivePool: len(hard.Positives)}
 		history = append(history, st)
-		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos  %.0f patches/s\n",
-			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, float64(st.Patches)/st.Seconds)
+		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos  %.0f patches/s\n",
+			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, float64(st.Patches)/st.Seconds)
 		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{Epoch: epoch + 1, History: history, Config: cfg}); err != nil {
 			return nil, nil, err
 		}
@@ -404,6 +419,19 @@ func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, er
 // seed, split and sampler settings.
 func (cfg Config) valPatches(valSet *fmnist.Set, photos []*image.Gray) ([][]float32, []int, error) {
 	return fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+}
+
+// scoreStats are the NLL of two-class logits z at temperature t and the
+// reliability (10 bins) of their p(positive).
+func scoreStats(z [][]float64, ys []int, positive int, t float64) (float64, Reliability, error) {
+	scores := make([]float64, len(z))
+	pos := make([]bool, len(z))
+	for i, zi := range z {
+		scores[i] = 1 / (1 + math.Exp(-(zi[positive]-zi[1-positive])/t))
+		pos[i] = ys[i] == positive
+	}
+	r, err := NewReliability(scores, pos, 10)
+	return NLL(z, ys, t), r, err
 }
 
 // Calibration is what temperature scaling did on the validation patches.
@@ -454,25 +482,13 @@ func calibrate(net *nn.Network, xs [][]float32, ys []int, log io.Writer) (Calibr
 	if c.Temperature, err = FitTemperature(z, ys); err != nil {
 		return c, fmt.Errorf("train: calibrate: %w", err)
 	}
-	pos := make([]bool, len(ys))
-	for i, y := range ys {
-		pos[i] = y == net.Positive
+	if c.NLLBefore, c.Before, err = scoreStats(z, ys, net.Positive, 1); err != nil {
+		return c, err
 	}
-	for _, t := range []float64{1, c.Temperature} {
-		scores := make([]float64, len(z))
-		for i, zi := range z {
-			scores[i] = 1 / (1 + math.Exp(-(zi[net.Positive]-zi[1-net.Positive])/t))
-		}
-		r, err := NewReliability(scores, pos, 10)
-		if err != nil {
-			return c, err
-		}
-		if t == 1 {
-			c.Before, c.NLLBefore, c.ECEBefore = r, NLL(z, ys, 1), r.ECE
-		} else {
-			c.After, c.NLLAfter, c.ECEAfter = r, NLL(z, ys, t), r.ECE
-		}
+	if c.NLLAfter, c.After, err = scoreStats(z, ys, net.Positive, c.Temperature); err != nil {
+		return c, err
 	}
+	c.ECEBefore, c.ECEAfter = c.Before.ECE, c.After.ECE
 	if err := ApplyTemperature(net, c.Temperature); err != nil {
 		return c, fmt.Errorf("train: calibrate: %w", err)
 	}

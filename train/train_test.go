@@ -1,12 +1,14 @@
 package train
 
 import (
+	"fmt"
 	"github.com/fc2conv/fc2conv/detect"
 	"image"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -383,12 +385,20 @@ func TestCalibrate(t *testing.T) {
 	assert.ErrorContains(t, err, "Config.ValPatches 0")
 }
 
-// Config.Calibrate runs the same fit at the end of training.
+// Config.Calibrate runs the same fit at the end of training; its NLL and
+// ECE before the fit are the last epoch's validation figures, the same
+// patches and weights.
 func TestTrainCalibrates(t *testing.T) {
 	cfg := tinyConfig(t)
-	cfg.Calibrate = true
+	cfg.Calibrate, cfg.Epochs, cfg.MineFrom = true, 1, 0
 	var log strings.Builder
 	cfg.Log = &log
-	trainOneEpoch(t, cfg)
-	assert.Contains(t, log.String(), "temperature ")
+	_, hist, err := Run(cfg)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`temperature [0-9.]+ on 100 validation patches: NLL ([0-9.]+) → [0-9.]+, ECE ([0-9.]+) → `).FindStringSubmatch(log.String())
+	require.NotNil(t, m, log.String())
+	assert.Equal(t, m[1], fmt.Sprintf("%.4f", hist[0].ValNLL))
+	assert.Equal(t, m[2], fmt.Sprintf("%.4f", hist[0].ValECE))
+	assert.Greater(t, hist[0].ValNLL, 0.0)
+	assert.Contains(t, log.String(), fmt.Sprintf("val patches acc %.4f NLL %.4f ECE %.4f", hist[0].ValAcc, hist[0].ValNLL, hist[0].ValECE))
 }
