@@ -35,6 +35,11 @@ type importer struct {
 	// bias is the bias of the layer the previous node made (Conv, Gemm,
 	// MatMul), for an Add that follows it; nil after any other node.
 	bias *nn.Tensor
+	// pad is an explicit zero Pad waiting for the Conv or average pool
+	// after it (torch writes one before an AveragePool from opset 11 on);
+	// padUsed is set by the node that takes it.
+	pad     *[2]nn.Pair
+	padUsed bool
 	// consumers of each computed value, and the graph's outputs.
 	consumers map[string][]*pb.NodeProto
 	outputs   map[string]bool
@@ -100,10 +105,10 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 	}
 
 	im.net = &nn.Network{}
-	if err := im.input(in, meta); err != nil {
+	cur, err := im.input(in, meta)
+	if err != nil {
 		return nil, err
 	}
-	cur := in.Name
 	done := map[*pb.NodeProto]bool{}
 	for {
 		cs := im.consumers[cur]
@@ -160,68 +165,57 @@ func nodeErr(n *pb.NodeProto, err error) error {
 // NCHW follows (tf2onnx's Keras layout), which is absorbed. The batch may
 // be free; height and width must be fixed unless the model's fc2conv
 // metadata gives the window (a converted network Export wrote).
-func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) error {
+func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string, error) {
 	tt := v.GetType().GetTensorType()
 	if tt == nil || tt.Shape == nil {
-		return fmt.Errorf("%w: input %q has no tensor shape", ErrUnsupported, v.Name)
+		return "", fmt.Errorf("%w: input %q has no tensor shape", ErrUnsupported, v.Name)
 	}
 	if tt.ElemType != int32(pb.TensorProto_FLOAT) {
-		return fmt.Errorf("%w: input %q has type %s, want FLOAT", ErrUnsupported, v.Name, dtypeName(tt.ElemType))
+		return "", fmt.Errorf("%w: input %q has type %s, want FLOAT", ErrUnsupported, v.Name, dtypeName(tt.ElemType))
 	}
 	dims := tt.Shape.Dim
 	if len(dims) != 4 {
-		return fmt.Errorf("%w: input %q has %d dimensions, want 4 (N×C×H×W, or N×H×W×C for Keras)", ErrUnsupported, v.Name, len(dims))
+		return "", fmt.Errorf("%w: input %q has %d dimensions, want 4 (N×C×H×W, or N×H×W×C for Keras)", ErrUnsupported, v.Name, len(dims))
 	}
 	size := make([]int, 4) // 0: free
 	for i, d := range dims {
 		if x, ok := d.Value.(*pb.TensorShapeProto_Dimension_DimValue); ok {
 			if x.DimValue < 1 || x.DimValue > nn.MaxDim {
-				return fmt.Errorf("%w: input %q: dimension %d is %d, out of range [1,%d]", ErrUnsupported, v.Name, i, x.DimValue, nn.MaxDim)
+				return "", fmt.Errorf("%w: input %q: dimension %d is %d, out of range [1,%d]", ErrUnsupported, v.Name, i, x.DimValue, nn.MaxDim)
 			}
 			size[i] = int(x.DimValue)
 		}
 	}
 	if size[0] > 1 {
-		return fmt.Errorf("%w: input %q has a fixed batch of %d; export with batch 1 or a free batch", ErrUnsupported, v.Name, size[0])
+		return "", fmt.Errorf("%w: input %q has a fixed batch of %d; export with batch 1 or a free batch", ErrUnsupported, v.Name, size[0])
 	}
 	c, h, w := size[1], size[2], size[3]
+	start := v.Name
 	if cs := im.consumers[v.Name]; len(cs) == 1 && cs[0].OpType == "Transpose" {
 		if perm, _ := (attrs{node: cs[0]}).ints("perm", nil); slices.Equal(perm, []int64{0, 3, 1, 2}) {
 			c, h, w = size[3], size[1], size[2]
-			im.absorbInputTranspose(cs[0], v.Name)
+			im.absorbed, start = cs[0], firstOut(cs[0])
 		}
 	}
 	if c == 0 {
-		return fmt.Errorf("%w: input %q has a free channel count", ErrUnsupported, v.Name)
+		return "", fmt.Errorf("%w: input %q has a free channel count", ErrUnsupported, v.Name)
 	}
 	if h == 0 || w == 0 {
 		var win []int
 		if err := metaJSON(meta, metaWindow, &win); err != nil {
-			return err
+			return "", err
 		}
 		if len(win) != 2 || win[0] < 1 || win[1] < 1 || win[0] > nn.MaxDim || win[1] > nn.MaxDim {
-			return fmt.Errorf("%w: input %q has a free height or width; the window must be fixed for conversion (export the classifier with a fixed input size)", ErrUnsupported, v.Name)
+			return "", fmt.Errorf("%w: input %q has a free height or width; the window must be fixed for conversion (export the classifier with a fixed input size)", ErrUnsupported, v.Name)
 		}
 		h, w = win[0], win[1]
 	}
 	if c > 4 {
-		return fmt.Errorf("%w: input %q has %d channels, want 1 (grey) to 4", ErrUnsupported, v.Name, c)
+		return "", fmt.Errorf("%w: input %q has %d channels, want 1 (grey) to 4", ErrUnsupported, v.Name, c)
 	}
 	im.net.Input = nn.InputSpec{Channels: c, Height: h, Width: w}
 	im.shape = nn.Shape{C: c, H: h, W: w}
-	return nil
-}
-
-// absorbInputTranspose makes the input's consumers the transpose's, as if
-// the input had been NCHW all along.
-func (im *importer) absorbInputTranspose(t *pb.NodeProto, in string) {
-	out := firstOut(t)
-	im.consumers[in] = im.consumers[out]
-	delete(im.consumers, out)
-	if im.outputs[out] {
-		im.outputs[in] = true
-	}
-	im.absorbed = t
+	return start, nil
 }
 
 // node appends the layers of one node whose data input is cur, and
@@ -246,6 +240,8 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 	a := newAttrs(n)
 	bias := im.bias
 	im.bias = nil
+	pad := im.pad
+	im.padUsed = false
 	var err error
 	switch n.OpType {
 	case "Conv":
@@ -265,6 +261,9 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 	case "Dropout":
 		err = im.dropout(n, a)
 	case "Identity":
+	case "Pad":
+		err = im.padNode(n, a)
+		pad = nil
 	case "BatchNormalization":
 		err = im.batchNorm(n, a)
 	case "Transpose":
@@ -290,6 +289,12 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 	}
 	if err := a.done(); err != nil {
 		return "", err
+	}
+	if pad != nil {
+		if !im.padUsed {
+			return "", fmt.Errorf("%w: a Pad of %v top/left, %v bottom/right is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported, pad[0], pad[1])
+		}
+		im.pad = nil
 	}
 	return n.Output[0], nil
 }

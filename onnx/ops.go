@@ -150,7 +150,73 @@ func (im *importer) slide(a attrs, k nn.Pair) (stride, begin, end nn.Pair, err e
 	default:
 		err = fmt.Errorf("%w: attribute auto_pad %q", ErrUnsupported, auto)
 	}
+	if p := im.pad; p != nil {
+		begin.H, begin.W, end.H, end.W = begin.H+p[0].H, begin.W+p[0].W, end.H+p[1].H, end.W+p[1].W
+		im.padUsed = true
+	}
 	return
+}
+
+// padNode reads a constant zero Pad of the spatial axes, for the Conv or
+// average pool after it to take over.
+func (im *importer) padNode(n *pb.NodeProto, a attrs) error {
+	if err := im.needMap("Pad"); err != nil {
+		return err
+	}
+	if im.pad != nil {
+		return fmt.Errorf("%w: two Pads in a row", ErrUnsupported)
+	}
+	mode, err := a.str("mode", "constant")
+	if err != nil {
+		return err
+	}
+	if mode != "constant" {
+		return fmt.Errorf("%w: attribute mode %q (only constant zero padding)", ErrUnsupported, mode)
+	}
+	var pads []int64
+	value := 0.0
+	if im.opset < 11 {
+		if pads, err = a.ints("pads", nil); err != nil {
+			return err
+		}
+		if value, err = a.float("value", 0); err != nil {
+			return err
+		}
+	} else {
+		if len(n.Input) > 3 && n.Input[3] != "" {
+			return fmt.Errorf("%w: input axes", ErrUnsupported)
+		}
+		t, ok := im.consts[n.Input[min(1, len(n.Input)-1)]]
+		if len(n.Input) < 2 || !ok {
+			return fmt.Errorf("%w: no pads input", ErrFormat)
+		}
+		if pads, err = im.ints(t); err != nil {
+			return fmt.Errorf("pads: %w", err)
+		}
+		v, ok, err := im.scalarInput(n, 2, "constant_value")
+		if err != nil {
+			return err
+		}
+		if ok {
+			value = v
+		}
+	}
+	if value != 0 {
+		return fmt.Errorf("%w: padding with %g (only zero padding)", ErrUnsupported, value)
+	}
+	if len(pads) != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
+		return fmt.Errorf("%w: pads %v (only height and width of an N×C×H×W map may be padded)", ErrUnsupported, pads)
+	}
+	for _, p := range pads {
+		if p < 0 || p > nn.MaxKernel {
+			return fmt.Errorf("%w: pads %v out of range [0,%d]", ErrUnsupported, pads, nn.MaxKernel)
+		}
+	}
+	p := [2]nn.Pair{{H: int(pads[2]), W: int(pads[3])}, {H: int(pads[6]), W: int(pads[7])}}
+	if p != ([2]nn.Pair{}) {
+		im.pad = &p
+	}
+	return nil
 }
 
 // padding maps ONNX's begin and end pads onto nn's padding.
@@ -256,6 +322,9 @@ func (im *importer) pool(n *pb.NodeProto, a attrs) error {
 		return fmt.Errorf("%w: attribute ceil_mode 1 is not supported yet (nn pools in floor mode)", ErrUnsupported)
 	}
 	if n.OpType == "MaxPool" {
+		if im.pad != nil {
+			return fmt.Errorf("%w: a zero Pad before a MaxPool (whose own pads are -inf)", ErrUnsupported)
+		}
 		// storage_order only lays out the Indices output, which must be unused.
 		if _, err := a.int("storage_order", 0); err != nil {
 			return err
@@ -265,6 +334,11 @@ func (im *importer) pool(n *pb.NodeProto, a attrs) error {
 	include, err := a.int("count_include_pad", 0)
 	if err != nil {
 		return err
+	}
+	if im.pad != nil && include == 0 {
+		// The explicit pad's zeros count in the divisor; nn's would not.
+		im.padUsed = false
+		return fmt.Errorf("%w: a Pad before an AveragePool that does not count pads", ErrUnsupported)
 	}
 	return im.add(n, nn.NewAvgPool2D(im.name(n), k, stride, pad, include != 0))
 }
