@@ -151,22 +151,16 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 	switch l := l.(type) {
 	case *nn.Conv2D:
 		ps, ts := params()
-		return []*pb.NodeProto{node("Conv", append([]string{in}, ps...),
-			intsAttr("kernel_shape", l.Kernel.H, l.Kernel.W), intsAttr("strides", l.Stride.H, l.Stride.W),
-			intsAttr("pads", l.Padding.H, l.Padding.W, l.Padding.H, l.Padding.W))}, ts, 4, nil
+		return []*pb.NodeProto{node("Conv", append([]string{in}, ps...), slideAttrs(l.Window())...)}, ts, 4, nil
 	case *nn.MaxPool2D:
-		return []*pb.NodeProto{node("MaxPool", []string{in},
-			intsAttr("kernel_shape", l.Kernel.H, l.Kernel.W), intsAttr("strides", l.Stride.H, l.Stride.W),
-			intsAttr("pads", l.Padding.H, l.Padding.W, l.Padding.H, l.Padding.W))}, nil, 4, nil
+		return []*pb.NodeProto{node("MaxPool", []string{in}, slideAttrs(l.Window())...)}, nil, 4, nil
 	case *nn.AvgPool2D:
 		include := 0
 		if l.CountIncludePad {
 			include = 1
 		}
 		return []*pb.NodeProto{node("AveragePool", []string{in},
-			intsAttr("kernel_shape", l.Kernel.H, l.Kernel.W), intsAttr("strides", l.Stride.H, l.Stride.W),
-			intsAttr("pads", l.Padding.H, l.Padding.W, l.Padding.H, l.Padding.W),
-			intAttr("count_include_pad", int64(include)))}, nil, 4, nil
+			append(slideAttrs(l.Window()), intAttr("count_include_pad", int64(include)))...)}, nil, 4, nil
 	case *nn.BatchNorm:
 		ps, ts := params()
 		return []*pb.NodeProto{node("BatchNormalization", append([]string{in}, ps...),
@@ -192,6 +186,19 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 		return []*pb.NodeProto{node("Gemm", append([]string{in}, ps...), intAttr("transB", 1))}, ts, 2, nil
 	}
 	return nil, nil, 0, fmt.Errorf("%w: layer kind %s has no ONNX form here", ErrUnsupported, l.Kind())
+}
+
+// slideAttrs are the kernel, strides, pads (top, left, bottom, right) and,
+// for a ceil-mode pool, ceil_mode of a conv or pool.
+func slideAttrs(w nn.Window) []*pb.AttributeProto {
+	at := []*pb.AttributeProto{
+		intsAttr("kernel_shape", w.Kernel.H, w.Kernel.W), intsAttr("strides", w.Stride.H, w.Stride.W),
+		intsAttr("pads", w.Padding.H, w.Padding.W, w.PaddingEnd.H, w.PaddingEnd.W),
+	}
+	if w.Ceil {
+		at = append(at, intAttr("ceil_mode", 1))
+	}
+	return at
 }
 
 func floatTensor(name string, shape []int, data []float32) *pb.TensorProto {

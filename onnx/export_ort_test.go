@@ -40,7 +40,7 @@ func TestExportORT(t *testing.T) {
 	torch := filepath.Join("..", "testdata", "torch")
 	var cases []ortCase
 	nets := map[string]*nn.Network{}
-	for _, name := range []string{"chw_softmax", "hwc_keras", "avgpool_padded", "unpadded_sigmoid"} {
+	for _, name := range []string{"chw_softmax", "hwc_keras", "avgpool_padded", "unpadded_sigmoid", "asym_pad", "ceil_maxpool", "ceil_avgpool", "grown_mixed"} {
 		fc, err := nn.Load(filepath.Join(torch, name+".safetensors"))
 		require.NoError(t, err)
 		golden, err := nn.ReadTensors(filepath.Join(torch, name+".golden.safetensors"))

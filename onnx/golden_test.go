@@ -1,7 +1,6 @@
 package onnx_test
 
 import (
-	"errors"
 	"path/filepath"
 	"testing"
 
@@ -23,7 +22,7 @@ const tol = 1e-5
 func TestGoldenPyTorch(t *testing.T) {
 	for _, name := range []string{
 		"chain_op9", "chain_op13", "chain_op17", "chain_op21", "gap_sigmoid_op11", "keras_nhwc_op13",
-		"keras_flatten_op11", "reshape_gemm_op17", "dtypes_op13", "external_op13",
+		"keras_flatten_op11", "reshape_gemm_op17", "dtypes_op13", "external_op13", "ceil_pool_op13", "asym_pad_op13",
 	} {
 		t.Run(name, func(t *testing.T) {
 			fc, golden := load(t, name)
@@ -65,18 +64,4 @@ func chw(t *testing.T, d *nn.Tensor) ([]float32, nn.Shape) {
 	t.Helper()
 	require.Len(t, d.Shape, 3)
 	return d.Data, nn.Shape{C: d.Shape[0], H: d.Shape[1], W: d.Shape[2]}
-}
-
-// Asymmetric pads and ceil-mode pools wait for nn to grow them; until then
-// they are refused by name rather than imported wrong.
-func TestGoldenNotYet(t *testing.T) {
-	for name, want := range map[string]string{
-		"asym_pad_op13":  `node "/conv1/Conv" (Conv): unsupported ONNX model: attribute pads: asymmetric padding`,
-		"ceil_pool_op13": `node "/pool1/MaxPool" (MaxPool): unsupported ONNX model: attribute ceil_mode 1 is not supported yet`,
-	} {
-		_, err := onnx.Import(filepath.Join("..", "testdata", "onnx", name+".onnx"), onnx.Options{})
-		require.Error(t, err, name)
-		assert.True(t, errors.Is(err, onnx.ErrUnsupported), "%s: %v", name, err)
-		assert.Contains(t, err.Error(), want)
-	}
 }

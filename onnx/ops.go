@@ -219,12 +219,13 @@ func (im *importer) padNode(n *pb.NodeProto, a attrs) error {
 	return nil
 }
 
-// padding maps ONNX's begin and end pads onto nn's padding.
-func padding(begin, end nn.Pair) (nn.Pair, error) {
-	if begin != end {
-		return nn.Pair{}, fmt.Errorf("%w: attribute pads: asymmetric padding %v top/left, %v bottom/right is not supported yet (nn pads symmetrically)", ErrUnsupported, begin, end)
+// padEnd is nn's PaddingEnd for ONNX's begin and end pads: nil when
+// symmetric.
+func padEnd(begin, end nn.Pair) *nn.Pair {
+	if begin == end {
+		return nil
 	}
-	return begin, nil
+	return &end
 }
 
 func (im *importer) conv(n *pb.NodeProto, a attrs) error {
@@ -274,11 +275,8 @@ func (im *importer) conv(n *pb.NodeProto, a attrs) error {
 	if err != nil {
 		return err
 	}
-	pad, err := padding(begin, end)
-	if err != nil {
-		return err
-	}
-	l := nn.NewConv2D(im.name(n), inC, outC, k, stride, pad)
+	l := nn.NewConv2D(im.name(n), inC, outC, k, stride, begin)
+	l.PaddingEnd = padEnd(begin, end)
 	outG, kk := outC/int(group), k.H*k.W
 	for oc := 0; oc < outC; oc++ {
 		gi := oc / outG
@@ -310,16 +308,9 @@ func (im *importer) pool(n *pb.NodeProto, a attrs) error {
 	if err != nil {
 		return err
 	}
-	pad, err := padding(begin, end)
-	if err != nil {
-		return err
-	}
 	ceil, err := a.int("ceil_mode", 0)
 	if err != nil {
 		return err
-	}
-	if ceil != 0 {
-		return fmt.Errorf("%w: attribute ceil_mode 1 is not supported yet (nn pools in floor mode)", ErrUnsupported)
 	}
 	if n.OpType == "MaxPool" {
 		if im.pad != nil {
@@ -329,7 +320,9 @@ func (im *importer) pool(n *pb.NodeProto, a attrs) error {
 		if _, err := a.int("storage_order", 0); err != nil {
 			return err
 		}
-		return im.add(n, nn.NewMaxPool2D(im.name(n), k, stride, pad))
+		l := nn.NewMaxPool2D(im.name(n), k, stride, begin)
+		l.PaddingEnd, l.CeilMode = padEnd(begin, end), ceil != 0
+		return im.add(n, l)
 	}
 	include, err := a.int("count_include_pad", 0)
 	if err != nil {
@@ -340,7 +333,9 @@ func (im *importer) pool(n *pb.NodeProto, a attrs) error {
 		im.padUsed = false
 		return fmt.Errorf("%w: a Pad before an AveragePool that does not count pads", ErrUnsupported)
 	}
-	return im.add(n, nn.NewAvgPool2D(im.name(n), k, stride, pad, include != 0))
+	l := nn.NewAvgPool2D(im.name(n), k, stride, begin, include != 0)
+	l.PaddingEnd, l.CeilMode = padEnd(begin, end), ceil != 0
+	return im.add(n, l)
 }
 
 // globalPool pools the whole map of the fixed window; on a larger input
