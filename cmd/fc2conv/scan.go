@@ -31,7 +31,7 @@ import (
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
-	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
+	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
@@ -304,7 +304,7 @@ func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, e
 		d, err := detect.New(net, opt)
 		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	d, err := detect.Open(path, opt)
+	d, err := openDetector(path, opt)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}

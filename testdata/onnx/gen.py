@@ -24,7 +24,9 @@ Models (the op list of the importer, across opsets 9 to 21):
   gap_sigmoid_op11         unpadded, average pool, GlobalAveragePool, sigmoid head
   keras_nhwc_op13          tf2onnx's Keras layout: N,H,W,C input and a Transpose to
                            NCHW, Transpose + Reshape(-1, F) channels-last flatten,
-                           MatMul + Add, raw logits
+                           MatMul + Add, raw logits; also scan_rgb.png (48×40 RGB)
+                           and scan_rgb.golden.safetensors: "heatmap", PyTorch's FCN
+                           output of class 0 on it (pixels / 255), for fc2conv scan
   keras_flatten_op11       NCHW input, Transpose + Flatten, Clip(min=0), sigmoid
   reshape_gemm_op17        Reshape from a constant, Gemm edited to transB=0 with
                            alpha 2 and beta 0.5, the first conv edited to
@@ -38,6 +40,9 @@ Models (the op list of the importer, across opsets 9 to 21):
   asym_pad_op13            a conv with pads (0,0,1,1), edited from a padded conv;
                            PyTorch runs ZeroPad2d((0,1,0,1)) + an unpadded conv
 
+Also "check": onnx.checker (full_check) on the models fc2conv exported for
+ONNX Runtime (exported/, see run_ort.js).
+
 Everything is seeded, single-threaded and deterministic. Run from anywhere:
 
     /usr/bin/python3 testdata/onnx/gen.py           # every model
@@ -45,7 +50,7 @@ Everything is seeded, single-threaded and deterministic. Run from anywhere:
     /usr/bin/python3 testdata/onnx/gen.py check     # onnx.checker on the files
                                                     # fc2conv exported (exported/)
 
-Needs torch, numpy and onnx (Debian's python3-torch and python3-onnx).
+Needs torch, numpy, onnx and PIL (Debian's python3-torch, python3-onnx, python3-pil).
 """
 import glob
 import os
@@ -259,6 +264,14 @@ def keras_nhwc_op13():
                    ("relu3", tnn.ReLU()), ("fc2", fc2))
     make("keras_nhwc_op13", exported, body, (3, 12, 10), (3, 28, 22), 13, torch.Generator().manual_seed(82),
          nhwc=True)
+    # An RGB image for `fc2conv scan --model keras_nhwc_op13.onnx`: PyTorch's
+    # FCN heatmap of class 0 on its pixels scaled to [0,1].
+    from PIL import Image
+    px = np.random.RandomState(7).randint(0, 256, size=(40, 48, 3), dtype=np.uint8)
+    Image.fromarray(px).save(os.path.join(HERE, "scan_rgb.png"))
+    x = torch.from_numpy(px.astype(np.float32) / 255.0).permute(2, 0, 1)
+    heat = torchgen.to_fcn(body, (3, 12, 10))(x[None])[0, 0]
+    torchgen.write_safetensors(os.path.join(HERE, "scan_rgb.golden.safetensors"), [("heatmap", torchgen.np32(heat))])
 
 
 def keras_flatten_op11():
