@@ -111,7 +111,10 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 	}
 	done := map[*pb.NodeProto]bool{}
 	for {
-		cs := im.consumers[cur]
+		cs, err := im.foldShapes(im.consumers[cur], done)
+		if err != nil {
+			return nil, err
+		}
 		if len(cs) == 0 {
 			break
 		}

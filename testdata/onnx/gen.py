@@ -31,6 +31,9 @@ Models (the op list of the importer, across opsets 9 to 21):
   reshape_gemm_op17        Reshape from a constant, Gemm edited to transB=0 with
                            alpha 2 and beta 0.5, the first conv edited to
                            auto_pad SAME_UPPER
+  view_batch_op9, view_batch_op13  x.view(x.size(0), -1) with a free batch: Shape,
+                           Gather, Unsqueeze (axes an attribute, then an input) and
+                           Concat into the Reshape, folded to a constant on import
   dtypes_op13              conv weights stored as FLOAT16 raw_data, dense weights
                            as DOUBLE double_data, biases in float_data (PyTorch
                            runs the same rounded weights); for the importer only:
@@ -41,7 +44,9 @@ Models (the op list of the importer, across opsets 9 to 21):
                            PyTorch runs ZeroPad2d((0,1,0,1)) + an unpadded conv
 
 Also "check": onnx.checker (full_check) on the models fc2conv exported for
-ONNX Runtime (exported/, see run_ort.js).
+ONNX Runtime (exported/, see run_ort.js); and "seed-check DIR RAWDIR
+[FCN.onnx]": the README's round trip on ../shared/bench/seednet.py's model
+(see the README's ONNX section).
 
 Everything is seeded, single-threaded and deterministic. Run from anywhere:
 
@@ -49,6 +54,7 @@ Everything is seeded, single-threaded and deterministic. Run from anywhere:
     /usr/bin/python3 testdata/onnx/gen.py NAME...   # only these
     /usr/bin/python3 testdata/onnx/gen.py check     # onnx.checker on the files
                                                     # fc2conv exported (exported/)
+    /usr/bin/python3 testdata/onnx/gen.py seed-check DIR RAWDIR [FCN.onnx]
 
 Needs torch, numpy, onnx and PIL (Debian's python3-torch, python3-onnx, python3-pil).
 """
@@ -317,6 +323,28 @@ def reshape_gemm_op17():
          edit=edit)
 
 
+class ViewBatch(tnn.Module):
+    """x.view(x.size(0), -1): with a free batch, torch writes Shape, Gather,
+    Unsqueeze and Concat into the Reshape's shape."""
+
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+def view_batch(opset):
+    def run():
+        torch.manual_seed(151)
+        feat = [("conv1", tnn.Conv2d(1, 3, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2))]
+        head = [("fc1", tnn.Linear(3 * 5 * 4, 2)), ("sigmoid", tnn.Sigmoid())]
+        body = seq(*feat, ("flatten", tnn.Flatten()), *head)
+        body.fc1.weight.mul_(3.0)
+        exported = seq(*feat, ("flatten", ViewBatch()), *head)
+        make("view_batch_op%d" % opset, exported, body, (1, 10, 8), (1, 26, 20), opset,
+             torch.Generator().manual_seed(152))
+    run.__name__ = "view_batch_op%d" % opset
+    return run
+
+
 def dtypes_op13():
     torch.manual_seed(111)
     net = seq(("conv1", tnn.Conv2d(1, 3, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
@@ -394,7 +422,7 @@ def asym_pad_op13():
 
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
-    reshape_gemm_op17, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
+    reshape_gemm_op17, view_batch(9), view_batch(13), dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
 
 
 def check_exported():
@@ -406,9 +434,43 @@ def check_exported():
         sys.exit("no exported models; run go test ./onnx -run TestExportORT -update first")
 
 
+def seed_check(d, raw, fcn_onnx=None):
+    """The issue's end-to-end check on shared/bench/seednet.py's model: the raw
+    heatmap fc2conv scan wrote for DIR/img_0.png against PyTorch's own FCN,
+    and, given the FCN fc2conv exported, ONNX Runtime's output against it."""
+    import json
+    import subprocess
+    from PIL import Image
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "bench"))
+    import seednet
+    feat, head = seednet.build()
+    sd = torch.load(os.path.join(d, "seed.pt"))
+    feat.load_state_dict(sd["feat"])
+    head.load_state_dict(sd["head"])
+    x = torch.from_numpy(np.asarray(Image.open(os.path.join(d, "img_0.png")).convert("RGB"), np.float32) / 255.0)
+    x = x.permute(2, 0, 1)[None].contiguous()
+    want = seednet.fcn(feat, head)(x)[0, 0].numpy()
+    got = np.load(glob.glob(os.path.join(raw, "img_0-*-s1.npy"))[0])
+    assert got.shape == want.shape, (got.shape, want.shape)
+    print("fc2conv scan vs PyTorch FCN on img_0.png (%dx%d heatmap): max abs diff %.3g" % (
+        want.shape[1], want.shape[0], np.abs(got - want).max()))
+    if fcn_onnx:
+        inp, out = os.path.join(d, "img_0.input.json"), os.path.join(d, "img_0.ort.json")
+        with open(inp, "w") as f:
+            json.dump({"shape": list(x.shape), "input": x.flatten().tolist()}, f)
+        subprocess.run(["node", os.path.join(HERE, "run_ort.js"), fcn_onnx, inp, out], check=True)
+        with open(out) as f:
+            o = json.load(f)
+        ort = np.array(o["data"], np.float32).reshape(o["shape"])[0, 0]
+        print("ONNX Runtime on the exported FCN vs PyTorch FCN: max abs diff %.3g" % np.abs(ort - want).max())
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["check"]:
         check_exported()
+        sys.exit(0)
+    if sys.argv[1:2] == ["seed-check"]:
+        seed_check(*sys.argv[2:5])
         sys.exit(0)
     names = sys.argv[1:] or list(MODELS)
     unknown = [n for n in names if n not in MODELS]

@@ -6,6 +6,7 @@
 // chain_op17.onnx does.
 //
 //   cd testdata/onnx && npm install --ignore-scripts && node run_ort.js
+//   node run_ort.js MODEL.onnx IN.json OUT.json   # one model, one input
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,7 +18,20 @@ async function run(file, data, shape) {
   return r.output;
 }
 
+async function one(model, inFile, outFile) {
+  const c = JSON.parse(fs.readFileSync(inFile, 'utf8'));
+  const o = await run(model, c.input, c.shape);
+  fs.writeFileSync(outFile, JSON.stringify({ shape: o.dims, data: Array.from(o.data) }));
+  console.log(`${model}: input ${c.shape.join('x')} -> output ${o.dims.join('x')} in ONNX Runtime ${ort.env.versions.common}`);
+}
+
 (async () => {
+  // node run_ort.js MODEL.onnx IN.json OUT.json runs one model on
+  // {"shape": [...], "input": [...]} (gen.py seed-check uses it).
+  if (process.argv.length === 5) {
+    await one(process.argv[2], process.argv[3], process.argv[4]);
+    return;
+  }
   const dir = path.join(__dirname, 'exported');
   const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8'));
   const out = {};
