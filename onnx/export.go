@@ -169,6 +169,15 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 		return []*pb.NodeProto{node("Relu", []string{in})}, nil, rank, nil
 	case *nn.Sigmoid:
 		return []*pb.NodeProto{node("Sigmoid", []string{in})}, nil, rank, nil
+	case *nn.LeakyReLU:
+		return []*pb.NodeProto{node("LeakyRelu", []string{in},
+			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+	case *nn.Clip:
+		lo := floatTensor(name+".min", nil, []float32{float32(l.Min)})
+		hi := floatTensor(name+".max", nil, []float32{float32(l.Max)})
+		return []*pb.NodeProto{node("Clip", []string{in, lo.Name, hi.Name})}, []*pb.TensorProto{lo, hi}, rank, nil
+	case *nn.LogSoftmax:
+		return []*pb.NodeProto{node("LogSoftmax", []string{in}, intAttr("axis", 1))}, nil, rank, nil
 	case *nn.Softmax:
 		// Over channels: axis 1 of N×C or of N×C×H×W (opset 13 takes one axis).
 		return []*pb.NodeProto{node("Softmax", []string{in}, intAttr("axis", 1))}, nil, rank, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,6 +59,27 @@ func TestExportORT(t *testing.T) {
 			nets[c.Name] = v.net
 		}
 	}
+	// The activations ONNX brought into nn, built here with seeded weights.
+	rng := rand.New(rand.NewSource(9))
+	act := &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("conv1", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
+			nn.NewLeakyReLU("leaky", 0.2), nn.NewMaxPool2D("pool", nn.Pair{H: 2, W: 2}, nn.Pair{H: 2, W: 2}, nn.Pair{}),
+			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewClip("relu6", 0, 0.5),
+			nn.NewFlatten("flat", nn.FlattenHWC), nn.NewDense("fc", 4*3*2, 3), nn.NewLogSoftmax("logp"),
+		},
+	}
+	nntest.Randomize(act, rng)
+	actFCN, err := convert.Convert(act)
+	require.NoError(t, err)
+	for _, c := range []ortCase{
+		{Name: "activations_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
+		{Name: "activations_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})},
+	} {
+		cases = append(cases, c)
+	}
+	nets["activations_fc"], nets["activations_fcn"] = act, actFCN.Network
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		for _, c := range cases {

@@ -281,9 +281,13 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		err = im.matMul(n)
 	case "Add":
 		err = im.addBias(n, bias)
-	case "LeakyRelu", "LogSoftmax":
-		// nn has no such layer yet; refusing beats a wrong heatmap.
-		err = fmt.Errorf("%w: nn has no %s layer (the converter supports ReLU, sigmoid and softmax activations)", ErrUnsupported, n.OpType)
+	case "LeakyRelu":
+		var alpha float64
+		if alpha, err = a.float("alpha", 0.01); err == nil {
+			err = im.add(n, nn.NewLeakyReLU(im.name(n), alpha))
+		}
+	case "LogSoftmax":
+		err = im.softmax(n, a)
 	default:
 		err = fmt.Errorf("%w: op type %s", ErrUnsupported, n.OpType)
 	}

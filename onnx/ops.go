@@ -386,10 +386,13 @@ func (im *importer) softmax(n *pb.NodeProto, a attrs) error {
 	if axis != ch || coerced || im.layout == nhwc {
 		return fmt.Errorf("%w: attribute axis %d on a rank-%d value: nn's softmax runs over channels (the last axis of the classifier's output)", ErrUnsupported, axis, rank)
 	}
+	if n.OpType == "LogSoftmax" {
+		return im.add(n, nn.NewLogSoftmax(im.name(n)))
+	}
 	return im.add(n, nn.NewSoftmax(im.name(n)))
 }
 
-// clip accepts the Clip that is a ReLU (min 0, no max).
+// clip maps Clip: min 0 alone is a ReLU, finite bounds (ReLU6) a clip.
 func (im *importer) clip(n *pb.NodeProto, a attrs) error {
 	lo, hi := math.Inf(-1), math.Inf(1)
 	if im.opset < 11 {
@@ -412,10 +415,14 @@ func (im *importer) clip(n *pb.NodeProto, a attrs) error {
 			hi = v
 		}
 	}
-	if lo == 0 && hi >= math.MaxFloat32 {
+	unbounded := func(v float64) bool { return math.IsInf(v, 0) || math.Abs(v) >= math.MaxFloat32 }
+	switch {
+	case lo == 0 && unbounded(hi):
 		return im.add(n, nn.NewReLU(im.name(n)))
+	case unbounded(lo) || unbounded(hi) || lo > hi:
+		return fmt.Errorf("%w: Clip to [%g, %g]: only finite bounds (such as ReLU6's [0, 6]) or min 0 alone (a ReLU)", ErrUnsupported, lo, hi)
 	}
-	return fmt.Errorf("%w: Clip to [%g, %g]: nn has no clipped activation (ReLU6); only Clip(min=0) as a ReLU is supported", ErrUnsupported, lo, hi)
+	return im.add(n, nn.NewClip(im.name(n), lo, hi))
 }
 
 // dropout is removed; it must be in inference mode.

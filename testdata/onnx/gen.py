@@ -34,6 +34,8 @@ Models (the op list of the importer, across opsets 9 to 21):
   view_batch_op9, view_batch_op13  x.view(x.size(0), -1) with a free batch: Shape,
                            Gather, Unsqueeze (axes an attribute, then an input) and
                            Concat into the Reshape, folded to a constant on import
+  activations_op9, activations_op13  LeakyRelu, ReLU6 (Clip with min/max as
+                           attributes, then as inputs) and a LogSoftmax head
   dtypes_op13              conv weights stored as FLOAT16 raw_data, dense weights
                            as DOUBLE double_data, biases in float_data (PyTorch
                            runs the same rounded weights); for the importer only:
@@ -345,6 +347,19 @@ def view_batch(opset):
     return run
 
 
+def activations(opset):
+    def run():
+        torch.manual_seed(161)
+        net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("leaky", tnn.LeakyReLU(0.2)), ("pool1", tnn.MaxPool2d(2)),
+                  ("conv2", tnn.Conv2d(6, 6, 3)), ("relu6", tnn.ReLU6()), ("flatten", tnn.Flatten()),
+                  ("fc1", tnn.Linear(6 * 4 * 3, 4)), ("logp", tnn.LogSoftmax(dim=1)))
+        net.conv2.weight.mul_(10.0)  # so that ReLU6 clips at both ends on the window
+        make("activations_op%d" % opset, net, net, (3, 12, 10), (3, 24, 22), opset,
+             torch.Generator().manual_seed(162))
+    run.__name__ = "activations_op%d" % opset
+    return run
+
+
 def dtypes_op13():
     torch.manual_seed(111)
     net = seq(("conv1", tnn.Conv2d(1, 3, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
@@ -422,7 +437,7 @@ def asym_pad_op13():
 
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
-    reshape_gemm_op17, view_batch(9), view_batch(13), dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
+    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
 
 
 def check_exported():
