@@ -2,6 +2,7 @@ package onnx_test
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,54 @@ func TestExternalDataPaths(t *testing.T) {
 		assert.True(t, errors.Is(err, onnx.ErrFormat), "%v", err)
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// An Add of a constant after a Gemm is its bias, either way round; an Add
+// anywhere else is refused.
+func TestAddBias(t *testing.T) {
+	ref, err := onnx.Decode(edit(t, func(*pb.ModelProto) {}), "", onnx.Options{})
+	require.NoError(t, err)
+	x := make([]float32, 36)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	want, _, err := nn.NewEngine(ref).Forward(x, ref.Input.Window())
+	require.NoError(t, err)
+	for _, swap := range []bool{false, true} {
+		b := edit(t, func(m *pb.ModelProto) {
+			g := nodeOf(m, "Gemm")
+			g.Output[0] = "gemm_out"
+			in := []string{"gemm_out", "extra"}
+			if swap {
+				in = []string{"extra", "gemm_out"}
+			}
+			nodeOf(m, "Softmax").Input[0] = "added"
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "add", OpType: "Add", Input: in, Output: []string{"added"}})
+			m.Graph.Initializer = append(m.Graph.Initializer,
+				&pb.TensorProto{Name: "extra", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{1, 3}, FloatData: []float32{1, 0, -1}})
+		})
+		net, err := onnx.Decode(b, "", onnx.Options{})
+		require.NoError(t, err, "swap %v", swap)
+		got, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+		require.NoError(t, err)
+		// Softmax of logits + (1, 0, -1) against the reference's logits.
+		e := []float64{math.E, 1, 1 / math.E}
+		var sum float64
+		for i := range want {
+			sum += float64(want[i]) * e[i]
+		}
+		for i := range want {
+			assert.InDelta(t, float64(want[i])*e[i]/sum, got[i], 1e-6, "swap %v, class %d", swap, i)
+		}
+	}
+	_, err = onnx.Decode(edit(t, func(m *pb.ModelProto) {
+		nodeOf(m, "Flatten").Input[0] = "added"
+		m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "add", OpType: "Add", Input: []string{"relu", "one"}, Output: []string{"added"}})
+		m.Graph.Initializer = append(m.Graph.Initializer,
+			&pb.TensorProto{Name: "one", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{1}})
+	}), "", onnx.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `node "add" (Add): unsupported ONNX model: Add is supported only as the bias right after a Conv, Gemm or MatMul`)
 }
 
 // Options must fit the input's channels.

@@ -224,6 +224,10 @@ func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string,
 // node appends the layers of one node whose data input is cur, and
 // returns the value the chain continues with.
 func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
+	if n.OpType == "Add" && len(n.Input) == 2 && n.Input[1] == cur {
+		// Add commutes: read bias + x as x + bias.
+		n = &pb.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{cur, n.Input[0]}, Output: n.Output, Attribute: n.Attribute}
+	}
 	if len(n.Input) == 0 || n.Input[0] != cur {
 		return "", fmt.Errorf("%w: its first input is not the chain's value %q", ErrUnsupported, cur)
 	}
