@@ -257,6 +257,10 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		err = im.pool(n, a)
 	case "GlobalAveragePool", "GlobalMaxPool":
 		err = im.globalPool(n)
+	case "ReduceMean", "ReduceMax":
+		err = im.reduce(n, a)
+	case "Squeeze":
+		err = im.squeeze(n, a)
 	case "Relu":
 		err = im.add(n, nn.NewReLU(im.name(n)))
 	case "Sigmoid":

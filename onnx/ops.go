@@ -355,6 +355,84 @@ func (im *importer) globalPool(n *pb.NodeProto) error {
 	return im.add(n, nn.NewAvgPool2D(im.name(n), k, one, nn.Pair{}, false))
 }
 
+// spatial reports whether axes (of a rank-4 value, negative counting from
+// the end) are exactly the current layout's height and width axes.
+func (im *importer) spatial(axes []int64) bool {
+	h, w := int64(2), int64(3)
+	if im.layout == nhwc {
+		h, w = 1, 2
+	}
+	seen := map[int64]bool{}
+	for _, a := range axes {
+		if a < 0 {
+			a += 4
+		}
+		seen[a] = true
+	}
+	return len(axes) == 2 && seen[h] && seen[w]
+}
+
+// axesOf reads a reduction's or squeeze's axes: an attribute before opset
+// from, the second input from it on.
+func (im *importer) axesOf(n *pb.NodeProto, a attrs, from int64) ([]int64, error) {
+	if im.opset < from {
+		return a.ints("axes", nil)
+	}
+	if len(n.Input) < 2 || n.Input[1] == "" {
+		return nil, nil
+	}
+	return im.ints(im.consts[n.Input[1]])
+}
+
+// reduce takes a mean or max over height and width (Keras's
+// GlobalAveragePooling2D as tf2onnx writes it, torch's x.mean((2, 3))) as
+// the global pool it is, flattened unless keepdims.
+func (im *importer) reduce(n *pb.NodeProto, a attrs) error {
+	if im.layout == vector {
+		return im.needMap(n.OpType)
+	}
+	axes, err := im.axesOf(n, a, 18)
+	if err != nil {
+		return err
+	}
+	keep, err := a.int("keepdims", 1)
+	if err != nil {
+		return err
+	}
+	if _, err := a.int("noop_with_empty_axes", 0); err != nil {
+		return err
+	}
+	if !im.spatial(axes) {
+		return fmt.Errorf("%w: axes %v (only a reduction over height and width, a global pool)", ErrUnsupported, axes)
+	}
+	layout := im.layout
+	im.layout = nchw
+	op := "GlobalAveragePool"
+	if n.OpType == "ReduceMax" {
+		op = "GlobalMaxPool"
+	}
+	if err := im.globalPool(&pb.NodeProto{Name: n.Name, OpType: op, Output: n.Output}); err != nil {
+		return err
+	}
+	im.layout = layout
+	if keep == 0 {
+		return im.toVector(n) // convert wants a Flatten before a Dense
+	}
+	return nil
+}
+
+// squeeze drops the 1×1 height and width of a pooled map.
+func (im *importer) squeeze(n *pb.NodeProto, a attrs) error {
+	axes, err := im.axesOf(n, a, 13)
+	if err != nil {
+		return err
+	}
+	if im.layout == vector || im.shape.H != 1 || im.shape.W != 1 || !im.spatial(axes) {
+		return fmt.Errorf("%w: axes %v on a %v map (only the 1×1 height and width of a pooled map)", ErrUnsupported, axes, im.shape)
+	}
+	return im.toVector(n)
+}
+
 // channelAxis is the axis holding channels (or features) in the current
 // layout, and the rank of the value.
 func (im *importer) channelAxis() (axis, rank int64) {

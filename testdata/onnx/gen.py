@@ -36,6 +36,11 @@ Models (the op list of the importer, across opsets 9 to 21):
                            Concat into the Reshape, folded to a constant on import
   activations_op9, activations_op13  LeakyRelu, ReLU6 (Clip with min/max as
                            attributes, then as inputs) and a LogSoftmax head
+  reduce_mean_op13, keras_gap_op13, squeeze_op13  (all from global_pools_op13)
+                           global average pooling as x.mean((2, 3)) (ReduceMean), as
+                           tf2onnx writes Keras's GlobalAveragePooling2D (NHWC input,
+                           Transpose, ReduceMean over axes 1, 2), and as
+                           GlobalAveragePool + Squeeze (axes 2, 3)
   dtypes_op13              conv weights stored as FLOAT16 raw_data, dense weights
                            as DOUBLE double_data, biases in float_data (PyTorch
                            runs the same rounded weights); for the importer only:
@@ -360,6 +365,45 @@ def activations(opset):
     return run
 
 
+class MeanHW(tnn.Module):
+    """Global average pooling as a mean: ReduceMean, keepdims 0."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.mean(self.dims)
+
+
+def global_pools_op13():
+    # Three spellings of a global average pool on the 4×3 map of the window:
+    # x.mean((2, 3)); Keras's GlobalAveragePooling2D as tf2onnx writes it
+    # (NHWC input, Transpose to NHWC, ReduceMean over axes 1, 2); and
+    # GlobalAveragePool + Squeeze(axes 2, 3) (edited from a Flatten).
+    torch.manual_seed(171)
+    feat = [("conv1", tnn.Conv2d(3, 5, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2))]
+    fc = tnn.Linear(5, 2)
+    fc.weight.mul_(3.0)
+    body = seq(*feat, ("gap", tnn.AvgPool2d((4, 3), stride=1)), ("flatten", tnn.Flatten()), ("fc", fc))
+    window, large, gen = (3, 10, 8), (3, 22, 19), torch.Generator().manual_seed(172)
+
+    class ToNHWC(tnn.Module):
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1)
+
+    make("reduce_mean_op13", seq(*feat, ("gap", MeanHW((2, 3))), ("fc", fc)), body, window, large, 13, gen)
+    make("keras_gap_op13", seq(("nhwc", NHWCInput()), *feat, ("tr", ToNHWC()), ("gap", MeanHW((1, 2))), ("fc", fc)),
+         body, window, large, 13, gen, nhwc=True)
+
+    def edit(model):
+        f = node_by_op(model, "Flatten")
+        model.graph.initializer.append(numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "sq_axes"))
+        f.CopyFrom(helper.make_node("Squeeze", [f.input[0], "sq_axes"], list(f.output), name="/squeeze"))
+    make("squeeze_op13", seq(*feat, ("gap", tnn.AdaptiveAvgPool2d(1)), ("flatten", tnn.Flatten()), ("fc", fc)),
+         body, window, large, 13, gen, edit=edit)
+
+
 def dtypes_op13():
     torch.manual_seed(111)
     net = seq(("conv1", tnn.Conv2d(1, 3, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
@@ -437,7 +481,7 @@ def asym_pad_op13():
 
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
-    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
+    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
 
 
 def check_exported():
