@@ -15,7 +15,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "", "output model `file` (required): .onnx for ONNX, else .safetensors")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
 	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT (chosen on validation scenes; see 'eval detect --max-fp'); default: none")
-	pre := addONNXFlags(fs)
+	pre := addONNXFlags(fs, true)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

@@ -53,7 +53,7 @@ var evalCommands = map[string]command{
 var examples = map[string]string{
 	"":      "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv help scan",
 	"eval":  "fc2conv eval classify --model models/dress.safetensors\nfc2conv eval detect --truth scenes/truth.jsonl --scan boxes.jsonl",
-	"scan":  "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png",
+	"scan":  "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png\nfc2conv scan --model model.onnx --mean 0.5 --std 0.25 --raw heat/ photos/",
 	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
 		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89\n" +

@@ -55,7 +55,7 @@ func TestConvertONNXFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"convert", filepath.Join("..", "..", "testdata", "torch", "seed.safetensors"), "--mean", "0.5", "-o", out}, "--mean is for an ONNX input"},
+		{[]string{"convert", filepath.Join("..", "..", "testdata", "torch", "seed.safetensors"), "--mean", "0.5", "-o", out}, "--mean is for an ONNX model"},
 		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--std", "0", "-o", out}, "--std 0: every value must be > 0"},
 		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--mean", "a", "-o", out}, `--mean "a": "a" is not a number`},
 	} {
@@ -82,20 +82,31 @@ func TestVerifyONNX(t *testing.T) {
 
 // scan --model takes an ONNX classifier, converts it on load, and its raw
 // heatmap is PyTorch's own FCN output on the image (testdata/onnx/gen.py).
+// With --mean and --std the pixels are normalised as PyTorch's were.
 func TestScanONNX(t *testing.T) {
-	raw := t.TempDir()
-	code, _, stderr := runCLI("scan", "--model", filepath.Join(onnxDir, "keras_nhwc_op13.onnx"), "--scales", "1", "--flip=false",
-		"--raw", raw, "--out", filepath.Join(t.TempDir(), "boxes.jsonl"), "--threshold", "0.5", filepath.Join(onnxDir, "scan_rgb.png"))
-	require.Equal(t, exitOK, code, stderr)
-	files, err := filepath.Glob(filepath.Join(raw, "*.npy"))
-	require.NoError(t, err)
-	require.Len(t, files, 1)
-	rows, cols, got := readNPY(t, files[0])
 	golden, err := nn.ReadTensors(filepath.Join(onnxDir, "scan_rgb.golden.safetensors"))
 	require.NoError(t, err)
-	want := golden["heatmap"]
-	assert.Equal(t, want.Shape, []int{rows, cols})
-	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want.Data), 1e-4)
+	for _, c := range []struct {
+		flags  []string
+		golden string
+	}{{nil, "heatmap"}, {[]string{"--mean", "0.5", "--std", "0.25"}, "heatmap_norm"}} {
+		raw := t.TempDir()
+		args := append([]string{"scan", "--model", filepath.Join(onnxDir, "keras_nhwc_op13.onnx"), "--scales", "1", "--flip=false",
+			"--raw", raw, "--out", filepath.Join(t.TempDir(), "boxes.jsonl"), "--threshold", "0.5"}, c.flags...)
+		code, _, stderr := runCLI(append(args, filepath.Join(onnxDir, "scan_rgb.png"))...)
+		require.Equal(t, exitOK, code, stderr)
+		files, err := filepath.Glob(filepath.Join(raw, "*.npy"))
+		require.NoError(t, err)
+		require.Len(t, files, 1)
+		rows, cols, got := readNPY(t, files[0])
+		want := golden[c.golden]
+		assert.Equal(t, want.Shape, []int{rows, cols}, c.golden)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want.Data), 1e-4, c.golden)
+	}
+	// The embedded model records its own normalisation.
+	code, _, stderr := runCLI("scan", "--mean", "0.5", filepath.Join(onnxDir, "scan_rgb.png"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--mean is for an ONNX model; the embedded model records its own")
 }
 
 // readNPY reads the little-endian float32 2-D .npy files scan --raw writes.

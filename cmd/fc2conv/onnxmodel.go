@@ -36,12 +36,17 @@ func saveModel(net *nn.Network, path string) error {
 }
 
 // openDetector is detect.Open that also takes an ONNX classifier,
-// converted on load with the same check convert runs.
-func openDetector(path string, opt detect.Options) (*detect.Detector, error) {
+// imported with imp (if given) and converted on load with the same check
+// convert runs.
+func openDetector(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, error) {
 	if !isONNX(path) {
 		return detect.Open(path, opt)
 	}
-	net, err := onnx.Import(path, onnx.Options{})
+	var io onnx.Options
+	if len(imp) > 0 {
+		io = imp[0]
+	}
+	net, err := onnx.Import(path, io)
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +67,18 @@ type onnxFlags struct {
 	positive          *int
 }
 
-func addONNXFlags(fs *flag.FlagSet) onnxFlags {
-	return onnxFlags{
-		mean:     fs.String("mean", "", "ONNX input only: per-channel `mean` of pixels scaled to [0,1], one value or one per channel, comma-separated (default 0, or the model's fc2conv metadata)"),
-		std:      fs.String("std", "", "ONNX input only: per-channel `std`, as --mean (default 1)"),
-		labels:   fs.String("labels", "", "ONNX input only: comma-separated class `names`, one per output"),
-		positive: fs.Int("positive", 0, "ONNX input only: `index` of the class the detector reports"),
+// addONNXFlags registers --mean, --std, --labels and, with positive,
+// --positive (scan has --class for that).
+func addONNXFlags(fs *flag.FlagSet, positive bool) onnxFlags {
+	f := onnxFlags{
+		mean:   fs.String("mean", "", "ONNX model only: per-channel `mean` of pixels scaled to [0,1], one value or one per channel, comma-separated (default 0, or the model's fc2conv metadata)"),
+		std:    fs.String("std", "", "ONNX model only: per-channel `std`, as --mean (default 1)"),
+		labels: fs.String("labels", "", "ONNX model only: comma-separated class `names`, one per output"),
 	}
+	if positive {
+		f.positive = fs.Int("positive", 0, "ONNX model only: `index` of the class the detector reports")
+	}
+	return f
 }
 
 // options turns the flags into import options; they are refused for a
@@ -77,7 +87,11 @@ func (f onnxFlags) options(fs *flag.FlagSet, in string) (onnx.Options, error) {
 	var opt onnx.Options
 	for _, name := range []string{"mean", "std", "labels", "positive"} {
 		if isSet(fs, name) && !isONNX(in) {
-			return opt, fmt.Errorf("--%s is for an ONNX input; %s records its own", name, in)
+			own := in
+			if own == "" {
+				own = "the embedded model"
+			}
+			return opt, fmt.Errorf("--%s is for an ONNX model; %s records its own", name, own)
 		}
 	}
 	var err error
@@ -95,10 +109,12 @@ func (f onnxFlags) options(fs *flag.FlagSet, in string) (onnx.Options, error) {
 	if *f.labels != "" {
 		opt.Labels = strings.Split(*f.labels, ",")
 	}
-	if *f.positive < 0 {
-		return opt, fmt.Errorf("--positive %d must be ≥ 0", *f.positive)
+	if f.positive != nil {
+		if *f.positive < 0 {
+			return opt, fmt.Errorf("--positive %d must be ≥ 0", *f.positive)
+		}
+		opt.Positive = *f.positive
 	}
-	opt.Positive = *f.positive
 	return opt, nil
 }
 

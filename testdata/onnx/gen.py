@@ -26,7 +26,8 @@ Models (the op list of the importer, across opsets 9 to 21):
                            NCHW, Transpose + Reshape(-1, F) channels-last flatten,
                            MatMul + Add, raw logits; also scan_rgb.png (48×40 RGB)
                            and scan_rgb.golden.safetensors: "heatmap", PyTorch's FCN
-                           output of class 0 on it (pixels / 255), for fc2conv scan
+                           output of class 0 on it (pixels / 255), for fc2conv scan,
+                           and "heatmap_norm" on (pixels / 255 - 0.5) / 0.25
   keras_flatten_op11       NCHW input, Transpose + Flatten, Clip(min=0), sigmoid
   reshape_gemm_op17        Reshape from a constant, Gemm edited to transB=0 with
                            alpha 2 and beta 0.5, the first conv edited to
@@ -283,8 +284,11 @@ def keras_nhwc_op13():
     px = np.random.RandomState(7).randint(0, 256, size=(40, 48, 3), dtype=np.uint8)
     Image.fromarray(px).save(os.path.join(HERE, "scan_rgb.png"))
     x = torch.from_numpy(px.astype(np.float32) / 255.0).permute(2, 0, 1)
-    heat = torchgen.to_fcn(body, (3, 12, 10))(x[None])[0, 0]
-    torchgen.write_safetensors(os.path.join(HERE, "scan_rgb.golden.safetensors"), [("heatmap", torchgen.np32(heat))])
+    fcn = torchgen.to_fcn(body, (3, 12, 10))
+    heat = fcn(x[None])[0, 0]
+    norm = fcn(((x - 0.5) / 0.25)[None])[0, 0]  # scan --mean 0.5 --std 0.25
+    torchgen.write_safetensors(os.path.join(HERE, "scan_rgb.golden.safetensors"),
+                               [("heatmap", torchgen.np32(heat)), ("heatmap_norm", torchgen.np32(norm))])
 
 
 def keras_flatten_op11():
