@@ -24,6 +24,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
+	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -31,7 +32,7 @@ import (
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
-	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
+	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
@@ -55,6 +56,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards, where the scheduler does not say (default: $"+scan.ShardCountEnv+")")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
+	pre := addONNXFlags(fs, false)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -64,6 +66,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() == 0 {
 		return usageErr("no PATH given (try --help)")
+	}
+	imp, impErr := pre.options(fs, *modelPath)
+	if impErr != nil {
+		return usageErr("%v", impErr)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -177,7 +183,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openModel(*modelPath, opt)
+	det, model, err := openModel(*modelPath, opt, imp)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
@@ -305,8 +311,9 @@ func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 // openModel opens the model file at path (an FC model is converted) or,
 // for "", the embedded model, and names it for records: the file's base
 // name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
-// which is models/dress-fcn.safetensors.
-func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
+// which is models/dress-fcn.safetensors. An ONNX model is imported with
+// imp (scan's --mean, --std and --labels) if given.
+func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
@@ -315,7 +322,7 @@ func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, e
 		d, err := detect.New(net, opt)
 		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	d, err := detect.Open(path, opt)
+	d, err := openDetector(path, opt, imp...)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
