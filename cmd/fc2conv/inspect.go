@@ -167,7 +167,8 @@ func inspectModel(net *nn.Network, model scan.Model, w, h int) (*inspection, err
 		Model: model.Name, SHA256: model.SHA256, Converted: net.IsFullyConvolutional(),
 		Input:    inspectInput{in.Channels, in.Height, in.Width, in.Mean, in.Std},
 		Geometry: inspectGeom{g.Window, g.Stride, g.Field, g.Reach, g.Padded},
-		Labels:   net.Labels, Positive: net.Positive, Threshold: net.Threshold,
+		Labels:   append([]string{}, net.Labels...), // [] rather than null in --json
+		Positive: net.Positive, Threshold: net.Threshold,
 	}
 	for i, l := range net.Layers {
 		var params int64
@@ -290,10 +291,10 @@ func printColumns(w io.Writer, rows [][]string, right []bool) {
 
 // thousands writes n with commas between groups of three digits.
 func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
 	if n < 0 {
 		return "-" + thousands(-n)
 	}
+	s := strconv.FormatInt(n, 10)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}

@@ -175,6 +175,12 @@ func TestInspectONNX(t *testing.T) {
 	assert.Equal(t, []string{"conv1_Conv", "conv2d", "4×16×12", "40", "13,824"}, row(t, out, "conv1_Conv")[:5]) // 4·9+4; 2·9·(4·16·12)
 	assert.Contains(t, out, "labels: x, y, z; positive class 1 (y)")
 
+	// No labels are an empty list in JSON, not null.
+	code, js, errOut := runCLI("inspect", model, "--json")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, js, `"labels": [],`)
+	assert.Contains(t, js, `"model": "chain_op13.onnx",`)
+
 	// What the flags say is refused for a model file of our own.
 	code, _, errOut = runCLI("inspect", "--mean", "0.5")
 	assert.Equal(t, exitUsage, code)
