@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"eval":      {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
 	"ensemble":  {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
 	"bench":     {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
+	"inspect":   {summary: "print a model's layers, shapes, parameters, FLOPs and geometry", run: runInspect},
 	"serve":     {summary: "serve detection over HTTP, with a browser page and Prometheus metrics", run: runServe},
 }
 
@@ -73,7 +74,8 @@ var examples = map[string]string{
 	"bench": "fc2conv bench\n" +
 		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
-	"serve": "fc2conv serve\nfc2conv serve --addr 0.0.0.0:8080 --workers 2 --model my-fcn.safetensors",
+	"inspect": "fc2conv inspect\nfc2conv inspect models/dress.safetensors --size 2048x1024\nfc2conv inspect testdata/onnx/chain_op13.onnx --mean 0.5 --std 0.25 --json",
+	"serve":   "fc2conv serve\nfc2conv serve --addr 0.0.0.0:8080 --workers 2 --model my-fcn.safetensors",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }
