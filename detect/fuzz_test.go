@@ -116,7 +116,9 @@ func imageSeeds(tb testing.TB) [][]byte {
 		enc(func(b *bytes.Buffer) error {
 			return tiff.Encode(b, gray16, &tiff.Options{Compression: tiff.Deflate})
 		}),
-		enc(func(b *bytes.Buffer) error { return tiff.Encode(b, pal, &tiff.Options{Compression: tiff.Deflate, Predictor: true}) }),
+		enc(func(b *bytes.Buffer) error {
+			return tiff.Encode(b, pal, &tiff.Options{Compression: tiff.Deflate, Predictor: true})
+		}),
 		solidWebP(5, 3, color.NRGBA{200, 100, 50, 255}),
 		[]byte("RIFF\x10\x00\x00\x00WEBPVP8 garbage"),
 		nil,
