@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -122,40 +121,49 @@ func (r Record) MarshalJSON() ([]byte, error) {
 }
 
 // Done reads an existing JSON-lines output and returns the images it
-// records; only "image" is read, so records of every version count. A final line cut short by a crash is truncated away so that
-// appending continues on a clean line.
+// records (ReadDone). A final line cut short by a crash is truncated away
+// so that appending continues on a clean line.
 func Done(path string) (map[string]bool, error) {
-	done := map[string]bool{}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return done, nil
+		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan: resume: %w", err)
 	}
-	if n := bytes.LastIndexByte(b, '\n'); n+1 != len(b) {
-		if err := os.Truncate(path, int64(n+1)); err != nil {
+	done, whole, err := ReadDone(b, path)
+	if err != nil {
+		return nil, err
+	}
+	if whole != len(b) {
+		if err := os.Truncate(path, int64(whole)); err != nil {
 			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
-		b = b[:n+1]
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
+	return done, nil
+}
+
+// ReadDone parses a JSON-lines output held in b (name is for messages):
+// the images it records, and whole, the length of its complete lines. A
+// last line without its newline was cut short by a crash: it is not read,
+// and its image is scanned again. Only "image" is read, so records of
+// every version count; any other complete line is an error.
+func ReadDone(b []byte, name string) (done map[string]bool, whole int, err error) {
+	whole = bytes.LastIndexByte(b, '\n') + 1
+	done = map[string]bool{}
+	rest := b[:whole]
+	for line := 1; len(rest) > 0; line++ {
+		n := bytes.IndexByte(rest, '\n')
 		var r struct {
 			Image string `json:"image"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Image == "" {
-			return nil, fmt.Errorf("scan: resume: %s:%d is not a scan record", path, line)
+		if err := json.Unmarshal(rest[:n], &r); err != nil || r.Image == "" {
+			return nil, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, line)
 		}
 		done[r.Image] = true
+		rest = rest[n+1:]
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("scan: resume: reading %s: %w", path, err)
-	}
-	return done, nil
+	return done, whole, nil
 }
 
 // Writer writes records in one of the output formats. Each record is

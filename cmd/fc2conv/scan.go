@@ -211,7 +211,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Globs that matched nothing are failures the user should see.
 	failedEarly := 0
 	for _, m := range inputs.Missing {
-		if shard.Keep(m) && !done[m] {
+		if shard.Keep(m) && !scan.IsDone(done, m) {
 			if err := w.Write(scan.Record{Image: m, Model: model.Name, ModelSHA256: model.SHA256, Threshold: recThr, Error: "no file matches this pattern"}); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
 				return exitFail
