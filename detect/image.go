@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -166,6 +167,16 @@ type source struct {
 	// left to right (and nothing beyond them): the mirrored pass without
 	// a mirrored copy of the picture.
 	mirror int
+	// ctx, when set, stops the scan between tiles (DetectContext).
+	ctx context.Context
+}
+
+// stopped is the error that ends a scan of s early, or nil.
+func (s *source) stopped() error {
+	if s.ctx == nil {
+		return nil
+	}
+	return s.ctx.Err()
 }
 
 // fill writes the normalised h×w region at (y0, x0) into dst (C×h×w).
