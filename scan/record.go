@@ -41,16 +41,19 @@ type Record struct {
 	Image string `json:"image"`
 	// Model and ModelSHA256 say which model produced the record
 	// (NewModel), Threshold the score threshold it was scanned at.
-	Model       string        `json:"model,omitempty"`
-	ModelSHA256 string        `json:"model_sha256,omitempty"`
-	Threshold   float64       `json:"threshold"`
-	Width       int           `json:"width,omitempty"`
-	Height      int           `json:"height,omitempty"`
-	Padded      bool          `json:"padded,omitempty"`
-	Detections  []Detection   `json:"detections"`
-	Heatmaps    []HeatmapFile `json:"heatmaps,omitempty"`
-	ElapsedMS   float64       `json:"elapsed_ms"`
-	Error       string        `json:"error,omitempty"`
+	Model       string  `json:"model,omitempty"`
+	ModelSHA256 string  `json:"model_sha256,omitempty"`
+	Threshold   float64 `json:"threshold"`
+	Width       int     `json:"width,omitempty"`
+	Height      int     `json:"height,omitempty"`
+	Padded      bool    `json:"padded,omitempty"`
+	// NonFinite counts NaN or infinite heatmap cells (the network
+	// overflowed); they are never detections.
+	NonFinite  int           `json:"nonfinite,omitempty"`
+	Detections []Detection   `json:"detections"`
+	Heatmaps   []HeatmapFile `json:"heatmaps,omitempty"`
+	ElapsedMS  float64       `json:"elapsed_ms"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // Model identifies the model that records come from.
@@ -69,7 +72,7 @@ func NewModel(name string, file []byte) Model {
 // its size and detections, without heatmap files or timing.
 func NewRecord(image string, m Model, threshold float64, res *detect.Result) Record {
 	r := Record{Image: image, Model: m.Name, ModelSHA256: m.SHA256, Threshold: threshold,
-		Width: res.Width, Height: res.Height, Padded: res.Padded, Detections: []Detection{}}
+		Width: res.Width, Height: res.Height, Padded: res.Padded, NonFinite: res.NonFinite, Detections: []Detection{}}
 	for _, d := range res.Detections {
 		r.Detections = append(r.Detections, Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
 	}
