@@ -24,6 +24,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -53,6 +54,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint)")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
+	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
+	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
+	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
+	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a --model whose weights take more bytes than this")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -109,6 +114,16 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *threads < 0 || *threads > 1024 {
 		return usageErr("--threads %d out of range [0,1024] (0: GOMAXPROCS / workers)", *threads)
 	}
+	switch {
+	case *maxPixels < 1 || *maxPixels > detect.MaxImagePixels:
+		return usageErr("--max-pixels %d out of range [1,%d]", *maxPixels, detect.MaxImagePixels)
+	case *timeout < 0:
+		return usageErr("--timeout %v is negative", *timeout)
+	case *maxElems < 1 || *maxElems > nn.MaxElements:
+		return usageErr("--max-tensor-elements %d out of range [1,%d]", *maxElems, nn.MaxElements)
+	case *maxWeights < 1:
+		return usageErr("--max-weight-bytes %d must be at least 1", *maxWeights)
+	}
 	shard := scan.Shard{I: 0, N: 1}
 	if *shardFlag != "" {
 		var err error
@@ -121,7 +136,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--format: %v", err)
 	}
 	if *resume && (*outPath == "" || *format != "jsonl") {
-		return usageErr("--resume needs --out FILE and --format jsonl")
+		return usageErr("--resume needs --out FILE and --format jsonl (csv and coco are written whole when the scan ends, so there is nothing to resume)")
+	}
+	if st, err := os.Stat(*outPath); *outPath != "" && err == nil && st.IsDir() {
+		return usageErr("--out %s: is a directory", *outPath)
 	}
 	dirs := []struct{ flag, path string }{{"--heatmaps", *heatDir}, {"--raw", *rawDir}}
 	for _, d := range dirs {
@@ -142,13 +160,28 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	for _, dir := range inputs.Empty {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: no images found under %s\n", dir)
 	}
+	// Every output is known to be writable before the first image.
 	for _, d := range dirs {
 		if d.path != "" {
-			if err := os.MkdirAll(d.path, 0o755); err != nil {
+			if err := writableDir(d.path, true); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: %s: %v\n", d.flag, err)
 				return exitFail
 			}
 		}
+	}
+	// The lock comes before resume reads --out, so that two scans never
+	// both append to it.
+	if *outPath != "" {
+		unlock, err := scan.LockOutput(*outPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+			return exitFail
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: --out: releasing the lock: %v\n", err)
+			}
+		}()
 	}
 	done := map[string]bool{}
 	if *resume {
@@ -166,7 +199,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openModel(*modelPath, opt)
+	det, model, err := openModelLimits(*modelPath, opt, nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights})
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
@@ -174,6 +207,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
 			return usageErr("%v", optionFlagErr(err))
+		}
+		if errors.Is(err, nn.ErrLimit) {
+			err = fmt.Errorf("%w (raise --max-tensor-elements or --max-weight-bytes if the model is trusted)", err)
 		}
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
 		if errors.Is(err, iofs.ErrNotExist) {
@@ -189,19 +225,15 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
 
-	out := stdout
+	out := io.Writer(stdout)
+	var outFile *scanOutput
 	if *outPath != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if *resume {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		f, err := os.OpenFile(*outPath, flags, 0o644)
-		if err != nil {
+		if outFile, err = openScanOutput(*outPath, *format, *resume); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
 			return exitFail
 		}
-		defer f.Close()
-		out = f
+		defer outFile.abandon()
+		out = outFile.f
 	}
 	w, err := scan.NewWriter(*format, out, len(done) == 0)
 	if err != nil {
@@ -227,7 +259,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
 		Workers: nWorkers,
 		NewScanner: func() (scan.ScanFunc, error) {
-			return func(p string) scan.Record { return scanOne(det, model, recThr, p, *heatDir, *rawDir) }, nil
+			return func(p string) scan.Record {
+				return scanOne(det, model, recThr, p, *heatDir, *rawDir, *maxPixels, *timeout)
+			}, nil
 		},
 		OnRecord: func(r scan.Record) error {
 			prog.done(r.Error != "")
@@ -237,6 +271,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	prog.finish()
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	// A csv or coco file appears only whole: not after a write error or an
+	// interruption.
+	if outFile != nil && runErr == nil && !sum.Interrupted {
+		runErr = outFile.commit()
 	}
 	elapsed := time.Since(start).Seconds()
 	failed := sum.Failed + failedEarly
@@ -291,11 +330,16 @@ func imageExtList() string {
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// openModel opens the model file at path (an FC model is converted) or,
+// openModel is openModelLimits with the default limits.
+func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
+	return openModelLimits(path, opt, nn.Limits{})
+}
+
+// openModelLimits opens the model file at path (an FC model is converted) or,
 // for "", the embedded model, and names it for records: the file's base
 // name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
 // which is models/dress-fcn.safetensors.
-func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
+func openModelLimits(path string, opt detect.Options, lim nn.Limits) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
@@ -304,7 +348,7 @@ func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, e
 		d, err := detect.New(net, opt)
 		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	d, err := detect.Open(path, opt)
+	d, err := detect.OpenLimits(path, opt, lim)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
@@ -316,23 +360,38 @@ func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, e
 }
 
 // scanOne detects in one image and writes its heatmap files; every
-// failure becomes the record's error.
-func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string) scan.Record {
+// failure becomes the record's error. Images of more than maxPixels (0:
+// the library's bound) are refused; with timeout > 0 one that takes longer
+// is given up.
+func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string, maxPixels int, timeout time.Duration) scan.Record {
 	t0 := time.Now()
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var rec scan.Record
-	img, err := detect.LoadImage(path)
+	img, err := detect.LoadImageLimit(path, maxPixels)
 	if err == nil {
+		// Decoding cannot be stopped part way (--max-pixels bounds it);
+		// the detector checks the deadline between tiles.
 		var res *detect.Result
-		if res, err = det.Detect(img); err == nil {
+		if res, err = det.DetectContext(ctx, img); err == nil {
 			rec = scan.NewRecord(path, model, threshold, res)
 			err = writeHeatmaps(&rec, img, res, heatDir, rawDir)
 		}
 	}
 	if err != nil {
 		var tooSmall detect.ErrTooSmall
-		if errors.As(err, &tooSmall) {
+		switch {
+		case errors.As(err, &tooSmall):
 			err = fmt.Errorf("image %d×%d is smaller than the %d×%d window at every scale; use --pad-small to pad it",
 				tooSmall.Width, tooSmall.Height, tooSmall.Window.W, tooSmall.Window.H)
+		case errors.Is(err, context.DeadlineExceeded):
+			err = fmt.Errorf("gave up after --timeout %v: %w", timeout, err)
+		case errors.Is(err, detect.ErrTooManyPixels):
+			err = fmt.Errorf("%w (--max-pixels %d)", err, maxPixels)
 		}
 		return scan.Record{Image: path, Model: model.Name, ModelSHA256: model.SHA256, Threshold: threshold, Error: err.Error()}
 	}
@@ -483,4 +542,82 @@ func rate(n int, secs float64) string {
 		return fmt.Sprintf("%.0f images/s", r)
 	}
 	return fmt.Sprintf("%.3g images/s", r)
+}
+
+// writableDir makes dir if needed (mkdir) and proves it writable with a
+// file created and removed in it.
+func writableDir(dir string, mkdir bool) error {
+	if mkdir {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.CreateTemp(dir, ".fc2conv-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// scanOutput is the --out file. jsonl is written in place, one whole line
+// per record, so that --resume can continue it; csv and coco go to a
+// temporary file beside it, renamed over it by commit, so that a run that
+// does not finish never leaves a plausible but partial file.
+type scanOutput struct {
+	f         *os.File
+	path, tmp string // tmp is "" when writing in place
+}
+
+func openScanOutput(path, format string, resume bool) (*scanOutput, error) {
+	if format == "jsonl" {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if resume {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(path, flags, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		return &scanOutput{f: f, path: path}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &scanOutput{f: f, path: path, tmp: f.Name()}, nil
+}
+
+// commit closes the file and, for a temporary one, renames it into place.
+func (o *scanOutput) commit() error {
+	f := o.f
+	o.f = nil
+	if o.tmp == "" {
+		return f.Close()
+	}
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if err = os.Chmod(o.tmp, 0o644); err == nil {
+			err = os.Rename(o.tmp, o.path)
+		}
+	}
+	if err != nil {
+		os.Remove(o.tmp)
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// abandon closes a file not committed; a temporary one is removed.
+func (o *scanOutput) abandon() {
+	if o.f == nil {
+		return
+	}
+	o.f.Close()
+	if o.tmp != "" {
+		os.Remove(o.tmp)
+	}
 }
