@@ -1,12 +1,15 @@
 package scan_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/stretchr/testify/assert"
@@ -50,4 +53,38 @@ func TestLockOutputStaleFile(t *testing.T) {
 	_, err = scan.LockOutput(filepath.Join(t.TempDir(), "no", "such", "dir", "out.jsonl"))
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, scan.ErrLocked))
+}
+
+// Memory stays within the workers' images: Run never has more images in
+// flight than workers, however many paths there are, so a batch of large
+// images holds at most Workers decoded images and their tiles at once.
+func TestRunBoundsImagesInFlight(t *testing.T) {
+	paths := make([]string, 200)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("img%03d.png", i)
+	}
+	for _, workers := range []int{1, 3} {
+		var inFlight, most atomic.Int32
+		sum, err := scan.Run(context.Background(), paths, scan.Options{
+			Workers: workers,
+			NewScanner: func() (scan.ScanFunc, error) {
+				return func(p string) scan.Record {
+					n := inFlight.Add(1)
+					for {
+						m := most.Load()
+						if n <= m || most.CompareAndSwap(m, n) {
+							break
+						}
+					}
+					time.Sleep(100 * time.Microsecond)
+					inFlight.Add(-1)
+					return scan.Record{Image: p}
+				}, nil
+			},
+		})
+		require.NoError(t, err)
+		assert.Equal(t, len(paths), sum.Scanned)
+		assert.LessOrEqual(t, most.Load(), int32(workers), "images in flight with %d workers", workers)
+		assert.Positive(t, most.Load())
+	}
 }
