@@ -136,6 +136,10 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 			return nil, err
 		}
 		c := nn.NewConv2D(l.Name(), inC, outC, l.Kernel, l.Stride, l.Padding)
+		if l.PaddingEnd != nil {
+			end := *l.PaddingEnd
+			c.PaddingEnd = &end
+		}
 		w, b := c.Weight.Data, c.Bias.Data
 		for m, lm := range ls {
 			src := lm.(*nn.Conv2D)

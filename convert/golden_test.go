@@ -15,7 +15,8 @@ import (
 // form must reproduce PyTorch's classifier output, and our converted form
 // PyTorch's own fully convolutional rewrite on a larger input.
 func TestGoldenPyTorch(t *testing.T) {
-	for _, name := range []string{"chw_softmax", "unpadded_sigmoid", "hwc_keras", "seed", "avgpool_padded", "avgpool_unpadded"} {
+	for _, name := range []string{"chw_softmax", "unpadded_sigmoid", "hwc_keras", "seed", "avgpool_padded", "avgpool_unpadded",
+		"asym_pad", "ceil_maxpool", "ceil_avgpool", "grown_mixed"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "torch")
 			fc, err := nn.Load(filepath.Join(dir, name+".safetensors"))

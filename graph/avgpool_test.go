@@ -39,7 +39,8 @@ func avgStack(seed int64, first, second *nn.AvgPool2D) *nn.Network {
 }
 
 // The engine and the gorgonia graph agree on average pools without
-// padding and with padding counted in the divisor, in FC form on the
+// padding, with padding counted in the divisor or not, and in ceil mode
+// with padding that differs before and after the map, in FC form on the
 // window and in converted form on larger inputs.
 func TestEngineMatchesGraphAvgPool(t *testing.T) {
 	p := func(h, w int) nn.Pair { return nn.Pair{H: h, W: w} }
@@ -47,6 +48,11 @@ func TestEngineMatchesGraphAvgPool(t *testing.T) {
 		{nn.NewAvgPool2D("pool1", p(2, 2), p(2, 2), p(0, 0), false), nn.NewAvgPool2D("pool2", p(3, 2), p(1, 2), p(0, 0), true)},
 		{nn.NewAvgPool2D("pool1", p(3, 3), p(2, 2), p(1, 1), true), nn.NewAvgPool2D("pool2", p(2, 3), p(1, 1), p(1, 1), true)},
 		{nn.NewAvgPool2D("pool1", p(3, 2), p(2, 1), p(1, 0), true), nn.NewAvgPool2D("pool2", p(2, 2), p(1, 1), p(0, 0), false)},
+		// Padding left out of the divisor (ONNX's default).
+		{nn.NewAvgPool2D("pool1", p(2, 2), p(2, 2), p(0, 0), true), nn.NewAvgPool2D("edges", p(3, 3), p(1, 1), p(1, 0), false)},
+		// Ceil mode and padding that differs before and after, both divisor rules.
+		{ceilAvg("pool1", p(3, 3), p(2, 2), p(1, 0), p(0, 1), true), ceilAvg("pool2", p(2, 3), p(2, 2), p(0, 1), p(1, 0), false)},
+		{ceilAvg("pool1", p(2, 2), p(2, 2), p(0, 0), p(0, 0), true), ceilAvg("pool2", p(3, 2), p(2, 2), p(1, 1), p(1, 1), true)},
 	}
 	for i, tc := range cases {
 		t.Run(fmt.Sprintf("%v, %v", tc.first, tc.second), func(t *testing.T) {
@@ -75,44 +81,37 @@ func TestEngineMatchesGraphAvgPool(t *testing.T) {
 	}
 }
 
-// The graph reproduces PyTorch itself on the unpadded average-pool
-// fixture of the equivalence suite, independently of the engine.
-func TestGraphAvgPoolMatchesPyTorch(t *testing.T) {
-	dir := filepath.Join("..", "testdata", "torch")
-	fc, err := nn.Load(filepath.Join(dir, "avgpool_unpadded.safetensors"))
-	require.NoError(t, err)
-	golden, err := nn.ReadTensors(filepath.Join(dir, "avgpool_unpadded.golden.safetensors"))
-	require.NoError(t, err)
-	res, err := convert.Convert(fc)
-	require.NoError(t, err)
-	for _, c := range []struct {
-		net     *nn.Network
-		in, out string
-	}{{fc, "window_input", "window_output"}, {res.Network, "large_input", "large_output"}} {
-		in := golden[c.in]
-		require.Len(t, in.Shape, 3)
-		got, err := graph.Forward(c.net, in.Data, nn.Shape{C: in.Shape[0], H: in.Shape[1], W: in.Shape[2]})
-		require.NoError(t, err)
-		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, golden[c.out].Data), convert.Tolerance, "graph vs PyTorch %s", c.out)
-	}
+// ceilAvg is a ceil-mode average pool padded begin before and end after
+// the map.
+func ceilAvg(name string, kernel, stride, begin, end nn.Pair, countPad bool) *nn.AvgPool2D {
+	l := nn.NewAvgPool2D(name, kernel, stride, begin, countPad)
+	l.PaddingEnd, l.CeilMode = &end, true
+	return l
 }
 
-// Padding left out of the divisor has no im2col form: the graph says so
-// and names the layer, rather than computing PyTorch's default instead.
-func TestGraphRefusesUncountedPadding(t *testing.T) {
-	p := func(h, w int) nn.Pair { return nn.Pair{H: h, W: w} }
-	net := avgStack(1, nn.NewAvgPool2D("pool1", p(2, 2), p(2, 2), p(0, 0), true),
-		nn.NewAvgPool2D("edges", p(3, 3), p(1, 1), p(1, 0), false))
-	require.NoError(t, net.Validate())
-	win := net.Input.Window()
-	_, err := graph.Forward(net, make([]float32, win.Size()), win)
-	require.Error(t, err)
-	assert.ErrorContains(t, err, `layer "edges"`)
-	assert.ErrorContains(t, err, "padding that does not count")
-
-	// The same for the PyTorch fixture with ONNX's divisor rule.
-	fc, err := nn.Load(filepath.Join("..", "testdata", "torch", "avgpool_padded.safetensors"))
-	require.NoError(t, err)
-	_, err = graph.Build(fc, graph.Options{Batch: 1})
-	assert.ErrorContains(t, err, `layer "pool2"`)
+// The graph reproduces PyTorch itself on the equivalence suite's fixtures
+// with average pools, ceil-mode pools and asymmetric padding, independently
+// of the engine: both divisor rules, in FC form and converted.
+func TestGraphMatchesPyTorch(t *testing.T) {
+	for _, name := range []string{"avgpool_unpadded", "avgpool_padded", "asym_pad", "ceil_maxpool", "ceil_avgpool", "grown_mixed"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "torch")
+			fc, err := nn.Load(filepath.Join(dir, name+".safetensors"))
+			require.NoError(t, err)
+			golden, err := nn.ReadTensors(filepath.Join(dir, name+".golden.safetensors"))
+			require.NoError(t, err)
+			res, err := convert.Convert(fc)
+			require.NoError(t, err)
+			for _, c := range []struct {
+				net     *nn.Network
+				in, out string
+			}{{fc, "window_input", "window_output"}, {res.Network, "large_input", "large_output"}} {
+				in := golden[c.in]
+				require.Len(t, in.Shape, 3)
+				got, err := graph.Forward(c.net, in.Data, nn.Shape{C: in.Shape[0], H: in.Shape[1], W: in.Shape[2]})
+				require.NoError(t, err)
+				assert.LessOrEqual(t, nntest.MaxAbsDiff(got, golden[c.out].Data), convert.Tolerance, "graph vs PyTorch %s", c.out)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fc2conv/fc2conv/nn"
 
@@ -72,14 +73,23 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 		case *nn.Conv2D:
 			wt := gr.learnable(l.Weight, l.Name()+".weight")
 			b := gr.learnable(l.Bias, l.Name()+".bias")
-			x, err = G.Conv2d(x, wt, tensor.Shape{l.Kernel.H, l.Kernel.W}, []int{l.Padding.H, l.Padding.W}, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
+			var p []int
+			x, p, err = padAsymmetric(x, l.Window(), is, shapes[i+1], 0)
+			if err == nil {
+				x, err = G.Conv2d(x, wt, tensor.Shape{l.Kernel.H, l.Kernel.W}, p, []int{l.Stride.H, l.Stride.W}, []int{1, 1})
+			}
 			if err == nil {
 				x, err = addChannelwise(x, b, l.OutC)
 			}
 		case *nn.MaxPool2D:
-			x, err = G.MaxPool2D(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, []int{l.Padding.H, l.Padding.W}, []int{l.Stride.H, l.Stride.W})
+			// Padding (and a ceil-mode overhang) is -∞, so it never wins.
+			var p []int
+			x, p, err = padAsymmetric(x, l.Window(), is, shapes[i+1], float32(math.Inf(-1)))
+			if err == nil {
+				x, err = G.MaxPool2D(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, p, []int{l.Stride.H, l.Stride.W})
+			}
 		case *nn.AvgPool2D:
-			x, err = avgPool(x, l, opt.Batch, shapes[i+1])
+			x, err = avgPool(x, l, opt.Batch, is, shapes[i+1])
 		case *nn.ReLU:
 			x, err = G.Rectify(x)
 		case *nn.Flatten:
@@ -195,23 +205,113 @@ func recoverInto(err *error, what string) {
 	}
 }
 
-// avgPool averages im2col's patches: gorgonia has no average pool. Padding
-// enters the patches as zeros, so only PyTorch's count_include_pad form
-// (or no padding) is expressible this way.
-func avgPool(x *G.Node, l *nn.AvgPool2D, batch int, out nn.Shape) (*G.Node, error) {
-	if l.Padding != (nn.Pair{}) && !l.CountIncludePad {
-		return nil, fmt.Errorf("average pooling with padding that does not count has no gorgonia form")
+// padAsymmetric pads x (N×C×H×W, one map of shape is, to give os) for
+// window w with fill where gorgonia's symmetric padding cannot express it:
+// padding that differs before and after the map, or a ceil-mode window
+// overhanging it. It returns the node and the padding left to gorgonia.
+func padAsymmetric(x *G.Node, w nn.Window, is, os nn.Shape, fill float32) (*G.Node, []int, error) {
+	end := trailing(w, is, os)
+	if end == w.Padding {
+		return x, []int{end.H, end.W}, nil
 	}
-	cols, err := G.Im2Col(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, tensor.Shape{l.Padding.H, l.Padding.W}, tensor.Shape{l.Stride.H, l.Stride.W}, tensor.Shape{1, 1})
+	x, err := pad(x, w.Padding, end, fill)
+	return x, []int{0, 0}, err
+}
+
+// trailing is the padding after the map with which a floor-mode window
+// gives w's output shape os: w's own, or more for a ceil-mode overhang.
+func trailing(w nn.Window, is, os nn.Shape) nn.Pair {
+	return nn.Pair{
+		H: max(w.PaddingEnd.H, (os.H-1)*w.Stride.H+w.Kernel.H-is.H-w.Padding.H),
+		W: max(w.PaddingEnd.W, (os.W-1)*w.Stride.W+w.Kernel.W-is.W-w.Padding.W),
+	}
+}
+
+// pad surrounds x (N×C×H×W) with fill: begin rows and columns before the
+// map, end after it.
+func pad(x *G.Node, begin, end nn.Pair, fill float32) (*G.Node, error) {
+	var err error
+	for _, a := range []struct{ axis, before, after int }{{2, begin.H, end.H}, {3, begin.W, end.W}} {
+		parts := make([]*G.Node, 0, 3)
+		if a.before > 0 {
+			parts = append(parts, filled(x, a.axis, a.before, fill))
+		}
+		parts = append(parts, x)
+		if a.after > 0 {
+			parts = append(parts, filled(x, a.axis, a.after, fill))
+		}
+		if len(parts) > 1 {
+			if x, err = G.Concat(a.axis, parts...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return x, nil
+}
+
+// filled is a constant shaped like x except n long along axis, holding v.
+func filled(x *G.Node, axis, n int, v float32) *G.Node {
+	shape := x.Shape().Clone()
+	shape[axis] = n
+	data := make([]float32, shape.TotalSize())
+	for i := range data {
+		data[i] = v
+	}
+	return G.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), G.In(x.Graph()))
+}
+
+// avgPool sums im2col's patches of the padded map and divides each by the
+// number of cells it counts: gorgonia has no average pool. The count comes
+// from a mask of the padded map: 1 on the input, and on the padding when it
+// counts; 0 on a ceil-mode overhang, which never counts (as in PyTorch).
+func avgPool(x *G.Node, l *nn.AvgPool2D, batch int, is, out nn.Shape) (*G.Node, error) {
+	w := l.Window()
+	end := trailing(w, is, out)
+	x, err := pad(x, w.Padding, end, 0)
 	if err != nil {
 		return nil, err
 	}
-	// N×OH×OW×(C·KH·KW) → N×OH×OW×C×(KH·KW), mean over the window.
+	ph, pw := is.H+w.Padding.H+end.H, is.W+w.Padding.W+end.W
+	mask := make([]float32, ph*pw)
+	for y := 0; y < ph; y++ {
+		for xx := 0; xx < pw; xx++ {
+			inY := y >= w.Padding.H && y < w.Padding.H+is.H
+			inX := xx >= w.Padding.W && xx < w.Padding.W+is.W
+			padY := y < w.Padding.H+is.H+w.PaddingEnd.H
+			padX := xx < w.Padding.W+is.W+w.PaddingEnd.W
+			if (inY && inX) || (l.CountIncludePad && padY && padX) {
+				mask[y*pw+xx] = 1
+			}
+		}
+	}
+	recip := make([]float32, out.H*out.W)
+	for oy := range out.H {
+		for ox := range out.W {
+			var n float32
+			for ky := range l.Kernel.H {
+				row := mask[(oy*l.Stride.H+ky)*pw+ox*l.Stride.W:]
+				for _, m := range row[:l.Kernel.W] {
+					n += m
+				}
+			}
+			recip[oy*out.W+ox] = 1 / n
+		}
+	}
+	cols, err := G.Im2Col(x, tensor.Shape{l.Kernel.H, l.Kernel.W}, tensor.Shape{0, 0}, tensor.Shape{l.Stride.H, l.Stride.W}, tensor.Shape{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	// N×OH×OW×(C·KH·KW) → N×OH×OW×C×(KH·KW), summed over the window.
 	cols, err = G.Reshape(cols, tensor.Shape{batch, out.H, out.W, out.C, l.Kernel.H * l.Kernel.W})
 	if err != nil {
 		return nil, err
 	}
-	m, err := G.Mean(cols, 4)
+	sum, err := G.Sum(cols, 4)
+	if err != nil {
+		return nil, err
+	}
+	r := G.NewConstant(tensor.New(tensor.WithShape(1, out.H, out.W, 1), tensor.WithBacking(recip)), G.In(x.Graph()))
+	m, err := G.BroadcastHadamardProd(sum, r, nil, []byte{0, 3})
 	if err != nil {
 		return nil, err
 	}

@@ -60,3 +60,30 @@ func TestVerifyConvertedOnly(t *testing.T) {
 	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
 	assert.Equal(t, "window (engine vs reference)", rep.Checks[0].Name)
 }
+
+// The same on random networks with asymmetric padding, ceil-mode pools and
+// average pools: FC form on the window, converted form on larger inputs.
+func TestEngineMatchesGraphGrown(t *testing.T) {
+	for seed := int64(0); seed < 30; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		fc := nntest.RandomFC(rng, nntest.Options{Padded: seed%3 != 0, Grown: true})
+		require.NoError(t, fc.Validate(), "seed %d", seed)
+		win := fc.Input.Window()
+		x := nntest.Input(rng, win)
+		got, _, err := nn.NewEngine(fc).Forward(x, win)
+		require.NoError(t, err, "seed %d", seed)
+		want, err := graph.Forward(fc, x, win)
+		require.NoError(t, err, "seed %d", seed)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5, "seed %d: engine vs gorgonia", seed)
+
+		res, err := convert.Convert(fc)
+		require.NoError(t, err, "seed %d", seed)
+		big := nn.Shape{C: win.C, H: win.H + rng.Intn(9), W: win.W + rng.Intn(9)}
+		x = nntest.Input(rng, big)
+		got, _, err = nn.NewEngine(res.Network).Forward(x, big)
+		require.NoError(t, err)
+		want, err = graph.Forward(res.Network, x, big)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), convert.Tolerance, "seed %d: converted on %v", seed, big)
+	}
+}

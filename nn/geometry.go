@@ -16,9 +16,11 @@ type Geometry struct {
 	// Reach is how far before its cell's origin (i·S, j·S) a cell's
 	// receptive field starts: the padding it reaches back over.
 	Reach Pair
-	// Padded is true when any conv or pool pads; then a cell equals the FC
-	// head on the matching crop of the feature map, but not always the FC
-	// network on the matching image crop (padding sees the neighbours).
+	// Padded is true when any conv or pool pads, or a ceil-mode pool's
+	// last window overhangs the map on the trained window; then a cell
+	// equals the FC head on the matching crop of the feature map, but not
+	// always the FC network on the matching image crop (padding, or the
+	// overhang, sees the neighbours).
 	Padded bool
 }
 
@@ -39,7 +41,8 @@ func (g Geometry) CellBox(i, j int) Box {
 // network's spatial layers.
 func (n *Network) Geometry() (Geometry, error) {
 	g := Geometry{Stride: Pair{1, 1}, Window: Pair{n.Input.Height, n.Input.Width}, Field: Pair{1, 1}}
-	for _, l := range n.Layers {
+	var shapes []Shape // on the window, once a ceil-mode pool asks
+	for i, l := range n.Layers {
 		if l.Kind() == KindFlatten {
 			// What follows works on the whole map: it sees the whole window.
 			g.Field = g.Window
@@ -50,6 +53,8 @@ func (n *Network) Geometry() (Geometry, error) {
 			continue
 		}
 		w := wl.Window()
+		// Only the leading padding moves the field back; the trailing
+		// padding and a ceil-mode overhang lie past the last cell's field.
 		k, s, p := w.Kernel, w.Stride, w.Padding
 		g.Reach.H += p.H * g.Stride.H
 		g.Reach.W += p.W * g.Stride.W
@@ -60,8 +65,17 @@ func (n *Network) Geometry() (Geometry, error) {
 		if g.Stride.H > MaxDim || g.Stride.W > MaxDim {
 			return Geometry{}, fmt.Errorf("%w: total stride %v exceeds %d", ErrInvalid, g.Stride, MaxDim)
 		}
-		if p.H > 0 || p.W > 0 {
+		if w.Padded() {
 			g.Padded = true
+		}
+		if w.Ceil && !g.Padded {
+			if shapes == nil {
+				var err error
+				if shapes, err = n.Shapes(n.Input.Window()); err != nil {
+					return Geometry{}, err
+				}
+			}
+			g.Padded = w.Overhangs(shapes[i])
 		}
 	}
 	return g, nil

@@ -57,10 +57,27 @@ type Windowed interface {
 	Window() Window
 }
 
-// Window is a sliding window: kernel size, stride and symmetric padding.
+// Window is a sliding window: kernel size, stride, the padding before the
+// map (Padding: top, left) and after it (PaddingEnd: bottom, right), and
+// for pools whether a last window overhanging the padded map is kept
+// (Ceil, PyTorch's and ONNX's ceil_mode).
 type Window struct {
 	Kernel, Stride, Padding Pair
+	PaddingEnd              Pair
+	Ceil                    bool
 }
+
+// window builds a layer's window; a nil end means symmetric padding.
+func window(kernel, stride, padding Pair, end *Pair, ceil bool) Window {
+	w := Window{Kernel: kernel, Stride: stride, Padding: padding, PaddingEnd: padding, Ceil: ceil}
+	if end != nil {
+		w.PaddingEnd = *end
+	}
+	return w
+}
+
+// Padded reports whether the window reads any padding.
+func (w Window) Padded() bool { return w.Padding != (Pair{}) || w.PaddingEnd != (Pair{}) }
 
 // kernel is one layer's forward pass in the engine (or several layers',
 // when it fuses the ones after it: see fuser).
@@ -88,9 +105,6 @@ func (base) Params() []Param       { return nil }
 func (base) check() error          { return nil }
 func (base) allocate()             {}
 func (b base) label(k Kind) string { return fmt.Sprintf("%s %q", k, b.LayerName) }
-func (base) windowErr(k Kind, name string, w Window, in Shape) error {
-	return fmt.Errorf("%s %q: kernel %v with padding %v does not fit a %d×%d input", k, name, w.Kernel, w.Padding, in.H, in.W)
-}
 
 // registry maps a kind to a constructor of an empty layer of that kind;
 // each kind registers itself in its own file.
@@ -251,17 +265,25 @@ func checkWindow(layer string, w Window) error {
 	if err := checkPair(layer, "stride", w.Stride, 1, MaxKernel); err != nil {
 		return err
 	}
-	return checkPair(layer, "padding", w.Padding, 0, MaxKernel)
+	if err := checkPair(layer, "padding", w.Padding, 0, MaxKernel); err != nil {
+		return err
+	}
+	return checkPair(layer, "padding_end", w.PaddingEnd, 0, MaxKernel)
 }
 
-// checkPool bounds a pooling window; as in PyTorch, padding may not exceed
-// half the kernel, so no window is made only of padding.
+// checkPool bounds a pooling window; as in PyTorch, padding on either side
+// may not exceed half the kernel, so no window is made only of padding.
 func checkPool(layer string, w Window) error {
 	if err := checkWindow(layer, w); err != nil {
 		return err
 	}
-	if 2*w.Padding.H > w.Kernel.H || 2*w.Padding.W > w.Kernel.W {
-		return fmt.Errorf("%s: padding %v exceeds half the kernel %v", layer, w.Padding, w.Kernel)
+	for _, p := range []struct {
+		what string
+		p    Pair
+	}{{"padding", w.Padding}, {"padding_end", w.PaddingEnd}} {
+		if 2*p.p.H > w.Kernel.H || 2*p.p.W > w.Kernel.W {
+			return fmt.Errorf("%s: %s %v exceeds half the kernel %v", layer, p.what, p.p, w.Kernel)
+		}
 	}
 	return nil
 }
@@ -270,18 +292,40 @@ func checkPool(layer string, w Window) error {
 func slideShape(kind, name string, w Window, in Shape, c int) (Shape, error) {
 	h, wd := w.slide(in)
 	if h < 1 || wd < 1 {
-		return Shape{}, fmt.Errorf("%s %q: kernel %v with padding %v does not fit a %d×%d input", kind, name, w.Kernel, w.Padding, in.H, in.W)
+		return Shape{}, fmt.Errorf("%s %q: kernel %v with %s does not fit a %d×%d input", kind, name, w.Kernel, w.padString(), in.H, in.W)
 	}
 	return Shape{c, h, wd}, nil
 }
 
 // slide is the output size of a window sliding over an h×w map.
 func (w Window) slide(in Shape) (h, wd int) {
-	return slideOut(in.H, w.Kernel.H, w.Stride.H, w.Padding.H), slideOut(in.W, w.Kernel.W, w.Stride.W, w.Padding.W)
+	return slideOut(in.H, w.Kernel.H, w.Stride.H, w.Padding.H, w.PaddingEnd.H, w.Ceil),
+		slideOut(in.W, w.Kernel.W, w.Stride.W, w.Padding.W, w.PaddingEnd.W, w.Ceil)
+}
+
+// Overhangs reports whether, on an input of shape in, the last window
+// reaches past the padded map along either axis (ceil mode keeps such a
+// window; it then sees less than a full kernel).
+func (w Window) Overhangs(in Shape) bool {
+	h, wd := w.slide(in)
+	return (h-1)*w.Stride.H+w.Kernel.H > in.H+w.Padding.H+w.PaddingEnd.H ||
+		(wd-1)*w.Stride.W+w.Kernel.W > in.W+w.Padding.W+w.PaddingEnd.W
 }
 
 func (w Window) String() string {
-	return fmt.Sprintf("%v /%v pad %v", w.Kernel, w.Stride, w.Padding)
+	s := fmt.Sprintf("%v /%v %s", w.Kernel, w.Stride, w.padString())
+	if w.Ceil {
+		s += " ceil"
+	}
+	return s
+}
+
+// padString is "pad 1×1", or "pad 1×0 end 2×1" when asymmetric.
+func (w Window) padString() string {
+	if w.PaddingEnd == w.Padding {
+		return fmt.Sprintf("pad %v", w.Padding)
+	}
+	return fmt.Sprintf("pad %v end %v", w.Padding, w.PaddingEnd)
 }
 
 func finite(v float32) bool {

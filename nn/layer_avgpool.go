@@ -9,15 +9,20 @@ const KindAvgPool2D Kind = "avgpool2d"
 
 func init() { register(KindAvgPool2D, func() Layer { return &AvgPool2D{} }) }
 
-// AvgPool2D averages each window (floor mode). Padded cells read as zero;
-// CountIncludePad says whether they count in the divisor (PyTorch's
-// default, count_include_pad=True) or not (ONNX AveragePool's default).
+// AvgPool2D averages each window. Padding is before the map (top, left),
+// PaddingEnd after it (bottom, right; nil means the same as Padding).
+// Padded cells read as zero; CountIncludePad says whether they count in
+// the divisor (PyTorch's default, count_include_pad=True) or not (ONNX
+// AveragePool's default). CeilMode keeps a last window that overhangs the
+// padded map; as in PyTorch, the overhang never counts in the divisor.
 type AvgPool2D struct {
 	base
-	Kernel          Pair `json:"kernel"`
-	Stride          Pair `json:"stride"`
-	Padding         Pair `json:"padding"`
-	CountIncludePad bool `json:"count_include_pad"`
+	Kernel          Pair  `json:"kernel"`
+	Stride          Pair  `json:"stride"`
+	Padding         Pair  `json:"padding"`
+	PaddingEnd      *Pair `json:"padding_end,omitempty"`
+	CeilMode        bool  `json:"ceil_mode,omitempty"`
+	CountIncludePad bool  `json:"count_include_pad"`
 }
 
 // NewAvgPool2D returns an average-pool layer.
@@ -29,11 +34,13 @@ func NewAvgPool2D(name string, kernel, stride, padding Pair, countIncludePad boo
 func (*AvgPool2D) Kind() Kind { return KindAvgPool2D }
 
 // Window implements Windowed.
-func (l *AvgPool2D) Window() Window { return Window{l.Kernel, l.Stride, l.Padding} }
+func (l *AvgPool2D) Window() Window {
+	return window(l.Kernel, l.Stride, l.Padding, l.PaddingEnd, l.CeilMode)
+}
 
 func (l *AvgPool2D) String() string {
 	s := "avgpool " + l.Window().String()
-	if l.Padding != (Pair{}) && !l.CountIncludePad {
+	if l.Window().Padded() && !l.CountIncludePad {
 		s += " (pads not counted)"
 	}
 	return s
@@ -59,16 +66,20 @@ func (avgPoolKernel) scratch(_, _ Shape) int { return 0 }
 
 func (k avgPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	w := k.w
-	full := float32(w.Kernel.H * w.Kernel.W)
 	for c := 0; c < is.C; c++ {
 		src := in[c*is.H*is.W : (c+1)*is.H*is.W]
 		dst := out[c*os.H*os.W : (c+1)*os.H*os.W]
 		for oy := 0; oy < os.H; oy++ {
 			y0 := oy*w.Stride.H - w.Padding.H
+			// Counting pads, the divisor is the window clipped to the
+			// padded map (a ceil-mode overhang does not count, as in
+			// PyTorch); otherwise the window clipped to the input.
+			ph := min(y0+w.Kernel.H, is.H+w.PaddingEnd.H) - y0
 			y1 := min(y0+w.Kernel.H, is.H)
 			y0 = max(y0, 0)
 			for ox := 0; ox < os.W; ox++ {
 				x0 := ox*w.Stride.W - w.Padding.W
+				pw := min(x0+w.Kernel.W, is.W+w.PaddingEnd.W) - x0
 				x1 := min(x0+w.Kernel.W, is.W)
 				x0 = max(x0, 0)
 				var sum float32
@@ -77,9 +88,7 @@ func (k avgPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, o
 						sum += v
 					}
 				}
-				// Floor mode keeps every window inside the padded map, so
-				// the full kernel is the divisor when pads count.
-				n := full
+				n := float32(ph * pw)
 				if !k.includePad {
 					n = float32((y1 - y0) * (x1 - x0))
 				}

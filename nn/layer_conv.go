@@ -12,17 +12,21 @@ const KindConv2D Kind = "conv2d"
 
 func init() { register(KindConv2D, func() Layer { return &Conv2D{} }) }
 
-// Conv2D is a 2-D convolution with symmetric zero padding.
+// Conv2D is a 2-D convolution with zero padding: Padding rows and columns
+// before the map (top, left) and PaddingEnd after it (bottom, right; nil
+// means the same as Padding). Only Padding shifts the kernel's reads; the
+// trailing padding is whatever the output shape reads past the input.
 // Weight is OutC×InC×KH×KW (PyTorch layout), Bias is OutC.
 type Conv2D struct {
 	base
-	InC     int     `json:"in_channels"`
-	OutC    int     `json:"out_channels"`
-	Kernel  Pair    `json:"kernel"`
-	Stride  Pair    `json:"stride"`
-	Padding Pair    `json:"padding"`
-	Weight  *Tensor `json:"-"`
-	Bias    *Tensor `json:"-"`
+	InC        int     `json:"in_channels"`
+	OutC       int     `json:"out_channels"`
+	Kernel     Pair    `json:"kernel"`
+	Stride     Pair    `json:"stride"`
+	Padding    Pair    `json:"padding"`
+	PaddingEnd *Pair   `json:"padding_end,omitempty"`
+	Weight     *Tensor `json:"-"`
+	Bias       *Tensor `json:"-"`
 }
 
 // NewConv2D returns a zero-initialised convolution.
@@ -36,10 +40,10 @@ func NewConv2D(name string, inC, outC int, kernel, stride, padding Pair) *Conv2D
 func (*Conv2D) Kind() Kind { return KindConv2D }
 
 // Window implements Windowed.
-func (l *Conv2D) Window() Window { return Window{l.Kernel, l.Stride, l.Padding} }
+func (l *Conv2D) Window() Window { return window(l.Kernel, l.Stride, l.Padding, l.PaddingEnd, false) }
 
 func (l *Conv2D) String() string {
-	return fmt.Sprintf("conv %d×%d×%d×%d /%v pad %v", l.OutC, l.InC, l.Kernel.H, l.Kernel.W, l.Stride, l.Padding)
+	return fmt.Sprintf("conv %d×%d×%d×%d /%v %s", l.OutC, l.InC, l.Kernel.H, l.Kernel.W, l.Stride, l.Window().padString())
 }
 
 // Params implements Layer.
@@ -71,7 +75,7 @@ func (l *Conv2D) OutShape(in Shape) (Shape, error) {
 }
 
 func (l *Conv2D) isPointwise() bool {
-	return l.Kernel == Pair{1, 1} && l.Stride == Pair{1, 1} && l.Padding == Pair{0, 0}
+	return l.Kernel == Pair{1, 1} && l.Stride == Pair{1, 1} && !l.Window().Padded()
 }
 
 // convKernel runs a convolution as GEMM on bands of output rows: the
@@ -86,9 +90,14 @@ type convKernel struct {
 	// packed holds each group's weights packed once for the packed GEMM,
 	// which would otherwise repack them for every band.
 	packed []*kernels.PackedA
-	relu   bool
-	pool   *Window  // fused max-pool: stride = kernel, no padding
-	call   convCall // the call in progress, cut into bands
+	// unfold describes the unfolded input of the current input size, for
+	// the packed GEMM to pack straight from the input (kernels.Im2col);
+	// unfoldFor is the input shape it was made for.
+	unfold    kernels.Im2col
+	unfoldFor Shape
+	relu      bool
+	pool      *Window  // fused max-pool: stride = kernel, no padding
+	call      convCall // the call in progress, cut into bands
 }
 
 // convCall is one forward call of a convolution, as parts for
@@ -133,7 +142,8 @@ func (c *convKernel) setGroups(g int) {
 
 // fuse absorbs the layers after the convolution that it can apply band by
 // band: a ReLU, then a max-pool whose windows tile the map (stride equal
-// to the kernel, no padding). It returns how many layers it absorbed.
+// to the kernel, no padding, floor mode). It returns how many layers it
+// absorbed.
 func (c *convKernel) fuse(next []Layer) int {
 	n := 0
 	if n < len(next) && next[n].Kind() == KindReLU {
@@ -141,7 +151,7 @@ func (c *convKernel) fuse(next []Layer) int {
 		n++
 	}
 	if n < len(next) {
-		if p, ok := next[n].(*MaxPool2D); ok && p.Stride == p.Kernel && p.Padding == (Pair{}) {
+		if p, ok := next[n].(*MaxPool2D); ok && p.Stride == p.Kernel && !p.Window().Padded() && !p.CeilMode {
 			w := p.Window()
 			c.pool = &w
 			n++
@@ -201,15 +211,25 @@ type plan struct {
 	conv     Shape // the convolution's own output
 	usedRows int   // conv rows computed: all, or those the fused pool reads
 	rows     int   // conv rows per band (a multiple of the pool's height)
-	k        int   // im2col rows: InC·KH·KW, 0 for a 1×1 convolution
+	k        int   // rows of an explicit im2col: InC·KH·KW, 0 for a 1×1 convolution or an implicit one
+	implicit bool  // the packed GEMM unfolds the input itself (GemmIm2col)
 	perRow   int   // scratch per conv row of a band
 }
+
+// implicitUnfold lets the packed GEMM unfold a convolution's input itself
+// (kernels.Packed.GemmIm2col); benchmarks turn it off to compare with the
+// explicit unfolding the other backends use.
+var implicitUnfold = true
 
 func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
 	cs, _ := l.OutShape(is)
 	p := plan{conv: cs, usedRows: cs.H}
-	if !l.isPointwise() {
+	switch {
+	case l.isPointwise():
+	case c.packed != nil && implicitUnfold && int64(is.Size()) < 1<<31:
+		p.implicit = true // offsets into the input fit the int32s of kernels.Im2col
+	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
 	step := 1
@@ -236,6 +256,16 @@ func (c *convKernel) scratch(is, _ Shape) int {
 
 func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	p := c.plan(is, x.threads)
+	if p.implicit && is != c.unfoldFor {
+		l := c.l
+		err := c.unfold.Reset(l.InC/c.groups, is.H, is.W, l.Kernel.H, l.Kernel.W, l.Stride.H, l.Stride.W, l.Padding.H, l.Padding.W, p.conv.H, p.conv.W)
+		if err != nil {
+			// plan admits only shapes OutShape accepted and inputs under
+			// 2³¹ values: a geometry Reset refuses is a bug here.
+			panic(fmt.Sprintf("nn: conv %q: %v", l.LayerName, err))
+		}
+		c.unfoldFor = is
+	}
 	c.call = convCall{c: c, p: p, in: in, out: out, is: is, os: os}
 	x.parallel((p.usedRows+p.rows-1)/p.rows, &c.call)
 	return true
@@ -249,10 +279,12 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	// B: the unfolded band, or for a 1×1 convolution the input's own rows.
 	var b []float32
 	ldb := n
-	if p.k > 0 {
+	switch {
+	case p.implicit:
+	case p.k > 0:
 		b = scratch[:p.k*n]
 		im2colBand(l, in, is, cs, r0, r1, b)
-	} else {
+	default:
 		b, ldb = in[r0*cs.W:], is.H*is.W
 	}
 	// C: the output's rows, or with a fused pool the band in scratch.
@@ -272,7 +304,12 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	g := c.groups
 	outG, kG := l.OutC/g, k/g
 	w := l.Weight.Data
+	inG := l.InC / g * is.H * is.W
 	for i := 0; i < g; i++ {
+		if p.implicit {
+			c.gemm.(kernels.Packed).GemmIm2col(c.packed[i], &c.unfold, in[i*inG:], r0, n, dst[i*outG*ldc:], ldc)
+			continue
+		}
 		if c.packed != nil {
 			c.gemm.(kernels.Packed).GemmPacked(c.packed[i], n, b[i*kG*ldb:], ldb, dst[i*outG*ldc:], ldc)
 			continue

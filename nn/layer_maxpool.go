@@ -11,13 +11,17 @@ const KindMaxPool2D Kind = "maxpool2d"
 
 func init() { register(KindMaxPool2D, func() Layer { return &MaxPool2D{} }) }
 
-// MaxPool2D takes the maximum over each window (floor mode); padded cells
-// never win.
+// MaxPool2D takes the maximum over each window; padded cells never win.
+// Padding is before the map (top, left), PaddingEnd after it (bottom,
+// right; nil means the same as Padding). CeilMode keeps a last window that
+// overhangs the padded map, as PyTorch's and ONNX's ceil_mode do.
 type MaxPool2D struct {
 	base
-	Kernel  Pair `json:"kernel"`
-	Stride  Pair `json:"stride"`
-	Padding Pair `json:"padding"`
+	Kernel     Pair  `json:"kernel"`
+	Stride     Pair  `json:"stride"`
+	Padding    Pair  `json:"padding"`
+	PaddingEnd *Pair `json:"padding_end,omitempty"`
+	CeilMode   bool  `json:"ceil_mode,omitempty"`
 }
 
 // NewMaxPool2D returns a max-pool layer.
@@ -29,7 +33,9 @@ func NewMaxPool2D(name string, kernel, stride, padding Pair) *MaxPool2D {
 func (*MaxPool2D) Kind() Kind { return KindMaxPool2D }
 
 // Window implements Windowed.
-func (l *MaxPool2D) Window() Window { return Window{l.Kernel, l.Stride, l.Padding} }
+func (l *MaxPool2D) Window() Window {
+	return window(l.Kernel, l.Stride, l.Padding, l.PaddingEnd, l.CeilMode)
+}
 
 func (l *MaxPool2D) String() string { return "maxpool " + l.Window().String() }
 
@@ -59,6 +65,8 @@ func (k maxPoolKernel) forward(_ *exec, in []float32, is Shape, out []float32, o
 				x0 := ox*w.Stride.W - w.Padding.W
 				x1 := min(x0+w.Kernel.W, is.W)
 				x0 = max(x0, 0)
+				// The window clipped to the input: padding and a ceil-mode
+				// overhang never win.
 				m := float32(math.Inf(-1))
 				for y := y0; y < y1; y++ {
 					for _, v := range src[y*is.W+x0 : y*is.W+x1] {

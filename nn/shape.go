@@ -21,14 +21,24 @@ type Pair struct {
 
 func (p Pair) String() string { return fmt.Sprintf("%d×%d", p.H, p.W) }
 
-// slideOut is the output length of a sliding window of size k, stride s and
-// symmetric padding p over n inputs (floor mode, as in PyTorch and gorgonia).
-func slideOut(n, k, s, p int) int {
-	span := n + 2*p - k
+// slideOut is the output length of a sliding window of size k and stride s
+// over n inputs padded with pb before and pe after. In floor mode only
+// windows inside the padded map count; in ceil mode a last partial window
+// counts too, unless, as in PyTorch, it would start past the input and the
+// leading padding (in the trailing padding or beyond).
+func slideOut(n, k, s, pb, pe int, ceil bool) int {
+	span := n + pb + pe - k
 	if span < 0 {
 		return 0
 	}
-	return span/s + 1
+	if !ceil {
+		return span/s + 1
+	}
+	out := (span+s-1)/s + 1
+	if (out-1)*s >= n+pb {
+		out--
+	}
+	return out
 }
 
 // Crop copies the h×w window at (y, x) of a C×H×W map held in m. The

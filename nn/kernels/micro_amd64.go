@@ -22,6 +22,7 @@ func init() {
 		microAsm = microAVX2FMA
 		microAsmName = "avx2-fma"
 		packB4Asm = packB4AVXChecked
+		gatherAsm = gatherAVX
 		return
 	}
 	// Without AVX2, gonum's SSE loops beat the pure-Go micro-kernel
@@ -49,3 +50,8 @@ func packB4AVXChecked(dst, b []float32, ldb, panels, stride int) {
 	}
 	packB4AVX(&dst[0], &b[0], ldb, panels, stride)
 }
+
+// gatherAVX is gatherAsm in assembly (micro_amd64.s).
+//
+//go:noescape
+func gatherAVX(dst, in *float32, off *int32, rows, panels, stride int)

@@ -174,3 +174,40 @@ panel:
 	JNZ  panel
 	VZEROUPPER
 	RET
+
+// func gatherAVX(dst, in *float32, off *int32, rows, panels, stride int)
+//
+// For each of rows rows p: 24·panels contiguous floats from in+off[p],
+// 24 at a time, to dst + p·24 + q·stride for panel q. The source row is
+// read in order, so the hardware prefetcher follows it.
+TEXT ·gatherAVX(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ rows+24(FP), CX
+	MOVQ stride+40(FP), R9
+	SHLQ $2, R9
+
+row:
+	MOVLQSX (DX), AX
+	LEAQ    (SI)(AX*4), R10
+	MOVQ    DI, R11
+	MOVQ    panels+32(FP), BX
+
+panel:
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS 64(R10), Y2
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	ADDQ    $96, R10
+	ADDQ    R9, R11
+	DECQ    BX
+	JNZ     panel
+	ADDQ    $4, DX
+	ADDQ    $96, DI
+	DECQ    CX
+	JNZ     row
+	VZEROUPPER
+	RET

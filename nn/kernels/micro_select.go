@@ -10,4 +10,7 @@ var (
 	// rows of b (row stride ldb) into dst, panel q at q·stride: the inner
 	// loop of packB, which in Go costs a memmove call per 96 bytes.
 	packB4Asm func(dst, b []float32, ldb, panels, stride int)
+	// gatherAsm, set with microAsm, is gather's loop on pointers, its
+	// bounds checked by gather.
+	gatherAsm func(dst, in *float32, off *int32, rows, panels, stride int)
 )

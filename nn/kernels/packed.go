@@ -63,7 +63,7 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // Gemm implements Kernels.
 func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
-	p.gemm(m, n, k, a, lda, nil, b, ldb, c, ldc)
+	p.gemm(m, n, k, a, lda, nil, b, ldb, nil, c, ldc)
 }
 
 // PackedA is an m×k matrix A packed once, in the layout Packed's
@@ -94,12 +94,13 @@ func PackA(m, k int, a []float32, lda int) *PackedA {
 func (p Packed) GemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int) {
 	// pa.data holds at least the m·k values a dense A would.
 	checkGemm("Packed", pa.m, n, pa.k, pa.data, max(1, pa.k), b, ldb, c, ldc)
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, c, ldc)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, nil, c, ldc)
 }
 
 // gemm is the blocked product, with A either packed block by block from
-// a (lda) or taken from pa.
-func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, c []float32, ldc int) {
+// a (lda) or taken from pa, and B either the matrix b (ldb) or, when conv
+// is set, a convolution's unfolded input packed straight from the input.
+func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, conv *im2colBand, c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -119,7 +120,11 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb, useAsm)
+			if conv != nil {
+				conv.pack(ws.b, pc, kb, jc, nb, useAsm)
+			} else {
+				packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb, useAsm)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				var ap []float32

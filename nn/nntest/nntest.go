@@ -13,9 +13,12 @@ import (
 
 // Options steer RandomFC.
 type Options struct {
-	Padded   bool // allow padded convs and pools
-	MaxStage int  // conv stages, 1..MaxStage (default 3)
-	MaxDense int  // dense layers, 1..MaxDense (default 3)
+	Padded bool // allow padded convs and pools
+	// Grown also allows padding that differs before and after the map,
+	// ceil-mode pools and average pools (both divisor rules).
+	Grown    bool
+	MaxStage int // conv stages, 1..MaxStage (default 3)
+	MaxDense int // dense layers, 1..MaxDense (default 3)
 }
 
 // RandomFC returns a random valid classifier with an FC head: conv stages
@@ -43,7 +46,11 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 		oc := 1 + rng.Intn(6)
 		k := nn.Pair{H: 1 + rng.Intn(4), W: 1 + rng.Intn(4)}
 		st := nn.Pair{H: 1 + rng.Intn(2), W: 1 + rng.Intn(2)}
-		layers = append(layers, nn.NewConv2D(name("conv"), c, oc, k, st, nn.Pair{H: pad(k.H), W: pad(k.W)}))
+		conv := nn.NewConv2D(name("conv"), c, oc, k, st, nn.Pair{H: pad(k.H), W: pad(k.W)})
+		if opt.Grown && rng.Intn(2) == 0 {
+			conv.PaddingEnd = &nn.Pair{H: rng.Intn(k.H + 1), W: rng.Intn(k.W + 1)}
+		}
+		layers = append(layers, conv)
 		c = oc
 		if rng.Intn(3) == 0 {
 			layers = append(layers, nn.NewBatchNorm(name("bn"), c, 1e-5))
@@ -52,7 +59,25 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 		if rng.Intn(2) == 0 {
 			pk := nn.Pair{H: 2 + rng.Intn(2), W: 2 + rng.Intn(2)}
 			ps := nn.Pair{H: 1 + rng.Intn(pk.H), W: 1 + rng.Intn(pk.W)}
-			layers = append(layers, nn.NewMaxPool2D(name("pool"), pk, ps, nn.Pair{H: pad(pk.H), W: pad(pk.W)}))
+			pp := nn.Pair{H: pad(pk.H), W: pad(pk.W)}
+			if !opt.Grown {
+				layers = append(layers, nn.NewMaxPool2D(name("pool"), pk, ps, pp))
+				continue
+			}
+			end := &nn.Pair{H: rng.Intn(pk.H/2 + 1), W: rng.Intn(pk.W/2 + 1)}
+			if rng.Intn(3) == 0 {
+				end = nil
+			}
+			ceil := rng.Intn(2) == 0
+			if rng.Intn(2) == 0 {
+				p := nn.NewMaxPool2D(name("pool"), pk, ps, pp)
+				p.PaddingEnd, p.CeilMode = end, ceil
+				layers = append(layers, p)
+			} else {
+				p := nn.NewAvgPool2D(name("pool"), pk, ps, pp, rng.Intn(2) == 0)
+				p.PaddingEnd, p.CeilMode = end, ceil
+				layers = append(layers, p)
+			}
 		}
 	}
 	net := &nn.Network{Input: nn.InputSpec{Channels: ch, Mean: make([]float32, ch), Std: Ones(ch)}, Layers: layers}

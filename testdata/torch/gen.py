@@ -18,8 +18,13 @@ For each small model NAME it writes:
 Models: chw_softmax, unpadded_sigmoid, hwc_keras, seed (the seed network of
 shared/bench/seednet.py, same seed and layer order, hence the same weights),
 avgpool_padded (average pools with padding, one counting the pads in the
-divisor as PyTorch does by default, one not, as ONNX does by default) and
-avgpool_unpadded (average pools without padding, so it has a sliding output).
+divisor as PyTorch does by default, one not, as ONNX does by default),
+avgpool_unpadded (average pools without padding, so it has a sliding output),
+asym_pad (convolutions padded differently before and after the map: PyTorch's
+ZeroPad2d then an unpadded or padded Conv2d, written as padding/padding_end),
+ceil_maxpool and ceil_avgpool (ceil_mode pools whose last window overhangs
+the map, with and without padding, both divisor rules) and grown_mixed (all
+of these with batch norm, dropout and a two-layer head).
 
 Everything is seeded, single-threaded and deterministic. Run from the repo root:
 
@@ -54,6 +59,18 @@ class FlattenHWC(tnn.Module):
 
     def forward(self, x):
         return x.permute(0, 2, 3, 1).flatten(1)
+
+
+class AsymConv(tnn.Module):
+    """ZeroPad2d((left, right, top, bottom)) then a Conv2d: a convolution
+    padded differently before and after the map (fc2conv's padding_end)."""
+
+    def __init__(self, pad, conv):
+        super().__init__()
+        self.pad, self.conv = tnn.ZeroPad2d(pad), conv
+
+    def forward(self, x):
+        return self.conv(self.pad(x))
 
 
 # ---------------------------------------------------------------- safetensors
@@ -97,14 +114,26 @@ def layer_doc(name, m):
         doc = {"name": name, "type": "conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
                "kernel": pair(m.kernel_size), "stride": pair(m.stride), "padding": pair(m.padding)}
         return doc, [("weight", m.weight), ("bias", m.bias)]
+    if isinstance(m, AsymConv):
+        doc, params = layer_doc(name, m.conv)
+        left, right, top, bottom = m.pad.padding
+        ph, pw = doc["padding"]
+        doc["padding"], doc["padding_end"] = [ph + top, pw + left], [ph + bottom, pw + right]
+        return doc, params
     if isinstance(m, tnn.MaxPool2d):
-        assert not m.ceil_mode and pair(m.dilation) == [1, 1]
-        return {"name": name, "type": "maxpool2d", "kernel": pair(m.kernel_size),
-                "stride": pair(m.stride), "padding": pair(m.padding)}, []
+        assert pair(m.dilation) == [1, 1]
+        doc = {"name": name, "type": "maxpool2d", "kernel": pair(m.kernel_size),
+               "stride": pair(m.stride), "padding": pair(m.padding)}
+        if m.ceil_mode:
+            doc["ceil_mode"] = True
+        return doc, []
     if isinstance(m, tnn.AvgPool2d):
-        assert not m.ceil_mode and m.divisor_override is None
-        return {"name": name, "type": "avgpool2d", "kernel": pair(m.kernel_size), "stride": pair(m.stride),
-                "padding": pair(m.padding), "count_include_pad": m.count_include_pad}, []
+        assert m.divisor_override is None
+        doc = {"name": name, "type": "avgpool2d", "kernel": pair(m.kernel_size), "stride": pair(m.stride),
+               "padding": pair(m.padding), "count_include_pad": m.count_include_pad}
+        if m.ceil_mode:
+            doc["ceil_mode"] = True
+        return doc, []
     if isinstance(m, tnn.Linear):
         return {"name": name, "type": "dense", "in_features": m.in_features, "out_features": m.out_features}, \
             [("weight", m.weight), ("bias", m.bias)]
@@ -212,7 +241,26 @@ def total_stride(net):
 
 
 def is_padded(net):
-    return any(isinstance(m, WINDOWED) and any(pair(m.padding)) for m in net.children())
+    """Padding, or a ceil-mode pool (whose overhang, like padding, sees
+    the neighbours on a larger input): then no naive sliding output."""
+    return any(isinstance(m, AsymConv) or isinstance(m, WINDOWED) and any(pair(m.padding)) or
+               getattr(m, "ceil_mode", False) for m in net.children())
+
+
+def ceil_overhangs(net, shape):
+    """How many ceil-mode pools keep a last window past the padded map on an
+    input of this shape (the case the ceil fixtures are about)."""
+    x, n = torch.zeros(1, *shape), 0
+    for m in net.children():
+        if isinstance(m, (tnn.Flatten, FlattenHWC)):
+            break
+        if getattr(m, "ceil_mode", False):
+            m.ceil_mode = False
+            floor = m(x).shape
+            m.ceil_mode = True
+            n += m(x).shape != floor
+        x = m(x)
+    return n
 
 
 def make(name, net, window, large, input_fn, labels=None, positive=0):
@@ -351,8 +399,91 @@ def avgpool_unpadded():
     make("avgpool_unpadded", net, (3, 18, 14), (3, 34, 30), lambda s: torch.randn(*s, generator=g))
 
 
+def asym_pad():
+    # ZeroPad2d((left, right, top, bottom)) before an unpadded conv, and
+    # before a conv with its own padding (the two add up).
+    torch.manual_seed(61)
+    feat = [("conv1", AsymConv((0, 1, 1, 2), tnn.Conv2d(2, 4, 3))), ("relu1", tnn.ReLU()),
+            ("pool1", tnn.MaxPool2d(2)),
+            ("conv2", AsymConv((2, 0, 0, 1), tnn.Conv2d(4, 6, (2, 3), stride=2, padding=(1, 0)))),
+            ("relu2", tnn.ReLU())]
+    window = (2, 13, 11)
+    n = flat_size(tnn.Sequential(OrderedDict(feat)), window)  # 6*5*3 = 90
+    net = tnn.Sequential(OrderedDict(feat + [
+        ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(n, 8)), ("relu3", tnn.ReLU()),
+        ("fc2", tnn.Linear(8, 1)), ("sigmoid", tnn.Sigmoid()),
+    ]))
+    net.fc2.weight.mul_(12.0)
+    g = torch.Generator().manual_seed(62)
+    make("asym_pad", net, window, (2, 29, 27), lambda s: torch.randn(*s, generator=g))
+
+
+def ceil_maxpool():
+    torch.manual_seed(71)
+    feat = [("conv1", tnn.Conv2d(1, 4, 3)), ("relu1", tnn.ReLU()),
+            ("pool1", tnn.MaxPool2d(2, ceil_mode=True)),
+            ("conv2", tnn.Conv2d(4, 5, 3, padding=1)), ("relu2", tnn.ReLU()),
+            ("pool2", tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True))]
+    window, large = (1, 15, 13), (1, 37, 30)
+    n = flat_size(tnn.Sequential(OrderedDict(feat)), window)  # 5*4*4 = 80
+    net = tnn.Sequential(OrderedDict(feat + [
+        ("flatten", FlattenHWC()), ("fc1", tnn.Linear(n, 6)), ("relu3", tnn.ReLU()),
+        ("fc2", tnn.Linear(6, 3)), ("softmax", tnn.Softmax(dim=1)),
+    ]))
+    assert ceil_overhangs(net, window) == 2 and ceil_overhangs(net, large) == 2
+    net.fc2.weight.mul_(8.0)
+    g = torch.Generator().manual_seed(72)
+    make("ceil_maxpool", net, window, large, lambda s: torch.randn(*s, generator=g),
+         labels=["x", "y", "z"], positive=1)
+
+
+def ceil_avgpool():
+    # Ceil mode without padding, with padding counted (PyTorch divides by
+    # the window clipped to the padded map, not counting the overhang) and
+    # with padding not counted.
+    torch.manual_seed(81)
+    feat = [("conv1", tnn.Conv2d(3, 4, 3)), ("relu1", tnn.ReLU()),
+            ("pool1", tnn.AvgPool2d(2, ceil_mode=True)),
+            ("conv2", tnn.Conv2d(4, 5, 2)), ("relu2", tnn.ReLU()),
+            ("pool2", tnn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=True)),
+            ("conv3", tnn.Conv2d(5, 6, 1)), ("relu3", tnn.ReLU()),
+            ("pool3", tnn.AvgPool2d((2, 3), stride=2, padding=1, ceil_mode=True, count_include_pad=False))]
+    window, large = (3, 15, 16), (3, 39, 40)
+    n = flat_size(tnn.Sequential(OrderedDict(feat)), window)
+    net = tnn.Sequential(OrderedDict(feat + [
+        ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(n, 2)), ("softmax", tnn.Softmax(dim=1)),
+    ]))
+    assert ceil_overhangs(net, window) == 3 and ceil_overhangs(net, large) == 3, (
+        ceil_overhangs(net, window), ceil_overhangs(net, large))
+    net.fc1.weight.mul_(3.0)
+    g = torch.Generator().manual_seed(82)
+    make("ceil_avgpool", net, window, large, lambda s: torch.randn(*s, generator=g),
+         labels=["no", "yes"], positive=1)
+
+
+def grown_mixed():
+    # A classifier with every new setting together, batch norm and dropout.
+    torch.manual_seed(91)
+    feat = [("conv1", AsymConv((1, 0, 0, 1), tnn.Conv2d(3, 6, 3, padding=1))), ("bn1", tnn.BatchNorm2d(6)),
+            ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)),
+            ("conv2", AsymConv((0, 2, 1, 0), tnn.Conv2d(6, 8, 3))), ("relu2", tnn.ReLU()),
+            ("pool2", tnn.AvgPool2d(2, ceil_mode=True, count_include_pad=False))]
+    window, large = (3, 24, 17), (3, 52, 45)
+    n = flat_size(tnn.Sequential(OrderedDict(feat)), window)
+    net = tnn.Sequential(OrderedDict(feat + [
+        ("flatten", FlattenHWC()), ("drop", tnn.Dropout(0.3)), ("fc1", tnn.Linear(n, 12)),
+        ("bn2", tnn.BatchNorm1d(12)), ("relu3", tnn.ReLU()), ("fc2", tnn.Linear(12, 1)), ("sigmoid", tnn.Sigmoid()),
+    ]))
+    assert ceil_overhangs(net, window) >= 1 and ceil_overhangs(net, large) >= 1
+    g = torch.Generator().manual_seed(92)
+    randomize_bn(net, g)
+    net.fc2.weight.mul_(3.0)
+    make("grown_mixed", net, window, large, lambda s: torch.rand(*s, generator=g), labels=["dress"])
+
+
 MODELS = OrderedDict((f.__name__, f) for f in (
-    chw_softmax, unpadded_sigmoid, hwc_keras, seed, avgpool_padded, avgpool_unpadded))
+    chw_softmax, unpadded_sigmoid, hwc_keras, seed, avgpool_padded, avgpool_unpadded,
+    asym_pad, ceil_maxpool, ceil_avgpool, grown_mixed))
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(MODELS)

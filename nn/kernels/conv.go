@@ -1,0 +1,178 @@
+package kernels
+
+import "fmt"
+
+// Im2col describes the B operand of a convolution written as a product,
+// the unfolded input, without forming it: row p = (c, ky, kx) and column j
+// = output pixel j of a band of output rows hold input value
+// in[c][oy·SH−PH+ky][ox·SW−PW+kx], zero where that falls in the padding.
+// GemmIm2col packs B's panels straight from the input, so the unfolded
+// band (K×N floats, megabytes for the engine's middle layers) is never
+// written and read back.
+//
+// An Im2col is made once per layer and input size (Reset) and is then
+// read-only: bands on several threads may share it.
+type Im2col struct {
+	C, H, W        int // input channels and size
+	KH, KW, SH, SW int // kernel and stride
+	PH, PW         int // top and left padding
+	OH, OW         int // output size
+	// off[p] is where row p's window starts relative to its top-left
+	// corner: c·H·W + ky·W + kx.
+	off []int32
+}
+
+// Reset sets the geometry and recomputes the row offsets, reusing their
+// storage. It returns an error when a size is not positive, the output
+// would be empty or the input too large for 32-bit offsets.
+func (g *Im2col) Reset(c, h, w, kh, kw, sh, sw, ph, pw, oh, ow int) error {
+	if c < 1 || h < 1 || w < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || oh < 1 || ow < 1 {
+		return fmt.Errorf("kernels: im2col: invalid geometry c=%d in %d×%d kernel %d×%d stride %d×%d pad %d×%d out %d×%d", c, h, w, kh, kw, sh, sw, ph, pw, oh, ow)
+	}
+	if int64(c)*int64(h)*int64(w) > 1<<31-1 {
+		return fmt.Errorf("kernels: im2col: input %d×%d×%d too large", c, h, w)
+	}
+	*g = Im2col{C: c, H: h, W: w, KH: kh, KW: kw, SH: sh, SW: sw, PH: ph, PW: pw, OH: oh, OW: ow, off: g.off[:0]}
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				g.off = append(g.off, int32(ch*h*w+ky*w+kx))
+			}
+		}
+	}
+	return nil
+}
+
+// K is the number of rows of B: C·KH·KW.
+func (g *Im2col) K() int { return len(g.off) }
+
+// GemmIm2col computes C += A·B, with A packed by PackA and B the n columns
+// of g's unfolded input in starting at output row row0. It panics, like
+// Gemm, on arguments the slices do not hold.
+func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c []float32, ldc int) {
+	switch {
+	case pa.k != g.K():
+		panic(fmt.Sprintf("kernels: GemmIm2col: A has %d columns, B %d rows", pa.k, g.K()))
+	case len(in) < g.C*g.H*g.W:
+		panic(fmt.Sprintf("kernels: GemmIm2col: len(in)=%d < %d×%d×%d", len(in), g.C, g.H, g.W))
+	case row0 < 0 || n < 0 || row0*g.OW+n > g.OH*g.OW:
+		panic(fmt.Sprintf("kernels: GemmIm2col: columns %d+%d past the %d×%d output", row0*g.OW, n, g.OH, g.OW))
+	case pa.m > 0 && n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n):
+		panic(fmt.Sprintf("kernels: GemmIm2col: len(c)=%d with ldc=%d does not hold %d×%d", len(c), ldc, pa.m, n))
+	}
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, nil, 0, &im2colBand{g, in, row0}, c, ldc)
+}
+
+// im2colBand is B for one call of GemmIm2col.
+type im2colBand struct {
+	g    *Im2col
+	in   []float32
+	row0 int
+}
+
+// pack writes rows [pc, pc+kb) and columns [jc, jc+nb) of B into dst in
+// packB's panel layout. Runs of whole panels that lie in one output row
+// and read only inside the input (all of them but one a row, away from the
+// padding, in a stride-1 convolution) are copied row by row of B with
+// gather; the rest goes through packEdge.
+func (b *im2colBand) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
+	g := b.g
+	off := g.off[pc : pc+kb]
+	for jr := 0; jr < nb; {
+		j := b.row0*g.OW + jc + jr
+		oy, ox := j/g.OW, j%g.OW
+		if panels := g.insidePanels(oy, ox, (nb-jr)/nr); panels > 0 {
+			base := (oy*g.SH-g.PH)*g.W + ox - g.PW
+			gather(dst[jr*kb:], b.in, base, off, panels, kb*nr, useAsm)
+			jr += panels * nr
+			continue
+		}
+		b.packEdge(dst[jr*kb:jr*kb+kb*nr], pc, kb, j, min(nr, nb-jr))
+		jr += nr
+	}
+}
+
+// insidePanels is how many of the next (at most limit) whole panels,
+// starting at output pixel (oy, ox), lie in output row oy and read only
+// inside the input, for a stride-1 row; 0 otherwise.
+func (g *Im2col) insidePanels(oy, ox, limit int) int {
+	iy, ix := oy*g.SH-g.PH, ox-g.PW
+	if g.SW != 1 || limit < 1 || iy < 0 || iy+g.KH > g.H || ix < 0 {
+		return 0
+	}
+	// Output columns ox … ox+q·nr−1 stay in the row and read input
+	// columns up to ix+q·nr−1+KW−1 < W.
+	return max(0, min(limit, (g.OW-ox)/nr, (g.W-g.KW+1-ix)/nr))
+}
+
+// packEdge packs one panel of cols ≤ nr columns starting at band column j
+// (counted from output pixel 0) that crosses a row end or the padding:
+// segment by segment within an output row, copying where a whole segment
+// reads inside the input row, element by element where it does not.
+func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
+	g := b.g
+	kk := g.KH * g.KW
+	for p := 0; p < kb; p++ {
+		r := pc + p
+		ch, ky, kx := r/kk, r%kk/g.KW, r%g.KW
+		plane := b.in[ch*g.H*g.W : (ch+1)*g.H*g.W]
+		d := panel[p*nr : p*nr+nr]
+		for t := 0; t < cols; {
+			oy, ox := (j+t)/g.OW, (j+t)%g.OW
+			seg := min(cols-t, g.OW-ox)
+			out := d[t : t+seg]
+			t += seg
+			iy := oy*g.SH - g.PH + ky
+			if iy < 0 || iy >= g.H {
+				clear(out)
+				continue
+			}
+			row := plane[iy*g.W : (iy+1)*g.W]
+			ix := ox*g.SW - g.PW + kx
+			if g.SW == 1 && ix >= 0 && ix+seg <= g.W {
+				copy(out, row[ix:])
+				continue
+			}
+			for i := range out {
+				if x := ix + i*g.SW; x >= 0 && x < g.W {
+					out[i] = row[x]
+				} else {
+					out[i] = 0
+				}
+			}
+		}
+		clear(d[cols:])
+	}
+}
+
+// gather copies, for each row p of a panel, nr floats from
+// in[base+off[p]+q·nr:] to dst[q·stride+p·nr:], for panels q = 0 … panels−1.
+// The callers guarantee every index is inside in (insidePanels); the
+// check here keeps the assembly from ever reading past it.
+func gather(dst, in []float32, base int, off []int32, panels, stride int, useAsm bool) {
+	if len(off) == 0 {
+		return
+	}
+	hi := 0
+	for _, o := range off {
+		hi = max(hi, int(o))
+	}
+	if base < 0 || base+hi+panels*nr > len(in) || len(dst) < (panels-1)*stride+len(off)*nr {
+		panic(fmt.Sprintf("kernels: gather of %d panels at %d (+%d) past len(in)=%d or len(dst)=%d", panels, base, hi, len(in), len(dst)))
+	}
+	if useAsm && gatherAsm != nil {
+		gatherAsm(&dst[0], &in[base], &off[0], len(off), panels, stride)
+		return
+	}
+	gatherGo(dst, in[base:], off, panels, stride)
+}
+
+// gatherGo is gather's pure-Go twin.
+func gatherGo(dst, in []float32, off []int32, panels, stride int) {
+	for p, o := range off {
+		src := in[o:]
+		for q := 0; q < panels; q++ {
+			copy(dst[q*stride+p*nr:q*stride+p*nr+nr], src[q*nr:q*nr+nr])
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// unfold is the im2col matrix written out from its definition: row
+// (c, ky, kx), column oy·OW+ox for the output rows [row0, row0+n/OW…).
+func unfold(g *Im2col, in []float32, row0, n int) []float32 {
+	b := make([]float32, g.K()*n)
+	for c := 0; c < g.C; c++ {
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				p := (c*g.KH+ky)*g.KW + kx
+				for j := 0; j < n; j++ {
+					oy, ox := row0+j/g.OW, j%g.OW
+					iy, ix := oy*g.SH-g.PH+ky, ox*g.SW-g.PW+kx
+					if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+						b[p*n+j] = in[(c*g.H+iy)*g.W+ix]
+					}
+				}
+			}
+		}
+	}
+	return b
+}
+
+// GemmIm2col equals the reference product with the unfolded input, for
+// both micro-kernels, across padding, strides, row ends inside and
+// outside panels, bands that start mid-map, several k blocks (C·KH·KW >
+// kc) and n blocks (n > nc).
+func TestGemmIm2colAgreesWithUnfolded(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	type geom struct{ c, h, w, kh, kw, sh, sw, ph, pw, m int }
+	cases := []geom{
+		{1, 9, 30, 5, 5, 1, 1, 0, 0, 20},   // the dress model's first layer, rows longer than a panel
+		{20, 14, 60, 5, 5, 1, 1, 0, 0, 40}, // its second (k = 500: two k blocks)
+		{3, 12, 53, 3, 3, 1, 1, 1, 1, 16},  // the seed's, with padding
+		{4, 11, 29, 3, 3, 2, 2, 1, 1, 7},   // stride 2: every panel takes the edge path
+		{2, 7, 100, 4, 2, 1, 1, 0, 1, 5},   // asymmetric kernel, padding on one axis
+		{1, 6, 7, 2, 2, 1, 1, 0, 0, 3},     // rows shorter than a panel
+		{12, 6, 40, 4, 4, 1, 1, 0, 0, 9},   // a converted FC layer's 4×4 window
+		{1, 5, 4100, 1, 3, 1, 1, 0, 1, 4},  // n past nc
+		{3, 10, 50, 3, 3, 1, 2, 2, 0, 6},   // stride on one axis only
+	}
+	for name, p := range packedVariants() {
+		for _, s := range cases {
+			oh := (s.h+2*s.ph-s.kh)/s.sh + 1
+			ow := (s.w+2*s.pw-s.kw)/s.sw + 1
+			var g Im2col
+			require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, oh, ow))
+			k := g.K()
+			in := random(rng, s.c*s.h*s.w)
+			a := random(rng, s.m*k)
+			pa := PackA(s.m, k, a, k)
+			for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
+				row0, n := band[0], (band[1]-band[0])*ow
+				if n <= 0 {
+					continue
+				}
+				what := fmt.Sprintf("%s %+v rows %v", name, s, band)
+				ldc := n + 3
+				c0 := random(rng, s.m*ldc)
+				want := append([]float32(nil), c0...)
+				Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, row0, n), n, want, ldc)
+				got := append([]float32(nil), c0...)
+				p.GemmIm2col(pa, &g, in, row0, n, got, ldc)
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s element %d", what, i)
+				}
+			}
+		}
+	}
+}
+
+// The assembly gather and its Go twin copy the same values and nothing
+// else.
+func TestGatherTwinsAgree(t *testing.T) {
+	if gatherAsm == nil {
+		t.Skip("no assembly gather on this CPU")
+	}
+	rng := rand.New(rand.NewSource(12))
+	in := random(rng, 5000)
+	for _, s := range [][2]int{{1, 1}, {3, 1}, {1, 4}, {25, 7}, {7, 21}} {
+		rows, panels := s[0], s[1]
+		off := make([]int32, rows)
+		for i := range off {
+			off[i] = int32(rng.Intn(5000 - panels*nr - 10))
+		}
+		stride := rows*nr + 5
+		want, got := make([]float32, panels*stride), make([]float32, panels*stride)
+		for i := range want {
+			want[i], got[i] = -1, -1
+		}
+		gather(want, in, 7, off, panels, stride, false)
+		gather(got, in, 7, off, panels, stride, true)
+		require.Equal(t, want, got, "rows %d panels %d", rows, panels)
+		assert.Equal(t, in[7+off[0]:7+off[0]+nr], want[:nr])
+		assert.Equal(t, float32(-1), want[rows*nr], "past the last row of a panel is untouched")
+	}
+}
+
+func TestGemmIm2colPanicsOnBadArguments(t *testing.T) {
+	var g Im2col
+	require.NoError(t, g.Reset(1, 4, 4, 3, 3, 1, 1, 0, 0, 2, 2))
+	pa := PackA(2, 9, make([]float32, 18), 9)
+	assert.NotPanics(t, func() { Packed{}.GemmIm2col(pa, &g, make([]float32, 16), 0, 4, make([]float32, 8), 4) })
+	assert.Panics(t, func() { Packed{}.GemmIm2col(pa, &g, make([]float32, 15), 0, 4, make([]float32, 8), 4) }, "short input")
+	assert.Panics(t, func() { Packed{}.GemmIm2col(pa, &g, make([]float32, 16), 1, 4, make([]float32, 8), 4) }, "past the output")
+	assert.Panics(t, func() { Packed{}.GemmIm2col(pa, &g, make([]float32, 16), 0, 4, make([]float32, 7), 4) }, "short C")
+	assert.Panics(t, func() {
+		Packed{}.GemmIm2col(PackA(2, 8, make([]float32, 16), 8), &g, make([]float32, 16), 0, 4, make([]float32, 8), 4)
+	}, "k mismatch")
+	assert.Error(t, g.Reset(1, 4, 4, 3, 3, 0, 1, 0, 0, 2, 2), "zero stride")
+	assert.Error(t, g.Reset(1<<12, 1<<10, 1<<10, 1, 1, 1, 1, 0, 0, 1, 1), "too large for 32-bit offsets")
+}
