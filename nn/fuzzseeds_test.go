@@ -82,6 +82,10 @@ func structuredSeeds(t testing.TB) [][]byte {
 		rewrite(t, fcn, func(f *stFile) { f.remove(t, "bn.weight") }),
 		setWeight(t, fcn, "bn.running_var", 0, 0),
 		setWeight(t, fcn, "head.weight", 3, 3e38),
+		// Trailing padding and ceil mode (format additions): valid, then not.
+		layer(layer(fcn, "c1", "padding_end", []int{0, 1}), "mp", "ceil_mode", true),
+		layer(fcn, "ap", "padding_end", []int{-1, 0}),
+		layer(fcn, "mp", "ceil_mode", "yes"),
 	)
 	return seeds
 }
