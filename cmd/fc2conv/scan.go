@@ -373,9 +373,14 @@ func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, he
 	}
 	var rec scan.Record
 	img, err := detect.LoadImageLimit(path, maxPixels)
+	// Decoding cannot be stopped part way (--max-pixels bounds it); past
+	// the deadline by then, detection is not started. The clock decides,
+	// not the context's timer, which may not have fired yet.
+	if dl, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(dl) {
+		err = fmt.Errorf("decoding took %v: %w", time.Since(t0).Round(time.Millisecond), context.DeadlineExceeded)
+	}
 	if err == nil {
-		// Decoding cannot be stopped part way (--max-pixels bounds it);
-		// the detector checks the deadline between tiles.
+		// The detector checks the deadline between tiles.
 		var res *detect.Result
 		if res, err = det.DetectContext(ctx, img); err == nil {
 			rec = scan.NewRecord(path, model, threshold, res)
