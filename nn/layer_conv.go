@@ -295,8 +295,10 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	} else {
 		dst, ldc = out[r0*cs.W:], plane
 	}
-	for oc := 0; oc < l.OutC; oc++ {
-		clear(dst[oc*ldc : oc*ldc+n])
+	if !p.implicit { // GemmIm2col writes C; the others add to it
+		for oc := 0; oc < l.OutC; oc++ {
+			clear(dst[oc*ldc : oc*ldc+n])
+		}
 	}
 	k := l.InC * l.Kernel.H * l.Kernel.W
 	// Group i multiplies its diagonal block of the weights with its own

@@ -46,9 +46,10 @@ func (g *Im2col) Reset(c, h, w, kh, kw, sh, sw, ph, pw, oh, ow int) error {
 // K is the number of rows of B: C·KH·KW.
 func (g *Im2col) K() int { return len(g.off) }
 
-// GemmIm2col computes C += A·B, with A packed by PackA and B the n columns
-// of g's unfolded input in starting at output row row0. It panics, like
-// Gemm, on arguments the slices do not hold.
+// GemmIm2col computes C = A·B (C is overwritten, not added to), with A
+// packed by PackA and B the n columns of g's unfolded input in starting at
+// output row row0. It panics, like Gemm, on arguments the slices do not
+// hold.
 func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c []float32, ldc int) {
 	switch {
 	case pa.k != g.K():
@@ -60,7 +61,7 @@ func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c 
 	case pa.m > 0 && n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n):
 		panic(fmt.Sprintf("kernels: GemmIm2col: len(c)=%d with ldc=%d does not hold %d×%d", len(c), ldc, pa.m, n))
 	}
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, nil, 0, &im2colBand{g, in, row0}, c, ldc)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, nil, 0, &im2colBand{g, in, row0}, c, ldc, true)
 }
 
 // im2colBand is B for one call of GemmIm2col.

@@ -12,7 +12,7 @@ import (
 // contract of microKernel, on pointers, with strides in elements.
 //
 //go:noescape
-func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int)
+func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
 
 // asmBuilt tells whether this build has an assembly micro-kernel.
 const asmBuilt = true
@@ -32,9 +32,9 @@ func init() {
 
 // microAVX2FMA checks that the slices cover the tiles, then hands their
 // pointers to the assembly.
-func microAVX2FMA(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+func microAVX2FMA(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool) {
 	checkMicro(k, a, tiles, b, ldb, c, ldc)
-	micro4x24AVX2FMA(k, &a[0], tiles, &b[0], ldb, &c[0], ldc)
+	micro4x24AVX2FMA(k, &a[0], tiles, &b[0], ldb, &c[0], ldc, set)
 }
 
 // packB4AVX is packB4Asm in assembly (micro_amd64.s).

@@ -27,6 +27,13 @@
 	VFMADD231PS Y14, Y15, Y11; \
 	ADDQ R9, DI
 
+// Write one row of accumulators to C at DX, then move DX to the next row.
+#define SET(R0, R1, R2) \
+	VMOVUPS R0, (DX); \
+	VMOVUPS R1, 32(DX); \
+	VMOVUPS R2, 64(DX); \
+	ADDQ R8, DX
+
 // Add one row of accumulators into C at DX, then move DX to the next row.
 #define STORE(R0, R1, R2) \
 	VADDPS (DX), R0, R0; \
@@ -37,12 +44,13 @@
 	VMOVUPS R2, 64(DX); \
 	ADDQ R8, DX
 
-// func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int)
+// func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
 //
 // Registers: CX k steps left, SI A (runs on from one tile's panel into the
-// next), DI B (back to R12 for each tile), DX C (the four STOREs leave it
-// at the next tile), BX tiles left, R8 ldc and R9 ldb in bytes.
-TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-56
+// next), DI B (back to R12 for each tile), DX C (the four STOREs or SETs
+// leave it at the next tile), BX tiles left, R8 ldc and R9 ldb in bytes.
+// With set the tile overwrites C instead of adding to it.
+TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
 	MOVQ k+0(FP), R11
 	MOVQ a+8(FP), SI
 	MOVQ tiles+16(FP), BX
@@ -114,10 +122,21 @@ loop1:
 	JNZ  loop1
 
 done:
+	CMPB set+56(FP), $0
+	JNE  overwrite
 	STORE(Y0, Y1, Y2)
 	STORE(Y3, Y4, Y5)
 	STORE(Y6, Y7, Y8)
 	STORE(Y9, Y10, Y11)
+	JMP  next
+
+overwrite:
+	SET(Y0, Y1, Y2)
+	SET(Y3, Y4, Y5)
+	SET(Y6, Y7, Y8)
+	SET(Y9, Y10, Y11)
+
+next:
 	DECQ BX
 	JNZ  tile
 	VZEROUPPER

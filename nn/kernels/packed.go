@@ -63,7 +63,7 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // Gemm implements Kernels.
 func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
-	p.gemm(m, n, k, a, lda, nil, b, ldb, nil, c, ldc)
+	p.gemm(m, n, k, a, lda, nil, b, ldb, nil, c, ldc, false)
 }
 
 // PackedA is an m×k matrix A packed once, in the layout Packed's
@@ -94,13 +94,15 @@ func PackA(m, k int, a []float32, lda int) *PackedA {
 func (p Packed) GemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int) {
 	// pa.data holds at least the m·k values a dense A would.
 	checkGemm("Packed", pa.m, n, pa.k, pa.data, max(1, pa.k), b, ldb, c, ldc)
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, nil, c, ldc)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, nil, c, ldc, false)
 }
 
 // gemm is the blocked product, with A either packed block by block from
 // a (lda) or taken from pa, and B either the matrix b (ldb) or, when conv
 // is set, a convolution's unfolded input packed straight from the input.
-func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, conv *im2colBand, c []float32, ldc int) {
+// With set the first block of k overwrites C, which then need not be
+// cleared first.
+func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, conv *im2colBand, c []float32, ldc int, set bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -134,34 +136,37 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 					ap = ws.a
 					packA(ap, a[ic*lda+pc:], lda, mb, kb)
 				}
-				macroKernel(micro, ws, ap, mb, nb, kb, c[ic*ldc+jc:], ldc)
+				macroKernel(micro, ws, ap, mb, nb, kb, c[ic*ldc+jc:], ldc, set && pc == 0)
 			}
 		}
 	}
 }
 
 // macroKernel adds the product of the packed mb×kb block of A (ap) and kb×nb
-// block of B into c. Full tiles go straight to c, all the full row tiles
+// block of B into c, or with set writes it over c. Full tiles go straight to c, all the full row tiles
 // of a panel in one micro-kernel call; edge tiles are computed into
 // ws.tile (the panels are zero padded) and only their valid part is added,
 // so nothing outside the m×n window of c is touched.
-func macroKernel(micro microKernel, ws *workspace, ap []float32, mb, nb, kb int, c []float32, ldc int) {
+func macroKernel(micro microKernel, ws *workspace, ap []float32, mb, nb, kb int, c []float32, ldc int, set bool) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		bp := ws.b[jr*kb : jr*kb+kb*nr]
 		first := 0 // first row tile left for the edge path
 		if cols == nr && mb >= mr {
 			tiles := mb / mr
-			micro(kb, ap[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc)
+			micro(kb, ap[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc, set)
 			first = tiles * mr
 		}
 		for ir := first; ir < mb; ir += mr {
 			rows := min(mr, mb-ir)
 			t := ws.tile[:]
-			clear(t)
-			micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr)
+			micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr, true)
 			for i := 0; i < rows; i++ {
 				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
+				if set {
+					copy(ci, t[i*nr:])
+					continue
+				}
 				for j, v := range t[i*nr : i*nr+cols] {
 					ci[j] += v
 				}
@@ -192,12 +197,13 @@ func packA(dst, a []float32, lda, mb, kb int) {
 	}
 }
 
-// microKernel adds A·B to tiles mr×nr tiles of C stacked down the rows
+// microKernel adds A·B to (with set: writes it over) tiles mr×nr tiles of
+// C stacked down the rows
 // (tile t at c[t·mr·ldc:], row stride ldc), where a holds the tiles' packed
 // panels of A one after the other (k steps of mr values each) and b holds
 // k rows of nr values, row stride ldb, shared by all the tiles. Sweeping
 // the tiles in one call keeps the call overhead off layers with small k.
-type microKernel func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int)
+type microKernel func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool)
 
 // checkMicro guards the assembly micro-kernel: it reads and writes
 // through raw pointers, so the slices must cover every tile.
@@ -212,13 +218,13 @@ func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32
 // all k steps: the compiler keeps those in registers (all of them on
 // arm64, most on amd64), where a [4][24] array would live in memory and
 // cost a load and a store per multiply-add.
-func microGo(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
+func microGo(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool) {
 	for t := 0; t < tiles; t++ {
-		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, c[t*mr*ldc:], ldc)
+		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, c[t*mr*ldc:], ldc, set)
 	}
 }
 
-func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int) {
+func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int, set bool) {
 	for j := 0; j < nr; j += 4 {
 		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
 		for p := 0; p < k; p++ {
@@ -242,6 +248,13 @@ func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int) {
 			c31 += a3 * b1
 			c32 += a3 * b2
 			c33 += a3 * b3
+		}
+		if set {
+			*(*[4]float32)(c[j:]) = [4]float32{c00, c01, c02, c03}
+			*(*[4]float32)(c[ldc+j:]) = [4]float32{c10, c11, c12, c13}
+			*(*[4]float32)(c[2*ldc+j:]) = [4]float32{c20, c21, c22, c23}
+			*(*[4]float32)(c[3*ldc+j:]) = [4]float32{c30, c31, c32, c33}
+			continue
 		}
 		addRow4((*[4]float32)(c[j:]), c00, c01, c02, c03)
 		addRow4((*[4]float32)(c[ldc+j:]), c10, c11, c12, c13)
