@@ -138,8 +138,24 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *resume && (*outPath == "" || *format != "jsonl") {
 		return usageErr("--resume needs --out FILE and --format jsonl (csv and coco are written whole when the scan ends, so there is nothing to resume)")
 	}
-	if st, err := os.Stat(*outPath); *outPath != "" && err == nil && st.IsDir() {
-		return usageErr("--out %s: is a directory", *outPath)
+	// --out as the system resolves it: a symlink's target is locked and
+	// replaced, not the link; a device or FIFO (/dev/stdout) is written in
+	// place, with no lock, temporary file or resume.
+	outTarget, special := *outPath, false
+	if st, err := os.Stat(*outPath); *outPath != "" && err == nil {
+		switch {
+		case st.IsDir():
+			return usageErr("--out %s: is a directory", *outPath)
+		case !st.Mode().IsRegular():
+			special = true
+		default:
+			if real, err := filepath.EvalSymlinks(*outPath); err == nil {
+				outTarget = real
+			}
+		}
+	}
+	if special && *resume {
+		return usageErr("--resume needs --out to be a regular file, and %s is not", *outPath)
 	}
 	dirs := []struct{ flag, path string }{{"--heatmaps", *heatDir}, {"--raw", *rawDir}}
 	for _, d := range dirs {
@@ -171,8 +187,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	// The lock comes before resume reads --out, so that two scans never
 	// both append to it.
-	if *outPath != "" {
-		unlock, err := scan.LockOutput(*outPath)
+	if *outPath != "" && !special {
+		unlock, err := scan.LockOutput(outTarget)
 		if err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
 			return exitFail
@@ -185,7 +201,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	done := map[string]bool{}
 	if *resume {
-		if done, err = scan.Done(*outPath); err != nil {
+		if done, err = scan.Done(outTarget); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 			return exitFail
 		}
@@ -228,7 +244,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	out := io.Writer(stdout)
 	var outFile *scanOutput
 	if *outPath != "" {
-		if outFile, err = openScanOutput(*outPath, *format, *resume); err != nil {
+		if outFile, err = openScanOutput(outTarget, *format, *resume, special); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
 			return exitFail
 		}
@@ -568,16 +584,19 @@ func writableDir(dir string, mkdir bool) error {
 // scanOutput is the --out file. jsonl is written in place, one whole line
 // per record, so that --resume can continue it; csv and coco go to a
 // temporary file beside it, renamed over it by commit, so that a run that
-// does not finish never leaves a plausible but partial file.
+// does not finish never leaves a plausible but partial file. A special
+// file (device, FIFO) is written in place whatever the format.
 type scanOutput struct {
 	f         *os.File
 	path, tmp string // tmp is "" when writing in place
 }
 
-func openScanOutput(path, format string, resume bool) (*scanOutput, error) {
-	if format == "jsonl" {
+func openScanOutput(path, format string, resume, special bool) (*scanOutput, error) {
+	if format == "jsonl" || special {
 		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if resume {
+		if special {
+			flags = os.O_WRONLY
+		} else if resume {
 			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
 		}
 		f, err := os.OpenFile(path, flags, 0o644)

@@ -96,6 +96,28 @@ func TestScanOutputIntegrity(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, entries, 1, "%s: only the output remains (no temporary or lock file)", format)
 	}
+	// A symlink's target is replaced, the link kept; a device is written
+	// in place (renaming over /dev/null would replace it).
+	target, link := filepath.Join(t.TempDir(), "target.csv"), filepath.Join(t.TempDir(), "link.csv")
+	require.NoError(t, os.Symlink(target, link))
+	require.NoError(t, os.WriteFile(target, nil, 0o644))
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", "--out", link, img)
+	require.Equal(t, exitOK, code, stderr)
+	st, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, st.Mode().Type(), "the link is still a link")
+	assert.Contains(t, string(b0(t, target)), img)
+	if st, err := os.Stat(os.DevNull); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		code, _, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", "--out", os.DevNull, img)
+		require.Equal(t, exitOK, code, stderr)
+		st, err := os.Stat(os.DevNull)
+		require.NoError(t, err)
+		assert.NotZero(t, st.Mode()&os.ModeCharDevice, "%s is still a device", os.DevNull)
+		assert.NoFileExists(t, os.DevNull+".lock")
+		code, _, stderr = scanCLI("--quiet", "--resume", "--out", os.DevNull, img)
+		assert.Equal(t, exitUsage, code)
+		assert.Contains(t, stderr, "--resume needs --out to be a regular file")
+	}
 	code, _, stderr = scanCLI("--quiet", "--format", "csv", "--resume", "--out", filepath.Join(dir, "o.csv"), img)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--resume needs --out FILE and --format jsonl (csv and coco are written whole")
