@@ -38,6 +38,31 @@ type SampleMix struct {
 	// least Place.OffCentre pixels (partially visible), and a centred
 	// dress at a scale well outside [Place.ScaleMin, Place.ScaleMax].
 	NegOther, NegBackground, NegOffCentre, NegScale float64
+	// NegClass weighs the classes of the other-garment negatives (NegOther)
+	// relative to each other, e.g. more shirts, coats, pullovers and tops,
+	// which look most like a dress. All zero (the default) draws items
+	// uniformly, so classes come in proportion to their item counts. The
+	// Dress entry must be 0; classes without items are skipped.
+	NegClass [NumClasses]float64 `json:",omitempty"`
+}
+
+// Confusable are the classes a dress detector confuses most: T-shirt/top,
+// pullover, coat and shirt.
+var Confusable = []int{0, 2, 4, 6}
+
+// ConfusableWeights is a NegClass that draws each confusable class w times
+// as often as each other non-dress class.
+func ConfusableWeights(w float64) [NumClasses]float64 {
+	var c [NumClasses]float64
+	for i := range c {
+		if i != Dress {
+			c[i] = 1
+		}
+	}
+	for _, i := range Confusable {
+		c[i] = w
+	}
+	return c
 }
 
 // MinedMix says how mined examples (see Sampler.AddNegative and
@@ -179,6 +204,14 @@ func (c SamplerConfig) Validate() error {
 		}
 		sum += w.v
 	}
+	for k, w := range c.Mix.NegClass {
+		switch {
+		case !(w >= 0) || math.IsInf(w, 0):
+			return configErr("Mix.NegClass", "Mix.NegClass[%d] (%s) = %v, want a finite weight ≥ 0", k, ClassNames[k], w)
+		case k == Dress && w != 0:
+			return configErr("Mix.NegClass", "Mix.NegClass[%d] (%s) = %v, want 0: a centred dress is no negative", k, ClassNames[k], w)
+		}
+	}
 	if sum == 0 && c.Mix.Positive < 1 {
 		return configErr("Mix.NegScale", "all negative weights Mix.Neg* are 0 and Mix.Positive < 1")
 	}
@@ -210,11 +243,15 @@ type Sampler struct {
 	items   *Set
 	dresses []int // indices of dresses in items
 	others  []int // indices of the other classes
-	photos  []*image.Gray
-	hard    [][]float32 // mined negatives
-	hardPos int         // next slot to replace once hard is full
-	pos     [][]float32 // mined positives
-	posNext int         // next slot to replace once pos is full
+	// byClass holds others by class, and classCum the running sum of
+	// Mix.NegClass over the classes that have items; nil when unweighted.
+	byClass  [NumClasses][]int
+	classCum []float64
+	photos   []*image.Gray
+	hard     [][]float32 // mined negatives
+	hardPos  int         // next slot to replace once hard is full
+	pos      [][]float32 // mined positives
+	posNext  int         // next slot to replace once pos is full
 
 	// c is the 28×28 patch. A scene-style sample is painted on big (28k
 	// px square, k = mag) and resampled into c; cur is the one being
@@ -270,8 +307,20 @@ func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig)
 				s.dresses = append(s.dresses, i)
 			} else {
 				s.others = append(s.others, i)
+				s.byClass[items.Labels[i]] = append(s.byClass[items.Labels[i]], i)
 			}
 		}
+	}
+	total := 0.0
+	cum := make([]float64, NumClasses)
+	for k, w := range cfg.Mix.NegClass {
+		if len(s.byClass[k]) > 0 && w > 0 {
+			total += w
+		}
+		cum[k] = total
+	}
+	if total > 0 {
+		s.classCum = cum
 	}
 	for _, p := range photos {
 		if p != nil && p.Rect.Dx() > 0 && p.Rect.Dy() > 0 {
@@ -404,7 +453,7 @@ func (s *Sampler) negative() {
 	r := s.rng.Float64() * total
 	switch {
 	case r < wOther:
-		s.pasteItem(s.others, s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
+		s.pasteItem(s.otherPool(), s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
 	case r < wOther+wOff:
 		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
 	case r < wOther+wOff+wScale && cfg.Place.ScaleIoU > 0:
@@ -421,6 +470,23 @@ func (s *Sampler) negative() {
 	default:
 		// pure background
 	}
+}
+
+// otherPool is the pool an other-garment negative comes from: one class's
+// items, the class drawn by Mix.NegClass; or, unweighted, all other items
+// without drawing a random number, so the random stream (and the models
+// trained on it) stay as they were before the weights existed.
+func (s *Sampler) otherPool() []int {
+	if s.classCum == nil {
+		return s.others
+	}
+	r := s.rng.Float64() * s.classCum[NumClasses-1]
+	for k, c := range s.classCum {
+		if r < c {
+			return s.byClass[k]
+		}
+	}
+	return s.others // unreachable: r < the total
 }
 
 // neighbour pastes a random item far enough off-centre that at most a

@@ -29,26 +29,40 @@ type Graph struct {
 	// Logits is the input of the final Sigmoid or Softmax (nil if the
 	// network ends otherwise), for numerically stable losses.
 	Logits *G.Node
-	// Learnables are the conv and dense weights and biases, in layer order.
+	// Learnables are the conv and dense weights and biases, and in
+	// training the batch norms' gamma and beta, in layer order.
 	Learnables G.Nodes
+	// BatchNorms are the batch norms normalised with batch statistics (in
+	// training), in layer order; see UpdateRunningStats.
+	BatchNorms []*BatchStats
+	momentum   float64
 	vm         G.VM
 }
 
 // Options control how a Graph is built.
 type Options struct {
-	Batch    int
-	Height   int  // input height; 0 means the window height
-	Width    int  // input width; 0 means the window width
-	Training bool // apply dropout
+	Batch  int
+	Height int // input height; 0 means the window height
+	Width  int // input width; 0 means the window width
+	// Training applies dropout and normalises batch norms with the
+	// statistics of the batch (learning their gamma and beta) instead of
+	// their running statistics.
+	Training bool
+	// Momentum is the weight of a batch in the batch norms' running
+	// statistics (see UpdateRunningStats); 0 means DefaultMomentum.
+	Momentum float64
 }
 
-// Build builds net as a gorgonia graph. Batch norms are applied with
-// their stored inference statistics and are not trained.
+// Build builds net as a gorgonia graph. Outside training, batch norms are
+// applied with their stored running statistics and are not trained.
 func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 	// gorgonia reports some shape errors by panicking; keep them errors.
 	defer recoverInto(&err, "graph: build")
 	if opt.Batch < 1 {
 		return nil, fmt.Errorf("graph: batch %d must be ≥ 1", opt.Batch)
+	}
+	if !(opt.Momentum >= 0 && opt.Momentum <= 1) {
+		return nil, fmt.Errorf("graph: batch norm momentum %v out of range [0,1]", opt.Momentum)
 	}
 	h, w := opt.Height, opt.Width
 	if h == 0 {
@@ -63,7 +77,10 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
 	g := G.NewGraph()
-	gr = &Graph{G: g}
+	gr = &Graph{G: g, momentum: opt.Momentum}
+	if gr.momentum == 0 {
+		gr.momentum = DefaultMomentum
+	}
 	gr.Input = G.NewTensor(g, G.Float32, 4, G.WithShape(opt.Batch, in.C, in.H, in.W), G.WithName("input"))
 	x := gr.Input
 	for i, l := range net.Layers {
@@ -113,6 +130,10 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 				x, err = G.Dropout(x, l.Rate)
 			}
 		case *nn.BatchNorm:
+			if opt.Training {
+				x, err = gr.batchNorm(x, l)
+				break
+			}
 			scale, shift := l.ScaleShift()
 			s := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(scale))), G.WithName(l.Name()+".scale"))
 			t := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(shift))), G.WithName(l.Name()+".shift"))

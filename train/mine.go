@@ -46,6 +46,11 @@ type MineOptions struct {
 	// NegativeIoU: a window scored as dress is a negative when its IoU
 	// with every dress is below this; 0 means DefaultMineNegativeIoU.
 	NegativeIoU float64
+	// Confusable is the share of scenes (0 to 1) whose other garments
+	// are only the classes a dress is confused with (fmnist.Confusable),
+	// so that more of the mined negatives are shirts, coats, pullovers
+	// and tops.
+	Confusable float64
 }
 
 // DefaultMineNegativeIoU keeps well clear of loosely framed dresses (see
@@ -62,6 +67,8 @@ func (o MineOptions) validate() error {
 		return fieldErr("MineOptions.Print", "%v out of range [0,1]", o.Print)
 	case !(o.PrintBlocky >= 0 && o.PrintBlocky <= 1):
 		return fieldErr("MineOptions.PrintBlocky", "%v out of range [0,1]", o.PrintBlocky)
+	case !(o.Confusable >= 0 && o.Confusable <= 1):
+		return fieldErr("MineOptions.Confusable", "%v out of range [0,1]", o.Confusable)
 	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
 		return fieldErr("MineOptions.NegativeIoU", "%v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
 	}
@@ -96,6 +103,10 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	if negIoU == 0 {
 		negIoU = DefaultMineNegativeIoU
 	}
+	confusable, err := confusableItems(items, opt)
+	if err != nil {
+		return Mined{}, err
+	}
 	rng := rand.New(rand.NewSource(seed))
 	var out Mined
 	for s := 0; s < opt.Scenes; s++ {
@@ -114,7 +125,7 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		case len(photos) > 0:
 			photo = photos[rng.Intn(len(photos))]
 		}
-		img, truth := fmnist.MakeScene(rng, items, photo, mineW, mineH, mineItems)
+		img, truth := fmnist.MakeScene(rng, sceneItems(rng, items, confusable, opt), photo, mineW, mineH, mineItems)
 		negs, poss, err := mineScene(det, img, truth, negIoU)
 		if err != nil {
 			return Mined{}, fmt.Errorf("train: mining scene %d: %w", s, err)
@@ -123,6 +134,35 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		out.Positives = append(out.Positives, poss...)
 	}
 	return out, nil
+}
+
+// confusableItems are the dresses and confusable garments of items, for
+// MineOptions.Confusable; nil when that is off.
+func confusableItems(items *fmnist.Set, opt MineOptions) (*fmnist.Set, error) {
+	if opt.Confusable == 0 || items == nil {
+		return nil, nil
+	}
+	var idx []int
+	for i, l := range items.Labels {
+		if int(l) == fmnist.Dress || slices.Contains(fmnist.Confusable, int(l)) {
+			idx = append(idx, i)
+		}
+	}
+	s, err := items.Subset(idx)
+	if err != nil {
+		return nil, fmt.Errorf("train: mining: %w", err)
+	}
+	return s, nil
+}
+
+// sceneItems picks the items one mining scene draws from. It draws a
+// random number only when MineOptions.Confusable is on, so mining without
+// it sees the scenes it always did.
+func sceneItems(rng *rand.Rand, items, confusable *fmnist.Set, opt MineOptions) *fmnist.Set {
+	if confusable != nil && rng.Float64() < opt.Confusable {
+		return confusable
+	}
+	return items
 }
 
 // mineDetector converts net and scans with it as mining needs: the

@@ -44,11 +44,21 @@ type Config struct {
 	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
 	MinePrint   float64 // share of mining scenes on a page of synthetic print instead of a photo
 	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
-	Init        string  // model whose weights training starts from (fine-tuning) instead of random ones
-	Resume      string  // checkpoint to continue from
-	Sampler     fmnist.SamplerConfig
-	Progress    io.Writer
-	Log         io.Writer // one line per epoch
+	// MineConfusable is the share of mining scenes whose other garments
+	// are only the confusable classes (see MineOptions.Confusable).
+	MineConfusable float64
+	Init           string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch           string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// LabelSmoothing moves this much of each target's mass onto the two
+	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
+	LabelSmoothing float64
+	// Calibrate fits a temperature on the validation patches after the
+	// last epoch and folds it into the saved model (see Calibrate).
+	Calibrate bool
+	Resume    string // checkpoint to continue from
+	Sampler   fmnist.SamplerConfig
+	Progress  io.Writer
+	Log       io.Writer // one line per epoch
 }
 
 // DefaultConfig is the configuration of member A, the first of the
@@ -83,6 +93,9 @@ type EpochStats struct {
 	Epoch  int     `json:"epoch"`
 	Loss   float64 `json:"loss"`
 	ValAcc float64 `json:"val_accuracy"` // on sampled validation patches
+	// NLL and expected calibration error of p(dress) (10 bins) on them.
+	ValNLL float64 `json:"val_nll"`
+	ValECE float64 `json:"val_ece"`
 	// On the raw held-out items, dress vs rest at p ≥ 0.5.
 	ValRawAcc        float64 `json:"val_raw_accuracy"`
 	ValRawAUC        float64 `json:"val_raw_auc"`
@@ -102,7 +115,7 @@ type checkpoint struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable}
 }
 
 // splitSeed is the seed of the item split.
@@ -120,6 +133,7 @@ var configField = map[string]string{
 	"MineOptions.Print":       "Config.MinePrint",
 	"MineOptions.PrintBlocky": "Config.Sampler.Background.PrintBlocky",
 	"MineOptions.NegativeIoU": "Config.MineNegIoU",
+	"MineOptions.Confusable":  "Config.MineConfusable",
 }
 
 // Validate reports the first setting out of range, as a *FieldError
@@ -143,8 +157,13 @@ func (c Config) Validate() error {
 		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
 	case c.Init != "" && c.Resume != "":
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
+	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
+		return fieldErr("Config.LabelSmoothing", "%v out of range [0,0.5)", c.LabelSmoothing)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
+	}
+	if _, err := Architecture(c.Arch); err != nil {
+		return &FieldError{Field: "Config.Arch", Err: err}
 	}
 	if err := c.Sampler.Validate(); err != nil {
 		return &FieldError{Field: "Config.Sampler", Err: err}
@@ -213,24 +232,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	all, err := fmnist.Load(cfg.DataDir, "train")
+	trainSet, valSet, photos, err := cfg.data()
 	if err != nil {
-		return nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
-	}
-	var photos []*image.Gray
-	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
-		if d.dir == "" {
-			continue
-		}
-		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
-		if err != nil {
-			return nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
-		}
-		photos = append(photos, more...)
-	}
-	trainSet, valSet := all.Split(cfg.ValFraction, cfg.splitSeed())
-	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
-		return nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
+		return nil, nil, err
 	}
 
 	var net *nn.Network
@@ -247,11 +251,13 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			return nil, nil, err
 		}
 	default:
-		net = DressNet()
+		if net, err = Architecture(cfg.Arch); err != nil {
+			return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
+		}
 		InitWeights(net, cfg.Seed)
 	}
 
-	valX, valY, err := fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+	valX, valY, err := cfg.valPatches(valSet, photos)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,10 +319,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			for b := 0; b < cfg.Batch; b++ {
 				lab := sampler.Sample(xs[b*784 : (b+1)*784])
 				normalise(xs[b*784:(b+1)*784], net.Input)
-				ys[b*2], ys[b*2+1] = 1, 0
-				if lab == 1 {
-					ys[b*2], ys[b*2+1] = 0, 1
-				}
+				ys[b*2], ys[b*2+1] = targets(lab, cfg.LabelSmoothing)
 			}
 			if err := G.Let(g.Input, xT); err != nil {
 				return nil, nil, fmt.Errorf("train: %w", err)
@@ -326,6 +329,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			}
 			if err := vm.RunAll(); err != nil {
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step, err)
+			}
+			if err := g.UpdateRunningStats(); err != nil {
+				return nil, nil, fmt.Errorf("train: %w", err)
 			}
 			if err := solver.Step(G.NodesToValueGrads(g.Learnables)); err != nil {
 				return nil, nil, fmt.Errorf("train: solver: %w", err)
@@ -345,6 +351,18 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			_ = bar.Finish()
 		}
 		acc := Accuracy(net, valX, valY)
+		var valNLL, valECE float64
+		if len(valX) > 0 {
+			z, err := Logits(net, valX)
+			if err != nil {
+				return nil, nil, fmt.Errorf("train: validation: %w", err)
+			}
+			nll, r, err := scoreStats(z, valY, net.Positive, 1)
+			if err != nil {
+				return nil, nil, fmt.Errorf("train: validation: %w", err)
+			}
+			valNLL, valECE = nll, r.ECE
+		}
 		// Raw held-out items, as t10k will be scored (t10k itself is never
 		// read here).
 		scores, err := Scores(net, valSet)
@@ -352,13 +370,18 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			return nil, nil, err
 		}
 		raw := Evaluate(scores, valSet, 0.5)
-		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
+		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValNLL: valNLL, ValECE: valECE, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
 			MinedPositives: minedPos, Seconds: time.Since(t0).Seconds(), Patches: cfg.Steps * cfg.Batch,
 			HardPool: len(hard.Negatives), HardPositivePool: len(hard.Positives)}
 		history = append(history, st)
-		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos  %.0f patches/s\n",
-			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, float64(st.Patches)/st.Seconds)
+		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos  %.0f patches/s\n",
+			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, float64(st.Patches)/st.Seconds)
 		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{Epoch: epoch + 1, History: history, Config: cfg}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.Calibrate {
+		if _, err := calibrate(net, valX, valY, cfg.Log); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -366,6 +389,114 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	return net, history, nil
+}
+
+// data loads the training items, splits off the validation items and
+// loads the training photographs.
+func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, err error) {
+	all, err := fmnist.Load(cfg.DataDir, "train")
+	if err != nil {
+		return nil, nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
+	}
+	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
+		if d.dir == "" {
+			continue
+		}
+		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
+		if err != nil {
+			return nil, nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
+		}
+		photos = append(photos, more...)
+	}
+	trainSet, valSet = all.Split(cfg.ValFraction, cfg.splitSeed())
+	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {
+		return nil, nil, nil, fmt.Errorf("train: %s: need dresses in both the training and validation parts", cfg.DataDir)
+	}
+	return trainSet, valSet, photos, nil
+}
+
+// valPatches are the fixed validation patches: the same for the same
+// seed, split and sampler settings.
+func (cfg Config) valPatches(valSet *fmnist.Set, photos []*image.Gray) ([][]float32, []int, error) {
+	return fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+}
+
+// scoreStats are the NLL of two-class logits z at temperature t and the
+// reliability (10 bins) of their p(positive).
+func scoreStats(z [][]float64, ys []int, positive int, t float64) (float64, Reliability, error) {
+	scores := make([]float64, len(z))
+	pos := make([]bool, len(z))
+	for i, zi := range z {
+		scores[i] = 1 / (1 + math.Exp(-(zi[positive]-zi[1-positive])/t))
+		pos[i] = ys[i] == positive
+	}
+	r, err := NewReliability(scores, pos, 10)
+	return NLL(z, ys, t), r, err
+}
+
+// Calibration is what temperature scaling did on the validation patches.
+type Calibration struct {
+	Temperature         float64
+	NLLBefore, NLLAfter float64
+	ECEBefore, ECEAfter float64 // p(dress) in 10 bins
+	Patches             int
+	Before, After       Reliability
+}
+
+// Calibrate fits a temperature to net (an FC or converted dress model) on
+// the validation patches that Run with cfg would draw (cfg.Out is not
+// needed), applies it (see ApplyTemperature) and reports the fit.
+func Calibrate(net *nn.Network, cfg Config) (Calibration, error) {
+	if cfg.Out == "" {
+		cfg.Out = "unused"
+	}
+	if err := cfg.Validate(); err != nil {
+		return Calibration{}, err
+	}
+	if cfg.ValPatches < 1 {
+		return Calibration{}, fieldErr("Config.ValPatches", "%d, want ≥ 1 to calibrate on", cfg.ValPatches)
+	}
+	_, valSet, photos, err := cfg.data()
+	if err != nil {
+		return Calibration{}, err
+	}
+	valX, valY, err := cfg.valPatches(valSet, photos)
+	if err != nil {
+		return Calibration{}, err
+	}
+	return calibrate(net, valX, valY, cfg.Log)
+}
+
+func calibrate(net *nn.Network, xs [][]float32, ys []int, log io.Writer) (Calibration, error) {
+	c := Calibration{Patches: len(xs)}
+	if len(xs) == 0 {
+		return c, fieldErr("Config.ValPatches", "0, want ≥ 1 to calibrate on")
+	}
+	z, err := Logits(net, xs)
+	if err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	if len(z[0]) != 2 || net.Positive > 1 {
+		return c, fmt.Errorf("train: calibrate: %d classes, want the two of a dress model", len(z[0]))
+	}
+	if c.Temperature, err = FitTemperature(z, ys); err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	if c.NLLBefore, c.Before, err = scoreStats(z, ys, net.Positive, 1); err != nil {
+		return c, err
+	}
+	if c.NLLAfter, c.After, err = scoreStats(z, ys, net.Positive, c.Temperature); err != nil {
+		return c, err
+	}
+	c.ECEBefore, c.ECEAfter = c.Before.ECE, c.After.ECE
+	if err := ApplyTemperature(net, c.Temperature); err != nil {
+		return c, fmt.Errorf("train: calibrate: %w", err)
+	}
+	if log != nil {
+		fmt.Fprintf(log, "temperature %.4f on %d validation patches: NLL %.4f → %.4f, ECE %.4f → %.4f\n",
+			c.Temperature, c.Patches, c.NLLBefore, c.NLLAfter, c.ECEBefore, c.ECEAfter)
+	}
+	return c, nil
 }
 
 // LearnRate is the rate of epoch e (0-based) of n: a cosine from lr down
@@ -392,6 +523,16 @@ func newBar(cfg Config, epoch int) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
+}
+
+// targets are the training targets (not dress, dress) of a patch of label
+// lab (1 for a dress), with eps of the mass spread over both classes.
+func targets(lab int, eps float64) (float32, float32) {
+	lo := float32(eps / 2)
+	if lab == 1 {
+		return lo, 1 - lo
+	}
+	return 1 - lo, lo
 }
 
 // crossEntropy is the mean of −Σ y·log softmax(logits).

@@ -1,12 +1,21 @@
 package train
 
 import (
+	"fmt"
+	"github.com/fc2conv/fc2conv/detect"
+	"image"
+	"math"
+	"math/rand"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -150,6 +159,9 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.Init, c.Resume = "a", "b" }, "Config.Init", `train: Config.Init "a" given with Config.Resume; a checkpoint holds its own weights`},
 		{func(c *Config) { c.MinePrint = 2 }, "Config.MinePrint", "train: Config.MinePrint 2 out of range [0,1]"},
 		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
+		{func(c *Config) { c.MineConfusable = 2 }, "Config.MineConfusable", "train: Config.MineConfusable 2 out of range [0,1]"},
+		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
+		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
 	} {
 		cfg := DefaultConfig()
@@ -281,4 +293,112 @@ func abs(v float64) float64 { return max(v, -v) }
 func TestSplitSeed(t *testing.T) {
 	assert.Equal(t, int64(3), Config{Seed: 3}.splitSeed())
 	assert.Equal(t, int64(5), Config{Seed: 3, SplitSeed: 5}.splitSeed())
+}
+
+// A fresh architecture with batch norms trains on the tiny subset: the
+// running statistics leave their initial (0, 1), the model saves, loads
+// and converts (batch norms folded into the convolutions), and the
+// converted form agrees with the FC form on the window.
+func TestTrainArchWithBatchNorm(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Arch, cfg.LabelSmoothing = "c4,p,c8,p,f16", 0.1
+	cfg.Sampler.Mix.NegClass = fmnist.ConfusableWeights(3)
+	cfg, net := trainOneEpoch(t, cfg)
+	bns := 0
+	for _, l := range net.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			bns++
+			assert.NotEqual(t, make([]float32, bn.Features), bn.Mean.Data, "%s running mean", bn.Name())
+			assert.NotEqual(t, nntest.Ones(bn.Features), bn.Var.Data, "%s running var", bn.Name())
+			assert.NotEqual(t, nntest.Ones(bn.Features), bn.Gamma.Data, "%s gamma", bn.Name())
+		}
+	}
+	assert.Equal(t, 3, bns)
+	// The same seed gives the same file, byte for byte.
+	cfg2, _ := trainOneEpoch(t, cfg)
+	a, err := os.ReadFile(cfg.Out)
+	require.NoError(t, err)
+	b, err := os.ReadFile(cfg2.Out)
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "same seed, same model file")
+	loaded, err := nn.Load(cfg.Out)
+	require.NoError(t, err)
+	res, err := convert.Convert(loaded)
+	require.NoError(t, err)
+	for _, l := range res.Network.Layers {
+		assert.NotEqual(t, nn.KindBatchNorm, l.Kind(), "folded")
+	}
+	rep, err := convert.Verify(loaded, res.Network, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+}
+
+// Calibrate fits a temperature on the validation patches Run draws, lowers
+// their NLL (or keeps it), and divides the model's logits by it.
+func TestCalibrate(t *testing.T) {
+	cfg, net := trainOneEpoch(t, tinyConfig(t))
+	_, valSet, photos, err := cfg.data()
+	require.NoError(t, err)
+	xs, _, err := cfg.valPatches(valSet, photos)
+	require.NoError(t, err)
+	before, err := Logits(net, xs)
+	require.NoError(t, err)
+	img := image.NewGray(image.Rect(0, 0, 61, 47))
+	rng := rand.New(rand.NewSource(3))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.Intn(256))
+	}
+	heat := func() detect.Heatmap {
+		res, err := convert.Convert(net)
+		require.NoError(t, err)
+		d, err := detect.New(res.Network, detect.Options{Class: detect.Class(1), NoFlip: true})
+		require.NoError(t, err)
+		h, err := d.Heatmap(img, 1)
+		require.NoError(t, err)
+		return h
+	}
+	hBefore := heat()
+	var log strings.Builder
+	cfg.Log = &log
+	c, err := Calibrate(net, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, cfg.ValPatches, c.Patches)
+	assert.LessOrEqual(t, c.NLLAfter, c.NLLBefore)
+	assert.InDelta(t, c.ECEAfter, c.After.ECE, 0)
+	assert.Contains(t, log.String(), "temperature ")
+	after, err := Logits(net, xs)
+	require.NoError(t, err)
+	for i := range before {
+		for k := range before[i] {
+			assert.InDelta(t, before[i][k]/c.Temperature, after[i][k], 1e-4*(1+math.Abs(before[i][k])))
+		}
+	}
+	// The detector's heatmap applies it: p' = σ(logit(p)/T) in every cell.
+	hAfter := heat()
+	require.Equal(t, len(hBefore.Data), len(hAfter.Data))
+	for i, p := range hBefore.Data {
+		l := math.Log(float64(p) / (1 - float64(p)))
+		assert.InDelta(t, 1/(1+math.Exp(-l/c.Temperature)), hAfter.Data[i], 2e-5, "cell %d", i)
+	}
+	cfg.ValPatches = 0
+	_, err = Calibrate(net, cfg)
+	assert.ErrorContains(t, err, "Config.ValPatches 0")
+}
+
+// Config.Calibrate runs the same fit at the end of training; its NLL and
+// ECE before the fit are the last epoch's validation figures, the same
+// patches and weights.
+func TestTrainCalibrates(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Calibrate, cfg.Epochs, cfg.MineFrom = true, 1, 0
+	var log strings.Builder
+	cfg.Log = &log
+	_, hist, err := Run(cfg)
+	require.NoError(t, err)
+	m := regexp.MustCompile(`temperature [0-9.]+ on 100 validation patches: NLL ([0-9.]+) → [0-9.]+, ECE ([0-9.]+) → `).FindStringSubmatch(log.String())
+	require.NotNil(t, m, log.String())
+	assert.Equal(t, m[1], fmt.Sprintf("%.4f", hist[0].ValNLL))
+	assert.Equal(t, m[2], fmt.Sprintf("%.4f", hist[0].ValECE))
+	assert.Greater(t, hist[0].ValNLL, 0.0)
+	assert.Contains(t, log.String(), fmt.Sprintf("val patches acc %.4f NLL %.4f ECE %.4f", hist[0].ValAcc, hist[0].ValNLL, hist[0].ValECE))
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/models"
@@ -18,6 +20,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
+	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -62,17 +65,50 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	m := train.Evaluate(scores, set, *threshold)
+	dress := make([]bool, len(scores))
+	for i := range dress {
+		dress[i] = set.Labels[i] == fmnist.Dress
+	}
+	rel, err := train.NewReliability(scores, dress, 10)
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval classify: %v\n", err)
+		return exitFail
+	}
+	if *reliability != "" {
+		if err := writeReliability(*reliability, rel, fmt.Sprintf("%s %s", filepath.Base(name), *split)); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --reliability: %v\n", err)
+			return exitFail
+		}
+	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(m, "", "  ")
+		b, _ := json.MarshalIndent(struct {
+			train.Metrics
+			Reliability train.Reliability `json:"reliability"`
+		}{m, rel}, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "%s on %s %s (%d items), dress vs rest at p ≥ %.2f\n", name, *data, *split, m.Items, m.Threshold)
 	fmt.Fprintf(stdout, "accuracy %.4f  AUC %.4f  precision %.4f  recall %.4f  (TP %d FP %d TN %d FN %d)\n",
 		m.Accuracy, m.AUC, m.Precision, m.Recall, m.TP, m.FP, m.TN, m.FN)
+	fmt.Fprintf(stdout, "expected calibration error of p(dress), 10 bins: %.4f\n", rel.ECE)
 	fmt.Fprintln(stdout, "called dress, per class:")
 	for c, f := range m.CalledDress {
 		fmt.Fprintf(stdout, "  %-12s %.4f\n", fmnist.ClassNames[c], f)
 	}
 	return exitOK
+}
+
+// writeReliability writes the diagram to path, failing if it cannot be
+// written whole.
+func writeReliability(path string, r train.Reliability, title string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WritePNG(f, title); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

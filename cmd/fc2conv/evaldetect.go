@@ -20,9 +20,14 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	truthPath := fs.String("truth", "", "ground truth `file` (truth.jsonl)")
 	scanPath := fs.String("scan", "", "scan output `file` (jsonl)")
 	at := fs.Float64("threshold", 0.5, "threshold to report recall and false positives at")
-	maxFP := fs.Float64("max-fp", 0, "if > 0, also choose the lowest threshold with at most this many false positives per image")
+	maxFP := fs.Float64("max-fp", 0.1, "choose the operating point: the lowest threshold (the highest recall) with at most this many false positives per image; 0 skips it")
+	margin := fs.Float64("margin", 0, "with --max-fp, also choose the threshold to store with this much headroom: at most max-fp − margin false positives per image on these scenes")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if !(*maxFP >= 0) || !(*margin >= 0) || (*margin > 0 && *margin >= *maxFP) {
+		fmt.Fprintf(stderr, "fc2conv eval detect: --max-fp %v and --margin %v: want max-fp ≥ 0 and 0 ≤ margin < max-fp\n", *maxFP, *margin)
+		return exitUsage
 	}
 	if *truthPath == "" || *scanPath == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "fc2conv eval detect: need --truth FILE and --scan FILE, and no other arguments (try --help)")
@@ -92,17 +97,26 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%9.4g  %6.4f  %8.3f%s\n", t, p.Recall, p.FPPerImage, mark)
 	}
 	if *maxFP > 0 {
-		switch p, ok := sweep.Lowest(*maxFP); {
-		case ok:
-			fmt.Fprintf(stdout, "lowest threshold with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", *maxFP, p.Threshold, p.Recall, p.FPPerImage)
-		case len(sweep.Points) == 0:
-			fmt.Fprintf(stdout, "no boxes in %s to choose a threshold from\n", *scanPath)
-		default:
-			top := sweep.Points[0]
-			fmt.Fprintf(stdout, "no threshold gives ≤ %.3g FP/image: the highest score, %.4g, already gives %.3f\n", *maxFP, top.Threshold, top.FPPerImage)
+		operatingPoint(stdout, sweep, *maxFP, "lowest threshold", *scanPath)
+		if *margin > 0 {
+			operatingPoint(stdout, sweep, *maxFP-*margin, fmt.Sprintf("with margin %.3g, threshold to store", *margin), *scanPath)
 		}
 	}
 	return exitOK
+}
+
+// operatingPoint prints the lowest threshold (the highest recall) with at
+// most maxFP false positives per image, or why there is none.
+func operatingPoint(w io.Writer, sweep *detect.Sweep, maxFP float64, what, scanPath string) {
+	switch p, ok := sweep.Lowest(maxFP); {
+	case ok:
+		fmt.Fprintf(w, "%s with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", what, maxFP, p.Threshold, p.Recall, p.FPPerImage)
+	case len(sweep.Points) == 0:
+		fmt.Fprintf(w, "no boxes in %s to choose a threshold from\n", scanPath)
+	default:
+		top := sweep.Points[0]
+		fmt.Fprintf(w, "no threshold gives ≤ %.3g FP/image: the highest score, %.4g, already gives %.3f\n", maxFP, top.Threshold, top.FPPerImage)
+	}
 }
 
 func readRecords(path string) (map[string]scan.Record, error) {

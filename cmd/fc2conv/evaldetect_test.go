@@ -54,3 +54,34 @@ func TestEvalDetectSweep(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "no threshold gives ≤ 0.1 FP/image: the highest score, 0.95, already gives 0.500")
 }
+
+// By default the operating point at ≤ 0.1 FP/image is reported; --margin
+// adds the threshold to store with that much headroom. Same scenes as
+// TestEvalDetectSweep: at ≤ 1 FP/image the lowest threshold is 0.6
+// (recall 1, 1 FP/image); with margin 0.5 (≤ 0.5 FP/image) it is 0.9
+// (recall 0.5, no false positive), since 0.8 brings two.
+func TestEvalDetectOperatingPointMargin(t *testing.T) {
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "truth.jsonl")
+	scanOut := filepath.Join(dir, "scan.jsonl")
+	require.NoError(t, os.WriteFile(truth, []byte(
+		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(scanOut, []byte(
+		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[80,80,90,90],"score":0.8,"scale":1},{"box":[21,21,31,31],"score":0.6,"scale":1},{"box":[20,20,30,30],"score":0.4,"scale":1}]}`+"\n"), 0o644))
+	code, stdout, stderr := runCLI("eval", "detect", "--truth", truth, "--scan", scanOut)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "lowest threshold with ≤ 0.1 FP/image: 0.9 (recall 0.5000, 0.000 FP/image)\n")
+
+	code, stdout, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--max-fp", "1", "--margin", "0.5")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "lowest threshold with ≤ 1 FP/image: 0.6 (recall 1.0000, 1.000 FP/image)\n")
+	assert.Contains(t, stdout, "with margin 0.5, threshold to store with ≤ 0.5 FP/image: 0.9 (recall 0.5000, 0.000 FP/image)\n")
+
+	for _, bad := range [][]string{{"--margin", "0.1"}, {"--margin", "-1"}, {"--max-fp", "-0.1"}} {
+		code, _, stderr = runCLI(append([]string{"eval", "detect", "--truth", truth, "--scan", scanOut}, bad...)...)
+		assert.Equal(t, exitUsage, code, "%v", bad)
+		assert.Contains(t, stderr, "want max-fp ≥ 0 and 0 ≤ margin < max-fp", "%v", bad)
+	}
+}

@@ -33,14 +33,15 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"convert":  {summary: "rewrite an FC model as a fully convolutional one and check it", run: runConvert},
-	"verify":   {summary: "run the FC↔conv equivalence checks on a model", run: runVerify},
-	"train":    {summary: "train the dress classifier on Fashion-MNIST", run: runTrain},
-	"scan":     {summary: "scan images for dresses (or any class) and write boxes and heatmaps", run: runScan},
-	"scenes":   {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
-	"eval":     {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
-	"ensemble": {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
-	"bench":    {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
+	"convert":   {summary: "rewrite an FC model as a fully convolutional one and check it", run: runConvert},
+	"verify":    {summary: "run the FC↔conv equivalence checks on a model", run: runVerify},
+	"train":     {summary: "train the dress classifier on Fashion-MNIST", run: runTrain},
+	"calibrate": {summary: "fit a temperature to a dress model on validation patches", run: runCalibrate},
+	"scan":      {summary: "scan images for dresses (or any class) and write boxes and heatmaps", run: runScan},
+	"scenes":    {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
+	"eval":      {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
+	"ensemble":  {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
+	"bench":     {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
 }
 
 var evalCommands = map[string]command{
@@ -51,19 +52,21 @@ var evalCommands = map[string]command{
 // examples holds each command's example invocations, printed at the end
 // of its --help. Keys are the command names as given to newFlags.
 var examples = map[string]string{
-	"":      "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv help scan",
-	"eval":  "fc2conv eval classify --model models/dress.safetensors\nfc2conv eval detect --truth scenes/truth.jsonl --scan boxes.jsonl",
-	"scan":  "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png",
-	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors",
+	"":     "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv help scan",
+	"eval": "fc2conv eval classify --model models/dress.safetensors\nfc2conv eval detect --truth scenes/truth.jsonl --scan boxes.jsonl",
+	"scan": "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png",
+	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors\n" +
+		"fc2conv train --arch bn3s --confusable-weight 3 --calibrate --out /tmp/dress-bn3s.safetensors",
+	"calibrate": "fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-cal.safetensors --reliability /tmp/reliability.png",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
 		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89",
 	"verify": "fc2conv verify models/dress.safetensors\n" +
 		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +
 		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png",
 	"scenes":        "fc2conv scenes --items t10k --photo-split eval --n 40 --seed 30 --out /tmp/testscenes",
-	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89",
+	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89 --reliability /tmp/reliability.png",
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
-		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.05",
+		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.1 --margin 0.02",
 	"bench": "fc2conv bench\n" +
 		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",

@@ -8,6 +8,8 @@ import (
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/models"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/train"
 )
 
@@ -44,6 +46,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MinePrint, fl("Config.MinePrint", "mine-print"), d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
 	fs.StringVar(&cfg.Resume, fl("Config.Resume", "resume"), "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
+	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3s, bn3t, bn4s, or a spec such as c32,c32,p,c64,p,f256 (see README)")
+	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto both classes equally (0: hard labels)")
+	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
+	flagOf["Mix.NegClass"] = "--confusable-weight"
+	fs.Float64Var(&cfg.MineConfusable, fl("Config.MineConfusable", "mine-confusable"), 0, "fraction of mining scenes whose other garments are only T-shirts/tops, pullovers, coats and shirts")
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
@@ -57,6 +64,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Mix.NegScale, fl("Mix.NegScale", "neg-scale"), s.Mix.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
 	fs.Float64Var(&s.Place.ScaleIoU, fl("Place.ScaleIoU", "scale-iou"), s.Place.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
 	fs.Float64Var(&s.Background.Scene, fl("Background.Scene", "scene"), s.Background.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
+	fs.BoolVar(&cfg.Calibrate, "calibrate", false, "after the last epoch, fit a temperature on the validation patches and fold it into the model (see 'fc2conv calibrate')")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -64,6 +72,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "fc2conv train: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if *confusable != 0 {
+		cfg.Sampler.Mix.NegClass = fmnist.ConfusableWeights(*confusable)
 	}
 	if cfg.Init != "" && cfg.Resume != "" {
 		fmt.Fprintln(stderr, "fc2conv train: --init and --resume both given; a checkpoint holds its own weights")
@@ -86,6 +97,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "fc2conv train: %s exists; give --force to overwrite it or another --out\n", p)
 				return exitUsage
 			}
+		}
+	}
+	if cfg.Resume == "" && cfg.Init == "" {
+		if err := printCost(stdout, cfg.Arch); err != nil {
+			fmt.Fprintf(stderr, "fc2conv train: --arch: %v\n", err)
+			return exitFail
 		}
 	}
 	cfg.Log = stdout
@@ -137,4 +154,36 @@ func fcnName(p string) string {
 		p = p[:len(p)-len(ext)]
 	}
 	return p + "-fcn" + ext
+}
+
+// printCost says what scanning with architecture arch costs the engine,
+// beside the embedded model (the shipped ensemble) and one dressnet.
+func printCost(w io.Writer, arch string) error {
+	net, err := train.Architecture(arch)
+	if err != nil {
+		return err
+	}
+	member := train.DressNet()
+	train.InitWeights(net, 1) // all-zero weights would cost nothing
+	train.InitWeights(member, 1)
+	shipped, err := models.DressFCN()
+	if err != nil {
+		return err
+	}
+	var c [3]train.Cost
+	for i, n := range []*nn.Network{net, member, shipped} {
+		if c[i], err = train.CostOf(n); err != nil {
+			return err
+		}
+	}
+	if arch == "" {
+		arch = "dressnet"
+	}
+	ratio := float64(c[0].Position) / float64(c[2].Position)
+	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window, %.2f MFLOP per scanned position at stride %d: %.2f× the embedded model's, %.2f× one dressnet's\n",
+		arch, float64(c[0].Window)/1e6, float64(c[0].Position)/1e6, c[0].Stride.H, ratio, float64(c[0].Position)/float64(c[1].Position))
+	if ratio > 2 {
+		fmt.Fprintln(w, "note: over 2× the embedded model's FLOPs per scanned position, issue 22's budget")
+	}
+	return nil
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The architecture, label smoothing and class weight flags are checked
+// before any work and named in the errors.
+func TestTrainQualityFlagsValidated(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--arch", "c8,p,p,p"}, `fc2conv train: --arch architecture "c8,p,p,p": block 4 "p": total stride 8 over 4` + "\n"},
+		{[]string{"--mine-confusable", "2"}, "fc2conv train: --mine-confusable 2 out of range [0,1]\n"},
+		{[]string{"--label-smoothing", "0.6"}, "fc2conv train: --label-smoothing 0.6 out of range [0,0.5)\n"},
+		{[]string{"--confusable-weight", "-1"}, "fc2conv train: --confusable-weight: fmnist: sampler config: Mix.NegClass[0] (T-shirt/top) = -1, want a finite weight ≥ 0\n"},
+	} {
+		code, _, stderr := runCLI(append([]string{"train", "--out", out}, c.flags...)...)
+		assert.Equal(t, exitUsage, code, "%v", c.flags)
+		assert.Equal(t, c.want, stderr, "%v", c.flags)
+	}
+}
+
+// calibrate fits a temperature to the shipped FC model on validation
+// patches of the tiny subset, writes a model that loads, and draws the
+// diagram; it refuses to overwrite without --force.
+func TestCalibrateCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, pngPath := filepath.Join(dir, "cal.safetensors"), filepath.Join(dir, "rel.png")
+	src := filepath.Join("..", "..", "models", "dress.safetensors")
+	args := []string{"calibrate", "--model", src, "--out", out, "--data", "../../testdata/fmnist", "--photos", "../../testdata/photos",
+		"--val-fraction", "0.2", "--val-patches", "200", "--reliability", pngPath}
+	code, stdout, stderr := runCLI(args...)
+	require.Equal(t, exitOK, code, stderr)
+	m := regexp.MustCompile(`temperature ([0-9.]+) on 200 validation patches: NLL [0-9.]+ → [0-9.]+, ECE [0-9.]+ → [0-9.]+\n`).FindStringSubmatch(stdout)
+	require.NotNil(t, m, stdout)
+	temp, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	orig, err := nn.Load(src)
+	require.NoError(t, err)
+	cal, err := nn.Load(out)
+	require.NoError(t, err)
+	// The threshold keeps its operating point: logit(new) = logit(old)/T.
+	logit := func(p float64) float64 { return math.Log(p / (1 - p)) }
+	assert.InDelta(t, logit(orig.Threshold)/temp, logit(cal.Threshold), 1e-3)
+	f, err := os.Open(pngPath)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = png.Decode(f)
+	require.NoError(t, err)
+
+	code, _, stderr = runCLI(args...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "exists; give --force")
+}
+
+// eval classify prints the expected calibration error and draws the
+// reliability diagram.
+func TestEvalClassifyReliability(t *testing.T) {
+	pngPath := filepath.Join(t.TempDir(), "rel.png")
+	code, stdout, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--reliability", pngPath)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `expected calibration error of p\(dress\), 10 bins: 0\.[0-9]{4}\n`, stdout)
+	f, err := os.Open(pngPath)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Equal(t, 480, img.Bounds().Dx())
+}

@@ -1,0 +1,183 @@
+package train
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// MaxStride bounds an architecture's total stride, so that the converted
+// network still scores a window every 4 pixels or more densely.
+const MaxStride = 4
+
+// Architectures are the named architectures; any other name is read as a
+// spec (see Architecture).
+var Architectures = map[string]string{
+	"dressnet": "", // DressNet, one member of the shipped ensemble
+	// FLOPs per scanned position (CostOf) relative to the shipped
+	// ensemble of two dressnets, whose 2× budget (issue 22) they meet:
+	// the issue's PyTorch reference, three 3×3 convolutions of 32, 32, 64
+	// (28→26→24, pool 12, →10, pool 5: 64·5·5 = 1600 → 256 → 2), 1.9×;
+	"bn3": "c32,c32,p,c64,p,f256",
+	// bn3 with a fourth convolution (→10→8, pool 4: 64·4·4 = 1024), 1.95×;
+	"bn4":  "c32,c32,p,c64,c64,p,f256",
+	"bn3s": "c16,c32,p,c32,p,f128", // 0.67×
+	"bn3t": "c16,c16,p,c32,p,f128", // 0.48×
+	"bn4s": "c24,p,c48,c48,p,f256", // 0.95×: 28→26, pool 13, →11→9, pool 4
+}
+
+// Architecture builds the network named or described by spec, with
+// untrained weights (batch norms as the identity). "" and "dressnet" are
+// DressNet. A spec is a comma-separated list of blocks, in order:
+//
+//	c<N>[k<K>]  valid K×K convolution (K = 3 by default) to N channels, batch norm, ReLU
+//	p           2×2 max-pool, stride 2
+//	f<N>        dense layer to N features, batch norm, ReLU (the first one flattens)
+//	d<R>        dropout with rate R in [0,1)
+//
+// followed by an implicit dense layer to the two classes and a softmax.
+// The window is 28×28 grey, as DressNet's, and the total stride is at most
+// MaxStride.
+func Architecture(spec string) (*nn.Network, error) {
+	if s, ok := Architectures[spec]; ok {
+		spec = s
+	}
+	if spec == "" {
+		return DressNet(), nil
+	}
+	net := DressNet()
+	net.Layers = nil
+	shape := net.Input.Window()
+	flat := false
+	features := 0 // after the flatten
+	stride := 1
+	add := func(ls ...nn.Layer) { net.Layers = append(net.Layers, ls...) }
+	for i, tok := range strings.Split(spec, ",") {
+		name := func(kind string) string { return fmt.Sprintf("%s%d", kind, i+1) }
+		bad := func(format string, a ...any) error {
+			return fmt.Errorf("architecture %q: block %d %q: %s", spec, i+1, tok, fmt.Sprintf(format, a...))
+		}
+		if tok == "" {
+			return nil, bad("empty")
+		}
+		switch tok[0] {
+		case 'c':
+			if flat {
+				return nil, bad("a convolution after a dense layer")
+			}
+			n, k, err := convToken(tok[1:])
+			if err != nil {
+				return nil, bad("%v", err)
+			}
+			if k > shape.H || k > shape.W {
+				return nil, bad("a %d×%d kernel on a %d×%d map", k, k, shape.H, shape.W)
+			}
+			add(nn.NewConv2D(name("conv"), shape.C, n, nn.Pair{H: k, W: k}, nn.Pair{H: 1, W: 1}, nn.Pair{}),
+				nn.NewBatchNorm(name("bn"), n, 1e-5), nn.NewReLU(name("relu")))
+			shape = nn.Shape{C: n, H: shape.H - k + 1, W: shape.W - k + 1}
+		case 'p':
+			if tok != "p" || flat {
+				return nil, bad("want p, before any dense layer")
+			}
+			if stride *= 2; stride > MaxStride {
+				return nil, bad("total stride %d over %d", stride, MaxStride)
+			}
+			if shape.H < 2 || shape.W < 2 {
+				return nil, bad("pooling a %d×%d map", shape.H, shape.W)
+			}
+			two := nn.Pair{H: 2, W: 2}
+			add(nn.NewMaxPool2D(name("pool"), two, two, nn.Pair{}))
+			shape = nn.Shape{C: shape.C, H: shape.H / 2, W: shape.W / 2}
+		case 'f':
+			n, err := strconv.Atoi(tok[1:])
+			if err != nil || n < 1 || n > 8192 {
+				return nil, bad("want f<N>, N in [1,8192]")
+			}
+			in := features
+			if !flat {
+				add(nn.NewFlatten(name("flatten"), nn.FlattenCHW))
+				in, flat = shape.Size(), true
+			}
+			add(nn.NewDense(name("fc"), in, n), nn.NewBatchNorm(name("bn"), n, 1e-5), nn.NewReLU(name("relu")))
+			features = n
+		case 'd':
+			r, err := strconv.ParseFloat(tok[1:], 64)
+			if err != nil || !(r >= 0 && r < 1) {
+				return nil, bad("want d<R>, R in [0,1)")
+			}
+			add(nn.NewDropout(name("dropout"), r))
+		default:
+			return nil, bad("unknown block (want c<N>[k<K>], p, f<N> or d<R>)")
+		}
+	}
+	in := features
+	if !flat {
+		add(nn.NewFlatten("flatten", nn.FlattenCHW))
+		in = shape.Size()
+	}
+	add(nn.NewDense("out", in, 2), nn.NewSoftmax("softmax"))
+	if err := net.Validate(); err != nil {
+		return nil, fmt.Errorf("architecture %q: %w", spec, err)
+	}
+	return net, nil
+}
+
+func convToken(s string) (n, k int, err error) {
+	k = 3
+	if a, b, ok := strings.Cut(s, "k"); ok {
+		s = a
+		if k, err = strconv.Atoi(b); err != nil || k < 1 || k > 9 {
+			return 0, 0, fmt.Errorf("want c<N>k<K>, K in [1,9]")
+		}
+	}
+	if n, err = strconv.Atoi(s); err != nil || n < 1 || n > 1024 {
+		return 0, 0, fmt.Errorf("want c<N>, N in [1,1024]")
+	}
+	return n, k, nil
+}
+
+// Cost is what one architecture costs the engine, in FLOPs (two per
+// multiply-add, as nn.LayerCost counts them).
+type Cost struct {
+	Window   int64   // the FC form on one window
+	Position int64   // the converted form per scored position, amortised over a 32×32 grid of positions
+	Stride   nn.Pair // total stride of the converted form
+}
+
+// CostOf measures net's cost with the engine: its FC form (or a converted
+// network) on the window, and its converted form on an input that yields
+// 32×32 positions. The weights matter: the engine skips the zero blocks
+// of block-diagonal weights (a merged ensemble's, but also all-zero ones),
+// so cost a fresh architecture after InitWeights.
+func CostOf(net *nn.Network) (Cost, error) {
+	var c Cost
+	win := net.Input.Window()
+	costs, err := nn.NewEngine(net).Profile(make([]float32, win.Size()), win)
+	if err != nil {
+		return c, fmt.Errorf("cost: %w", err)
+	}
+	for _, lc := range costs {
+		c.Window += lc.FLOPs
+	}
+	res, err := convert.Convert(net)
+	if err != nil {
+		return c, fmt.Errorf("cost: %w", err)
+	}
+	c.Stride = res.Geometry.Stride
+	const grid = 32
+	big := nn.Shape{C: win.C, H: win.H + (grid-1)*c.Stride.H, W: win.W + (grid-1)*c.Stride.W}
+	costs, err = nn.NewEngine(res.Network).Profile(make([]float32, big.Size()), big)
+	if err != nil {
+		return c, fmt.Errorf("cost: converted: %w", err)
+	}
+	var total int64
+	for _, lc := range costs {
+		total += lc.FLOPs
+	}
+	last := costs[len(costs)-1].Out
+	c.Position = total / int64(max(1, last.H*last.W))
+	return c, nil
+}
