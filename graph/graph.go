@@ -141,6 +141,12 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 			if err == nil {
 				x, err = addChannelwise(x, t, l.Features)
 			}
+		case *nn.LeakyReLU:
+			x, err = G.LeakyRelu(x, l.Alpha)
+		case *nn.Clip:
+			x, err = clip(x, l.Min, l.Max)
+		case *nn.LogSoftmax:
+			x, err = G.LogSoftMax(x, 1)
 		case *nn.Sigmoid:
 			gr.Logits = x
 			x, err = G.Sigmoid(x)
@@ -352,4 +358,28 @@ func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
 		return nil, err
 	}
 	return out.Data().([]float32), nil
+}
+
+// clip is lo + relu(x-lo) - relu(x-hi): min(max(x, lo), hi) from ops
+// gorgonia differentiates.
+func clip(x *G.Node, lo, hi float64) (*G.Node, error) {
+	l, h := G.NewConstant(float32(lo)), G.NewConstant(float32(hi))
+	a, err := G.Sub(x, l)
+	if err == nil {
+		a, err = G.Rectify(a)
+	}
+	var b *G.Node
+	if err == nil {
+		b, err = G.Sub(x, h)
+	}
+	if err == nil {
+		b, err = G.Rectify(b)
+	}
+	if err == nil {
+		a, err = G.Sub(a, b)
+	}
+	if err == nil {
+		a, err = G.Add(a, l)
+	}
+	return a, err
 }

@@ -225,13 +225,7 @@ func (e *Engine) Profile(src []float32, shape Shape) ([]LayerCost, error) {
 	if err != nil {
 		return nil, err
 	}
-	costs := make([]LayerCost, len(e.steps))
-	for i, s := range e.steps {
-		costs[i] = LayerCost{Layer: e.net.Layers[s.from], Fused: e.net.Layers[s.from+1 : s.to], In: shapes[s.from], Out: shapes[s.to]}
-		if f, ok := s.k.(interface{ flops(is, os Shape) int64 }); ok {
-			costs[i].FLOPs = f.flops(shapes[s.from], shapes[s.to])
-		}
-	}
+	costs := e.costs(shapes)
 	e.run(make([]float32, shapes[len(shapes)-1].Size()), src, shapes, costs)
 	return costs, nil
 }

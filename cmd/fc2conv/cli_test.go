@@ -41,7 +41,7 @@ func leaves(prefix string, table map[string]command) []string {
 // the command has; "help CMD" prints the same.
 func TestHelpOnEveryCommand(t *testing.T) {
 	names := leaves("", commands)
-	require.Len(t, names, 10, "bench, calibrate, convert, ensemble, eval classify, eval detect, scan, scenes, train, verify")
+	require.Len(t, names, 11, "bench, calibrate, convert, ensemble, eval classify, eval detect, inspect, scan, scenes, train, verify")
 	for _, name := range names {
 		args := strings.Fields(name)
 		code, stdout, stderr := runCLI(append(args, "--help")...)

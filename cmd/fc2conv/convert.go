@@ -8,14 +8,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/fc2conv/fc2conv/convert"
-	"github.com/fc2conv/fc2conv/nn"
 )
 
 func runConvert(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("convert", "IN.safetensors", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.\nExits 1 without writing when the error exceeds 1e-5, when a file cannot be\nread or written, or when IN is already fully convolutional.", stderr)
-	out := fs.String("o", "", "output model `file` (required)")
+	fs := newFlags("convert", "IN.safetensors|IN.onnx", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.\nIN is fc2conv's own model file or an ONNX classifier (give its pixel scaling\nwith --mean and --std). OUT is written as ONNX when it ends in .onnx, else as\nfc2conv's .safetensors. Exits 1 without writing when the error exceeds 1e-5,\nwhen a file cannot be read or written, or when IN is already fully\nconvolutional.", stderr)
+	out := fs.String("o", "", "output model `file` (required): .onnx for ONNX, else .safetensors")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
 	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT (chosen on validation scenes; see 'eval detect --max-fp'); default: none")
+	pre := addONNXFlags(fs, true)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -33,7 +33,11 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if code := checkOut(stderr, "convert", *out, in); code != exitOK {
 		return code
 	}
-	fc, err := nn.Load(in)
+	opt, err := pre.options(fs, in)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	fc, err := loadModel(in, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv convert: %v\n", err)
 		return exitFail
@@ -56,7 +60,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if isSet(fs, "threshold") {
 		res.Network.Threshold = *threshold
 	}
-	if err := res.Network.Save(*out); err != nil {
+	if err := saveModel(res.Network, *out); err != nil {
 		fmt.Fprintf(stderr, "fc2conv convert: -o: %v\n", err)
 		return exitFail
 	}

@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"eval":      {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
 	"ensemble":  {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
 	"bench":     {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
+	"inspect":   {summary: "print a model's layers, shapes, parameters, FLOPs and geometry", run: runInspect},
 }
 
 var evalCommands = map[string]command{
@@ -54,15 +55,17 @@ var evalCommands = map[string]command{
 var examples = map[string]string{
 	"":     "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv help scan",
 	"eval": "fc2conv eval classify --model models/dress.safetensors\nfc2conv eval detect --truth scenes/truth.jsonl --scan boxes.jsonl",
-	"scan": "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png",
+	"scan": "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png\nfc2conv scan --model model.onnx --mean 0.5 --std 0.25 --raw heat/ photos/",
 	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors\n" +
 		"fc2conv train --arch bn3s --confusable-weight 3 --calibrate --out /tmp/dress-bn3s.safetensors",
 	"calibrate": "fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-cal.safetensors --reliability /tmp/reliability.png",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
-		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89",
+		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89\n" +
+		"fc2conv convert testdata/onnx/keras_nhwc_op13.onnx --mean 0.5 --std 0.25 -o /tmp/keras-fcn.onnx",
 	"verify": "fc2conv verify models/dress.safetensors\n" +
 		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +
-		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png",
+		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png\n" +
+		"fc2conv verify testdata/onnx/chain_op13.onnx",
 	"scenes":        "fc2conv scenes --items t10k --photo-split eval --n 40 --seed 30 --out /tmp/testscenes",
 	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89 --reliability /tmp/reliability.png",
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
@@ -70,6 +73,7 @@ var examples = map[string]string{
 	"bench": "fc2conv bench\n" +
 		"fc2conv bench --size 2048x1024 --runs 3\n" +
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
+	"inspect": "fc2conv inspect\nfc2conv inspect models/dress.safetensors --size 2048x1024\nfc2conv inspect testdata/onnx/chain_op13.onnx --mean 0.5 --std 0.25 --json",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -32,7 +33,7 @@ import (
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
-	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
+	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
@@ -59,6 +60,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
 	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a --model whose weights take more bytes than this")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
+	pre := addONNXFlags(fs, false)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -68,6 +70,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() == 0 {
 		return usageErr("no PATH given (try --help)")
+	}
+	imp, impErr := pre.options(fs, *modelPath)
+	if impErr != nil {
+		return usageErr("%v", impErr)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -215,7 +221,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openModelLimits(*modelPath, opt, nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights})
+	det, model, err := openModelLimits(*modelPath, opt, nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}, imp)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
@@ -347,15 +353,17 @@ func imageExtList() string {
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
 // openModel is openModelLimits with the default limits.
-func openModel(path string, opt detect.Options) (*detect.Detector, scan.Model, error) {
-	return openModelLimits(path, opt, nn.Limits{})
+func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
+	return openModelLimits(path, opt, nn.Limits{}, imp...)
 }
 
 // openModelLimits opens the model file at path (an FC model is converted) or,
 // for "", the embedded model, and names it for records: the file's base
 // name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
-// which is models/dress-fcn.safetensors.
-func openModelLimits(path string, opt detect.Options, lim nn.Limits) (*detect.Detector, scan.Model, error) {
+// which is models/dress-fcn.safetensors. An ONNX model is imported with
+// imp (scan's --mean, --std and --labels) if given; a safetensors file is
+// loaded within lim.
+func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
@@ -364,7 +372,13 @@ func openModelLimits(path string, opt detect.Options, lim nn.Limits) (*detect.De
 		d, err := detect.New(net, opt)
 		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	d, err := detect.OpenLimits(path, opt, lim)
+	var d *detect.Detector
+	var err error
+	if isONNX(path) {
+		d, err = openDetector(path, opt, imp...)
+	} else {
+		d, err = detect.OpenLimits(path, opt, lim)
+	}
 	if err != nil {
 		return nil, scan.Model{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/graph"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
 )
 
 // Bounds of --windows and --large: each check costs time, and the large
@@ -15,7 +16,7 @@ import (
 const maxWindows, maxLarge = 10000, 100
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("verify", "MODEL.safetensors",
+	fs := newFlags("verify", "MODEL.safetensors|MODEL.onnx",
 		"Runs the equivalence checks on MODEL and exits 1 above tolerance. An FC model is\nconverted and compared with its FCN form; an FCN model is checked against the\ngorgonia reference and against itself on crops, or against --fc if given.", stderr)
 	fcPath := fs.String("fc", "", "the FC `model` an FCN model was converted from (optional)")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
@@ -40,7 +41,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		return usageErr("need exactly one model, got %d arguments (try --help)", fs.NArg())
 	}
-	model, err := nn.Load(fs.Arg(0))
+	model, err := loadModel(fs.Arg(0), onnx.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv verify: %v\n", err)
 		return exitFail
@@ -59,7 +60,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		fc, fcn = model, res.Network
 	case *fcPath != "":
-		if fc, err = nn.Load(*fcPath); err != nil {
+		if fc, err = loadModel(*fcPath, onnx.Options{}); err != nil {
 			fmt.Fprintf(stderr, "fc2conv verify: --fc: %v\n", err)
 			return exitFail
 		}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
+)
+
+// isONNX reports whether a model path names an ONNX file, by extension:
+// the model file format follows the extension everywhere.
+func isONNX(path string) bool { return strings.EqualFold(filepath.Ext(path), ".onnx") }
+
+// loadModel reads fc2conv's own model file, or imports an ONNX classifier
+// with opt supplying what ONNX does not record (pixel scaling, labels).
+func loadModel(path string, opt onnx.Options) (*nn.Network, error) {
+	if isONNX(path) {
+		return onnx.Import(path, opt)
+	}
+	return nn.Load(path)
+}
+
+// saveModel writes net as ONNX for a .onnx path, else as fc2conv's own
+// .safetensors model file.
+func saveModel(net *nn.Network, path string) error {
+	if isONNX(path) {
+		return onnx.Export(net, path)
+	}
+	return net.Save(path)
+}
+
+// openDetector is detect.Open that also takes an ONNX classifier,
+// imported with imp (if given) and converted on load with the same check
+// convert runs.
+func openDetector(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, error) {
+	if !isONNX(path) {
+		return detect.Open(path, opt)
+	}
+	var io onnx.Options
+	if len(imp) > 0 {
+		io = imp[0]
+	}
+	net, err := onnx.Import(path, io)
+	if err != nil {
+		return nil, err
+	}
+	if !net.IsFullyConvolutional() {
+		res, _, err := convert.ConvertChecked(net, convert.VerifyOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		net = res.Network
+	}
+	return detect.New(net, opt)
+}
+
+// onnxFlags are the preprocessing flags of commands that import ONNX: an
+// ONNX graph does not say how pixels were scaled or what classes mean.
+type onnxFlags struct {
+	mean, std, labels *string
+	positive          *int
+}
+
+// addONNXFlags registers --mean, --std, --labels and, with positive,
+// --positive (scan has --class for that).
+func addONNXFlags(fs *flag.FlagSet, positive bool) onnxFlags {
+	f := onnxFlags{
+		mean:   fs.String("mean", "", "ONNX model only: per-channel `mean` of pixels scaled to [0,1], one value or one per channel, comma-separated (default 0, or the model's fc2conv metadata)"),
+		std:    fs.String("std", "", "ONNX model only: per-channel `std`, as --mean (default 1)"),
+		labels: fs.String("labels", "", "ONNX model only: comma-separated class `names`, one per output"),
+	}
+	if positive {
+		f.positive = fs.Int("positive", 0, "ONNX model only: `index` of the class the detector reports")
+	}
+	return f
+}
+
+// options turns the flags into import options; they are refused for a
+// model file of our own, which records all of this already.
+func (f onnxFlags) options(fs *flag.FlagSet, in string) (onnx.Options, error) {
+	var opt onnx.Options
+	for _, name := range []string{"mean", "std", "labels", "positive"} {
+		if isSet(fs, name) && !isONNX(in) {
+			own := in
+			if own == "" {
+				own = "the embedded model"
+			}
+			return opt, fmt.Errorf("--%s is for an ONNX model; %s records its own", name, own)
+		}
+	}
+	var err error
+	if opt.Mean, err = floatList("mean", *f.mean); err != nil {
+		return opt, err
+	}
+	if opt.Std, err = floatList("std", *f.std); err != nil {
+		return opt, err
+	}
+	for _, s := range opt.Std {
+		if s <= 0 {
+			return opt, fmt.Errorf("--std %s: every value must be > 0", *f.std)
+		}
+	}
+	if *f.labels != "" {
+		opt.Labels = strings.Split(*f.labels, ",")
+	}
+	if f.positive != nil {
+		if *f.positive < 0 {
+			return opt, fmt.Errorf("--positive %d must be ≥ 0", *f.positive)
+		}
+		opt.Positive = *f.positive
+	}
+	return opt, nil
+}
+
+func floatList(name, s string) ([]float32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: %q is not a number", name, s, f)
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
+}

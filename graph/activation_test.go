@@ -1,0 +1,36 @@
+package graph_test
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fc2conv/fc2conv/graph"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
+)
+
+// The gorgonia reference computes the ONNX activations as the engine
+// does, in FC form and converted.
+func TestActivationsMatchEngine(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	conv := nn.NewConv2D("conv", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1})
+	net := &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 6, Width: 5, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{conv, nn.NewLeakyReLU("leaky", 0.2), nn.NewClip("relu6", 0, 0.3),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 4*6*5, 3), nn.NewLogSoftmax("logp")},
+	}
+	nntest.Randomize(net, rng)
+	require.NoError(t, net.Validate())
+	x := nntest.Input(rng, net.Input.Window())
+	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	got, err := graph.Forward(net, x, net.Input.Window())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5)
+	for _, v := range want {
+		assert.Less(t, v, float32(0), "log-probabilities")
+	}
+}

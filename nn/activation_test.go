@@ -1,0 +1,47 @@
+package nn_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// The activations ONNX models bring, on hand-computed values: one 1×1 conv
+// with weight 1 passes the input through, then the activation runs on
+// 2 channels × 3 positions.
+func TestActivations(t *testing.T) {
+	in := []float32{-2, 0.5, 7, 1, -1, 0}
+	for _, c := range []struct {
+		l    nn.Layer
+		want []float32
+	}{
+		{nn.NewLeakyReLU("a", 0.1), []float32{-0.2, 0.5, 7, 1, -0.1, 0}},
+		{nn.NewClip("a", 0, 6), []float32{0, 0.5, 6, 1, 0, 0}},
+		// Channels (-2, 1), (0.5, -1), (7, 0) at the three positions.
+		{nn.NewLogSoftmax("a"), []float32{
+			-3 - float32(math.Log1p(math.Exp(-3))), -float32(math.Log1p(math.Exp(-1.5))), -float32(math.Log1p(math.Exp(-7))),
+			-float32(math.Log1p(math.Exp(-3))), -1.5 - float32(math.Log1p(math.Exp(-1.5))), -7 - float32(math.Log1p(math.Exp(-7)))}},
+	} {
+		conv := nn.NewConv2D("id", 2, 2, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+		conv.Weight.Data[0], conv.Weight.Data[3] = 1, 1
+		net := &nn.Network{
+			Input:  nn.InputSpec{Channels: 2, Height: 1, Width: 1, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+			Layers: []nn.Layer{conv, c.l},
+		}
+		require.NoError(t, net.Validate())
+		got, _, err := nn.NewEngine(net).Forward(append([]float32(nil), in...), nn.Shape{C: 2, H: 1, W: 3})
+		require.NoError(t, err)
+		assert.InDeltaSlice(t, c.want, got, 1e-6, "%s", c.l)
+	}
+	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN())} {
+		net := &nn.Network{
+			Input:  nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}},
+			Layers: []nn.Layer{bad},
+		}
+		assert.ErrorIs(t, net.Validate(), nn.ErrInvalid, "%s", bad)
+	}
+}

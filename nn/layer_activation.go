@@ -1,0 +1,128 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/fc2conv/fc2conv/nn/kernels"
+)
+
+// The activations other frameworks' models bring (ONNX's LeakyRelu, Clip
+// as ReLU6, LogSoftmax). Each keeps the shape and works per position, so
+// it converts as it is.
+const (
+	KindLeakyReLU  Kind = "leakyrelu"
+	KindClip       Kind = "clip"
+	KindLogSoftmax Kind = "logsoftmax"
+)
+
+func init() {
+	register(KindLeakyReLU, func() Layer { return &LeakyReLU{} })
+	register(KindClip, func() Layer { return &Clip{} })
+	register(KindLogSoftmax, func() Layer { return &LogSoftmax{} })
+}
+
+// LeakyReLU is x for x ≥ 0, Alpha·x below, elementwise.
+type LeakyReLU struct {
+	base
+	Alpha float64 `json:"alpha"`
+}
+
+// NewLeakyReLU returns a leaky ReLU with slope alpha below zero.
+func NewLeakyReLU(name string, alpha float64) *LeakyReLU {
+	return &LeakyReLU{base: base{name}, Alpha: alpha}
+}
+
+// Kind implements Layer.
+func (*LeakyReLU) Kind() Kind { return KindLeakyReLU }
+
+// OutShape implements Layer.
+func (*LeakyReLU) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (l *LeakyReLU) String() string { return fmt.Sprintf("leaky relu %g", l.Alpha) }
+
+func (l *LeakyReLU) check() error {
+	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
+		return fmt.Errorf("%s: alpha %v must be finite", l.label(KindLeakyReLU), l.Alpha)
+	}
+	return nil
+}
+
+func (l *LeakyReLU) newKernel(kernels.Kernels) kernel {
+	a := float32(l.Alpha)
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			if v < 0 {
+				x[j] = a * v
+			}
+		}
+	})
+}
+
+// Clip bounds every value to [Min, Max]; Clip 0..6 is ReLU6.
+type Clip struct {
+	base
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+// NewClip returns a clip to [lo, hi].
+func NewClip(name string, lo, hi float64) *Clip { return &Clip{base: base{name}, Min: lo, Max: hi} }
+
+// Kind implements Layer.
+func (*Clip) Kind() Kind { return KindClip }
+
+// OutShape implements Layer.
+func (*Clip) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (l *Clip) String() string { return fmt.Sprintf("clip [%g, %g]", l.Min, l.Max) }
+
+func (l *Clip) check() error {
+	if math.IsNaN(l.Min) || math.IsNaN(l.Max) || math.IsInf(l.Min, 0) || math.IsInf(l.Max, 0) || l.Min > l.Max {
+		return fmt.Errorf("%s: bounds [%v, %v] must be finite with min ≤ max", l.label(KindClip), l.Min, l.Max)
+	}
+	return nil
+}
+
+func (l *Clip) newKernel(kernels.Kernels) kernel {
+	lo, hi := float32(l.Min), float32(l.Max)
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			x[j] = min(max(v, lo), hi) // NaN stays NaN, as in PyTorch
+		}
+	})
+}
+
+// LogSoftmax is the log of the softmax over channels, at each position.
+type LogSoftmax struct{ base }
+
+// NewLogSoftmax returns a log-softmax layer.
+func NewLogSoftmax(name string) *LogSoftmax { return &LogSoftmax{base{name}} }
+
+// Kind implements Layer.
+func (*LogSoftmax) Kind() Kind { return KindLogSoftmax }
+
+// OutShape implements Layer.
+func (*LogSoftmax) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (*LogSoftmax) String() string { return "log-softmax over channels" }
+
+func (*LogSoftmax) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, s Shape) {
+		plane := s.H * s.W
+		for p := 0; p < plane; p++ {
+			m := float32(math.Inf(-1))
+			for c := 0; c < s.C; c++ {
+				m = max(m, x[c*plane+p])
+			}
+			var sum float64
+			for c := 0; c < s.C; c++ {
+				sum += math.Exp(float64(x[c*plane+p] - m))
+			}
+			lse := float64(m) + math.Log(sum)
+			for c := 0; c < s.C; c++ {
+				x[c*plane+p] = float32(float64(x[c*plane+p]) - lse)
+			}
+		}
+	})
+}

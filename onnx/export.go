@@ -1,0 +1,247 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// ExportOpset is the opset Export writes (IR version 7).
+const ExportOpset = 13
+
+// Input and output names of exported models.
+const (
+	InputName  = "input"
+	OutputName = "output"
+)
+
+// Export writes net as an ONNX model file.
+func Export(net *nn.Network, path string) error {
+	b, err := Marshal(net)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("export ONNX: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("export ONNX: %w", err)
+	}
+	return nil
+}
+
+// Marshal encodes net as ONNX, opset 13. The input is N×C×H×W with a free
+// batch; a fully convolutional network also has a free height and width
+// (at least the window). The weights are initializers; the input spec,
+// labels, positive class, threshold and geometry are metadata_props
+// (fc2conv.*, JSON values), which Import reads back.
+func Marshal(net *nn.Network) ([]byte, error) {
+	if err := net.Validate(); err != nil {
+		return nil, fmt.Errorf("export ONNX: %w", err)
+	}
+	g := &pb.GraphProto{Name: "fc2conv"}
+	fcn := net.IsFullyConvolutional()
+	s := net.Input
+	h, w := dim(int64(s.Height)), dim(int64(s.Width))
+	if fcn {
+		h, w = param("H"), param("W")
+	}
+	g.Input = []*pb.ValueInfoProto{valueInfo(InputName, param("N"), dim(int64(s.Channels)), h, w)}
+	shapes, err := net.Shapes(s.Window())
+	if err != nil {
+		return nil, fmt.Errorf("export ONNX: %w", err)
+	}
+	out := shapes[len(shapes)-1]
+	cur := InputName
+	rank := 4
+	for i, l := range net.Layers {
+		next := l.Name()
+		if i == len(net.Layers)-1 {
+			next = OutputName
+		}
+		nodes, inits, r, err := exportLayer(l, cur, next, rank)
+		if err != nil {
+			return nil, fmt.Errorf("export ONNX: layer %q: %w", l.Name(), err)
+		}
+		if nodes == nil { // dropout: nothing at inference
+			if i == len(net.Layers)-1 {
+				nodes = []*pb.NodeProto{{Name: l.Name(), OpType: "Identity", Input: []string{cur}, Output: []string{next}}}
+			} else {
+				continue
+			}
+		}
+		g.Node = append(g.Node, nodes...)
+		g.Initializer = append(g.Initializer, inits...)
+		cur, rank = next, r
+	}
+	if rank == 2 {
+		g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, param("N"), dim(int64(out.C)))}
+	} else {
+		g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, param("N"), dim(int64(out.C)), param("rows"), param("cols"))}
+	}
+	m := &pb.ModelProto{
+		IrVersion:       7,
+		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: "", Version: ExportOpset}},
+		ProducerName:    "fc2conv",
+		Graph:           g,
+		MetadataProps:   metadata(net),
+		ProducerVersion: "1",
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("export ONNX: %w", err)
+	}
+	return b, nil
+}
+
+func metadata(net *nn.Network) []*pb.StringStringEntryProto {
+	var kv []*pb.StringStringEntryProto
+	put := func(k string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return // every value here is plain data; Validate ruled out NaN
+		}
+		kv = append(kv, &pb.StringStringEntryProto{Key: k, Value: string(b)})
+	}
+	s := net.Input
+	put(metaChannels, s.Channels)
+	put(metaWindow, []int{s.Height, s.Width})
+	put(metaMean, s.Mean)
+	put(metaStd, s.Std)
+	if len(net.Labels) > 0 {
+		put(metaLabels, net.Labels)
+	}
+	put(metaPositive, net.Positive)
+	if net.Threshold != 0 {
+		put(metaThreshold, net.Threshold)
+	}
+	if geo, err := net.Geometry(); err == nil {
+		put(metaStride, []int{geo.Stride.H, geo.Stride.W})
+		put(metaField, []int{geo.Field.H, geo.Field.W})
+	}
+	return kv
+}
+
+// exportLayer returns the nodes and initializers of one layer reading in
+// (of the given rank) and writing out, and the rank of out.
+func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.TensorProto, int, error) {
+	name := l.Name()
+	node := func(op string, inputs []string, at ...*pb.AttributeProto) *pb.NodeProto {
+		return &pb.NodeProto{Name: name, OpType: op, Input: inputs, Output: []string{out}, Attribute: at}
+	}
+	params := func() ([]string, []*pb.TensorProto) {
+		var names []string
+		var ts []*pb.TensorProto
+		for _, p := range l.Params() {
+			t := floatTensor(name+"."+p.Name, p.Shape, p.Value.Data)
+			names = append(names, t.Name)
+			ts = append(ts, t)
+		}
+		return names, ts
+	}
+	switch l := l.(type) {
+	case *nn.Conv2D:
+		ps, ts := params()
+		return []*pb.NodeProto{node("Conv", append([]string{in}, ps...), slideAttrs(l.Window())...)}, ts, 4, nil
+	case *nn.MaxPool2D:
+		return []*pb.NodeProto{node("MaxPool", []string{in}, slideAttrs(l.Window())...)}, nil, 4, nil
+	case *nn.AvgPool2D:
+		include := 0
+		if l.CountIncludePad {
+			include = 1
+		}
+		return []*pb.NodeProto{node("AveragePool", []string{in},
+			append(slideAttrs(l.Window()), intAttr("count_include_pad", int64(include)))...)}, nil, 4, nil
+	case *nn.BatchNorm:
+		ps, ts := params()
+		return []*pb.NodeProto{node("BatchNormalization", append([]string{in}, ps...),
+			&pb.AttributeProto{Name: "epsilon", Type: pb.AttributeProto_FLOAT, F: float32(l.Eps)})}, ts, rank, nil
+	case *nn.ReLU:
+		return []*pb.NodeProto{node("Relu", []string{in})}, nil, rank, nil
+	case *nn.Sigmoid:
+		return []*pb.NodeProto{node("Sigmoid", []string{in})}, nil, rank, nil
+	case *nn.LeakyReLU:
+		return []*pb.NodeProto{node("LeakyRelu", []string{in},
+			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+	case *nn.Clip:
+		lo := floatTensor(name+".min", nil, []float32{float32(l.Min)})
+		hi := floatTensor(name+".max", nil, []float32{float32(l.Max)})
+		return []*pb.NodeProto{node("Clip", []string{in, lo.Name, hi.Name})}, []*pb.TensorProto{lo, hi}, rank, nil
+	case *nn.LogSoftmax:
+		return []*pb.NodeProto{node("LogSoftmax", []string{in}, intAttr("axis", 1))}, nil, rank, nil
+	case *nn.Softmax:
+		// Over channels: axis 1 of N×C or of N×C×H×W (opset 13 takes one axis).
+		return []*pb.NodeProto{node("Softmax", []string{in}, intAttr("axis", 1))}, nil, rank, nil
+	case *nn.Dropout:
+		return nil, nil, rank, nil
+	case *nn.Flatten:
+		if l.Order == nn.FlattenHWC {
+			t := name + ".nhwc"
+			tr := &pb.NodeProto{Name: t, OpType: "Transpose", Input: []string{in}, Output: []string{t}, Attribute: []*pb.AttributeProto{intsAttr("perm", 0, 2, 3, 1)}}
+			return []*pb.NodeProto{tr, node("Flatten", []string{t}, intAttr("axis", 1))}, nil, 2, nil
+		}
+		return []*pb.NodeProto{node("Flatten", []string{in}, intAttr("axis", 1))}, nil, 2, nil
+	case *nn.Dense:
+		ps, ts := params()
+		return []*pb.NodeProto{node("Gemm", append([]string{in}, ps...), intAttr("transB", 1))}, ts, 2, nil
+	}
+	return nil, nil, 0, fmt.Errorf("%w: layer kind %s has no ONNX form here", ErrUnsupported, l.Kind())
+}
+
+// slideAttrs are the kernel, strides, pads (top, left, bottom, right) and,
+// for a ceil-mode pool, ceil_mode of a conv or pool.
+func slideAttrs(w nn.Window) []*pb.AttributeProto {
+	at := []*pb.AttributeProto{
+		intsAttr("kernel_shape", w.Kernel.H, w.Kernel.W), intsAttr("strides", w.Stride.H, w.Stride.W),
+		intsAttr("pads", w.Padding.H, w.Padding.W, w.PaddingEnd.H, w.PaddingEnd.W),
+	}
+	if w.Ceil {
+		at = append(at, intAttr("ceil_mode", 1))
+	}
+	return at
+}
+
+func floatTensor(name string, shape []int, data []float32) *pb.TensorProto {
+	t := &pb.TensorProto{Name: name, DataType: int32(pb.TensorProto_FLOAT), RawData: make([]byte, 4*len(data))}
+	for _, d := range shape {
+		t.Dims = append(t.Dims, int64(d))
+	}
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(t.RawData[4*i:], math.Float32bits(v))
+	}
+	return t
+}
+
+func intsAttr(name string, v ...int) *pb.AttributeProto {
+	a := &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS}
+	for _, x := range v {
+		a.Ints = append(a.Ints, int64(x))
+	}
+	return a
+}
+
+func intAttr(name string, v int64) *pb.AttributeProto {
+	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
+}
+
+func dim(v int64) *pb.TensorShapeProto_Dimension {
+	return &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: v}}
+}
+
+func param(name string) *pb.TensorShapeProto_Dimension {
+	return &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: name}}
+}
+
+func valueInfo(name string, dims ...*pb.TensorShapeProto_Dimension) *pb.ValueInfoProto {
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+		ElemType: int32(pb.TensorProto_FLOAT), Shape: &pb.TensorShapeProto{Dim: dims}}}}}
+}

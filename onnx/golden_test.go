@@ -1,0 +1,67 @@
+package onnx_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/nntest"
+	"github.com/fc2conv/fc2conv/onnx"
+)
+
+const tol = 1e-5
+
+// Models exported by PyTorch (testdata/onnx/gen.py): the imported FC form
+// must reproduce PyTorch's output on the window, convert.ConvertChecked
+// must accept it, and the converted form must reproduce PyTorch's own FCN
+// rewrite on a larger input.
+func TestGoldenPyTorch(t *testing.T) {
+	for _, name := range []string{
+		"chain_op9", "chain_op13", "chain_op17", "chain_op21", "gap_sigmoid_op11", "keras_nhwc_op13",
+		"keras_flatten_op11", "reshape_gemm_op17", "view_batch_op9", "view_batch_op13", "activations_op9", "activations_op13", "reduce_mean_op13", "keras_gap_op13", "squeeze_op13", "dtypes_op13", "external_op13", "ceil_pool_op13", "asym_pad_op13",
+	} {
+		t.Run(name, func(t *testing.T) {
+			fc, golden := load(t, name)
+			checkGolden(t, fc, golden)
+		})
+	}
+}
+
+func load(t *testing.T, name string) (*nn.Network, map[string]*nn.Tensor) {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", "onnx")
+	golden, err := nn.ReadTensors(filepath.Join(dir, name+".golden.safetensors"))
+	require.NoError(t, err)
+	fc, err := onnx.Import(filepath.Join(dir, name+".onnx"), onnx.Options{})
+	require.NoError(t, err)
+	return fc, golden
+}
+
+func checkGolden(t *testing.T, fc *nn.Network, golden map[string]*nn.Tensor) {
+	t.Helper()
+	x, xs := chw(t, golden["window_input"])
+	assert.Equal(t, xs, fc.Input.Window(), "window")
+	got, _, err := nn.NewEngine(fc).Forward(x, xs)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, golden["window_output"].Data), tol, "imported FC form vs PyTorch")
+
+	res, rep, err := convert.ConvertChecked(fc, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+	big, bs := chw(t, golden["large_input"])
+	heat, hs, err := nn.NewEngine(res.Network).Forward(big, bs)
+	require.NoError(t, err)
+	want := golden["large_output"]
+	assert.Equal(t, want.Shape, []int{hs.C, hs.H, hs.W}, "heatmap shape vs PyTorch FCN")
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, want.Data), tol, "heatmap vs PyTorch FCN")
+}
+
+func chw(t *testing.T, d *nn.Tensor) ([]float32, nn.Shape) {
+	t.Helper()
+	require.Len(t, d.Shape, 3)
+	return d.Data, nn.Shape{C: d.Shape[0], H: d.Shape[1], W: d.Shape[2]}
+}

@@ -1,0 +1,263 @@
+package onnx_test
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
+)
+
+// small is a valid FC classifier: conv, relu, flatten, dense, softmax.
+func small(t testing.TB) *nn.Network {
+	conv := nn.NewConv2D("conv", 1, 2, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+	dense := nn.NewDense("fc", 2*4*4, 3)
+	for i := range conv.Weight.Data {
+		conv.Weight.Data[i] = float32(i%5) / 10
+	}
+	for i := range dense.Weight.Data {
+		dense.Weight.Data[i] = float32(i%7)/10 - 0.3
+	}
+	return &nn.Network{
+		Input:  nn.InputSpec{Channels: 1, Height: 6, Width: 6, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{conv, nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
+	}
+}
+
+// edit exports small, lets f change the protobuf, and re-encodes it.
+func edit(t *testing.T, f func(m *pb.ModelProto)) []byte {
+	t.Helper()
+	b, err := onnx.Marshal(small(t))
+	require.NoError(t, err)
+	m := &pb.ModelProto{}
+	require.NoError(t, proto.Unmarshal(b, m))
+	f(m)
+	b, err = proto.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+func nodeOf(m *pb.ModelProto, op string) *pb.NodeProto {
+	for _, n := range m.Graph.Node {
+		if n.OpType == op {
+			return n
+		}
+	}
+	return nil
+}
+
+func initOf(m *pb.ModelProto, name string) *pb.TensorProto {
+	for _, t := range m.Graph.Initializer {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Every refused model gets an error that says what and where, and wraps
+// ErrFormat or ErrUnsupported; nothing panics or allocates by a declared
+// size.
+func TestRefused(t *testing.T) {
+	good := edit(t, func(*pb.ModelProto) {})
+	cases := []struct {
+		name string
+		b    []byte
+		is   error
+		want string
+	}{
+		{"truncated", good[:len(good)/2], onnx.ErrFormat, "malformed ONNX model"},
+		{"not protobuf", []byte("hello, this is not ONNX"), onnx.ErrFormat, "malformed"},
+		{"declared size exceeds bytes", edit(t, func(m *pb.ModelProto) {
+			initOf(m, "conv.weight").Dims = []int64{2, 1, 3, 30}
+		}), onnx.ErrFormat, `tensor "conv.weight": raw_data has 72 bytes, shape [2 1 3 30] of FLOAT needs 720`},
+		{"dimension 2^40", edit(t, func(m *pb.ModelProto) {
+			initOf(m, "conv.weight").Dims = []int64{1 << 40, 1, 3, 3}
+		}), onnx.ErrFormat, "dimension 1099511627776 out of range"},
+		{"elements overflow", edit(t, func(m *pb.ModelProto) {
+			initOf(m, "conv.weight").Dims = []int64{1 << 20, 1 << 20, 1 << 20, 3}
+		}), onnx.ErrFormat, "has more than"},
+		{"input dimension 2^40", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[2].Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: 1 << 40}
+		}), onnx.ErrUnsupported, `input "input": dimension 2 is 1099511627776`},
+		{"missing initializer", edit(t, func(m *pb.ModelProto) {
+			nodeOf(m, "Conv").Input[1] = "nowhere"
+		}), onnx.ErrUnsupported, `node "conv" (Conv): unsupported ONNX model: input "nowhere" is computed, not a constant`},
+		{"cycle", edit(t, func(m *pb.ModelProto) {
+			// relu feeds back into conv's input: conv ← relu ← conv.
+			nodeOf(m, "Relu").Output[0] = "input2"
+			nodeOf(m, "Conv").Input[0] = "input2"
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "start", OpType: "Identity", Input: []string{"input"}, Output: []string{"input2"}})
+		}), onnx.ErrFormat, `node "conv" (Conv): malformed ONNX model: the graph has a cycle through this node`},
+		{"branch", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"conv"}, Output: []string{"side"}})
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Relu) and "side" (Relu): the graph branches there`},
+		{"free height", edit(t, func(m *pb.ModelProto) {
+			m.MetadataProps = nil
+			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[2].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "H"}
+		}), onnx.ErrUnsupported, "free height or width; the window must be fixed for conversion"},
+		{"unknown op", edit(t, func(m *pb.ModelProto) { nodeOf(m, "Relu").OpType = "Gelu" }),
+			onnx.ErrUnsupported, `node "relu" (Gelu): unsupported ONNX model: op type Gelu`},
+		{"unknown attribute", edit(t, func(m *pb.ModelProto) {
+			n := nodeOf(m, "Conv")
+			n.Attribute = append(n.Attribute, &pb.AttributeProto{Name: "frobnicate", Type: pb.AttributeProto_INT, I: 1})
+		}), onnx.ErrUnsupported, `node "conv" (Conv): unsupported ONNX model: attribute "frobnicate"`},
+		{"dilation", edit(t, func(m *pb.ModelProto) {
+			n := nodeOf(m, "Conv")
+			n.Attribute = append(n.Attribute, &pb.AttributeProto{Name: "dilations", Type: pb.AttributeProto_INTS, Ints: []int64{2, 2}})
+		}), onnx.ErrUnsupported, `attribute dilations 2×2`},
+		{"int8 weights", edit(t, func(m *pb.ModelProto) {
+			w := initOf(m, "conv.weight")
+			w.DataType, w.RawData = int32(pb.TensorProto_INT8), w.RawData[:18]
+		}), onnx.ErrUnsupported, `tensor "conv.weight": data type INT8`},
+		{"opset 8", edit(t, func(m *pb.ModelProto) { m.OpsetImport[0].Version = 8 }),
+			onnx.ErrUnsupported, "opset 8 of the default domain; supported are 9 to 21"},
+		{"softmax on the batch axis", edit(t, func(m *pb.ModelProto) {
+			nodeOf(m, "Softmax").Attribute[0].I = 0
+		}), onnx.ErrUnsupported, `node "softmax" (Softmax): unsupported ONNX model: attribute axis 0`},
+		{"clip with an open side", edit(t, func(m *pb.ModelProto) {
+			n := nodeOf(m, "Relu")
+			n.OpType, n.Input = "Clip", []string{n.Input[0], "", "hi"}
+			m.Graph.Initializer = append(m.Graph.Initializer,
+				&pb.TensorProto{Name: "hi", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{6}})
+		}), onnx.ErrUnsupported, "Clip to [-Inf, 6]: only finite bounds"},
+		{"external data outside the folder", edit(t, func(m *pb.ModelProto) {
+			w := initOf(m, "conv.weight")
+			w.RawData, w.DataLocation = nil, pb.TensorProto_EXTERNAL
+			w.ExternalData = []*pb.StringStringEntryProto{{Key: "location", Value: "../../etc/passwd"}}
+		}), onnx.ErrFormat, `external data location "../../etc/passwd" must be a relative path inside the model's folder`},
+		{"two outputs", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Output = append(m.Graph.Output, m.Graph.Output[0])
+		}), onnx.ErrUnsupported, "2 graph outputs"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := onnx.Decode(c.b, t.TempDir(), onnx.Options{})
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, c.is), "want %v, got %v", c.is, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// A symbolic link beside the model cannot lead external data out of the
+// model's folder, and a short external file is refused before reading.
+func TestExternalDataPaths(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "weights.bin")
+	require.NoError(t, os.WriteFile(outside, make([]byte, 72), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link.bin")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "short.bin"), make([]byte, 10), 0o644))
+	for loc, want := range map[string]string{
+		"link.bin":  `external data "link.bin" leads outside the model's folder`,
+		"short.bin": `external file "short.bin" has 10 bytes, too few for 72 at offset 0`,
+	} {
+		b := edit(t, func(m *pb.ModelProto) {
+			w := initOf(m, "conv.weight")
+			w.RawData, w.DataLocation = nil, pb.TensorProto_EXTERNAL
+			w.ExternalData = []*pb.StringStringEntryProto{{Key: "location", Value: loc}}
+		})
+		_, err := onnx.Decode(b, dir, onnx.Options{})
+		require.Error(t, err, loc)
+		assert.True(t, errors.Is(err, onnx.ErrFormat), "%v", err)
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+// An Add of a constant after a Gemm is its bias, either way round; an Add
+// anywhere else is refused.
+func TestAddBias(t *testing.T) {
+	ref, err := onnx.Decode(edit(t, func(*pb.ModelProto) {}), "", onnx.Options{})
+	require.NoError(t, err)
+	x := make([]float32, 36)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	want, _, err := nn.NewEngine(ref).Forward(x, ref.Input.Window())
+	require.NoError(t, err)
+	for _, swap := range []bool{false, true} {
+		b := edit(t, func(m *pb.ModelProto) {
+			g := nodeOf(m, "Gemm")
+			g.Output[0] = "gemm_out"
+			in := []string{"gemm_out", "extra"}
+			if swap {
+				in = []string{"extra", "gemm_out"}
+			}
+			nodeOf(m, "Softmax").Input[0] = "added"
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "add", OpType: "Add", Input: in, Output: []string{"added"}})
+			m.Graph.Initializer = append(m.Graph.Initializer,
+				&pb.TensorProto{Name: "extra", DataType: int32(pb.TensorProto_FLOAT), Dims: []int64{1, 3}, FloatData: []float32{1, 0, -1}})
+		})
+		net, err := onnx.Decode(b, "", onnx.Options{})
+		require.NoError(t, err, "swap %v", swap)
+		got, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+		require.NoError(t, err)
+		// Softmax of logits + (1, 0, -1) against the reference's logits.
+		e := []float64{math.E, 1, 1 / math.E}
+		var sum float64
+		for i := range want {
+			sum += float64(want[i]) * e[i]
+		}
+		for i := range want {
+			assert.InDelta(t, float64(want[i])*e[i]/sum, got[i], 1e-6, "swap %v, class %d", swap, i)
+		}
+	}
+	_, err = onnx.Decode(edit(t, func(m *pb.ModelProto) {
+		nodeOf(m, "Flatten").Input[0] = "added"
+		m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "add", OpType: "Add", Input: []string{"relu", "one"}, Output: []string{"added"}})
+		m.Graph.Initializer = append(m.Graph.Initializer,
+			&pb.TensorProto{Name: "one", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{1}})
+	}), "", onnx.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `node "add" (Add): unsupported ONNX model: Add is supported only as the bias right after a Conv, Gemm or MatMul`)
+}
+
+// Options must fit the input's channels.
+func TestOptionsChannels(t *testing.T) {
+	b := edit(t, func(*pb.ModelProto) {})
+	_, err := onnx.Decode(b, "", onnx.Options{Mean: []float32{0.1, 0.2}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "input mean has 2 values for 1 channels")
+	net, err := onnx.Decode(b, "", onnx.Options{Labels: []string{"a", "b", "c"}, Positive: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "c"}, net.Labels)
+	assert.Equal(t, 2, net.Positive)
+	_, err = onnx.Decode(b, "", onnx.Options{Labels: []string{"a"}})
+	require.Error(t, err)
+	assert.True(t, strings.Contains(err.Error(), "1 labels for 3 output channels"), "%v", err)
+}
+
+// FuzzImport: no input may panic the importer, and whatever it accepts is
+// a valid network. Seeds: the PyTorch fixtures and an exported model.
+func FuzzImport(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "onnx", "*.onnx"))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	if b, err := onnx.Marshal(small(f)); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		net, err := onnx.Decode(b, "", onnx.Options{})
+		if err != nil {
+			if !errors.Is(err, onnx.ErrFormat) && !errors.Is(err, onnx.ErrUnsupported) {
+				t.Fatalf("error wraps neither ErrFormat nor ErrUnsupported: %v", err)
+			}
+			return
+		}
+		if err := net.Validate(); err != nil {
+			t.Fatalf("accepted an invalid network: %v", err)
+		}
+	})
+}

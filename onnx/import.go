@@ -1,0 +1,468 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
+
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// layout is how the value flowing down the chain is laid out.
+type layout int
+
+const (
+	nchw   layout = iota // a C×H×W map per batch item, our own layout
+	nhwc                 // the same map transposed channels-last (before a flatten)
+	vector               // N×F, after a flatten
+)
+
+// importer walks the chain from the input to the output, appending nn
+// layers as it goes.
+type importer struct {
+	dir    string
+	opset  int64
+	consts map[string]*pb.TensorProto // initializers and Constant outputs
+	net    *nn.Network
+	names  map[string]bool
+
+	layout layout
+	shape  nn.Shape // the current map (or F×1×1 for a vector)
+	// bias is the bias of the layer the previous node made (Conv, Gemm,
+	// MatMul), for an Add that follows it; nil after any other node.
+	bias *nn.Tensor
+	// pad is an explicit zero Pad waiting for the Conv or average pool
+	// after it (torch writes one before an AveragePool from opset 11 on);
+	// padUsed is set by the node that takes it.
+	pad     *[2]nn.Pair
+	padUsed bool
+	// consumers of each computed value, and the graph's outputs.
+	consumers map[string][]*pb.NodeProto
+	outputs   map[string]bool
+	absorbed  *pb.NodeProto // the input's transpose to NCHW, if any
+}
+
+// maxNodes bounds the graph walked; nn allows fewer layers still.
+const maxNodes = 1 << 14
+
+func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network, error) {
+	if len(g.Node) > maxNodes {
+		return nil, fmt.Errorf("%w: %d nodes, at most %d", ErrUnsupported, len(g.Node), maxNodes)
+	}
+	im.consts = map[string]*pb.TensorProto{}
+	for _, t := range g.Initializer {
+		im.consts[t.Name] = t
+	}
+	if len(g.SparseInitializer) > 0 {
+		return nil, fmt.Errorf("%w: sparse initializer %q", ErrUnsupported, g.SparseInitializer[0].GetValues().GetName())
+	}
+	for _, n := range g.Node {
+		if n.OpType == "Constant" && (n.Domain == "" || n.Domain == "ai.onnx") {
+			t, err := im.constant(n)
+			if err != nil {
+				return nil, nodeErr(n, err)
+			}
+			im.consts[n.Output[0]] = t
+		}
+	}
+	var in *pb.ValueInfoProto
+	for _, v := range g.Input {
+		if _, ok := im.consts[v.Name]; ok {
+			continue // IR < 4 lists initializers among the inputs
+		}
+		if in != nil {
+			return nil, fmt.Errorf("%w: inputs %q and %q; a classifier has one image input", ErrUnsupported, in.Name, v.Name)
+		}
+		in = v
+	}
+	if in == nil {
+		return nil, fmt.Errorf("%w: the graph has no input", ErrFormat)
+	}
+	if len(g.Output) != 1 {
+		return nil, fmt.Errorf("%w: %d graph outputs; a classifier has one", ErrUnsupported, len(g.Output))
+	}
+	im.outputs = map[string]bool{g.Output[0].Name: true}
+	im.consumers = map[string][]*pb.NodeProto{}
+	for _, n := range g.Node {
+		if _, ok := im.consts[firstOut(n)]; ok && n.OpType == "Constant" {
+			continue
+		}
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			return nil, nodeErr(n, fmt.Errorf("%w: op domain %q (only the default ONNX domain is supported)", ErrUnsupported, n.Domain))
+		}
+		for _, v := range n.Input {
+			if _, ok := im.consts[v]; ok || v == "" {
+				continue
+			}
+			if !slices.Contains(im.consumers[v], n) {
+				im.consumers[v] = append(im.consumers[v], n)
+			}
+		}
+	}
+
+	im.net = &nn.Network{}
+	cur, err := im.input(in, meta)
+	if err != nil {
+		return nil, err
+	}
+	done := map[*pb.NodeProto]bool{}
+	for {
+		cs, err := im.foldShapes(im.consumers[cur], done)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) == 0 {
+			break
+		}
+		if len(cs) > 1 || (im.outputs[cur] && len(cs) > 0) {
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = fmt.Sprintf("%q (%s)", c.Name, c.OpType)
+			}
+			return nil, fmt.Errorf("%w: value %q feeds %s: the graph branches there; only a single chain from input to output is supported", ErrUnsupported, cur, strings.Join(names, " and "))
+		}
+		n := cs[0]
+		if done[n] {
+			return nil, nodeErr(n, fmt.Errorf("%w: the graph has a cycle through this node", ErrFormat))
+		}
+		done[n] = true
+		next, err := im.node(n, cur)
+		if err != nil {
+			return nil, nodeErr(n, err)
+		}
+		cur = next
+	}
+	if !im.outputs[cur] {
+		return nil, fmt.Errorf("%w: the chain from input %q ends at %q, which is not the graph output %q", ErrUnsupported, in.Name, cur, g.Output[0].Name)
+	}
+	for _, n := range g.Node {
+		if !done[n] && n.OpType != "Constant" && n != im.absorbed {
+			return nil, nodeErr(n, fmt.Errorf("%w: not on the chain from the input to the output (a branch or a computation on constants)", ErrUnsupported))
+		}
+	}
+	if len(im.net.Layers) == 0 {
+		return nil, fmt.Errorf("%w: the graph has no layers nn can run", ErrUnsupported)
+	}
+	if len(im.net.Layers) > nn.MaxLayers {
+		return nil, fmt.Errorf("%w: %d layers, at most %d", ErrUnsupported, len(im.net.Layers), nn.MaxLayers)
+	}
+	return im.net, nil
+}
+
+func firstOut(n *pb.NodeProto) string {
+	if len(n.Output) == 0 {
+		return ""
+	}
+	return n.Output[0]
+}
+
+func nodeErr(n *pb.NodeProto, err error) error {
+	return fmt.Errorf("node %q (%s): %w", n.Name, n.OpType, err)
+}
+
+// input reads the image input: N×C×H×W, or N×H×W×C when a Transpose to
+// NCHW follows (tf2onnx's Keras layout), which is absorbed. The batch may
+// be free; height and width must be fixed unless the model's fc2conv
+// metadata gives the window (a converted network Export wrote).
+func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string, error) {
+	tt := v.GetType().GetTensorType()
+	if tt == nil || tt.Shape == nil {
+		return "", fmt.Errorf("%w: input %q has no tensor shape", ErrUnsupported, v.Name)
+	}
+	if tt.ElemType != int32(pb.TensorProto_FLOAT) {
+		return "", fmt.Errorf("%w: input %q has type %s, want FLOAT", ErrUnsupported, v.Name, dtypeName(tt.ElemType))
+	}
+	dims := tt.Shape.Dim
+	if len(dims) != 4 {
+		return "", fmt.Errorf("%w: input %q has %d dimensions, want 4 (N×C×H×W, or N×H×W×C for Keras)", ErrUnsupported, v.Name, len(dims))
+	}
+	size := make([]int, 4) // 0: free
+	for i, d := range dims {
+		if x, ok := d.Value.(*pb.TensorShapeProto_Dimension_DimValue); ok {
+			if x.DimValue < 1 || x.DimValue > nn.MaxDim {
+				return "", fmt.Errorf("%w: input %q: dimension %d is %d, out of range [1,%d]", ErrUnsupported, v.Name, i, x.DimValue, nn.MaxDim)
+			}
+			size[i] = int(x.DimValue)
+		}
+	}
+	if size[0] > 1 {
+		return "", fmt.Errorf("%w: input %q has a fixed batch of %d; export with batch 1 or a free batch", ErrUnsupported, v.Name, size[0])
+	}
+	c, h, w := size[1], size[2], size[3]
+	start := v.Name
+	if cs := im.consumers[v.Name]; len(cs) == 1 && cs[0].OpType == "Transpose" {
+		if perm, _ := (attrs{node: cs[0]}).ints("perm", nil); slices.Equal(perm, []int64{0, 3, 1, 2}) {
+			c, h, w = size[3], size[1], size[2]
+			im.absorbed, start = cs[0], firstOut(cs[0])
+		}
+	}
+	if c == 0 {
+		return "", fmt.Errorf("%w: input %q has a free channel count", ErrUnsupported, v.Name)
+	}
+	if h == 0 || w == 0 {
+		var win []int
+		if err := metaJSON(meta, metaWindow, &win); err != nil {
+			return "", err
+		}
+		if len(win) != 2 || win[0] < 1 || win[1] < 1 || win[0] > nn.MaxDim || win[1] > nn.MaxDim {
+			return "", fmt.Errorf("%w: input %q has a free height or width; the window must be fixed for conversion (export the classifier with a fixed input size)", ErrUnsupported, v.Name)
+		}
+		h, w = win[0], win[1]
+	}
+	if c > 4 {
+		return "", fmt.Errorf("%w: input %q has %d channels, want 1 (grey) to 4", ErrUnsupported, v.Name, c)
+	}
+	im.net.Input = nn.InputSpec{Channels: c, Height: h, Width: w}
+	im.shape = nn.Shape{C: c, H: h, W: w}
+	return start, nil
+}
+
+// node appends the layers of one node whose data input is cur, and
+// returns the value the chain continues with.
+func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
+	if n.OpType == "Add" && len(n.Input) == 2 && n.Input[1] == cur {
+		// Add commutes: read bias + x as x + bias.
+		n = &pb.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{cur, n.Input[0]}, Output: n.Output, Attribute: n.Attribute}
+	}
+	if len(n.Input) == 0 || n.Input[0] != cur {
+		return "", fmt.Errorf("%w: its first input is not the chain's value %q", ErrUnsupported, cur)
+	}
+	for _, v := range n.Input[1:] {
+		if _, ok := im.consts[v]; !ok && v != "" {
+			return "", fmt.Errorf("%w: input %q is computed, not a constant: the graph joins two branches here", ErrUnsupported, v)
+		}
+	}
+	if len(n.Output) == 0 || n.Output[0] == "" {
+		return "", fmt.Errorf("%w: no output", ErrFormat)
+	}
+	for _, o := range n.Output[1:] {
+		if o != "" && (len(im.consumers[o]) > 0 || im.outputs[o]) {
+			return "", fmt.Errorf("%w: its extra output %q is used; only the first output may be", ErrUnsupported, o)
+		}
+	}
+	a := newAttrs(n)
+	bias := im.bias
+	im.bias = nil
+	pad := im.pad
+	im.padUsed = false
+	var err error
+	switch n.OpType {
+	case "Conv":
+		err = im.conv(n, a)
+	case "MaxPool", "AveragePool":
+		err = im.pool(n, a)
+	case "GlobalAveragePool", "GlobalMaxPool":
+		err = im.globalPool(n)
+	case "ReduceMean", "ReduceMax":
+		err = im.reduce(n, a)
+	case "Squeeze":
+		err = im.squeeze(n, a)
+	case "Relu":
+		err = im.add(n, nn.NewReLU(im.name(n)))
+	case "Sigmoid":
+		err = im.add(n, nn.NewSigmoid(im.name(n)))
+	case "Softmax":
+		err = im.softmax(n, a)
+	case "Clip":
+		err = im.clip(n, a)
+	case "Dropout":
+		err = im.dropout(n, a)
+	case "Identity":
+	case "Pad":
+		err = im.padNode(n, a)
+		pad = nil
+	case "BatchNormalization":
+		err = im.batchNorm(n, a)
+	case "Transpose":
+		err = im.transpose(a)
+	case "Flatten":
+		err = im.flatten(a)
+	case "Reshape":
+		err = im.reshape(n, a)
+	case "Gemm":
+		err = im.gemm(n, a)
+	case "MatMul":
+		err = im.matMul(n)
+	case "Add":
+		err = im.addBias(n, bias)
+	case "LeakyRelu":
+		var alpha float64
+		if alpha, err = a.float("alpha", 0.01); err == nil {
+			err = im.add(n, nn.NewLeakyReLU(im.name(n), alpha))
+		}
+	case "LogSoftmax":
+		err = im.softmax(n, a)
+	default:
+		err = fmt.Errorf("%w: op type %s", ErrUnsupported, n.OpType)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := a.done(); err != nil {
+		return "", err
+	}
+	if pad != nil {
+		if !im.padUsed {
+			return "", fmt.Errorf("%w: a Pad of %v top/left, %v bottom/right is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported, pad[0], pad[1])
+		}
+		im.pad = nil
+	}
+	return n.Output[0], nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// name derives a unique layer name from the node's name or output.
+func (im *importer) name(n *pb.NodeProto) string {
+	s := n.Name
+	if s == "" {
+		s = firstOut(n)
+	}
+	s = strings.Trim(unsafeName.ReplaceAllString(s, "_"), "_")
+	if len(s) > 64 {
+		s = s[len(s)-64:]
+	}
+	if s == "" {
+		s = strings.ToLower(n.OpType)
+	}
+	base := s
+	for i := 2; im.names[s]; i++ {
+		s = fmt.Sprintf("%s_%d", base, i)
+	}
+	im.names[s] = true
+	return s
+}
+
+// add appends l and moves the current shape through it.
+func (im *importer) add(n *pb.NodeProto, l nn.Layer) error {
+	out, err := l.OutShape(im.shape)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	im.net.Layers = append(im.net.Layers, l)
+	im.shape = out
+	return nil
+}
+
+func (im *importer) needMap(what string) error {
+	switch im.layout {
+	case nhwc:
+		return fmt.Errorf("%w: %s on a channels-last map (only a flatten may follow the transpose)", ErrUnsupported, what)
+	case vector:
+		return fmt.Errorf("%w: %s on a flattened vector", ErrUnsupported, what)
+	}
+	return nil
+}
+
+// weight returns the constant input i as float32 with its dims.
+func (im *importer) weight(n *pb.NodeProto, i int, what string) ([]float32, []int64, error) {
+	if i >= len(n.Input) || n.Input[i] == "" {
+		return nil, nil, fmt.Errorf("%w: missing %s input", ErrFormat, what)
+	}
+	t, ok := im.consts[n.Input[i]]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %s %q is not an initializer or a constant", ErrUnsupported, what, n.Input[i])
+	}
+	v, err := im.floats(t)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for j, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, nil, fmt.Errorf("%w: %s %q element %d is %v", ErrUnsupported, what, t.Name, j, x)
+		}
+	}
+	return v, t.Dims, nil
+}
+
+// optWeight is weight for an optional input: nil when absent.
+func (im *importer) optWeight(n *pb.NodeProto, i int, what string) ([]float32, []int64, error) {
+	if i >= len(n.Input) || n.Input[i] == "" {
+		return nil, nil, nil
+	}
+	return im.weight(n, i, what)
+}
+
+// scalarInput reads an optional constant scalar input (Clip's bounds,
+// Dropout's flags); ok is false when absent.
+func (im *importer) scalarInput(n *pb.NodeProto, i int, what string) (float64, bool, error) {
+	if i >= len(n.Input) || n.Input[i] == "" {
+		return 0, false, nil
+	}
+	t := im.consts[n.Input[i]]
+	if t.DataType == int32(pb.TensorProto_BOOL) {
+		if len(t.Dims) > 1 || (len(t.Dims) == 1 && t.Dims[0] != 1) {
+			return 0, false, fmt.Errorf("%w: %s is not a scalar", ErrUnsupported, what)
+		}
+		switch {
+		case len(t.RawData) == 1:
+			return float64(t.RawData[0]), true, nil
+		case len(t.Int32Data) == 1:
+			return float64(t.Int32Data[0]), true, nil
+		}
+		return 0, false, fmt.Errorf("%w: %s has no value", ErrFormat, what)
+	}
+	v, err := im.floats(t)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(v) != 1 {
+		return 0, false, fmt.Errorf("%w: %s has %d values, want a scalar", ErrUnsupported, what, len(v))
+	}
+	return float64(v[0]), true, nil
+}
+
+func dimsEqual(d []int64, want ...int) bool {
+	if len(d) != len(want) {
+		return false
+	}
+	for i := range d {
+		if d[i] != int64(want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// constant turns a Constant node into a tensor.
+func (im *importer) constant(n *pb.NodeProto) (*pb.TensorProto, error) {
+	if len(n.Output) != 1 || len(n.Attribute) != 1 {
+		return nil, fmt.Errorf("%w: a Constant has one output and one attribute", ErrFormat)
+	}
+	a := n.Attribute[0]
+	t := &pb.TensorProto{Name: n.Output[0]}
+	switch a.Name {
+	case "value":
+		if a.T == nil {
+			return nil, fmt.Errorf("%w: attribute value holds no tensor", ErrFormat)
+		}
+		c := cloneTensor(a.T)
+		c.Name = n.Output[0]
+		return c, nil
+	case "value_float":
+		t.DataType, t.FloatData = int32(pb.TensorProto_FLOAT), []float32{a.F}
+	case "value_floats":
+		t.DataType, t.FloatData, t.Dims = int32(pb.TensorProto_FLOAT), a.Floats, []int64{int64(len(a.Floats))}
+	case "value_int":
+		t.DataType, t.Int64Data = int32(pb.TensorProto_INT64), []int64{a.I}
+	case "value_ints":
+		t.DataType, t.Int64Data, t.Dims = int32(pb.TensorProto_INT64), a.Ints, []int64{int64(len(a.Ints))}
+	default:
+		return nil, fmt.Errorf("%w: attribute %q", ErrUnsupported, a.Name)
+	}
+	return t, nil
+}
+
+// cloneTensor copies a tensor's header; the data slices are shared, which
+// is safe since nothing writes them.
+func cloneTensor(t *pb.TensorProto) *pb.TensorProto {
+	return &pb.TensorProto{
+		Dims: t.Dims, DataType: t.DataType, FloatData: t.FloatData, Int32Data: t.Int32Data,
+		Int64Data: t.Int64Data, DoubleData: t.DoubleData, RawData: t.RawData,
+		ExternalData: t.ExternalData, DataLocation: t.DataLocation, Name: t.Name,
+	}
+}

@@ -1,0 +1,543 @@
+#!/usr/bin/python3
+"""Generate the ONNX import fixtures in testdata/onnx/.
+
+For each model NAME it writes:
+
+  NAME.onnx                the classifier as torch.onnx.export writes it (some
+                           edited afterwards with the onnx package, see below),
+                           input "input" with a free batch, output "output".
+  NAME.golden.safetensors  plain F32 safetensors, all in fc2conv's C,H,W layout:
+                             window_input  (C,H,W)   input of exactly the window size
+                             window_output (K,)      PyTorch's output on it
+                             large_input   (C,H2,W2) input larger than the window
+                             large_output  (K,R,Q)   PyTorch's own FCN rewrite on it
+                                                     (testdata/torch/gen.py's to_fcn)
+
+Models (the op list of the importer, across opsets 9 to 21):
+  chain_op9, chain_op13, chain_op17  padded convs, max pools, BatchNorm after a
+                           ReLU (so torch does not fold it), Flatten, Gemm,
+                           BatchNorm1d, Dropout, softmax head; op13 has an
+                           Identity and an inference Dropout node inserted
+                           (torch drops them on export)
+  chain_op21               chain_op17 relabelled opset 21 (the ops it uses have
+                           the same semantics there; onnx 1.12 cannot check it)
+  gap_sigmoid_op11         unpadded, average pool, GlobalAveragePool, sigmoid head
+  keras_nhwc_op13          tf2onnx's Keras layout: N,H,W,C input and a Transpose to
+                           NCHW, Transpose + Reshape(-1, F) channels-last flatten,
+                           MatMul + Add, raw logits; also scan_rgb.png (48×40 RGB)
+                           and scan_rgb.golden.safetensors: "heatmap", PyTorch's FCN
+                           output of class 0 on it (pixels / 255), for fc2conv scan,
+                           and "heatmap_norm" on (pixels / 255 - 0.5) / 0.25
+  keras_flatten_op11       NCHW input, Transpose + Flatten, Clip(min=0), sigmoid
+  reshape_gemm_op17        Reshape from a constant, Gemm edited to transB=0 with
+                           alpha 2 and beta 0.5, the first conv edited to
+                           auto_pad SAME_UPPER
+  view_batch_op9, view_batch_op13  x.view(x.size(0), -1) with a free batch: Shape,
+                           Gather, Unsqueeze (axes an attribute, then an input) and
+                           Concat into the Reshape, folded to a constant on import
+  activations_op9, activations_op13  LeakyRelu, ReLU6 (Clip with min/max as
+                           attributes, then as inputs) and a LogSoftmax head
+  reduce_mean_op13, keras_gap_op13, squeeze_op13  (all from global_pools_op13)
+                           global average pooling as x.mean((2, 3)) (ReduceMean), as
+                           tf2onnx writes Keras's GlobalAveragePooling2D (NHWC input,
+                           Transpose, ReduceMean over axes 1, 2), and as
+                           GlobalAveragePool + Squeeze (axes 2, 3)
+  dtypes_op13              conv weights stored as FLOAT16 raw_data, dense weights
+                           as DOUBLE double_data, biases in float_data (PyTorch
+                           runs the same rounded weights); for the importer only:
+                           other runtimes want matching types
+  external_op13            weights in external_op13.onnx.data beside the model
+  ceil_pool_op13           max and average pools with ceil_mode
+  asym_pad_op13            a conv with pads (0,0,1,1), edited from a padded conv;
+                           PyTorch runs ZeroPad2d((0,1,0,1)) + an unpadded conv
+
+Also "check": onnx.checker (full_check) on the models fc2conv exported for
+ONNX Runtime (exported/, see run_ort.js); and "seed-check DIR RAWDIR
+[FCN.onnx]": the README's round trip on ../shared/bench/seednet.py's model
+(see the README's ONNX section).
+
+Everything is seeded, single-threaded and deterministic. Run from anywhere:
+
+    /usr/bin/python3 testdata/onnx/gen.py           # every model
+    /usr/bin/python3 testdata/onnx/gen.py NAME...   # only these
+    /usr/bin/python3 testdata/onnx/gen.py check     # onnx.checker on the files
+                                                    # fc2conv exported (exported/)
+    /usr/bin/python3 testdata/onnx/gen.py seed-check DIR RAWDIR [FCN.onnx]
+
+Needs torch, numpy, onnx and PIL (Debian's python3-torch, python3-onnx, python3-pil).
+"""
+import glob
+import os
+import sys
+from collections import OrderedDict
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as tnn
+from onnx import helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "torch"))
+import gen as torchgen  # noqa: E402  the safetensors writer and PyTorch's FCN rewrite
+
+torch.set_grad_enabled(False)
+torch.set_num_threads(1)
+TOL = 1e-5
+
+
+class NHWCInput(tnn.Module):
+    """tf2onnx's Keras input: N,H,W,C transposed to N,C,H,W."""
+
+    def forward(self, x):
+        return x.permute(0, 3, 1, 2)
+
+
+class ReshapeHWC(tnn.Module):
+    """Keras's channels-last flatten as tf2onnx writes it: Transpose + Reshape."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).reshape(-1, self.n)
+
+
+class ReshapeCHW(tnn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x):
+        return x.reshape(-1, self.n)
+
+
+class MatMulAdd(tnn.Module):
+    """A Linear written as x @ W + b: exports MatMul then Add."""
+
+    def __init__(self, lin):
+        super().__init__()
+        self.w = tnn.Parameter(lin.weight.t().contiguous())
+        self.b = tnn.Parameter(lin.bias.clone())
+
+    def forward(self, x):
+        return x.matmul(self.w) + self.b
+
+
+class ClampReLU(tnn.Module):
+    def forward(self, x):
+        return torch.clamp(x, min=0)
+
+
+def seq(*layers):
+    return tnn.Sequential(OrderedDict(layers)).eval()
+
+
+def export(net, path, example, opset):
+    torch.onnx.export(net, example, path, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}, opset_version=opset,
+                      do_constant_folding=True)
+    return onnx.load(path)
+
+
+def save(model, path, **kw):
+    onnx.checker.check_model(model)
+    onnx.save_model(model, path, **kw)
+
+
+def node_by_op(model, op, index=0):
+    return [n for n in model.graph.node if n.op_type == op][index]
+
+
+def init_by_name(model, name):
+    return next(t for t in model.graph.initializer if t.name == name)
+
+
+def set_init(model, name, arr):
+    init_by_name(model, name).CopyFrom(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+
+
+def insert_after(model, value, nodes):
+    """Re-route the consumers of value through nodes (a chain ending in value+"_out")."""
+    out = nodes[-1].output[0]
+    for n in model.graph.node:
+        for i, v in enumerate(n.input):
+            if v == value:
+                n.input[i] = out
+    at = next(i for i, n in enumerate(model.graph.node) if value in n.output) + 1
+    for j, n in enumerate(nodes):
+        model.graph.node.insert(at + j, n)
+
+
+def make(name, exported, body, window, large, opset, gen, nhwc=False, edit=None, rand=None, to_fcn=True):
+    """exported: the module torch exports; body: the same classifier as an
+    FC Sequential on N,C,H,W (what PyTorch's FCN rewrite and the goldens run)."""
+    c, h, w = window
+    rand = rand or (lambda s: torch.randn(*s, generator=gen))
+    win_in = rand(window)
+    win_out = body(win_in[None])[0]
+    ex_in = win_in[None].permute(0, 2, 3, 1).contiguous() if nhwc else win_in[None]
+    d = (exported(ex_in)[0] - win_out).abs().max().item()
+    assert d <= TOL, "%s: exported module differs from the body by %g" % (name, d)
+    path = os.path.join(HERE, name + ".onnx")
+    model = export(exported, path, ex_in, opset)
+    kw = {}
+    if edit:
+        kw = edit(model) or {}
+    save(model, path, **kw)
+    golden = [("window_input", torchgen.np32(win_in)), ("window_output", torchgen.np32(win_out))]
+    note = ""
+    if to_fcn:
+        fcn = body if to_fcn is True else to_fcn
+        fcn = torchgen.to_fcn(fcn, window)
+        big_in = rand(large)
+        big_out = fcn(big_in[None])[0]
+        golden += [("large_input", torchgen.np32(big_in)), ("large_output", torchgen.np32(big_out))]
+        note = "large %s -> %s" % ("x".join(map(str, large)), "x".join(map(str, big_out.shape)))
+    torchgen.write_safetensors(os.path.join(HERE, name + ".golden.safetensors"), golden)
+    print("%-20s opset %2d window %s -> %s %s  model %dB" % (
+        name, opset, "x".join(map(str, window)), tuple(win_out.shape), note, os.path.getsize(path)))
+
+
+def randomize(net, gen):
+    torchgen.randomize_bn(net, gen)
+
+
+def chain_body():
+    torch.manual_seed(61)
+    net = seq(
+        ("conv1", tnn.Conv2d(1, 4, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+        ("conv2", tnn.Conv2d(4, 6, 3, padding=1)), ("relu2", tnn.ReLU()), ("bn1", tnn.BatchNorm2d(6)),
+        ("pool2", tnn.MaxPool2d(2)), ("flatten", tnn.Flatten()),
+        ("fc1", tnn.Linear(6 * 4 * 3, 10)), ("bn2", tnn.BatchNorm1d(10)), ("relu3", tnn.ReLU()),
+        ("drop", tnn.Dropout(0.5)), ("fc2", tnn.Linear(10, 3)), ("softmax", tnn.Softmax(dim=1)))
+    randomize(net, torch.Generator().manual_seed(62))
+    net.fc2.weight.mul_(3.0)
+    return net
+
+
+def chain(opset):
+    def edit(model):
+        if opset != 13:
+            return
+        # Identity and an inference Dropout (ratio and training_mode inputs,
+        # opset 12+) after the first ReLU; torch leaves both out.
+        v = node_by_op(model, "Relu").output[0]
+        model.graph.initializer.extend([
+            numpy_helper.from_array(np.array(0.25, dtype=np.float32), "drop_ratio"),
+            numpy_helper.from_array(np.array(False), "drop_training")])
+        insert_after(model, v, [
+            helper.make_node("Identity", [v], ["ident_out"], name="ident"),
+            helper.make_node("Dropout", ["ident_out", "drop_ratio", "drop_training"], ["drop_out"], name="drop")])
+
+    def run():
+        net = chain_body()
+        make("chain_op%d" % opset, net, net, (1, 16, 12), (1, 40, 32), opset,
+             torch.Generator().manual_seed(63), edit=edit)
+    run.__name__ = "chain_op%d" % opset
+    return run
+
+
+def chain_op21():
+    m = onnx.load(os.path.join(HERE, "chain_op17.onnx"))
+    m.ir_version = 10
+    for o in m.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 21
+    # onnx 1.12's checker knows opsets up to 17 only: saved unchecked.
+    onnx.save_model(m, os.path.join(HERE, "chain_op21.onnx"))
+    src = os.path.join(HERE, "chain_op17.golden.safetensors")
+    with open(src, "rb") as f, open(os.path.join(HERE, "chain_op21.golden.safetensors"), "wb") as g:
+        g.write(f.read())
+    print("%-20s opset 21 (chain_op17 relabelled)" % "chain_op21")
+
+
+def gap_sigmoid_op11():
+    torch.manual_seed(71)
+    feat = [("conv1", tnn.Conv2d(3, 6, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.AvgPool2d(2)),
+            ("conv2", tnn.Conv2d(6, 8, 3)), ("relu2", tnn.ReLU())]
+    head = [("flatten", tnn.Flatten()), ("fc", tnn.Linear(8, 1)), ("sigmoid", tnn.Sigmoid())]
+    exported = seq(*feat, ("gap", tnn.AdaptiveAvgPool2d(1)), *head)
+    # On the 14×14 window the map is 4×4: a stride-1 4×4 average pool is the
+    # global pool there, and slides on larger inputs.
+    body = seq(*feat, ("gap", tnn.AvgPool2d(4, stride=1)), *head)
+    body.fc.weight.mul_(4.0)
+    make("gap_sigmoid_op11", exported, body, (3, 14, 14), (3, 30, 26), 11, torch.Generator().manual_seed(72))
+
+
+def keras_nhwc_op13():
+    torch.manual_seed(81)
+    feat = [("conv1", tnn.Conv2d(3, 4, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+            ("conv2", tnn.Conv2d(4, 5, 3)), ("relu2", tnn.ReLU())]
+    n = 5 * 4 * 3
+    fc1, fc2 = tnn.Linear(n, 6), tnn.Linear(6, 2)
+    fc2.weight.mul_(3.0)
+    body = seq(*feat, ("flatten", torchgen.FlattenHWC()), ("fc1", fc1), ("relu3", tnn.ReLU()), ("fc2", fc2))
+    exported = seq(("nhwc", NHWCInput()), *feat, ("flatten", ReshapeHWC(n)), ("fc1", MatMulAdd(fc1)),
+                   ("relu3", tnn.ReLU()), ("fc2", fc2))
+    make("keras_nhwc_op13", exported, body, (3, 12, 10), (3, 28, 22), 13, torch.Generator().manual_seed(82),
+         nhwc=True)
+    # An RGB image for `fc2conv scan --model keras_nhwc_op13.onnx`: PyTorch's
+    # FCN heatmap of class 0 on its pixels scaled to [0,1].
+    from PIL import Image
+    px = np.random.RandomState(7).randint(0, 256, size=(40, 48, 3), dtype=np.uint8)
+    Image.fromarray(px).save(os.path.join(HERE, "scan_rgb.png"))
+    x = torch.from_numpy(px.astype(np.float32) / 255.0).permute(2, 0, 1)
+    fcn = torchgen.to_fcn(body, (3, 12, 10))
+    heat = fcn(x[None])[0, 0]
+    norm = fcn(((x - 0.5) / 0.25)[None])[0, 0]  # scan --mean 0.5 --std 0.25
+    torchgen.write_safetensors(os.path.join(HERE, "scan_rgb.golden.safetensors"),
+                               [("heatmap", torchgen.np32(heat)), ("heatmap_norm", torchgen.np32(norm))])
+
+
+def keras_flatten_op11():
+    torch.manual_seed(91)
+    feat = [("conv1", tnn.Conv2d(2, 4, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2))]
+    fc1, fc2 = tnn.Linear(4 * 4 * 4, 5), tnn.Linear(5, 1)
+    fc2.weight.mul_(4.0)
+    body = seq(*feat, ("flatten", torchgen.FlattenHWC()), ("fc1", fc1), ("relu2", tnn.ReLU()), ("fc2", fc2),
+               ("sigmoid", tnn.Sigmoid()))
+    exported = seq(*feat, ("flatten", torchgen.FlattenHWC()), ("fc1", fc1), ("relu2", ClampReLU()), ("fc2", fc2),
+                   ("sigmoid", tnn.Sigmoid()))
+    make("keras_flatten_op11", exported, body, (2, 10, 10), (2, 22, 18), 11, torch.Generator().manual_seed(92))
+
+
+def reshape_gemm_op17():
+    torch.manual_seed(101)
+    feat = [("conv1", tnn.Conv2d(3, 4, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+            ("conv2", tnn.Conv2d(4, 4, 3, stride=2, padding=1)), ("relu2", tnn.ReLU())]
+    n = 4 * 3 * 3
+    head = [("fc1", tnn.Linear(n, 8)), ("relu3", tnn.ReLU()), ("fc2", tnn.Linear(8, 4)), ("softmax", tnn.Softmax(1))]
+    body = seq(*feat, ("flatten", tnn.Flatten()), *head)
+    body.fc2.weight.mul_(3.0)
+    exported = seq(*feat, ("flatten", ReshapeCHW(n)), *head)
+
+    def edit(model):
+        conv = node_by_op(model, "Conv")
+        for a in list(conv.attribute):
+            if a.name == "pads":
+                conv.attribute.remove(a)
+        conv.attribute.append(helper.make_attribute("auto_pad", "SAME_UPPER"))
+        gemm = node_by_op(model, "Gemm", 1)
+        b, c = gemm.input[1], gemm.input[2]
+        bw = numpy_helper.to_array(init_by_name(model, b))
+        cw = numpy_helper.to_array(init_by_name(model, c))
+        set_init(model, b, (bw.T / 2).astype(np.float32))  # exact: halving
+        set_init(model, c, (cw * 2).astype(np.float32))
+        for a in list(gemm.attribute):
+            gemm.attribute.remove(a)
+        gemm.attribute.extend([helper.make_attribute("transB", 0), helper.make_attribute("alpha", 2.0),
+                               helper.make_attribute("beta", 0.5)])
+
+    make("reshape_gemm_op17", exported, body, (3, 12, 12), (3, 28, 20), 17, torch.Generator().manual_seed(102),
+         edit=edit)
+
+
+class ViewBatch(tnn.Module):
+    """x.view(x.size(0), -1): with a free batch, torch writes Shape, Gather,
+    Unsqueeze and Concat into the Reshape's shape."""
+
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+def view_batch(opset):
+    def run():
+        torch.manual_seed(151)
+        feat = [("conv1", tnn.Conv2d(1, 3, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2))]
+        head = [("fc1", tnn.Linear(3 * 5 * 4, 2)), ("sigmoid", tnn.Sigmoid())]
+        body = seq(*feat, ("flatten", tnn.Flatten()), *head)
+        body.fc1.weight.mul_(3.0)
+        exported = seq(*feat, ("flatten", ViewBatch()), *head)
+        make("view_batch_op%d" % opset, exported, body, (1, 10, 8), (1, 26, 20), opset,
+             torch.Generator().manual_seed(152))
+    run.__name__ = "view_batch_op%d" % opset
+    return run
+
+
+def activations(opset):
+    def run():
+        torch.manual_seed(161)
+        net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("leaky", tnn.LeakyReLU(0.2)), ("pool1", tnn.MaxPool2d(2)),
+                  ("conv2", tnn.Conv2d(6, 6, 3)), ("relu6", tnn.ReLU6()), ("flatten", tnn.Flatten()),
+                  ("fc1", tnn.Linear(6 * 4 * 3, 4)), ("logp", tnn.LogSoftmax(dim=1)))
+        net.conv2.weight.mul_(10.0)  # so that ReLU6 clips at both ends on the window
+        make("activations_op%d" % opset, net, net, (3, 12, 10), (3, 24, 22), opset,
+             torch.Generator().manual_seed(162))
+    run.__name__ = "activations_op%d" % opset
+    return run
+
+
+class MeanHW(tnn.Module):
+    """Global average pooling as a mean: ReduceMean, keepdims 0."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.mean(self.dims)
+
+
+def global_pools_op13():
+    # Three spellings of a global average pool on the 4×3 map of the window:
+    # x.mean((2, 3)); Keras's GlobalAveragePooling2D as tf2onnx writes it
+    # (NHWC input, Transpose to NHWC, ReduceMean over axes 1, 2); and
+    # GlobalAveragePool + Squeeze(axes 2, 3) (edited from a Flatten).
+    torch.manual_seed(171)
+    feat = [("conv1", tnn.Conv2d(3, 5, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2))]
+    fc = tnn.Linear(5, 2)
+    fc.weight.mul_(3.0)
+    body = seq(*feat, ("gap", tnn.AvgPool2d((4, 3), stride=1)), ("flatten", tnn.Flatten()), ("fc", fc))
+    window, large, gen = (3, 10, 8), (3, 22, 19), torch.Generator().manual_seed(172)
+
+    class ToNHWC(tnn.Module):
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1)
+
+    make("reduce_mean_op13", seq(*feat, ("gap", MeanHW((2, 3))), ("fc", fc)), body, window, large, 13, gen)
+    make("keras_gap_op13", seq(("nhwc", NHWCInput()), *feat, ("tr", ToNHWC()), ("gap", MeanHW((1, 2))), ("fc", fc)),
+         body, window, large, 13, gen, nhwc=True)
+
+    def edit(model):
+        f = node_by_op(model, "Flatten")
+        model.graph.initializer.append(numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "sq_axes"))
+        f.CopyFrom(helper.make_node("Squeeze", [f.input[0], "sq_axes"], list(f.output), name="/squeeze"))
+    make("squeeze_op13", seq(*feat, ("gap", tnn.AdaptiveAvgPool2d(1)), ("flatten", tnn.Flatten()), ("fc", fc)),
+         body, window, large, 13, gen, edit=edit)
+
+
+def dtypes_op13():
+    torch.manual_seed(111)
+    net = seq(("conv1", tnn.Conv2d(1, 3, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(3 * 4 * 4, 2)))
+    net.conv1.weight.copy_(net.conv1.weight.half().float())  # what FLOAT16 keeps
+
+    def edit(model):
+        conv = node_by_op(model, "Conv")
+        w = init_by_name(model, conv.input[1])
+        set_init(model, w.name, numpy_helper.to_array(w).astype(np.float16))
+        gemm = node_by_op(model, "Gemm")
+        gw = init_by_name(model, gemm.input[1])
+        arr = numpy_helper.to_array(gw).astype(np.float64)
+        gw.CopyFrom(helper.make_tensor(gw.name, onnx.TensorProto.DOUBLE, arr.shape, arr.flatten().tolist()))
+        for name in (conv.input[2], gemm.input[2]):
+            t = init_by_name(model, name)
+            arr = numpy_helper.to_array(t)
+            t.CopyFrom(helper.make_tensor(name, onnx.TensorProto.FLOAT, arr.shape, arr.flatten().tolist()))
+
+    make("dtypes_op13", net, net, (1, 10, 10), (1, 20, 16), 13, torch.Generator().manual_seed(112), edit=edit)
+
+
+def external_op13():
+    torch.manual_seed(121)
+    net = seq(("conv1", tnn.Conv2d(3, 4, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(4 * 4 * 4, 3)), ("softmax", tnn.Softmax(1)))
+    data = "external_op13.onnx.data"
+    if os.path.exists(os.path.join(HERE, data)):
+        os.remove(os.path.join(HERE, data))  # onnx appends to it
+    make("external_op13", net, net, (3, 10, 10), (3, 18, 14), 13, torch.Generator().manual_seed(122),
+         edit=lambda m: dict(save_as_external_data=True, all_tensors_to_one_file=True, location=data,
+                             size_threshold=0))
+
+
+def ceil_pool_op13():
+    torch.manual_seed(131)
+    net = seq(("conv1", tnn.Conv2d(2, 4, 3)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2, ceil_mode=True)),
+              ("conv2", tnn.Conv2d(4, 4, 2)), ("relu2", tnn.ReLU()),
+              ("pool2", tnn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(4 * 2 * 2, 2)))
+    make("ceil_pool_op13", net, net, (2, 11, 11), (2, 23, 19), 13, torch.Generator().manual_seed(132))
+
+
+def asym_pad_op13():
+    torch.manual_seed(141)
+    conv = tnn.Conv2d(2, 4, 2)
+    rest = [("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)), ("flatten", tnn.Flatten()),
+            ("fc1", tnn.Linear(4 * 5 * 4, 2))]
+    body = seq(("pad", tnn.ZeroPad2d((0, 1, 0, 1))), ("conv1", conv), *rest)
+    padded = tnn.Conv2d(2, 4, 2, padding=1)
+    padded.weight.copy_(conv.weight)
+    padded.bias.copy_(conv.bias)
+    exported = seq(("conv1", padded), *rest[:2], ("flatten", tnn.Flatten()), ("fc1", body.fc1))
+
+    def edit(model):
+        c = node_by_op(model, "Conv")
+        for a in c.attribute:
+            if a.name == "pads":
+                a.ints[:] = [0, 0, 1, 1]
+
+    # exported differs from body until edited: compare after export instead.
+    gen = torch.Generator().manual_seed(142)
+    win = torch.randn(2, 10, 8, generator=gen)
+    path = os.path.join(HERE, "asym_pad_op13.onnx")
+    model = export(exported, path, win[None], 13)
+    edit(model)
+    save(model, path)
+    big = torch.randn(2, 22, 16, generator=gen)
+    big_out = torchgen.to_fcn(body, (2, 10, 8))(big[None])[0]
+    torchgen.write_safetensors(os.path.join(HERE, "asym_pad_op13.golden.safetensors"), [
+        ("window_input", torchgen.np32(win)), ("window_output", torchgen.np32(body(win[None])[0])),
+        ("large_input", torchgen.np32(big)), ("large_output", torchgen.np32(big_out))])
+    print("%-20s opset 13 window 2x10x8 -> (2,)" % "asym_pad_op13")
+
+
+MODELS = OrderedDict((f.__name__, f) for f in (
+    chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
+    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
+
+
+def check_exported():
+    files = sorted(glob.glob(os.path.join(HERE, "exported", "*.onnx")))
+    for f in files:
+        onnx.checker.check_model(onnx.load(f), full_check=True)
+        print("checked", os.path.relpath(f, HERE))
+    if not files:
+        sys.exit("no exported models; run go test ./onnx -run TestExportORT -update first")
+
+
+def seed_check(d, raw, fcn_onnx=None):
+    """The issue's end-to-end check on shared/bench/seednet.py's model: the raw
+    heatmap fc2conv scan wrote for DIR/img_0.png against PyTorch's own FCN,
+    and, given the FCN fc2conv exported, ONNX Runtime's output against it."""
+    import json
+    import subprocess
+    from PIL import Image
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "bench"))
+    import seednet
+    feat, head = seednet.build()
+    sd = torch.load(os.path.join(d, "seed.pt"))
+    feat.load_state_dict(sd["feat"])
+    head.load_state_dict(sd["head"])
+    x = torch.from_numpy(np.asarray(Image.open(os.path.join(d, "img_0.png")).convert("RGB"), np.float32) / 255.0)
+    x = x.permute(2, 0, 1)[None].contiguous()
+    want = seednet.fcn(feat, head)(x)[0, 0].numpy()
+    got = np.load(glob.glob(os.path.join(raw, "img_0-*-s1.npy"))[0])
+    assert got.shape == want.shape, (got.shape, want.shape)
+    print("fc2conv scan vs PyTorch FCN on img_0.png (%dx%d heatmap): max abs diff %.3g" % (
+        want.shape[1], want.shape[0], np.abs(got - want).max()))
+    if fcn_onnx:
+        inp, out = os.path.join(d, "img_0.input.json"), os.path.join(d, "img_0.ort.json")
+        with open(inp, "w") as f:
+            json.dump({"shape": list(x.shape), "input": x.flatten().tolist()}, f)
+        subprocess.run(["node", os.path.join(HERE, "run_ort.js"), fcn_onnx, inp, out], check=True)
+        with open(out) as f:
+            o = json.load(f)
+        ort = np.array(o["data"], np.float32).reshape(o["shape"])[0, 0]
+        print("ONNX Runtime on the exported FCN vs PyTorch FCN: max abs diff %.3g" % np.abs(ort - want).max())
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["check"]:
+        check_exported()
+        sys.exit(0)
+    if sys.argv[1:2] == ["seed-check"]:
+        seed_check(*sys.argv[2:5])
+        sys.exit(0)
+    names = sys.argv[1:] or list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        sys.exit("unknown model %s; known: %s" % (", ".join(unknown), ", ".join(MODELS)))
+    for n in names:
+        MODELS[n]()
