@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
@@ -37,6 +38,40 @@ func pngChunk(t *testing.T, b []byte, typ string) (off, n int) {
 	return 0, 0
 }
 
+// greyAlphaPNG writes a w×h PNG of colour type 4 (grey with alpha, 8
+// bits), which Go's encoder never produces.
+func greyAlphaPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	chunk := func(out []byte, typ string, data []byte) []byte {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
+		body := append([]byte(typ), data...)
+		out = append(out, body...)
+		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(body))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, 4, 0, 0, 0) // depth 8, grey+alpha, deflate, no filter, no interlace
+	var raw bytes.Buffer
+	for y := 0; y < h; y++ {
+		raw.WriteByte(0) // filter: none
+		for x := 0; x < w; x++ {
+			raw.Write([]byte{uint8(x * 6), uint8(255 - y*8)})
+		}
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, err := zw.Write(raw.Bytes())
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	out := chunk([]byte("\x89PNG\r\n\x1a\n"), "IHDR", ihdr)
+	out = chunk(out, "IDAT", z.Bytes())
+	out = chunk(out, "IEND", nil)
+	img, err := png.Decode(bytes.NewReader(out))
+	require.NoError(t, err, "the hand-made grey+alpha PNG is valid")
+	require.IsType(t, &image.NRGBA{}, img, "Go decodes grey+alpha as NRGBA")
+	return out
+}
+
 // The hostile-input suite: scan a tree of broken, odd and hostile files
 // beside good ones. Every input gets one record; the good ones are
 // scanned, the bad ones are error records naming the file and saying
@@ -63,12 +98,13 @@ func TestScanHostileInputs(t *testing.T) {
 		g16.Pix[i] = uint8(i * 31)
 	}
 	good[write("grey16.png", pngBytes(t, g16))] = true
-	ga := image.NewNRGBA(image.Rect(0, 0, 40, 30)) // grey with alpha
+	ga := image.NewNRGBA(image.Rect(0, 0, 40, 30)) // translucent
 	for i := 0; i < len(ga.Pix); i += 4 {
 		v := uint8(i / 4 % 256)
 		ga.Pix[i], ga.Pix[i+1], ga.Pix[i+2], ga.Pix[i+3] = v, v, v, uint8(i%200)
 	}
-	good[write("grey-alpha.png", pngBytes(t, ga))] = true
+	good[write("translucent.png", pngBytes(t, ga))] = true
+	good[write("grey-alpha.png", greyAlphaPNG(t, 40, 30))] = true
 
 	ok := pngBytes(t, ga)
 	bad[write("zero.jpg", nil)] = "image: unknown format"
