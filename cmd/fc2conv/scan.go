@@ -57,8 +57,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
 	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
-	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
-	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a --model whose weights take more bytes than this")
+	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a safetensors --model with a tensor of more elements than this")
+	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a safetensors --model whose weights take more bytes than this")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
 	pre := addONNXFlags(fs, false)
 	if code, ok := parse(fs, args); !ok {
