@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"hash/crc32"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -72,6 +73,43 @@ func greyAlphaPNG(t *testing.T, w, h int) []byte {
 	return out
 }
 
+// cmykJPEG writes a w×h (multiples of 8) four-component Adobe JPEG of one
+// flat colour, which Go's encoder never produces: Huffman tables of one
+// code each ("0" for a DC difference of 0, "0" for end of block), so every
+// 8×8 block is two zero bits.
+func cmykJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	seg := func(out []byte, marker byte, data ...byte) []byte {
+		out = append(out, 0xFF, marker)
+		out = binary.BigEndian.AppendUint16(out, uint16(len(data)+2))
+		return append(out, data...)
+	}
+	out := []byte{0xFF, 0xD8}
+	out = seg(out, 0xEE, append([]byte("Adobe"), 0, 100, 0, 0, 0, 0, 0)...) // APP14, transform 0: CMYK
+	out = seg(out, 0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...)...)
+	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 4}
+	for c := byte(1); c <= 4; c++ {
+		sof = append(sof, c, 0x11, 0)
+	}
+	out = seg(out, 0xC0, sof...)
+	table := func(class byte) []byte {
+		return append(append([]byte{class, 1}, make([]byte, 15)...), 0)
+	}
+	out = seg(out, 0xC4, append(table(0x00), table(0x10)...)...)
+	sos := []byte{4}
+	for c := byte(1); c <= 4; c++ {
+		sos = append(sos, c, 0)
+	}
+	out = seg(out, 0xDA, append(sos, 0, 63, 0)...)
+	out = append(out, make([]byte, (w/8)*(h/8)*4*2/8)...)
+	out = append(out, 0xFF, 0xD9)
+	img, err := jpeg.Decode(bytes.NewReader(out))
+	require.NoError(t, err, "the hand-made CMYK JPEG is valid")
+	require.IsType(t, &image.CMYK{}, img)
+	require.Equal(t, image.Rect(0, 0, w, h), img.Bounds())
+	return out
+}
+
 // The hostile-input suite: scan a tree of broken, odd and hostile files
 // beside good ones. Every input gets one record; the good ones are
 // scanned, the bad ones are error records naming the file and saying
@@ -105,6 +143,7 @@ func TestScanHostileInputs(t *testing.T) {
 	}
 	good[write("translucent.png", pngBytes(t, ga))] = true
 	good[write("grey-alpha.png", greyAlphaPNG(t, 40, 30))] = true
+	good[write("cmyk.jpg", cmykJPEG(t, 40, 32))] = true
 
 	ok := pngBytes(t, ga)
 	bad[write("zero.jpg", nil)] = "image: unknown format"
