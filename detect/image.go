@@ -32,6 +32,11 @@ func LoadImage(path string) (image.Image, error) { return LoadImageLimit(path, 0
 // held it. The size in the header is checked against maxPixels (0 means
 // MaxImagePixels) before the pixels are allocated.
 func LoadImageLimit(path string, maxPixels int) (image.Image, error) {
+	// Opening a named pipe blocks until someone writes to it, and a device
+	// may never end: only regular files are read.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("detect: load image %s: not a regular file (%v)", path, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("detect: load image: %w", err)

@@ -169,6 +169,10 @@ func TestScanHostileInputs(t *testing.T) {
 	loop := filepath.Join(dir, "loop.png")
 	require.NoError(t, os.Symlink("loop.png", loop))
 	bad[loop] = "too many levels of symbolic links"
+	// A named pipe would block the open until someone writes to it.
+	if fifo := filepath.Join(dir, "pipe.jpg"); mkfifo(fifo) == nil {
+		bad[fifo] = "not a regular file"
+	}
 	if os.Geteuid() != 0 { // root reads anything
 		p := write("unreadable.png", ok)
 		require.NoError(t, os.Chmod(p, 0))
