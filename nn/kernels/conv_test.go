@@ -40,15 +40,16 @@ func TestGemmIm2colAgreesWithUnfolded(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	type geom struct{ c, h, w, kh, kw, sh, sw, ph, pw, m int }
 	cases := []geom{
-		{1, 9, 30, 5, 5, 1, 1, 0, 0, 20},   // the dress model's first layer, rows longer than a panel
-		{20, 14, 60, 5, 5, 1, 1, 0, 0, 40}, // its second (k = 500: two k blocks)
-		{3, 12, 53, 3, 3, 1, 1, 1, 1, 16},  // the seed's, with padding
-		{4, 11, 29, 3, 3, 2, 2, 1, 1, 7},   // stride 2: every panel takes the edge path
-		{2, 7, 100, 4, 2, 1, 1, 0, 1, 5},   // asymmetric kernel, padding on one axis
-		{1, 6, 7, 2, 2, 1, 1, 0, 0, 3},     // rows shorter than a panel
-		{12, 6, 40, 4, 4, 1, 1, 0, 0, 9},   // a converted FC layer's 4×4 window
-		{1, 5, 4100, 1, 3, 1, 1, 0, 1, 4},  // n past nc
-		{3, 10, 50, 3, 3, 1, 2, 2, 0, 6},   // stride on one axis only
+		{1, 9, 30, 5, 5, 1, 1, 0, 0, 20},     // the dress model's first layer, rows longer than a panel
+		{20, 14, 60, 5, 5, 1, 1, 0, 0, 40},   // its second (k = 500: two k blocks)
+		{3, 12, 53, 3, 3, 1, 1, 1, 1, 16},    // the seed's, with padding
+		{4, 11, 29, 3, 3, 2, 2, 1, 1, 7},     // stride 2: every panel takes the edge path
+		{2, 7, 100, 4, 2, 1, 1, 0, 1, 5},     // asymmetric kernel, padding on one axis
+		{1, 6, 7, 2, 2, 1, 1, 0, 0, 3},       // rows shorter than a panel
+		{12, 6, 40, 4, 4, 1, 1, 0, 0, 9},     // a converted FC layer's 4×4 window
+		{1, 5, 4100, 1, 3, 1, 1, 0, 1, 4},    // n past nc
+		{3, 10, 50, 3, 3, 1, 2, 2, 0, 6},     // stride on one axis only
+		{2, 9, 40, 3, 3, 1, 1, 1, 1, mc + 2}, // A past one mc block: B packed nc wide
 	}
 	for name, p := range packedVariants() {
 		for _, s := range cases {

@@ -25,6 +25,8 @@ const (
 	nc = 170 * nr
 )
 
+var ncConv = 170 * nr
+
 // Packed is a cache-blocked SGEMM: A and B are copied block by block into
 // contiguous panels in the order the micro-kernel reads them, and an
 // mr×nr register-blocked micro-kernel runs over the panels. On amd64 with
@@ -117,9 +119,13 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 	if pa == nil {
 		ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
 	}
-	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), nc))
-	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
+	step := nc
+	if conv != nil && m <= mc {
+		step = ncConv
+	}
+	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), step))
+	for jc := 0; jc < n; jc += step {
+		nb := min(step, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			if conv != nil {
