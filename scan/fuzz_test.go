@@ -32,11 +32,11 @@ func FuzzReadDone(f *testing.F) {
 	}
 	next := rec(scan.Record{Image: "appended.tif", Error: "x"})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		done, whole, err := scan.ReadDone(b, "out.jsonl")
+		done, whole, err := scan.ReadDone(bytes.NewReader(b), "out.jsonl")
 		if err != nil {
 			return
 		}
-		if whole < 0 || whole > len(b) || (whole > 0 && b[whole-1] != '\n') || bytes.IndexByte(b[whole:], '\n') >= 0 {
+		if whole < 0 || whole > int64(len(b)) || (whole > 0 && b[whole-1] != '\n') || bytes.IndexByte(b[whole:], '\n') >= 0 {
 			t.Fatalf("whole lines end at %d of %d bytes", whole, len(b))
 		}
 		if len(done) > bytes.Count(b, []byte("\n")) {
@@ -47,8 +47,8 @@ func FuzzReadDone(f *testing.F) {
 				t.Fatal("an empty image name counts as done")
 			}
 		}
-		again, whole2, err := scan.ReadDone(append(b[:whole:whole], next...), "out.jsonl")
-		if err != nil || whole2 != whole+len(next) {
+		again, whole2, err := scan.ReadDone(bytes.NewReader(append(b[:whole:whole], next...)), "out.jsonl")
+		if err != nil || whole2 != whole+int64(len(next)) {
 			t.Fatalf("appending a record to the whole lines: whole %d, err %v", whole2, err)
 		}
 		if !again["appended.tif"] || len(again) > len(done)+1 {
@@ -75,7 +75,7 @@ func TestResumeNameNotUTF8(t *testing.T) {
 	if err := w.Write(scan.Record{Image: odd, Error: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	done, _, err := scan.ReadDone(out.Bytes(), "out.jsonl")
+	done, _, err := scan.ReadDone(&out, "out.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

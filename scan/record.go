@@ -1,7 +1,7 @@
 package scan
 
 import (
-	"bytes"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -125,48 +125,74 @@ func (r Record) MarshalJSON() ([]byte, error) {
 
 // Done reads an existing JSON-lines output and returns the images it
 // records (ReadDone). A final line cut short by a crash is truncated away
-// so that appending continues on a clean line.
+// so that appending continues on a clean line. The file is read as a
+// stream: memory grows with the image names, not the file.
 func Done(path string) (map[string]bool, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan: resume: %w", err)
 	}
-	done, whole, err := ReadDone(b, path)
+	defer f.Close()
+	done, whole, err := ReadDone(f, path)
 	if err != nil {
 		return nil, err
 	}
-	if whole != len(b) {
-		if err := os.Truncate(path, int64(whole)); err != nil {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("scan: resume: %w", err)
+	}
+	if whole != st.Size() {
+		if err := os.Truncate(path, whole); err != nil {
 			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
 	}
 	return done, nil
 }
 
-// ReadDone parses a JSON-lines output held in b (name is for messages):
-// the images it records, and whole, the length of its complete lines. A
-// last line without its newline was cut short by a crash: it is not read,
-// and its image is scanned again. Only "image" is read, so records of
-// every version count; any other complete line is an error.
-func ReadDone(b []byte, name string) (done map[string]bool, whole int, err error) {
-	whole = bytes.LastIndexByte(b, '\n') + 1
+// maxRecordLine bounds one line of a resume file; a record is a few
+// hundred bytes, or a few kilobytes with many detections.
+const maxRecordLine = 64 << 20
+
+// ReadDone parses a JSON-lines output read from r (name is for
+// messages): the images it records, and whole, the length of its complete
+// lines. A last line without its newline was cut short by a crash: it is
+// not read, and its image is scanned again. Only "image" is read, so
+// records of every version count; any other complete line is an error.
+func ReadDone(r io.Reader, name string) (done map[string]bool, whole int64, err error) {
 	done = map[string]bool{}
-	rest := b[:whole]
-	for line := 1; len(rest) > 0; line++ {
-		n := bytes.IndexByte(rest, '\n')
-		var r struct {
+	br := bufio.NewReader(r)
+	var line []byte
+	for n := 1; ; n++ {
+		line = line[:0]
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if len(line)+len(chunk) > maxRecordLine {
+				return nil, 0, fmt.Errorf("scan: resume: %s:%d is longer than %d bytes", name, n, maxRecordLine)
+			}
+			line = append(line, chunk...)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return done, whole, nil // what is left has no newline
+			}
+			return nil, 0, fmt.Errorf("scan: resume: reading %s: %w", name, err)
+		}
+		var rec struct {
 			Image string `json:"image"`
 		}
-		if err := json.Unmarshal(rest[:n], &r); err != nil || r.Image == "" {
-			return nil, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, line)
+		if err := json.Unmarshal(line[:len(line)-1], &rec); err != nil || rec.Image == "" {
+			return nil, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, n)
 		}
-		done[r.Image] = true
-		rest = rest[n+1:]
+		done[rec.Image] = true
+		whole += int64(len(line))
 	}
-	return done, whole, nil
 }
 
 // Writer writes records in one of the output formats. Each record is
