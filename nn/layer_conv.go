@@ -213,6 +213,8 @@ type plan struct {
 	rows     int   // conv rows per band (a multiple of the pool's height)
 	k        int   // rows of an explicit im2col: InC·KH·KW, 0 for a 1×1 convolution or an implicit one
 	implicit bool  // the packed GEMM unfolds the input itself (GemmIm2col)
+	wide     bool  // with a fused pool: the band's columns run along whole input rows (Im2col.SetWide)
+	colW     int   // the band's columns per conv row: the input's width when wide, else the output's
 	perRow   int   // scratch per conv row of a band
 }
 
@@ -232,11 +234,20 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
+	w := l.Window()
+	// The pooled band sits in scratch, so its rows can be as wide as the
+	// input's: every panel of B is then one run of the input (see
+	// kernels.Im2col.SetWide).
+	p.wide = p.implicit && c.pool != nil && w.Stride == Pair{1, 1} && w.Padding == Pair{} && w.PaddingEnd == Pair{}
+	p.colW = cs.W
+	if p.wide {
+		p.colW = is.W
+	}
 	step := 1
 	if c.pool != nil {
 		step = c.pool.Kernel.H
 		p.usedRows = cs.H / step * step
-		p.perRow = l.OutC * cs.W // the band's output, pooled from scratch
+		p.perRow = l.OutC * p.colW // the band's output, pooled from scratch
 	}
 	p.perRow += p.k * cs.W
 	rows := p.usedRows
@@ -264,6 +275,9 @@ func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os 
 			// 2³¹ values: a geometry Reset refuses is a bug here.
 			panic(fmt.Sprintf("nn: conv %q: %v", l.LayerName, err))
 		}
+		if c.unfold.SetWide(p.wide) != p.wide {
+			panic(fmt.Sprintf("nn: conv %q: wide layout refused for %v", l.LayerName, is))
+		}
 		c.unfoldFor = is
 	}
 	c.call = convCall{c: c, p: p, in: in, out: out, is: is, os: os}
@@ -275,6 +289,9 @@ func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os 
 func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shape, r0, r1 int, scratch []float32) {
 	l, cs := c.l, p.conv
 	n := (r1 - r0) * cs.W
+	if p.wide { // every row as wide as the input's but the last
+		n = (r1-r0-1)*p.colW + cs.W
+	}
 	plane := cs.H * cs.W
 	// B: the unfolded band, or for a 1×1 convolution the input's own rows.
 	var b []float32
@@ -323,7 +340,7 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	bias := l.Bias.Data
 	switch {
 	case c.pool != nil:
-		poolBand(dst, ldc, cs.W, r0, r1, *c.pool, bias, c.relu, out, os)
+		poolBand(dst, ldc, p.colW, r0, r1, *c.pool, bias, c.relu, out, os)
 	case c.relu:
 		for oc := 0; oc < l.OutC; oc++ {
 			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]

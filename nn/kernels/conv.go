@@ -18,8 +18,31 @@ type Im2col struct {
 	PH, PW         int // top and left padding
 	OH, OW         int // output size
 	// off[p] is where row p's window starts relative to its top-left
-	// corner: c·H·W + ky·W + kx.
+	// corner: c·H·W + ky·W + kx, ascending in p.
 	off []int32
+	// wide lays B's columns along whole input rows (see SetWide).
+	wide bool
+}
+
+// SetWide makes B's columns run along whole input rows: column j of a
+// band is output pixel (j/W, j%W) for j%W < OW, and the W−OW columns after
+// each row's last pixel are filler the caller ignores (C's rows then have
+// W columns a row, the last one only OW). A stride-1 convolution without
+// padding then reads one contiguous run of its input for every panel, so
+// no panel needs the slow path at a row's end, for W/OW more columns
+// (under 1% for the engine's wide maps). It reports whether g qualifies;
+// if not, the layout stays one column per output pixel.
+func (g *Im2col) SetWide(on bool) bool {
+	g.wide = on && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 && g.OH == g.H-g.KH+1 && g.OW == g.W-g.KW+1
+	return g.wide
+}
+
+// rowStride is B's columns per output row: W when wide, else OW.
+func (g *Im2col) rowStride() int {
+	if g.wide {
+		return g.W
+	}
+	return g.OW
 }
 
 // Reset sets the geometry and recomputes the row offsets, reusing their
@@ -56,8 +79,8 @@ func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c 
 		panic(fmt.Sprintf("kernels: GemmIm2col: A has %d columns, B %d rows", pa.k, g.K()))
 	case len(in) < g.C*g.H*g.W:
 		panic(fmt.Sprintf("kernels: GemmIm2col: len(in)=%d < %d×%d×%d", len(in), g.C, g.H, g.W))
-	case row0 < 0 || n < 0 || row0*g.OW+n > g.OH*g.OW:
-		panic(fmt.Sprintf("kernels: GemmIm2col: columns %d+%d past the %d×%d output", row0*g.OW, n, g.OH, g.OW))
+	case row0 < 0 || n < 0 || row0*g.rowStride()+n > (g.OH-1)*g.rowStride()+g.OW:
+		panic(fmt.Sprintf("kernels: GemmIm2col: columns %d+%d past the %d×%d output (%d columns a row)", row0*g.rowStride(), n, g.OH, g.OW, g.rowStride()))
 	case pa.m > 0 && n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n):
 		panic(fmt.Sprintf("kernels: GemmIm2col: len(c)=%d with ldc=%d does not hold %d×%d", len(c), ldc, pa.m, n))
 	}
@@ -79,6 +102,30 @@ type im2colBand struct {
 func (b *im2colBand) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
 	g := b.g
 	off := g.off[pc : pc+kb]
+	if g.wide {
+		// Column j reads in[row0·W + j + off[p]]: inside in for every
+		// column GemmIm2col admits.
+		start, full := b.row0*g.W+jc, nb/nr
+		if full > 0 {
+			gather(dst, b.in, start, off, full, kb*nr, useAsm)
+		}
+		cols := nb - full*nr
+		if cols > 0 && start+full*nr+int(off[kb-1])+nr <= len(b.in) {
+			// The last panel's columns past nb are computed and dropped
+			// (macroKernel's edge tile), so they may hold any input.
+			gather(dst[full*nr*kb:], b.in, start+full*nr, off, 1, kb*nr, useAsm)
+			return
+		}
+		if cols > 0 {
+			edge := dst[full*nr*kb : full*nr*kb+kb*nr]
+			for p, o := range off {
+				d := edge[p*nr : p*nr+nr]
+				copy(d[:cols], b.in[start+full*nr+int(o):])
+				clear(d[cols:])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nb; {
 		j := b.row0*g.OW + jc + jr
 		oy, ox := j/g.OW, j%g.OW
@@ -151,13 +198,10 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 // The callers guarantee every index is inside in (insidePanels); the
 // check here keeps the assembly from ever reading past it.
 func gather(dst, in []float32, base int, off []int32, panels, stride int, useAsm bool) {
-	if len(off) == 0 {
+	if len(off) == 0 || panels < 1 {
 		return
 	}
-	hi := 0
-	for _, o := range off {
-		hi = max(hi, int(o))
-	}
+	hi := int(off[len(off)-1]) // off ascends
 	if base < 0 || base+hi+panels*nr > len(in) || len(dst) < (panels-1)*stride+len(off)*nr {
 		panic(fmt.Sprintf("kernels: gather of %d panels at %d (+%d) past len(in)=%d or len(dst)=%d", panels, base, hi, len(in), len(dst)))
 	}

@@ -126,3 +126,50 @@ func TestGemmIm2colPanicsOnBadArguments(t *testing.T) {
 	assert.Error(t, g.Reset(1, 4, 4, 3, 3, 0, 1, 0, 0, 2, 2), "zero stride")
 	assert.Error(t, g.Reset(1<<12, 1<<10, 1<<10, 1, 1, 1, 1, 0, 0, 1, 1), "too large for 32-bit offsets")
 }
+
+// In the wide layout (stride 1, no padding) C's columns run along whole
+// input rows; the columns that are output pixels hold the same products as
+// in the plain layout, and the filler between rows is ignored.
+func TestGemmIm2colWideLayout(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	type geom struct{ c, h, w, kh, kw, m int }
+	for name, p := range packedVariants() {
+		for _, s := range []geom{{1, 9, 30, 5, 5, 20}, {20, 14, 60, 5, 5, 40}, {12, 6, 40, 4, 4, 9}, {2, 5, 7, 2, 2, 5}, {1, 4, 4100, 1, 3, mc + 1}} {
+			oh, ow := s.h-s.kh+1, s.w-s.kw+1
+			var g Im2col
+			require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, 1, 1, 0, 0, oh, ow))
+			require.True(t, g.SetWide(true))
+			k := g.K()
+			in, a := random(rng, s.c*s.h*s.w), random(rng, s.m*k)
+			pa := PackA(s.m, k, a, k)
+			for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
+				rows := band[1] - band[0]
+				if rows <= 0 {
+					continue
+				}
+				n, nw := rows*ow, (rows-1)*s.w+ow
+				want := make([]float32, s.m*n)
+				Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, band[0], n), n, want, n)
+				got := random(rng, s.m*nw)
+				p.GemmIm2col(pa, &g, in, band[0], nw, got, nw)
+				for i := 0; i < s.m; i++ {
+					for r := 0; r < rows; r++ {
+						for x := 0; x < ow; x++ {
+							if w, g := want[i*n+r*ow+x], got[i*nw+r*s.w+x]; math.Abs(float64(w-g)) > 1e-5*(1+math.Sqrt(float64(k))) {
+								t.Fatalf("%s %+v rows %v: channel %d pixel (%d,%d): got %g, want %g", name, s, band, i, r, x, g, w)
+							}
+						}
+					}
+				}
+				if band[1] == oh {
+					assert.Panics(t, func() { p.GemmIm2col(pa, &g, in, band[0], nw+1, make([]float32, s.m*(nw+1)), nw+1) }, "a column past the map's last pixel")
+				}
+			}
+		}
+	}
+	var g Im2col
+	require.NoError(t, g.Reset(1, 6, 6, 3, 3, 1, 1, 1, 1, 6, 6))
+	assert.False(t, g.SetWide(true), "padding: not wide")
+	require.NoError(t, g.Reset(1, 6, 6, 3, 3, 2, 1, 0, 0, 2, 4))
+	assert.False(t, g.SetWide(true), "vertical stride: not wide")
+}
