@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -133,6 +134,9 @@ type Result struct {
 	// Padded is true when at least one scale was padded up to the window
 	// (Options.PadSmall).
 	Padded bool
+	// NonFinite counts heatmap cells that are NaN or ±Inf (a network that
+	// overflows on this image); they never become detections.
+	NonFinite int
 }
 
 // ErrTooSmall is returned when no scale of an image holds one window and
@@ -353,6 +357,12 @@ func (d *Detector) Threshold() float64 { return d.thr }
 // Detect scans img at every scale, thresholds the heatmaps and keeps the
 // best boxes by greedy NMS across scales.
 func (d *Detector) Detect(img image.Image) (*Result, error) {
+	return d.DetectContext(context.Background(), img)
+}
+
+// DetectContext is Detect, stopped when ctx is done: it is checked before
+// every pyramid level and every tile, and the error then wraps ctx.Err().
+func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, errors.New("detect: image is nil")
 	}
@@ -377,6 +387,9 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 	}
 	var cands []Detection
 	for _, k := range scales {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("detect: stopped before scale %g: %w", k, err)
+		}
 		src, padded, err := d.scaled(base, k)
 		if err != nil {
 			return nil, err
@@ -384,6 +397,7 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 		if src == nil {
 			continue
 		}
+		src.ctx = ctx
 		hm, err := d.heatmap(e, src, k)
 		if err == nil && !d.opt.NoFlip {
 			err = d.flipAverage(e, src, hm)
@@ -393,7 +407,9 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 		}
 		res.Padded = res.Padded || padded
 		res.Heatmaps = append(res.Heatmaps, hm)
-		cands = appendAbove(cands, hm, floor)
+		var nonFinite int
+		cands, nonFinite = appendAbove(cands, hm, floor)
+		res.NonFinite += nonFinite
 	}
 	if len(res.Heatmaps) == 0 {
 		return nil, ErrTooSmall{Width: w, Height: h, Window: d.geo.Window}
@@ -476,16 +492,23 @@ func (d *Detector) scaled(base image.Image, k float64) (*source, bool, error) {
 	return &source{img: img, w: max(w, win.W), h: max(h, win.H), norm: norm}, padded, nil
 }
 
-// appendAbove adds every cell of hm scoring at least thr as a detection.
-func appendAbove(dst []Detection, hm Heatmap, thr float64) []Detection {
+// appendAbove adds every cell of hm scoring at least thr as a detection,
+// and counts the cells that are NaN or ±Inf, which it never adds: an
+// overflowing network must not report a box (+Inf passes any threshold).
+func appendAbove(dst []Detection, hm Heatmap, thr float64) ([]Detection, int) {
+	nonFinite := 0
 	for i := 0; i < hm.Rows; i++ {
 		for j := 0; j < hm.Cols; j++ {
-			if v := float64(hm.At(i, j)); v >= thr {
+			v := float64(hm.At(i, j))
+			switch {
+			case math.IsNaN(v) || math.IsInf(v, 0):
+				nonFinite++
+			case v >= thr:
 				dst = append(dst, Detection{Box: hm.Box(i, j), Score: v, Scale: hm.Scale})
 			}
 		}
 	}
-	return dst
+	return dst, nonFinite
 }
 
 // Scales is the image pyramid for a w×h image: 1, 1/f, 1/f², … while the

@@ -18,7 +18,7 @@ func (d *Detector) flipAverage(e *nn.Engine, src *source, hm Heatmap) error {
 	if covered > src.img.Rect.Dx() || src.h > src.img.Rect.Dy() {
 		return nil
 	}
-	mirror := &source{img: src.img, w: covered, h: src.h, norm: src.norm, mirror: covered}
+	mirror := &source{img: src.img, w: covered, h: src.h, norm: src.norm, mirror: covered, ctx: src.ctx}
 	mh, err := d.heatmap(e, mirror, hm.Scale)
 	if err != nil {
 		return fmt.Errorf("mirrored: %w", err)

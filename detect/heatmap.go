@@ -197,6 +197,9 @@ func (d *Detector) grid(e *nn.Engine, src *source, y0, x0, h, w, rows, cols int)
 		for c0x := 0; c0x < cols; c0x += tc {
 			c1x := min(cols, c0x+tc)
 			tx0, tx1 := span(c0x, c1x, cols, w, g.Stride.W, g.Field.W, d.geo.Reach.W)
+			if err := src.stopped(); err != nil {
+				return nil, fmt.Errorf("stopped before the tile at (%d,%d): %w", x0+tx0, y0+ty0, err)
+			}
 			shape := nn.Shape{C: d.net.Input.Channels, H: ty1 - ty0, W: tx1 - tx0}
 			if cap(buf) < shape.Size() {
 				buf = make([]float32, shape.Size())

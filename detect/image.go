@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -16,41 +17,87 @@ import (
 
 // MaxImagePixels bounds the pixels of any image we decode, resize or
 // preprocess (128 Mpx), so that a hostile header cannot make us allocate
-// without end.
+// without end. It is LoadImageLimit's default and largest limit.
 const MaxImagePixels = 1 << 27
 
-// LoadImage decodes a JPEG, PNG, GIF, BMP, TIFF or WebP file and applies
-// its EXIF orientation, so the picture stands the way the camera held it.
-// The size in the header is checked before the pixels are allocated.
-func LoadImage(path string) (image.Image, error) {
+// ErrTooManyPixels is wrapped by the error for an image whose header
+// declares more pixels than allowed.
+var ErrTooManyPixels = errors.New("too many pixels")
+
+// LoadImage is LoadImageLimit with the default limit, MaxImagePixels.
+func LoadImage(path string) (image.Image, error) { return LoadImageLimit(path, 0) }
+
+// LoadImageLimit decodes a JPEG, PNG, GIF, BMP, TIFF or WebP file and
+// applies its EXIF orientation, so the picture stands the way the camera
+// held it. The size in the header is checked against maxPixels (0 means
+// MaxImagePixels) before the pixels are allocated.
+func LoadImageLimit(path string, maxPixels int) (image.Image, error) {
+	// Opening a named pipe blocks until someone writes to it, and a device
+	// may never end: only regular files are read.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("detect: load image %s: not a regular file (%v)", path, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("detect: load image: %w", err)
 	}
 	defer f.Close()
-	cfg, format, err := image.DecodeConfig(f)
+	img, format, err := decodeImage(f, maxPixels)
 	if err != nil {
-		return nil, fmt.Errorf("detect: load image %s: %w", path, err)
-	}
-	if err := checkSize(cfg.Width, cfg.Height); err != nil {
-		return nil, fmt.Errorf("detect: load image %s (%s): %w", path, format, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("detect: load image %s: %w", path, err)
-	}
-	img, err := imaging.Decode(f, imaging.AutoOrientation(true))
-	if err != nil {
-		return nil, fmt.Errorf("detect: load image %s (%s): %w", path, format, err)
+		return nil, fmt.Errorf("detect: load image %s%s: %w", path, format, err)
 	}
 	return img, nil
 }
 
-func checkSize(w, h int) error {
+// DecodeImage is LoadImageLimit on an open file or buffer.
+func DecodeImage(r io.ReadSeeker, maxPixels int) (image.Image, error) {
+	img, format, err := decodeImage(r, maxPixels)
+	if err != nil {
+		return nil, fmt.Errorf("detect: decode image%s: %w", format, err)
+	}
+	return img, nil
+}
+
+// decodeImage decodes r within maxPixels; format is " (name)" once the
+// header has said it, for messages.
+func decodeImage(r io.ReadSeeker, maxPixels int) (img image.Image, format string, err error) {
+	if maxPixels == 0 {
+		maxPixels = MaxImagePixels
+	}
+	if maxPixels < 0 || maxPixels > MaxImagePixels {
+		return nil, "", fmt.Errorf("pixel limit %d out of range [1,%d]", maxPixels, MaxImagePixels)
+	}
+	cfg, name, err := image.DecodeConfig(r)
+	if err != nil {
+		return nil, "", err
+	}
+	format = " (" + name + ")"
+	if err := checkSizeMax(cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, format, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, format, err
+	}
+	if img, err = imaging.Decode(r, imaging.AutoOrientation(true)); err != nil {
+		return nil, format, err
+	}
+	// A decoder may disagree with its own header (a GIF frame, a TIFF
+	// directory); what it returns must still be within the limit.
+	b := img.Bounds()
+	if err := checkSizeMax(b.Dx(), b.Dy(), maxPixels); err != nil {
+		return nil, format, fmt.Errorf("decoded: %w", err)
+	}
+	return img, format, nil
+}
+
+func checkSize(w, h int) error { return checkSizeMax(w, h, MaxImagePixels) }
+
+func checkSizeMax(w, h, maxPixels int) error {
 	if w < 1 || h < 1 {
 		return fmt.Errorf("image is %d×%d, want at least 1×1", w, h)
 	}
-	if w > MaxImagePixels/h {
-		return fmt.Errorf("image is %d×%d, more than %d pixels", w, h, MaxImagePixels)
+	if w > maxPixels/h {
+		return fmt.Errorf("image is %d×%d, more than %d pixels: %w", w, h, maxPixels, ErrTooManyPixels)
 	}
 	return nil
 }
@@ -125,6 +172,16 @@ type source struct {
 	// left to right (and nothing beyond them): the mirrored pass without
 	// a mirrored copy of the picture.
 	mirror int
+	// ctx, when set, stops the scan between tiles (DetectContext).
+	ctx context.Context
+}
+
+// stopped is the error that ends a scan of s early, or nil.
+func (s *source) stopped() error {
+	if s.ctx == nil {
+		return nil
+	}
+	return s.ctx.Err()
 }
 
 // fill writes the normalised h×w region at (y0, x0) into dst (C×h×w).

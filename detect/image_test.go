@@ -74,7 +74,7 @@ func TestPreprocessRejects(t *testing.T) {
 
 // withOrientation inserts an EXIF APP1 segment holding only the
 // orientation tag right after the JPEG's SOI marker.
-func withOrientation(t *testing.T, jpg []byte, orientation uint16) []byte {
+func withOrientation(t testing.TB, jpg []byte, orientation uint16) []byte {
 	require.Equal(t, []byte{0xFF, 0xD8}, jpg[:2])
 	var tiff bytes.Buffer
 	le := binary.LittleEndian

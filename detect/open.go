@@ -15,7 +15,12 @@ import (
 // network beyond convert.Tolerance. Errors about opt are *OptionError, as
 // from New.
 func Open(path string, opt Options) (*Detector, error) {
-	net, err := nn.Load(path)
+	return OpenLimits(path, opt, nn.Limits{})
+}
+
+// OpenLimits is Open with limits on the model file's tensors (nn.LoadLimits).
+func OpenLimits(path string, opt Options, lim nn.Limits) (*Detector, error) {
+	net, err := nn.LoadLimits(path, lim)
 	if err != nil {
 		return nil, fmt.Errorf("detect: open model: %w", err)
 	}

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -22,8 +23,45 @@ const MetadataKey = "fc2conv"
 // the only one it reads.
 const FormatVersion = 1
 
-// maxFileSize bounds what Load reads into memory.
+// maxFileSize bounds what ReadTensors reads into memory.
 const maxFileSize = 4 << 30
+
+// DefaultMaxWeightBytes is the default bound on a model's weights, all
+// tensors together (4 GiB, the largest file Load has ever read).
+const DefaultMaxWeightBytes = maxFileSize
+
+// ErrLimit is wrapped by every error about a model file that is well
+// formed but larger than the Limits it is loaded with.
+var ErrLimit = errors.New("model exceeds a limit")
+
+// Limits bound what LoadLimits and UnmarshalLimits accept. Both are
+// checked on the file size and the safetensors header, before any weight
+// is read or allocated. The zero value means the defaults.
+type Limits struct {
+	// MaxTensorElements bounds the elements of one weight tensor; 0 means
+	// MaxElements, which is also the most it may be.
+	MaxTensorElements int64
+	// MaxWeightBytes bounds the bytes of all weight tensors together; 0
+	// means DefaultMaxWeightBytes.
+	MaxWeightBytes int64
+}
+
+// resolve fills in the defaults and checks the bounds.
+func (l Limits) resolve() (Limits, error) {
+	if l.MaxTensorElements == 0 {
+		l.MaxTensorElements = MaxElements
+	}
+	if l.MaxWeightBytes == 0 {
+		l.MaxWeightBytes = DefaultMaxWeightBytes
+	}
+	if l.MaxTensorElements < 0 || l.MaxTensorElements > MaxElements {
+		return l, fmt.Errorf("limit of %d elements per tensor out of range [1,%d]", l.MaxTensorElements, int64(MaxElements))
+	}
+	if l.MaxWeightBytes < 0 {
+		return l, fmt.Errorf("limit of %d weight bytes is negative", l.MaxWeightBytes)
+	}
+	return l, nil
+}
 
 type archDoc struct {
 	Version   int               `json:"version"`
@@ -89,21 +127,32 @@ func (n *Network) Marshal() ([]byte, error) {
 	return writeSafetensors(map[string]string{MetadataKey: string(meta), "format": "pt"}, ts)
 }
 
-// Load reads and validates a .safetensors model file.
-func Load(path string) (*Network, error) {
-	b, err := readBounded(path)
+// Load reads and validates a .safetensors model file with the default
+// Limits.
+func Load(path string) (*Network, error) { return LoadLimits(path, Limits{}) }
+
+// LoadLimits reads and validates a .safetensors model file; a file larger
+// than lim allows is refused before it is read.
+func LoadLimits(path string, lim Limits) (*Network, error) {
+	lim, err := lim.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	// The header is at most maxHeader bytes, so anything beyond that and
+	// the weights is not a model within the limits.
+	b, err := readBounded(path, min(maxFileSize, lim.MaxWeightBytes+maxHeader+8))
 	if err != nil {
 		return nil, err
 	}
-	n, err := Unmarshal(b)
+	n, err := unmarshal(b, lim)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	return n, nil
 }
 
-// readBounded reads a whole file after checking it is not absurdly large.
-func readBounded(path string) ([]byte, error) {
+// readBounded reads a whole file after checking it is at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -113,16 +162,38 @@ func readBounded(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than the %d accepted", path, ErrFormat, st.Size(), int64(maxFileSize))
+	if st.Size() > limit {
+		kind := ErrFormat
+		if limit < maxFileSize {
+			kind = ErrLimit
+		}
+		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than the %d accepted", path, kind, st.Size(), limit)
 	}
-	return io.ReadAll(f)
+	// Read no more than the limit even if the file grows meanwhile.
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("%s: %w: file grew beyond the %d bytes accepted while being read", path, ErrFormat, limit)
+	}
+	return b, err
 }
 
-// Unmarshal decodes and validates a model file held in memory. Everything
-// is checked before any weight is allocated.
-func Unmarshal(b []byte) (*Network, error) {
-	meta, raws, err := parseSafetensors(b)
+// Unmarshal decodes and validates a model file held in memory with the
+// default Limits. Everything is checked before any weight is allocated.
+func Unmarshal(b []byte) (*Network, error) { return UnmarshalLimits(b, Limits{}) }
+
+// UnmarshalLimits is Unmarshal with limits on the tensors' sizes; a file
+// beyond them gives an error wrapping ErrLimit.
+func UnmarshalLimits(b []byte, lim Limits) (*Network, error) {
+	lim, err := lim.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return unmarshal(b, lim)
+}
+
+// unmarshal decodes b with resolved limits.
+func unmarshal(b []byte, lim Limits) (*Network, error) {
+	meta, raws, err := parseSafetensors(b, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +281,12 @@ func decodeF32(dst []float32, r rawTensor) {
 // ReadTensors reads every tensor of a .safetensors file (F32 only),
 // whatever its metadata: golden fixtures and foreign weight files.
 func ReadTensors(path string) (map[string]*Tensor, error) {
-	b, err := readBounded(path)
+	b, err := readBounded(path, maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	_, raws, err := parseSafetensors(b)
+	lim, _ := Limits{}.resolve()
+	_, raws, err := parseSafetensors(b, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read tensors %s: %w", path, err)
 	}

@@ -756,13 +756,17 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		setWeight(t, good, "b.running_var", 1, -1),
 		setWeight(t, good, "c.weight", 0, float32(math.Inf(1))),
 	}
-	return seeds
+	return append(seeds, structuredSeeds(t)...)
 }
 
 func TestFuzzSeedsBehave(t *testing.T) {
+	// The valid files: the first base seed, the five whole networks of
+	// structuredSeeds and three of its edits (a zero variance with eps > 0,
+	// a large finite weight, trailing padding with a ceil-mode pool).
+	valid := map[int]bool{0: true, 16: true, 17: true, 18: true, 19: true, 20: true, 51: true, 52: true, 53: true}
 	for i, b := range fuzzSeeds(t) {
 		_, err := nn.Unmarshal(b)
-		if i == 0 {
+		if valid[i] {
 			assert.NoError(t, err, "seed %d is a valid file", i)
 		} else {
 			assert.Error(t, err, "seed %d is a corrupt file", i)
@@ -775,7 +779,16 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Small limits: whatever they refuse is ErrLimit, and whatever
+		// they accept the default limits accept too.
+		small, err := nn.UnmarshalLimits(b, nn.Limits{MaxTensorElements: 64, MaxWeightBytes: 1024})
+		if err != nil && !errors.Is(err, nn.ErrFormat) && !errors.Is(err, nn.ErrInvalid) && !errors.Is(err, nn.ErrLimit) {
+			t.Fatalf("error under small limits is not ErrFormat, ErrInvalid or ErrLimit: %v", err)
+		}
 		net, err := nn.Unmarshal(b)
+		if small != nil && err != nil {
+			t.Fatalf("accepted under small limits, refused under the defaults: %v", err)
+		}
 		if err != nil {
 			if !errors.Is(err, nn.ErrFormat) && !errors.Is(err, nn.ErrInvalid) {
 				t.Fatalf("error is neither ErrFormat nor ErrInvalid: %v", err)

@@ -33,8 +33,9 @@ type rawTensor struct {
 
 // parseSafetensors checks the container and returns its metadata and its
 // tensors' byte ranges. It allocates nothing proportional to what the
-// header claims: every size is checked against the bytes actually present.
-func parseSafetensors(b []byte) (map[string]string, map[string]rawTensor, error) {
+// header claims: every size is checked against the bytes actually present
+// and against lim (resolved).
+func parseSafetensors(b []byte, lim Limits) (map[string]string, map[string]rawTensor, error) {
 	if len(b) < 8 {
 		return nil, nil, fmt.Errorf("%w: file is %d bytes, too short for the 8-byte header length", ErrFormat, len(b))
 	}
@@ -64,6 +65,7 @@ func parseSafetensors(b []byte) (map[string]string, map[string]rawTensor, error)
 		start, end int64
 	}
 	spans := make([]span, 0, len(fields))
+	var total int64
 	for name, raw := range fields {
 		var e stEntry
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -88,6 +90,14 @@ func parseSafetensors(b []byte) (map[string]string, map[string]rawTensor, error)
 		}
 		if got := e.Offsets[1] - e.Offsets[0]; got != count*4 {
 			return nil, nil, fmt.Errorf("%w: tensor %q: shape %v needs %d bytes, data_offsets give %d", ErrFormat, name, e.Shape, count*4, got)
+		}
+		if count > lim.MaxTensorElements {
+			return nil, nil, fmt.Errorf("%w: tensor %q: shape %v has %d elements, more than the %d allowed", ErrLimit, name, e.Shape, count, lim.MaxTensorElements)
+		}
+		// Each tensor fits in b and there are fewer tensors than header
+		// bytes, so the sum cannot overflow.
+		if total += count * 4; total > lim.MaxWeightBytes {
+			return nil, nil, fmt.Errorf("%w: the tensors hold more than the %d weight bytes allowed", ErrLimit, lim.MaxWeightBytes)
 		}
 		tensors[name] = rawTensor{shape: shape, data: data[e.Offsets[0]:e.Offsets[1]]}
 		if count > 0 { // an empty tensor occupies no bytes and overlaps nothing

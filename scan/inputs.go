@@ -5,6 +5,7 @@ package scan
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ImageExts are the extensions a directory walk treats as images.
@@ -155,9 +157,23 @@ func (s Shard) Keep(path string) bool {
 func Filter(paths []string, s Shard, done map[string]bool) []string {
 	out := paths[:0:0]
 	for _, p := range paths {
-		if s.Keep(p) && !done[p] {
+		if s.Keep(p) && !IsDone(done, p) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// IsDone reports whether done (from Done) records path. A name that is
+// not valid UTF-8 is recorded as JSON writes it, with U+FFFD for the
+// invalid bytes, so it is looked up that way too; otherwise it would be
+// scanned, and recorded, again on every resume.
+func IsDone(done map[string]bool, path string) bool {
+	if done[path] || utf8.ValidString(path) {
+		return done[path]
+	}
+	b, _ := json.Marshal(path) // a string always marshals
+	var as string
+	_ = json.Unmarshal(b, &as)
+	return done[as]
 }

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,16 +41,19 @@ type Record struct {
 	Image string `json:"image"`
 	// Model and ModelSHA256 say which model produced the record
 	// (NewModel), Threshold the score threshold it was scanned at.
-	Model       string        `json:"model,omitempty"`
-	ModelSHA256 string        `json:"model_sha256,omitempty"`
-	Threshold   float64       `json:"threshold"`
-	Width       int           `json:"width,omitempty"`
-	Height      int           `json:"height,omitempty"`
-	Padded      bool          `json:"padded,omitempty"`
-	Detections  []Detection   `json:"detections"`
-	Heatmaps    []HeatmapFile `json:"heatmaps,omitempty"`
-	ElapsedMS   float64       `json:"elapsed_ms"`
-	Error       string        `json:"error,omitempty"`
+	Model       string  `json:"model,omitempty"`
+	ModelSHA256 string  `json:"model_sha256,omitempty"`
+	Threshold   float64 `json:"threshold"`
+	Width       int     `json:"width,omitempty"`
+	Height      int     `json:"height,omitempty"`
+	Padded      bool    `json:"padded,omitempty"`
+	// NonFinite counts NaN or infinite heatmap cells (the network
+	// overflowed); they are never detections.
+	NonFinite  int           `json:"nonfinite,omitempty"`
+	Detections []Detection   `json:"detections"`
+	Heatmaps   []HeatmapFile `json:"heatmaps,omitempty"`
+	ElapsedMS  float64       `json:"elapsed_ms"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // Model identifies the model that records come from.
@@ -70,7 +72,7 @@ func NewModel(name string, file []byte) Model {
 // its size and detections, without heatmap files or timing.
 func NewRecord(image string, m Model, threshold float64, res *detect.Result) Record {
 	r := Record{Image: image, Model: m.Name, ModelSHA256: m.SHA256, Threshold: threshold,
-		Width: res.Width, Height: res.Height, Padded: res.Padded, Detections: []Detection{}}
+		Width: res.Width, Height: res.Height, Padded: res.Padded, NonFinite: res.NonFinite, Detections: []Detection{}}
 	for _, d := range res.Detections {
 		r.Detections = append(r.Detections, Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
 	}
@@ -122,40 +124,75 @@ func (r Record) MarshalJSON() ([]byte, error) {
 }
 
 // Done reads an existing JSON-lines output and returns the images it
-// records; only "image" is read, so records of every version count. A final line cut short by a crash is truncated away so that
-// appending continues on a clean line.
+// records (ReadDone). A final line cut short by a crash is truncated away
+// so that appending continues on a clean line. The file is read as a
+// stream: memory grows with the image names, not the file.
 func Done(path string) (map[string]bool, error) {
-	done := map[string]bool{}
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return done, nil
+		return map[string]bool{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan: resume: %w", err)
 	}
-	if n := bytes.LastIndexByte(b, '\n'); n+1 != len(b) {
-		if err := os.Truncate(path, int64(n+1)); err != nil {
+	defer f.Close()
+	done, whole, err := ReadDone(f, path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("scan: resume: %w", err)
+	}
+	if whole != st.Size() {
+		if err := os.Truncate(path, whole); err != nil {
 			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
-		b = b[:n+1]
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		var r struct {
-			Image string `json:"image"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Image == "" {
-			return nil, fmt.Errorf("scan: resume: %s:%d is not a scan record", path, line)
-		}
-		done[r.Image] = true
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("scan: resume: reading %s: %w", path, err)
 	}
 	return done, nil
+}
+
+// maxRecordLine bounds one line of a resume file; a record is a few
+// hundred bytes, or a few kilobytes with many detections.
+const maxRecordLine = 64 << 20
+
+// ReadDone parses a JSON-lines output read from r (name is for
+// messages): the images it records, and whole, the length of its complete
+// lines. A last line without its newline was cut short by a crash: it is
+// not read, and its image is scanned again. Only "image" is read, so
+// records of every version count; any other complete line is an error.
+func ReadDone(r io.Reader, name string) (done map[string]bool, whole int64, err error) {
+	done = map[string]bool{}
+	br := bufio.NewReader(r)
+	var line []byte
+	for n := 1; ; n++ {
+		line = line[:0]
+		for {
+			chunk, err := br.ReadSlice('\n')
+			if len(line)+len(chunk) > maxRecordLine {
+				return nil, 0, fmt.Errorf("scan: resume: %s:%d is longer than %d bytes", name, n, maxRecordLine)
+			}
+			line = append(line, chunk...)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return done, whole, nil // what is left has no newline
+			}
+			return nil, 0, fmt.Errorf("scan: resume: reading %s: %w", name, err)
+		}
+		var rec struct {
+			Image string `json:"image"`
+		}
+		if err := json.Unmarshal(line[:len(line)-1], &rec); err != nil || rec.Image == "" {
+			return nil, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, n)
+		}
+		done[rec.Image] = true
+		whole += int64(len(line))
+	}
 }
 
 // Writer writes records in one of the output formats. Each record is

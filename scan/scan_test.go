@@ -202,10 +202,13 @@ func TestNewModelAndRecord(t *testing.T) {
 	// SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a3...
 	m := NewModel("x.safetensors", []byte("abc"))
 	assert.Equal(t, Model{Name: "x.safetensors", SHA256: "ba7816bf8f01"}, m)
-	res := &detect.Result{Width: 30, Height: 20, Padded: true, Detections: []detect.Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}
+	res := &detect.Result{Width: 30, Height: 20, Padded: true, NonFinite: 7, Detections: []detect.Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}
 	r := NewRecord("i.png", m, 0.25, res)
 	assert.Equal(t, Record{Image: "i.png", Model: "x.safetensors", ModelSHA256: "ba7816bf8f01", Threshold: 0.25, Width: 30, Height: 20, Padded: true,
-		Detections: []Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}, r)
+		NonFinite: 7, Detections: []Detection{{Box: [4]float64{1, 2, 3, 4}, Score: 0.5, Scale: 2}}}, r)
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"padded":true,"nonfinite":7,"detections"`)
 }
 
 // Resume reads records written before records named their model, and

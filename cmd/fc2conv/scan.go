@@ -24,6 +24,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
@@ -55,6 +56,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint); auto: from the scheduler's environment (Kubernetes Indexed Job, Slurm array, GNU parallel)")
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards, where the scheduler does not say (default: $"+scan.ShardCountEnv+")")
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
+	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
+	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
+	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a safetensors --model with a tensor of more elements than this")
+	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a safetensors --model whose weights take more bytes than this")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
 	pre := addONNXFlags(fs, false)
 	if code, ok := parse(fs, args); !ok {
@@ -116,6 +121,16 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *threads < 0 || *threads > 1024 {
 		return usageErr("--threads %d out of range [0,1024] (0: GOMAXPROCS / workers)", *threads)
 	}
+	switch {
+	case *maxPixels < 1 || *maxPixels > detect.MaxImagePixels:
+		return usageErr("--max-pixels %d out of range [1,%d]", *maxPixels, detect.MaxImagePixels)
+	case *timeout < 0:
+		return usageErr("--timeout %v is negative", *timeout)
+	case *maxElems < 1 || *maxElems > nn.MaxElements:
+		return usageErr("--max-tensor-elements %d out of range [1,%d]", *maxElems, nn.MaxElements)
+	case *maxWeights < 1:
+		return usageErr("--max-weight-bytes %d must be at least 1", *maxWeights)
+	}
 	shard := scan.Shard{I: 0, N: 1}
 	switch {
 	case *shardFlag == "auto":
@@ -138,7 +153,26 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--format: %v", err)
 	}
 	if *resume && (*outPath == "" || *format != "jsonl") {
-		return usageErr("--resume needs --out FILE and --format jsonl")
+		return usageErr("--resume needs --out FILE and --format jsonl (csv and coco are written whole when the scan ends, so there is nothing to resume)")
+	}
+	// --out as the system resolves it: a symlink's target is locked and
+	// replaced, not the link; a device or FIFO (/dev/stdout) is written in
+	// place, with no lock, temporary file or resume.
+	outTarget, special := *outPath, false
+	if st, err := os.Stat(*outPath); *outPath != "" && err == nil {
+		switch {
+		case st.IsDir():
+			return usageErr("--out %s: is a directory", *outPath)
+		case !st.Mode().IsRegular():
+			special = true
+		default:
+			if real, err := filepath.EvalSymlinks(*outPath); err == nil {
+				outTarget = real
+			}
+		}
+	}
+	if special && *resume {
+		return usageErr("--resume needs --out to be a regular file, and %s is not", *outPath)
 	}
 	dirs := []struct{ flag, path string }{{"--heatmaps", *heatDir}, {"--raw", *rawDir}}
 	for _, d := range dirs {
@@ -159,17 +193,32 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	for _, dir := range inputs.Empty {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: no images found under %s\n", dir)
 	}
+	// Every output is known to be writable before the first image.
 	for _, d := range dirs {
 		if d.path != "" {
-			if err := os.MkdirAll(d.path, 0o755); err != nil {
+			if err := writableDir(d.path, true); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: %s: %v\n", d.flag, err)
 				return exitFail
 			}
 		}
 	}
+	// The lock comes before resume reads --out, so that two scans never
+	// both append to it.
+	if *outPath != "" && !special {
+		unlock, err := scan.LockOutput(outTarget)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+			return exitFail
+		}
+		defer func() {
+			if err := unlock(); err != nil {
+				fmt.Fprintf(stderr, "fc2conv scan: --out: releasing the lock: %v\n", err)
+			}
+		}()
+	}
 	done := map[string]bool{}
 	if *resume {
-		if done, err = scan.Done(*outPath); err != nil {
+		if done, err = scan.Done(outTarget); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 			return exitFail
 		}
@@ -183,7 +232,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openModel(*modelPath, opt, imp)
+	det, model, err := openModelLimits(*modelPath, opt, nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}, imp)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
@@ -191,6 +240,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
 			return usageErr("%v", optionFlagErr(err))
+		}
+		if errors.Is(err, nn.ErrLimit) {
+			err = fmt.Errorf("%w (raise --max-tensor-elements or --max-weight-bytes if the model is trusted)", err)
 		}
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
 		if errors.Is(err, iofs.ErrNotExist) {
@@ -206,19 +258,15 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
 
-	out := stdout
+	out := io.Writer(stdout)
+	var outFile *scanOutput
 	if *outPath != "" {
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if *resume {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		}
-		f, err := os.OpenFile(*outPath, flags, 0o644)
-		if err != nil {
+		if outFile, err = openScanOutput(outTarget, *format, *resume, special); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
 			return exitFail
 		}
-		defer f.Close()
-		out = f
+		defer outFile.abandon()
+		out = outFile.f
 	}
 	w, err := scan.NewWriter(*format, out, len(done) == 0)
 	if err != nil {
@@ -228,7 +276,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Globs that matched nothing are failures the user should see.
 	failedEarly := 0
 	for _, m := range inputs.Missing {
-		if shard.Keep(m) && !done[m] {
+		if shard.Keep(m) && !scan.IsDone(done, m) {
 			if err := w.Write(scan.Record{Image: m, Model: model.Name, ModelSHA256: model.SHA256, Threshold: recThr, Error: "no file matches this pattern"}); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
 				return exitFail
@@ -244,7 +292,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	sum, runErr := scan.Run(ctx, paths, scan.Options{
 		Workers: nWorkers,
 		NewScanner: func() (scan.ScanFunc, error) {
-			return func(p string) scan.Record { return scanOne(det, model, recThr, p, *heatDir, *rawDir) }, nil
+			return func(p string) scan.Record {
+				return scanOne(det, model, recThr, p, *heatDir, *rawDir, *maxPixels, *timeout)
+			}, nil
 		},
 		OnRecord: func(r scan.Record) error {
 			prog.done(r.Error != "")
@@ -254,6 +304,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	prog.finish()
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	// A csv or coco file appears only whole: not after a write error or an
+	// interruption.
+	if outFile != nil && runErr == nil && !sum.Interrupted {
+		runErr = outFile.commit()
 	}
 	elapsed := time.Since(start).Seconds()
 	failed := sum.Failed + failedEarly
@@ -308,12 +363,18 @@ func imageExtList() string {
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// openModel opens the model file at path (an FC model is converted) or,
+// openModel is openModelLimits with the default limits.
+func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
+	return openModelLimits(path, opt, nn.Limits{}, imp...)
+}
+
+// openModelLimits opens the model file at path (an FC model is converted) or,
 // for "", the embedded model, and names it for records: the file's base
 // name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
 // which is models/dress-fcn.safetensors. An ONNX model is imported with
-// imp (scan's --mean, --std and --labels) if given.
-func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
+// imp (scan's --mean, --std and --labels) if given; a safetensors file is
+// loaded within lim.
+func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
 	if path == "" {
 		net, err := models.DressFCN()
 		if err != nil {
@@ -322,7 +383,13 @@ func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.De
 		d, err := detect.New(net, opt)
 		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
 	}
-	d, err := openDetector(path, opt, imp...)
+	var d *detect.Detector
+	var err error
+	if isONNX(path) {
+		d, err = openDetector(path, opt, imp...)
+	} else {
+		d, err = detect.OpenLimits(path, opt, lim)
+	}
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
@@ -334,23 +401,43 @@ func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.De
 }
 
 // scanOne detects in one image and writes its heatmap files; every
-// failure becomes the record's error.
-func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string) scan.Record {
+// failure becomes the record's error. Images of more than maxPixels (0:
+// the library's bound) are refused; with timeout > 0 one that takes longer
+// is given up.
+func scanOne(det *detect.Detector, model scan.Model, threshold float64, path, heatDir, rawDir string, maxPixels int, timeout time.Duration) scan.Record {
 	t0 := time.Now()
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var rec scan.Record
-	img, err := detect.LoadImage(path)
+	img, err := detect.LoadImageLimit(path, maxPixels)
+	// Decoding cannot be stopped part way (--max-pixels bounds it); past
+	// the deadline by then, detection is not started. The clock decides,
+	// not the context's timer, which may not have fired yet.
+	if dl, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(dl) {
+		err = fmt.Errorf("decoding took %v: %w", time.Since(t0).Round(time.Millisecond), context.DeadlineExceeded)
+	}
 	if err == nil {
+		// The detector checks the deadline between tiles.
 		var res *detect.Result
-		if res, err = det.Detect(img); err == nil {
+		if res, err = det.DetectContext(ctx, img); err == nil {
 			rec = scan.NewRecord(path, model, threshold, res)
 			err = writeHeatmaps(&rec, img, res, heatDir, rawDir)
 		}
 	}
 	if err != nil {
 		var tooSmall detect.ErrTooSmall
-		if errors.As(err, &tooSmall) {
+		switch {
+		case errors.As(err, &tooSmall):
 			err = fmt.Errorf("image %d×%d is smaller than the %d×%d window at every scale; use --pad-small to pad it",
 				tooSmall.Width, tooSmall.Height, tooSmall.Window.W, tooSmall.Window.H)
+		case errors.Is(err, context.DeadlineExceeded):
+			err = fmt.Errorf("gave up after --timeout %v: %w", timeout, err)
+		case errors.Is(err, detect.ErrTooManyPixels):
+			err = fmt.Errorf("%w (--max-pixels %d)", err, maxPixels)
 		}
 		return scan.Record{Image: path, Model: model.Name, ModelSHA256: model.SHA256, Threshold: threshold, Error: err.Error()}
 	}
@@ -501,4 +588,85 @@ func rate(n int, secs float64) string {
 		return fmt.Sprintf("%.0f images/s", r)
 	}
 	return fmt.Sprintf("%.3g images/s", r)
+}
+
+// writableDir makes dir if needed (mkdir) and proves it writable with a
+// file created and removed in it.
+func writableDir(dir string, mkdir bool) error {
+	if mkdir {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.CreateTemp(dir, ".fc2conv-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// scanOutput is the --out file. jsonl is written in place, one whole line
+// per record, so that --resume can continue it; csv and coco go to a
+// temporary file beside it, renamed over it by commit, so that a run that
+// does not finish never leaves a plausible but partial file. A special
+// file (device, FIFO) is written in place whatever the format.
+type scanOutput struct {
+	f         *os.File
+	path, tmp string // tmp is "" when writing in place
+}
+
+func openScanOutput(path, format string, resume, special bool) (*scanOutput, error) {
+	if format == "jsonl" || special {
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if special {
+			flags = os.O_WRONLY
+		} else if resume {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(path, flags, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		return &scanOutput{f: f, path: path}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &scanOutput{f: f, path: path, tmp: f.Name()}, nil
+}
+
+// commit closes the file and, for a temporary one, renames it into place.
+func (o *scanOutput) commit() error {
+	f := o.f
+	o.f = nil
+	if o.tmp == "" {
+		return f.Close()
+	}
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if err = os.Chmod(o.tmp, 0o644); err == nil {
+			err = os.Rename(o.tmp, o.path)
+		}
+	}
+	if err != nil {
+		os.Remove(o.tmp)
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// abandon closes a file not committed; a temporary one is removed.
+func (o *scanOutput) abandon() {
+	if o.f == nil {
+		return
+	}
+	o.f.Close()
+	if o.tmp != "" {
+		os.Remove(o.tmp)
+	}
 }
