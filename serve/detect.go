@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/scan"
 )
@@ -210,69 +209,49 @@ func (s *Server) readImage(w http.ResponseWriter, r *http.Request) ([]byte, stri
 	return b, name, nil
 }
 
-// decode checks the image's size from its header, then decodes it and
-// applies its EXIF orientation, as detect.LoadImage does for files.
+// decode decodes the upload as detect.DecodeImage does, which checks its
+// size on the header before allocating the pixels and applies its EXIF
+// orientation.
 func (s *Server) decode(b []byte) (image.Image, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if errors.Is(err, image.ErrFormat) {
+	img, err := detect.DecodeImage(bytes.NewReader(b), s.cfg.MaxPixels)
+	switch {
+	case errors.Is(err, image.ErrFormat):
 		return nil, statusErr(http.StatusUnsupportedMediaType, "the upload is not an image in a known format (JPEG, PNG, GIF, BMP, TIFF, WebP)")
-	}
-	if err != nil {
-		return nil, statusErr(http.StatusBadRequest, "reading the image header: %w", err)
-	}
-	if cfg.Width < 1 || cfg.Height < 1 {
-		return nil, statusErr(http.StatusBadRequest, "image is %d×%d", cfg.Width, cfg.Height)
-	}
-	if cfg.Width > s.cfg.MaxPixels/cfg.Height {
-		return nil, statusErr(http.StatusRequestEntityTooLarge, "image is %d×%d, more than the %d-pixel limit", cfg.Width, cfg.Height, s.cfg.MaxPixels)
-	}
-	img, err := imaging.Decode(bytes.NewReader(b), imaging.AutoOrientation(true))
-	if err != nil {
-		return nil, statusErr(http.StatusBadRequest, "decoding the %s image: %w", format, err)
+	case errors.Is(err, detect.ErrTooManyPixels):
+		return nil, &httpError{http.StatusRequestEntityTooLarge, err}
+	case err != nil:
+		return nil, &httpError{http.StatusBadRequest, err}
 	}
 	return img, nil
 }
 
-// outcome is what one detection gave.
-type outcome struct {
-	res *detect.Result
-	err error
-}
-
-// run detects in img on a worker, waiting for one until ctx is done. If
-// ctx ends during the detection, run returns at once; the detection
-// finishes in the background and keeps its worker until then, so Workers
-// stays a true bound.
+// run detects in img on a worker, waiting for one until ctx is done. The
+// detection stops when ctx is done too (detect checks it between pyramid
+// levels and tiles), so a request past its timeout frees its worker.
 func (s *Server) run(ctx context.Context, d *detect.Detector, img image.Image) (*detect.Result, error) {
 	select {
 	case s.workers <- struct{}{}:
 	case <-ctx.Done():
 		return nil, statusErr(http.StatusServiceUnavailable, "no worker became free within the %v request timeout", s.cfg.Timeout)
 	}
-	done := make(chan outcome, 1)
-	s.detections.Add(1)
 	s.metrics.busy.Add(1)
-	go func() {
-		defer func() {
-			s.metrics.busy.Add(-1)
-			<-s.workers
-			s.detections.Done()
-		}()
-		if s.beforeDetect != nil {
-			s.beforeDetect()
-		}
-		res, err := d.Detect(img)
-		if err == nil {
-			s.metrics.images.Add(1)
-		}
-		done <- outcome{res, err}
+	defer func() {
+		s.metrics.busy.Add(-1)
+		<-s.workers
 	}()
-	select {
-	case o := <-done:
-		return o.res, o.err
-	case <-ctx.Done():
-		return nil, statusErr(http.StatusGatewayTimeout, "the detection took longer than the %v request timeout", s.cfg.Timeout)
+	if s.beforeDetect != nil {
+		s.beforeDetect(ctx)
 	}
+	res, err := d.DetectContext(ctx, img)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, statusErr(http.StatusGatewayTimeout, "the detection took longer than the %v request timeout", s.cfg.Timeout)
+	case errors.Is(err, context.Canceled):
+		return nil, statusErr(http.StatusServiceUnavailable, "the request was canceled")
+	case err == nil:
+		s.metrics.images.Add(1)
+	}
+	return res, err
 }
 
 func (s *Server) handleDetect(w http.ResponseWriter, r *http.Request) {

@@ -430,17 +430,27 @@ func TestMetricsCount(t *testing.T) {
 }
 
 // gate blocks every detection until opened, and says when one started.
+// With honorCtx it also stops waiting when the request's context is done,
+// as detect does between pyramid levels; without, it stands for a
+// detection step that outlasts the timeout.
 type gate struct {
 	started chan struct{}
 	open    chan struct{}
 	once    sync.Once
 }
 
-func newGate(s *Server) *gate {
+func newGate(s *Server, honorCtx bool) *gate {
 	g := &gate{started: make(chan struct{}, 16), open: make(chan struct{})}
-	s.beforeDetect = func() {
+	s.beforeDetect = func(ctx context.Context) {
 		g.started <- struct{}{}
-		<-g.open
+		done := ctx.Done()
+		if !honorCtx {
+			done = nil
+		}
+		select {
+		case <-g.open:
+		case <-done:
+		}
 	}
 	return g
 }
@@ -458,7 +468,7 @@ func (g *gate) waitStarted(t *testing.T) {
 
 func TestOverloadGets503(t *testing.T) {
 	s := newServer(t, Config{Workers: 1, MaxInFlight: 2})
-	g := newGate(s)
+	g := newGate(s, false)
 	defer g.release()
 	h := s.Handler()
 	img := pngOf(t, 64, 64)
@@ -484,33 +494,46 @@ func TestOverloadGets503(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	s := newServer(t, Config{Workers: 1, MaxInFlight: 2, Timeout: 300 * time.Millisecond})
-	g := newGate(s)
-	defer g.release()
-	h := s.Handler()
 	img := pngOf(t, 64, 64)
-	first := make(chan *httptest.ResponseRecorder, 1)
-	go func() { first <- do(t, h, "POST", "/v1/detect?scales=1", img, "") }()
-	g.waitStarted(t)
-	// The second waits for the busy worker past its timeout.
-	w := do(t, h, "POST", "/v1/detect?scales=1", img, "")
-	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
-	assert.Equal(t, "1", w.Header().Get("Retry-After"))
-	assert.Contains(t, decodeErr(t, w).Error, "no worker became free within the 300ms request timeout")
-	// The first runs past its timeout.
-	w = <-first
-	assert.Equal(t, http.StatusGatewayTimeout, w.Code)
-	assert.Contains(t, decodeErr(t, w).Error, "took longer than the 300ms request timeout")
-	// Its detection still holds the worker until it ends.
-	assert.Equal(t, 1.0, metricValue(t, h, "fc2conv_workers_busy"))
-	g.release()
-	require.Eventually(t, func() bool { return metricValue(t, h, "fc2conv_workers_busy") == 0 }, 5*time.Second, 5*time.Millisecond)
-	assert.Equal(t, http.StatusOK, do(t, h, "POST", "/v1/detect?scales=1", img, "").Code)
+	t.Run("waiting for a worker", func(t *testing.T) {
+		s := newServer(t, Config{Workers: 1, MaxInFlight: 2, Timeout: 300 * time.Millisecond})
+		g := newGate(s, false)
+		defer g.release()
+		h := s.Handler()
+		first := make(chan *httptest.ResponseRecorder, 1)
+		go func() { first <- do(t, h, "POST", "/v1/detect?scales=1", img, "") }()
+		g.waitStarted(t)
+		// The second waits for the busy worker past its timeout.
+		w := do(t, h, "POST", "/v1/detect?scales=1", img, "")
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Equal(t, "1", w.Header().Get("Retry-After"))
+		assert.Contains(t, decodeErr(t, w).Error, "no worker became free within the 300ms request timeout")
+		// The first, past its timeout too, stops as soon as it looks.
+		g.release()
+		w = <-first
+		assert.Equal(t, http.StatusGatewayTimeout, w.Code)
+		assert.Contains(t, decodeErr(t, w).Error, "took longer than the 300ms request timeout")
+	})
+	t.Run("detecting", func(t *testing.T) {
+		s := newServer(t, Config{Workers: 1, Timeout: 300 * time.Millisecond})
+		g := newGate(s, true)
+		defer g.release()
+		h := s.Handler()
+		t0 := time.Now()
+		w := do(t, h, "POST", "/v1/detect?scales=1", img, "")
+		assert.Equal(t, http.StatusGatewayTimeout, w.Code)
+		assert.Contains(t, decodeErr(t, w).Error, "took longer than the 300ms request timeout")
+		assert.Less(t, time.Since(t0), 5*time.Second, "the detection stopped at its timeout")
+		// The worker is free again without the gate opening.
+		assert.Equal(t, 0.0, metricValue(t, h, "fc2conv_workers_busy"))
+		g.release()
+		assert.Equal(t, http.StatusOK, do(t, h, "POST", "/v1/detect?scales=1", img, "").Code)
+	})
 }
 
 func TestShutdownLetsRequestsFinish(t *testing.T) {
 	s := newServer(t, Config{Workers: 1})
-	g := newGate(s)
+	g := newGate(s, false)
 	defer g.release()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -580,6 +603,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{Config{Detector: d, Workers: 4, MaxInFlight: 2}, "MaxInFlight 2 is below Workers 4"},
 		{Config{Detector: d, MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{Config{Detector: d, Timeout: -time.Second}, "Timeout"},
+		{Config{Detector: d, MaxPixels: detect.MaxImagePixels + 1}, "MaxPixels"},
 	} {
 		_, err := New(c.cfg)
 		require.Error(t, err)

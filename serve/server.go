@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/fc2conv/fc2conv/detect"
@@ -68,14 +67,11 @@ type Server struct {
 	cfg      Config
 	inFlight chan struct{} // admitted detect requests
 	workers  chan struct{} // running detections
-	// detections tracks detections still running, including those whose
-	// request timed out, so that Serve returns only after all of them.
-	detections sync.WaitGroup
-	metrics    *metrics
-	handler    http.Handler
-	// beforeDetect, when set (tests), runs in the worker before each
-	// detection.
-	beforeDetect func()
+	metrics  *metrics
+	handler  http.Handler
+	// beforeDetect, when set (tests), runs on the worker before each
+	// detection, with the request's context.
+	beforeDetect func(context.Context)
 }
 
 // New checks cfg, fills in its defaults and returns a server.
@@ -100,6 +96,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := fill("MaxPixels", &cfg.MaxPixels, DefaultMaxPixels); err != nil {
 		return nil, err
+	}
+	if cfg.MaxPixels > detect.MaxImagePixels {
+		return nil, fmt.Errorf("serve: config: MaxPixels %d is above detect's bound, %d", cfg.MaxPixels, detect.MaxImagePixels)
 	}
 	switch {
 	case cfg.MaxBodyBytes < 0:
@@ -158,8 +157,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers on ln until ctx is done, then shuts down gracefully: it
 // stops accepting connections, lets the requests in flight finish (each is
-// bounded by the request timeout) and returns once every detection has
-// ended. It returns nil after a clean shutdown.
+// bounded by the request timeout) and returns once they have. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -172,7 +170,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		s.detections.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -182,7 +179,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+10*time.Second)
 	defer cancel()
 	err := srv.Shutdown(grace)
-	s.detections.Wait()
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
