@@ -229,8 +229,12 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	p := plan{conv: cs, usedRows: cs.H}
 	switch {
 	case l.isPointwise():
-	case c.packed != nil && implicitUnfold && int64(is.Size()) < 1<<31:
-		p.implicit = true // offsets into the input fit the int32s of kernels.Im2col
+	case c.packed != nil && implicitUnfold && l.Stride.W == 1 && int64(is.Size()) < 1<<31:
+		// Offsets into the input fit the int32s of kernels.Im2col. A
+		// strided row is no run of the input, every panel would take the
+		// slow path: explicit unfolding is twice as fast there
+		// (BenchmarkUnfold/strided).
+		p.implicit = true
 	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
