@@ -46,8 +46,9 @@ type Limits struct {
 	MaxWeightBytes int64
 }
 
-// resolve fills in the defaults and checks the bounds.
-func (l Limits) resolve() (Limits, error) {
+// Resolve fills in the defaults and checks the bounds; importers of other
+// formats (package onnx) apply the same limits with it.
+func (l Limits) Resolve() (Limits, error) {
 	if l.MaxTensorElements == 0 {
 		l.MaxTensorElements = MaxElements
 	}
@@ -134,7 +135,7 @@ func Load(path string) (*Network, error) { return LoadLimits(path, Limits{}) }
 // LoadLimits reads and validates a .safetensors model file; a file larger
 // than lim allows is refused before it is read.
 func LoadLimits(path string, lim Limits) (*Network, error) {
-	lim, err := lim.resolve()
+	lim, err := lim.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
@@ -184,7 +185,7 @@ func Unmarshal(b []byte) (*Network, error) { return UnmarshalLimits(b, Limits{})
 // UnmarshalLimits is Unmarshal with limits on the tensors' sizes; a file
 // beyond them gives an error wrapping ErrLimit.
 func UnmarshalLimits(b []byte, lim Limits) (*Network, error) {
-	lim, err := lim.resolve()
+	lim, err := lim.Resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func ReadTensors(path string) (map[string]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim, _ := Limits{}.resolve()
+	lim, _ := Limits{}.Resolve()
 	_, raws, err := parseSafetensors(b, lim)
 	if err != nil {
 		return nil, fmt.Errorf("read tensors %s: %w", path, err)

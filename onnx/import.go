@@ -24,11 +24,16 @@ const (
 // importer walks the chain from the input to the output, appending nn
 // layers as it goes.
 type importer struct {
-	dir    string
-	opset  int64
-	consts map[string]*pb.TensorProto // initializers and Constant outputs
-	net    *nn.Network
-	names  map[string]bool
+	lim      nn.Limits // resolved
+	maxNodes int
+	// weightBytes counts the weights read so far, as float32, against
+	// lim.MaxWeightBytes.
+	weightBytes int64
+	dir         string
+	opset       int64
+	consts      map[string]*pb.TensorProto // initializers and Constant outputs
+	net         *nn.Network
+	names       map[string]bool
 
 	layout layout
 	shape  nn.Shape // the current map (or F×1×1 for a vector)
@@ -46,12 +51,9 @@ type importer struct {
 	absorbed  *pb.NodeProto // the input's transpose to NCHW, if any
 }
 
-// maxNodes bounds the graph walked; nn allows fewer layers still.
-const maxNodes = 1 << 14
-
 func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network, error) {
-	if len(g.Node) > maxNodes {
-		return nil, fmt.Errorf("%w: %d nodes, at most %d", ErrUnsupported, len(g.Node), maxNodes)
+	if len(g.Node) > im.maxNodes {
+		return nil, fmt.Errorf("%w: the graph has %d nodes, at most %d", nn.ErrLimit, len(g.Node), im.maxNodes)
 	}
 	im.consts = map[string]*pb.TensorProto{}
 	for _, t := range g.Initializer {

@@ -47,7 +47,17 @@ type Options struct {
 	Mean, Std []float32 // one value, or one per input channel
 	Labels    []string
 	Positive  int
+	// Limits bound the weights read, checked before each is converted:
+	// elements per tensor and bytes of all weights together (as float32).
+	// The zero value means nn's defaults; an error then wraps nn.ErrLimit.
+	Limits nn.Limits
+	// MaxNodes bounds the graph's nodes; 0 means DefaultMaxNodes.
+	MaxNodes int
 }
+
+// DefaultMaxNodes is the default bound on a graph's nodes: far more than
+// any classifier fc2conv converts (nn allows fewer layers still).
+const DefaultMaxNodes = 1 << 14
 
 // Metadata keys Export writes and Import reads back (values are JSON).
 const (
@@ -101,7 +111,18 @@ func Decode(b []byte, dir string, opt Options) (*nn.Network, error) {
 	if m.Graph == nil {
 		return nil, fmt.Errorf("%w: no graph", ErrFormat)
 	}
-	im := &importer{dir: dir, names: map[string]bool{}}
+	lim, err := opt.Limits.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	maxNodes := opt.MaxNodes
+	if maxNodes == 0 {
+		maxNodes = DefaultMaxNodes
+	}
+	if maxNodes < 0 {
+		return nil, fmt.Errorf("onnx: limit of %d nodes is negative", maxNodes)
+	}
+	im := &importer{dir: dir, names: map[string]bool{}, lim: lim, maxNodes: maxNodes}
 	if err := im.opsets(m); err != nil {
 		return nil, err
 	}

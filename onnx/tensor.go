@@ -139,6 +139,12 @@ func (im *importer) floats(t *pb.TensorProto) ([]float32, error) {
 	default:
 		return nil, fmt.Errorf("%w: tensor %q: data type %s for weights (want FLOAT, FLOAT16, BFLOAT16 or DOUBLE)", ErrUnsupported, t.Name, dtypeName(t.DataType))
 	}
+	if int64(n) > im.lim.MaxTensorElements {
+		return nil, fmt.Errorf("%w: tensor %q has %d elements, at most %d", nn.ErrLimit, t.Name, n, im.lim.MaxTensorElements)
+	}
+	if im.weightBytes += 4 * int64(n); im.weightBytes > im.lim.MaxWeightBytes {
+		return nil, fmt.Errorf("%w: weights up to tensor %q take %d bytes, at most %d", nn.ErrLimit, t.Name, im.weightBytes, im.lim.MaxWeightBytes)
+	}
 	raw, err := im.rawBytes(t, n)
 	if err != nil {
 		return nil, err

@@ -58,8 +58,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
 	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
 	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
-	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a safetensors --model with a tensor of more elements than this")
-	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a safetensors --model whose weights take more bytes than this")
+	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
+	maxWeights := fs.Int64("max-weight-bytes", nn.DefaultMaxWeightBytes, "refuse a --model whose weights take more bytes than this (as float32 for ONNX)")
+	maxNodes := fs.Int("max-onnx-nodes", onnx.DefaultMaxNodes, "refuse an ONNX --model whose graph has more nodes than this")
 	quiet := fs.Bool("quiet", false, "no progress bar or periodic progress lines")
 	pre := addONNXFlags(fs, false)
 	if code, ok := parse(fs, args); !ok {
@@ -130,6 +131,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--max-tensor-elements %d out of range [1,%d]", *maxElems, nn.MaxElements)
 	case *maxWeights < 1:
 		return usageErr("--max-weight-bytes %d must be at least 1", *maxWeights)
+	case *maxNodes < 1:
+		return usageErr("--max-onnx-nodes %d must be at least 1", *maxNodes)
 	}
 	shard := scan.Shard{I: 0, N: 1}
 	switch {
@@ -232,7 +235,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		*threads = max(1, runtime.GOMAXPROCS(0)/nWorkers)
 	}
 	opt.Threads = *threads
-	det, model, err := openModelLimits(*modelPath, opt, nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}, imp)
+	lim := nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}
+	imp.Limits, imp.MaxNodes = lim, *maxNodes
+	det, model, err := openModelLimits(*modelPath, opt, lim, imp)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
@@ -242,7 +247,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			return usageErr("%v", optionFlagErr(err))
 		}
 		if errors.Is(err, nn.ErrLimit) {
-			err = fmt.Errorf("%w (raise --max-tensor-elements or --max-weight-bytes if the model is trusted)", err)
+			err = fmt.Errorf("%w (raise --max-tensor-elements, --max-weight-bytes or --max-onnx-nodes if the model is trusted)", err)
 		}
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", err)
 		if errors.Is(err, iofs.ErrNotExist) {

@@ -46,11 +46,23 @@ func TestScanLimitFlags(t *testing.T) {
 	code, _, stderr = scanCLI("--quiet", "--model", model, "--max-tensor-elements", "1000", small)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "more than the 1000 allowed")
-	assert.Contains(t, stderr, "raise --max-tensor-elements or --max-weight-bytes")
+	assert.Contains(t, stderr, "raise --max-tensor-elements, --max-weight-bytes or --max-onnx-nodes")
 	code, _, stderr = scanCLI("--quiet", "--model", model, "--max-weight-bytes", "1000", small)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "--model "+model)
 	assert.Contains(t, stderr, nn.ErrLimit.Error())
+	// The same limits, and the node count, for an ONNX model.
+	onnxModel := filepath.Join("..", "..", "testdata", "onnx", "chain_op13.onnx")
+	code, _, stderr = scanCLI("--quiet", "--model", onnxModel, "--max-onnx-nodes", "1", small)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "nodes, at most 1")
+	assert.Contains(t, stderr, "--max-onnx-nodes if the model is trusted")
+	code, _, stderr = scanCLI("--quiet", "--model", onnxModel, "--max-tensor-elements", "10", small)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "elements, at most 10")
+	code, _, stderr = scanCLI("--quiet", "--model", onnxModel, "--max-weight-bytes", "100", small)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "at most 100")
 
 	for _, c := range []struct{ args, want string }{
 		{"--max-pixels 0", "--max-pixels 0 out of range"},
@@ -58,6 +70,7 @@ func TestScanLimitFlags(t *testing.T) {
 		{"--timeout -1s", "--timeout -1s is negative"},
 		{"--max-tensor-elements 0", "--max-tensor-elements 0 out of range"},
 		{"--max-weight-bytes 0", "--max-weight-bytes 0 must be at least 1"},
+		{"--max-onnx-nodes 0", "--max-onnx-nodes 0 must be at least 1"},
 	} {
 		code, _, stderr := scanCLI(append(strings.Fields(c.args), small)...)
 		assert.Equal(t, exitUsage, code, c.args)
