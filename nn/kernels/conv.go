@@ -95,10 +95,11 @@ type im2colBand struct {
 }
 
 // pack writes rows [pc, pc+kb) and columns [jc, jc+nb) of B into dst in
-// packB's panel layout. Runs of whole panels that lie in one output row
-// and read only inside the input (all of them but one a row, away from the
-// padding, in a stride-1 convolution) are copied row by row of B with
-// gather; the rest goes through packEdge.
+// packB's panel layout. In the wide layout every panel is one run of the
+// input, copied with gather. Otherwise runs of whole panels that lie in
+// one output row and read only inside the input (all of them but one a
+// row, away from the padding, in a stride-1 convolution) are copied with
+// gather, and the rest goes through packEdge.
 func (b *im2colBand) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
 	g := b.g
 	off := g.off[pc : pc+kb]
