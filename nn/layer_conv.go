@@ -347,10 +347,7 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 		poolBand(dst, ldc, p.colW, r0, r1, *c.pool, bias, c.relu, out, os)
 	case c.relu:
 		for oc := 0; oc < l.OutC; oc++ {
-			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
-			for j, v := range row {
-				row[j] = max(v+b, 0)
-			}
+			kernels.AddBiasReLU(dst[oc*ldc:oc*ldc+n], bias[oc])
 		}
 	default:
 		for oc := 0; oc < l.OutC; oc++ {

@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// biasReLUAVX2 is reluAsm in assembly (relu_amd64.s).
+//
+//go:noescape
+func biasReLUAVX2(x *float32, blocks int, b float32)
+
+func init() {
+	if cpu.X86.HasAVX2 {
+		reluAsm = biasReLUAVX2
+	}
+}
