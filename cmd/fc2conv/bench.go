@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -41,12 +42,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv bench: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 1 {
-		return usageErr("at most one MODEL, got %d arguments (try --help)", fs.NArg())
-	}
-	w, h, err := parseSize(*size)
+	w, h, err := modelAndSize(fs, *size)
 	if err != nil {
-		return usageErr("--size %q: %v", *size, err)
+		return usageErr("%v", err)
 	}
 	if *runs < 1 || *runs > maxBenchRuns {
 		return usageErr("--runs %d out of range [1,%d]", *runs, maxBenchRuns)
@@ -109,6 +107,18 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "peak memory (RSS) of this process: %.0f MiB\n", float64(peak)/(1<<20))
 	}
 	return exitOK
+}
+
+// modelAndSize checks the arguments of a command that takes at most one
+// MODEL and a --size, and reads the size.
+func modelAndSize(fs *flag.FlagSet, size string) (w, h int, err error) {
+	if fs.NArg() > 1 {
+		return 0, 0, fmt.Errorf("at most one MODEL, got %d arguments (try --help)", fs.NArg())
+	}
+	if w, h, err = parseSize(size); err != nil {
+		return 0, 0, fmt.Errorf("--size %q: %w", size, err)
+	}
+	return w, h, nil
 }
 
 // parseSize reads WxH.

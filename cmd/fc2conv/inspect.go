@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -38,12 +36,9 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv inspect: "+format+"\n", a...)
 		return exitUsage
 	}
-	if fs.NArg() > 1 {
-		return usageErr("at most one MODEL, got %d arguments (try --help)", fs.NArg())
-	}
-	w, h, err := parseSize(*size)
+	w, h, err := modelAndSize(fs, *size)
 	if err != nil {
-		return usageErr("--size %q: %v", *size, err)
+		return usageErr("%v", err)
 	}
 	path := fs.Arg(0)
 	opt, err := pre.options(fs, path)
@@ -51,15 +46,14 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 	var net *nn.Network
-	var model scan.Model
 	if path == "" {
 		net, err = models.DressFCN()
-		model = scan.NewModel("embedded:dress-fcn", models.DressFCNFile())
-	} else if net, err = loadModel(path, opt); err == nil {
-		var b []byte
-		if b, err = os.ReadFile(path); err == nil {
-			model = scan.NewModel(filepath.Base(path), b)
-		}
+	} else {
+		net, err = loadModel(path, opt)
+	}
+	var model scan.Model
+	if err == nil {
+		model, err = modelRecord(path)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv inspect: %v\n", err)

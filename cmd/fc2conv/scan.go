@@ -374,35 +374,45 @@ func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.De
 }
 
 // openModelLimits opens the model file at path (an FC model is converted) or,
-// for "", the embedded model, and names it for records: the file's base
-// name and hash, or "embedded:dress-fcn" and the hash of the embedded file,
-// which is models/dress-fcn.safetensors. An ONNX model is imported with
-// imp (scan's --mean, --std and --labels) if given; a safetensors file is
-// loaded within lim.
+// for "", the embedded model, and names it for records (modelRecord). An
+// ONNX model is imported with imp (scan's --mean, --std and --labels) if
+// given; a safetensors file is loaded within lim.
 func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
-	if path == "" {
-		net, err := models.DressFCN()
-		if err != nil {
-			return nil, scan.Model{}, err
-		}
-		d, err := detect.New(net, opt)
-		return d, scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), err
-	}
 	var d *detect.Detector
 	var err error
-	if isONNX(path) {
+	switch {
+	case path == "":
+		var net *nn.Network
+		if net, err = models.DressFCN(); err == nil {
+			d, err = detect.New(net, opt)
+		}
+	case isONNX(path):
 		d, err = openDetector(path, opt, imp...)
-	} else {
+	default:
 		d, err = detect.OpenLimits(path, opt, lim)
 	}
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
-	b, err := os.ReadFile(path)
+	model, err := modelRecord(path)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
-	return d, scan.NewModel(filepath.Base(path), b), nil
+	return d, model, nil
+}
+
+// modelRecord names the model file at path for records: its base name and
+// hash or, for "", "embedded:dress-fcn" and the hash of the embedded file,
+// which is models/dress-fcn.safetensors.
+func modelRecord(path string) (scan.Model, error) {
+	if path == "" {
+		return scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return scan.Model{}, err
+	}
+	return scan.NewModel(filepath.Base(path), b), nil
 }
 
 // scanOne detects in one image and writes its heatmap files; every
