@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -21,25 +22,32 @@ func TestBatchedGraphMatchesEngineGrown(t *testing.T) {
 	for seed := int64(0); seed < 12; seed++ {
 		rng := rand.New(rand.NewSource(seed))
 		net := nntest.RandomFC(rng, nntest.Options{Padded: true, Grown: true})
-		win := net.Input.Window()
-		const n = 32
-		x := make([]float32, 0, n*win.Size())
-		for range n {
-			x = append(x, nntest.Input(rng, win)...)
-		}
-		g, err := graph.Build(net, graph.Options{Batch: n})
-		require.NoError(t, err, "seed %d", seed)
-		out, err := g.Forward(tensor.New(tensor.WithShape(n, win.C, win.H, win.W), tensor.WithBacking(append([]float32(nil), x...))))
-		g.Close()
-		require.NoError(t, err, "seed %d", seed)
-		got := out.Data().([]float32)
-		e := nn.NewEngine(net)
-		k := len(got) / n
-		for i := range n {
-			want, _, err := e.Forward(x[i*win.Size():(i+1)*win.Size()], win)
-			require.NoError(t, err)
-			assert.LessOrEqual(t, nntest.MaxAbsDiff(want, got[i*k:(i+1)*k]), 1e-5, "seed %d item %d", seed, i)
-		}
+		batchedMatchesEngine(t, rng, net, 1e-5, fmt.Sprintf("seed %d", seed))
+	}
+}
+
+// batchedMatchesEngine runs a batch of 32 random windows through net's
+// graph at once and checks each item against the engine within tol.
+func batchedMatchesEngine(t *testing.T, rng *rand.Rand, net *nn.Network, tol float64, what string) {
+	t.Helper()
+	win := net.Input.Window()
+	const n = 32
+	x := make([]float32, 0, n*win.Size())
+	for range n {
+		x = append(x, nntest.Input(rng, win)...)
+	}
+	g, err := graph.Build(net, graph.Options{Batch: n})
+	require.NoError(t, err, what)
+	defer g.Close()
+	out, err := g.Forward(tensor.New(tensor.WithShape(n, win.C, win.H, win.W), tensor.WithBacking(append([]float32(nil), x...))))
+	require.NoError(t, err, what)
+	got := out.Data().([]float32)
+	e := nn.NewEngine(net)
+	k := len(got) / n
+	for i := range n {
+		want, _, err := e.Forward(x[i*win.Size():(i+1)*win.Size()], win)
+		require.NoError(t, err, what)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(want, got[i*k:(i+1)*k]), tol, "%s item %d", what, i)
 	}
 }
 
@@ -57,22 +65,5 @@ func TestBatchedGraphMatchesEngineWidePadding(t *testing.T) {
 		Layers: []nn.Layer{c1, nn.NewReLU("r1"), c2, nn.NewFlatten("flat", nn.FlattenCHW), d}}
 	nntest.Randomize(net, rng)
 	require.NoError(t, net.Validate())
-	win := net.Input.Window()
-	const n = 32
-	x := make([]float32, 0, n*win.Size())
-	for range n {
-		x = append(x, nntest.Input(rng, win)...)
-	}
-	g, err := graph.Build(net, graph.Options{Batch: n})
-	require.NoError(t, err)
-	defer g.Close()
-	out, err := g.Forward(tensor.New(tensor.WithShape(n, 1, 12, 12), tensor.WithBacking(append([]float32(nil), x...))))
-	require.NoError(t, err)
-	got := out.Data().([]float32)
-	e := nn.NewEngine(net)
-	for i := range n {
-		want, _, err := e.Forward(x[i*win.Size():(i+1)*win.Size()], win)
-		require.NoError(t, err)
-		assert.LessOrEqual(t, nntest.MaxAbsDiff(want, got[i*2:(i+1)*2]), 1e-4, "item %d", i)
-	}
+	batchedMatchesEngine(t, rng, net, 1e-4, "wide padding")
 }
