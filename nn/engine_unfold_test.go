@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math/rand"
 	"testing"
 
@@ -9,14 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// withUnfold runs f with the packed GEMM unfolding convolutions itself
-// (implicit) or the engine unfolding them into scratch first.
-func withUnfold(implicit bool, f func()) {
-	old := implicitUnfold
-	implicitUnfold = implicit
-	defer func() { implicitUnfold = old }()
+// withUnfold runs f with the engine unfolding convolutions into scratch
+// first (explicit), the packed GEMM packing B from the input, or reading
+// it in place.
+func withUnfold(u unfolding, f func()) {
+	old := unfoldWith
+	unfoldWith = u
+	defer func() { unfoldWith = old }()
 	f()
 }
+
+var unfoldings = []struct {
+	name string
+	u    unfolding
+}{{"explicit", unfoldExplicit}, {"packed", unfoldPacked}, {"direct", unfoldDirect}}
 
 // unfoldCases are convolutions as the engine meets them: the dress
 // member's three (the second and third block diagonal once merged), the
@@ -56,34 +61,36 @@ func unfoldEngine(t testing.TB, in Shape, layers []Layer) (*Engine, []float32) {
 	return e, x
 }
 
-// The packed GEMM's own unfolding gives the explicit unfolding's outputs.
+// The packed GEMM's own unfolding, packed or in place, gives the explicit
+// unfolding's outputs.
 func TestImplicitUnfoldMatchesExplicit(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	for _, tc := range unfoldCases(rng) {
 		in := Shape{tc.in.C, min(tc.in.H, 40), min(tc.in.W, 90)} // small, same layers
 		e, x := unfoldEngine(t, in, tc.layers)
-		var want, got []float32
-		withUnfold(false, func() {
+		var want []float32
+		withUnfold(unfoldExplicit, func() {
 			out, _, err := e.Forward(x, in)
 			require.NoError(t, err)
 			want = append([]float32(nil), out...)
 		})
-		withUnfold(true, func() {
-			out, _, err := e.Forward(x, in)
-			require.NoError(t, err)
-			got = out
-		})
-		require.Equal(t, len(want), len(got), tc.name)
-		for i := range want {
-			require.InDelta(t, want[i], got[i], 1e-4, "%s element %d", tc.name, i)
+		for _, u := range unfoldings[1:] {
+			withUnfold(u.u, func() {
+				got, _, err := e.Forward(x, in)
+				require.NoError(t, err)
+				require.Equal(t, len(want), len(got), tc.name)
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-4, "%s %s element %d", tc.name, u.name, i)
+				}
+			})
 		}
 	}
 }
 
 // BenchmarkUnfold compares, layer by layer at full scene size on one
 // thread, the packed GEMM reading B from an unfolded copy of the input
-// (explicit) with it packing B straight from the input (implicit), in
-// wall and CPU time (the steadier of the two on a shared machine):
+// (explicit), packing B straight from the input (packed) and reading it
+// there in place (direct), in wall and CPU time (the steadier of the two on a shared machine):
 // GOMAXPROCS=1 go test -run XXX -bench Unfold -count 5 ./nn
 func BenchmarkUnfold(b *testing.B) {
 	rng := rand.New(rand.NewSource(3))
@@ -94,9 +101,9 @@ func BenchmarkUnfold(b *testing.B) {
 			b.Fatal(err)
 		}
 		dst := make([]float32, os.Size())
-		for _, implicit := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%s/implicit=%v", tc.name, implicit), func(b *testing.B) {
-				withUnfold(implicit, func() {
+		for _, u := range unfoldings {
+			b.Run(tc.name+"/"+u.name, func(b *testing.B) {
+				withUnfold(u.u, func() {
 					b.ReportAllocs()
 					cpu0 := cpuTime()
 					for b.Loop() {

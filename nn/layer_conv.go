@@ -213,15 +213,24 @@ type plan struct {
 	rows     int   // conv rows per band (a multiple of the pool's height)
 	k        int   // rows of an explicit im2col: InC·KH·KW, 0 for a 1×1 convolution or an implicit one
 	implicit bool  // the packed GEMM unfolds the input itself (GemmIm2col)
+	direct   bool  // and reads B's panels in place rather than packing them (Im2col.SetDirect)
 	wide     bool  // with a fused pool: the band's columns run along whole input rows (Im2col.SetWide)
 	colW     int   // the band's columns per conv row: the input's width when wide, else the output's
 	perRow   int   // scratch per conv row of a band
 }
 
-// implicitUnfold lets the packed GEMM unfold a convolution's input itself
-// (kernels.Packed.GemmIm2col); benchmarks turn it off to compare with the
-// explicit unfolding the other backends use.
-var implicitUnfold = true
+// unfolding is how the packed GEMM gets a convolution's unfolded input.
+type unfolding int
+
+const (
+	unfoldExplicit unfolding = iota // the engine writes it into scratch (as for the other backends)
+	unfoldPacked                    // GemmIm2col packs B's panels straight from the input
+	unfoldDirect                    // GemmIm2col reads the panels inside the input in place (Im2col.SetDirect)
+)
+
+// unfoldWith is the engine's unfolding for stride-1 convolutions;
+// benchmarks and tests change it to compare the three.
+var unfoldWith = unfoldDirect
 
 func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
@@ -229,12 +238,13 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	p := plan{conv: cs, usedRows: cs.H}
 	switch {
 	case l.isPointwise():
-	case c.packed != nil && implicitUnfold && l.Stride.W == 1 && int64(is.Size()) < 1<<31:
+	case c.packed != nil && unfoldWith != unfoldExplicit && l.Stride.W == 1 && int64(is.Size()) < 1<<31:
 		// Offsets into the input fit the int32s of kernels.Im2col. A
 		// strided row is no run of the input, every panel would take the
 		// slow path: explicit unfolding is twice as fast there
 		// (BenchmarkUnfold/strided).
 		p.implicit = true
+		p.direct = unfoldWith == unfoldDirect
 	default:
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
@@ -283,6 +293,9 @@ func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os 
 			panic(fmt.Sprintf("nn: conv %q: wide layout refused for %v", l.LayerName, is))
 		}
 		c.unfoldFor = is
+	}
+	if p.implicit {
+		c.unfold.SetDirect(p.direct)
 	}
 	c.call = convCall{c: c, p: p, in: in, out: out, is: is, os: os}
 	x.parallel((p.usedRows+p.rows-1)/p.rows, &c.call)

@@ -22,6 +22,23 @@ type Im2col struct {
 	off []int32
 	// wide lays B's columns along whole input rows (see SetWide).
 	wide bool
+	// direct reads B's panels in place (see SetDirect).
+	direct bool
+}
+
+// SetDirect makes GemmIm2col's micro-kernel read every panel that lies
+// inside the input straight from it, a direct convolution, instead of
+// copying it into a packed panel first; panels at a row's end or in the
+// padding are packed as before. The products are the same, summed in the
+// same order. It reports whether g takes it: not when a channel plane is
+// within 256 bytes of a multiple of 4 KiB, since the rows a panel reads
+// from every channel then fall in the same few L1 sets and evict each
+// other (the seed's 32×128×256 layer ran 30% slower in place). Reset
+// turns it off.
+func (g *Im2col) SetDirect(on bool) bool {
+	r := g.H * g.W * 4 % 4096
+	g.direct = on && (g.C == 1 || (r >= 256 && r <= 4096-256))
+	return g.direct
 }
 
 // SetWide makes B's columns run along whole input rows: column j of a
@@ -84,7 +101,96 @@ func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c 
 	case pa.m > 0 && n > 0 && (ldc < n || len(c) < (pa.m-1)*ldc+n):
 		panic(fmt.Sprintf("kernels: GemmIm2col: len(c)=%d with ldc=%d does not hold %d×%d", len(c), ldc, pa.m, n))
 	}
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, nil, 0, &im2colBand{g, in, row0}, c, ldc, true)
+	band := &im2colBand{g, in, row0}
+	if g.direct {
+		p.gemmDirect(pa, band, n, c, ldc)
+		return
+	}
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, nil, 0, band, c, ldc, true)
+}
+
+// gemmDirect is gemm for a direct band: the same blocking of k and m and
+// the same order of sums, but runs of panels inside the input go to the
+// direct micro-kernel unpacked, and only the others are packed, one panel
+// at a time.
+func (p Packed) gemmDirect(pa *PackedA, b *im2colBand, n int, c []float32, ldc int) {
+	m, k := pa.m, pa.k
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	useAsm := !p.pureGo && microAsm != nil
+	micro, direct := microKernel(microGo), microDirectKernel(microDirectGo)
+	if useAsm {
+		micro, direct = microAsm, microDirectAsm
+	}
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	ws.b = grow(ws.b, min(k, kc)*nr)
+	mp := roundUp(m, mr)
+	for jc := 0; jc < n; jc += ncConv {
+		nb := min(ncConv, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			off := b.g.off[pc : pc+kb]
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				ap := pa.data[mp*pc+ic*kb : mp*pc+mp*kb]
+				ci := c[ic*ldc+jc:]
+				set := pc == 0
+				for jr := 0; jr < nb; {
+					base, panels := b.inside(jc+jr, (nb-jr)/nr)
+					if panels == 0 {
+						cols := min(nr, nb-jr)
+						b.pack(ws.b, pc, kb, jc+jr, cols, useAsm)
+						macroKernel(micro, ws, ap, mb, cols, kb, ci[jr:], ldc, set)
+						jr += nr
+						continue
+					}
+					for q := 0; q < panels; q, jr = q+1, jr+nr {
+						directPanel(direct, ws, ap, mb, kb, b.in[base+q*nr:], off, ci[jr:], ldc, set)
+					}
+				}
+			}
+		}
+	}
+}
+
+// directPanel is macroKernel for one full panel read in place: the full
+// row tiles straight into c, an edge tile through ws.tile.
+func directPanel(direct microDirectKernel, ws *workspace, ap []float32, mb, kb int, in []float32, off []int32, c []float32, ldc int, set bool) {
+	tiles := mb / mr
+	if tiles > 0 {
+		direct(kb, ap[:tiles*kb*mr], tiles, in, off, c, ldc, set)
+	}
+	if rows := mb - tiles*mr; rows > 0 {
+		t := ws.tile[:]
+		direct(kb, ap[tiles*mr*kb:tiles*mr*kb+kb*mr], 1, in, off, t, nr, true)
+		for i := 0; i < rows; i++ {
+			ci := c[(tiles*mr+i)*ldc : (tiles*mr+i)*ldc+nr]
+			if set {
+				copy(ci, t[i*nr:])
+				continue
+			}
+			for j, v := range t[i*nr : i*nr+nr] {
+				ci[j] += v
+			}
+		}
+	}
+}
+
+// inside reports the run of whole panels (at most limit) starting at
+// band column j whose every read lies inside the input, and where the
+// first one's row 0 starts in it; panels is 0 when the panel at j must be
+// packed.
+func (b *im2colBand) inside(j, limit int) (base, panels int) {
+	g := b.g
+	if g.wide {
+		start := b.row0*g.W + j
+		return start, max(0, min(limit, (len(b.in)-start-int(g.off[len(g.off)-1]))/nr))
+	}
+	j += b.row0 * g.OW
+	oy, ox := j/g.OW, j%g.OW
+	return (oy*g.SH-g.PH)*g.W + ox - g.PW, g.insidePanels(oy, ox, limit)
 }
 
 // im2colBand is B for one call of GemmIm2col.

@@ -53,32 +53,35 @@ func TestGemmIm2colAgreesWithUnfolded(t *testing.T) {
 	}
 	for name, p := range packedVariants() {
 		for _, s := range cases {
-			oh := (s.h+2*s.ph-s.kh)/s.sh + 1
-			ow := (s.w+2*s.pw-s.kw)/s.sw + 1
-			var g Im2col
-			require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, oh, ow))
-			k := g.K()
-			in := random(rng, s.c*s.h*s.w)
-			a := random(rng, s.m*k)
-			pa := PackA(s.m, k, a, k)
-			for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
-				row0, n := band[0], (band[1]-band[0])*ow
-				if n <= 0 {
-					continue
-				}
-				what := fmt.Sprintf("%s %+v rows %v", name, s, band)
-				ldc := n + 3
-				c0 := random(rng, s.m*ldc)
-				want := make([]float32, len(c0)) // GemmIm2col overwrites C
-				Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, row0, n), n, want, ldc)
-				got := append([]float32(nil), c0...)
-				p.GemmIm2col(pa, &g, in, row0, n, got, ldc)
-				for i := range want {
-					if i%ldc >= n {
-						require.Equal(t, c0[i], got[i], "%s element %d between the rows", what, i)
+			for _, direct := range []bool{false, true} {
+				oh := (s.h+2*s.ph-s.kh)/s.sh + 1
+				ow := (s.w+2*s.pw-s.kw)/s.sw + 1
+				var g Im2col
+				require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, oh, ow))
+				g.SetDirect(direct)
+				k := g.K()
+				in := random(rng, s.c*s.h*s.w)
+				a := random(rng, s.m*k)
+				pa := PackA(s.m, k, a, k)
+				for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
+					row0, n := band[0], (band[1]-band[0])*ow
+					if n <= 0 {
 						continue
 					}
-					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s element %d", what, i)
+					what := fmt.Sprintf("%s direct %v %+v rows %v", name, direct, s, band)
+					ldc := n + 3
+					c0 := random(rng, s.m*ldc)
+					want := make([]float32, len(c0)) // GemmIm2col overwrites C
+					Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, row0, n), n, want, ldc)
+					got := append([]float32(nil), c0...)
+					p.GemmIm2col(pa, &g, in, row0, n, got, ldc)
+					for i := range want {
+						if i%ldc >= n {
+							require.Equal(t, c0[i], got[i], "%s element %d between the rows", what, i)
+							continue
+						}
+						require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s element %d", what, i)
+					}
 				}
 			}
 		}
@@ -135,34 +138,37 @@ func TestGemmIm2colWideLayout(t *testing.T) {
 	type geom struct{ c, h, w, kh, kw, m int }
 	for name, p := range packedVariants() {
 		for _, s := range []geom{{1, 9, 30, 5, 5, 20}, {20, 14, 60, 5, 5, 40}, {12, 6, 40, 4, 4, 9}, {2, 5, 7, 2, 2, 5}, {1, 4, 4100, 1, 3, mc + 1}} {
-			oh, ow := s.h-s.kh+1, s.w-s.kw+1
-			var g Im2col
-			require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, 1, 1, 0, 0, oh, ow))
-			require.True(t, g.SetWide(true))
-			k := g.K()
-			in, a := random(rng, s.c*s.h*s.w), random(rng, s.m*k)
-			pa := PackA(s.m, k, a, k)
-			for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
-				rows := band[1] - band[0]
-				if rows <= 0 {
-					continue
-				}
-				n, nw := rows*ow, (rows-1)*s.w+ow
-				want := make([]float32, s.m*n)
-				Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, band[0], n), n, want, n)
-				got := random(rng, s.m*nw)
-				p.GemmIm2col(pa, &g, in, band[0], nw, got, nw)
-				for i := 0; i < s.m; i++ {
-					for r := 0; r < rows; r++ {
-						for x := 0; x < ow; x++ {
-							if w, g := want[i*n+r*ow+x], got[i*nw+r*s.w+x]; math.Abs(float64(w-g)) > 1e-5*(1+math.Sqrt(float64(k))) {
-								t.Fatalf("%s %+v rows %v: channel %d pixel (%d,%d): got %g, want %g", name, s, band, i, r, x, g, w)
+			for _, direct := range []bool{false, true} {
+				oh, ow := s.h-s.kh+1, s.w-s.kw+1
+				var g Im2col
+				require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, 1, 1, 0, 0, oh, ow))
+				require.True(t, g.SetWide(true))
+				g.SetDirect(direct)
+				k := g.K()
+				in, a := random(rng, s.c*s.h*s.w), random(rng, s.m*k)
+				pa := PackA(s.m, k, a, k)
+				for _, band := range [][2]int{{0, oh}, {1, min(oh, 3)}, {oh - 1, oh}} {
+					rows := band[1] - band[0]
+					if rows <= 0 {
+						continue
+					}
+					n, nw := rows*ow, (rows-1)*s.w+ow
+					want := make([]float32, s.m*n)
+					Reference{}.Gemm(s.m, n, k, a, k, unfold(&g, in, band[0], n), n, want, n)
+					got := random(rng, s.m*nw)
+					p.GemmIm2col(pa, &g, in, band[0], nw, got, nw)
+					for i := 0; i < s.m; i++ {
+						for r := 0; r < rows; r++ {
+							for x := 0; x < ow; x++ {
+								if w, g := want[i*n+r*ow+x], got[i*nw+r*s.w+x]; math.Abs(float64(w-g)) > 1e-5*(1+math.Sqrt(float64(k))) {
+									t.Fatalf("%s direct %v %+v rows %v: channel %d pixel (%d,%d): got %g, want %g", name, direct, s, band, i, r, x, g, w)
+								}
 							}
 						}
 					}
-				}
-				if band[1] == oh {
-					assert.Panics(t, func() { p.GemmIm2col(pa, &g, in, band[0], nw+1, make([]float32, s.m*(nw+1)), nw+1) }, "a column past the map's last pixel")
+					if band[1] == oh {
+						assert.Panics(t, func() { p.GemmIm2col(pa, &g, in, band[0], nw+1, make([]float32, s.m*(nw+1)), nw+1) }, "a column past the map's last pixel")
+					}
 				}
 			}
 		}
@@ -172,4 +178,72 @@ func TestGemmIm2colWideLayout(t *testing.T) {
 	assert.False(t, g.SetWide(true), "padding: not wide")
 	require.NoError(t, g.Reset(1, 6, 6, 3, 3, 2, 1, 0, 0, 2, 4))
 	assert.False(t, g.SetWide(true), "vertical stride: not wide")
+}
+
+// Reading panels in place changes where B comes from, not the sums: the
+// direct and the packed product are bit for bit the same, with each
+// micro-kernel, wide or not, for full and edge tiles of A.
+func TestGemmIm2colDirectIsPackedBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewSource(14))
+	type geom struct{ c, h, w, kh, kw, ph, m int }
+	for name, p := range packedVariants() {
+		for _, s := range []geom{{20, 14, 60, 5, 5, 0, 42}, {3, 12, 53, 3, 3, 1, 16}, {12, 6, 40, 4, 4, 0, 9}, {1, 9, 300, 5, 5, 0, 20}} {
+			for _, wide := range []bool{false, true} {
+				oh, ow := s.h+2*s.ph-s.kh+1, s.w+2*s.ph-s.kw+1
+				var g Im2col
+				require.NoError(t, g.Reset(s.c, s.h, s.w, s.kh, s.kw, 1, 1, s.ph, s.ph, oh, ow))
+				wide = g.SetWide(wide)
+				k, n := g.K(), oh*g.rowStride()-(g.rowStride()-ow)
+				in, a := random(rng, s.c*s.h*s.w), random(rng, s.m*k)
+				pa := PackA(s.m, k, a, k)
+				want, got := make([]float32, s.m*n), make([]float32, s.m*n)
+				p.GemmIm2col(pa, &g, in, 0, n, want, n)
+				require.True(t, g.SetDirect(true), "%+v", s)
+				p.GemmIm2col(pa, &g, in, 0, n, got, n)
+				require.Equal(t, want, got, "%s %+v wide %v", name, s, wide)
+			}
+		}
+	}
+}
+
+// Planes a multiple of 4 KiB apart (give or take 256 bytes) stay packed.
+func TestSetDirectAvoidsAliasedPlanes(t *testing.T) {
+	var g Im2col
+	for _, s := range []struct {
+		c, h, w int
+		want    bool
+	}{{32, 128, 256, false}, {32, 128, 250, true}, {40, 254, 510, true}, {1, 512, 1024, true}, {8, 32, 33, false}, {8, 32, 34, true}} {
+		require.NoError(t, g.Reset(s.c, s.h, s.w, 3, 3, 1, 1, 1, 1, s.h, s.w))
+		assert.Equal(t, s.want, g.SetDirect(true), "%+v", s)
+		assert.False(t, g.SetDirect(false))
+	}
+}
+
+// The direct micro-kernel in assembly and its Go twin agree, and the
+// guard stops a read past the input.
+func TestMicroDirectTwinsAgree(t *testing.T) {
+	if microDirectAsm == nil {
+		t.Skip("no assembly micro-kernel on this CPU")
+	}
+	rng := rand.New(rand.NewSource(15))
+	in := random(rng, 4000)
+	for _, k := range []int{1, 3, 4, 7, 25, 256} {
+		off := make([]int32, k)
+		for p := range off {
+			off[p] = int32(p*13 + rng.Intn(5))
+		}
+		a := random(rng, 3*k*mr)
+		for _, set := range []bool{false, true} {
+			ldc := nr + 5
+			c0 := random(rng, 3*mr*ldc)
+			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			microDirectGo(k, a, 3, in[11:], off, want, ldc, set)
+			microDirectAsm(k, a, 3, in[11:], off, got, ldc, set)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k %d set %v element %d", k, set, i)
+			}
+		}
+	}
+	off := []int32{0, 3990}
+	assert.Panics(t, func() { microDirectAsm(2, random(rng, 2*mr), 1, in, off, make([]float32, mr*nr), nr, true) }, "row 1 past the input")
 }

@@ -23,6 +23,7 @@ func init() {
 		microAsmName = "avx2-fma"
 		packB4Asm = packB4AVXChecked
 		gatherAsm = gatherAVX
+		microDirectAsm = microDirectAVX2FMA
 		return
 	}
 	// Without AVX2, gonum's SSE loops beat the pure-Go micro-kernel
@@ -55,3 +56,16 @@ func packB4AVXChecked(dst, b []float32, ldb, panels, stride int) {
 //
 //go:noescape
 func gatherAVX(dst, in *float32, off *int32, rows, panels, stride int)
+
+// micro4x24DirectAVX2FMA is the direct micro-kernel (micro_amd64.s):
+// microAVX2FMA with row p of B at b + off[p].
+//
+//go:noescape
+func micro4x24DirectAVX2FMA(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
+
+// microDirectAVX2FMA checks that the slices cover every value the tiles
+// read and write, then hands their pointers to the assembly.
+func microDirectAVX2FMA(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int, set bool) {
+	checkMicroDirect(k, a, tiles, in, off, c, ldc)
+	micro4x24DirectAVX2FMA(k, &a[0], tiles, &in[0], &off[0], &c[0], ldc, set)
+}

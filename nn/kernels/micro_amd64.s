@@ -230,3 +230,124 @@ panel:
 	JNZ     row
 	VZEROUPPER
 	RET
+
+// One k step of the direct micro-kernel: as STEP, but the row of B is
+// read at DI + 4·off[p], off[p] taken from OOFF(R9), so B is the
+// convolution's input itself rather than a packed panel.
+#define DSTEP(AOFF, OOFF) \
+	MOVLQSX OOFF(R9), AX; \
+	VMOVUPS (DI)(AX*4), Y12; \
+	VMOVUPS 32(DI)(AX*4), Y13; \
+	VMOVUPS 64(DI)(AX*4), Y14; \
+	VBROADCASTSS AOFF(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y0; \
+	VFMADD231PS Y13, Y15, Y1; \
+	VFMADD231PS Y14, Y15, Y2; \
+	VBROADCASTSS AOFF+4(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y3; \
+	VFMADD231PS Y13, Y15, Y4; \
+	VFMADD231PS Y14, Y15, Y5; \
+	VBROADCASTSS AOFF+8(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VFMADD231PS Y14, Y15, Y8; \
+	VBROADCASTSS AOFF+12(SI), Y15; \
+	VFMADD231PS Y12, Y15, Y9; \
+	VFMADD231PS Y13, Y15, Y10; \
+	VFMADD231PS Y14, Y15, Y11
+
+// func micro4x24DirectAVX2FMA(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
+//
+// micro4x24AVX2FMA with row p of B at b + off[p] (in floats): a
+// convolution's panel read in place from its input. Registers as there,
+// except R12 the base of B (DI is that base for the whole panel) and R9
+// walking off (back to R13 for each tile).
+TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
+	MOVQ k+0(FP), R11
+	MOVQ a+8(FP), SI
+	MOVQ tiles+16(FP), BX
+	MOVQ b+24(FP), DI
+	MOVQ off+32(FP), R13
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R8
+
+dtile:
+	MOVQ R11, CX
+	MOVQ R13, R9
+
+	MOVQ DX, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+	ADDQ R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 48(R10)
+	PREFETCHT0 92(R10)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	CMPQ CX, $4
+	JLT  dtail
+
+dloop4:
+	DSTEP(0, 0)
+	DSTEP(16, 4)
+	DSTEP(32, 8)
+	DSTEP(48, 12)
+	ADDQ $64, SI
+	ADDQ $16, R9
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  dloop4
+
+dtail:
+	TESTQ CX, CX
+	JZ    ddone
+
+dloop1:
+	DSTEP(0, 0)
+	ADDQ $16, SI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ  dloop1
+
+ddone:
+	CMPB set+56(FP), $0
+	JNE  doverwrite
+	STORE(Y0, Y1, Y2)
+	STORE(Y3, Y4, Y5)
+	STORE(Y6, Y7, Y8)
+	STORE(Y9, Y10, Y11)
+	JMP  dnext
+
+doverwrite:
+	SET(Y0, Y1, Y2)
+	SET(Y3, Y4, Y5)
+	SET(Y6, Y7, Y8)
+	SET(Y9, Y10, Y11)
+
+dnext:
+	DECQ BX
+	JNZ  dtile
+	VZEROUPPER
+	RET

@@ -13,4 +13,6 @@ var (
 	// gatherAsm, set with microAsm, is gather's loop on pointers, its
 	// bounds checked by gather.
 	gatherAsm func(dst, in *float32, off *int32, rows, panels, stride int)
+	// microDirectAsm, set with microAsm, is the direct micro-kernel.
+	microDirectAsm microDirectKernel
 )

@@ -211,6 +211,18 @@ func packA(dst, a []float32, lda, mb, kb int) {
 // the tiles in one call keeps the call overhead off layers with small k.
 type microKernel func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool)
 
+// microDirectKernel is microKernel with row p of B read in place at
+// in[off[p]:] (off ascending), for a convolution's input.
+type microDirectKernel func(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int, set bool)
+
+// checkMicroDirect guards the direct assembly micro-kernel as checkMicro
+// guards the other.
+func checkMicroDirect(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int) {
+	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || len(off) < k || off[0] < 0 || len(in) < int(off[k-1])+nr || ldc < nr || len(c) < (tiles*mr-1)*ldc+nr {
+		panic(fmt.Sprintf("kernels: direct micro-kernel called with k=%d tiles=%d len(a)=%d len(off)=%d len(in)=%d ldc=%d len(c)=%d", k, tiles, len(a), len(off), len(in), ldc, len(c)))
+	}
+}
+
 // checkMicro guards the assembly micro-kernel: it reads and writes
 // through raw pointers, so the slices must cover every tile.
 func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
@@ -226,16 +238,30 @@ func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32
 // cost a load and a store per multiply-add.
 func microGo(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool) {
 	for t := 0; t < tiles; t++ {
-		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, c[t*mr*ldc:], ldc, set)
+		microGoTile(k, a[t*k*mr:(t+1)*k*mr], b, ldb, nil, c[t*mr*ldc:], ldc, set)
 	}
 }
 
-func microGoTile(k int, a, b []float32, ldb int, c []float32, ldc int, set bool) {
+// microDirectGo is the pure-Go twin of the direct micro-kernel: row p of
+// B is in[off[p]:], the input itself.
+func microDirectGo(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int, set bool) {
+	for t := 0; t < tiles; t++ {
+		microGoTile(k, a[t*k*mr:(t+1)*k*mr], in, 0, off[:k], c[t*mr*ldc:], ldc, set)
+	}
+}
+
+// microGoTile computes one tile; row p of B starts at b[p·ldb], or at
+// b[off[p]] when off is not nil.
+func microGoTile(k int, a, b []float32, ldb int, off []int32, c []float32, ldc int, set bool) {
 	for j := 0; j < nr; j += 4 {
 		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
 		for p := 0; p < k; p++ {
 			av := (*[mr]float32)(a[p*mr:])
-			bv := (*[4]float32)(b[p*ldb+j:])
+			row := p * ldb
+			if off != nil {
+				row = int(off[p])
+			}
+			bv := (*[4]float32)(b[row+j:])
 			a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
 			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 			c00 += a0 * b0
