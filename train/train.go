@@ -12,14 +12,13 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/fc2conv/fc2conv/fmnist"
-	"github.com/fc2conv/fc2conv/graph"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/schollz/progressbar/v3"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // DefaultDataDir is where Debian's dataset-fashion-mnist installs the data.
@@ -49,6 +48,10 @@ type Config struct {
 	MineConfusable float64
 	Init           string // model whose weights training starts from (fine-tuning) instead of random ones
 	Arch           string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// Trainer is the training path, one of Trainers: "native" (package
+	// backprop, the default for "") or "gorgonia" (package graph), which
+	// trained the shipped members.
+	Trainer string
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
 	LabelSmoothing float64
@@ -165,6 +168,9 @@ func (c Config) Validate() error {
 	if _, err := Architecture(c.Arch); err != nil {
 		return &FieldError{Field: "Config.Arch", Err: err}
 	}
+	if c.Trainer != "" && !slices.Contains(Trainers, c.Trainer) {
+		return fieldErr("Config.Trainer", "%q is not one of %v", c.Trainer, Trainers)
+	}
 	if err := c.Sampler.Validate(); err != nil {
 		return &FieldError{Field: "Config.Sampler", Err: err}
 	}
@@ -261,27 +267,14 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	graph.UseFastGEMM()
-	g, err := graph.Build(net, graph.Options{Batch: cfg.Batch, Training: true})
+	st, err := newStepper(cfg, net)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
+		return nil, nil, err
 	}
-	y := G.NewMatrix(g.G, G.Float32, G.WithShape(cfg.Batch, 2), G.WithName("labels"))
-	loss, err := crossEntropy(g.Logits, y)
-	if err != nil {
-		return nil, nil, fmt.Errorf("train: loss: %w", err)
-	}
-	if _, err := G.Grad(loss, g.Learnables...); err != nil {
-		return nil, nil, fmt.Errorf("train: gradients: %w", err)
-	}
-	vm := G.NewTapeMachine(g.G, G.BindDualValues(g.Learnables...))
-	defer vm.Close()
-	solver := G.NewAdamSolver(G.WithLearnRate(cfg.LR))
+	defer st.close()
 
 	xs := make([]float32, cfg.Batch*784)
 	ys := make([]float32, cfg.Batch*2)
-	xT := tensor.New(tensor.WithShape(cfg.Batch, 1, 28, 28), tensor.WithBacking(xs))
-	yT := tensor.New(tensor.WithShape(cfg.Batch, 2), tensor.WithBacking(ys))
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		t0 := time.Now()
@@ -312,7 +305,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			}
 		}
 		// Cosine decay from LR to LR/20 over the run.
-		G.WithLearnRate(LearnRate(cfg.LR, epoch, cfg.Epochs))(solver)
+		lr := LearnRate(cfg.LR, epoch, cfg.Epochs)
 		bar := newBar(cfg, epoch)
 		var sum float64
 		for step := 0; step < cfg.Steps; step++ {
@@ -321,23 +314,10 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 				normalise(xs[b*784:(b+1)*784], net.Input)
 				ys[b*2], ys[b*2+1] = targets(lab, cfg.LabelSmoothing)
 			}
-			if err := G.Let(g.Input, xT); err != nil {
-				return nil, nil, fmt.Errorf("train: %w", err)
-			}
-			if err := G.Let(y, yT); err != nil {
-				return nil, nil, fmt.Errorf("train: %w", err)
-			}
-			if err := vm.RunAll(); err != nil {
+			l, err := st.step(xs, ys, lr)
+			if err != nil {
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step, err)
 			}
-			if err := g.UpdateRunningStats(); err != nil {
-				return nil, nil, fmt.Errorf("train: %w", err)
-			}
-			if err := solver.Step(G.NodesToValueGrads(g.Learnables)); err != nil {
-				return nil, nil, fmt.Errorf("train: solver: %w", err)
-			}
-			l := float64(loss.Value().Data().(float32))
-			vm.Reset()
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower Config.LR", epoch+1, step, l)
 			}

@@ -1,0 +1,247 @@
+package backprop
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/graph"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// testNets are the layer kinds training meets: 5×5 convolutions and an FC
+// head (the shipped members' dressnet), 3×3 stacks with batch norms after
+// convolutions and after a dense layer, and a padded, strided convolution
+// with an odd pool.
+func testNets() map[string]*nn.Network {
+	one, two, three, five := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}, nn.Pair{H: 5, W: 5}
+	in := func(c, h, w int) nn.InputSpec {
+		return nn.InputSpec{Channels: c, Height: h, Width: w, Mean: make([]float32, c), Std: []float32{1, 1, 1}[:c]}
+	}
+	return map[string]*nn.Network{
+		"dressnet": {Input: in(1, 16, 16), Layers: []nn.Layer{
+			nn.NewConv2D("conv1", 1, 6, five, one, nn.Pair{}), nn.NewReLU("r1"), nn.NewMaxPool2D("p1", two, two, nn.Pair{}),
+			nn.NewConv2D("conv2", 6, 8, three, one, nn.Pair{}), nn.NewReLU("r2"), nn.NewMaxPool2D("p2", two, two, nn.Pair{}),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 32, 12), nn.NewReLU("r3"), nn.NewDense("fc2", 12, 2), nn.NewSoftmax("sm")}},
+		"bn": {Input: in(1, 12, 12), Layers: []nn.Layer{
+			nn.NewConv2D("c1", 1, 4, three, one, nn.Pair{}), nn.NewBatchNorm("b1", 4, 1e-5), nn.NewReLU("r1"),
+			nn.NewConv2D("c2", 4, 8, three, one, nn.Pair{}), nn.NewBatchNorm("b2", 8, 1e-5), nn.NewReLU("r2"), nn.NewMaxPool2D("p", two, two, nn.Pair{}),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f1", 8*16, 10), nn.NewBatchNorm("b3", 10, 1e-5), nn.NewReLU("r3"),
+			nn.NewDense("f2", 10, 3), nn.NewSoftmax("sm")}},
+		"strided": {Input: in(3, 11, 13), Layers: []nn.Layer{
+			nn.NewConv2D("c", 3, 5, three, two, one), nn.NewReLU("r"), nn.NewMaxPool2D("p", three, three, nn.Pair{}),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f", 5*2*2, 2), nn.NewSoftmax("sm")}},
+	}
+}
+
+func randomize(rng *rand.Rand, net *nn.Network) {
+	for _, l := range net.Layers {
+		for _, p := range l.Params() {
+			if p.Value == nil {
+				continue
+			}
+			for i := range p.Value.Data {
+				switch p.Name {
+				case "running_var":
+					p.Value.Data[i] = 0.5 + rng.Float32()
+				case "weight":
+					if _, ok := l.(*nn.BatchNorm); ok {
+						p.Value.Data[i] = 0.5 + rng.Float32()
+						continue
+					}
+					fallthrough
+				default:
+					p.Value.Data[i] = float32(rng.NormFloat64() * 0.4)
+				}
+			}
+		}
+	}
+}
+
+func clone(net *nn.Network) *nn.Network {
+	c := *net
+	c.Layers = nil
+	for _, l := range net.Layers {
+		c.Layers = append(c.Layers, nn.CloneLayer(l))
+	}
+	return &c
+}
+
+// batchFor draws a batch of inputs and soft targets (label smoothing).
+func batchFor(rng *rand.Rand, net *nn.Network, batch int) (x, y []float32, classes int) {
+	in := nn.Shape{C: net.Input.Channels, H: net.Input.Height, W: net.Input.Width}
+	shapes, _ := net.Shapes(in)
+	classes = shapes[len(shapes)-1].Size()
+	x = make([]float32, batch*in.Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	y = make([]float32, batch*classes)
+	for b := 0; b < batch; b++ {
+		for k := 0; k < classes; k++ {
+			y[b*classes+k] = 0.05 / float32(classes-1)
+		}
+		y[b*classes+rng.Intn(classes)] = 0.95
+	}
+	return x, y, classes
+}
+
+// gorgoniaStep runs the reference: the graph in training mode, the mean
+// cross-entropy of its logits, gorgonia's autodiff. It returns the loss
+// and each learnable's gradient by name, and updates the running
+// statistics as the training loop does.
+func gorgoniaStep(t *testing.T, net *nn.Network, batch int, x, y []float32, classes int) (float64, map[string][]float32) {
+	g, err := graph.Build(net, graph.Options{Batch: batch, Training: true})
+	require.NoError(t, err)
+	in := nn.Shape{C: net.Input.Channels, H: net.Input.Height, W: net.Input.Width}
+	require.NoError(t, G.Let(g.Input, tensor.New(tensor.WithShape(batch, in.C, in.H, in.W), tensor.WithBacking(x))))
+	yn := G.NewConstant(tensor.New(tensor.WithShape(batch, classes), tensor.WithBacking(y)), G.In(g.G))
+	logp, err := G.LogSoftMax(g.Logits)
+	require.NoError(t, err)
+	prod, err := G.HadamardProd(logp, yn)
+	require.NoError(t, err)
+	s, err := G.Sum(prod, 1)
+	require.NoError(t, err)
+	m, err := G.Mean(s)
+	require.NoError(t, err)
+	loss, err := G.Neg(m)
+	require.NoError(t, err)
+	_, err = G.Grad(loss, g.Learnables...)
+	require.NoError(t, err)
+	vm := G.NewTapeMachine(g.G, G.BindDualValues(g.Learnables...))
+	defer vm.Close()
+	require.NoError(t, vm.RunAll())
+	require.NoError(t, g.UpdateRunningStats())
+	grads := map[string][]float32{}
+	for _, l := range g.Learnables {
+		gv, err := l.Grad()
+		require.NoError(t, err)
+		grads[l.Name()] = append([]float32(nil), gv.Data().([]float32)...)
+	}
+	return float64(loss.Value().Data().(float32)), grads
+}
+
+// The native pass gives gorgonia's loss, gradients and running statistics,
+// for every layer kind, over batches that fill several chunks and one
+// that does not.
+func TestStepMatchesGorgonia(t *testing.T) {
+	for name, net := range testNets() {
+		for _, batch := range []int{5, 19} {
+			rng := rand.New(rand.NewSource(int64(batch)))
+			randomize(rng, net)
+			x, y, classes := batchFor(rng, net, batch)
+			ref := clone(net)
+			wantLoss, want := gorgoniaStep(t, ref, batch, x, y, classes)
+
+			mine := clone(net)
+			tr, err := New(mine, batch, Options{Threads: 2})
+			require.NoError(t, err)
+			loss, err := tr.Step(x, y)
+			require.NoError(t, err)
+			assert.InDelta(t, wantLoss, loss, 1e-5*(1+math.Abs(wantLoss)), "%s batch %d loss", name, batch)
+			require.Len(t, tr.Params(), len(want), name)
+			for _, p := range tr.Params() {
+				w, ok := want[p.Name]
+				require.True(t, ok, "%s: gorgonia has no %s", name, p.Name)
+				require.Len(t, p.Grad, len(w))
+				var scale float64
+				for _, v := range w {
+					scale = max(scale, math.Abs(float64(v)))
+				}
+				for i := range w {
+					require.InDelta(t, w[i], p.Grad[i], 1e-4*(1+scale), "%s batch %d %s[%d]", name, batch, p.Name, i)
+				}
+			}
+			for i, l := range mine.Layers {
+				if bn, ok := l.(*nn.BatchNorm); ok {
+					rb := ref.Layers[i].(*nn.BatchNorm)
+					assert.InDeltaSlice(t, rb.Mean.Data, bn.Mean.Data, 1e-5, "%s %s running mean", name, bn.Name())
+					assert.InDeltaSlice(t, rb.Var.Data, bn.Var.Data, 1e-4, "%s %s running var", name, bn.Name())
+				}
+			}
+		}
+	}
+}
+
+// The gradients do not depend on the number of threads, bit for bit.
+func TestStepIsTheSameOnAnyThreads(t *testing.T) {
+	net := testNets()["bn"]
+	rng := rand.New(rand.NewSource(3))
+	randomize(rng, net)
+	x, y, _ := batchFor(rng, net, 37)
+	var first [][]float32
+	for _, threads := range []int{1, 2, 5} {
+		tr, err := New(clone(net), 37, Options{Threads: threads})
+		require.NoError(t, err)
+		_, err = tr.Step(x, y)
+		require.NoError(t, err)
+		var got [][]float32
+		for _, p := range tr.Params() {
+			got = append(got, p.Grad)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		require.Equal(t, first, got, "threads %d", threads)
+	}
+}
+
+// Adam takes gorgonia's AdamSolver's steps exactly, from the same
+// gradients, over several iterations (the bias corrections change).
+func TestAdamMatchesGorgonia(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	w0 := make([]float32, 50)
+	for i := range w0 {
+		w0[i] = float32(rng.NormFloat64())
+	}
+	mine := append([]float32(nil), w0...)
+	ref := append([]float32(nil), w0...)
+	g := G.NewGraph()
+	node := G.NewVector(g, G.Float32, G.WithShape(len(ref)), G.WithValue(tensor.New(tensor.WithShape(len(ref)), tensor.WithBacking(ref))), G.WithName("w"))
+	solver := G.NewAdamSolver(G.WithLearnRate(3e-3))
+	adam := NewAdam()
+	grad := make([]float32, len(w0))
+	for step := 0; step < 4; step++ {
+		for i := range grad {
+			grad[i] = float32(rng.NormFloat64())
+		}
+		dv := tensor.New(tensor.WithShape(len(grad)), tensor.WithBacking(append([]float32(nil), grad...)))
+		require.NoError(t, solver.Step([]G.ValueGrad{valueGrad{node, dv}}))
+		adam.Step([]Param{{Name: "w", Data: mine, Grad: grad}}, 3e-3)
+		require.Equal(t, ref, mine, "step %d", step)
+	}
+	assert.NotEqual(t, w0, mine, "the weights moved")
+}
+
+// valueGrad hands gorgonia's solver a node's value with a given gradient.
+type valueGrad struct {
+	n    *G.Node
+	grad tensor.Tensor
+}
+
+func (v valueGrad) Value() G.Value         { return v.n.Value() }
+func (v valueGrad) Grad() (G.Value, error) { return v.grad, nil }
+
+// Layers training cannot run are refused, naming the layer.
+func TestNewRefusesWhatItCannotTrain(t *testing.T) {
+	one := nn.Pair{H: 1, W: 1}
+	in := nn.InputSpec{Channels: 1, Height: 4, Width: 4, Mean: []float32{0}, Std: []float32{1}}
+	_, err := New(&nn.Network{Input: in, Layers: []nn.Layer{nn.NewConv2D("c", 1, 2, one, one, nn.Pair{})}}, 4, Options{})
+	assert.ErrorContains(t, err, "softmax")
+	net := &nn.Network{Input: in, Layers: []nn.Layer{nn.NewFlatten("f", nn.FlattenHWC), nn.NewDense("d", 16, 2), nn.NewSoftmax("s")}}
+	_, err = New(net, 4, Options{})
+	assert.ErrorContains(t, err, `layer 0 "f"`)
+	net.Layers[0] = nn.NewFlatten("f", nn.FlattenCHW)
+	bn := &nn.Network{Input: in, Layers: []nn.Layer{nn.NewFlatten("f", nn.FlattenCHW), nn.NewDense("d", 16, 2), nn.NewBatchNorm("bn", 2, 1e-5), nn.NewSoftmax("s")}}
+	_, err = New(bn, 1, Options{})
+	assert.ErrorContains(t, err, `layer 2 "bn": one value per channel`)
+	tr, err := New(net, 4, Options{})
+	require.NoError(t, err)
+	_, err = tr.Step(make([]float32, 3), make([]float32, 8))
+	assert.ErrorContains(t, err, "want 64 and 8")
+}

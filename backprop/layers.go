@@ -1,0 +1,422 @@
+package backprop
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// conv is a convolution as products with its unfolded input, sample by
+// sample: Y = W·col + b forward; dW = dY·colᵀ, db = Σ dY and
+// dcol = Wᵀ·dY, folded back into dX, backward.
+type conv struct {
+	l              *nn.Conv2D
+	is, os         nn.Shape
+	m, k, n        int       // output channels, InC·KH·KW, output pixels
+	dw, db         []float32 // the Params' gradients
+	wT             []float32 // k×m
+	col, colT      [][]float32
+	pdw, pdb, dcol [][]float32 // per chunk
+}
+
+func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
+	c := &conv{l: l, is: is, os: os, m: l.OutC, k: l.InC * l.Kernel.H * l.Kernel.W, n: os.H * os.W}
+	if l.PaddingEnd != nil {
+		return nil, fmt.Errorf("asymmetric padding is not trained")
+	}
+	c.dw = t.param(l.Name()+".weight", l.Weight.Data)
+	c.db = t.param(l.Name()+".bias", l.Bias.Data)
+	c.wT = make([]float32, c.k*c.m)
+	for range t.numChunks() {
+		c.col = append(c.col, make([]float32, c.k*c.n))
+		c.colT = append(c.colT, make([]float32, c.k*c.n))
+		c.dcol = append(c.dcol, make([]float32, c.k*c.n))
+		c.pdw = append(c.pdw, make([]float32, c.m*c.k))
+		c.pdb = append(c.pdb, make([]float32, c.m))
+	}
+	return c, nil
+}
+
+func (c *conv) forward(t *Net, in, out []float32) {
+	isz, osz := c.is.Size(), c.os.Size()
+	w, b := c.l.Weight.Data, c.l.Bias.Data
+	t.chunks(func(ch, b0, b1 int) {
+		col := c.col[ch]
+		for s := b0; s < b1; s++ {
+			c.unfold(in[s*isz:(s+1)*isz], col)
+			o := out[s*osz : (s+1)*osz]
+			for m := 0; m < c.m; m++ {
+				row := o[m*c.n : (m+1)*c.n]
+				for j := range row {
+					row[j] = b[m]
+				}
+			}
+			t.gemm.Gemm(c.m, c.n, c.k, w, c.k, col, c.n, o, c.n)
+		}
+	})
+}
+
+func (c *conv) backward(t *Net, in, _, dout, din []float32) {
+	isz, osz := c.is.Size(), c.os.Size()
+	transpose(c.wT, c.l.Weight.Data, c.m, c.k)
+	t.chunks(func(ch, b0, b1 int) {
+		col, colT, dcol, pdw, pdb := c.col[ch], c.colT[ch], c.dcol[ch], c.pdw[ch], c.pdb[ch]
+		clear(pdw)
+		clear(pdb)
+		for s := b0; s < b1; s++ {
+			c.unfold(in[s*isz:(s+1)*isz], col)
+			transpose(colT, col, c.k, c.n)
+			dy := dout[s*osz : (s+1)*osz]
+			t.gemm.Gemm(c.m, c.k, c.n, dy, c.n, colT, c.k, pdw, c.k)
+			for m := 0; m < c.m; m++ {
+				var sum float32
+				for _, v := range dy[m*c.n : (m+1)*c.n] {
+					sum += v
+				}
+				pdb[m] += sum
+			}
+			if din != nil {
+				clear(dcol)
+				t.gemm.Gemm(c.k, c.n, c.m, c.wT, c.m, dy, c.n, dcol, c.n)
+				c.fold(dcol, din[s*isz:(s+1)*isz])
+			}
+		}
+	})
+	sumChunks(c.dw, c.pdw)
+	sumChunks(c.db, c.pdb)
+}
+
+// sumChunks sets dst to the sum of the chunks' partial sums, in chunk order.
+func sumChunks(dst []float32, parts [][]float32) {
+	copy(dst, parts[0])
+	for _, p := range parts[1:] {
+		for i, v := range p {
+			dst[i] += v
+		}
+	}
+}
+
+// unfold writes one sample's im2col matrix: row (ci, ky, kx), column
+// output pixel, zero where the window reads padding.
+func (c *conv) unfold(x, col []float32) {
+	l, is, os := c.l, c.is, c.os
+	p := 0
+	for ci := 0; ci < is.C; ci++ {
+		plane := x[ci*is.H*is.W : (ci+1)*is.H*is.W]
+		for ky := 0; ky < l.Kernel.H; ky++ {
+			for kx := 0; kx < l.Kernel.W; kx++ {
+				dst := col[p*c.n : (p+1)*c.n]
+				p++
+				for oy := 0; oy < os.H; oy++ {
+					iy := oy*l.Stride.H - l.Padding.H + ky
+					d := dst[oy*os.W : (oy+1)*os.W]
+					if iy < 0 || iy >= is.H {
+						clear(d)
+						continue
+					}
+					row := plane[iy*is.W : (iy+1)*is.W]
+					if l.Stride.W == 1 && l.Padding.W == 0 {
+						copy(d, row[kx:kx+os.W])
+						continue
+					}
+					for ox := range d {
+						if ix := ox*l.Stride.W - l.Padding.W + kx; ix >= 0 && ix < is.W {
+							d[ox] = row[ix]
+						} else {
+							d[ox] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// fold is unfold's adjoint: it sets dx to the sum, over every window
+// position, of col's values at the input pixels they were read from.
+func (c *conv) fold(col, dx []float32) {
+	l, is, os := c.l, c.is, c.os
+	clear(dx)
+	p := 0
+	for ci := 0; ci < is.C; ci++ {
+		plane := dx[ci*is.H*is.W : (ci+1)*is.H*is.W]
+		for ky := 0; ky < l.Kernel.H; ky++ {
+			for kx := 0; kx < l.Kernel.W; kx++ {
+				src := col[p*c.n : (p+1)*c.n]
+				p++
+				for oy := 0; oy < os.H; oy++ {
+					iy := oy*l.Stride.H - l.Padding.H + ky
+					if iy < 0 || iy >= is.H {
+						continue
+					}
+					row := plane[iy*is.W : (iy+1)*is.W]
+					s := src[oy*os.W : (oy+1)*os.W]
+					for ox, v := range s {
+						if ix := ox*l.Stride.W - l.Padding.W + kx; ix >= 0 && ix < is.W {
+							row[ix] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// batchNorm normalises each channel with the batch's mean and biased
+// variance (over samples and pixels), then scales by gamma and shifts by
+// beta. Channels are independent, so they are what runs in parallel, each
+// summed in sample order.
+type batchNorm struct {
+	l             *nn.BatchNorm
+	c, hw         int
+	mean, invStd  []float64
+	dgamma, dbeta []float32
+}
+
+func (t *Net) newBatchNorm(l *nn.BatchNorm, is nn.Shape) (*batchNorm, error) {
+	if is.C != l.Features {
+		return nil, fmt.Errorf("input has %d channels, layer expects %d", is.C, l.Features)
+	}
+	if t.batch*is.H*is.W < 2 {
+		return nil, fmt.Errorf("one value per channel in a batch of %d; batch statistics need at least 2", t.batch)
+	}
+	bn := &batchNorm{l: l, c: is.C, hw: is.H * is.W, mean: make([]float64, is.C), invStd: make([]float64, is.C)}
+	bn.dgamma = t.param(l.Name()+".weight", l.Gamma.Data)
+	bn.dbeta = t.param(l.Name()+".bias", l.Beta.Data)
+	return bn, nil
+}
+
+// each calls f with channel c's values of every sample in turn.
+func (bn *batchNorm) each(batch, c int, x []float32, f func(v []float32)) {
+	for s := 0; s < batch; s++ {
+		o := (s*bn.c + c) * bn.hw
+		f(x[o : o+bn.hw])
+	}
+}
+
+func (bn *batchNorm) forward(t *Net, in, out []float32) {
+	count := float64(t.batch * bn.hw)
+	l, m := bn.l, t.momentum
+	parallel(bn.c, t.threads, func(c int) {
+		var sum float64
+		bn.each(t.batch, c, in, func(v []float32) {
+			for _, x := range v {
+				sum += float64(x)
+			}
+		})
+		mean := sum / count
+		var sq float64
+		bn.each(t.batch, c, in, func(v []float32) {
+			for _, x := range v {
+				d := float64(x) - mean
+				sq += d * d
+			}
+		})
+		variance := sq / count
+		inv := 1 / math.Sqrt(variance+l.Eps)
+		bn.mean[c], bn.invStd[c] = mean, inv
+		scale := float64(l.Gamma.Data[c]) * inv
+		shift := float64(l.Beta.Data[c]) - mean*scale
+		for s := 0; s < t.batch; s++ {
+			o := (s*bn.c + c) * bn.hw
+			for i, x := range in[o : o+bn.hw] {
+				out[o+i] = float32(float64(x)*scale + shift)
+			}
+		}
+		unbiased := variance * count / max(1, count-1)
+		l.Mean.Data[c] = (1-m)*l.Mean.Data[c] + m*float32(mean)
+		l.Var.Data[c] = (1-m)*l.Var.Data[c] + m*float32(unbiased)
+	})
+}
+
+func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
+	count := float64(t.batch * bn.hw)
+	parallel(bn.c, t.threads, func(c int) {
+		mean, inv := bn.mean[c], bn.invStd[c]
+		var dbeta, dgamma float64 // Σ dy and Σ dy·x̂
+		for s := 0; s < t.batch; s++ {
+			o := (s*bn.c + c) * bn.hw
+			x, dy := in[o:o+bn.hw], dout[o:o+bn.hw]
+			for i, g := range dy {
+				dbeta += float64(g)
+				dgamma += float64(g) * (float64(x[i]) - mean) * inv
+			}
+		}
+		bn.dgamma[c], bn.dbeta[c] = float32(dgamma), float32(dbeta)
+		if din == nil {
+			return
+		}
+		// dx = γ·σ⁻¹/n · (n·dy − Σdy − x̂·Σ(dy·x̂))
+		k := float64(bn.l.Gamma.Data[c]) * inv / count
+		for s := 0; s < t.batch; s++ {
+			o := (s*bn.c + c) * bn.hw
+			x, dy, dx := in[o:o+bn.hw], dout[o:o+bn.hw], din[o:o+bn.hw]
+			for i, g := range dy {
+				xh := (float64(x[i]) - mean) * inv
+				dx[i] = float32(k * (count*float64(g) - dbeta - xh*dgamma))
+			}
+		}
+	})
+}
+
+// relu passes positive inputs and their gradients.
+type relu struct{}
+
+func (relu) forward(_ *Net, in, out []float32) {
+	for i, v := range in {
+		out[i] = max(v, 0)
+	}
+}
+
+func (relu) backward(_ *Net, in, _, dout, din []float32) {
+	if din == nil {
+		return
+	}
+	for i, v := range in {
+		if v > 0 {
+			din[i] = dout[i]
+		} else {
+			din[i] = 0
+		}
+	}
+}
+
+// identity is a channels-first flatten: the same values in the same order.
+type identity struct{}
+
+func (identity) forward(_ *Net, in, out []float32) { copy(out, in) }
+
+func (identity) backward(_ *Net, _, _, dout, din []float32) {
+	if din != nil {
+		copy(din, dout)
+	}
+}
+
+// maxPool takes each window's maximum and sends the gradient back to it
+// (the first of equal maxima).
+type maxPool struct {
+	l      *nn.MaxPool2D
+	is, os nn.Shape
+	arg    []int32 // per output value of the batch: the input index it came from, within its sample
+}
+
+func newMaxPool(l *nn.MaxPool2D, is, os nn.Shape, batch int) (*maxPool, error) {
+	if l.Padding != (nn.Pair{}) || l.PaddingEnd != nil || l.CeilMode {
+		return nil, fmt.Errorf("padded or ceil-mode pooling is not trained")
+	}
+	return &maxPool{l: l, is: is, os: os, arg: make([]int32, batch*os.Size())}, nil
+}
+
+func (p *maxPool) forward(t *Net, in, out []float32) {
+	isz, osz := p.is.Size(), p.os.Size()
+	k, st := p.l.Kernel, p.l.Stride
+	t.chunks(func(_, b0, b1 int) {
+		for s := b0; s < b1; s++ {
+			x, y, arg := in[s*isz:(s+1)*isz], out[s*osz:(s+1)*osz], p.arg[s*osz:(s+1)*osz]
+			for c := 0; c < p.os.C; c++ {
+				for oy := 0; oy < p.os.H; oy++ {
+					for ox := 0; ox < p.os.W; ox++ {
+						best := (c*p.is.H+oy*st.H)*p.is.W + ox*st.W
+						for ky := 0; ky < k.H; ky++ {
+							for kx := 0; kx < k.W; kx++ {
+								if i := (c*p.is.H+oy*st.H+ky)*p.is.W + ox*st.W + kx; x[i] > x[best] {
+									best = i
+								}
+							}
+						}
+						o := (c*p.os.H+oy)*p.os.W + ox
+						y[o], arg[o] = x[best], int32(best)
+					}
+				}
+			}
+		}
+	})
+}
+
+func (p *maxPool) backward(t *Net, _, _, dout, din []float32) {
+	if din == nil {
+		return
+	}
+	isz, osz := p.is.Size(), p.os.Size()
+	t.chunks(func(_, b0, b1 int) {
+		for s := b0; s < b1; s++ {
+			dx := din[s*isz : (s+1)*isz]
+			clear(dx)
+			for o, i := range p.arg[s*osz : (s+1)*osz] {
+				dx[i] += dout[s*osz+o]
+			}
+		}
+	})
+}
+
+// dense is y = x·Wᵀ + b over the batch at once.
+type dense struct {
+	l         *nn.Dense
+	dw, db    []float32
+	wT, doutT []float32
+}
+
+func (t *Net) newDense(l *nn.Dense) *dense {
+	d := &dense{l: l, wT: make([]float32, l.In*l.Out), doutT: make([]float32, l.Out*t.batch)}
+	d.dw = t.param(l.Name()+".weight", l.Weight.Data)
+	d.db = t.param(l.Name()+".bias", l.Bias.Data)
+	return d
+}
+
+func (d *dense) forward(t *Net, in, out []float32) {
+	l := d.l
+	transpose(d.wT, l.Weight.Data, l.Out, l.In)
+	for s := 0; s < t.batch; s++ {
+		copy(out[s*l.Out:(s+1)*l.Out], l.Bias.Data)
+	}
+	t.gemm.Gemm(t.batch, l.Out, l.In, in, l.In, d.wT, l.Out, out, l.Out)
+}
+
+func (d *dense) backward(t *Net, in, _, dout, din []float32) {
+	l := d.l
+	transpose(d.doutT, dout, t.batch, l.Out)
+	clear(d.dw)
+	t.gemm.Gemm(l.Out, l.In, t.batch, d.doutT, t.batch, in, l.In, d.dw, l.In)
+	for o := 0; o < l.Out; o++ {
+		var sum float32
+		for _, v := range d.doutT[o*t.batch : (o+1)*t.batch] {
+			sum += v
+		}
+		d.db[o] = sum
+	}
+	if din != nil {
+		clear(din)
+		t.gemm.Gemm(t.batch, l.In, l.Out, dout, l.Out, l.Weight.Data, l.In, din, l.In)
+	}
+}
+
+// dropout zeroes each value with probability rate and scales the rest by
+// 1/(1 − rate), so the expected output is the input.
+type dropout struct {
+	rate float64
+	keep []float32 // 0 or 1/(1 − rate) per value of the last batch
+}
+
+func (d *dropout) forward(t *Net, in, out []float32) {
+	if len(d.keep) != len(in) {
+		d.keep = make([]float32, len(in))
+	}
+	scale := float32(1 / (1 - d.rate))
+	for i, v := range in {
+		d.keep[i] = 0
+		if t.rng.Float64() >= d.rate {
+			d.keep[i] = scale
+		}
+		out[i] = v * d.keep[i]
+	}
+}
+
+func (d *dropout) backward(_ *Net, _, _, dout, din []float32) {
+	if din == nil {
+		return
+	}
+	for i, g := range dout {
+		din[i] = g * d.keep[i]
+	}
+}
