@@ -13,11 +13,12 @@ import (
 type conv struct {
 	l              *nn.Conv2D
 	is, os         nn.Shape
-	m, k, n        int       // output channels, InC·KH·KW, output pixels
-	dw, db         []float32 // the Params' gradients
-	wT             []float32 // k×m
-	col, colT      [][]float32
-	pdw, pdb, dcol [][]float32 // per chunk
+	m, k, n        int         // output channels, InC·KH·KW, output pixels
+	dw, db         []float32   // the Params' gradients
+	wT             []float32   // k×m
+	cols           [][]float32 // per sample: its unfolded input, from forward for backward
+	colT           [][]float32 // per chunk, as the rest
+	pdw, pdb, dcol [][]float32
 }
 
 func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
@@ -28,8 +29,13 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 	c.dw = t.param(l.Name()+".weight", l.Weight.Data)
 	c.db = t.param(l.Name()+".bias", l.Bias.Data)
 	c.wT = make([]float32, c.k*c.m)
+	if int64(t.batch)*int64(c.k)*int64(c.n) > 1<<28 {
+		return nil, fmt.Errorf("unfolded input of %d×%d per sample is too large for a batch of %d", c.k, c.n, t.batch)
+	}
+	for range t.batch {
+		c.cols = append(c.cols, make([]float32, c.k*c.n))
+	}
 	for range t.numChunks() {
-		c.col = append(c.col, make([]float32, c.k*c.n))
 		c.colT = append(c.colT, make([]float32, c.k*c.n))
 		c.dcol = append(c.dcol, make([]float32, c.k*c.n))
 		c.pdw = append(c.pdw, make([]float32, c.m*c.k))
@@ -42,8 +48,8 @@ func (c *conv) forward(t *Net, in, out []float32) {
 	isz, osz := c.is.Size(), c.os.Size()
 	w, b := c.l.Weight.Data, c.l.Bias.Data
 	t.chunks(func(ch, b0, b1 int) {
-		col := c.col[ch]
 		for s := b0; s < b1; s++ {
+			col := c.cols[s]
 			c.unfold(in[s*isz:(s+1)*isz], col)
 			o := out[s*osz : (s+1)*osz]
 			for m := 0; m < c.m; m++ {
@@ -57,16 +63,15 @@ func (c *conv) forward(t *Net, in, out []float32) {
 	})
 }
 
-func (c *conv) backward(t *Net, in, _, dout, din []float32) {
+func (c *conv) backward(t *Net, _, _, dout, din []float32) {
 	isz, osz := c.is.Size(), c.os.Size()
 	transpose(c.wT, c.l.Weight.Data, c.m, c.k)
 	t.chunks(func(ch, b0, b1 int) {
-		col, colT, dcol, pdw, pdb := c.col[ch], c.colT[ch], c.dcol[ch], c.pdw[ch], c.pdb[ch]
+		colT, dcol, pdw, pdb := c.colT[ch], c.dcol[ch], c.pdw[ch], c.pdb[ch]
 		clear(pdw)
 		clear(pdb)
 		for s := b0; s < b1; s++ {
-			c.unfold(in[s*isz:(s+1)*isz], col)
-			transpose(colT, col, c.k, c.n)
+			transpose(colT, c.cols[s], c.k, c.n)
 			dy := dout[s*osz : (s+1)*osz]
 			t.gemm.Gemm(c.m, c.k, c.n, dy, c.n, colT, c.k, pdw, c.k)
 			for m := 0; m < c.m; m++ {
@@ -152,6 +157,10 @@ func (c *conv) fold(col, dx []float32) {
 					}
 					row := plane[iy*is.W : (iy+1)*is.W]
 					s := src[oy*os.W : (oy+1)*os.W]
+					if l.Stride.W == 1 && l.Padding.W == 0 {
+						addTo(row[kx:kx+os.W], s)
+						continue
+					}
 					for ox, v := range s {
 						if ix := ox*l.Stride.W - l.Padding.W + kx; ix >= 0 && ix < is.W {
 							row[ix] += v
@@ -160,6 +169,14 @@ func (c *conv) fold(col, dx []float32) {
 				}
 			}
 		}
+	}
+}
+
+// addTo adds src into dst, element by element.
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
 	}
 }
 
