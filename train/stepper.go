@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -106,3 +107,27 @@ func (s *gorgoniaStepper) step(xs, ys []float32, lr float64) (float64, error) {
 }
 
 func (s *gorgoniaStepper) close() { s.vm.Close() }
+
+// crossEntropy is the mean of −Σ y·log softmax(logits).
+func crossEntropy(logits, y *G.Node) (*G.Node, error) {
+	if logits == nil {
+		return nil, errors.New("network does not end in a softmax")
+	}
+	logp, err := G.LogSoftMax(logits)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := G.HadamardProd(logp, y)
+	if err != nil {
+		return nil, err
+	}
+	s, err := G.Sum(prod, 1)
+	if err != nil {
+		return nil, err
+	}
+	m, err := G.Mean(s)
+	if err != nil {
+		return nil, err
+	}
+	return G.Neg(m)
+}

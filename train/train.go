@@ -18,7 +18,6 @@ import (
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/schollz/progressbar/v3"
-	G "gorgonia.org/gorgonia"
 )
 
 // DefaultDataDir is where Debian's dataset-fashion-mnist installs the data.
@@ -513,30 +512,6 @@ func targets(lab int, eps float64) (float32, float32) {
 		return lo, 1 - lo
 	}
 	return 1 - lo, lo
-}
-
-// crossEntropy is the mean of −Σ y·log softmax(logits).
-func crossEntropy(logits, y *G.Node) (*G.Node, error) {
-	if logits == nil {
-		return nil, errors.New("network does not end in a softmax")
-	}
-	logp, err := G.LogSoftMax(logits)
-	if err != nil {
-		return nil, err
-	}
-	prod, err := G.HadamardProd(logp, y)
-	if err != nil {
-		return nil, err
-	}
-	s, err := G.Sum(prod, 1)
-	if err != nil {
-		return nil, err
-	}
-	m, err := G.Mean(s)
-	if err != nil {
-		return nil, err
-	}
-	return G.Neg(m)
 }
 
 // normalise maps [0,1] pixels through the input spec (one channel).
