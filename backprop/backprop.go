@@ -56,7 +56,6 @@ type Options struct {
 // Net is a network prepared for training on batches of one size. It
 // holds the activations of the last forward pass; use one per goroutine.
 type Net struct {
-	net      *nn.Network
 	batch    int
 	shapes   []nn.Shape // shapes[i] is layer i's input, the last the logits
 	layers   []layer
@@ -104,7 +103,7 @@ func New(net *nn.Network, batch int, opt Options) (*Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backprop: %w", err)
 	}
-	t := &Net{net: net, batch: batch, shapes: shapes[:n], threads: opt.Threads, momentum: float32(opt.Momentum),
+	t := &Net{batch: batch, shapes: shapes[:n], threads: opt.Threads, momentum: float32(opt.Momentum),
 		rng: rand.New(rand.NewSource(opt.Seed)), gemm: kernels.Default}
 	for i, l := range net.Layers[:n-1] {
 		is, os := shapes[i], shapes[i+1]
@@ -219,8 +218,7 @@ func softmaxCrossEntropy(z, y, dz []float32, batch, classes int) float64 {
 // chunks runs f on every chunk of the batch, on up to t.threads
 // goroutines; f gets the chunk's index and its samples [b0, b1).
 func (t *Net) chunks(f func(c, b0, b1 int)) {
-	n := (t.batch + chunk - 1) / chunk
-	parallel(n, t.threads, func(c int) { f(c, c*chunk, min(t.batch, (c+1)*chunk)) })
+	parallel(t.numChunks(), t.threads, func(c int) { f(c, c*chunk, min(t.batch, (c+1)*chunk)) })
 }
 
 // parallel runs f(0) … f(n−1) on up to threads goroutines.
