@@ -2,13 +2,10 @@
 
 #include "textflag.h"
 
-// One k step: a row of 24 B values in Y12–Y14, each of the 4 A values
-// broadcast in turn into Y15 and multiplied into its row of accumulators
-// (row i in Y(3i)..Y(3i+2)). AOFF is the A offset in bytes of this step.
-#define STEP(AOFF) \
-	VMOVUPS (DI), Y12; \
-	VMOVUPS 32(DI), Y13; \
-	VMOVUPS 64(DI), Y14; \
+// The four rows' multiply-adds of one k step, the row of B already in
+// Y12–Y14: each of the 4 A values at AOFF(SI) broadcast in turn into Y15
+// and multiplied into its row of accumulators (row i in Y(3i)..Y(3i+2)).
+#define FMAS(AOFF) \
 	VBROADCASTSS AOFF(SI), Y15; \
 	VFMADD231PS Y12, Y15, Y0; \
 	VFMADD231PS Y13, Y15, Y1; \
@@ -24,7 +21,51 @@
 	VBROADCASTSS AOFF+12(SI), Y15; \
 	VFMADD231PS Y12, Y15, Y9; \
 	VFMADD231PS Y13, Y15, Y10; \
-	VFMADD231PS Y14, Y15, Y11; \
+	VFMADD231PS Y14, Y15, Y11
+
+// Start fetching the C tile at DX (4 rows of 96 bytes, up to 3 lines
+// each, ldc bytes apart in R8), so that the read-modify-write at the end
+// finds it in cache. Uses R10.
+#define PREFETCHC \
+	MOVQ DX, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 48(R10); \
+	PREFETCHT0 92(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 48(R10); \
+	PREFETCHT0 92(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 48(R10); \
+	PREFETCHT0 92(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 48(R10); \
+	PREFETCHT0 92(R10)
+
+// Clear the 12 accumulators.
+#define ZEROACC \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11
+
+// One k step: a row of 24 B values from DI into Y12–Y14, then FMAS.
+// AOFF is the A offset in bytes of this step.
+#define STEP(AOFF) \
+	VMOVUPS (DI), Y12; \
+	VMOVUPS 32(DI), Y13; \
+	VMOVUPS 64(DI), Y14; \
+	FMAS(AOFF); \
 	ADDQ R9, DI
 
 // Write one row of accumulators to C at DX, then move DX to the next row.
@@ -65,37 +106,9 @@ tile:
 	MOVQ R11, CX
 	MOVQ R12, DI
 
-	// Start fetching the C tile (4 rows of 96 bytes, up to 3 lines each)
-	// now, so that the read-modify-write at the end finds it in cache.
-	MOVQ DX, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
+	PREFETCHC
 
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZEROACC
 
 	// Four steps per iteration to spread the loop overhead.
 	CMPQ CX, $4
@@ -239,29 +252,14 @@ panel:
 	VMOVUPS (DI)(AX*4), Y12; \
 	VMOVUPS 32(DI)(AX*4), Y13; \
 	VMOVUPS 64(DI)(AX*4), Y14; \
-	VBROADCASTSS AOFF(SI), Y15; \
-	VFMADD231PS Y12, Y15, Y0; \
-	VFMADD231PS Y13, Y15, Y1; \
-	VFMADD231PS Y14, Y15, Y2; \
-	VBROADCASTSS AOFF+4(SI), Y15; \
-	VFMADD231PS Y12, Y15, Y3; \
-	VFMADD231PS Y13, Y15, Y4; \
-	VFMADD231PS Y14, Y15, Y5; \
-	VBROADCASTSS AOFF+8(SI), Y15; \
-	VFMADD231PS Y12, Y15, Y6; \
-	VFMADD231PS Y13, Y15, Y7; \
-	VFMADD231PS Y14, Y15, Y8; \
-	VBROADCASTSS AOFF+12(SI), Y15; \
-	VFMADD231PS Y12, Y15, Y9; \
-	VFMADD231PS Y13, Y15, Y10; \
-	VFMADD231PS Y14, Y15, Y11
+	FMAS(AOFF)
 
 // func micro4x24DirectAVX2FMA(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
 //
 // micro4x24AVX2FMA with row p of B at b + off[p] (in floats): a
 // convolution's panel read in place from its input. Registers as there,
-// except R12 the base of B (DI is that base for the whole panel) and R9
-// walking off (back to R13 for each tile).
+// except DI the base of B for the whole panel and R9 walking off (back to
+// R13 for each tile).
 TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
 	MOVQ k+0(FP), R11
 	MOVQ a+8(FP), SI
@@ -276,35 +274,9 @@ dtile:
 	MOVQ R11, CX
 	MOVQ R13, R9
 
-	MOVQ DX, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
-	ADDQ R8, R10
-	PREFETCHT0 (R10)
-	PREFETCHT0 48(R10)
-	PREFETCHT0 92(R10)
+	PREFETCHC
 
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZEROACC
 
 	CMPQ CX, $4
 	JLT  dtail
