@@ -165,16 +165,7 @@ func directPanel(direct microDirectKernel, ws *workspace, ap []float32, mb, kb i
 	if rows := mb - tiles*mr; rows > 0 {
 		t := ws.tile[:]
 		direct(kb, ap[tiles*mr*kb:tiles*mr*kb+kb*mr], 1, in, off, t, nr, true)
-		for i := 0; i < rows; i++ {
-			ci := c[(tiles*mr+i)*ldc : (tiles*mr+i)*ldc+nr]
-			if set {
-				copy(ci, t[i*nr:])
-				continue
-			}
-			for j, v := range t[i*nr : i*nr+nr] {
-				ci[j] += v
-			}
-		}
+		storeTile(c[tiles*mr*ldc:], ldc, t, rows, nr, set)
 	}
 }
 

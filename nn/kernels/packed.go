@@ -167,16 +167,22 @@ func macroKernel(micro microKernel, ws *workspace, ap []float32, mb, nb, kb int,
 			rows := min(mr, mb-ir)
 			t := ws.tile[:]
 			micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr, true)
-			for i := 0; i < rows; i++ {
-				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
-				if set {
-					copy(ci, t[i*nr:])
-					continue
-				}
-				for j, v := range t[i*nr : i*nr+cols] {
-					ci[j] += v
-				}
-			}
+			storeTile(c[ir*ldc+jr:], ldc, t, rows, cols, set)
+		}
+	}
+}
+
+// storeTile writes (set) or adds the first rows×cols values of an edge
+// tile t (rows nr apart) into c.
+func storeTile(c []float32, ldc int, t []float32, rows, cols int, set bool) {
+	for i := 0; i < rows; i++ {
+		ci := c[i*ldc : i*ldc+cols]
+		if set {
+			copy(ci, t[i*nr:])
+			continue
+		}
+		for j, v := range t[i*nr : i*nr+cols] {
+			ci[j] += v
 		}
 	}
 }
