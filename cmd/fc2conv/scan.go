@@ -528,12 +528,19 @@ type scanProgress struct {
 	n, fails int
 }
 
+// isTerminal reports whether w is a terminal, where a redrawn progress
+// bar belongs; in a log file it would be a wall of carriage returns.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func newScanProgress(stderr io.Writer, total int, quiet bool, every time.Duration) *scanProgress {
 	p := &scanProgress{total: total, start: time.Now(), stop: make(chan struct{})}
 	if quiet {
 		return p
 	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(stderr) {
 		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription("scanning"), progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),

@@ -66,7 +66,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Place.ScaleIoU, fl("Place.ScaleIoU", "scale-iou"), s.Place.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
 	fs.Float64Var(&s.Background.Scene, fl("Background.Scene", "scene"), s.Background.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	fs.BoolVar(&cfg.Calibrate, "calibrate", false, "after the last epoch, fit a temperature on the validation patches and fold it into the model (see 'fc2conv calibrate')")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar (there is none when stderr is not a terminal)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -107,7 +107,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cfg.Log = stdout
-	if !*quiet {
+	if !*quiet && isTerminal(os.Stderr) {
 		cfg.Progress = os.Stderr
 	}
 	net, _, err := train.Run(cfg)
