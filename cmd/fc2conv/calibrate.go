@@ -14,14 +14,20 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("calibrate", "", "Fits a temperature to a dress model (FC, converted or an ensemble) on the validation\n"+
 		"patches a training run with the same --seed, --split-seed, --val-fraction and\n"+
 		"--val-patches draws (default sampler settings), and writes the model with its\n"+
-		"logits divided by it (and its stored threshold moved to the same operating point).\n"+
-		"Reports the NLL and the expected calibration error before and after. t10k is never read.", stderr)
+		"logits divided by it (and its stored threshold moved to the same operating point,\n"+
+		"or replaced by --threshold).\n"+
+		"Reports the NLL and the expected calibration error before and after. t10k is never read.\n\n"+
+		"example, a threshold chosen on validation scenes scanned with the calibrated model:\n"+
+		"  fc2conv calibrate --model ens.safetensors --out ens-cal.safetensors --seed 1 --split-seed 1\n"+
+		"  fc2conv convert ens-cal.safetensors -o ens-cal-fcn.safetensors   # scan validation scenes, 'eval detect --max-fp 0.1'\n"+
+		"  fc2conv calibrate --model ens.safetensors --out final.safetensors --seed 1 --split-seed 1 --threshold 0.87", stderr)
 	cfg := d
 	flagOf := map[string]string{}
 	fl := func(field, name string) string { flagOf[field] = "--" + name; return name }
 	model := fs.String("model", "", "model `file` to calibrate (required)")
 	out := fs.String("out", "", "calibrated model `file` (required)")
 	force := fs.Bool("force", false, "overwrite --out if it exists")
+	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT, on the calibrated scale, instead of moving the model's own")
 	reliability := fs.String("reliability", "", "also write the reliability diagram after calibration, on the validation patches, to this PNG `file`")
 	fs.StringVar(&cfg.DataDir, fl("Config.DataDir", "data"), d.DataDir, "Fashion-MNIST `dir`")
 	fs.StringVar(&cfg.PhotoDir, fl("Config.PhotoDir", "photos"), defaultTrainPhotos, "background photographs `dir`, as given to train; '' for synthetic backgrounds only")
@@ -35,6 +41,10 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *model == "" || *out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "fc2conv calibrate: need --model FILE and --out FILE, and no other arguments (try --help)")
+		return exitUsage
+	}
+	if isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1) {
+		fmt.Fprintf(stderr, "fc2conv calibrate: --threshold %g out of range [0,1]\n", *threshold)
 		return exitUsage
 	}
 	if _, err := os.Stat(*out); err == nil && !*force {
@@ -51,6 +61,9 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv calibrate: %s\n", flagMessage(err, flagOf))
 		return exitFail
+	}
+	if isSet(fs, "threshold") {
+		net.Threshold = *threshold
 	}
 	if *reliability != "" {
 		if err := writeReliability(*reliability, c.After, fmt.Sprintf("validation patches, T %.3f", c.Temperature)); err != nil {

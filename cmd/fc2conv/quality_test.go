@@ -65,6 +65,19 @@ func TestCalibrateCommand(t *testing.T) {
 	code, _, stderr = runCLI(args...)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "exists; give --force")
+
+	// --threshold replaces the moved threshold with the one given, and the
+	// temperature is the same fit.
+	code, stdout2, stderr := runCLI(append(args, "--force", "--threshold", "0.87")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout2, m[0])
+	cal2, err := nn.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, 0.87, cal2.Threshold)
+
+	code, _, stderr = runCLI(append(args, "--force", "--threshold", "1.5")...)
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "fc2conv calibrate: --threshold 1.5 out of range [0,1]\n", stderr)
 }
 
 // eval classify prints the expected calibration error and draws the
