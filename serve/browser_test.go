@@ -74,7 +74,7 @@ func TestPageInBrowser(t *testing.T) {
 		return rec.Detections
 	}
 	atModel := apiBoxes("")
-	atLow := apiBoxes("&threshold=0.1")
+	atLow := apiBoxes("&threshold=0.02")
 	require.NotEmpty(t, atModel)
 	require.Greater(t, len(atLow), len(atModel), "a lower threshold must show more boxes for the slider check to mean something")
 
@@ -120,12 +120,12 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	before := detects()
 	require.NoError(t, chromedp.Do(step,
-		chromedp.SetValue(chromedp.ID("threshold"), "0.1"),
+		chromedp.SetValue(chromedp.ID("threshold"), "0.02"),
 		chromedp.Evaluate[chromedp.Void](`void document.getElementById("threshold").dispatchEvent(new Event("input"))`),
 	), "moving the slider")
 	page, err = chromedp.Run(step, chromedp.Evaluate[[]drawn](drawnBoxes))
 	require.NoError(t, err)
-	assertSameBoxes(t, atLow, page, "at threshold 0.1")
+	assertSameBoxes(t, atLow, page, "at threshold 0.02")
 	count, err := chromedp.Run(step, chromedp.Text(chromedp.ID("count")))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(count, fmt.Sprintf("%d of ", len(atLow))), "count %q", count)

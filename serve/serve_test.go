@@ -139,7 +139,7 @@ func TestDetectAnswersScansRecord(t *testing.T) {
 	require.NoError(t, err)
 	res, err := d.Detect(pic)
 	require.NoError(t, err)
-	want, err := json.Marshal(scan.NewRecord("scene_001.png", embeddedModel, 0.89, res))
+	want, err := json.Marshal(scan.NewRecord("scene_001.png", embeddedModel, 0.868, res))
 	require.NoError(t, err)
 
 	mp, ct := multipartBody(t, FormField, "scene_001.png", img)
@@ -164,7 +164,7 @@ func TestDetectAnswersScansRecord(t *testing.T) {
 			}
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &rec))
-		assert.Equal(t, 0.89, rec.Threshold, "the embedded model's own threshold")
+		assert.Equal(t, 0.868, rec.Threshold, "the embedded model's own threshold")
 		require.Len(t, rec.Detections, len(sceneDresses), name)
 		for _, truth := range sceneDresses {
 			best := 0.0
@@ -191,7 +191,7 @@ func TestDetectOptionsChangeTheResult(t *testing.T) {
 	}
 	n, thr := count("")
 	assert.Equal(t, 2, n)
-	assert.Equal(t, 0.89, thr)
+	assert.Equal(t, 0.868, thr)
 	n, thr = count("&threshold=0")
 	assert.Greater(t, n, 2, "threshold 0 reports every window that survives NMS")
 	assert.Equal(t, 0.0, thr, "the record keeps the threshold as given")
@@ -375,15 +375,15 @@ func TestModelInfo(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &info))
 	// The embedded model as models/README.md describes it.
 	assert.Equal(t, "embedded:dress-fcn", info.Name)
-	assert.Equal(t, "7c896b0621e9", info.SHA256)
+	assert.Equal(t, "455aaa333b7a", info.SHA256)
 	assert.Equal(t, []string{"not dress", "dress"}, info.Labels)
 	assert.Equal(t, 1, info.Class)
-	assert.Equal(t, 0.89, info.Threshold)
+	assert.Equal(t, 0.868, info.Threshold)
 	assert.Equal(t, Size{28, 28}, info.Window)
 	assert.Equal(t, Size{4, 4}, info.Stride)
-	require.Len(t, info.Layers, 10)
-	assert.Equal(t, LayerRow{Name: "conv1", Type: "conv2d", Config: "conv 40×1×5×5 /1×1 pad 0×0", Output: [3]int{40, 24, 24}, Weights: 40*25 + 40}, info.Layers[0])
-	assert.Equal(t, [3]int{2, 1, 1}, info.Layers[9].Output, "one cell of two classes on the window")
+	require.Len(t, info.Layers, 12)
+	assert.Equal(t, LayerRow{Name: "conv1", Type: "conv2d", Config: "conv 32×1×3×3 /1×1 pad 0×0", Output: [3]int{32, 26, 26}, Weights: 32*9 + 32}, info.Layers[0])
+	assert.Equal(t, [3]int{2, 1, 1}, info.Layers[11].Output, "one cell of two classes on the window")
 	assert.Equal(t, Limits{MaxBodyBytes: DefaultMaxBodyBytes, MaxPixels: 1000, TimeoutSeconds: 60, Workers: 2, MaxInFlight: 8}, info.Limits)
 }
 

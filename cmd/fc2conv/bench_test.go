@@ -13,11 +13,12 @@ func TestBench(t *testing.T) {
 	code, out, errOut := runCLI("bench", "--size", "96x64", "--runs", "1")
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Regexp(t, regexp.MustCompile(`single-thread GEMM rate: [0-9.]+ GFLOP/s`), out)
-	for _, step := range []string{`conv1\+relu1\+pool1`, `conv2\+relu2\+pool2`, `fc1\+relu3`, "fc2", "softmax", "total"} {
+	for _, step := range []string{`conv1\+relu1`, `conv2\+relu2\+pool3`, `conv4\+relu4\+pool5`, `fc6\+relu6`, "out", "softmax", "total"} {
 		assert.Regexp(t, regexp.MustCompile(`(?m)^\s*`+step+`\s`), out, "a row for %s", step)
 	}
-	// conv1 gives 40×60×92 on 96×64, pooled to 40×30×46.
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\+relu1\+pool1\s+conv2d\+relu\+maxpool2d\s+40×30×46\s`), out)
+	// On 96×64 conv1 (3×3) gives 32×62×94; conv2 64×60×92, pooled to 64×30×46.
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\+relu1\s+conv2d\+relu\s+32×62×94\s`), out)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv2\+relu2\+pool3\s+conv2d\+relu\+maxpool2d\s+64×30×46\s`), out)
 	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options: [0-9.]+ s per image`), out)
 	assert.Contains(t, out, "peak memory (RSS)")
 }

@@ -16,11 +16,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 		"--val-patches draws (default sampler settings), and writes the model with its\n"+
 		"logits divided by it (and its stored threshold moved to the same operating point,\n"+
 		"or replaced by --threshold).\n"+
-		"Reports the NLL and the expected calibration error before and after. t10k is never read.\n\n"+
-		"example, a threshold chosen on validation scenes scanned with the calibrated model:\n"+
-		"  fc2conv calibrate --model ens.safetensors --out ens-cal.safetensors --seed 1 --split-seed 1\n"+
-		"  fc2conv convert ens-cal.safetensors -o ens-cal-fcn.safetensors   # scan validation scenes, 'eval detect --max-fp 0.1'\n"+
-		"  fc2conv calibrate --model ens.safetensors --out final.safetensors --seed 1 --split-seed 1 --threshold 0.87", stderr)
+		"Reports the NLL and the expected calibration error before and after. t10k is never read.", stderr)
 	cfg := d
 	flagOf := map[string]string{}
 	fl := func(field, name string) string { flagOf[field] = "--" + name; return name }

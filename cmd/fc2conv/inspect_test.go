@@ -138,32 +138,39 @@ func TestInspectDress(t *testing.T) {
 	code, out, errOut := runCLI("inspect")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "model embedded:dress-fcn (sha256 ")
-	assert.Contains(t, out, "fully convolutional (converted), 10 layers")
+	assert.Contains(t, out, "fully convolutional (converted), 12 layers")
+	// Two bn3s members side by side: conv1 takes the one grey channel, so
+	// it is a plain 32-filter conv; the later layers are block diagonal
+	// and the engine counts one block's inputs per output.
 	for _, w := range [][]string{
-		{"conv1", "conv2d", "40×24×24", "1,040", "1,152,000"}, // 40·25+40; 2·25·(40·24·24)
-		{"conv2", "conv2d", "80×8×8", "80,080", "5,120,000"},  // 80·40·25+80; 2·(20·25)·(80·8·8), two blocks
-		{"fc1", "conv2d", "256×1×1", "327,936", "327,680"},    // 256·1280+256; 2·(40·16)·256, two blocks
-		{"fc2", "conv2d", "2×1×1", "514", "1,024"},            // 2·256+2; 2·256·2
-		{"total", "409,570", "6,600,704"},
+		{"conv1", "conv2d", "32×26×26", "320", "389,376"},       // 32·9+32; 2·9·(32·26·26)
+		{"conv2", "conv2d", "64×24×24", "18,496", "10,616,832"}, // 64·32·9+64; 2·(16·9)·(64·24·24)
+		{"conv4", "conv2d", "64×10×10", "36,928", "3,686,400"},  // 64·64·9+64; 2·(32·9)·(64·10·10)
+		{"fc6", "conv2d", "256×1×1", "409,856", "409,600"},      // 256·1600+256; 2·(32·25)·256
+		{"out", "conv2d", "2×1×1", "514", "1,024"},              // 2·256+2; 2·256·2
+		{"total", "466,114", "15,103,232"},
 	} {
 		assert.Equal(t, w, row(t, out, w[0])[:len(w)], w[0])
 	}
-	// Stride 2·2 = 4; field 1+4 → 6 (pool) → 6+4·2 = 14 → 16 → 16+3·4 = 28.
+	// Stride 2·2 = 4; field 3 → 5 → 6 (pool) → 6+2·2 = 10 → 12 (pool)
+	// → 12+4·4 = 28.
 	assert.Contains(t, out, "geometry: window 28×28, stride 4×4, receptive field 28×28, padding reach 0×0, padded false")
-	assert.Contains(t, out, "labels: not dress, dress; positive class 1 (dress); threshold 0.89")
-	// On 512×1024 (H×W): conv1 40×508×1020 (2·25·20,726,400 = 1,036,320,000),
-	// conv2 80×250×506 (2·500·10,120,000 = 10,120,000,000), fc1 256×122×250
-	// (2·640·7,808,000 = 9,994,240,000), fc2 2×122×250 (2·256·61,000 =
-	// 31,232,000): 21,181,792,000 on 122×250 positions.
-	assert.Contains(t, out, "on a 1024×512 image: heatmap 122×250 (rows×cols), 21,181,792,000 FLOPs (21.2 GFLOP), 694 kFLOP per position")
+	assert.Contains(t, out, "labels: not dress, dress; positive class 1 (dress); threshold 0.868")
+	// On 512×1024 (H×W): conv1 32×510×1022 (2·9·16,679,040 = 300,222,720),
+	// conv2 64×508×1020 (2·144·33,162,240 = 9,550,725,120), conv4
+	// 64×252×508 (2·288·8,193,024 = 4,719,181,824), fc6 256×122×250
+	// (2·800·7,808,000 = 12,492,800,000), out 2×122×250 (2·256·61,000 =
+	// 31,232,000): 27,094,161,664 on 122×250 positions.
+	assert.Contains(t, out, "on a 1024×512 image: heatmap 122×250 (rows×cols), 27,094,161,664 FLOPs (27.1 GFLOP), 888 kFLOP per position")
 
 	code, out, errOut = runCLI("inspect", filepath.Join("..", "..", "models", "dress.safetensors"))
 	require.Equal(t, exitOK, code, errOut)
-	assert.Contains(t, out, "FC classifier, 11 layers")
-	assert.Equal(t, []string{"fc1", "dense", "256×1×1", "327,936", "655,360"}, row(t, out, "fc1")[:5]) // 2·1280·256
-	assert.Equal(t, []string{"total", "409,570", "6,928,384"}, row(t, out, "total")[:3])
+	assert.Contains(t, out, "FC classifier, 17 layers")
+	assert.Equal(t, []string{"fc6", "dense", "256×1×1", "409,856", "819,200"}, row(t, out, "fc6")[:5]) // 2·1600·256: dense, no blocks
+	// The batch norms' four vectors each are stored: 4·(32+64+64+256) = 1,664 more.
+	assert.Equal(t, []string{"total", "467,778", "15,512,832"}, row(t, out, "total")[:3])
 	assert.Contains(t, out, "stride once converted 4×4")
-	assert.Contains(t, out, "heatmap 122×250 (rows×cols), 21,181,792,000 FLOPs")
+	assert.Contains(t, out, "heatmap 122×250 (rows×cols), 27,094,161,664 FLOPs")
 }
 
 func TestInspectONNX(t *testing.T) {

@@ -59,16 +59,17 @@ var examples = map[string]string{
 	"scan": "fc2conv scan --heatmaps out/ testdata/samples\nfc2conv scan --format csv --out boxes.csv photos/\nfc2conv scan --model my-fcn.safetensors --threshold 0.7 --flip=false a.jpg b.png\nfc2conv scan --model model.onnx --mean 0.5 --std 0.25 --raw heat/ photos/",
 	"train": "fc2conv train --out /tmp/dress.safetensors\nfc2conv train --epochs 3 --seed 2 --out /tmp/dress-seed2.safetensors\n" +
 		"fc2conv train --arch bn3s --confusable-weight 3 --calibrate --out /tmp/dress-bn3s.safetensors",
-	"calibrate": "fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-cal.safetensors --reliability /tmp/reliability.png",
+	"calibrate": "fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-cal.safetensors --reliability /tmp/reliability.png\n" +
+		"fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-final.safetensors --threshold 0.87   # chosen on validation scenes scanned with dress-cal",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
-		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.89\n" +
+		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.868\n" +
 		"fc2conv convert testdata/onnx/keras_nhwc_op13.onnx --mean 0.5 --std 0.25 -o /tmp/keras-fcn.onnx",
 	"verify": "fc2conv verify models/dress.safetensors\n" +
 		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +
 		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png\n" +
 		"fc2conv verify testdata/onnx/chain_op13.onnx",
 	"scenes":        "fc2conv scenes --items t10k --photo-split eval --n 40 --seed 30 --out /tmp/testscenes",
-	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.89 --reliability /tmp/reliability.png",
+	"eval classify": "fc2conv eval classify --model models/dress.safetensors --threshold 0.9 --reliability /tmp/reliability.png",
 	"eval detect": "fc2conv scan --threshold 0.05 --out /tmp/scan.jsonl /tmp/testscenes\n" +
 		"fc2conv eval detect --truth /tmp/testscenes/truth.jsonl --scan /tmp/scan.jsonl --max-fp 0.1 --margin 0.02",
 	"bench": "fc2conv bench\n" +
