@@ -54,6 +54,10 @@ type Config struct {
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
 	LabelSmoothing float64
+	// Mixup blends every training batch with a shuffled copy of itself,
+	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
+	// 0 turns it off.
+	Mixup float64
 	// Calibrate fits a temperature on the validation patches after the
 	// last epoch and folds it into the saved model (see Calibrate).
 	Calibrate bool
@@ -161,6 +165,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
 		return fieldErr("Config.LabelSmoothing", "%v out of range [0,0.5)", c.LabelSmoothing)
+	case !(c.Mixup >= 0 && c.Mixup <= 10):
+		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
 	}
@@ -274,6 +280,10 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 
 	xs := make([]float32, cfg.Batch*784)
 	ys := make([]float32, cfg.Batch*2)
+	var mix *mixer
+	if cfg.Mixup > 0 {
+		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784)
+	}
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		t0 := time.Now()
@@ -312,6 +322,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 				lab := sampler.Sample(xs[b*784 : (b+1)*784])
 				normalise(xs[b*784:(b+1)*784], net.Input)
 				ys[b*2], ys[b*2+1] = targets(lab, cfg.LabelSmoothing)
+			}
+			if mix != nil {
+				mix.mix(xs, ys)
 			}
 			l, err := st.step(xs, ys, lr)
 			if err != nil {

@@ -169,6 +169,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
 		{func(c *Config) { c.MineConfusable = 2 }, "Config.MineConfusable", "train: Config.MineConfusable 2 out of range [0,1]"},
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
+		{func(c *Config) { c.Mixup = -0.1 }, "Config.Mixup", "train: Config.Mixup -0.1 out of range [0,10]"},
 		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
 	} {
@@ -339,6 +340,23 @@ func TestTrainArchWithBatchNorm(t *testing.T) {
 	rep, err := convert.Verify(loaded, res.Network, convert.VerifyOptions{Seed: 1})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+}
+
+// Mixup changes what a run learns and replays byte for byte from its
+// seed; without it a run writes the same file as before the option.
+func TestTrainMixup(t *testing.T) {
+	base := tinyConfig(t)
+	plain, _ := trainOneEpoch(t, base)
+	base.Mixup = 0.4
+	mixed, _ := trainOneEpoch(t, base)
+	again, _ := trainOneEpoch(t, base)
+	read := func(c Config) []byte {
+		b, err := os.ReadFile(c.Out)
+		require.NoError(t, err)
+		return b
+	}
+	assert.Equal(t, read(mixed), read(again), "same seed, same model file")
+	assert.NotEqual(t, read(plain), read(mixed), "mixup changed nothing")
 }
 
 // Calibrate fits a temperature on the validation patches Run draws, lowers

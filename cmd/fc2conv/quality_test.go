@@ -25,6 +25,7 @@ func TestTrainQualityFlagsValidated(t *testing.T) {
 		{[]string{"--arch", "c8,p,p,p"}, `fc2conv train: --arch architecture "c8,p,p,p": block 4 "p": total stride 8 over 4` + "\n"},
 		{[]string{"--mine-confusable", "2"}, "fc2conv train: --mine-confusable 2 out of range [0,1]\n"},
 		{[]string{"--label-smoothing", "0.6"}, "fc2conv train: --label-smoothing 0.6 out of range [0,0.5)\n"},
+		{[]string{"--mixup", "11"}, "fc2conv train: --mixup 11 out of range [0,10]\n"},
 		{[]string{"--trainer", "torch"}, "fc2conv train: --trainer \"torch\" is not one of [native gorgonia]\n"},
 		{[]string{"--confusable-weight", "-1"}, "fc2conv train: --confusable-weight: fmnist: sampler config: Mix.NegClass[0] (T-shirt/top) = -1, want a finite weight ≥ 0\n"},
 	} {
