@@ -49,7 +49,7 @@ type Config struct {
 	Arch           string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// Trainer is the training path, one of Trainers: "native" (package
 	// backprop, the default for "") or "gorgonia" (package graph), which
-	// trained the shipped members.
+	// trained the members shipped before issue 22.
 	Trainer string
 	// LabelSmoothing moves this much of each target's mass onto the two
 	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
@@ -67,8 +67,9 @@ type Config struct {
 	Log       io.Writer // one line per epoch
 }
 
-// DefaultConfig is the configuration of member A, the first of the
-// shipped model's two members before their fine-tuning (models/README.md),
+// DefaultConfig is the configuration of member A, the first member of
+// the model shipped before issue 22, before its fine-tuning (the model
+// card's "History"; today's members add --arch bn3s and more options),
 // except for the paths: it names no photographs and no output file, since
 // where those are depends on the caller (the CLI supplies them).
 func DefaultConfig() Config {

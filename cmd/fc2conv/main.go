@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Exit codes: 0 success, 1 failure (or some inputs failed), 2 usage error.
@@ -329,4 +331,11 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// isTerminal reports whether w is a terminal, where a redrawn progress
+// bar belongs; in a log file it would be a wall of carriage returns.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

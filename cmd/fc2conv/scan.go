@@ -28,7 +28,6 @@ import (
 	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/scan"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 func runScan(args []string, stdout, stderr io.Writer) int {
@@ -526,13 +525,6 @@ type scanProgress struct {
 
 	mu       sync.Mutex
 	n, fails int
-}
-
-// isTerminal reports whether w is a terminal, where a redrawn progress
-// bar belongs; in a log file it would be a wall of carriage returns.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func newScanProgress(stderr io.Writer, total int, quiet bool, every time.Duration) *scanProgress {
