@@ -23,26 +23,23 @@
 	VFMADD231PS Y13, Y15, Y10; \
 	VFMADD231PS Y14, Y15, Y11
 
-// Start fetching the C tile at DX (4 rows of 96 bytes, up to 3 lines
-// each, ldc bytes apart in R8), so that the read-modify-write at the end
-// finds it in cache. Uses R10.
-#define PREFETCHC \
-	MOVQ DX, R10; \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 48(R10); \
-	PREFETCHT0 92(R10); \
-	ADDQ R8, R10; \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 48(R10); \
-	PREFETCHT0 92(R10); \
-	ADDQ R8, R10; \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 48(R10); \
-	PREFETCHT0 92(R10); \
-	ADDQ R8, R10; \
+// Fetch the up to 3 cache lines of one 96-byte row of C at R10.
+#define PREFETCHROW \
 	PREFETCHT0 (R10); \
 	PREFETCHT0 48(R10); \
 	PREFETCHT0 92(R10)
+
+// Start fetching the C tile at DX (4 rows, ldc bytes apart in R8), so
+// that the read-modify-write at the end finds it in cache. Uses R10.
+#define PREFETCHC \
+	MOVQ DX, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW
 
 // Clear the 12 accumulators.
 #define ZEROACC \
