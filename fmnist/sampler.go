@@ -379,11 +379,29 @@ func (s *Sampler) AddNegative(patch []float32) error {
 	return nil
 }
 
+// NoItem is the class SampleClass gives a patch that frames no item:
+// a background, a dress off centre or at the wrong scale, or a mined
+// negative. It follows the ten Fashion-MNIST classes.
+const NoItem = NumClasses
+
 // Sample writes one PatchSize×PatchSize patch, row-major with values in
 // [0,1], to dst[:PatchLen] and returns its label: 1 for a centred dress,
 // 0 otherwise. If dst is shorter than PatchLen nothing is written and the
 // label is -1.
 func (s *Sampler) Sample(dst []float32) (label int) {
+	switch c := s.SampleClass(dst); c {
+	case -1:
+		return -1
+	case Dress:
+		return 1
+	}
+	return 0
+}
+
+// SampleClass is Sample with the class of the patch instead of its label:
+// the Fashion-MNIST class of the item the patch frames, or NoItem. It
+// draws the same patches from the same random stream as Sample.
+func (s *Sampler) SampleClass(dst []float32) (class int) {
 	if len(dst) < PatchLen {
 		return -1
 	}
@@ -391,11 +409,11 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Mix.Positive
 	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.Mined.Positive {
 		s.copyMined(dst, s.pos)
-		return 1
+		return Dress
 	}
 	if !positive && len(s.hard) > 0 && s.rng.Float64() < cfg.Mined.Negative {
 		s.copyMined(dst, s.hard)
-		return 0
+		return NoItem
 	}
 
 	s.background()
@@ -405,9 +423,9 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	switch {
 	case positive:
 		s.pasteItem(s.dresses, s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
-		label = 1
+		class = Dress
 	default:
-		s.negative()
+		class = s.negative()
 	}
 	s.resample()
 	contrast := uniform(s.rng, 1-cfg.Jitter.Contrast, 1+cfg.Jitter.Contrast)
@@ -418,7 +436,7 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	}
 	s.c.jitter(s.rng, contrast, brightness, sigma)
 	copy(dst, s.c.pix)
-	return label
+	return class
 }
 
 // copyMined copies a random mined patch from pool to dst, mirrored half
@@ -436,8 +454,9 @@ func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
 	}
 }
 
-// negative paints the foreground of a negative sample onto the background.
-func (s *Sampler) negative() {
+// negative paints the foreground of a negative sample onto the background
+// and returns its class (see SampleClass).
+func (s *Sampler) negative() int {
 	cfg := &s.cfg
 	wOther, wOff, wScale := cfg.Mix.NegOther, cfg.Mix.NegOffCentre, cfg.Mix.NegScale
 	if len(s.others) == 0 {
@@ -448,12 +467,14 @@ func (s *Sampler) negative() {
 	}
 	total := wOther + cfg.Mix.NegBackground + wOff + wScale
 	if total <= 0 {
-		return // pure background
+		return NoItem // pure background
 	}
 	r := s.rng.Float64() * total
 	switch {
 	case r < wOther:
-		s.pasteItem(s.otherPool(), s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
+		if i := s.pasteItem(s.otherPool(), s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax)); i >= 0 {
+			return int(s.items.Labels[i])
+		}
 	case r < wOther+wOff:
 		s.pasteItem(s.dresses, s.offCentreShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
 	case r < wOther+wOff+wScale && cfg.Place.ScaleIoU > 0:
@@ -470,6 +491,7 @@ func (s *Sampler) negative() {
 	default:
 		// pure background
 	}
+	return NoItem
 }
 
 // otherPool is the pool an other-garment negative comes from: one class's
@@ -565,10 +587,11 @@ func (s *Sampler) offShift(lo, hi int) [2]float64 {
 }
 
 // pasteItem pastes a random item from pool, shifted from the patch centre
-// and scaled (both in patch pixels), on the canvas being painted.
-func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) {
+// and scaled (both in patch pixels), on the canvas being painted, and
+// returns its index in the item set (-1 for an empty pool).
+func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) (item int) {
 	if len(pool) == 0 {
-		return
+		return -1
 	}
 	i := pool[s.rng.Intn(len(pool))]
 	gain := uniform(s.rng, s.cfg.Jitter.GainMin, s.cfg.Jitter.GainMax)
@@ -577,6 +600,7 @@ func (s *Sampler) pasteItem(pool []int, shift [2]float64, scale float64) {
 	s.cur.paste(s.items.Images[i], s.items.Rows, s.items.Cols,
 		float64(c.w)/2+shift[0]*k, float64(c.h)/2+shift[1]*k,
 		k*scale*PatchSize/float64(max(s.items.Rows, s.items.Cols)), flip, gain)
+	return i
 }
 
 // bigSide is the largest scene-style canvas: a 28 px patch at the largest

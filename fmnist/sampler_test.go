@@ -314,3 +314,54 @@ func TestSamplerConfigErrorField(t *testing.T) {
 	}
 	assert.NoError(t, fmnist.DefaultSamplerConfig().Validate())
 }
+
+// SampleClass draws the very patches Sample draws, and names the class of
+// the item each one frames: here coats are white squares and sandals are
+// blank, so a patch's brightness tells which was pasted.
+func TestSampleClass(t *testing.T) {
+	const side = 28
+	set := &fmnist.Set{Rows: side, Cols: side}
+	add := func(class int, v uint8, n int) {
+		for range n {
+			img := make([]uint8, side*side)
+			for i := range img {
+				img[i] = v
+			}
+			set.Images = append(set.Images, img)
+			set.Labels = append(set.Labels, uint8(class))
+		}
+	}
+	add(fmnist.Dress, 255, 5)
+	add(4, 255, 5) // Coat
+	add(5, 0, 5)   // Sandal
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Mix = fmnist.SampleMix{Positive: 0.3, NegOther: 1, NegBackground: 0.2}
+	cfg.Background.Black, cfg.Background.Photo, cfg.Background.Invert, cfg.Place.Neighbour = 1, 0, 0, 0
+	cfg.Jitter = fmnist.Jitter{GainMin: 1, GainMax: 1}
+
+	byClass, byLabel := mustSampler(t, set, nil, cfg), mustSampler(t, set, nil, cfg)
+	count := map[int]int{}
+	for i := range 600 {
+		p, q := make([]float32, fmnist.PatchLen), make([]float32, fmnist.PatchLen)
+		c, l := byClass.SampleClass(p), byLabel.Sample(q)
+		require.Equal(t, q, p, "patch %d", i)
+		require.Equal(t, c == fmnist.Dress, l == 1, "patch %d: class %d, label %d", i, c, l)
+		count[c]++
+		var mean float64
+		for _, v := range p {
+			mean += float64(v) / fmnist.PatchLen
+		}
+		switch c {
+		case fmnist.Dress, 4:
+			assert.Greater(t, mean, 0.4, "patch %d: class %d", i, c)
+		case 5, fmnist.NoItem:
+			assert.Less(t, mean, 0.01, "patch %d: class %d", i, c)
+		default:
+			t.Fatalf("patch %d: class %d, not among the items", i, c)
+		}
+	}
+	for _, c := range []int{fmnist.Dress, 4, 5, fmnist.NoItem} {
+		assert.Positive(t, count[c], "class %d never drawn: %v", c, count)
+	}
+	assert.Equal(t, -1, byClass.SampleClass(make([]float32, 10)))
+}

@@ -1,11 +1,14 @@
 package train
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -180,4 +183,41 @@ func CostOf(net *nn.Network) (Cost, error) {
 	last := costs[len(costs)-1].Out
 	c.Position = total / int64(max(1, last.H*last.W))
 	return c, nil
+}
+
+// GarmentLabels are the classes of a model trained with
+// Config.GarmentClasses: the ten Fashion-MNIST classes, then "no item".
+func GarmentLabels() []string {
+	return append(fmnist.ClassNames[:], "no item")
+}
+
+// SetGarmentClasses gives net, a fresh two-class model ending in a dense
+// layer and a softmax, an output per garment class instead (see
+// GarmentLabels), with dresses as its positive class. The new layer's
+// weights are zero until InitWeights.
+func SetGarmentClasses(net *nn.Network) error {
+	n := len(net.Layers)
+	if n < 2 || net.Layers[n-1].Kind() != nn.KindSoftmax {
+		return errors.New("garment classes: the network does not end in a softmax")
+	}
+	last, ok := net.Layers[n-2].(*nn.Dense)
+	if !ok {
+		return fmt.Errorf("garment classes: layer %q (%s) feeds the softmax; want a dense layer", net.Layers[n-2].Name(), net.Layers[n-2].Kind())
+	}
+	labels := GarmentLabels()
+	net.Layers[n-2] = nn.NewDense(last.Name(), last.In, len(labels))
+	net.Labels, net.Positive = labels, fmnist.Dress
+	return nil
+}
+
+// outputClasses is the number of classes a model being trained scores:
+// two ({not dress, dress}) or the garment classes.
+func outputClasses(net *nn.Network) (int, error) {
+	switch k := len(net.Labels); {
+	case k == 2 && net.Positive == 1:
+		return 2, nil
+	case slices.Equal(net.Labels, GarmentLabels()) && net.Positive == fmnist.Dress:
+		return k, nil
+	}
+	return 0, fmt.Errorf("train: model classes %v (positive %d): want {not dress, dress} or the garment classes", net.Labels, net.Positive)
 }

@@ -62,7 +62,7 @@ func TestMineHardExamplesConfusable(t *testing.T) {
 	assert.NotEqual(t, all.Negatives, conf.Negatives)
 }
 
-// Label smoothing spreads eps of each target over both classes; without
+// Label smoothing spreads eps of each target over all classes; without
 // it the targets are the hard labels.
 func TestTargets(t *testing.T) {
 	for _, c := range []struct {
@@ -70,8 +70,23 @@ func TestTargets(t *testing.T) {
 		eps     float64
 		no, yes float32
 	}{{1, 0, 0, 1}, {0, 0, 1, 0}, {1, 0.1, 0.05, 0.95}, {0, 0.2, 0.9, 0.1}} {
-		no, yes := targets(c.lab, c.eps)
-		assert.InDelta(t, c.no, no, 1e-7, "%+v", c)
-		assert.InDelta(t, c.yes, yes, 1e-7, "%+v", c)
+		y := make([]float32, 2)
+		targets(y, c.lab, c.eps)
+		assert.InDelta(t, c.no, y[0], 1e-7, "%+v", c)
+		assert.InDelta(t, c.yes, y[1], 1e-7, "%+v", c)
+		// The two-class targets are the very floats of the time before
+		// classes were counted, so old runs keep their bytes.
+		lo := float32(c.eps / 2)
+		assert.Equal(t, 1-lo, y[c.lab], "%+v", c)
+		assert.Equal(t, lo, y[1-c.lab], "%+v", c)
+	}
+	y := make([]float32, 11)
+	targets(y, 3, 0.11)
+	for k, v := range y {
+		want := 0.01
+		if k == 3 {
+			want = 0.9
+		}
+		assert.InDelta(t, want, v, 1e-7, "class %d", k)
 	}
 }

@@ -13,20 +13,22 @@ type mixer struct {
 	alpha   float64
 	rng     *rand.Rand
 	dim     int
+	classes int
 	partner []int
 	lambda  []float32
 	xs, ys  []float32 // the batch before blending
 }
 
-func newMixer(alpha float64, seed int64, batch, dim int) *mixer {
+func newMixer(alpha float64, seed int64, batch, dim, classes int) *mixer {
 	return &mixer{
 		alpha:   alpha,
 		rng:     rand.New(rand.NewSource(seed*104729 + 0x6d6978)),
 		dim:     dim,
+		classes: classes,
 		partner: make([]int, batch),
 		lambda:  make([]float32, batch),
 		xs:      make([]float32, batch*dim),
-		ys:      make([]float32, batch*2),
+		ys:      make([]float32, batch*classes),
 	}
 }
 
@@ -37,13 +39,13 @@ func (m *mixer) mix(xs, ys []float32) {
 	for b := range m.lambda {
 		m.lambda[b] = float32(betaSample(m.rng, m.alpha))
 	}
-	blend(xs, ys, m.xs, m.ys, m.dim, m.partner, m.lambda)
+	blend(xs, ys, m.xs, m.ys, m.dim, m.classes, m.partner, m.lambda)
 }
 
 // blend sets window b of xs and ys to lambda[b] of itself and
 // 1−lambda[b] of window partner[b], reading the originals from a copy
 // kept in xs0 and ys0.
-func blend(xs, ys, xs0, ys0 []float32, dim int, partner []int, lambda []float32) {
+func blend(xs, ys, xs0, ys0 []float32, dim, classes int, partner []int, lambda []float32) {
 	copy(xs0, xs)
 	copy(ys0, ys)
 	for b, p := range partner {
@@ -52,8 +54,8 @@ func blend(xs, ys, xs0, ys0 []float32, dim int, partner []int, lambda []float32)
 		for i, v := range xs0[b*dim : (b+1)*dim] {
 			x[i] = l*v + (1-l)*xp[i]
 		}
-		for k := range 2 {
-			ys[b*2+k] = l*ys0[b*2+k] + (1-l)*ys0[p*2+k]
+		for k := range classes {
+			ys[b*classes+k] = l*ys0[b*classes+k] + (1-l)*ys0[p*classes+k]
 		}
 	}
 }

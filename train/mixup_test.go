@@ -38,7 +38,7 @@ func TestBlend(t *testing.T) {
 	ys := []float32{1, 0, 0, 1, 0.5, 0.5}
 	partner := []int{1, 0, 2}
 	lambda := []float32{0.25, 0.5, 0.75}
-	blend(xs, ys, make([]float32, 9), make([]float32, 6), dim, partner, lambda)
+	blend(xs, ys, make([]float32, 9), make([]float32, 6), dim, 2, partner, lambda)
 	assert.Equal(t, []float32{
 		0.25*1 + 0.75*10, 0.25*1 + 0.75*20, 0.25*1 + 0.75*30,
 		0.5*10 + 0.5*1, 0.5*20 + 0.5*1, 0.5*30 + 0.5*1,
@@ -51,7 +51,7 @@ func TestBlend(t *testing.T) {
 // distribution, and replays exactly from its seed.
 func TestMixerIsAPermutationAndReplays(t *testing.T) {
 	run := func() ([]float32, []int) {
-		m := newMixer(0.4, 7, 8, 2)
+		m := newMixer(0.4, 7, 8, 2, 2)
 		xs := make([]float32, 16)
 		ys := make([]float32, 16)
 		for b := range 8 {

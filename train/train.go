@@ -51,8 +51,14 @@ type Config struct {
 	// backprop, the default for "") or "gorgonia" (package graph), which
 	// trained the members shipped before issue 22.
 	Trainer string
-	// LabelSmoothing moves this much of each target's mass onto the two
-	// classes equally (targets 1−ε/2 and ε/2); 0 trains on hard labels.
+	// GarmentClasses gives a fresh model an output per Fashion-MNIST class
+	// and one for "no item" (see GarmentLabels) instead of {not dress,
+	// dress}: it learns which garment a window frames, and its heatmap is
+	// still p(dress). Native trainer only.
+	GarmentClasses bool
+	// LabelSmoothing moves this much of each target's mass onto all the
+	// classes equally (targets 1−ε/2 and ε/2 for two); 0 trains on hard
+	// labels.
 	LabelSmoothing float64
 	// Mixup blends every training batch with a shuffled copy of itself,
 	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
@@ -171,6 +177,10 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
+	case c.GarmentClasses && (c.Init != "" || c.Resume != ""):
+		return fieldErr("Config.GarmentClasses", "set for a model loaded from a file; its own outputs decide")
+	case c.GarmentClasses && c.Trainer == "gorgonia":
+		return fieldErr("Config.GarmentClasses", "needs the native trainer, not %q", c.Trainer)
 	}
 	if _, err := Architecture(c.Arch); err != nil {
 		return &FieldError{Field: "Config.Arch", Err: err}
@@ -267,10 +277,22 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if net, err = Architecture(cfg.Arch); err != nil {
 			return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
 		}
+		if cfg.GarmentClasses {
+			if err := SetGarmentClasses(net); err != nil {
+				return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
+			}
+		}
 		InitWeights(net, cfg.Seed)
 	}
+	classes, err := outputClasses(net)
+	if err != nil {
+		return nil, nil, err
+	}
+	if classes != 2 && cfg.Trainer == "gorgonia" {
+		return nil, nil, fieldErr("Config.Trainer", "gorgonia trains two-class models only; this one has %d classes", classes)
+	}
 
-	valX, valY, err := cfg.valPatches(valSet, photos)
+	valX, valY, err := cfg.valPatches(valSet, photos, classes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -281,10 +303,10 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	defer st.close()
 
 	xs := make([]float32, cfg.Batch*784)
-	ys := make([]float32, cfg.Batch*2)
+	ys := make([]float32, cfg.Batch*classes)
 	var mix *mixer
 	if cfg.Mixup > 0 {
-		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784)
+		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784, classes)
 	}
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
@@ -321,9 +343,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		var sum float64
 		for step := 0; step < cfg.Steps; step++ {
 			for b := 0; b < cfg.Batch; b++ {
-				lab := sampler.Sample(xs[b*784 : (b+1)*784])
+				lab := sample(sampler, xs[b*784:(b+1)*784], classes)
 				normalise(xs[b*784:(b+1)*784], net.Input)
-				ys[b*2], ys[b*2+1] = targets(lab, cfg.LabelSmoothing)
+				targets(ys[b*classes:(b+1)*classes], lab, cfg.LabelSmoothing)
 			}
 			if mix != nil {
 				mix.mix(xs, ys)
@@ -409,19 +431,31 @@ func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, er
 	return trainSet, valSet, photos, nil
 }
 
-// valPatches are the fixed validation patches: the same for the same
-// seed, split and sampler settings.
-func (cfg Config) valPatches(valSet *fmnist.Set, photos []*image.Gray) ([][]float32, []int, error) {
-	return fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler)
+// valPatches are the fixed validation patches, labelled for a model of
+// that many classes: the same for the same seed, split and sampler
+// settings.
+func (cfg Config) valPatches(valSet *fmnist.Set, photos []*image.Gray, classes int) ([][]float32, []int, error) {
+	return fixedPatches(valSet, photos, cfg.Seed+7, cfg.ValPatches, cfg.Sampler, classes)
 }
 
-// scoreStats are the NLL of two-class logits z at temperature t and the
+// positiveProb is softmax(z/t)[positive], written as 1/Σ exp((z_k −
+// z_positive)/t) so that two classes give exactly the logistic of their
+// difference.
+func positiveProb(z []float64, positive int, t float64) float64 {
+	var s float64
+	for _, v := range z {
+		s += math.Exp((v - z[positive]) / t)
+	}
+	return 1 / s
+}
+
+// scoreStats are the NLL of logits z at temperature t and the
 // reliability (10 bins) of their p(positive).
 func scoreStats(z [][]float64, ys []int, positive int, t float64) (float64, Reliability, error) {
 	scores := make([]float64, len(z))
 	pos := make([]bool, len(z))
 	for i, zi := range z {
-		scores[i] = 1 / (1 + math.Exp(-(zi[positive]-zi[1-positive])/t))
+		scores[i] = positiveProb(zi, positive, t)
 		pos[i] = ys[i] == positive
 	}
 	r, err := NewReliability(scores, pos, 10)
@@ -450,11 +484,15 @@ func Calibrate(net *nn.Network, cfg Config) (Calibration, error) {
 	if cfg.ValPatches < 1 {
 		return Calibration{}, fieldErr("Config.ValPatches", "%d, want ≥ 1 to calibrate on", cfg.ValPatches)
 	}
+	classes, err := outputClasses(net)
+	if err != nil {
+		return Calibration{}, err
+	}
 	_, valSet, photos, err := cfg.data()
 	if err != nil {
 		return Calibration{}, err
 	}
-	valX, valY, err := cfg.valPatches(valSet, photos)
+	valX, valY, err := cfg.valPatches(valSet, photos, classes)
 	if err != nil {
 		return Calibration{}, err
 	}
@@ -470,8 +508,8 @@ func calibrate(net *nn.Network, xs [][]float32, ys []int, log io.Writer) (Calibr
 	if err != nil {
 		return c, fmt.Errorf("train: calibrate: %w", err)
 	}
-	if len(z[0]) != 2 || net.Positive > 1 {
-		return c, fmt.Errorf("train: calibrate: %d classes, want the two of a dress model", len(z[0]))
+	if k, err := outputClasses(net); err != nil || k != len(z[0]) {
+		return c, fmt.Errorf("train: calibrate: %d outputs for classes %v, want a dress model's", len(z[0]), net.Labels)
 	}
 	if c.Temperature, err = FitTemperature(z, ys); err != nil {
 		return c, fmt.Errorf("train: calibrate: %w", err)
@@ -519,14 +557,25 @@ func newBar(cfg Config, epoch int) *progressbar.ProgressBar {
 	)
 }
 
-// targets are the training targets (not dress, dress) of a patch of label
-// lab (1 for a dress), with eps of the mass spread over both classes.
-func targets(lab int, eps float64) (float32, float32) {
-	lo := float32(eps / 2)
-	if lab == 1 {
-		return lo, 1 - lo
+// targets writes to dst, one value per class, the training targets of a
+// patch of class lab, with eps of the mass spread over all classes. For
+// two classes they are 1−ε/2 and ε/2, computed as before classes were
+// counted, so two-class runs keep their bytes.
+func targets(dst []float32, lab int, eps float64) {
+	lo := float32(eps / float64(len(dst)))
+	for k := range dst {
+		dst[k] = lo
 	}
-	return 1 - lo, lo
+	dst[lab] = 1 - lo*float32(len(dst)-1)
+}
+
+// sample draws one patch into dst and returns its class for a model of
+// that many classes: the dress label for two, else the garment class.
+func sample(s *fmnist.Sampler, dst []float32, classes int) int {
+	if classes == 2 {
+		return s.Sample(dst)
+	}
+	return s.SampleClass(dst)
 }
 
 // normalise maps [0,1] pixels through the input spec (one channel).
@@ -536,8 +585,9 @@ func normalise(x []float32, spec nn.InputSpec) {
 	}
 }
 
-// fixedPatches draws n labelled, normalised patches once.
-func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int, cfg fmnist.SamplerConfig) ([][]float32, []int, error) {
+// fixedPatches draws n normalised patches once, labelled for a model of
+// that many classes (see sample).
+func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int, cfg fmnist.SamplerConfig, classes int) ([][]float32, []int, error) {
 	s, err := fmnist.NewSamplerWith(set, photos, seed, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: validation sampler: %w", err)
@@ -547,13 +597,14 @@ func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int, cfg 
 	spec := DressNet().Input
 	for i := range xs {
 		xs[i] = make([]float32, 784)
-		ys[i] = s.Sample(xs[i])
+		ys[i] = sample(s, xs[i], classes)
 		normalise(xs[i], spec)
 	}
 	return xs, ys, nil
 }
 
-// Accuracy is the fraction of patches whose arg-max class matches.
+// Accuracy is the fraction of patches called rightly positive or not at
+// p(positive) > 0.5 (the arg-max, for two classes).
 func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
 	e := nn.NewEngine(net)
 	ok := 0
@@ -562,11 +613,7 @@ func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
 		if err != nil {
 			continue
 		}
-		pred := 0
-		if out[1] > out[0] {
-			pred = 1
-		}
-		if pred == ys[i] {
+		if (out[net.Positive] > 0.5) == (ys[i] == net.Positive) {
 			ok++
 		}
 	}
@@ -589,7 +636,8 @@ func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {
 }
 
 // loadInit loads the model a fine-tuning run starts from: an FC
-// classifier of 28×28 grey windows into {not dress, dress}, like DressNet.
+// classifier of 28×28 grey windows into {not dress, dress}, like DressNet,
+// or into the garment classes (see SetGarmentClasses).
 func loadInit(path string) (*nn.Network, error) {
 	net, err := nn.Load(path)
 	if err != nil {
@@ -598,8 +646,9 @@ func loadInit(path string) (*nn.Network, error) {
 	want := DressNet()
 	in := net.Input
 	if in.Channels != 1 || in.Height != want.Input.Height || in.Width != want.Input.Width ||
-		len(net.Labels) != 2 || net.Positive != want.Positive {
-		return nil, fieldErr("Config.Init", "%s: want a %dx%d grey classifier into %v, got %dx%dx%d into %v",
+		!(slices.Equal(net.Labels, want.Labels) && net.Positive == want.Positive ||
+			slices.Equal(net.Labels, GarmentLabels()) && net.Positive == fmnist.Dress) {
+		return nil, fieldErr("Config.Init", "%s: want a %dx%d grey classifier into %v or the garment classes, got %dx%dx%d into %v",
 			path, want.Input.Width, want.Input.Height, want.Labels, in.Channels, in.Width, in.Height, net.Labels)
 	}
 	if net.IsFullyConvolutional() {

@@ -365,7 +365,7 @@ func TestCalibrate(t *testing.T) {
 	cfg, net := trainOneEpoch(t, tinyConfig(t))
 	_, valSet, photos, err := cfg.data()
 	require.NoError(t, err)
-	xs, _, err := cfg.valPatches(valSet, photos)
+	xs, _, err := cfg.valPatches(valSet, photos, 2)
 	require.NoError(t, err)
 	before, err := Logits(net, xs)
 	require.NoError(t, err)

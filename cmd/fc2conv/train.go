@@ -48,7 +48,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
 	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3s, bn3t, bn4s, or a spec such as c32,c32,p,c64,p,f256 (see README)")
 	fs.StringVar(&cfg.Trainer, fl("Config.Trainer", "trainer"), "native", "training path: native (package backprop, 2.7–3.4× faster per step; see README) or gorgonia (the graph path that trained the members shipped before issue 22)")
-	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto both classes equally (0: hard labels)")
+	fs.BoolVar(&cfg.GarmentClasses, fl("Config.GarmentClasses", "garment-classes"), false, "a fresh model scores the ten Fashion-MNIST classes and \"no item\" instead of {not dress, dress}; its heatmap is still p(dress) (native trainer only)")
+	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto all classes equally (0: hard labels)")
 	fs.Float64Var(&cfg.Mixup, fl("Config.Mixup", "mixup"), 0, "blend each batch with a shuffled copy of itself, windows and targets, by weights from Beta(A, A) (mixup; 0: off; 0.2 to 0.4 is usual)")
 	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
 	flagOf["Mix.NegClass"] = "--confusable-weight"
