@@ -16,7 +16,10 @@ import (
 func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.", stderr)
 	data := fs.String("data", train.DefaultDataDir, "Fashion-MNIST `dir`")
-	split := fs.String("split", "t10k", "split to score: t10k, or train for a sanity check")
+	split := fs.String("split", "t10k", "split to score: t10k; val, the train items that training with --split-seed and --val-fraction held out (for choosing models without t10k); or train for a sanity check")
+	d := train.DefaultConfig()
+	splitSeed := fs.Int64("split-seed", 1, "with --split val: the seed of the held-out split (the shipped members': 1)")
+	valFraction := fs.Float64("val-fraction", d.ValFraction, "with --split val: the fraction of train items held out")
 	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
@@ -31,8 +34,12 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q (the model is --model; try --help)", fs.Arg(0))
-	case *split != "t10k" && *split != "train":
-		return usageErr("--split %q: want t10k or train", *split)
+	case *split != "t10k" && *split != "train" && *split != "val":
+		return usageErr("--split %q: want t10k, val or train", *split)
+	case *split != "val" && (isSet(fs, "split-seed") || isSet(fs, "val-fraction")):
+		return usageErr("--split-seed and --val-fraction choose the held-out items of --split val, not of --split %s", *split)
+	case !(*valFraction > 0 && *valFraction < 1):
+		return usageErr("--val-fraction %v out of range (0,1)", *valFraction)
 	case isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1):
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
 	}
@@ -54,10 +61,17 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			*threshold = 0.5
 		}
 	}
-	set, err := fmnist.Load(*data, *split)
+	file := *split
+	if file == "val" {
+		file = "train"
+	}
+	set, err := fmnist.Load(*data, file)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --data: %v\n", err)
 		return exitFail
+	}
+	if *split == "val" {
+		_, set = set.Split(*valFraction, *splitSeed)
 	}
 	scores, err := train.Scores(net, set)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,4 +96,26 @@ func TestEvalClassifyReliability(t *testing.T) {
 	img, err := png.Decode(f)
 	require.NoError(t, err)
 	assert.Equal(t, 480, img.Bounds().Dx())
+}
+
+// --split val scores the train items that training with the same split
+// seed and fraction held out, not t10k and not the whole train file.
+func TestEvalClassifyValSplit(t *testing.T) {
+	all, err := fmnist.Load("../../testdata/fmnist", "train")
+	require.NoError(t, err)
+	for _, seed := range []string{"1", "5"} {
+		s, _ := strconv.ParseInt(seed, 10, 64)
+		_, val := all.Split(0.3, s)
+		code, stdout, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--split", "val", "--split-seed", seed, "--val-fraction", "0.3", "--json")
+		require.Equal(t, exitOK, code, stderr)
+		var m struct {
+			Items int `json:"items"`
+			TP    int `json:"tp"`
+			FN    int `json:"fn"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stdout), &m), stdout)
+		assert.Equal(t, val.Len(), m.Items, "seed %s", seed)
+		assert.Equal(t, val.Count(fmnist.Dress), m.TP+m.FN, "seed %s: dresses among the held-out items", seed)
+		assert.Less(t, m.Items, all.Len())
+	}
 }
