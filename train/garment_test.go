@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
@@ -110,4 +111,17 @@ func TestLoadInitClasses(t *testing.T) {
 	require.NoError(t, ok.Save(dir+"/ok.safetensors"))
 	_, err = loadInit(dir + "/ok.safetensors")
 	assert.NoError(t, err)
+}
+
+// The gorgonia path's loss is two columns wide, so it refuses a garment
+// model however it arrives, here as the model to fine-tune.
+func TestGorgoniaRefusesGarmentModel(t *testing.T) {
+	net := DressNet()
+	require.NoError(t, SetGarmentClasses(net))
+	InitWeights(net, 1)
+	cfg := tinyConfig(t)
+	cfg.Init, cfg.Trainer = filepath.Join(t.TempDir(), "g.safetensors"), "gorgonia"
+	require.NoError(t, net.Save(cfg.Init))
+	_, _, err := Run(cfg)
+	assert.EqualError(t, err, "train: Config.Trainer gorgonia trains two-class models only; this one has 11 classes")
 }

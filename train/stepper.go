@@ -63,6 +63,10 @@ type gorgoniaStepper struct {
 }
 
 func newGorgoniaStepper(cfg Config, net *nn.Network) (*gorgoniaStepper, error) {
+	// The labels node below is two columns wide.
+	if len(net.Labels) != 2 {
+		return nil, fieldErr("Config.Trainer", "gorgonia trains two-class models only; this one has %d classes", len(net.Labels))
+	}
 	graph.UseFastGEMM()
 	g, err := graph.Build(net, graph.Options{Batch: cfg.Batch, Training: true})
 	if err != nil {

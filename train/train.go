@@ -288,9 +288,6 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if classes != 2 && cfg.Trainer == "gorgonia" {
-		return nil, nil, fieldErr("Config.Trainer", "gorgonia trains two-class models only; this one has %d classes", classes)
-	}
 
 	valX, valY, err := cfg.valPatches(valSet, photos, classes)
 	if err != nil {
