@@ -289,15 +289,17 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		return nil, nil, err
 	}
 
-	valX, valY, err := cfg.valPatches(valSet, photos, classes)
-	if err != nil {
-		return nil, nil, err
-	}
+	// The stepper refuses what it cannot train (an unknown trainer, a
+	// garment model on gorgonia) before the validation patches are drawn.
 	st, err := newStepper(cfg, net)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer st.close()
+	valX, valY, err := cfg.valPatches(valSet, photos, classes)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	xs := make([]float32, cfg.Batch*784)
 	ys := make([]float32, cfg.Batch*classes)
