@@ -44,6 +44,14 @@ type SampleMix struct {
 	// uniformly, so classes come in proportion to their item counts. The
 	// Dress entry must be 0; classes without items are skipped.
 	NegClass [NumClasses]float64 `json:",omitempty"`
+	// Raw is the fraction of painted samples that are an item exactly as
+	// the data holds it, the way classifiers are scored on t10k: its
+	// pixels /255 on black, unshifted, unscaled and without jitter,
+	// mirrored half the time. A positive is a dress; a negative an other
+	// garment, by NegClass. Pasting with intensity as alpha dims an item's
+	// faint edges, so painted samples on black are not raw. Items must be
+	// PatchSize square.
+	Raw float64 `json:",omitempty"`
 }
 
 // Confusable are the classes a dress detector confuses most: T-shirt/top,
@@ -182,7 +190,7 @@ func (c SamplerConfig) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"Mix.Positive", c.Mix.Positive}, {"Mined.Negative", c.Mined.Negative}, {"Background.Black", c.Background.Black}, {"Background.Photo", c.Background.Photo},
+	}{{"Mix.Positive", c.Mix.Positive}, {"Mix.Raw", c.Mix.Raw}, {"Mined.Negative", c.Mined.Negative}, {"Background.Black", c.Background.Black}, {"Background.Photo", c.Background.Photo},
 		{"Background.Invert", c.Background.Invert}, {"Background.Leaves", c.Background.Leaves}, {"Background.Print", c.Background.Print}, {"Background.PrintBlocky", c.Background.PrintBlocky},
 		{"Background.PhotoVary", c.Background.PhotoVary}, {"Background.Scene", c.Background.Scene}, {"Place.OffCentreIoU", c.Place.OffCentreIoU}, {"Place.ScaleIoU", c.Place.ScaleIoU},
 		{"Mined.Positive", c.Mined.Positive}, {"Place.Neighbour", c.Place.Neighbour}, {"Jitter.Contrast", c.Jitter.Contrast},
@@ -283,6 +291,9 @@ func NewSamplerWith(items *Set, photos []*image.Gray, seed int64, cfg SamplerCon
 		if p == nil || p.Rect.Dx() < 1 || p.Rect.Dy() < 1 {
 			return nil, fmt.Errorf("fmnist: sampler: photo %d is empty", i)
 		}
+	}
+	if cfg.Mix.Raw > 0 && (items.Rows != PatchSize || items.Cols != PatchSize) {
+		return nil, configErr("Mix.Raw", "Mix.Raw = %v needs %d×%d items, these are %d×%d", cfg.Mix.Raw, PatchSize, PatchSize, items.Rows, items.Cols)
 	}
 	s := newSampler(items, photos, seed, cfg)
 	if len(s.dresses) == 0 || len(s.others) == 0 {
@@ -415,6 +426,13 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 		s.copyMined(dst, s.hard)
 		return NoItem
 	}
+	// Only draw when Raw is set, so the random stream (and the models
+	// trained on it) stay as they were before Raw existed.
+	if cfg.Mix.Raw > 0 && s.rng.Float64() < cfg.Mix.Raw {
+		if c := s.rawItem(dst, positive); c >= 0 {
+			return c
+		}
+	}
 
 	s.background()
 	if s.rng.Float64() < cfg.Place.Neighbour {
@@ -452,6 +470,32 @@ func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
 			dst[y*PatchSize+x] = h[y*PatchSize+PatchSize-1-x]
 		}
 	}
+}
+
+// rawItem writes a raw item to dst (see SampleMix.Raw), a dress if
+// positive, and returns its class; -1 (nothing written) when the pool is
+// empty or the items are not PatchSize square.
+func (s *Sampler) rawItem(dst []float32, positive bool) int {
+	pool := s.dresses
+	if !positive {
+		pool = s.otherPool()
+	}
+	if len(pool) == 0 || s.items.Rows != PatchSize || s.items.Cols != PatchSize {
+		return -1
+	}
+	i := pool[s.rng.Intn(len(pool))]
+	img := s.items.Images[i]
+	mirror := s.rng.Intn(2) == 0
+	for y := 0; y < PatchSize; y++ {
+		for x := 0; x < PatchSize; x++ {
+			sx := x
+			if mirror {
+				sx = PatchSize - 1 - x
+			}
+			dst[y*PatchSize+x] = float32(img[y*PatchSize+sx]) / 255
+		}
+	}
+	return int(s.items.Labels[i])
 }
 
 // negative paints the foreground of a negative sample onto the background

@@ -365,3 +365,61 @@ func TestSampleClass(t *testing.T) {
 	}
 	assert.Equal(t, -1, byClass.SampleClass(make([]float32, 10)))
 }
+
+// TestSamplerRaw checks Mix.Raw: that share of the samples are an item's
+// bytes /255 exactly (or their mirror), of the class returned, with
+// negatives drawn by NegClass; the rest are painted as before.
+func TestSamplerRaw(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Mix.Raw = 0.4
+	cfg.Mix.NegClass[4] = 1 // coats only, when a raw negative is drawn
+	s := mustSampler(t, items, trainPhotos(t), cfg)
+
+	// rawClass finds p among the items, as is or mirrored, and returns
+	// the item's class, or -1.
+	rawClass := func(p []float32) int {
+		for i, img := range items.Images {
+			same, mirrored := true, true
+			for y := 0; y < fmnist.PatchSize && (same || mirrored); y++ {
+				for x := 0; x < fmnist.PatchSize; x++ {
+					v := p[y*fmnist.PatchSize+x]
+					same = same && v == float32(img[y*fmnist.PatchSize+x])/255
+					mirrored = mirrored && v == float32(img[y*fmnist.PatchSize+fmnist.PatchSize-1-x])/255
+				}
+			}
+			if same || mirrored {
+				return int(items.Labels[i])
+			}
+		}
+		return -1
+	}
+	const n = 1500
+	raw := map[int]int{}
+	for i := range n {
+		p := make([]float32, fmnist.PatchLen)
+		c := s.SampleClass(p)
+		rc := rawClass(p)
+		if rc < 0 {
+			continue
+		}
+		require.Equal(t, rc, c, "patch %d is a raw class-%d item, SampleClass says %d", i, rc, c)
+		raw[c]++
+	}
+	total := 0
+	for c, k := range raw {
+		require.Contains(t, []int{fmnist.Dress, 4}, c, "raw negatives must follow NegClass (coats only): %v", raw)
+		total += k
+	}
+	// 0.4 of 1500 is 600; a painted patch is never bit-equal to an item.
+	assert.InDelta(t, 0.4*n, total, 60, "raw samples: %v", raw)
+	assert.InDelta(t, 0.4*cfg.Mix.Positive*n, raw[fmnist.Dress], 40, "raw dresses: %v", raw)
+
+	// Raw needs items of the patch's size.
+	small := &fmnist.Set{Rows: 14, Cols: 14, Images: [][]uint8{make([]uint8, 196), make([]uint8, 196)}, Labels: []uint8{fmnist.Dress, 4}}
+	_, err := fmnist.NewSamplerWith(small, nil, 1, cfg)
+	var ce *fmnist.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "Mix.Raw", ce.Field)
+	assert.Contains(t, err.Error(), "14×14")
+}

@@ -57,6 +57,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
+	fs.Float64Var(&s.Mix.Raw, fl("Mix.Raw", "raw"), s.Mix.Raw, "fraction of patches that are a raw item, as t10k is scored: pixels/255 on black, centred, unscaled, no jitter (a dress for a positive, an other garment for a negative)")
 	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&s.Background.Leaves, fl("Background.Leaves", "leaves"), s.Background.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
