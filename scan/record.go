@@ -80,8 +80,12 @@ func NewRecord(image string, m Model, threshold float64, res *detect.Result) Rec
 }
 
 // Rounded is r with its numbers rounded to what they mean: boxes to
-// 0.01 px, scores and scales to 1e-4, times to 0.01 ms. It shares no
-// slices with r.
+// 0.01 px, scales to 1e-4, times to 0.01 ms, and scores down to a
+// multiple of 1e-4. Rounding scores down keeps them on the same side of
+// any threshold of four decimals or fewer, so a reader that filters the
+// written scores (the service's page, a script) keeps exactly the boxes
+// the detector would at that threshold: a score of 0.019996 is written
+// 0.0199, not 0.02. It shares no slices with r.
 func (r Record) Rounded() Record {
 	r.Detections = slices.Clone(r.Detections)
 	for i := range r.Detections {
@@ -89,7 +93,7 @@ func (r Record) Rounded() Record {
 		for k := range d.Box {
 			d.Box[k] = roundTo(d.Box[k], 100)
 		}
-		d.Score, d.Scale = roundTo(d.Score, 1e4), roundTo(d.Scale, 1e4)
+		d.Score, d.Scale = floorTo(d.Score, 1e4), roundTo(d.Scale, 1e4)
 	}
 	r.Heatmaps = slices.Clone(r.Heatmaps)
 	for i := range r.Heatmaps {
@@ -102,6 +106,12 @@ func (r Record) Rounded() Record {
 // roundTo rounds v to the nearest 1/per; dividing the rounded integer by
 // per gives the float nearest that decimal, so it prints short.
 func roundTo(v, per float64) float64 { return math.Round(v*per) / per }
+
+// floorTo rounds v down to a multiple of 1/per, the way roundTo rounds
+// to the nearest. The 1e-9 absorbs v*per landing just under a whole
+// number (0.29*1e4 is 2899.9999999999995), which would move an exact
+// score of four decimals down a step.
+func floorTo(v, per float64) float64 { return math.Floor(v*per+1e-9) / per }
 
 // MarshalJSON writes failed inputs as image, model, threshold and error
 // only, and rounds numbers (Rounded).

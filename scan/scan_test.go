@@ -244,3 +244,25 @@ func TestRunZeroOptions(t *testing.T) {
 	assert.EqualError(t, err, "scan: -1 workers")
 	assert.True(t, Shard{}.Keep("x"), "the zero Shard is the whole list")
 }
+
+// Written scores are rounded down, so filtering them at a threshold of
+// up to four decimals keeps the same boxes as the detector: a score just
+// under 0.02 must not be written as 0.02.
+func TestRoundedScoresKeepTheirSideOfThresholds(t *testing.T) {
+	for _, c := range []struct{ score, want float64 }{
+		{0.019996, 0.0199},
+		{0.02, 0.02},
+		{0.29, 0.29}, // 0.29*1e4 is just under 2900 in floats
+		{0.86985, 0.8698},
+		{float64(float32(0.02)), 0.0199}, // a float32 0.02 is below the float64 0.02 the detector compares with
+		{0.99999, 0.9999},
+		{1, 1},
+		{0, 0},
+	} {
+		r := Record{Detections: []Detection{{Score: c.score}}}.Rounded()
+		assert.Equal(t, c.want, r.Detections[0].Score, "score %v", c.score)
+		for _, thr := range []float64{0.02, 0.29, 0.8698, 0.9999, 1} {
+			assert.Equal(t, c.score >= thr, r.Detections[0].Score >= thr, "score %v at threshold %v", c.score, thr)
+		}
+	}
+}
