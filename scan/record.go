@@ -110,7 +110,9 @@ func roundTo(v, per float64) float64 { return math.Round(v*per) / per }
 // floorTo rounds v down to a multiple of 1/per, the way roundTo rounds
 // to the nearest. The 1e-9 absorbs v*per landing just under a whole
 // number (0.29*1e4 is 2899.9999999999995), which would move an exact
-// score of four decimals down a step.
+// score of four decimals down a step; it cannot lift a score across a
+// threshold, since scores are float32 values and none lies within
+// 1e-13 below a threshold of four decimals.
 func floorTo(v, per float64) float64 { return math.Floor(v*per+1e-9) / per }
 
 // MarshalJSON writes failed inputs as image, model, threshold and error
