@@ -107,13 +107,20 @@ func (r Record) Rounded() Record {
 // per gives the float nearest that decimal, so it prints short.
 func roundTo(v, per float64) float64 { return math.Round(v*per) / per }
 
-// floorTo rounds v down to a multiple of 1/per, the way roundTo rounds
-// to the nearest. The 1e-9 absorbs v*per landing just under a whole
-// number (0.29*1e4 is 2899.9999999999995), which would move an exact
-// score of four decimals down a step; it cannot lift a score across a
-// threshold, since scores are float32 values and none lies within
-// 1e-13 below a threshold of four decimals.
-func floorTo(v, per float64) float64 { return math.Floor(v*per+1e-9) / per }
+// floorTo is the largest multiple w/per with w/per ≤ v, so v ≥ k/per
+// exactly when floorTo(v, per) ≥ k/per. v*per can round across a whole
+// number (0.29*1e4 is 2899.9999999999995), so the floor is checked
+// against v and moved by one where it missed.
+func floorTo(v, per float64) float64 {
+	w := math.Floor(v * per)
+	switch {
+	case w/per > v:
+		w--
+	case (w+1)/per <= v:
+		w++
+	}
+	return w / per
+}
 
 // MarshalJSON writes failed inputs as image, model, threshold and error
 // only, and rounds numbers (Rounded).

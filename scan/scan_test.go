@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -263,6 +265,20 @@ func TestRoundedScoresKeepTheirSideOfThresholds(t *testing.T) {
 		assert.Equal(t, c.want, r.Detections[0].Score, "score %v", c.score)
 		for _, thr := range []float64{0.02, 0.29, 0.8698, 0.9999, 1} {
 			assert.Equal(t, c.score >= thr, r.Detections[0].Score >= thr, "score %v at threshold %v", c.score, thr)
+		}
+	}
+	// Every threshold of four decimals, against the float32 scores next
+	// to it and the float64 means of two of them (mirror averaging).
+	for k := 0; k <= 10000; k++ {
+		thr, err := strconv.ParseFloat(strconv.FormatFloat(float64(k)/1e4, 'f', 4, 64), 64)
+		require.NoError(t, err)
+		f := float32(thr)
+		for _, v := range []float64{float64(f), float64(math.Nextafter32(f, 0)), float64(math.Nextafter32(f, 2)),
+			(float64(f) + float64(math.Nextafter32(f, 0))) / 2} {
+			got := Record{Detections: []Detection{{Score: v}}}.Rounded().Detections[0].Score
+			if (v >= thr) != (got >= thr) || got > v {
+				t.Fatalf("score %v written %v: threshold %v keeps it %v, the written score %v", v, got, thr, v >= thr, got >= thr)
+			}
 		}
 	}
 }
