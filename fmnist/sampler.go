@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand"
+	"slices"
 
 	"github.com/disintegration/imaging"
 )
@@ -461,14 +462,16 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 // of the time.
 func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
 	h := pool[s.rng.Intn(len(pool))]
-	if s.rng.Intn(2) == 0 {
-		copy(dst, h)
-		return
+	copy(dst, h)
+	if s.rng.Intn(2) != 0 {
+		mirrorRows(dst)
 	}
+}
+
+// mirrorRows mirrors a PatchSize×PatchSize patch left to right in place.
+func mirrorRows(p []float32) {
 	for y := 0; y < PatchSize; y++ {
-		for x := 0; x < PatchSize; x++ {
-			dst[y*PatchSize+x] = h[y*PatchSize+PatchSize-1-x]
-		}
+		slices.Reverse(p[y*PatchSize : (y+1)*PatchSize])
 	}
 }
 
@@ -484,16 +487,11 @@ func (s *Sampler) rawItem(dst []float32, positive bool) int {
 		return -1
 	}
 	i := pool[s.rng.Intn(len(pool))]
-	img := s.items.Images[i]
-	mirror := s.rng.Intn(2) == 0
-	for y := 0; y < PatchSize; y++ {
-		for x := 0; x < PatchSize; x++ {
-			sx := x
-			if mirror {
-				sx = PatchSize - 1 - x
-			}
-			dst[y*PatchSize+x] = float32(img[y*PatchSize+sx]) / 255
-		}
+	for k, v := range s.items.Images[i][:PatchLen] {
+		dst[k] = float32(v) / 255
+	}
+	if s.rng.Intn(2) == 0 {
+		mirrorRows(dst)
 	}
 	return int(s.items.Labels[i])
 }
