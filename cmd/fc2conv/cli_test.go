@@ -213,15 +213,45 @@ func TestEnsembleCommand(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--threshold 1.5 out of range [0,1]")
 
-	code, _, stderr = runCLI("ensemble", "-o", ens, src)
+	fresh := filepath.Join(dir, "fresh.safetensors")
+	code, _, stderr = runCLI("ensemble", "-o", fresh, src)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "at least two")
-	code, _, stderr = runCLI("ensemble", "-o", ens, src, fcn)
+	code, _, stderr = runCLI("ensemble", "-o", fresh, src, fcn)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, src+" is FC and "+fcn+" is fully convolutional; members must all be FC or all fully convolutional")
-	code, _, stderr = runCLI("ensemble", "-o", ens, src, "/nonexistent.safetensors")
+	code, _, stderr = runCLI("ensemble", "-o", fresh, src, "/nonexistent.safetensors")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "/nonexistent.safetensors")
+	_, err = os.Stat(fresh)
+	assert.True(t, os.IsNotExist(err), "a failed ensemble writes nothing")
+}
+
+// TestOutputNotOverwritten: convert and ensemble, like train and
+// calibrate, refuse an existing -o unless --force is given, so a slip
+// of -o cannot replace a shipped model; the file is left as it was.
+func TestOutputNotOverwritten(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "keep.safetensors")
+	require.NoError(t, os.WriteFile(out, []byte("precious"), 0o644))
+	for _, args := range [][]string{
+		{"convert", src, "-o", out},
+		{"ensemble", "-o", out, src, src},
+	} {
+		code, _, stderr := runCLI(args...)
+		assert.Equal(t, exitUsage, code, args)
+		assert.Equal(t, "fc2conv "+args[0]+": -o "+out+" exists; give --force to overwrite it or another -o\n", stderr)
+		b, err := os.ReadFile(out)
+		require.NoError(t, err)
+		assert.Equal(t, "precious", string(b), "%v left the file alone", args)
+
+		code, _, stderr = runCLI(append(args, "--force")...)
+		assert.Equal(t, exitOK, code, stderr)
+		_, err = nn.Load(out)
+		assert.NoError(t, err, "%v --force wrote a model", args)
+		require.NoError(t, os.WriteFile(out, []byte("precious"), 0o644))
+	}
 }
 
 func TestTrainSamplerFlagsValidated(t *testing.T) {

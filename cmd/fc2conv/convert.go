@@ -13,6 +13,7 @@ import (
 func runConvert(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("convert", "IN.safetensors|IN.onnx", "Rewrites the FC head of IN as convolutions, prints the per-layer table and\nthe measured max abs error of its own equivalence check, and writes OUT.\nIN is fc2conv's own model file or an ONNX classifier (give its pixel scaling\nwith --mean and --std). OUT is written as ONNX when it ends in .onnx, else as\nfc2conv's .safetensors. Exits 1 without writing when the error exceeds 1e-5,\nwhen a file cannot be read or written, or when IN is already fully\nconvolutional.", stderr)
 	out := fs.String("o", "", "output model `file` (required): .onnx for ONNX, else .safetensors")
+	force := fs.Bool("force", false, "overwrite -o if it exists")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
 	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT (chosen on validation scenes; see 'eval detect --max-fp'); default: none")
 	pre := addONNXFlags(fs, true)
@@ -30,7 +31,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 		return usageErr("need exactly one input model, got %d arguments (try --help)", fs.NArg())
 	}
 	in := fs.Arg(0)
-	if code := checkOut(stderr, "convert", *out, in); code != exitOK {
+	if code := checkOut(stderr, "convert", *out, *force, in); code != exitOK {
 		return code
 	}
 	opt, err := pre.options(fs, in)
@@ -90,9 +91,10 @@ func printReport(w io.Writer, rep convert.Report) {
 }
 
 // checkOut checks the output model path of cmd up front, before any work:
-// given, not a directory, in a directory that exists, and not one of the
-// inputs (which writing would destroy).
-func checkOut(stderr io.Writer, cmd, out string, inputs ...string) int {
+// given, not a directory, in a directory that exists, not one of the
+// inputs (which writing would destroy), and not an existing file unless
+// force is set, so no slip of -o replaces a shipped model.
+func checkOut(stderr io.Writer, cmd, out string, force bool, inputs ...string) int {
 	if out == "" {
 		fmt.Fprintf(stderr, "fc2conv %s: missing -o OUT, the output model file (try --help)\n", cmd)
 		return exitUsage
@@ -110,6 +112,10 @@ func checkOut(stderr io.Writer, cmd, out string, inputs ...string) int {
 			fmt.Fprintf(stderr, "fc2conv %s: -o %s is also an input; writing it would destroy the input\n", cmd, out)
 			return exitUsage
 		}
+	}
+	if _, err := os.Stat(out); err == nil && !force {
+		fmt.Fprintf(stderr, "fc2conv %s: -o %s exists; give --force to overwrite it or another -o\n", cmd, out)
+		return exitUsage
 	}
 	return exitOK
 }

@@ -12,6 +12,7 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("ensemble", "MEMBER.safetensors MEMBER.safetensors...",
 		"Merges models that differ only in their weights (e.g. trained with different seeds\nor sampler settings) into one model whose logits are the mean of theirs, run in\none forward pass. FC members give an FC model to convert; fully convolutional\nmembers give one ready to scan.", stderr)
 	out := fs.String("o", "", "output model `file` (required)")
+	force := fs.Bool("force", false, "overwrite -o if it exists")
 	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in OUT (chosen on validation scenes; the members' own do not carry over)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -24,7 +25,7 @@ func runEnsemble(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv ensemble: need at least two member models, got %d (try --help)\n", fs.NArg())
 		return exitUsage
 	}
-	if code := checkOut(stderr, "ensemble", *out, fs.Args()...); code != exitOK {
+	if code := checkOut(stderr, "ensemble", *out, *force, fs.Args()...); code != exitOK {
 		return code
 	}
 	var members []*nn.Network
