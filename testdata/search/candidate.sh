@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Scores trained members as one candidate, on validation only: merges them
+# (`fc2conv ensemble`), fits the temperature on the validation patches
+# (`calibrate --seed 1 --split-seed 1`, as the shipped model), converts,
+# prints the held-out items' figures (`eval classify --split val`) and
+# scans the validation scene sets with valeval.sh, two at a time (one
+# core each). Every file goes into OUTDIR; nothing is overwritten.
+#
+# usage: testdata/search/candidate.sh OUTDIR VALSETS_DIR MEMBER.safetensors...
+#   VALSETS_DIR holds val11 val12 uv31 uv32 (see valeval.sh).
+# Set FC2CONV to the binary (default: fc2conv on PATH).
+set -euo pipefail
+bin=${FC2CONV:-fc2conv}
+out=$1 sets=$2
+shift 2
+if [ -e "$out/ens.safetensors" ]; then
+	echo "candidate.sh: $out already holds a candidate; give another OUTDIR" >&2
+	exit 2
+fi
+mkdir -p "$out"
+"$bin" ensemble -o "$out/ens.safetensors" "$@"
+"$bin" calibrate --model "$out/ens.safetensors" --out "$out/cal.safetensors" --seed 1 --split-seed 1 --reliability "$out/reliability-val.png"
+"$bin" convert "$out/cal.safetensors" -o "$out/cal-fcn.safetensors" > /dev/null
+"$bin" eval classify --split val --model "$out/cal.safetensors" --threshold 0.5 | head -3
+here=$(dirname "$0")
+export FC2CONV=$bin GOMAXPROCS=1
+"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/val11" "$sets/val12" > "$out/scan-a.log" 2>&1 &
+"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/uv31" "$sets/uv32" > "$out/scan-b.log" 2>&1 &
+wait
+# The sets are scanned now; this only scores them, per set and pooled.
+"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/val11" "$sets/val12" "$sets/uv31" "$sets/uv32"
