@@ -21,7 +21,9 @@ mkdir -p "$out"
 "$bin" ensemble -o "$out/ens.safetensors" "$@"
 "$bin" calibrate --model "$out/ens.safetensors" --out "$out/cal.safetensors" --seed 1 --split-seed 1 --reliability "$out/reliability-val.png"
 "$bin" convert "$out/cal.safetensors" -o "$out/cal-fcn.safetensors" > /dev/null
-"$bin" eval classify --split val --model "$out/cal.safetensors" --threshold 0.5 | head -3
+# Keep the report whole (head would end the pipe early and, with pipefail, the script).
+"$bin" eval classify --split val --model "$out/cal.safetensors" --threshold 0.5 > "$out/items.txt"
+sed -n 1,3p "$out/items.txt"
 here=$(dirname "$0")
 export FC2CONV=$bin GOMAXPROCS=1
 "$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/val11" "$sets/val12" > "$out/scan-a.log" 2>&1 &
