@@ -136,6 +136,37 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	return out, nil
 }
 
+// MineItems scores every item of set raw, as Scores does (and as
+// `eval classify` scores t10k), and returns the ones the network gets
+// wrong at the mining threshold as [0,1] patches: other items scored as
+// dress among the negatives, dresses scored below it among the positives.
+// The items a small network confuses are the same few hundred coats,
+// shirts and tops epoch after epoch; scenes find them only when a mining
+// scene happens to hold them.
+func MineItems(net *nn.Network, set *fmnist.Set) (Mined, error) {
+	scores, err := Scores(net, set)
+	if err != nil {
+		return Mined{}, fmt.Errorf("train: mining items: %w", err)
+	}
+	var out Mined
+	for i, p := range scores {
+		dress := set.Labels[i] == fmnist.Dress
+		if dress == (p >= mineThreshold) {
+			continue
+		}
+		patch := make([]float32, len(set.Images[i]))
+		for k, v := range set.Images[i] {
+			patch[k] = float32(v) / 255
+		}
+		if dress {
+			out.Positives = append(out.Positives, patch)
+		} else {
+			out.Negatives = append(out.Negatives, patch)
+		}
+	}
+	return out, nil
+}
+
 // confusableItems are the dresses and confusable garments of items, for
 // MineOptions.Confusable; nil when that is off.
 func confusableItems(items *fmnist.Set, opt MineOptions) (*fmnist.Set, error) {

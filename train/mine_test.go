@@ -87,3 +87,26 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 		assert.InDelta(t, posScores[k], score(p), 1e-5, "positive %d", k)
 	}
 }
+
+// MineItems returns exactly the items the network gets wrong at 0.5, as
+// [0,1] patches in item order: here p(dress) = σ(Σx − 2) over a 2×2
+// window, so an item with three or four white pixels is called a dress.
+func TestMineItems(t *testing.T) {
+	d := nn.NewDense("fc", 4, 2)
+	copy(d.Weight.Data, []float32{0, 0, 0, 0, 1, 1, 1, 1})
+	copy(d.Bias.Data, []float32{0, -2})
+	net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 2, Width: 2, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), d, nn.NewSoftmax("softmax")}, Labels: []string{"no", "dress"}, Positive: 1}
+	const coat, shirt = 4, 6
+	set := &fmnist.Set{Rows: 2, Cols: 2,
+		Images: [][]uint8{{255, 255, 255, 255}, {0, 0, 51, 0}, {255, 255, 255, 255}, {0, 0, 0, 0}, {255, 255, 255, 0}, {255, 0, 0, 0}},
+		Labels: []uint8{fmnist.Dress, fmnist.Dress, coat, shirt, coat, shirt}}
+	got, err := MineItems(net, set)
+	require.NoError(t, err)
+	assert.Equal(t, [][]float32{{0, 0, 0.2, 0}}, got.Positives, "the dark dress")
+	assert.Equal(t, [][]float32{{1, 1, 1, 1}, {1, 1, 1, 0}}, got.Negatives, "the bright coats")
+
+	set.Rows = 3
+	_, err = MineItems(net, set)
+	assert.ErrorContains(t, err, "train: mining items: scores: items are 3×2")
+}

@@ -45,8 +45,13 @@ type Config struct {
 	// MineConfusable is the share of mining scenes whose other garments
 	// are only the confusable classes (see MineOptions.Confusable).
 	MineConfusable float64
-	Init           string // model whose weights training starts from (fine-tuning) instead of random ones
-	Arch           string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// MineItems: each mining round also scores every raw training item,
+	// as t10k is scored, and adds the ones it gets wrong (a dress below
+	// the mining threshold, an other item at or above it) to the mined
+	// pools as raw patches (see MineItems).
+	MineItems bool
+	Init      string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch      string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// Trainer is the training path, one of Trainers: "native" (package
 	// backprop, the default for "") or "gorgonia" (package graph), which
 	// trained the members shipped before issue 22.
@@ -111,14 +116,17 @@ type EpochStats struct {
 	ValNLL float64 `json:"val_nll"`
 	ValECE float64 `json:"val_ece"`
 	// On the raw held-out items, dress vs rest at p ≥ 0.5.
-	ValRawAcc        float64 `json:"val_raw_accuracy"`
-	ValRawAUC        float64 `json:"val_raw_auc"`
-	Mined            int     `json:"mined"` // hard negatives found before this epoch
-	MinedPositives   int     `json:"mined_positives"`
-	Seconds          float64 `json:"seconds"`
-	Patches          int     `json:"patches"`
-	HardPool         int     `json:"hard_negatives"`
-	HardPositivePool int     `json:"hard_positives"`
+	ValRawAcc      float64 `json:"val_raw_accuracy"`
+	ValRawAUC      float64 `json:"val_raw_auc"`
+	Mined          int     `json:"mined"` // hard negatives found before this epoch
+	MinedPositives int     `json:"mined_positives"`
+	// Of those, raw items (Config.MineItems): other items and dresses.
+	MinedItems         int     `json:"mined_items,omitempty"`
+	MinedItemPositives int     `json:"mined_item_positives,omitempty"`
+	Seconds            float64 `json:"seconds"`
+	Patches            int     `json:"patches"`
+	HardPool           int     `json:"hard_negatives"`
+	HardPositivePool   int     `json:"hard_positives"`
 }
 
 // checkpoint is the state beside the checkpoint model.
@@ -169,6 +177,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.ValPatches", "%d out of range [0,%d]", c.ValPatches, 1<<20)
 	case c.MineFrom < 0:
 		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
+	case c.MineItems && c.MineFrom == 0:
+		return fieldErr("Config.MineItems", "set with Config.MineFrom 0; items are mined in the mining rounds")
 	case c.Init != "" && c.Resume != "":
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
@@ -316,11 +326,20 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("train: %w", err)
 		}
-		mined, minedPos := 0, 0
+		mined, minedPos, minedItems, minedItemPos := 0, 0, 0, 0
 		if cfg.MineFrom > 0 && epoch >= cfg.MineFrom {
 			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.mineOptions())
 			if err != nil {
 				return nil, nil, err
+			}
+			if cfg.MineItems {
+				items, err := MineItems(net, trainSet)
+				if err != nil {
+					return nil, nil, err
+				}
+				minedItems, minedItemPos = len(items.Negatives), len(items.Positives)
+				found.Negatives = append(found.Negatives, items.Negatives...)
+				found.Positives = append(found.Positives, items.Positives...)
 			}
 			hard.Negatives = append(hard.Negatives, found.Negatives...)
 			hard.Positives = append(hard.Positives, found.Positives...)
@@ -387,10 +406,15 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		raw := Evaluate(scores, valSet, 0.5)
 		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValNLL: valNLL, ValECE: valECE, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
 			MinedPositives: minedPos, Seconds: time.Since(t0).Seconds(), Patches: cfg.Steps * cfg.Batch,
+			MinedItems: minedItems, MinedItemPositives: minedItemPos,
 			HardPool: len(hard.Negatives), HardPositivePool: len(hard.Positives)}
 		history = append(history, st)
-		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos  %.0f patches/s\n",
-			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, float64(st.Patches)/st.Seconds)
+		items := ""
+		if cfg.MineItems {
+			items = fmt.Sprintf(" (items %d neg %d pos)", st.MinedItems, st.MinedItemPositives)
+		}
+		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos%s  %.0f patches/s\n",
+			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, items, float64(st.Patches)/st.Seconds)
 		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{Epoch: epoch + 1, History: history, Config: cfg}); err != nil {
 			return nil, nil, err
 		}

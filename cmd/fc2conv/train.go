@@ -54,6 +54,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
 	flagOf["Mix.NegClass"] = "--confusable-weight"
 	fs.Float64Var(&cfg.MineConfusable, fl("Config.MineConfusable", "mine-confusable"), 0, "fraction of mining scenes whose other garments are only T-shirts/tops, pullovers, coats and shirts")
+	fs.BoolVar(&cfg.MineItems, fl("Config.MineItems", "mine-items"), false, "each mining round also scores every raw training item and adds the ones it gets wrong to the mined pools")
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
