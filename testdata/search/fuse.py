@@ -19,7 +19,6 @@ window's at IoU >= tau: score fusion.
 """
 import argparse
 import json
-import os
 
 import numpy as np
 
