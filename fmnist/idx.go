@@ -53,6 +53,15 @@ type Set struct {
 // Len is the number of items.
 func (s *Set) Len() int { return len(s.Labels) }
 
+// Unit writes item i's pixels to dst as values in [0,1] (byte / 255), as
+// the networks see an item before their input normalisation; dst holds
+// at least Rows×Cols values.
+func (s *Set) Unit(dst []float32, i int) {
+	for k, v := range s.Images[i][:s.Rows*s.Cols] {
+		dst[k] = float32(v) / 255
+	}
+}
+
 // Count is the number of items of class c.
 func (s *Set) Count(c int) int {
 	n := 0

@@ -487,9 +487,7 @@ func (s *Sampler) rawItem(dst []float32, positive bool) int {
 		return -1
 	}
 	i := pool[s.rng.Intn(len(pool))]
-	for k, v := range s.items.Images[i][:PatchLen] {
-		dst[k] = float32(v) / 255
-	}
+	s.items.Unit(dst, i)
 	if s.rng.Intn(2) == 0 {
 		mirrorRows(dst)
 	}

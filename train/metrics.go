@@ -34,10 +34,8 @@ func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
 	e := nn.NewEngine(net)
 	x := make([]float32, set.Rows*set.Cols)
 	out := make([]float64, set.Len())
-	for i, img := range set.Images {
-		for k, v := range img {
-			x[k] = float32(v) / 255
-		}
+	for i := range set.Images {
+		set.Unit(x, i)
 		normalise(x, net.Input)
 		y, _, err := e.Forward(x, net.Input.Window())
 		if err != nil {

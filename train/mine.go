@@ -154,10 +154,8 @@ func MineItems(net *nn.Network, set *fmnist.Set) (Mined, error) {
 		if dress == (p >= mineThreshold) {
 			continue
 		}
-		patch := make([]float32, len(set.Images[i]))
-		for k, v := range set.Images[i] {
-			patch[k] = float32(v) / 255
-		}
+		patch := make([]float32, set.Rows*set.Cols)
+		set.Unit(patch, i)
 		if dress {
 			out.Positives = append(out.Positives, patch)
 		} else {
