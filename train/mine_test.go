@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -109,4 +110,20 @@ func TestMineItems(t *testing.T) {
 	set.Rows = 3
 	_, err = MineItems(net, set)
 	assert.ErrorContains(t, err, "train: mining items: scores: items are 3×2")
+}
+
+// BenchmarkMineItems is one --mine-items round's cost: the shipped member
+// 1 scoring the 60,000 Fashion-MNIST train items (the README's figure:
+// GOMAXPROCS=1 go test ./train -run '^$' -bench MineItems -benchtime 3x).
+func BenchmarkMineItems(b *testing.B) {
+	items, err := fmnist.Load(DefaultDataDir, "train")
+	if err != nil {
+		b.Skipf("the full train split is not here: %v", err)
+	}
+	net, err := nn.Load(filepath.Join("..", "models", "members", "member-1.safetensors"))
+	require.NoError(b, err)
+	for b.Loop() {
+		_, err := MineItems(net, items)
+		require.NoError(b, err)
+	}
 }
