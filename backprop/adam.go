@@ -7,7 +7,12 @@ import "math"
 // take the same steps from the same gradients.
 type Adam struct {
 	Beta1, Beta2, Eps float64
-	iter              int
+	// WeightDecay, when not 0, shrinks every Param that Decays by
+	// lr·WeightDecay of itself before each step, apart from the gradient
+	// (decoupled weight decay, AdamW): the pull towards small weights
+	// then does not depend on Adam's per-weight scaling.
+	WeightDecay float64
+	iter        int
 	m, v              [][]float32
 }
 
@@ -30,7 +35,13 @@ func (a *Adam) Step(params []Param, lr float64) {
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
 	ob1, ob2 := 1-b1, 1-b2
 	eps, negEta := float32(a.Eps), -float32(lr)
+	shrink := float32(1 - lr*a.WeightDecay)
 	for i, p := range params {
+		if a.WeightDecay != 0 && p.Decays {
+			for j := range p.Data {
+				p.Data[j] *= shrink
+			}
+		}
 		m, v := a.m[i], a.v[i]
 		for j, g := range p.Grad {
 			m[j] = m[j]*b1 + g*ob1

@@ -39,6 +39,9 @@ type Param struct {
 	Name string
 	Data []float32
 	Grad []float32
+	// Decays is true for convolution and dense weights, the tensors
+	// Adam.WeightDecay shrinks; biases and batch norms keep their scale.
+	Decays bool
 }
 
 // Options control a Net.
@@ -152,9 +155,9 @@ func New(net *nn.Network, batch int, opt Options) (*Net, error) {
 // and dense layer's weight and bias, each batch norm's gamma and beta.
 func (t *Net) Params() []Param { return t.params }
 
-func (t *Net) param(name string, data []float32) []float32 {
+func (t *Net) param(name string, data []float32, decays bool) []float32 {
 	g := make([]float32, len(data))
-	t.params = append(t.params, Param{Name: name, Data: data, Grad: g})
+	t.params = append(t.params, Param{Name: name, Data: data, Grad: g, Decays: decays})
 	return g
 }
 

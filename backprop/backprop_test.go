@@ -218,6 +218,43 @@ func TestAdamMatchesGorgonia(t *testing.T) {
 	assert.NotEqual(t, w0, mine, "the weights moved")
 }
 
+// Weight decay shrinks exactly the convolution and dense weights, by
+// lr·WeightDecay of themselves, apart from the gradient: with zero
+// gradients Adam itself moves nothing, so only the shrink is left.
+func TestAdamWeightDecay(t *testing.T) {
+	one := nn.Pair{H: 1, W: 1}
+	in := nn.InputSpec{Channels: 1, Height: 2, Width: 2, Mean: []float32{0}, Std: []float32{1}}
+	net := &nn.Network{Input: in, Layers: []nn.Layer{
+		nn.NewConv2D("c", 1, 2, one, one, nn.Pair{}), nn.NewBatchNorm("bn", 2, 1e-5), nn.NewReLU("r"),
+		nn.NewFlatten("f", nn.FlattenCHW), nn.NewDense("d", 8, 2), nn.NewSoftmax("s")}}
+	for _, l := range net.Layers {
+		for _, p := range l.Params() {
+			for i := range p.Value.Data {
+				p.Value.Data[i] = 2
+			}
+		}
+	}
+	tr, err := New(net, 1, Options{})
+	require.NoError(t, err)
+	decays := map[string]bool{}
+	for _, p := range tr.Params() {
+		decays[p.Name] = p.Decays
+	}
+	assert.Equal(t, map[string]bool{"c.weight": true, "c.bias": false, "bn.weight": false, "bn.bias": false, "d.weight": true, "d.bias": false}, decays)
+	adam := NewAdam()
+	adam.WeightDecay = 0.5
+	adam.Step(tr.Params(), 0.1) // shrink 1 − 0.1·0.5 = 0.95
+	for _, p := range tr.Params() {
+		want := float32(2)
+		if p.Decays {
+			want = 1.9
+		}
+		for _, v := range p.Data {
+			assert.InDelta(t, want, v, 1e-6, p.Name)
+		}
+	}
+}
+
 // valueGrad hands gorgonia's solver a node's value with a given gradient.
 type valueGrad struct {
 	n    *G.Node

@@ -26,8 +26,8 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 	if l.PaddingEnd != nil {
 		return nil, fmt.Errorf("asymmetric padding is not trained")
 	}
-	c.dw = t.param(l.Name()+".weight", l.Weight.Data)
-	c.db = t.param(l.Name()+".bias", l.Bias.Data)
+	c.dw = t.param(l.Name()+".weight", l.Weight.Data, true)
+	c.db = t.param(l.Name()+".bias", l.Bias.Data, false)
 	c.wT = make([]float32, c.k*c.m)
 	if int64(t.batch)*int64(c.k)*int64(c.n) > 1<<28 {
 		return nil, fmt.Errorf("unfolded input of %d×%d per sample is too large for a batch of %d", c.k, c.n, t.batch)
@@ -199,8 +199,8 @@ func (t *Net) newBatchNorm(l *nn.BatchNorm, is nn.Shape) (*batchNorm, error) {
 		return nil, fmt.Errorf("one value per channel in a batch of %d; batch statistics need at least 2", t.batch)
 	}
 	bn := &batchNorm{l: l, c: is.C, hw: is.H * is.W, mean: make([]float64, is.C), invStd: make([]float64, is.C)}
-	bn.dgamma = t.param(l.Name()+".weight", l.Gamma.Data)
-	bn.dbeta = t.param(l.Name()+".bias", l.Beta.Data)
+	bn.dgamma = t.param(l.Name()+".weight", l.Gamma.Data, false)
+	bn.dbeta = t.param(l.Name()+".bias", l.Beta.Data, false)
 	return bn, nil
 }
 
@@ -376,8 +376,8 @@ type dense struct {
 
 func (t *Net) newDense(l *nn.Dense) *dense {
 	d := &dense{l: l, wT: make([]float32, l.In*l.Out), doutT: make([]float32, l.Out*t.batch)}
-	d.dw = t.param(l.Name()+".weight", l.Weight.Data)
-	d.db = t.param(l.Name()+".bias", l.Bias.Data)
+	d.dw = t.param(l.Name()+".weight", l.Weight.Data, true)
+	d.db = t.param(l.Name()+".bias", l.Bias.Data, false)
 	return d
 }
 

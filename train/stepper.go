@@ -28,7 +28,9 @@ func newStepper(cfg Config, net *nn.Network) (stepper, error) {
 		if err != nil {
 			return nil, &FieldError{Field: "Config.Arch", Err: err}
 		}
-		return &nativeStepper{t: t, adam: backprop.NewAdam()}, nil
+		adam := backprop.NewAdam()
+		adam.WeightDecay = cfg.WeightDecay
+		return &nativeStepper{t: t, adam: adam}, nil
 	case "gorgonia":
 		return newGorgoniaStepper(cfg, net)
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// classes equally (targets 1−ε/2 and ε/2 for two); 0 trains on hard
 	// labels.
 	LabelSmoothing float64
+	// WeightDecay shrinks the convolution and dense weights by
+	// LR·WeightDecay of themselves every step (decoupled, as AdamW);
+	// 0 turns it off. Native trainer only.
+	WeightDecay float64
 	// Mixup blends every training batch with a shuffled copy of itself,
 	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
 	// 0 turns it off.
@@ -183,6 +187,10 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
 		return fieldErr("Config.LabelSmoothing", "%v out of range [0,0.5)", c.LabelSmoothing)
+	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
+		return fieldErr("Config.WeightDecay", "%v out of range [0,1)", c.WeightDecay)
+	case c.WeightDecay != 0 && c.Trainer == "gorgonia":
+		return fieldErr("Config.WeightDecay", "needs the native trainer, not %q", c.Trainer)
 	case !(c.Mixup >= 0 && c.Mixup <= 10):
 		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
 	case c.Out == "":
