@@ -13,7 +13,7 @@ type Adam struct {
 	// then does not depend on Adam's per-weight scaling.
 	WeightDecay float64
 	iter        int
-	m, v              [][]float32
+	m, v        [][]float32
 }
 
 // NewAdam returns an Adam optimiser with the defaults.
