@@ -37,17 +37,16 @@ func (a *Adam) Step(params []Param, lr float64) {
 	eps, negEta := float32(a.Eps), -float32(lr)
 	shrink := float32(1 - lr*a.WeightDecay)
 	for i, p := range params {
-		if a.WeightDecay != 0 && p.Decays {
-			for j := range p.Data {
-				p.Data[j] *= shrink
-			}
+		keep := float32(1) // of each value, before the step; 1 is exact
+		if p.Decays {
+			keep = shrink
 		}
 		m, v := a.m[i], a.v[i]
 		for j, g := range p.Grad {
 			m[j] = m[j]*b1 + g*ob1
 			v[j] = v[j]*b2 + g*g*ob2
 			vh := float32(math.Sqrt(float64(v[j]*c2))) + eps
-			p.Data[j] += m[j] * c1 * negEta / vh
+			p.Data[j] = p.Data[j]*keep + m[j]*c1*negEta/vh
 		}
 	}
 }
