@@ -114,7 +114,8 @@ func TestMineItems(t *testing.T) {
 
 // BenchmarkMineItems is one --mine-items round's cost: the shipped member
 // 1 scoring the 60,000 Fashion-MNIST train items (the README's figure:
-// GOMAXPROCS=1 go test ./train -run '^$' -bench MineItems -benchtime 3x).
+// GOMAXPROCS=1 go test ./train -run '^$' -bench MineItems -benchtime 1x -count 3,
+// the median of the three).
 func BenchmarkMineItems(b *testing.B) {
 	items, err := fmnist.Load(DefaultDataDir, "train")
 	if err != nil {
