@@ -73,6 +73,9 @@ type Config struct {
 	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
 	// 0 turns it off.
 	Mixup float64
+	// Erase is the probability that a training window gets one random
+	// rectangle of noise, its label kept (random erasing); 0 turns it off.
+	Erase float64
 	// Calibrate fits a temperature on the validation patches after the
 	// last epoch and folds it into the saved model (see Calibrate).
 	Calibrate bool
@@ -193,6 +196,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.WeightDecay", "needs the native trainer, not %q", c.Trainer)
 	case !(c.Mixup >= 0 && c.Mixup <= 10):
 		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
+	case !(c.Erase >= 0 && c.Erase <= 1):
+		return fieldErr("Config.Erase", "%v out of range [0,1]", c.Erase)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
 	case c.GarmentClasses && (c.Init != "" || c.Resume != ""):
@@ -365,11 +370,18 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		// Cosine decay from LR to LR/20 over the run.
 		lr := LearnRate(cfg.LR, epoch, cfg.Epochs)
+		var er *eraser
+		if cfg.Erase > 0 {
+			er = newEraser(cfg.Erase, cfg.Seed, epoch, 28)
+		}
 		bar := newBar(cfg, epoch)
 		var sum float64
 		for step := 0; step < cfg.Steps; step++ {
 			for b := 0; b < cfg.Batch; b++ {
 				lab := sample(sampler, xs[b*784:(b+1)*784], classes)
+				if er != nil {
+					er.erase(xs[b*784 : (b+1)*784])
+				}
 				normalise(xs[b*784:(b+1)*784], net.Input)
 				targets(ys[b*classes:(b+1)*classes], lab, cfg.LabelSmoothing)
 			}

@@ -51,6 +51,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.GarmentClasses, fl("Config.GarmentClasses", "garment-classes"), false, "a fresh model scores the ten Fashion-MNIST classes and \"no item\" instead of {not dress, dress}; its heatmap is still p(dress) (native trainer only)")
 	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto all classes equally (0: hard labels)")
 	fs.Float64Var(&cfg.Mixup, fl("Config.Mixup", "mixup"), 0, "blend each batch with a shuffled copy of itself, windows and targets, by weights from Beta(A, A) (mixup; 0: off; 0.2 to 0.4 is usual)")
+	fs.Float64Var(&cfg.Erase, fl("Config.Erase", "erase"), 0, "with this `probability` overwrite one random rectangle (2–40% of the window) of each training window with noise, its label kept (random erasing; 0: off; 0.5 is usual)")
 	fs.Float64Var(&cfg.WeightDecay, fl("Config.WeightDecay", "weight-decay"), 0, "shrink convolution and dense weights by LR·`D` of themselves each step (decoupled weight decay, as AdamW; 0: off; native trainer only)")
 	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
 	flagOf["Mix.NegClass"] = "--confusable-weight"
