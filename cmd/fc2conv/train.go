@@ -68,6 +68,8 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Background.PrintBlocky, fl("Background.PrintBlocky", "print-blocky"), s.Background.PrintBlocky, "fraction of the print, in patches and in mining scenes, drawn binarised with stepped edges, as thresholded scans show it")
 	flagOf["Config.Sampler.Background.PrintBlocky"] = "--print-blocky"
 	fs.Float64Var(&s.Background.PhotoVary, fl("Background.PhotoVary", "photo-vary"), s.Background.PhotoVary, "fraction of photo crops turned 90° and given a random gamma")
+	fs.Float64Var(&s.Place.ScaleMin, fl("Place.ScaleMin", "scale-min"), s.Place.ScaleMin, "smallest scale of a centred item (dress or other garment) in its window; 1 fills the window")
+	fs.Float64Var(&s.Place.ScaleMax, fl("Place.ScaleMax", "scale-max"), s.Place.ScaleMax, "largest scale of a centred item in its window")
 	fs.Float64Var(&s.Mix.NegScale, fl("Mix.NegScale", "neg-scale"), s.Mix.NegScale, "relative weight of wrong-scale dresses among the negatives (other garments: 0.6)")
 	fs.Float64Var(&s.Place.ScaleIoU, fl("Place.ScaleIoU", "scale-iou"), s.Place.ScaleIoU, "when > 0, wrong-scale dresses are any 0.4×–2.5× dress nested with the window at IoU below this (≥ 0.2)")
 	fs.Float64Var(&s.Background.Scene, fl("Background.Scene", "scene"), s.Background.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
