@@ -29,6 +29,7 @@ func TestTrainQualityFlagsValidated(t *testing.T) {
 		{[]string{"--label-smoothing", "0.6"}, "fc2conv train: --label-smoothing 0.6 out of range [0,0.5)\n"},
 		{[]string{"--mixup", "11"}, "fc2conv train: --mixup 11 out of range [0,10]\n"},
 		{[]string{"--erase", "-0.1"}, "fc2conv train: --erase -0.1 out of range [0,1]\n"},
+		{[]string{"--scale-min", "1.3", "--scale-max", "1.2"}, "fc2conv train: --scale-max: fmnist: sampler config: Place.ScaleMin..ScaleMax range [1.3,1.2], want 0.25 < min ≤ max < 1.6\n"},
 		{[]string{"--garment-classes", "--trainer", "gorgonia"}, "fc2conv train: --garment-classes needs the native trainer, not \"gorgonia\"\n"},
 		{[]string{"--garment-classes", "--init", "a.safetensors"}, "fc2conv train: --garment-classes set for a model loaded from a file; its own outputs decide\n"},
 		{[]string{"--trainer", "torch"}, "fc2conv train: --trainer \"torch\" is not one of [native gorgonia]\n"},
