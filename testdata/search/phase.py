@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Recall of dresses by where their size falls between pyramid levels.
+
+usage: phase.py THRESHOLD DIR...
+
+Each DIR is a valeval.sh output folder (truth.jsonl and scan.jsonl,
+pooled). A dress of side s px meets the 28 px window exactly at a level
+when log_1.25(s/28) is whole; its fractional part, the phase, says how far
+between two levels it falls (0.5: seen at 1.118 of the window at one level
+and 0.894 at the next). A dress counts as found when a detection scoring
+at least THRESHOLD overlaps its box at IoU >= 0.5, as eval detect counts
+it. Prints, per fifth of the phase and per 20 px of size, how many dresses
+there are and the share found.
+"""
+import json
+import math
+import sys
+from collections import defaultdict
+
+WINDOW, STEP = 28, 1.25
+
+
+def iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    thr = float(sys.argv[1])
+    by_phase = defaultdict(lambda: [0, 0])
+    by_size = defaultdict(lambda: [0, 0])
+    for d in sys.argv[2:]:
+        truth = {}
+        with open(d + "/truth.jsonl") as f:
+            for line in f:
+                r = json.loads(line)
+                truth[r["image"]] = r
+        with open(d + "/scan.jsonl") as f:
+            for line in f:
+                r = json.loads(line)
+                t = truth[r["image"].rsplit("/", 1)[-1]]
+                for o in t["objects"]:
+                    if o["class"] != 3:
+                        continue
+                    side = o["box"][2] - o["box"][0]
+                    phase = (math.log(side / WINDOW) / math.log(STEP)) % 1
+                    found = any(x["score"] >= thr and iou(x["box"], o["box"]) >= 0.5 for x in r["detections"])
+                    for table, key in ((by_phase, int(phase * 5)), (by_size, side // 20 * 20)):
+                        table[key][0] += 1
+                        table[key][1] += found
+    print("phase      dresses  recall")
+    for k in sorted(by_phase):
+        n, hit = by_phase[k]
+        print(f"{k / 5:.1f}-{(k + 1) / 5:.1f}  {n:8d}  {hit / n:.3f}")
+    print("size px    dresses  recall")
+    for k in sorted(by_size):
+        n, hit = by_size[k]
+        print(f"{k:3d}-{k + 19:<3d}   {n:8d}  {hit / n:.3f}")
+
+
+if __name__ == "__main__":
+    main()
