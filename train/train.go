@@ -372,7 +372,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		lr := LearnRate(cfg.LR, epoch, cfg.Epochs)
 		var er *eraser
 		if cfg.Erase > 0 {
-			er = newEraser(cfg.Erase, cfg.Seed, epoch, 28)
+			er = newEraser(cfg.Erase, cfg.Seed, epoch, fmnist.PatchSize)
 		}
 		bar := newBar(cfg, epoch)
 		var sum float64
