@@ -57,9 +57,9 @@ func Example() {
 		fmt.Printf("dress at x %.0f–%.0f, y %.0f–%.0f, score %.2f\n", b[0], b[2], b[1], b[3], det.Score)
 	}
 	// Output:
-	// 1024×512 image, threshold 0.8698
+	// 1024×512 image, threshold 0.8445
 	// dress at x 637–708, y 313–384, score 1.00
-	// dress at x 750–820, y 248–319, score 0.97
+	// dress at x 751–821, y 250–320, score 0.99
 }
 
 func ExampleDetector_Detect() {

@@ -139,7 +139,7 @@ func TestDetectAnswersScansRecord(t *testing.T) {
 	require.NoError(t, err)
 	res, err := d.Detect(pic)
 	require.NoError(t, err)
-	want, err := json.Marshal(scan.NewRecord("scene_001.png", embeddedModel, 0.8698, res))
+	want, err := json.Marshal(scan.NewRecord("scene_001.png", embeddedModel, 0.8445, res))
 	require.NoError(t, err)
 
 	mp, ct := multipartBody(t, FormField, "scene_001.png", img)
@@ -164,7 +164,7 @@ func TestDetectAnswersScansRecord(t *testing.T) {
 			}
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &rec))
-		assert.Equal(t, 0.8698, rec.Threshold, "the embedded model's own threshold")
+		assert.Equal(t, 0.8445, rec.Threshold, "the embedded model's own threshold")
 		require.Len(t, rec.Detections, len(sceneDresses), name)
 		for _, truth := range sceneDresses {
 			best := 0.0
@@ -191,7 +191,7 @@ func TestDetectOptionsChangeTheResult(t *testing.T) {
 	}
 	n, thr := count("")
 	assert.Equal(t, 2, n)
-	assert.Equal(t, 0.8698, thr)
+	assert.Equal(t, 0.8445, thr)
 	n, thr = count("&threshold=0")
 	assert.Greater(t, n, 2, "threshold 0 reports every window that survives NMS")
 	assert.Equal(t, 0.0, thr, "the record keeps the threshold as given")
@@ -375,10 +375,10 @@ func TestModelInfo(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &info))
 	// The embedded model as models/README.md describes it.
 	assert.Equal(t, "embedded:dress-fcn", info.Name)
-	assert.Equal(t, "a543daa24cba", info.SHA256)
+	assert.Equal(t, "40ca00d7e706", info.SHA256)
 	assert.Equal(t, []string{"not dress", "dress"}, info.Labels)
 	assert.Equal(t, 1, info.Class)
-	assert.Equal(t, 0.8698, info.Threshold)
+	assert.Equal(t, 0.8445, info.Threshold)
 	assert.Equal(t, Size{28, 28}, info.Window)
 	assert.Equal(t, Size{4, 4}, info.Stride)
 	require.Len(t, info.Layers, 12)

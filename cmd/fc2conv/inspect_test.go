@@ -155,7 +155,7 @@ func TestInspectDress(t *testing.T) {
 	// Stride 2·2 = 4; field 3 → 5 → 6 (pool) → 6+2·2 = 10 → 12 (pool)
 	// → 12+4·4 = 28.
 	assert.Contains(t, out, "geometry: window 28×28, stride 4×4, receptive field 28×28, padding reach 0×0, padded false")
-	assert.Contains(t, out, "labels: not dress, dress; positive class 1 (dress); threshold 0.8698")
+	assert.Contains(t, out, "labels: not dress, dress; positive class 1 (dress); threshold 0.8445")
 	// On 512×1024 (H×W): conv1 32×510×1022 (2·9·16,679,040 = 300,222,720),
 	// conv2 64×508×1020 (2·144·33,162,240 = 9,550,725,120), conv4
 	// 64×252×508 (2·288·8,193,024 = 4,719,181,824), fc6 256×122×250

@@ -64,7 +64,7 @@ var examples = map[string]string{
 	"calibrate": "fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-cal.safetensors --reliability /tmp/reliability.png\n" +
 		"fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-final.safetensors --threshold 0.87   # chosen on validation scenes scanned with dress-cal",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
-		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.8698\n" +
+		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.8445\n" +
 		"fc2conv convert testdata/onnx/keras_nhwc_op13.onnx --mean 0.5 --std 0.25 -o /tmp/keras-fcn.onnx",
 	"verify": "fc2conv verify models/dress.safetensors\n" +
 		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +

@@ -101,7 +101,7 @@ func TestScanModelFlag(t *testing.T) {
 	// The shipped FC file scans at its stored threshold, as its twin does.
 	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
 	require.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, stdout, `"threshold":0.8698,`)
+	assert.Contains(t, stdout, `"threshold":0.8445,`)
 	assert.NotContains(t, stderr, "warning")
 
 	// A model that stores none scans at 0.5, and scan says so.
@@ -153,16 +153,16 @@ func TestScanRecordsNameModelAndThreshold(t *testing.T) {
 	}
 	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", img)
 	require.Equal(t, exitOK, code, stderr)
-	assert.Equal(t, rec{"embedded:dress-fcn", hash, 0.8698}, parse(stdout), "the embedded model is the file")
+	assert.Equal(t, rec{"embedded:dress-fcn", hash, 0.8445}, parse(stdout), "the embedded model is the file")
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", fcn, "--threshold", "0", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, rec{"dress-fcn.safetensors", hash, 0}, parse(stdout))
 
-	// A 40×40 gradient holds no dress at 0.8698: one row, empty box fields.
+	// A 40×40 gradient holds no dress at 0.8445: one row, empty box fields.
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
-		img+",40,40,,,,,,,0.8698,embedded:dress-fcn,"+hash+",\n", stdout)
+		img+",40,40,,,,,,,0.8445,embedded:dress-fcn,"+hash+",\n", stdout)
 }
 
 // Bad flag values are usage errors that name the flag, found before any
