@@ -28,6 +28,15 @@ def iou(a, b):
     return inter / union if union > 0 else 0
 
 
+def scans(d):
+    """Yields each scan record of a valeval.sh folder with its image's truth objects."""
+    with open(d + "/truth.jsonl") as f:
+        truth = {r["image"]: r for r in map(json.loads, f)}
+    with open(d + "/scan.jsonl") as f:
+        for r in map(json.loads, f):
+            yield r, truth[r["image"].rsplit("/", 1)[-1]]["objects"]
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -35,24 +44,16 @@ def main():
     by_phase = defaultdict(lambda: [0, 0])
     by_size = defaultdict(lambda: [0, 0])
     for d in sys.argv[2:]:
-        truth = {}
-        with open(d + "/truth.jsonl") as f:
-            for line in f:
-                r = json.loads(line)
-                truth[r["image"]] = r
-        with open(d + "/scan.jsonl") as f:
-            for line in f:
-                r = json.loads(line)
-                t = truth[r["image"].rsplit("/", 1)[-1]]
-                for o in t["objects"]:
-                    if o["class"] != 3:
-                        continue
-                    side = o["box"][2] - o["box"][0]
-                    phase = (math.log(side / WINDOW) / math.log(STEP)) % 1
-                    found = any(x["score"] >= thr and iou(x["box"], o["box"]) >= 0.5 for x in r["detections"])
-                    for table, key in ((by_phase, int(phase * 5)), (by_size, side // 20 * 20)):
-                        table[key][0] += 1
-                        table[key][1] += found
+        for r, objects in scans(d):
+            for o in objects:
+                if o["class"] != 3:
+                    continue
+                side = o["box"][2] - o["box"][0]
+                phase = (math.log(side / WINDOW) / math.log(STEP)) % 1
+                found = any(x["score"] >= thr and iou(x["box"], o["box"]) >= 0.5 for x in r["detections"])
+                for table, key in ((by_phase, int(phase * 5)), (by_size, side // 20 * 20)):
+                    table[key][0] += 1
+                    table[key][1] += found
     print("phase      dresses  recall")
     for k in sorted(by_phase):
         n, hit = by_phase[k]
