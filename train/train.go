@@ -378,11 +378,12 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		var sum float64
 		for step := 0; step < cfg.Steps; step++ {
 			for b := 0; b < cfg.Batch; b++ {
-				lab := sample(sampler, xs[b*784:(b+1)*784], classes)
+				x := xs[b*784 : (b+1)*784]
+				lab := sample(sampler, x, classes)
 				if er != nil {
-					er.erase(xs[b*784 : (b+1)*784])
+					er.erase(x)
 				}
-				normalise(xs[b*784:(b+1)*784], net.Input)
+				normalise(x, net.Input)
 				targets(ys[b*classes:(b+1)*classes], lab, cfg.LabelSmoothing)
 			}
 			if mix != nil {
