@@ -35,6 +35,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, fmt.Sprintf("timed passes per measurement, 1 to %d (the median is printed)", maxBenchRuns))
 	imagePath := fs.String("image", "", "scan this image `file` instead of a synthetic one of --size")
 	noScan := fs.Bool("no-scan", false, "time the engine only, not a whole scan")
+	kernel := fs.String("kernel", "", "GEMM micro-kernel `name`, to compare them: one of "+strings.Join(kernels.MicroKernels(), ", ")+" (default: the first, the fastest this CPU has)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -48,6 +49,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if *runs < 1 || *runs > maxBenchRuns {
 		return usageErr("--runs %d out of range [1,%d]", *runs, maxBenchRuns)
+	}
+	if *kernel != "" {
+		p, err := kernels.PackedWith(*kernel)
+		if err != nil {
+			return usageErr("--kernel: %v", err)
+		}
+		// Before any engine is made (they take Default when made); put
+		// back on return, for callers in the same process (the tests).
+		defer func(d kernels.Kernels) { kernels.Default = d }(kernels.Default)
+		kernels.Default = p
 	}
 	det, model, err := openModel(fs.Arg(0), detect.Options{})
 	if err != nil {
@@ -63,7 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "model %s (sha256 %s…), input %v, GOMAXPROCS %d\n", model.Name, model.SHA256, in, runtime.GOMAXPROCS(0))
 	rate := gemmRate(*runs)
-	fmt.Fprintf(stdout, "single-thread GEMM rate: %.1f GFLOP/s (512×512×512, median of %d)\n\n", rate, *runs)
+	fmt.Fprintf(stdout, "single-thread GEMM rate: %.1f GFLOP/s (512×512×512, median of %d, %s)\n\n", rate, *runs, gemmName())
 
 	x := make([]float32, in.Size())
 	rng := rand.New(rand.NewSource(1))
@@ -220,4 +231,13 @@ func peakRSS() (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// gemmName says which GEMM the engines use: the packed micro-kernel's
+// name, or gonum's.
+func gemmName() string {
+	if p, ok := kernels.Default.(kernels.Packed); ok {
+		return p.MicroKernel() + " micro-kernel"
+	}
+	return "gonum"
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
 // bench prints one row per layer of the embedded model, a total, the GEMM
@@ -23,6 +25,15 @@ func TestBench(t *testing.T) {
 	assert.Contains(t, out, "peak memory (RSS)")
 }
 
+// --kernel times the engine with the named micro-kernel, and says so.
+func TestBenchKernel(t *testing.T) {
+	before := kernels.Default
+	code, out, errOut := runCLI("bench", "--size", "64x48", "--runs", "1", "--no-scan", "--kernel", "go")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, regexp.MustCompile(`single-thread GEMM rate: [0-9.]+ GFLOP/s \(512×512×512, median of 1, go micro-kernel\)`), out)
+	assert.Equal(t, before, kernels.Default, "the default is put back")
+}
+
 func TestBenchUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -32,6 +43,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--size", "0x10"}, `--size "0x10"`},
 		{[]string{"--runs", "0"}, "--runs 0 out of range"},
 		{[]string{"a", "b"}, "at most one MODEL"},
+		{[]string{"--kernel", "sse9"}, `--kernel: kernels: no micro-kernel "sse9" on this CPU (it has `},
 	} {
 		code, _, errOut := runCLI(append([]string{"bench"}, tc.args...)...)
 		assert.Equal(t, exitUsage, code, "%v", tc.args)

@@ -118,11 +118,8 @@ func (p Packed) gemmDirect(pa *PackedA, b *im2colBand, n int, c []float32, ldc i
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	useAsm := !p.pureGo && microAsm != nil
-	micro, direct := microKernel(microGo), microDirectKernel(microDirectGo)
-	if useAsm {
-		micro, direct = microAsm, microDirectAsm
-	}
+	impl := p.impl()
+	micro, direct, useAsm := impl.micro, impl.direct, impl != goKernel
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	ws.b = grow(ws.b, min(k, kc)*nr)

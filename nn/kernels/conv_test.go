@@ -222,7 +222,7 @@ func TestSetDirectAvoidsAliasedPlanes(t *testing.T) {
 // The direct micro-kernel in assembly and its Go twin agree, and the
 // guard stops a read past the input.
 func TestMicroDirectTwinsAgree(t *testing.T) {
-	if microDirectAsm == nil {
+	if len(asmKernels) == 0 {
 		t.Skip("no assembly micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewSource(15))
@@ -236,14 +236,24 @@ func TestMicroDirectTwinsAgree(t *testing.T) {
 		for _, set := range []bool{false, true} {
 			ldc := nr + 5
 			c0 := random(rng, 3*mr*ldc)
-			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			want := append([]float32(nil), c0...)
 			microDirectGo(k, a, 3, in[11:], off, want, ldc, set)
-			microDirectAsm(k, a, 3, in[11:], off, got, ldc, set)
-			for i := range want {
-				require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k %d set %v element %d", k, set, i)
+			var first []float32
+			for _, impl := range asmKernels {
+				got := append([]float32(nil), c0...)
+				impl.direct(k, a, 3, in[11:], off, got, ldc, set)
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k %d set %v element %d", impl.name, k, set, i)
+				}
+				if first == nil {
+					first = got
+				}
+				require.Equal(t, first, got, "%s k %d set %v: bits as %s", impl.name, k, set, asmKernels[0].name)
 			}
 		}
 	}
 	off := []int32{0, 3990}
-	assert.Panics(t, func() { microDirectAsm(2, random(rng, 2*mr), 1, in, off, make([]float32, mr*nr), nr, true) }, "row 1 past the input")
+	for _, impl := range asmKernels {
+		assert.Panics(t, func() { impl.direct(2, random(rng, 2*mr), 1, in, off, make([]float32, mr*nr), nr, true) }, "%s: row 1 past the input", impl.name)
+	}
 }

@@ -39,7 +39,17 @@ func BenchmarkGemm(b *testing.B) {
 	backends := []struct {
 		name string
 		k    Kernels
-	}{{"packed", Packed{}}, {"prepacked", prepacked{}}, {"packedgo", Packed{pureGo: true}}, {"gonum", Gonum{}}, {"reference", Reference{}}}
+	}{{"packed", Packed{}}, {"prepacked", prepacked{}}}
+	for _, impl := range asmKernels[min(1, len(asmKernels)):] { // the slower assembly ones
+		backends = append(backends, struct {
+			name string
+			k    Kernels
+		}{"packed" + impl.name, Packed{kernel: impl}})
+	}
+	backends = append(backends, []struct {
+		name string
+		k    Kernels
+	}{{"packedgo", Packed{kernel: goKernel}}, {"gonum", Gonum{}}, {"reference", Reference{}}}...)
 	for _, s := range benchShapes {
 		rng := rand.New(rand.NewSource(1))
 		a, bm, c := random(rng, s.m*s.k), random(rng, (s.k-1)*s.ldb+s.n), make([]float32, (s.m-1)*s.ldc+s.n)

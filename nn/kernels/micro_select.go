@@ -1,18 +1,56 @@
 package kernels
 
-// microAsm is the assembly micro-kernel for this CPU, or nil where there
-// is none (other architectures, the purego tag, CPUs without AVX2+FMA);
-// set once by init.
-var (
-	microAsm     microKernel
-	microAsmName string
-	// packB4Asm, set with microAsm, copies panels full panels of four
-	// rows of b (row stride ldb) into dst, panel q at q·stride: the inner
-	// loop of packB, which in Go costs a memmove call per 96 bytes.
-	packB4Asm func(dst, b []float32, ldb, panels, stride int)
-	// gatherAsm, set with microAsm, is gather's loop on pointers, its
-	// bounds checked by gather.
-	gatherAsm func(dst, in *float32, off *int32, rows, panels, stride int)
-	// microDirectAsm, set with microAsm, is the direct micro-kernel.
-	microDirectAsm microDirectKernel
+import (
+	"fmt"
+	"strings"
 )
+
+// microImpl is one micro-kernel with its direct twin.
+type microImpl struct {
+	name   string
+	micro  microKernel
+	direct microDirectKernel
+}
+
+// goKernel is the pure-Go micro-kernel, the twin every assembly one is
+// tested against.
+var goKernel = &microImpl{"go", microGo, microDirectGo}
+
+// asmKernels are the assembly micro-kernels this CPU can run, fastest
+// first; empty where there are none (other architectures, the purego tag,
+// CPUs without AVX2+FMA). Set once by init.
+var asmKernels []*microImpl
+
+var (
+	// packB4Asm, set with the AVX2 kernel, copies panels full panels of
+	// four rows of b (row stride ldb) into dst, panel q at q·stride: the
+	// inner loop of packB, which in Go costs a memmove call per 96 bytes.
+	packB4Asm func(dst, b []float32, ldb, panels, stride int)
+	// gatherAsm, set with the AVX2 kernel, is gather's loop on pointers,
+	// its bounds checked by gather.
+	gatherAsm func(dst, in *float32, off *int32, rows, panels, stride int)
+)
+
+// MicroKernels names the micro-kernels Packed can run on this CPU, fastest
+// first; the last is always "go", the pure-Go twin.
+func MicroKernels() []string {
+	names := make([]string, 0, len(asmKernels)+1)
+	for _, k := range asmKernels {
+		names = append(names, k.name)
+	}
+	return append(names, goKernel.name)
+}
+
+// PackedWith is Packed forced to the micro-kernel called name (one of
+// MicroKernels), for comparing them side by side in one process.
+func PackedWith(name string) (Packed, error) {
+	if name == goKernel.name {
+		return Packed{kernel: goKernel}, nil
+	}
+	for _, k := range asmKernels {
+		if k.name == name {
+			return Packed{kernel: k}, nil
+		}
+	}
+	return Packed{}, fmt.Errorf("kernels: no micro-kernel %q on this CPU (it has %s)", name, strings.Join(MicroKernels(), ", "))
+}

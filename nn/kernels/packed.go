@@ -40,17 +40,24 @@ var ncConv = 170 * nr
 // two garbage collections, so a long-running caller pays one buffer
 // allocation now and then, not one per call.
 type Packed struct {
-	// pureGo forces the Go micro-kernel, so tests can run both on a CPU
-	// that has the assembly one.
-	pureGo bool
+	// kernel forces one micro-kernel (goKernel or one of asmKernels), so
+	// that tests can run each on a CPU that has a faster one; nil means
+	// the fastest.
+	kernel *microImpl
 }
 
 // MicroKernel names the micro-kernel Gemm uses on this CPU.
-func (p Packed) MicroKernel() string {
-	if p.pureGo || microAsm == nil {
-		return "go"
+func (p Packed) MicroKernel() string { return p.impl().name }
+
+// impl is the micro-kernel p runs.
+func (p Packed) impl() *microImpl {
+	switch {
+	case p.kernel != nil:
+		return p.kernel
+	case len(asmKernels) > 0:
+		return asmKernels[0]
 	}
-	return microAsmName
+	return goKernel
 }
 
 // workspace holds one call's packed blocks and the tile edges are
@@ -108,11 +115,8 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	useAsm := !p.pureGo && microAsm != nil
-	micro := microGo
-	if useAsm {
-		micro = microAsm
-	}
+	impl := p.impl()
+	micro, useAsm := impl.micro, impl != goKernel
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	kb0 := min(k, kc)

@@ -16,9 +16,9 @@ import (
 // packedVariants are the Packed backends this machine can run: the pure-Go
 // twin always, the assembly one where the CPU has it.
 func packedVariants() map[string]Packed {
-	v := map[string]Packed{"go": {pureGo: true}}
-	if microAsm != nil {
-		v[microAsmName] = Packed{}
+	v := map[string]Packed{"go": {kernel: goKernel}}
+	for _, k := range asmKernels {
+		v[k.name] = Packed{kernel: k}
 	}
 	return v
 }
@@ -132,20 +132,27 @@ func TestPackedSmallProduct(t *testing.T) {
 }
 
 // On amd64 with AVX2 and FMA (this project's machines) Packed must use the
-// assembly micro-kernel, not silently fall back to the Go one.
+// fastest assembly micro-kernel the CPU has, not silently fall back to a
+// slower one.
 func TestPackedChoosesAssemblyOnAVX2(t *testing.T) {
 	if !asmBuilt || !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		t.Skipf("no assembly in this build (%s) or no AVX2+FMA", runtime.GOARCH)
 	}
-	assert.Equal(t, "avx2-fma", Packed{}.MicroKernel())
+	want := "avx2-fma"
+	if cpu.X86.HasAVX512F {
+		want = "avx512"
+	}
+	assert.Equal(t, want, Packed{}.MicroKernel())
 	assert.Equal(t, Kernels(Packed{}), Default, "the default backend")
-	assert.Equal(t, "go", Packed{pureGo: true}.MicroKernel())
+	assert.Equal(t, "go", Packed{kernel: goKernel}.MicroKernel())
 }
 
-// The micro-kernels agree with each other, one tile or several stacked
-// down the rows, with a B row stride wider than the tile.
+// The micro-kernels agree with the Go twin, one tile or several stacked
+// down the rows, with a B row stride wider than the tile; the assembly
+// ones agree with each other bit for bit (so training gives the same
+// bytes on any of them).
 func TestMicroKernelsAgree(t *testing.T) {
-	if microAsm == nil {
+	if len(asmKernels) == 0 {
 		t.Skip("no assembly micro-kernel on this CPU")
 	}
 	rng := rand.New(rand.NewSource(5))
@@ -153,20 +160,65 @@ func TestMicroKernelsAgree(t *testing.T) {
 		for _, tiles := range []int{1, 2, 3} {
 			ldb, ldc := nr+rng.Intn(9), nr+rng.Intn(9)
 			a, b, c := random(rng, tiles*k*mr), random(rng, (k-1)*ldb+nr), random(rng, (tiles*mr-1)*ldc+nr)
-			want, got := append([]float32(nil), c...), append([]float32(nil), c...)
 			set := tiles == 2 // overwrite C rather than add to it
+			want := append([]float32(nil), c...)
 			microGo(k, a, tiles, b, ldb, want, ldc, set)
-			microAsm(k, a, tiles, b, ldb, got, ldc, set)
-			for i := range want {
-				require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "k=%d tiles=%d element %d", k, tiles, i)
-			}
-			// Elements between the rows are left alone.
-			for i := range c {
-				if i%ldc >= nr {
-					require.Equal(t, c[i], got[i], "k=%d tiles=%d element %d", k, tiles, i)
+			var first []float32
+			for _, impl := range asmKernels {
+				got := append([]float32(nil), c...)
+				impl.micro(k, a, tiles, b, ldb, got, ldc, set)
+				for i := range want {
+					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k=%d tiles=%d element %d", impl.name, k, tiles, i)
 				}
+				// Elements between the rows are left alone.
+				for i := range c {
+					if i%ldc >= nr {
+						require.Equal(t, c[i], got[i], "%s k=%d tiles=%d element %d", impl.name, k, tiles, i)
+					}
+				}
+				if first == nil {
+					first = got
+				}
+				require.Equal(t, first, got, "%s against %s, k=%d tiles=%d", impl.name, asmKernels[0].name, k, tiles)
 			}
 		}
+	}
+}
+
+// Whole products, packed and convolutions, are bit for bit the same with
+// every assembly micro-kernel.
+func TestAssemblyKernelsGiveTheSameBits(t *testing.T) {
+	if len(asmKernels) < 2 {
+		t.Skip("fewer than two assembly micro-kernels on this CPU")
+	}
+	rng := rand.New(rand.NewSource(16))
+	for _, s := range [][3]int{{64, 1020, 9}, {mc + 5, 403, kc + 7}, {7, 25, 3}, {256, 62, 1600}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c0 := random(rng, m*k), random(rng, k*n), random(rng, m*n)
+		var first []float32
+		for _, impl := range asmKernels {
+			got := append([]float32(nil), c0...)
+			Packed{kernel: impl}.Gemm(m, n, k, a, k, b, n, got, n)
+			if first == nil {
+				first = got
+			}
+			require.Equal(t, first, got, "%s m=%d n=%d k=%d", impl.name, m, n, k)
+		}
+	}
+	var g Im2col
+	require.NoError(t, g.Reset(20, 14, 60, 5, 5, 1, 1, 0, 0, 10, 56))
+	require.True(t, g.SetDirect(true))
+	in, a := random(rng, 20*14*60), random(rng, 42*g.K())
+	pa := PackA(42, g.K(), a, g.K())
+	n := 10*g.rowStride() - (g.rowStride() - 56)
+	var first []float32
+	for _, impl := range asmKernels {
+		got := make([]float32, 42*n)
+		Packed{kernel: impl}.GemmIm2col(pa, &g, in, 0, n, got, n)
+		if first == nil {
+			first = got
+		}
+		require.Equal(t, first, got, "%s, convolution", impl.name)
 	}
 }
 
