@@ -11,7 +11,8 @@ import (
 // of B and one for a broadcast element of A, all 16 ymm registers. 4×24
 // rather than the common 6×16 because the engine's output channel counts
 // (1, 16, 20, 32, 64, 128, 256) are multiples of 4 but rarely of 6, so
-// fewer rows are wasted on padding.
+// fewer rows are wasted on padding. With AVX-512 a row is one zmm and one
+// half-masked zmm, and two tiles go at once (micro_amd64.s).
 //
 // kc: one packed kc×nr panel of B (24 KiB) stays in the 32 KiB L1 while
 // the micro-kernel runs over every packed panel of A against it.
@@ -30,8 +31,8 @@ var ncConv = 170 * nr
 // Packed is a cache-blocked SGEMM: A and B are copied block by block into
 // contiguous panels in the order the micro-kernel reads them, and an
 // mr×nr register-blocked micro-kernel runs over the panels. On amd64 with
-// AVX2 and FMA the micro-kernel is Go assembly; elsewhere it is its pure-Go
-// twin, with the same packing and blocking.
+// AVX-512, or AVX2 and FMA, the micro-kernel is Go assembly; elsewhere it
+// is its pure-Go twin, with the same packing and blocking.
 //
 // The packing buffers (at most 4 MiB for B and 128 KiB for A) come from a
 // sync.Pool rather than from the caller, because Default is one value
