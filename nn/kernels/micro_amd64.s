@@ -82,6 +82,274 @@
 	VMOVUPS R2, 64(DX); \
 	ADDQ R8, DX
 
+// One k step of a direct micro-kernel: as STEP, but the row of B is read
+// at DI + 4·off[p], off[p] taken from (R9), so B is the convolution's
+// input itself rather than a packed panel; R9 moves on to off[p+1].
+#define DSTEP(AOFF) \
+	MOVLQSX (R9), AX; \
+	VMOVUPS (DI)(AX*4), Y12; \
+	VMOVUPS 32(DI)(AX*4), Y13; \
+	VMOVUPS 64(DI)(AX*4), Y14; \
+	FMAS(AOFF); \
+	ADDQ $4, R9
+
+// The k loop of every micro-kernel: CX steps of STEP (a macro taking the
+// step's A offset in bytes and moving B on itself), four at a time to
+// spread the loop overhead, then one at a time; SI moves on over A.
+#define KLOOP(STEP, LOOP4, TAIL, LOOP1, DONE) \
+	CMPQ CX, $4; \
+	JLT  TAIL; \
+LOOP4: \
+	STEP(0); \
+	STEP(16); \
+	STEP(32); \
+	STEP(48); \
+	ADDQ $64, SI; \
+	SUBQ $4, CX; \
+	CMPQ CX, $4; \
+	JGE  LOOP4; \
+TAIL: \
+	TESTQ CX, CX; \
+	JZ    DONE; \
+LOOP1: \
+	STEP(0); \
+	ADDQ $16, SI; \
+	DECQ CX; \
+	JNZ  LOOP1; \
+DONE:
+
+// Write the four rows of accumulators over C (set) or add them into it,
+// then go on at NEXT. Moves DX to the next tile.
+#define FINISH(NEXT, OVERWRITE) \
+	CMPB set+56(FP), $0; \
+	JNE  OVERWRITE; \
+	STORE(Y0, Y1, Y2); \
+	STORE(Y3, Y4, Y5); \
+	STORE(Y6, Y7, Y8); \
+	STORE(Y9, Y10, Y11); \
+	JMP  NEXT; \
+OVERWRITE: \
+	SET(Y0, Y1, Y2); \
+	SET(Y3, Y4, Y5); \
+	SET(Y6, Y7, Y8); \
+	SET(Y9, Y10, Y11)
+
+// One tile at a time, BX of them: CX k steps of STEP from zeroed
+// accumulators (ZERO), then FINISH, with B back at its start (RESETB)
+// for each tile.
+#define TILES(ZERO, FIN, RESETB, STEP, TILE, LOOP4, TAIL, LOOP1, DONE, NEXT, OVERWRITE) \
+TILE: \
+	MOVQ R11, CX; \
+	RESETB; \
+	PREFETCHC; \
+	ZERO; \
+	KLOOP(STEP, LOOP4, TAIL, LOOP1, DONE); \
+	FIN(NEXT, OVERWRITE); \
+NEXT: \
+	DECQ BX; \
+	JNZ  TILE
+
+// Where B starts for each tile: the packed panel (R12), or the direct
+// kernels' first offset (R13).
+#define RESETPACKED MOVQ R12, DI
+#define RESETDIRECT MOVQ R13, R9
+
+// The arguments of the packed micro-kernels: R11 k, SI a, BX tiles, R12
+// b, R9 ldb and R8 ldc in bytes, DX c.
+#define PACKEDARGS \
+	MOVQ k+0(FP), R11; \
+	MOVQ a+8(FP), SI; \
+	MOVQ tiles+16(FP), BX; \
+	MOVQ b+24(FP), R12; \
+	MOVQ ldb+32(FP), R9; \
+	SHLQ $2, R9; \
+	MOVQ c+40(FP), DX; \
+	MOVQ ldc+48(FP), R8; \
+	SHLQ $2, R8
+
+// The arguments of the direct micro-kernels: as PACKEDARGS, with DI the
+// base of B for the whole panel and R13 the offset table.
+#define DIRECTARGS \
+	MOVQ k+0(FP), R11; \
+	MOVQ a+8(FP), SI; \
+	MOVQ tiles+16(FP), BX; \
+	MOVQ b+24(FP), DI; \
+	MOVQ off+32(FP), R13; \
+	MOVQ c+40(FP), DX; \
+	MOVQ ldc+48(FP), R8; \
+	SHLQ $2, R8
+
+// The AVX-512 micro-kernels below compute exactly what the AVX2 ones do,
+// element for element: the same tile, the same packed panels, and for
+// each element of C the same chain of fused multiply-adds over k from
+// zero, added to C at the end. Only the width differs: a row of 24 is one
+// full zmm (columns 0–15) and one zmm masked by K1 to its low 8 lanes
+// (16–23), so a k step is 8 FMAs instead of 12, and the masked loads and
+// stores touch nothing past the tile. The results are bit for bit those
+// of the AVX2 kernels, so training gives the same bytes on either CPU.
+
+// Row i of the tile accumulates in Z(2i) and Z(2i+1); the row of B is in
+// Z8 and Z9 (Z9's high lanes zero); A's values are broadcast into Z10–Z13.
+#define FMAS512(AOFF) \
+	VBROADCASTSS AOFF(SI), Z10; \
+	VBROADCASTSS AOFF+4(SI), Z11; \
+	VBROADCASTSS AOFF+8(SI), Z12; \
+	VBROADCASTSS AOFF+12(SI), Z13; \
+	VFMADD231PS Z8, Z10, Z0; \
+	VFMADD231PS Z9, Z10, Z1; \
+	VFMADD231PS Z8, Z11, Z2; \
+	VFMADD231PS Z9, Z11, Z3; \
+	VFMADD231PS Z8, Z12, Z4; \
+	VFMADD231PS Z9, Z12, Z5; \
+	VFMADD231PS Z8, Z13, Z6; \
+	VFMADD231PS Z9, Z13, Z7
+
+#define ZEROACC512 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7
+
+// The row of 24 B values into Z8 and Z9: from the packed panel at DI, or
+// from the input at DI + 4·off[p] (DSTEP).
+#define PACKEDROW512 \
+	VMOVUPS (DI), Z8; \
+	VMOVUPS.Z 64(DI), K1, Z9
+
+#define DIRECTROW512 \
+	MOVLQSX (R9), AX; \
+	VMOVUPS (DI)(AX*4), Z8; \
+	VMOVUPS.Z 64(DI)(AX*4), K1, Z9
+
+// One k step, as STEP and DSTEP.
+#define STEP512(AOFF) \
+	PACKEDROW512; \
+	FMAS512(AOFF); \
+	ADDQ R9, DI
+
+#define DSTEP512(AOFF) \
+	DIRECTROW512; \
+	FMAS512(AOFF); \
+	ADDQ $4, R9
+
+#define SET512(R0, R1) \
+	VMOVUPS R0, (DX); \
+	VMOVUPS R1, K1, 64(DX); \
+	ADDQ R8, DX
+
+#define STORE512(R0, R1) \
+	VADDPS (DX), R0, R0; \
+	VMOVUPS R0, (DX); \
+	VADDPS.Z 64(DX), R1, K1, R1; \
+	VMOVUPS R1, K1, 64(DX); \
+	ADDQ R8, DX
+
+// Write the four rows of accumulators R0–R7 over C (set) or add them
+// into it, then go on at NEXT. Moves DX to the next tile.
+#define FINISH512(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7) \
+	CMPB set+56(FP), $0; \
+	JNE  OVERWRITE; \
+	STORE512(R0, R1); \
+	STORE512(R2, R3); \
+	STORE512(R4, R5); \
+	STORE512(R6, R7); \
+	JMP  NEXT; \
+OVERWRITE: \
+	SET512(R0, R1); \
+	SET512(R2, R3); \
+	SET512(R4, R5); \
+	SET512(R6, R7)
+
+// Two tiles at once share each row of B: the second tile's A panel is
+// R14 bytes after the first's, its rows accumulate in Z14–Z21 and its A
+// values are broadcast into Z22–Z25.
+#define FMAS512B(AOFF) \
+	VBROADCASTSS AOFF(SI)(R14*1), Z22; \
+	VBROADCASTSS AOFF+4(SI)(R14*1), Z23; \
+	VBROADCASTSS AOFF+8(SI)(R14*1), Z24; \
+	VBROADCASTSS AOFF+12(SI)(R14*1), Z25; \
+	VFMADD231PS Z8, Z22, Z14; \
+	VFMADD231PS Z9, Z22, Z15; \
+	VFMADD231PS Z8, Z23, Z16; \
+	VFMADD231PS Z9, Z23, Z17; \
+	VFMADD231PS Z8, Z24, Z18; \
+	VFMADD231PS Z9, Z24, Z19; \
+	VFMADD231PS Z8, Z25, Z20; \
+	VFMADD231PS Z9, Z25, Z21
+
+#define STEP512X2(AOFF) \
+	PACKEDROW512; \
+	FMAS512(AOFF); \
+	FMAS512B(AOFF); \
+	ADDQ R9, DI
+
+#define DSTEP512X2(AOFF) \
+	DIRECTROW512; \
+	FMAS512(AOFF); \
+	FMAS512B(AOFF); \
+	ADDQ $4, R9
+
+#define ZEROACC512B \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VPXORD Z19, Z19, Z19; \
+	VPXORD Z20, Z20, Z20; \
+	VPXORD Z21, Z21, Z21
+
+// The second tile's C rows, after PREFETCHC has left R10 on the first's
+// last row.
+#define PREFETCHC2 \
+	ADDQ R8, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW; \
+	ADDQ R8, R10; \
+	PREFETCHROW
+
+// FINISH512 for the first tile's accumulators, in FINISH's form.
+#define FINISH512A(NEXT, OVERWRITE) FINISH512(NEXT, OVERWRITE, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+
+// K1 masks a zmm to the 8 lanes of a row's last third; R14 is the size of
+// one tile's A panel in bytes.
+#define SETUP512 \
+	MOVL  $0xff, AX; \
+	KMOVW AX, K1; \
+	MOVQ  R11, R14; \
+	SHLQ  $4, R14
+
+// Pairs of tiles while two are left (one B row feeds 16 FMAs, where one
+// tile alone leaves too few independent chains to hide their latency);
+// then jumps to SINGLE for a last one, or returns.
+#define PAIRS512(RESETB, STEP2, PAIR, LOOP4, TAIL, LOOP1, DONE, SECOND, NEXT, OVER1, OVER2, SINGLE) \
+PAIR: \
+	CMPQ BX, $2; \
+	JLT  SINGLE; \
+	MOVQ R11, CX; \
+	RESETB; \
+	PREFETCHC; \
+	PREFETCHC2; \
+	ZEROACC512; \
+	ZEROACC512B; \
+	KLOOP(STEP2, LOOP4, TAIL, LOOP1, DONE); \
+	FINISH512(SECOND, OVER1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+SECOND: \
+	FINISH512(NEXT, OVER2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21); \
+NEXT: \
+	ADDQ R14, SI; \
+	SUBQ $2, BX; \
+	JNZ  PAIR; \
+	VZEROUPPER; \
+	RET
+
 // func micro4x24AVX2FMA(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
 //
 // Registers: CX k steps left, SI A (runs on from one tile's panel into the
@@ -89,66 +357,42 @@
 // leave it at the next tile), BX tiles left, R8 ldc and R9 ldb in bytes.
 // With set the tile overwrites C instead of adding to it.
 TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
-	MOVQ k+0(FP), R11
-	MOVQ a+8(FP), SI
-	MOVQ tiles+16(FP), BX
-	MOVQ b+24(FP), R12
-	MOVQ ldb+32(FP), R9
-	SHLQ $2, R9
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
+	PACKEDARGS
+	TILES(ZEROACC, FINISH, RESETPACKED, STEP, tile, loop4, tail, loop1, done, next, overwrite)
+	VZEROUPPER
+	RET
 
-tile:
-	MOVQ R11, CX
-	MOVQ R12, DI
+// func micro4x24DirectAVX2FMA(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
+//
+// micro4x24AVX2FMA with row p of B at b + off[p] (in floats): a
+// convolution's panel read in place from its input. Registers as there,
+// except DI the base of B for the whole panel and R9 walking off (back to
+// R13 for each tile).
+TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
+	DIRECTARGS
+	TILES(ZEROACC, FINISH, RESETDIRECT, DSTEP, dtile, dloop4, dtail, dloop1, ddone, dnext, doverwrite)
+	VZEROUPPER
+	RET
 
-	PREFETCHC
+// func micro4x24AVX512(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
+//
+// micro4x24AVX2FMA in AVX-512; registers as there.
+TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
+	PACKEDARGS
+	SETUP512
+	PAIRS512(RESETPACKED, STEP512X2, zpair, zploop4, zptail, zploop1, zpdone, zpsecond, zpnext, zpover1, zpover2, ztile)
+	TILES(ZEROACC512, FINISH512A, RESETPACKED, STEP512, ztile, zloop4, ztail, zloop1, zdone, znext, zoverwrite)
+	VZEROUPPER
+	RET
 
-	ZEROACC
-
-	// Four steps per iteration to spread the loop overhead.
-	CMPQ CX, $4
-	JLT  tail
-
-loop4:
-	STEP(0)
-	STEP(16)
-	STEP(32)
-	STEP(48)
-	ADDQ $64, SI
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  loop4
-
-tail:
-	TESTQ CX, CX
-	JZ    done
-
-loop1:
-	STEP(0)
-	ADDQ $16, SI
-	DECQ CX
-	JNZ  loop1
-
-done:
-	CMPB set+56(FP), $0
-	JNE  overwrite
-	STORE(Y0, Y1, Y2)
-	STORE(Y3, Y4, Y5)
-	STORE(Y6, Y7, Y8)
-	STORE(Y9, Y10, Y11)
-	JMP  next
-
-overwrite:
-	SET(Y0, Y1, Y2)
-	SET(Y3, Y4, Y5)
-	SET(Y6, Y7, Y8)
-	SET(Y9, Y10, Y11)
-
-next:
-	DECQ BX
-	JNZ  tile
+// func micro4x24DirectAVX512(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
+//
+// micro4x24DirectAVX2FMA in AVX-512; registers as there.
+TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
+	DIRECTARGS
+	SETUP512
+	PAIRS512(RESETDIRECT, DSTEP512X2, dzpair, dzploop4, dzptail, dzploop1, dzpdone, dzpsecond, dzpnext, dzpover1, dzpover2, dztile)
+	TILES(ZEROACC512, FINISH512A, RESETDIRECT, DSTEP512, dztile, dzloop4, dztail, dzloop1, dzdone, dznext, dzoverwrite)
 	VZEROUPPER
 	RET
 
@@ -238,433 +482,5 @@ panel:
 	ADDQ    $96, DI
 	DECQ    CX
 	JNZ     row
-	VZEROUPPER
-	RET
-
-// One k step of the direct micro-kernel: as STEP, but the row of B is
-// read at DI + 4·off[p], off[p] taken from OOFF(R9), so B is the
-// convolution's input itself rather than a packed panel.
-#define DSTEP(AOFF, OOFF) \
-	MOVLQSX OOFF(R9), AX; \
-	VMOVUPS (DI)(AX*4), Y12; \
-	VMOVUPS 32(DI)(AX*4), Y13; \
-	VMOVUPS 64(DI)(AX*4), Y14; \
-	FMAS(AOFF)
-
-// func micro4x24DirectAVX2FMA(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
-//
-// micro4x24AVX2FMA with row p of B at b + off[p] (in floats): a
-// convolution's panel read in place from its input. Registers as there,
-// except DI the base of B for the whole panel and R9 walking off (back to
-// R13 for each tile).
-TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
-	MOVQ k+0(FP), R11
-	MOVQ a+8(FP), SI
-	MOVQ tiles+16(FP), BX
-	MOVQ b+24(FP), DI
-	MOVQ off+32(FP), R13
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
-	SHLQ $2, R8
-
-dtile:
-	MOVQ R11, CX
-	MOVQ R13, R9
-
-	PREFETCHC
-
-	ZEROACC
-
-	CMPQ CX, $4
-	JLT  dtail
-
-dloop4:
-	DSTEP(0, 0)
-	DSTEP(16, 4)
-	DSTEP(32, 8)
-	DSTEP(48, 12)
-	ADDQ $64, SI
-	ADDQ $16, R9
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  dloop4
-
-dtail:
-	TESTQ CX, CX
-	JZ    ddone
-
-dloop1:
-	DSTEP(0, 0)
-	ADDQ $16, SI
-	ADDQ $4, R9
-	DECQ CX
-	JNZ  dloop1
-
-ddone:
-	CMPB set+56(FP), $0
-	JNE  doverwrite
-	STORE(Y0, Y1, Y2)
-	STORE(Y3, Y4, Y5)
-	STORE(Y6, Y7, Y8)
-	STORE(Y9, Y10, Y11)
-	JMP  dnext
-
-doverwrite:
-	SET(Y0, Y1, Y2)
-	SET(Y3, Y4, Y5)
-	SET(Y6, Y7, Y8)
-	SET(Y9, Y10, Y11)
-
-dnext:
-	DECQ BX
-	JNZ  dtile
-	VZEROUPPER
-	RET
-
-// The AVX-512 micro-kernels below compute exactly what the AVX2 ones do,
-// element for element: the same tile, the same packed panels, and for
-// each element of C the same chain of fused multiply-adds over k from
-// zero, added to C at the end. Only the width differs: a row of 24 is one
-// full zmm (columns 0–15) and one zmm masked by K1 to its low 8 lanes
-// (16–23), so a k step is 8 FMAs instead of 12, and the masked loads and
-// stores touch nothing past the tile. The results are bit for bit those
-// of the AVX2 kernels, so training gives the same bytes on either CPU.
-
-// Row i of the tile accumulates in Z(2i) and Z(2i+1); the row of B is in
-// Z8 and Z9 (Z9's high lanes zero); A's values are broadcast into Z10–Z13.
-#define FMAS512(AOFF) \
-	VBROADCASTSS AOFF(SI), Z10; \
-	VBROADCASTSS AOFF+4(SI), Z11; \
-	VBROADCASTSS AOFF+8(SI), Z12; \
-	VBROADCASTSS AOFF+12(SI), Z13; \
-	VFMADD231PS Z8, Z10, Z0; \
-	VFMADD231PS Z9, Z10, Z1; \
-	VFMADD231PS Z8, Z11, Z2; \
-	VFMADD231PS Z9, Z11, Z3; \
-	VFMADD231PS Z8, Z12, Z4; \
-	VFMADD231PS Z9, Z12, Z5; \
-	VFMADD231PS Z8, Z13, Z6; \
-	VFMADD231PS Z9, Z13, Z7
-
-#define ZEROACC512 \
-	VPXORD Z0, Z0, Z0; \
-	VPXORD Z1, Z1, Z1; \
-	VPXORD Z2, Z2, Z2; \
-	VPXORD Z3, Z3, Z3; \
-	VPXORD Z4, Z4, Z4; \
-	VPXORD Z5, Z5, Z5; \
-	VPXORD Z6, Z6, Z6; \
-	VPXORD Z7, Z7, Z7
-
-// One k step: the row of 24 B values at DI into Z8 and Z9, then FMAS512.
-#define STEP512(AOFF) \
-	VMOVUPS (DI), Z8; \
-	VMOVUPS.Z 64(DI), K1, Z9; \
-	FMAS512(AOFF); \
-	ADDQ R9, DI
-
-#define SET512(R0, R1) \
-	VMOVUPS R0, (DX); \
-	VMOVUPS R1, K1, 64(DX); \
-	ADDQ R8, DX
-
-#define STORE512(R0, R1) \
-	VADDPS (DX), R0, R0; \
-	VMOVUPS R0, (DX); \
-	VADDPS.Z 64(DX), R1, K1, R1; \
-	VMOVUPS R1, K1, 64(DX); \
-	ADDQ R8, DX
-
-// Write the four rows of accumulators R0–R7 over C (set) or add them
-// into it, then go on at NEXT. Moves DX to the next tile.
-#define FINISH512(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7) \
-	CMPB set+56(FP), $0; \
-	JNE  OVERWRITE; \
-	STORE512(R0, R1); \
-	STORE512(R2, R3); \
-	STORE512(R4, R5); \
-	STORE512(R6, R7); \
-	JMP  NEXT; \
-OVERWRITE: \
-	SET512(R0, R1); \
-	SET512(R2, R3); \
-	SET512(R4, R5); \
-	SET512(R6, R7)
-
-// Two tiles at once share each row of B: the second tile's A panel is
-// R14 bytes after the first's, its rows accumulate in Z14–Z21 and its A
-// values are broadcast into Z22–Z25.
-#define FMAS512B(AOFF) \
-	VBROADCASTSS AOFF(SI)(R14*1), Z22; \
-	VBROADCASTSS AOFF+4(SI)(R14*1), Z23; \
-	VBROADCASTSS AOFF+8(SI)(R14*1), Z24; \
-	VBROADCASTSS AOFF+12(SI)(R14*1), Z25; \
-	VFMADD231PS Z8, Z22, Z14; \
-	VFMADD231PS Z9, Z22, Z15; \
-	VFMADD231PS Z8, Z23, Z16; \
-	VFMADD231PS Z9, Z23, Z17; \
-	VFMADD231PS Z8, Z24, Z18; \
-	VFMADD231PS Z9, Z24, Z19; \
-	VFMADD231PS Z8, Z25, Z20; \
-	VFMADD231PS Z9, Z25, Z21
-
-#define STEP512X2(AOFF) \
-	VMOVUPS (DI), Z8; \
-	VMOVUPS.Z 64(DI), K1, Z9; \
-	FMAS512(AOFF); \
-	FMAS512B(AOFF); \
-	ADDQ R9, DI
-
-#define ZEROACC512B \
-	VPXORD Z14, Z14, Z14; \
-	VPXORD Z15, Z15, Z15; \
-	VPXORD Z16, Z16, Z16; \
-	VPXORD Z17, Z17, Z17; \
-	VPXORD Z18, Z18, Z18; \
-	VPXORD Z19, Z19, Z19; \
-	VPXORD Z20, Z20, Z20; \
-	VPXORD Z21, Z21, Z21
-
-// The second tile's C rows, after PREFETCHC has left R10 on the first's
-// last row.
-#define PREFETCHC2 \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW
-
-// func micro4x24AVX512(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
-//
-// micro4x24AVX2FMA in AVX-512; registers as there.
-TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
-	MOVQ  k+0(FP), R11
-	MOVQ  a+8(FP), SI
-	MOVQ  tiles+16(FP), BX
-	MOVQ  b+24(FP), R12
-	MOVQ  ldb+32(FP), R9
-	SHLQ  $2, R9
-	MOVQ  c+40(FP), DX
-	MOVQ  ldc+48(FP), R8
-	SHLQ  $2, R8
-	MOVL  $0xff, AX
-	KMOVW AX, K1
-	MOVQ  R11, R14
-	SHLQ  $4, R14
-
-	// Pairs of tiles first: one B row feeds 16 FMAs, where one tile
-	// alone leaves too few independent chains to hide their latency.
-zpair:
-	CMPQ BX, $2
-	JLT  ztile
-	MOVQ R11, CX
-	MOVQ R12, DI
-
-	PREFETCHC
-	PREFETCHC2
-
-	ZEROACC512
-	ZEROACC512B
-
-	CMPQ CX, $4
-	JLT  zptail
-
-zploop4:
-	STEP512X2(0)
-	STEP512X2(16)
-	STEP512X2(32)
-	STEP512X2(48)
-	ADDQ $64, SI
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  zploop4
-
-zptail:
-	TESTQ CX, CX
-	JZ    zpdone
-
-zploop1:
-	STEP512X2(0)
-	ADDQ $16, SI
-	DECQ CX
-	JNZ  zploop1
-
-zpdone:
-	FINISH512(zpsecond, zpoverwrite, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-
-zpsecond:
-	FINISH512(zpnext, zpoverwrite2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21)
-
-zpnext:
-	ADDQ R14, SI // past the second tile's panel
-	SUBQ $2, BX
-	JNZ  zpair
-	VZEROUPPER
-	RET
-
-ztile:
-	MOVQ R11, CX
-	MOVQ R12, DI
-
-	PREFETCHC
-
-	ZEROACC512
-
-	CMPQ CX, $4
-	JLT  ztail
-
-zloop4:
-	STEP512(0)
-	STEP512(16)
-	STEP512(32)
-	STEP512(48)
-	ADDQ $64, SI
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  zloop4
-
-ztail:
-	TESTQ CX, CX
-	JZ    zdone
-
-zloop1:
-	STEP512(0)
-	ADDQ $16, SI
-	DECQ CX
-	JNZ  zloop1
-
-zdone:
-	FINISH512(znext, zoverwrite, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-
-znext:
-	DECQ BX
-	JNZ  ztile
-	VZEROUPPER
-	RET
-
-// One k step of the direct AVX-512 micro-kernel: STEP512 with the row of
-// B at DI + 4·off[p], as DSTEP.
-#define DSTEP512(AOFF, OOFF) \
-	MOVLQSX OOFF(R9), AX; \
-	VMOVUPS (DI)(AX*4), Z8; \
-	VMOVUPS.Z 64(DI)(AX*4), K1, Z9; \
-	FMAS512(AOFF)
-
-#define DSTEP512X2(AOFF, OOFF) \
-	MOVLQSX OOFF(R9), AX; \
-	VMOVUPS (DI)(AX*4), Z8; \
-	VMOVUPS.Z 64(DI)(AX*4), K1, Z9; \
-	FMAS512(AOFF); \
-	FMAS512B(AOFF)
-
-// func micro4x24DirectAVX512(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
-//
-// micro4x24DirectAVX2FMA in AVX-512; registers as there.
-TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
-	MOVQ  k+0(FP), R11
-	MOVQ  a+8(FP), SI
-	MOVQ  tiles+16(FP), BX
-	MOVQ  b+24(FP), DI
-	MOVQ  off+32(FP), R13
-	MOVQ  c+40(FP), DX
-	MOVQ  ldc+48(FP), R8
-	SHLQ  $2, R8
-	MOVL  $0xff, AX
-	KMOVW AX, K1
-	MOVQ  R11, R14
-	SHLQ  $4, R14
-
-dzpair:
-	CMPQ BX, $2
-	JLT  dztile
-	MOVQ R11, CX
-	MOVQ R13, R9
-
-	PREFETCHC
-	PREFETCHC2
-
-	ZEROACC512
-	ZEROACC512B
-
-	CMPQ CX, $4
-	JLT  dzptail
-
-dzploop4:
-	DSTEP512X2(0, 0)
-	DSTEP512X2(16, 4)
-	DSTEP512X2(32, 8)
-	DSTEP512X2(48, 12)
-	ADDQ $64, SI
-	ADDQ $16, R9
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  dzploop4
-
-dzptail:
-	TESTQ CX, CX
-	JZ    dzpdone
-
-dzploop1:
-	DSTEP512X2(0, 0)
-	ADDQ $16, SI
-	ADDQ $4, R9
-	DECQ CX
-	JNZ  dzploop1
-
-dzpdone:
-	FINISH512(dzpsecond, dzpoverwrite, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-
-dzpsecond:
-	FINISH512(dzpnext, dzpoverwrite2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21)
-
-dzpnext:
-	ADDQ R14, SI
-	SUBQ $2, BX
-	JNZ  dzpair
-	VZEROUPPER
-	RET
-
-dztile:
-	MOVQ R11, CX
-	MOVQ R13, R9
-
-	PREFETCHC
-
-	ZEROACC512
-
-	CMPQ CX, $4
-	JLT  dztail
-
-dzloop4:
-	DSTEP512(0, 0)
-	DSTEP512(16, 4)
-	DSTEP512(32, 8)
-	DSTEP512(48, 12)
-	ADDQ $64, SI
-	ADDQ $16, R9
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE  dzloop4
-
-dztail:
-	TESTQ CX, CX
-	JZ    dzdone
-
-dzloop1:
-	DSTEP512(0, 0)
-	ADDQ $16, SI
-	ADDQ $4, R9
-	DECQ CX
-	JNZ  dzloop1
-
-dzdone:
-	FINISH512(dznext, dzoverwrite, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-
-dznext:
-	DECQ BX
-	JNZ  dztile
 	VZEROUPPER
 	RET
