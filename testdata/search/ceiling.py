@@ -6,10 +6,10 @@ usage: ceiling.py ARCH EPOCHS [SEED]
 A diagnostic for issue 22's t10k target (AUC >= 0.996), outside our
 training: PyTorch, raw Fashion-MNIST items only (all 60,000 train items,
 no scenes, no held-out split), ten classes, random mirror and a random
-shift of up to 2 pixels, Adam 1e-3 with a cosine decay, batch 128, one
-thread. After each epoch it prints t10k accuracy (ten classes) and the
-dress-against-the-rest AUC of p(dress), averaged over each item and its
-mirror as `fc2conv eval classify` scores. ARCH:
+shift of up to 2 pixels (one per batch), Adam 1e-3 with a cosine decay,
+batch 128, one thread. After each epoch it prints t10k accuracy (ten
+classes) and the dress-against-the-rest AUC of p(dress), averaged over
+each item and its mirror as `fc2conv eval classify` scores. ARCH:
 
   bn3s  our members' shape: unpadded 3x3 convolutions 16, 32, 32 with
         batch norm, max-pools after the second and third, FC 800->128->10
