@@ -135,19 +135,20 @@ OVERWRITE: \
 	SET(Y9, Y10, Y11)
 
 // One tile at a time, BX of them: CX k steps of STEP from zeroed
-// accumulators (ZERO), then FINISH, with B back at its start (RESETB)
-// for each tile.
-#define TILES(ZERO, FIN, RESETB, STEP, TILE, LOOP4, TAIL, LOOP1, DONE, NEXT, OVERWRITE) \
-TILE: \
+// accumulators (ZERO), then FIN (FINISH's form), with B back at its
+// start (RESETB) for each tile. Go's assembler scopes labels to their
+// function, so each kernel can use these once.
+#define TILES(ZERO, FIN, RESETB, STEP) \
+tile: \
 	MOVQ R11, CX; \
 	RESETB; \
 	PREFETCHC; \
 	ZERO; \
-	KLOOP(STEP, LOOP4, TAIL, LOOP1, DONE); \
-	FIN(NEXT, OVERWRITE); \
-NEXT: \
+	KLOOP(STEP, loop4, tail, loop1, done); \
+	FIN(next, overwrite); \
+next: \
 	DECQ BX; \
-	JNZ  TILE
+	JNZ  tile
 
 // Where B starts for each tile: the packed panel (R12), or the direct
 // kernels' first offset (R13).
@@ -328,25 +329,25 @@ OVERWRITE: \
 
 // Pairs of tiles while two are left (one B row feeds 16 FMAs, where one
 // tile alone leaves too few independent chains to hide their latency);
-// then jumps to SINGLE for a last one, or returns.
-#define PAIRS512(RESETB, STEP2, PAIR, LOOP4, TAIL, LOOP1, DONE, SECOND, NEXT, OVER1, OVER2, SINGLE) \
-PAIR: \
+// then on to TILES' label for a last one, or return.
+#define PAIRS512(RESETB, STEP2) \
+pair: \
 	CMPQ BX, $2; \
-	JLT  SINGLE; \
+	JLT  tile; \
 	MOVQ R11, CX; \
 	RESETB; \
 	PREFETCHC; \
 	PREFETCHC2; \
 	ZEROACC512; \
 	ZEROACC512B; \
-	KLOOP(STEP2, LOOP4, TAIL, LOOP1, DONE); \
-	FINISH512(SECOND, OVER1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
-SECOND: \
-	FINISH512(NEXT, OVER2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21); \
-NEXT: \
+	KLOOP(STEP2, ploop4, ptail, ploop1, pdone); \
+	FINISH512(psecond, pover1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+psecond: \
+	FINISH512(pnext, pover2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21); \
+pnext: \
 	ADDQ R14, SI; \
 	SUBQ $2, BX; \
-	JNZ  PAIR; \
+	JNZ  pair; \
 	VZEROUPPER; \
 	RET
 
@@ -358,7 +359,7 @@ NEXT: \
 // With set the tile overwrites C instead of adding to it.
 TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
 	PACKEDARGS
-	TILES(ZEROACC, FINISH, RESETPACKED, STEP, tile, loop4, tail, loop1, done, next, overwrite)
+	TILES(ZEROACC, FINISH, RESETPACKED, STEP)
 	VZEROUPPER
 	RET
 
@@ -370,7 +371,7 @@ TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
 // R13 for each tile).
 TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
 	DIRECTARGS
-	TILES(ZEROACC, FINISH, RESETDIRECT, DSTEP, dtile, dloop4, dtail, dloop1, ddone, dnext, doverwrite)
+	TILES(ZEROACC, FINISH, RESETDIRECT, DSTEP)
 	VZEROUPPER
 	RET
 
@@ -380,8 +381,8 @@ TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
 TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
 	PACKEDARGS
 	SETUP512
-	PAIRS512(RESETPACKED, STEP512X2, zpair, zploop4, zptail, zploop1, zpdone, zpsecond, zpnext, zpover1, zpover2, ztile)
-	TILES(ZEROACC512, FINISH512A, RESETPACKED, STEP512, ztile, zloop4, ztail, zloop1, zdone, znext, zoverwrite)
+	PAIRS512(RESETPACKED, STEP512X2)
+	TILES(ZEROACC512, FINISH512A, RESETPACKED, STEP512)
 	VZEROUPPER
 	RET
 
@@ -391,8 +392,8 @@ TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
 TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	DIRECTARGS
 	SETUP512
-	PAIRS512(RESETDIRECT, DSTEP512X2, dzpair, dzploop4, dzptail, dzploop1, dzpdone, dzpsecond, dzpnext, dzpover1, dzpover2, dztile)
-	TILES(ZEROACC512, FINISH512A, RESETDIRECT, DSTEP512, dztile, dzloop4, dztail, dzloop1, dzdone, dznext, dzoverwrite)
+	PAIRS512(RESETDIRECT, DSTEP512X2)
+	TILES(ZEROACC512, FINISH512A, RESETDIRECT, DSTEP512)
 	VZEROUPPER
 	RET
 
