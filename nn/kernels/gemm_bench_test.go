@@ -36,20 +36,15 @@ var benchShapes = []struct {
 // BenchmarkGemm runs every shape on each backend side by side and reports
 // GFLOP/s: go test -run XXX -bench Gemm -count 5 ./nn/kernels
 func BenchmarkGemm(b *testing.B) {
-	backends := []struct {
+	type backend struct {
 		name string
 		k    Kernels
-	}{{"packed", Packed{}}, {"prepacked", prepacked{}}}
-	for _, impl := range asmKernels[min(1, len(asmKernels)):] { // the slower assembly ones
-		backends = append(backends, struct {
-			name string
-			k    Kernels
-		}{"packed" + impl.name, Packed{kernel: impl}})
 	}
-	backends = append(backends, []struct {
-		name string
-		k    Kernels
-	}{{"packedgo", Packed{kernel: goKernel}}, {"gonum", Gonum{}}, {"reference", Reference{}}}...)
+	backends := []backend{{"packed", Packed{}}, {"prepacked", prepacked{}}}
+	for _, impl := range asmKernels[min(1, len(asmKernels)):] { // the slower assembly ones
+		backends = append(backends, backend{"packed" + impl.name, Packed{kernel: impl}})
+	}
+	backends = append(backends, backend{"packedgo", Packed{kernel: goKernel}}, backend{"gonum", Gonum{}}, backend{"reference", Reference{}})
 	for _, s := range benchShapes {
 		rng := rand.New(rand.NewSource(1))
 		a, bm, c := random(rng, s.m*s.k), random(rng, (s.k-1)*s.ldb+s.n), make([]float32, (s.m-1)*s.ldc+s.n)

@@ -163,23 +163,22 @@ func TestMicroKernelsAgree(t *testing.T) {
 			set := tiles == 2 // overwrite C rather than add to it
 			want := append([]float32(nil), c...)
 			microGo(k, a, tiles, b, ldb, want, ldc, set)
-			var first []float32
-			for _, impl := range asmKernels {
+			results := asmResults(t, fmt.Sprintf("k=%d tiles=%d", k, tiles), func(impl *microImpl) []float32 {
 				got := append([]float32(nil), c...)
 				impl.micro(k, a, tiles, b, ldb, got, ldc, set)
+				return got
+			})
+			for r, got := range results {
+				name := asmKernels[r].name
 				for i := range want {
-					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k=%d tiles=%d element %d", impl.name, k, tiles, i)
+					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k=%d tiles=%d element %d", name, k, tiles, i)
 				}
 				// Elements between the rows are left alone.
 				for i := range c {
 					if i%ldc >= nr {
-						require.Equal(t, c[i], got[i], "%s k=%d tiles=%d element %d", impl.name, k, tiles, i)
+						require.Equal(t, c[i], got[i], "%s k=%d tiles=%d element %d", name, k, tiles, i)
 					}
 				}
-				if first == nil {
-					first = got
-				}
-				require.Equal(t, first, got, "%s against %s, k=%d tiles=%d", impl.name, asmKernels[0].name, k, tiles)
 			}
 		}
 	}
@@ -195,15 +194,11 @@ func TestAssemblyKernelsGiveTheSameBits(t *testing.T) {
 	for _, s := range [][3]int{{64, 1020, 9}, {mc + 5, 403, kc + 7}, {7, 25, 3}, {256, 62, 1600}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b, c0 := random(rng, m*k), random(rng, k*n), random(rng, m*n)
-		var first []float32
-		for _, impl := range asmKernels {
+		asmResults(t, fmt.Sprintf("m=%d n=%d k=%d", m, n, k), func(impl *microImpl) []float32 {
 			got := append([]float32(nil), c0...)
 			Packed{kernel: impl}.Gemm(m, n, k, a, k, b, n, got, n)
-			if first == nil {
-				first = got
-			}
-			require.Equal(t, first, got, "%s m=%d n=%d k=%d", impl.name, m, n, k)
-		}
+			return got
+		})
 	}
 	var g Im2col
 	require.NoError(t, g.Reset(20, 14, 60, 5, 5, 1, 1, 0, 0, 10, 56))
@@ -211,15 +206,24 @@ func TestAssemblyKernelsGiveTheSameBits(t *testing.T) {
 	in, a := random(rng, 20*14*60), random(rng, 42*g.K())
 	pa := PackA(42, g.K(), a, g.K())
 	n := 10*g.rowStride() - (g.rowStride() - 56)
-	var first []float32
-	for _, impl := range asmKernels {
+	asmResults(t, "convolution", func(impl *microImpl) []float32 {
 		got := make([]float32, 42*n)
 		Packed{kernel: impl}.GemmIm2col(pa, &g, in, 0, n, got, n)
-		if first == nil {
-			first = got
-		}
-		require.Equal(t, first, got, "%s, convolution", impl.name)
+		return got
+	})
+}
+
+// asmResults runs run once with each assembly micro-kernel and requires
+// every result bit for bit equal to the first's; it returns them in
+// asmKernels' order.
+func asmResults(t *testing.T, what string, run func(impl *microImpl) []float32) [][]float32 {
+	t.Helper()
+	out := make([][]float32, len(asmKernels))
+	for i, impl := range asmKernels {
+		out[i] = run(impl)
+		require.Equal(t, out[0], out[i], "%s: %s against %s", what, impl.name, asmKernels[0].name)
 	}
+	return out
 }
 
 // After warm-up Gemm takes its buffers from the pool: no allocation.
