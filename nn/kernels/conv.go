@@ -119,7 +119,7 @@ func (p Packed) gemmDirect(pa *PackedA, b *im2colBand, n int, c []float32, ldc i
 		return
 	}
 	impl := p.impl()
-	micro, direct, useAsm := impl.micro, impl.direct, impl != goKernel
+	useAsm := impl != goKernel
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	ws.b = grow(ws.b, min(k, kc)*nr)
@@ -139,12 +139,14 @@ func (p Packed) gemmDirect(pa *PackedA, b *im2colBand, n int, c []float32, ldc i
 					if panels == 0 {
 						cols := min(nr, nb-jr)
 						b.pack(ws.b, pc, kb, jc+jr, cols, useAsm)
-						macroKernel(micro, ws, ap, mb, cols, kb, ci[jr:], ldc, set)
+						macroKernel(impl, ws, ap, mb, cols, kb, ci[jr:], ldc, set)
 						jr += nr
 						continue
 					}
-					for q := 0; q < panels; q, jr = q+1, jr+nr {
-						directPanel(direct, ws, ap, mb, kb, b.in[base+q*nr:], off, ci[jr:], ldc, set)
+					for q := 0; q < panels; {
+						w := min(2, panels-q)
+						directPanels(impl, w, ws, ap, mb, kb, b.in[base+q*nr:], off, ci[jr:], ldc, set)
+						q, jr = q+w, jr+w*nr
 					}
 				}
 			}
@@ -152,17 +154,25 @@ func (p Packed) gemmDirect(pa *PackedA, b *im2colBand, n int, c []float32, ldc i
 	}
 }
 
-// directPanel is macroKernel for one full panel read in place: the full
-// row tiles straight into c, an edge tile through ws.tile.
-func directPanel(direct microDirectKernel, ws *workspace, ap []float32, mb, kb int, in []float32, off []int32, c []float32, ldc int, set bool) {
+// directPanels is macroKernel for w (1 or 2) full panels side by side,
+// read in place: the full row tiles straight into c, in one call for both
+// panels; an edge tile panel by panel through ws.tile.
+func directPanels(impl *microImpl, w int, ws *workspace, ap []float32, mb, kb int, in []float32, off []int32, c []float32, ldc int, set bool) {
 	tiles := mb / mr
 	if tiles > 0 {
-		direct(kb, ap[:tiles*kb*mr], tiles, in, off, c, ldc, set)
+		full := impl.direct
+		if w == 2 {
+			full = impl.direct2
+		}
+		full(kb, ap[:tiles*kb*mr], tiles, in, off, c, ldc, set)
 	}
 	if rows := mb - tiles*mr; rows > 0 {
-		t := ws.tile[:]
-		direct(kb, ap[tiles*mr*kb:tiles*mr*kb+kb*mr], 1, in, off, t, nr, true)
-		storeTile(c[tiles*mr*ldc:], ldc, t, rows, nr, set)
+		edge := ap[tiles*mr*kb : tiles*mr*kb+kb*mr]
+		for q := 0; q < w; q++ {
+			t := ws.tile[:]
+			impl.direct(kb, edge, 1, in[q*nr:], off, t, nr, true)
+			storeTile(c[tiles*mr*ldc+q*nr:], ldc, t, rows, nr, set)
+		}
 	}
 }
 

@@ -219,8 +219,9 @@ func TestSetDirectAvoidsAliasedPlanes(t *testing.T) {
 	}
 }
 
-// The direct micro-kernel in assembly and its Go twin agree, and the
-// guard stops a read past the input.
+// The direct micro-kernels in assembly and their Go twins agree, one
+// panel wide and two (direct2), for a pair of row tiles and a last one
+// alone, and the guard stops a read past the input.
 func TestMicroDirectTwinsAgree(t *testing.T) {
 	if len(asmKernels) == 0 {
 		t.Skip("no assembly micro-kernel on this CPU")
@@ -233,19 +234,31 @@ func TestMicroDirectTwinsAgree(t *testing.T) {
 			off[p] = int32(p*13 + rng.Intn(5))
 		}
 		a := random(rng, 3*k*mr)
-		for _, set := range []bool{false, true} {
-			ldc := nr + 5
-			c0 := random(rng, 3*mr*ldc)
-			want := append([]float32(nil), c0...)
-			microDirectGo(k, a, 3, in[11:], off, want, ldc, set)
-			results := asmResults(t, fmt.Sprintf("k %d set %v", k, set), func(impl *microImpl) []float32 {
-				got := append([]float32(nil), c0...)
-				impl.direct(k, a, 3, in[11:], off, got, ldc, set)
-				return got
-			})
-			for r, got := range results {
-				for i := range want {
-					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k %d set %v element %d", asmKernels[r].name, k, set, i)
+		for _, width := range []int{nr, 2 * nr} {
+			for _, set := range []bool{false, true} {
+				what := fmt.Sprintf("k %d width %d set %v", k, width, set)
+				ldc := width + 5
+				c0 := random(rng, 3*mr*ldc)
+				want := append([]float32(nil), c0...)
+				kernel := func(impl *microImpl) microDirectKernel {
+					if width == nr {
+						return impl.direct
+					}
+					return impl.direct2
+				}
+				kernel(goKernel)(k, a, 3, in[11:], off, want, ldc, set)
+				results := asmResults(t, what, func(impl *microImpl) []float32 {
+					got := append([]float32(nil), c0...)
+					kernel(impl)(k, a, 3, in[11:], off, got, ldc, set)
+					return got
+				})
+				for r, got := range results {
+					for i := range want {
+						if i%ldc >= width {
+							require.Equal(t, c0[i], got[i], "%s %s element %d between the rows", asmKernels[r].name, what, i)
+						}
+						require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s %s element %d", asmKernels[r].name, what, i)
+					}
 				}
 			}
 		}
@@ -253,5 +266,8 @@ func TestMicroDirectTwinsAgree(t *testing.T) {
 	off := []int32{0, 3990}
 	for _, impl := range asmKernels {
 		assert.Panics(t, func() { impl.direct(2, random(rng, 2*mr), 1, in, off, make([]float32, mr*nr), nr, true) }, "%s: row 1 past the input", impl.name)
+		assert.Panics(t, func() {
+			impl.direct2(2, random(rng, 2*mr), 1, in[:3990+nr+10], off, make([]float32, mr*2*nr), 2*nr, true)
+		}, "%s: 48 columns of row 1 past the input", impl.name)
 	}
 }

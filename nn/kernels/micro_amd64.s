@@ -397,6 +397,197 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	VZEROUPPER
 	RET
 
+// The direct AVX-512 kernel over two panels side by side: a tile of 4 rows
+// by 48 columns, where the 4×24 kernels leave a third of each row's second
+// zmm idle. In a direct convolution two neighbouring panels are one run of
+// the input, so a row of B is three full zmm loads. Each element of C gets
+// the same chain of FMAs as in the 4×24 kernels: the same bits.
+
+// Row i of the first tile accumulates in Z(3i)..Z(3i+2), of the second in
+// Z(12+3i)..Z(14+3i); the row of B is in Z24–Z26; A's values are
+// broadcast into Z27–Z30.
+#define FMAS48(AOFF, A0, A1, A2, A3, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) \
+	VBROADCASTSS AOFF+A0, Z27; \
+	VBROADCASTSS AOFF+A1, Z28; \
+	VBROADCASTSS AOFF+A2, Z29; \
+	VBROADCASTSS AOFF+A3, Z30; \
+	VFMADD231PS Z24, Z27, R0; \
+	VFMADD231PS Z25, Z27, R1; \
+	VFMADD231PS Z26, Z27, R2; \
+	VFMADD231PS Z24, Z28, R3; \
+	VFMADD231PS Z25, Z28, R4; \
+	VFMADD231PS Z26, Z28, R5; \
+	VFMADD231PS Z24, Z29, R6; \
+	VFMADD231PS Z25, Z29, R7; \
+	VFMADD231PS Z26, Z29, R8; \
+	VFMADD231PS Z24, Z30, R9; \
+	VFMADD231PS Z25, Z30, R10; \
+	VFMADD231PS Z26, Z30, R11
+
+#define FMAS48A(AOFF) FMAS48(AOFF, 0(SI), 4(SI), 8(SI), 12(SI), Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11)
+#define FMAS48B(AOFF) FMAS48(AOFF, 0(SI)(R14*1), 4(SI)(R14*1), 8(SI)(R14*1), 12(SI)(R14*1), Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+
+// The row of 48 B values at DI + 4·off[p] into Z24–Z26; R9 moves on.
+#define DIRECTROW48 \
+	MOVLQSX (R9), AX; \
+	VMOVUPS (DI)(AX*4), Z24; \
+	VMOVUPS 64(DI)(AX*4), Z25; \
+	VMOVUPS 128(DI)(AX*4), Z26; \
+	ADDQ $4, R9
+
+#define DSTEP48(AOFF) \
+	DIRECTROW48; \
+	FMAS48A(AOFF)
+
+#define DSTEP48X2(AOFF) \
+	DIRECTROW48; \
+	FMAS48A(AOFF); \
+	FMAS48B(AOFF)
+
+#define ZERO12(R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) \
+	VPXORD R0, R0, R0; \
+	VPXORD R1, R1, R1; \
+	VPXORD R2, R2, R2; \
+	VPXORD R3, R3, R3; \
+	VPXORD R4, R4, R4; \
+	VPXORD R5, R5, R5; \
+	VPXORD R6, R6, R6; \
+	VPXORD R7, R7, R7; \
+	VPXORD R8, R8, R8; \
+	VPXORD R9, R9, R9; \
+	VPXORD R10, R10, R10; \
+	VPXORD R11, R11, R11
+
+#define SET48(R0, R1, R2) \
+	VMOVUPS R0, (DX); \
+	VMOVUPS R1, 64(DX); \
+	VMOVUPS R2, 128(DX); \
+	ADDQ R8, DX
+
+#define STORE48(R0, R1, R2) \
+	VADDPS (DX), R0, R0; \
+	VMOVUPS R0, (DX); \
+	VADDPS 64(DX), R1, R1; \
+	VMOVUPS R1, 64(DX); \
+	VADDPS 128(DX), R2, R2; \
+	VMOVUPS R2, 128(DX); \
+	ADDQ R8, DX
+
+// FINISH for a 4×48 tile held in R0–R11.
+#define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) \
+	CMPB set+56(FP), $0; \
+	JNE  OVERWRITE; \
+	STORE48(R0, R1, R2); \
+	STORE48(R3, R4, R5); \
+	STORE48(R6, R7, R8); \
+	STORE48(R9, R10, R11); \
+	JMP  NEXT; \
+OVERWRITE: \
+	SET48(R0, R1, R2); \
+	SET48(R3, R4, R5); \
+	SET48(R6, R7, R8); \
+	SET48(R9, R10, R11)
+
+// Fetch four rows of 192 bytes of C from R10 on, leaving R10 on the last.
+#define PREFETCH4ROWS48 \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	PREFETCHT0 128(R10); \
+	PREFETCHT0 188(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	PREFETCHT0 128(R10); \
+	PREFETCHT0 188(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	PREFETCHT0 128(R10); \
+	PREFETCHT0 188(R10); \
+	ADDQ R8, R10; \
+	PREFETCHT0 (R10); \
+	PREFETCHT0 64(R10); \
+	PREFETCHT0 128(R10); \
+	PREFETCHT0 188(R10)
+
+// Row p of two packed panels side by side: the first at DI, the second
+// R13 bytes on (k rows of B further); the middle zmm takes the first
+// panel's last 8 values and the second's first 8.
+#define PACKEDROW48 \
+	VMOVUPS (DI), Z24; \
+	VMOVUPS 64(DI), Y25; \
+	VINSERTF64X4 $1, (DI)(R13*1), Z25, Z25; \
+	VMOVUPS 32(DI)(R13*1), Z26
+
+#define STEP48(AOFF) \
+	PACKEDROW48; \
+	FMAS48A(AOFF); \
+	ADDQ R9, DI
+
+#define STEP48X2(AOFF) \
+	PACKEDROW48; \
+	FMAS48A(AOFF); \
+	FMAS48B(AOFF); \
+	ADDQ R9, DI
+
+// The 4×48 kernels' loop over row tiles: pairs while two are left, then a
+// last one alone; B back at its start (RESETB) for each, k steps of STEP2
+// (pairs) or STEP (one tile). R14 is one tile's A panel in bytes.
+#define TILES48(RESETB, STEP, STEP2) \
+	MOVQ R11, R14; \
+	SHLQ $4, R14; \
+pair: \
+	CMPQ BX, $2; \
+	JLT  single; \
+	MOVQ R11, CX; \
+	RESETB; \
+	MOVQ DX, R10; \
+	PREFETCH4ROWS48; \
+	ADDQ R8, R10; \
+	PREFETCH4ROWS48; \
+	ZERO12(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
+	ZERO12(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23); \
+	KLOOP(STEP2, ploop4, ptail, ploop1, pdone); \
+	FINISH48(psecond, pover1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
+psecond: \
+	FINISH48(pnext, pover2, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23); \
+pnext: \
+	ADDQ R14, SI; \
+	SUBQ $2, BX; \
+	JNZ  pair; \
+	JMP  done; \
+single: \
+	MOVQ R11, CX; \
+	RESETB; \
+	MOVQ DX, R10; \
+	PREFETCH4ROWS48; \
+	ZERO12(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
+	KLOOP(STEP, loop4, tail, loop1, kdone); \
+	FINISH48(done, over, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
+done: \
+	VZEROUPPER; \
+	RET
+
+// func micro4x48AVX512(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
+//
+// micro4x24AVX512 over two packed panels side by side, the second k rows
+// of ldb after the first: tiles of 4×48. Registers as there; R13 is the
+// second panel's offset in bytes.
+TEXT ·micro4x48AVX512(SB), NOSPLIT, $0-57
+	PACKEDARGS
+	MOVQ  R9, R13
+	IMULQ R11, R13
+	TILES48(RESETPACKED, STEP48, STEP48X2)
+
+// func micro4x48DirectAVX512(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
+//
+// micro4x24DirectAVX512 over 48 columns: row p of B is the 48 floats at
+// b + off[p] (two neighbouring panels of a convolution are one run of its
+// input). Registers as in the other direct kernels.
+TEXT ·micro4x48DirectAVX512(SB), NOSPLIT, $0-57
+	DIRECTARGS
+	TILES48(RESETDIRECT, DSTEP48, DSTEP48X2)
+
 // func packB4AVX(dst, b *float32, ldb, panels, stride int)
 //
 // For each of panels panels: 24 floats from each of four rows of b (SI and

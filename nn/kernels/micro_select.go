@@ -5,16 +5,42 @@ import (
 	"strings"
 )
 
-// microImpl is one micro-kernel with its direct twin.
+// microImpl is one micro-kernel with its direct twin, and both over two
+// panels side by side.
 type microImpl struct {
 	name   string
 	micro  microKernel
 	direct microDirectKernel
+	// micro2 and direct2 are micro and direct over two panels side by
+	// side (2·nr columns of C; for micro2 the second panel of B k rows of
+	// ldb after the first, for direct2 rows of B 2·nr long): the AVX-512
+	// kernel fills its registers better that wide, the others run on one
+	// panel after the other.
+	micro2  microKernel
+	direct2 microDirectKernel
 }
 
 // goKernel is the pure-Go micro-kernel, the twin every assembly one is
 // tested against.
-var goKernel = &microImpl{"go", microGo, microDirectGo}
+var goKernel = &microImpl{"go", microGo, microDirectGo, twoPackedPanels(microGo), twoDirectPanels(microDirectGo)}
+
+// twoPackedPanels is micro2 for a kernel without a wider form: micro on
+// each of the two panels in turn.
+func twoPackedPanels(micro microKernel) microKernel {
+	return func(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int, set bool) {
+		micro(k, a, tiles, b, ldb, c, ldc, set)
+		micro(k, a, tiles, b[k*ldb:], ldb, c[nr:], ldc, set)
+	}
+}
+
+// twoDirectPanels is direct2 for a kernel without a wider form: direct on
+// each of the two panels in turn.
+func twoDirectPanels(direct microDirectKernel) microDirectKernel {
+	return func(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int, set bool) {
+		direct(k, a, tiles, in, off, c, ldc, set)
+		direct(k, a, tiles, in[nr:], off, c[nr:], ldc, set)
+	}
+}
 
 // asmKernels are the assembly micro-kernels this CPU can run, fastest
 // first; empty where there are none (other architectures, the purego tag,

@@ -117,7 +117,7 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 		return
 	}
 	impl := p.impl()
-	micro, useAsm := impl.micro, impl != goKernel
+	useAsm := impl != goKernel
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	kb0 := min(k, kc)
@@ -147,33 +147,46 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 					ap = ws.a
 					packA(ap, a[ic*lda+pc:], lda, mb, kb)
 				}
-				macroKernel(micro, ws, ap, mb, nb, kb, c[ic*ldc+jc:], ldc, set && pc == 0)
+				macroKernel(impl, ws, ap, mb, nb, kb, c[ic*ldc+jc:], ldc, set && pc == 0)
 			}
 		}
 	}
 }
 
 // macroKernel adds the product of the packed mb×kb block of A (ap) and kb×nb
-// block of B into c, or with set writes it over c. Full tiles go straight to c, all the full row tiles
-// of a panel in one micro-kernel call; edge tiles are computed into
-// ws.tile (the panels are zero padded) and only their valid part is added,
-// so nothing outside the m×n window of c is touched.
-func macroKernel(micro microKernel, ws *workspace, ap []float32, mb, nb, kb int, c []float32, ldc int, set bool) {
-	for jr := 0; jr < nb; jr += nr {
-		cols := min(nr, nb-jr)
-		bp := ws.b[jr*kb : jr*kb+kb*nr]
+// block of B into c, or with set writes it over c. Full tiles go straight
+// to c, all the full row tiles of two panels side by side in one
+// micro-kernel call (of one panel at the block's end); edge tiles are
+// computed into ws.tile panel by panel (the panels are zero padded) and
+// only their valid part is added, so nothing outside the m×n window of c
+// is touched.
+func macroKernel(impl *microImpl, ws *workspace, ap []float32, mb, nb, kb int, c []float32, ldc int, set bool) {
+	for jr := 0; jr < nb; {
+		w := 1 // panels in this step
+		if nb-jr >= 2*nr {
+			w = 2
+		}
+		cols := min(w*nr, nb-jr)
+		bp := ws.b[jr*kb : jr*kb+w*kb*nr]
 		first := 0 // first row tile left for the edge path
-		if cols == nr && mb >= mr {
+		if cols == w*nr && mb >= mr {
 			tiles := mb / mr
-			micro(kb, ap[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc, set)
+			full := impl.micro
+			if w == 2 {
+				full = impl.micro2
+			}
+			full(kb, ap[:tiles*kb*mr], tiles, bp, nr, c[jr:], ldc, set)
 			first = tiles * mr
 		}
-		for ir := first; ir < mb; ir += mr {
-			rows := min(mr, mb-ir)
-			t := ws.tile[:]
-			micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp, nr, t, nr, true)
-			storeTile(c[ir*ldc+jr:], ldc, t, rows, cols, set)
+		for q := 0; q < w; q++ {
+			for ir := first; ir < mb; ir += mr {
+				rows := min(mr, mb-ir)
+				t := ws.tile[:]
+				impl.micro(kb, ap[ir*kb:ir*kb+kb*mr], 1, bp[q*kb*nr:], nr, t, nr, true)
+				storeTile(c[ir*ldc+jr+q*nr:], ldc, t, rows, min(nr, cols-q*nr), set)
+			}
 		}
+		jr += w * nr
 	}
 }
 
@@ -229,16 +242,30 @@ type microDirectKernel func(k int, a []float32, tiles int, in []float32, off []i
 // checkMicroDirect guards the direct assembly micro-kernel as checkMicro
 // guards the other.
 func checkMicroDirect(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc int) {
-	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || len(off) < k || off[0] < 0 || len(in) < int(off[k-1])+nr || ldc < nr || len(c) < (tiles*mr-1)*ldc+nr {
-		panic(fmt.Sprintf("kernels: direct micro-kernel called with k=%d tiles=%d len(a)=%d len(off)=%d len(in)=%d ldc=%d len(c)=%d", k, tiles, len(a), len(off), len(in), ldc, len(c)))
+	checkMicroDirectPanels(k, a, tiles, in, off, c, ldc, 1)
+}
+
+// checkMicroDirectPanels is checkMicroDirect for a kernel over panels
+// panels side by side: rows of B and of C panels·nr wide.
+func checkMicroDirectPanels(k int, a []float32, tiles int, in []float32, off []int32, c []float32, ldc, panels int) {
+	w := panels * nr
+	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || len(off) < k || off[0] < 0 || len(in) < int(off[k-1])+w || ldc < w || len(c) < (tiles*mr-1)*ldc+w {
+		panic(fmt.Sprintf("kernels: direct micro-kernel (%d panels) called with k=%d tiles=%d len(a)=%d len(off)=%d len(in)=%d ldc=%d len(c)=%d", panels, k, tiles, len(a), len(off), len(in), ldc, len(c)))
 	}
 }
 
 // checkMicro guards the assembly micro-kernel: it reads and writes
 // through raw pointers, so the slices must cover every tile.
 func checkMicro(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc int) {
-	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || ldb < nr || len(b) < (k-1)*ldb+nr || ldc < nr || len(c) < (tiles*mr-1)*ldc+nr {
-		panic(fmt.Sprintf("kernels: micro-kernel called with k=%d tiles=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", k, tiles, len(a), ldb, len(b), ldc, len(c)))
+	checkMicroPanels(k, a, tiles, b, ldb, c, ldc, 1)
+}
+
+// checkMicroPanels is checkMicro for a kernel over panels panels side by
+// side, each k rows of ldb after the one before: C's rows panels·nr wide.
+func checkMicroPanels(k int, a []float32, tiles int, b []float32, ldb int, c []float32, ldc, panels int) {
+	w := panels * nr
+	if k < 1 || tiles < 1 || len(a) < tiles*k*mr || ldb < nr || len(b) < (panels*k-1)*ldb+nr || ldc < w || len(c) < (tiles*mr-1)*ldc+w {
+		panic(fmt.Sprintf("kernels: micro-kernel (%d panels) called with k=%d tiles=%d len(a)=%d ldb=%d len(b)=%d ldc=%d len(c)=%d", panels, k, tiles, len(a), ldb, len(b), ldc, len(c)))
 	}
 }
 

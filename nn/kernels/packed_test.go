@@ -148,9 +148,9 @@ func TestPackedChoosesAssemblyOnAVX2(t *testing.T) {
 }
 
 // The micro-kernels agree with the Go twin, one tile or several stacked
-// down the rows, with a B row stride wider than the tile; the assembly
-// ones agree with each other bit for bit (so training gives the same
-// bytes on any of them).
+// down the rows, one panel wide or two (micro2), with a B row stride wider
+// than the tile; the assembly ones agree with each other bit for bit (so
+// training gives the same bytes on any of them).
 func TestMicroKernelsAgree(t *testing.T) {
 	if len(asmKernels) == 0 {
 		t.Skip("no assembly micro-kernel on this CPU")
@@ -158,25 +158,33 @@ func TestMicroKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256} {
 		for _, tiles := range []int{1, 2, 3} {
-			ldb, ldc := nr+rng.Intn(9), nr+rng.Intn(9)
-			a, b, c := random(rng, tiles*k*mr), random(rng, (k-1)*ldb+nr), random(rng, (tiles*mr-1)*ldc+nr)
-			set := tiles == 2 // overwrite C rather than add to it
-			want := append([]float32(nil), c...)
-			microGo(k, a, tiles, b, ldb, want, ldc, set)
-			results := asmResults(t, fmt.Sprintf("k=%d tiles=%d", k, tiles), func(impl *microImpl) []float32 {
-				got := append([]float32(nil), c...)
-				impl.micro(k, a, tiles, b, ldb, got, ldc, set)
-				return got
-			})
-			for r, got := range results {
-				name := asmKernels[r].name
-				for i := range want {
-					require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s k=%d tiles=%d element %d", name, k, tiles, i)
+			for _, panels := range []int{1, 2} {
+				kernel := func(impl *microImpl) microKernel {
+					if panels == 1 {
+						return impl.micro
+					}
+					return impl.micro2
 				}
-				// Elements between the rows are left alone.
-				for i := range c {
-					if i%ldc >= nr {
-						require.Equal(t, c[i], got[i], "%s k=%d tiles=%d element %d", name, k, tiles, i)
+				w := panels * nr
+				ldb, ldc := nr+rng.Intn(9), w+rng.Intn(9)
+				a, b, c := random(rng, tiles*k*mr), random(rng, (panels*k-1)*ldb+nr), random(rng, (tiles*mr-1)*ldc+w)
+				set := tiles == 2 // overwrite C rather than add to it
+				what := fmt.Sprintf("k=%d tiles=%d panels=%d", k, tiles, panels)
+				want := append([]float32(nil), c...)
+				kernel(goKernel)(k, a, tiles, b, ldb, want, ldc, set)
+				results := asmResults(t, what, func(impl *microImpl) []float32 {
+					got := append([]float32(nil), c...)
+					kernel(impl)(k, a, tiles, b, ldb, got, ldc, set)
+					return got
+				})
+				for r, got := range results {
+					name := asmKernels[r].name
+					for i := range want {
+						require.InDelta(t, want[i], got[i], 1e-5*(1+math.Sqrt(float64(k))), "%s %s element %d", name, what, i)
+						// Elements between the rows are left alone.
+						if i%ldc >= w {
+							require.Equal(t, c[i], got[i], "%s %s element %d", name, what, i)
+						}
 					}
 				}
 			}
