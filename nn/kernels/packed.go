@@ -11,8 +11,10 @@ import (
 // of B and one for a broadcast element of A, all 16 ymm registers. 4×24
 // rather than the common 6×16 because the engine's output channel counts
 // (1, 16, 20, 32, 64, 128, 256) are multiples of 4 but rarely of 6, so
-// fewer rows are wasted on padding. With AVX-512 a row is one zmm and one
-// half-masked zmm, and two tiles go at once (micro_amd64.s).
+// fewer rows are wasted on padding. With AVX-512 two panels side by side
+// make a 4×48 tile, three zmm a row, and two tiles go at once; a lone
+// last panel takes a 4×24 kernel, a row in one zmm and one half-masked
+// (micro_amd64.s).
 //
 // kc: one packed kc×nr panel of B (24 KiB) stays in the 32 KiB L1 while
 // the micro-kernel runs over every packed panel of A against it.
