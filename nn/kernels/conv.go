@@ -26,18 +26,25 @@ type Im2col struct {
 	direct bool
 }
 
+// aliasGuard tells SetDirect to decline channel planes within 256 bytes
+// of a multiple of 4 KiB: the rows a panel reads from every channel then
+// fall in the same few L1 sets and evict each other. That cost is the
+// cache's: on a 32 KiB L1 (an AMD EPYC) the seed's 32×128×256 layer ran
+// 30% slower in place; on a 48 KiB one (an Intel Xeon) in place won even
+// there (1.14× on that layer, 1.38× on the shipped model's conv2, whose
+// planes are 16 bytes past a multiple; BenchmarkUnfold). So the guard
+// holds unless CPUID reports an L1 of 48 KiB or more.
+var aliasGuard = l1dBytes() < 48<<10
+
 // SetDirect makes GemmIm2col's micro-kernel read every panel that lies
 // inside the input straight from it, a direct convolution, instead of
 // copying it into a packed panel first; panels at a row's end or in the
 // padding are packed as before. The products are the same, summed in the
-// same order. It reports whether g takes it: not when a channel plane is
-// within 256 bytes of a multiple of 4 KiB, since the rows a panel reads
-// from every channel then fall in the same few L1 sets and evict each
-// other (the seed's 32×128×256 layer ran 30% slower in place). Reset
-// turns it off.
+// same order. It reports whether g takes it: not, on a small L1, when a
+// channel plane aliases (see aliasGuard). Reset turns it off.
 func (g *Im2col) SetDirect(on bool) bool {
 	r := g.H * g.W * 4 % 4096
-	g.direct = on && (g.C == 1 || (r >= 256 && r <= 4096-256))
+	g.direct = on && (g.C == 1 || !aliasGuard || (r >= 256 && r <= 4096-256))
 	return g.direct
 }
 

@@ -206,17 +206,34 @@ func TestGemmIm2colDirectIsPackedBitForBit(t *testing.T) {
 	}
 }
 
-// Planes a multiple of 4 KiB apart (give or take 256 bytes) stay packed.
+// With the guard (small L1), planes a multiple of 4 KiB apart (give or
+// take 256 bytes) stay packed; without it every plane goes direct.
 func TestSetDirectAvoidsAliasedPlanes(t *testing.T) {
+	defer func(g bool) { aliasGuard = g }(aliasGuard)
 	var g Im2col
-	for _, s := range []struct {
-		c, h, w int
-		want    bool
-	}{{32, 128, 256, false}, {32, 128, 250, true}, {40, 254, 510, true}, {1, 512, 1024, true}, {8, 32, 33, false}, {8, 32, 34, true}} {
-		require.NoError(t, g.Reset(s.c, s.h, s.w, 3, 3, 1, 1, 1, 1, s.h, s.w))
-		assert.Equal(t, s.want, g.SetDirect(true), "%+v", s)
-		assert.False(t, g.SetDirect(false))
+	for _, guard := range []bool{true, false} {
+		aliasGuard = guard
+		for _, s := range []struct {
+			c, h, w int
+			want    bool
+		}{{32, 128, 256, false}, {32, 128, 250, true}, {40, 254, 510, true}, {1, 512, 1024, true}, {8, 32, 33, false}, {8, 32, 34, true}, {16, 510, 1022, false}} {
+			require.NoError(t, g.Reset(s.c, s.h, s.w, 3, 3, 1, 1, 1, 1, s.h, s.w))
+			assert.Equal(t, s.want || !guard, g.SetDirect(true), "%+v guard %v", s, guard)
+			assert.False(t, g.SetDirect(false))
+		}
 	}
+}
+
+// CPUID's L1 data cache, where it reports one, has a size an L1 has.
+func TestL1DataCacheSize(t *testing.T) {
+	n := l1dBytes()
+	if n == 0 {
+		t.Skip("CPUID does not report the L1 data cache here")
+	}
+	assert.GreaterOrEqual(t, n, 8<<10)
+	assert.LessOrEqual(t, n, 256<<10)
+	assert.Zero(t, n%(4<<10), "%d bytes: not a whole number of 4 KiB", n)
+	t.Logf("L1 data cache: %d KiB, alias guard %v", n>>10, aliasGuard)
 }
 
 // The direct micro-kernels in assembly and their Go twins agree, one
