@@ -17,7 +17,9 @@ import (
 // (micro_amd64.s).
 //
 // kc: one packed kc×nr panel of B (24 KiB) stays in the 32 KiB L1 while
-// the micro-kernel runs over every packed panel of A against it.
+// the micro-kernel runs over every packed panel of A against it (the
+// 4×48 kernel's two, 48 KiB, fill the 48 KiB L1 it was measured on; on a
+// 32 KiB one part would come from L2, not measured).
 // mc: the packed mc×kc block of A (128 KiB) stays in the 512 KiB L2.
 // nc: the packed kc×nc block of B (4 MiB) stays in L3; it is a multiple of nr.
 const (
