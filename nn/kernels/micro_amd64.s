@@ -118,21 +118,25 @@ LOOP1: \
 	JNZ  LOOP1; \
 DONE:
 
-// Write the four rows of accumulators over C (set) or add them into it,
+// Write four rows of accumulators, three registers a row (R0–R11), over
+// C (set) or add them into it, with the row macros SETROW and STOREROW,
 // then go on at NEXT. Moves DX to the next tile.
-#define FINISH(NEXT, OVERWRITE) \
+#define FINISH3(NEXT, OVERWRITE, STOREROW, SETROW, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) \
 	CMPB set+56(FP), $0; \
 	JNE  OVERWRITE; \
-	STORE(Y0, Y1, Y2); \
-	STORE(Y3, Y4, Y5); \
-	STORE(Y6, Y7, Y8); \
-	STORE(Y9, Y10, Y11); \
+	STOREROW(R0, R1, R2); \
+	STOREROW(R3, R4, R5); \
+	STOREROW(R6, R7, R8); \
+	STOREROW(R9, R10, R11); \
 	JMP  NEXT; \
 OVERWRITE: \
-	SET(Y0, Y1, Y2); \
-	SET(Y3, Y4, Y5); \
-	SET(Y6, Y7, Y8); \
-	SET(Y9, Y10, Y11)
+	SETROW(R0, R1, R2); \
+	SETROW(R3, R4, R5); \
+	SETROW(R6, R7, R8); \
+	SETROW(R9, R10, R11)
+
+// FINISH3 for the AVX2 kernels' tile in Y0–Y11.
+#define FINISH(NEXT, OVERWRITE) FINISH3(NEXT, OVERWRITE, STORE, SET, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
 
 // One tile at a time, BX of them: CX k steps of STEP from zeroed
 // accumulators (ZERO), then FIN (FINISH's form), with B back at its
@@ -473,20 +477,8 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	VMOVUPS R2, 128(DX); \
 	ADDQ R8, DX
 
-// FINISH for a 4×48 tile held in R0–R11.
-#define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) \
-	CMPB set+56(FP), $0; \
-	JNE  OVERWRITE; \
-	STORE48(R0, R1, R2); \
-	STORE48(R3, R4, R5); \
-	STORE48(R6, R7, R8); \
-	STORE48(R9, R10, R11); \
-	JMP  NEXT; \
-OVERWRITE: \
-	SET48(R0, R1, R2); \
-	SET48(R3, R4, R5); \
-	SET48(R6, R7, R8); \
-	SET48(R9, R10, R11)
+// FINISH3 for a 4×48 tile held in R0–R11.
+#define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) FINISH3(NEXT, OVERWRITE, STORE48, SET48, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11)
 
 // Fetch four rows of 192 bytes of C from R10 on, leaving R10 on the last.
 #define PREFETCH4ROWS48 \
