@@ -480,27 +480,22 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 // FINISH3 for a 4×48 tile held in R0–R11.
 #define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) FINISH3(NEXT, OVERWRITE, STORE48, SET48, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11)
 
-// Fetch four rows of 192 bytes of C from R10 on, leaving R10 on the last.
-#define PREFETCH4ROWS48 \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 64(R10); \
-	PREFETCHT0 128(R10); \
-	PREFETCHT0 188(R10); \
-	ADDQ R8, R10; \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 64(R10); \
-	PREFETCHT0 128(R10); \
-	PREFETCHT0 188(R10); \
-	ADDQ R8, R10; \
-	PREFETCHT0 (R10); \
-	PREFETCHT0 64(R10); \
-	PREFETCHT0 128(R10); \
-	PREFETCHT0 188(R10); \
-	ADDQ R8, R10; \
+// Fetch the up to 4 cache lines of one 192-byte row of C at R10.
+#define PREFETCHROW48 \
 	PREFETCHT0 (R10); \
 	PREFETCHT0 64(R10); \
 	PREFETCHT0 128(R10); \
 	PREFETCHT0 188(R10)
+
+// Fetch four rows of C from R10 on, leaving R10 on the last.
+#define PREFETCH4ROWS48 \
+	PREFETCHROW48; \
+	ADDQ R8, R10; \
+	PREFETCHROW48; \
+	ADDQ R8, R10; \
+	PREFETCHROW48; \
+	ADDQ R8, R10; \
+	PREFETCHROW48
 
 // Row p of two packed panels side by side: the first at DI, the second
 // R13 bytes on (k rows of B further); the middle zmm takes the first
