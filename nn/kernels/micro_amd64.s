@@ -65,22 +65,28 @@
 	FMAS(AOFF); \
 	ADDQ R9, DI
 
-// Write one row of accumulators to C at DX, then move DX to the next row.
-#define SET(R0, R1, R2) \
+// Write one row of accumulators, three registers at C+0, C+O1 and C+O2
+// (DX), to C, then move DX to the next row.
+#define SETAT(O1, O2, R0, R1, R2) \
 	VMOVUPS R0, (DX); \
-	VMOVUPS R1, 32(DX); \
-	VMOVUPS R2, 64(DX); \
+	VMOVUPS R1, O1(DX); \
+	VMOVUPS R2, O2(DX); \
 	ADDQ R8, DX
 
-// Add one row of accumulators into C at DX, then move DX to the next row.
-#define STORE(R0, R1, R2) \
+// Add one row of accumulators, laid out as for SETAT, into C, then move
+// DX to the next row.
+#define STOREAT(O1, O2, R0, R1, R2) \
 	VADDPS (DX), R0, R0; \
 	VMOVUPS R0, (DX); \
-	VADDPS 32(DX), R1, R1; \
-	VMOVUPS R1, 32(DX); \
-	VADDPS 64(DX), R2, R2; \
-	VMOVUPS R2, 64(DX); \
+	VADDPS O1(DX), R1, R1; \
+	VMOVUPS R1, O1(DX); \
+	VADDPS O2(DX), R2, R2; \
+	VMOVUPS R2, O2(DX); \
 	ADDQ R8, DX
+
+// A row of 24 in three ymm registers.
+#define SET(R0, R1, R2) SETAT(32, 64, R0, R1, R2)
+#define STORE(R0, R1, R2) STOREAT(32, 64, R0, R1, R2)
 
 // One k step of a direct micro-kernel: as STEP, but the row of B is read
 // at DI + 4·off[p], off[p] taken from (R9), so B is the convolution's
@@ -462,20 +468,9 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	VPXORD R10, R10, R10; \
 	VPXORD R11, R11, R11
 
-#define SET48(R0, R1, R2) \
-	VMOVUPS R0, (DX); \
-	VMOVUPS R1, 64(DX); \
-	VMOVUPS R2, 128(DX); \
-	ADDQ R8, DX
-
-#define STORE48(R0, R1, R2) \
-	VADDPS (DX), R0, R0; \
-	VMOVUPS R0, (DX); \
-	VADDPS 64(DX), R1, R1; \
-	VMOVUPS R1, 64(DX); \
-	VADDPS 128(DX), R2, R2; \
-	VMOVUPS R2, 128(DX); \
-	ADDQ R8, DX
+// A row of 48 in three zmm registers.
+#define SET48(R0, R1, R2) SETAT(64, 128, R0, R1, R2)
+#define STORE48(R0, R1, R2) STOREAT(64, 128, R0, R1, R2)
 
 // FINISH3 for a 4×48 tile held in R0–R11.
 #define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) FINISH3(NEXT, OVERWRITE, STORE48, SET48, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11)
