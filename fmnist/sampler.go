@@ -268,6 +268,10 @@ type Sampler struct {
 	c, big canvas
 	cur    *canvas
 	mag    float64
+
+	// scale is the size of the last patch's dress relative to the
+	// window when it was a painted positive, else 1 (see DressScale).
+	scale float64
 }
 
 // NewSampler returns a sampler with DefaultSamplerConfig. Photos are
@@ -304,7 +308,7 @@ func NewSamplerWith(items *Set, photos []*image.Gray, seed int64, cfg SamplerCon
 }
 
 func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig) *Sampler {
-	s := &Sampler{cfg: cfg, rng: rand.New(rand.NewSource(seed)),
+	s := &Sampler{cfg: cfg, rng: rand.New(rand.NewSource(seed)), scale: 1,
 		c:   canvas{pix: make([]float32, PatchLen), w: PatchSize, h: PatchSize},
 		big: canvas{pix: make([]float32, bigSide*bigSide)}}
 	s.cur, s.mag = &s.c, 1
@@ -410,6 +414,12 @@ func (s *Sampler) Sample(dst []float32) (label int) {
 	return 0
 }
 
+// DressScale is the size, relative to the window, at which the last
+// patch drawn holds its dress when it was a painted positive (in
+// [Place.ScaleMin, Place.ScaleMax]); 1 for every other patch, raw and
+// mined positives included.
+func (s *Sampler) DressScale() float64 { return s.scale }
+
 // SampleClass is Sample with the class of the patch instead of its label:
 // the Fashion-MNIST class of the item the patch frames, or NoItem. It
 // draws the same patches from the same random stream as Sample.
@@ -418,6 +428,7 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 		return -1
 	}
 	cfg := &s.cfg
+	s.scale = 1
 	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Mix.Positive
 	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.Mined.Positive {
 		s.copyMined(dst, s.pos)
@@ -441,7 +452,9 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 	}
 	switch {
 	case positive:
-		s.pasteItem(s.dresses, s.centredShift(), uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax))
+		shift := s.centredShift() // drawn before the scale, as always
+		s.scale = uniform(s.rng, cfg.Place.ScaleMin, cfg.Place.ScaleMax)
+		s.pasteItem(s.dresses, shift, s.scale)
 		class = Dress
 	default:
 		class = s.negative()

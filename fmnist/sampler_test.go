@@ -423,3 +423,34 @@ func TestSamplerRaw(t *testing.T) {
 	assert.Equal(t, "Mix.Raw", ce.Field)
 	assert.Contains(t, err.Error(), "14×14")
 }
+
+// DressScale gives the size a painted dress was drawn at, inside the
+// configured range, and 1 for every other patch, raw dresses included.
+func TestSamplerDressScale(t *testing.T) {
+	items := loadTiny(t, "train")
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Mix.Raw = 0.3
+	cfg.Place.ScaleMin, cfg.Place.ScaleMax = 0.8, 1.25
+	s := mustSampler(t, items, trainPhotos(t), cfg)
+	assert.Equal(t, 1.0, s.DressScale(), "before any patch")
+	painted, off := 0, 0
+	for i := range 600 {
+		p := make([]float32, fmnist.PatchLen)
+		c := s.SampleClass(p)
+		k := s.DressScale()
+		if c != fmnist.Dress {
+			require.Equal(t, 1.0, k, "patch %d, class %d", i, c)
+			continue
+		}
+		if k != 1 {
+			painted++
+			require.GreaterOrEqual(t, k, 0.8, "patch %d", i)
+			require.LessOrEqual(t, k, 1.25, "patch %d", i)
+			if k < 0.894 || k > 1.118 {
+				off++
+			}
+		}
+	}
+	assert.Greater(t, painted, 50, "painted dresses with their scale")
+	assert.Greater(t, off, 10, "dresses drawn off the half step")
+}

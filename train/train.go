@@ -69,6 +69,13 @@ type Config struct {
 	// LR·WeightDecay of themselves every step (decoupled, as AdamW);
 	// 0 turns it off. Native trainer only.
 	WeightDecay float64
+	// ScaleSoft lowers the dress target of a painted dress whose size
+	// falls outside the detector's half pyramid step (1.25^±½ of the
+	// window), linearly in log size, to 1−ScaleSoft at
+	// Sampler.Place.ScaleMin and ScaleMax: the level above or below the
+	// one a dress fits sees it at such sizes, and should score it lower.
+	// 0 turns it off.
+	ScaleSoft float64
 	// Mixup blends every training batch with a shuffled copy of itself,
 	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
 	// 0 turns it off.
@@ -194,6 +201,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.WeightDecay", "%v out of range [0,1)", c.WeightDecay)
 	case c.WeightDecay != 0 && c.Trainer == "gorgonia":
 		return fieldErr("Config.WeightDecay", "needs the native trainer, not %q", c.Trainer)
+	case !(c.ScaleSoft >= 0 && c.ScaleSoft < 1):
+		return fieldErr("Config.ScaleSoft", "%v out of range [0,1)", c.ScaleSoft)
 	case !(c.Mixup >= 0 && c.Mixup <= 10):
 		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
 	case !(c.Erase >= 0 && c.Erase <= 1):
@@ -385,6 +394,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 				}
 				normalise(x, net.Input)
 				targets(ys[b*classes:(b+1)*classes], lab, cfg.LabelSmoothing)
+				if cfg.ScaleSoft > 0 && lab == dressLabel(classes) {
+					soften(ys[b*classes:(b+1)*classes], lab, noDressLabel(classes), cfg.dressTarget(sampler.DressScale()))
+				}
 			}
 			if mix != nil {
 				mix.mix(xs, ys)
