@@ -2,12 +2,10 @@ package train
 
 import (
 	"math"
-	"os"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // A dress inside the half pyramid step keeps its whole target; past it
@@ -58,11 +56,6 @@ func TestTrainScaleSoftChangesTheModel(t *testing.T) {
 	zero, _ := trainOneEpoch(t, cfg)
 	cfg.ScaleSoft = 0.5
 	soft, _ := trainOneEpoch(t, cfg)
-	read := func(c Config) []byte {
-		b, err := os.ReadFile(c.Out)
-		require.NoError(t, err)
-		return b
-	}
-	assert.Equal(t, read(plain), read(zero), "ScaleSoft 0 is off")
-	assert.NotEqual(t, read(plain), read(soft), "ScaleSoft 0.5 changes the targets")
+	assert.Equal(t, modelBytes(t, plain), modelBytes(t, zero), "ScaleSoft 0 is off")
+	assert.NotEqual(t, modelBytes(t, plain), modelBytes(t, soft), "ScaleSoft 0.5 changes the targets")
 }

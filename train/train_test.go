@@ -42,6 +42,14 @@ func trainOneEpoch(t *testing.T, cfg Config) (Config, *nn.Network) {
 	return cfg, net
 }
 
+// modelBytes is the model file a run with cfg wrote.
+func modelBytes(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	b, err := os.ReadFile(cfg.Out)
+	require.NoError(t, err)
+	return b
+}
+
 // A few steps on the tiny committed subset lower the loss and write a
 // model that loads and converts, on both training paths; the two start
 // from the same weights and see the same batches, so their first epochs'
@@ -329,11 +337,7 @@ func TestTrainArchWithBatchNorm(t *testing.T) {
 	assert.Equal(t, 3, bns)
 	// The same seed gives the same file, byte for byte.
 	cfg2, _ := trainOneEpoch(t, cfg)
-	a, err := os.ReadFile(cfg.Out)
-	require.NoError(t, err)
-	b, err := os.ReadFile(cfg2.Out)
-	require.NoError(t, err)
-	assert.Equal(t, a, b, "same seed, same model file")
+	assert.Equal(t, modelBytes(t, cfg), modelBytes(t, cfg2), "same seed, same model file")
 	loaded, err := nn.Load(cfg.Out)
 	require.NoError(t, err)
 	res, err := convert.Convert(loaded)
@@ -354,13 +358,8 @@ func TestTrainMixup(t *testing.T) {
 	base.Mixup = 0.4
 	mixed, _ := trainOneEpoch(t, base)
 	again, _ := trainOneEpoch(t, base)
-	read := func(c Config) []byte {
-		b, err := os.ReadFile(c.Out)
-		require.NoError(t, err)
-		return b
-	}
-	assert.Equal(t, read(mixed), read(again), "same seed, same model file")
-	assert.NotEqual(t, read(plain), read(mixed), "mixup changed nothing")
+	assert.Equal(t, modelBytes(t, mixed), modelBytes(t, again), "same seed, same model file")
+	assert.NotEqual(t, modelBytes(t, plain), modelBytes(t, mixed), "mixup changed nothing")
 }
 
 // Calibrate fits a temperature on the validation patches Run draws, lowers
