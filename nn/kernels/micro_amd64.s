@@ -407,11 +407,13 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	VZEROUPPER
 	RET
 
-// The direct AVX-512 kernel over two panels side by side: a tile of 4 rows
-// by 48 columns, where the 4×24 kernels leave a third of each row's second
+// The AVX-512 kernels over two panels side by side: a tile of 4 rows by
+// 48 columns, where the 4×24 kernels leave a third of each row's second
 // zmm idle. In a direct convolution two neighbouring panels are one run of
-// the input, so a row of B is three full zmm loads. Each element of C gets
-// the same chain of FMAs as in the 4×24 kernels: the same bits.
+// the input, so a row of B is three full zmm loads; packed panels are 24
+// wide, so the middle zmm is put together from both (PACKEDROW48). Each
+// element of C gets the same chain of FMAs as in the 4×24 kernels: the
+// same bits.
 
 // Row i of the first tile accumulates in Z(3i)..Z(3i+2), of the second in
 // Z(12+3i)..Z(14+3i); the row of B is in Z24–Z26; A's values are
