@@ -29,17 +29,22 @@
 	PREFETCHT0 48(R10); \
 	PREFETCHT0 92(R10)
 
-// Start fetching the C tile at DX (4 rows, ldc bytes apart in R8), so
-// that the read-modify-write at the end finds it in cache. Uses R10.
+// Fetch four rows of C, ldc bytes apart in R8, from R10 on, ROW a row,
+// leaving R10 on the last.
+#define PREFETCH4(ROW) \
+	ROW; \
+	ADDQ R8, R10; \
+	ROW; \
+	ADDQ R8, R10; \
+	ROW; \
+	ADDQ R8, R10; \
+	ROW
+
+// Start fetching the C tile at DX, so that the read-modify-write at the
+// end finds it in cache. Uses R10.
 #define PREFETCHC \
 	MOVQ DX, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW
+	PREFETCH4(PREFETCHROW)
 
 // Clear the 12 accumulators.
 #define ZEROACC \
@@ -144,15 +149,15 @@ OVERWRITE: \
 // FINISH3 for the AVX2 kernels' tile in Y0–Y11.
 #define FINISH(NEXT, OVERWRITE) FINISH3(NEXT, OVERWRITE, STORE, SET, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
 
-// One tile at a time, BX of them: CX k steps of STEP from zeroed
-// accumulators (ZERO), then FIN (FINISH's form), with B back at its
-// start (RESETB) for each tile. Go's assembler scopes labels to their
-// function, so each kernel can use these once.
-#define TILES(ZERO, FIN, RESETB, STEP) \
+// One tile at a time, BX of them: its C rows fetched (PREF), CX k steps
+// of STEP from zeroed accumulators (ZERO), then FIN (FINISH's form), with
+// B back at its start (RESETB) for each tile. Go's assembler scopes
+// labels to their function, so each kernel can use these once.
+#define TILES(PREF, ZERO, FIN, RESETB, STEP) \
 tile: \
 	MOVQ R11, CX; \
 	RESETB; \
-	PREFETCHC; \
+	PREF; \
 	ZERO; \
 	KLOOP(STEP, loop4, tail, loop1, done); \
 	FIN(next, overwrite); \
@@ -314,46 +319,49 @@ OVERWRITE: \
 	VPXORD Z20, Z20, Z20; \
 	VPXORD Z21, Z21, Z21
 
-// The second tile's C rows, after PREFETCHC has left R10 on the first's
-// last row.
-#define PREFETCHC2 \
+// Both tiles of a pair: the first's C rows, then the second's.
+#define PREFETCHPAIR \
+	PREFETCHC; \
 	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW; \
-	ADDQ R8, R10; \
-	PREFETCHROW
+	PREFETCH4(PREFETCHROW)
 
-// FINISH512 for the first tile's accumulators, in FINISH's form.
+#define ZEROPAIR512 \
+	ZEROACC512; \
+	ZEROACC512B
+
+// FINISH512 for the first and the second tile's accumulators, in
+// FINISH's form.
 #define FINISH512A(NEXT, OVERWRITE) FINISH512(NEXT, OVERWRITE, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+#define FINISH512B(NEXT, OVERWRITE) FINISH512(NEXT, OVERWRITE, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21)
 
-// K1 masks a zmm to the 8 lanes of a row's last third; R14 is the size of
-// one tile's A panel in bytes.
+// R14 is the size of one tile's A panel in bytes (k steps of 4 floats).
+#define APANEL \
+	MOVQ R11, R14; \
+	SHLQ $4, R14
+
+// K1 masks a zmm to the 8 lanes of a row's last third; R14 as APANEL.
 #define SETUP512 \
 	MOVL  $0xff, AX; \
 	KMOVW AX, K1; \
-	MOVQ  R11, R14; \
-	SHLQ  $4, R14
+	APANEL
 
-// Pairs of tiles while two are left (one B row feeds 16 FMAs, where one
-// tile alone leaves too few independent chains to hide their latency);
-// then on to TILES' label for a last one, or return.
-#define PAIRS512(RESETB, STEP2) \
+// Pairs of tiles while two are left (one B row feeds twice the FMAs,
+// where one tile alone leaves too few independent chains to hide their
+// latency): TILES' steps for two tiles, PREF2, ZERO2 and STEP2 doing both
+// and FINA and FINB finishing each; then on to TILES' label for a last
+// one, or return. R14 is set as APANEL sets it.
+#define PAIRS(PREF2, ZERO2, FINA, FINB, RESETB, STEP2) \
 pair: \
 	CMPQ BX, $2; \
 	JLT  tile; \
 	MOVQ R11, CX; \
 	RESETB; \
-	PREFETCHC; \
-	PREFETCHC2; \
-	ZEROACC512; \
-	ZEROACC512B; \
+	PREF2; \
+	ZERO2; \
 	KLOOP(STEP2, ploop4, ptail, ploop1, pdone); \
-	FINISH512(psecond, pover1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7); \
+	FINA(psecond, pover1); \
 psecond: \
-	FINISH512(pnext, pover2, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21); \
+	FINB(pnext, pover2); \
 pnext: \
 	ADDQ R14, SI; \
 	SUBQ $2, BX; \
@@ -369,7 +377,7 @@ pnext: \
 // With set the tile overwrites C instead of adding to it.
 TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
 	PACKEDARGS
-	TILES(ZEROACC, FINISH, RESETPACKED, STEP)
+	TILES(PREFETCHC, ZEROACC, FINISH, RESETPACKED, STEP)
 	VZEROUPPER
 	RET
 
@@ -381,7 +389,7 @@ TEXT ·micro4x24AVX2FMA(SB), NOSPLIT, $0-57
 // R13 for each tile).
 TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
 	DIRECTARGS
-	TILES(ZEROACC, FINISH, RESETDIRECT, DSTEP)
+	TILES(PREFETCHC, ZEROACC, FINISH, RESETDIRECT, DSTEP)
 	VZEROUPPER
 	RET
 
@@ -391,8 +399,8 @@ TEXT ·micro4x24DirectAVX2FMA(SB), NOSPLIT, $0-57
 TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
 	PACKEDARGS
 	SETUP512
-	PAIRS512(RESETPACKED, STEP512X2)
-	TILES(ZEROACC512, FINISH512A, RESETPACKED, STEP512)
+	PAIRS(PREFETCHPAIR, ZEROPAIR512, FINISH512A, FINISH512B, RESETPACKED, STEP512X2)
+	TILES(PREFETCHC, ZEROACC512, FINISH512A, RESETPACKED, STEP512)
 	VZEROUPPER
 	RET
 
@@ -402,8 +410,8 @@ TEXT ·micro4x24AVX512(SB), NOSPLIT, $0-57
 TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	DIRECTARGS
 	SETUP512
-	PAIRS512(RESETDIRECT, DSTEP512X2)
-	TILES(ZEROACC512, FINISH512A, RESETDIRECT, DSTEP512)
+	PAIRS(PREFETCHPAIR, ZEROPAIR512, FINISH512A, FINISH512B, RESETDIRECT, DSTEP512X2)
+	TILES(PREFETCHC, ZEROACC512, FINISH512A, RESETDIRECT, DSTEP512)
 	VZEROUPPER
 	RET
 
@@ -474,8 +482,14 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 #define SET48(R0, R1, R2) SETAT(64, 128, R0, R1, R2)
 #define STORE48(R0, R1, R2) STOREAT(64, 128, R0, R1, R2)
 
-// FINISH3 for a 4×48 tile held in R0–R11.
-#define FINISH48(NEXT, OVERWRITE, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11) FINISH3(NEXT, OVERWRITE, STORE48, SET48, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11)
+// FINISH3 for the first and the second 4×48 tile, in FINISH's form.
+#define FINISH48A(NEXT, OVERWRITE) FINISH3(NEXT, OVERWRITE, STORE48, SET48, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11)
+#define FINISH48B(NEXT, OVERWRITE) FINISH3(NEXT, OVERWRITE, STORE48, SET48, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+
+#define ZEROACC48A ZERO12(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11)
+#define ZEROPAIR48 \
+	ZEROACC48A; \
+	ZERO12(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 
 // Fetch the up to 4 cache lines of one 192-byte row of C at R10.
 #define PREFETCHROW48 \
@@ -484,15 +498,15 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	PREFETCHT0 128(R10); \
 	PREFETCHT0 188(R10)
 
-// Fetch four rows of C from R10 on, leaving R10 on the last.
-#define PREFETCH4ROWS48 \
-	PREFETCHROW48; \
+// PREFETCHC and PREFETCHPAIR for 4×48 tiles.
+#define PREFETCHC48 \
+	MOVQ DX, R10; \
+	PREFETCH4(PREFETCHROW48)
+
+#define PREFETCHPAIR48 \
+	PREFETCHC48; \
 	ADDQ R8, R10; \
-	PREFETCHROW48; \
-	ADDQ R8, R10; \
-	PREFETCHROW48; \
-	ADDQ R8, R10; \
-	PREFETCHROW48
+	PREFETCH4(PREFETCHROW48)
 
 // Row p of two packed panels side by side: the first at DI, the second
 // R13 bytes on (k rows of B further); the middle zmm takes the first
@@ -514,44 +528,6 @@ TEXT ·micro4x24DirectAVX512(SB), NOSPLIT, $0-57
 	FMAS48B(AOFF); \
 	ADDQ R9, DI
 
-// The 4×48 kernels' loop over row tiles: pairs while two are left, then a
-// last one alone; B back at its start (RESETB) for each, k steps of STEP2
-// (pairs) or STEP (one tile). R14 is one tile's A panel in bytes.
-#define TILES48(RESETB, STEP, STEP2) \
-	MOVQ R11, R14; \
-	SHLQ $4, R14; \
-pair: \
-	CMPQ BX, $2; \
-	JLT  single; \
-	MOVQ R11, CX; \
-	RESETB; \
-	MOVQ DX, R10; \
-	PREFETCH4ROWS48; \
-	ADDQ R8, R10; \
-	PREFETCH4ROWS48; \
-	ZERO12(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
-	ZERO12(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23); \
-	KLOOP(STEP2, ploop4, ptail, ploop1, pdone); \
-	FINISH48(psecond, pover1, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
-psecond: \
-	FINISH48(pnext, pover2, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23); \
-pnext: \
-	ADDQ R14, SI; \
-	SUBQ $2, BX; \
-	JNZ  pair; \
-	JMP  done; \
-single: \
-	MOVQ R11, CX; \
-	RESETB; \
-	MOVQ DX, R10; \
-	PREFETCH4ROWS48; \
-	ZERO12(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
-	KLOOP(STEP, loop4, tail, loop1, kdone); \
-	FINISH48(done, over, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11); \
-done: \
-	VZEROUPPER; \
-	RET
-
 // func micro4x48AVX512(k int, a *float32, tiles int, b *float32, ldb int, c *float32, ldc int, set bool)
 //
 // micro4x24AVX512 over two packed panels side by side, the second k rows
@@ -561,7 +537,11 @@ TEXT ·micro4x48AVX512(SB), NOSPLIT, $0-57
 	PACKEDARGS
 	MOVQ  R9, R13
 	IMULQ R11, R13
-	TILES48(RESETPACKED, STEP48, STEP48X2)
+	APANEL
+	PAIRS(PREFETCHPAIR48, ZEROPAIR48, FINISH48A, FINISH48B, RESETPACKED, STEP48X2)
+	TILES(PREFETCHC48, ZEROACC48A, FINISH48A, RESETPACKED, STEP48)
+	VZEROUPPER
+	RET
 
 // func micro4x48DirectAVX512(k int, a *float32, tiles int, b *float32, off *int32, c *float32, ldc int, set bool)
 //
@@ -570,7 +550,11 @@ TEXT ·micro4x48AVX512(SB), NOSPLIT, $0-57
 // input). Registers as in the other direct kernels.
 TEXT ·micro4x48DirectAVX512(SB), NOSPLIT, $0-57
 	DIRECTARGS
-	TILES48(RESETDIRECT, DSTEP48, DSTEP48X2)
+	APANEL
+	PAIRS(PREFETCHPAIR48, ZEROPAIR48, FINISH48A, FINISH48B, RESETDIRECT, DSTEP48X2)
+	TILES(PREFETCHC48, ZEROACC48A, FINISH48A, RESETDIRECT, DSTEP48)
+	VZEROUPPER
+	RET
 
 // func packB4AVX(dst, b *float32, ldb, panels, stride int)
 //
