@@ -76,6 +76,13 @@ type Config struct {
 	// one a dress fits sees it at such sizes, and should score it lower.
 	// 0 turns it off.
 	ScaleSoft float64
+	// EMA, when not 0, saves an exponential moving average of the
+	// network's tensors (weights and batch-norm statistics) with this
+	// decay per step instead of the last step's weights; mining still
+	// uses the live weights, the epoch lines score the averaged ones. A
+	// resumed run restarts the average at the checkpoint's weights.
+	// Native trainer only.
+	EMA float64
 	// Mixup blends every training batch with a shuffled copy of itself,
 	// windows and targets alike, by weights drawn from Beta(Mixup, Mixup);
 	// 0 turns it off.
@@ -201,6 +208,10 @@ func (c Config) Validate() error {
 		return fieldErr("Config.WeightDecay", "%v out of range [0,1)", c.WeightDecay)
 	case c.WeightDecay != 0 && c.Trainer == "gorgonia":
 		return fieldErr("Config.WeightDecay", "needs the native trainer, not %q", c.Trainer)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fieldErr("Config.EMA", "%v out of range [0,1)", c.EMA)
+	case c.EMA != 0 && c.Trainer == "gorgonia":
+		return fieldErr("Config.EMA", "needs the native trainer, not %q", c.Trainer)
 	case !(c.ScaleSoft >= 0 && c.ScaleSoft < 1):
 		return fieldErr("Config.ScaleSoft", "%v out of range [0,1)", c.ScaleSoft)
 	case !(c.Mixup >= 0 && c.Mixup <= 10):
@@ -340,6 +351,14 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784, classes)
 	}
 	var hard Mined // mined so far, re-added to each epoch's sampler
+	// out is the network scored each epoch and saved: the live one, or
+	// the average of its weights.
+	out := net
+	var avg *weightAverage
+	if cfg.EMA > 0 {
+		avg = newWeightAverage(net, cfg.EMA)
+		out = avg.net
+	}
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		t0 := time.Now()
 		// Each epoch's stream depends only on (seed, epoch), so a resumed run
@@ -409,6 +428,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower Config.LR", epoch+1, step, l)
 			}
 			sum += l
+			if avg != nil {
+				avg.update()
+			}
 			if bar != nil {
 				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch+1, cfg.Epochs, sum/float64(step+1)))
 				_ = bar.Add(cfg.Batch)
@@ -417,14 +439,14 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if bar != nil {
 			_ = bar.Finish()
 		}
-		acc := Accuracy(net, valX, valY)
+		acc := Accuracy(out, valX, valY)
 		var valNLL, valECE float64
 		if len(valX) > 0 {
-			z, err := Logits(net, valX)
+			z, err := Logits(out, valX)
 			if err != nil {
 				return nil, nil, fmt.Errorf("train: validation: %w", err)
 			}
-			nll, r, err := scoreStats(z, valY, net.Positive, 1)
+			nll, r, err := scoreStats(z, valY, out.Positive, 1)
 			if err != nil {
 				return nil, nil, fmt.Errorf("train: validation: %w", err)
 			}
@@ -432,7 +454,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		// Raw held-out items, as t10k will be scored (t10k itself is never
 		// read here).
-		scores, err := Scores(net, valSet)
+		scores, err := Scores(out, valSet)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -453,14 +475,14 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 	}
 	if cfg.Calibrate {
-		if _, err := calibrate(net, valX, valY, cfg.Log); err != nil {
+		if _, err := calibrate(out, valX, valY, cfg.Log); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := net.Save(cfg.Out); err != nil {
+	if err := out.Save(cfg.Out); err != nil {
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
-	return net, history, nil
+	return out, history, nil
 }
 
 // data loads the training items, splits off the validation items and

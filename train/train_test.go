@@ -180,6 +180,8 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
 		{func(c *Config) { c.Mixup = -0.1 }, "Config.Mixup", "train: Config.Mixup -0.1 out of range [0,10]"},
 		{func(c *Config) { c.ScaleSoft = 1 }, "Config.ScaleSoft", "train: Config.ScaleSoft 1 out of range [0,1)"},
+		{func(c *Config) { c.EMA = 1 }, "Config.EMA", "train: Config.EMA 1 out of range [0,1)"},
+		{func(c *Config) { c.EMA, c.Trainer = 0.999, "gorgonia" }, "Config.EMA", `train: Config.EMA needs the native trainer, not "gorgonia"`},
 		{func(c *Config) { c.WeightDecay = 1 }, "Config.WeightDecay", "train: Config.WeightDecay 1 out of range [0,1)"},
 		{func(c *Config) { c.WeightDecay, c.Trainer = 0.05, "gorgonia" }, "Config.WeightDecay", `train: Config.WeightDecay needs the native trainer, not "gorgonia"`},
 		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},

@@ -53,6 +53,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.ScaleSoft, fl("Config.ScaleSoft", "scale-soft"), 0, "lower the dress target of a dress painted outside the pyramid's half step (1.25^±½ of the window), linearly in log size, to 1-W at --scale-min and --scale-max (0: off)")
 	fs.Float64Var(&cfg.Mixup, fl("Config.Mixup", "mixup"), 0, "blend each batch with a shuffled copy of itself, windows and targets, by weights from Beta(A, A) (mixup; 0: off; 0.2 to 0.4 is usual)")
 	fs.Float64Var(&cfg.Erase, fl("Config.Erase", "erase"), 0, "with this `probability` overwrite one random rectangle (2–40% of the window) of each training window with noise, its label kept (random erasing; 0: off; 0.5 is usual)")
+	fs.Float64Var(&cfg.EMA, fl("Config.EMA", "ema"), 0, "save an exponential moving average of the weights and batch-norm statistics, decay `D` per step (0.999 to 0.9999 is usual), instead of the last step's (0: off; native trainer only)")
 	fs.Float64Var(&cfg.WeightDecay, fl("Config.WeightDecay", "weight-decay"), 0, "shrink convolution and dense weights by LR·`D` of themselves each step (decoupled weight decay, as AdamW; 0: off; native trainer only)")
 	confusable := fs.Float64("confusable-weight", 0, "draw each confusable class (T-shirt/top, pullover, coat, shirt) this many times as often as each other class among the other-garment negatives (0: items uniformly)")
 	flagOf["Mix.NegClass"] = "--confusable-weight"
