@@ -15,7 +15,10 @@ Each unmatched detection is one of:
   background     none of these: the photograph itself
 
 For each threshold (default 0.5 0.7 0.9) it prints the true positives and
-the false positives of each kind scored at or above it. Standard library
+the false positives of each kind scored at or above it, and for each kind
+of garment how many of the scenes' items of that kind draw one and how
+well those boxes frame them (IoU with the item: a whole garment taken for
+a dress frames it, a window on part of one does not). Standard library
 only; nothing here is used by the Go code or its tests.
 """
 import json
@@ -49,6 +52,24 @@ def iou(a, b):
     return i / u if u > 0 else 0.0
 
 
+def label_of(o):
+    return o.get("label", str(o["class"]))
+
+
+def garment(box, objects):
+    """Returns the other item more than 30% of box lies over (the one it
+    covers most; None if none), and their IoU."""
+    cover, best = 0.0, None
+    for i, o in enumerate(objects):
+        if o["class"] != DRESS:
+            c = inter(box, o["box"]) / max(1e-9, area(box))
+            if c > cover:
+                cover, best = c, i
+    if cover <= 0.3:
+        return None, 0.0
+    return best, iou(box, objects[best]["box"])
+
+
 def kind(box, objects, matched, image):
     """Returns "TP" (and marks the dress matched) or the kind of error."""
     best, best_i = 0.0, None
@@ -64,13 +85,10 @@ def kind(box, objects, matched, image):
         return "TP"
     if best >= 0.1:
         return "part-of-dress"
-    cover, label = 0.0, None
-    for o in objects:
-        if o["class"] != DRESS:
-            c = inter(box, o["box"]) / max(1e-9, area(box))
-            if c > cover:
-                cover, label = c, o.get("label", str(o["class"]))
-    return "garment:" + label if cover > 0.3 else "background"
+    i, _ = garment(box, objects)
+    if i is None:
+        return "background"
+    return "garment:" + label_of(objects[i])
 
 
 def main():
@@ -94,6 +112,29 @@ def main():
         tp = counts.pop("TP", 0)
         fps = ", ".join("%s %d" % kv for kv in sorted(counts.items(), key=lambda kv: -kv[1]))
         print("score >= %g: TP %d; FP %d (%s)" % (t, tp, sum(counts.values()), fps or "none"))
+        framing(truth, dets, t)
+
+
+def framing(truth, dets, t):
+    """Prints, per garment label, the items with a false positive over them
+    scored >= t, of all such items, and the IoU range of the best boxes."""
+    items = {}
+    for objs in truth.values():
+        for o in objs:
+            if o["class"] != DRESS:
+                items[label_of(o)] = items.get(label_of(o), 0) + 1
+    hit = {}
+    for score, img, box in dets:
+        objs = truth.get(img, [])
+        if score < t or any(o["class"] == DRESS and iou(box, o["box"]) >= 0.1 for o in objs):
+            continue
+        i, v = garment(box, objs)
+        if i is not None:
+            hit[(img, i)] = max(hit.get((img, i), 0.0), v)
+    for label in sorted(items):
+        ious = [v for (img, i), v in hit.items() if label_of(truth[img][i]) == label]
+        if ious:
+            print("  %s: %d of %d items, IoU %.2f-%.2f" % (label, len(ious), items[label], min(ious), max(ious)))
 
 
 if __name__ == "__main__":
