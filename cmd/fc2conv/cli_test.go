@@ -430,6 +430,7 @@ func TestEvalAndScenesErrorsNameTheirFlag(t *testing.T) {
 		{[]string{"eval", "classify", "--split-seed", "2"}, exitUsage, "choose the held-out items of --split val, not of --split t10k"},
 		{[]string{"eval", "classify", "--split", "val", "--val-fraction", "1"}, exitUsage, "--val-fraction 1 out of range (0,1)"},
 		{[]string{"eval", "classify", "--threshold", "2"}, exitUsage, "--threshold 2 out of range"},
+		{[]string{"eval", "classify", "--as-scene", "0.5"}, exitUsage, "--as-scene 0.5 out of range [1,8] (0: raw items)"},
 		{[]string{"eval", "classify", "--model", missing}, exitFail, "fc2conv eval classify: --model: "},
 		{[]string{"eval", "classify", "--data", missing}, exitFail, "fc2conv eval classify: --data: "},
 		{[]string{"eval", "detect", "--truth", missing, "--scan", missing}, exitFail, "fc2conv eval detect: --truth: "},

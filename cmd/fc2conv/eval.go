@@ -24,6 +24,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
+	asScene := fs.Float64("as-scene", 0, "score the items as a scene on a black photograph shows them: painted at `K`× their size (intensity as alpha) and brought back with the pyramid's filter (1 to 8; 0: raw)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -42,6 +43,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--val-fraction %v out of range (0,1)", *valFraction)
 	case isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1):
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
+	case *asScene != 0 && !(*asScene >= 1 && *asScene <= fmnist.MaxSceneScale):
+		return usageErr("--as-scene %v out of range [1,%d] (0: raw items)", *asScene, fmnist.MaxSceneScale)
 	}
 	name, net := "the embedded dress model", (*nn.Network)(nil)
 	var err error
@@ -73,6 +76,13 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if *split == "val" {
 		_, set = set.Split(*valFraction, *splitSeed)
 	}
+	what := *split
+	if *asScene != 0 {
+		if set, err = set.AsScene(*asScene); err != nil {
+			return usageErr("--as-scene: %v", err)
+		}
+		what = fmt.Sprintf("%s painted at %g× as a scene shows them", *split, *asScene)
+	}
 	scores, err := train.Scores(net, set)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", name, err)
@@ -102,7 +112,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, string(b))
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "%s on %s %s (%d items), dress vs rest at p ≥ %.2f\n", name, *data, *split, m.Items, m.Threshold)
+	fmt.Fprintf(stdout, "%s on %s %s (%d items), dress vs rest at p ≥ %.2f\n", name, *data, what, m.Items, m.Threshold)
 	fmt.Fprintf(stdout, "accuracy %.4f  AUC %.4f  precision %.4f  recall %.4f  (TP %d FP %d TN %d FN %d)\n",
 		m.Accuracy, m.AUC, m.Precision, m.Recall, m.TP, m.FP, m.TN, m.FN)
 	fmt.Fprintf(stdout, "expected calibration error of p(dress), 10 bins: %.4f\n", rel.ECE)

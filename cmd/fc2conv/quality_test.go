@@ -102,6 +102,20 @@ func TestEvalClassifyReliability(t *testing.T) {
 	assert.Equal(t, 480, img.Bounds().Dx())
 }
 
+// --as-scene scores the items painted and resampled as a scene shows
+// them: other scores than the raw items', and says so.
+func TestEvalClassifyAsScene(t *testing.T) {
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist"}
+	code, raw, stderr := runCLI(append(args, "--json")...)
+	require.Equal(t, exitOK, code, stderr)
+	code, painted, stderr := runCLI(append(args, "--json", "--as-scene", "2.5")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotEqual(t, raw, painted)
+	code, stdout, stderr := runCLI(append(args, "--as-scene", "2.5")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "t10k painted at 2.5× as a scene shows them (")
+}
+
 // --split val scores the train items that training with the same split
 // seed and fraction held out, not t10k and not the whole train file.
 func TestEvalClassifyValSplit(t *testing.T) {

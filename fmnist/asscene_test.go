@@ -1,0 +1,45 @@
+package fmnist
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// At k = 1 an item comes back as painted: bright pixels unchanged, dark
+// ones (below alphaFull) darker, as their alpha lets the black through.
+// Enlarged and brought back, a one-pixel line spreads to its neighbours;
+// a solid item keeps its inside. Out-of-range scales are refused.
+func TestAsScene(t *testing.T) {
+	const n = 28
+	line := make([]uint8, n*n)
+	solid := make([]uint8, n*n)
+	for y := 0; y < n; y++ {
+		line[y*n+14] = 200
+		line[y*n+3] = 20
+		for x := 6; x < 22; x++ {
+			solid[y*n+x] = 255
+		}
+	}
+	set := &Set{Rows: n, Cols: n, Images: [][]uint8{line, solid}, Labels: []uint8{Dress, 4}}
+	one, err := set.AsScene(1)
+	require.NoError(t, err)
+	assert.Equal(t, []uint8{Dress, 4}, one.Labels)
+	assert.Equal(t, uint8(200), one.Images[0][10*n+14])
+	assert.Equal(t, uint8(10), one.Images[0][10*n+3], "20·(20/40): half transparent on black")
+	assert.Equal(t, uint8(0), one.Images[0][10*n+13])
+
+	two, err := set.AsScene(2.5)
+	require.NoError(t, err)
+	assert.Greater(t, two.Images[0][10*n+13], uint8(20), "the line spreads")
+	assert.Less(t, two.Images[0][10*n+14], uint8(200), "and loses its peak")
+	assert.Equal(t, uint8(255), two.Images[1][14*n+14], "a solid inside stays")
+	assert.Equal(t, line[10*n+14], uint8(200), "the set is not changed")
+
+	for _, k := range []float64{0.5, 9, -1, math.NaN()} {
+		_, err := set.AsScene(k)
+		assert.Error(t, err, "k %v", k)
+	}
+}
