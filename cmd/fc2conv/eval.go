@@ -107,8 +107,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		b, _ := json.MarshalIndent(struct {
 			train.Metrics
+			AsScene     float64           `json:"as_scene,omitempty"` // --as-scene; omitted for raw items
 			Reliability train.Reliability `json:"reliability"`
-		}{m, rel}, "", "  ")
+		}{m, *asScene, rel}, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 		return exitOK
 	}

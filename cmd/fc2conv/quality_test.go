@@ -111,6 +111,8 @@ func TestEvalClassifyAsScene(t *testing.T) {
 	code, painted, stderr := runCLI(append(args, "--json", "--as-scene", "2.5")...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.NotEqual(t, raw, painted)
+	assert.NotContains(t, raw, `"as_scene"`)
+	assert.Contains(t, painted, `"as_scene": 2.5`)
 	code, stdout, stderr := runCLI(append(args, "--as-scene", "2.5")...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "t10k painted at 2.5× as a scene shows them (")
