@@ -3,8 +3,6 @@ package fmnist
 import (
 	"fmt"
 	"math"
-
-	"github.com/disintegration/imaging"
 )
 
 // MaxSceneScale bounds AsScene's magnification: a scene's items are 1 to
@@ -27,14 +25,7 @@ func (s *Set) AsScene(k float64) (*Set, error) {
 	for i, item := range s.Images {
 		clear(c.pix)
 		c.paste(item, s.Rows, s.Cols, float64(w)/2, float64(h)/2, k, false, 1)
-		small := imaging.Resize(c.gray(), s.Cols, s.Rows, imaging.Linear)
-		b := make([]uint8, s.Rows*s.Cols)
-		for y := 0; y < s.Rows; y++ {
-			for x := 0; x < s.Cols; x++ {
-				b[y*s.Cols+x] = small.Pix[y*small.Stride+4*x]
-			}
-		}
-		out.Images[i] = b
+		out.Images[i] = c.shrunk(s.Cols, s.Rows)
 	}
 	return out, nil
 }

@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/rand"
 	"slices"
-
-	"github.com/disintegration/imaging"
 )
 
 // PatchSize is the side of a training patch; Sample writes PatchLen values.
@@ -728,11 +726,8 @@ func (s *Sampler) resample() {
 	if s.cur == &s.c {
 		return
 	}
-	small := imaging.Resize(s.big.gray(), PatchSize, PatchSize, imaging.Linear)
-	for y := 0; y < PatchSize; y++ {
-		for x := 0; x < PatchSize; x++ {
-			s.c.pix[y*PatchSize+x] = float32(small.Pix[y*small.Stride+4*x]) / 255
-		}
+	for i, v := range s.big.shrunk(PatchSize, PatchSize) {
+		s.c.pix[i] = float32(v) / 255
 	}
 	s.cur, s.mag = &s.c, 1
 }
