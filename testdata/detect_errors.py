@@ -58,7 +58,10 @@ def label_of(o):
 
 def garment(box, objects):
     """Returns the other item more than 30% of box lies over (the one it
-    covers most; None if none), and their IoU."""
+    covers most), and their IoU; None if there is none or if box overlaps
+    a dress at IoU >= 0.1 (then it is a box on a dress, not a garment)."""
+    if any(o["class"] == DRESS and iou(box, o["box"]) >= 0.1 for o in objects):
+        return None, 0.0
     cover, best = 0.0, None
     for i, o in enumerate(objects):
         if o["class"] != DRESS:
@@ -125,9 +128,9 @@ def framing(truth, dets, t):
                 items[label_of(o)] = items.get(label_of(o), 0) + 1
     hit = {}
     for score, img, box in dets:
-        objs = truth.get(img, [])
-        if score < t or any(o["class"] == DRESS and iou(box, o["box"]) >= 0.1 for o in objs):
+        if score < t:
             continue
+        objs = truth.get(img, [])
         i, v = garment(box, objs)
         if i is not None:
             hit[(img, i)] = max(hit.get((img, i), 0.0), v)

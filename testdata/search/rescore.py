@@ -6,7 +6,7 @@ scored on validation scenes without changing the detector.
 usage: rescore.py MODEL SCAN.jsonl SETDIR VARIANT OUT.jsonl
 
 MODEL is the converted model the scan used (.safetensors, FCN form), run in
-PyTorch by ../shared/bench/dress_peer.py's loader; SETDIR holds the scan's
+PyTorch as peermodel.py says; SETDIR holds the scan's
 images. The crop is resampled bilinearly (PIL, antialiased when shrinking,
 as the detector's pyramid is) and mirror averaged as the scan is; outside
 the image it reads the mean pixel, as the scan's padding does. VARIANT
@@ -24,12 +24,9 @@ import json
 import os
 import sys
 
-import numpy as np
-import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../shared/bench"))
-from dress_peer import build, load  # noqa: E402
+from peermodel import PeerModel
 
 SHIFTS = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 CENTRE = SHIFTS.index((0, 0))
@@ -44,30 +41,22 @@ def combine(variant, s, p):
 
 def main():
     model, scan, setdir, variant, out = sys.argv[1:6]
-    torch.set_grad_enabled(False)
-    torch.set_num_threads(1)
-    meta, tensors = load(model)
-    net = build(meta, tensors)
-    spec = meta["input"]
-    win, mean, std = spec["width"], spec["mean"][0], spec["std"][0]
-    pos = meta.get("positive", 1)
+    peer = PeerModel(model)
     with open(out, "w") as f:
         for line in open(scan):
             rec = json.loads(line)
             photo = Image.open(os.path.join(setdir, os.path.basename(rec["image"]))).convert("L")
-            img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * mean))
+            img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
             img.paste(photo, (PAD, PAD))
             crops = []
             for d in rec["detections"]:
                 x0, y0, x1, y1 = (c + PAD for c in d["box"])
-                px = (x1 - x0) / win
+                px = (x1 - x0) / peer.window
                 for dx, dy in SHIFTS:
                     box = (x0 + dx * px, y0 + dy * px, x1 + dx * px, y1 + dy * px)
-                    crops.append(np.asarray(img.resize((win, win), Image.BILINEAR, box=box), np.float32))
+                    crops.append(peer.crop(img, box))
             if crops:
-                x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - mean) / std
-                p = (net(x)[:, pos, 0, 0] + net(torch.flip(x, [3]))[:, pos, 0, 0]) / 2
-                p = p.numpy().reshape(-1, len(SHIFTS))
+                p = peer.scores(crops).reshape(-1, len(SHIFTS))
                 for d, pd in zip(rec["detections"], p):
                     d["score"] = round(combine(variant, d["score"], pd), 4)
                 rec["detections"].sort(key=lambda d: -d["score"])

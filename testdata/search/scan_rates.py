@@ -25,8 +25,6 @@ def called(det, k, objs):
     o = objs[k]
     if o["class"] == de.DRESS:
         return de.iou(det["box"], o["box"]) >= 0.5
-    if any(p["class"] == de.DRESS and de.iou(det["box"], p["box"]) >= 0.1 for p in objs):
-        return False
     return de.garment(det["box"], objs)[0] == k
 
 

@@ -51,8 +51,6 @@ def items_hit(folder, label, threshold):
         for d in dets:
             if d["score"] < threshold:
                 continue
-            if any(o["class"] == de.DRESS and de.iou(d["box"], o["box"]) >= 0.1 for o in objs):
-                continue
             i, _ = de.garment(d["box"], objs)
             if i is not None and de.label_of(objs[i]) == label:
                 hit.add((img, i))

@@ -5,27 +5,23 @@ takes, resampled to the window and scored (mirror averaged, as the scan is).
 
 usage: view_rates.py MODEL SCENEDIR THRESHOLD [MAX_ITEMS]
 
-MODEL is a converted model (.safetensors, FCN form), run in PyTorch by
-../shared/bench/dress_peer.py's loader; SCENEDIR an `fc2conv scenes`
+MODEL is a converted model (.safetensors, FCN form), run in PyTorch as
+peermodel.py says; SCENEDIR an `fc2conv scenes`
 folder (truth.jsonl and the PNGs). For each item and each size (the item
 at 0.8, 0.894, 1, 1.118 and 1.25 of the window: one pyramid level spans
 0.894-1.118, the next reaches 0.72 and 1.4) and each shift (0 or 2 window
 pixels, half the stride, in each direction) it prints, per class, the share
 of items scored >= THRESHOLD centred and at the worst of the nine shifts.
-The crop is resampled bilinearly with antialiasing (PIL), as the
-pyramid's filter does; outside the image it reads black.
+Outside the image a crop reads black.
 """
 import json
 import os
 import sys
 from collections import defaultdict
 
-import numpy as np
-import torch
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../shared/bench"))
-from dress_peer import build, load  # noqa: E402
+from peermodel import PeerModel
 
 SIZES = [0.8, 0.894, 1.0, 1.118, 1.25]
 SHIFTS = [(dx, dy) for dy in (-2, 0, 2) for dx in (-2, 0, 2)]
@@ -38,13 +34,7 @@ def main():
         sys.exit(__doc__)
     model, scenes, threshold = sys.argv[1], sys.argv[2], float(sys.argv[3])
     limit = int(sys.argv[4]) if len(sys.argv) == 5 else None
-    torch.set_grad_enabled(False)
-    torch.set_num_threads(1)
-    meta, tensors = load(model)
-    net = build(meta, tensors)
-    spec = meta["input"]
-    win, mean, std = spec["width"], spec["mean"][0], spec["std"][0]
-    pos = meta.get("positive", 1)
+    peer = PeerModel(model)
     centred, worst, items = defaultdict(int), defaultdict(int), defaultdict(int)
     with open(os.path.join(scenes, "truth.jsonl")) as f:
         records = [json.loads(line) for line in f]
@@ -61,13 +51,11 @@ def main():
             crops = []
             for r in SIZES:
                 w = side / r
-                px = w / win
+                px = w / peer.window
                 for dx, dy in SHIFTS:
                     box = (cx - w / 2 + dx * px, cy - w / 2 + dy * px, cx + w / 2 + dx * px, cy + w / 2 + dy * px)
-                    crops.append(np.asarray(img.resize((win, win), Image.BILINEAR, box=box, reducing_gap=None), np.float32))
-            x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - mean) / std
-            p = ((net(x)[:, pos, 0, 0] + net(torch.flip(x, [3]))[:, pos, 0, 0]) / 2).numpy()
-            p = p.reshape(len(SIZES), len(SHIFTS))
+                    crops.append(peer.crop(img, box))
+            p = peer.scores(crops).reshape(len(SIZES), len(SHIFTS))
             for k, r in enumerate(SIZES):
                 items[label, r] += 1
                 centred[label, r] += p[k, SHIFTS.index((0, 0))] >= threshold
