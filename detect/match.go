@@ -22,6 +22,8 @@ type Matching struct {
 	Ranked []Ranked // non-increasing Score; ties in input order
 	Truths int      // ground-truth boxes over all images
 	Images int
+
+	truthsPer []int // ground-truth boxes of each image, for Resample
 }
 
 // MatchBoxes ranks the predictions of all images by score (ties keep
@@ -42,11 +44,12 @@ func MatchBoxes(dets [][]ScoredBox, truth [][][4]float64, iou float64) (*Matchin
 	if !(iou > 0 && iou <= 1) {
 		return nil, fmt.Errorf("match: IoU threshold %v out of range (0,1]", iou)
 	}
-	m := &Matching{Images: len(dets)}
+	m := &Matching{Images: len(dets), truthsPer: make([]int, len(truth))}
 	n := 0
 	for k := range dets {
 		n += len(dets[k])
 		m.Truths += len(truth[k])
+		m.truthsPer[k] = len(truth[k])
 	}
 	m.Ranked = make([]Ranked, 0, n)
 	for k, ds := range dets {

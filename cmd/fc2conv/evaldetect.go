@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,17 +18,26 @@ import (
 )
 
 func runEvalDetect(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("eval detect", "", "Scores scan output (jsonl) against scene ground truth (truth.jsonl from\n'fc2conv scenes'): COCO-style 101-point AP@0.5 for dresses, and recall and false\npositives per image at each threshold. Scan with a low --threshold (e.g. 0.05)\nso the sweep sees every box; boxes are matched to truth by image base name.", stderr)
+	fs := newFlags("eval detect", "", "Scores scan output (jsonl) against scene ground truth (truth.jsonl from\n'fc2conv scenes'): COCO-style 101-point AP@0.5 for dresses, and recall and false\npositives per image at each threshold. Scan with a low --threshold (e.g. 0.05)\nso the sweep sees every box; boxes are matched to truth by image base name.\n\n"+
+		"Whether a new model beats the shipped one, or its scenes were kinder:\n"+
+		"  fc2conv eval detect --truth val/truth.jsonl --scan new.jsonl --baseline shipped.jsonl --bootstrap 1000", stderr)
 	truthPath := fs.String("truth", "", "ground truth `file` (truth.jsonl)")
 	scanPath := fs.String("scan", "", "scan output `file` (jsonl)")
 	at := fs.Float64("threshold", 0.5, "threshold to report recall and false positives at")
 	maxFP := fs.Float64("max-fp", 0.1, "choose the operating point: the lowest threshold (the highest recall) with at most this many false positives per image; 0 skips it")
 	margin := fs.Float64("margin", 0, "with --max-fp, also choose the threshold to store with this much headroom: at most max-fp − margin false positives per image on these scenes")
+	baselinePath := fs.String("baseline", "", "another detector's scan `file` of the same scenes: print its AP and recall at --max-fp, and the difference")
+	resamples := fs.Int("bootstrap", 0, "resample the scenes with replacement this many `times` (e.g. 1000) and print 95% intervals: how much the figures owe to these particular scenes; with --baseline, of the paired difference")
+	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if !(*maxFP >= 0) || !(*margin >= 0) || (*margin > 0 && *margin >= *maxFP) {
 		fmt.Fprintf(stderr, "fc2conv eval detect: --max-fp %v and --margin %v: want max-fp ≥ 0 and 0 ≤ margin < max-fp\n", *maxFP, *margin)
+		return exitUsage
+	}
+	if *resamples < 0 || *resamples > detect.MaxResamples {
+		fmt.Fprintf(stderr, "fc2conv eval detect: --bootstrap %d: want 0 (off) to %d\n", *resamples, detect.MaxResamples)
 		return exitUsage
 	}
 	if *truthPath == "" || *scanPath == "" || fs.NArg() > 0 {
@@ -44,36 +55,17 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
 	}
-	recs, err := readRecords(*scanPath)
+	m, err := matchScan(truths, *scanPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval detect: --scan: %v\n", err)
 		return exitFail
 	}
-	dets := make([][]detect.ScoredBox, len(truths))
-	gt := make([][][4]float64, len(truths))
-	for k, t := range truths {
-		r, ok := recs[filepath.Base(t.Image)]
-		if !ok {
-			fmt.Fprintf(stderr, "fc2conv eval detect: %s has no record for %s\n", *scanPath, t.Image)
+	var base *detect.Matching
+	if *baselinePath != "" {
+		if base, err = matchScan(truths, *baselinePath); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval detect: --baseline: %v\n", err)
 			return exitFail
 		}
-		if r.Error != "" {
-			fmt.Fprintf(stderr, "fc2conv eval detect: %s failed to scan: %s\n", t.Image, r.Error)
-			return exitFail
-		}
-		for _, d := range r.Detections {
-			dets[k] = append(dets[k], detect.ScoredBox{Box: d.Box, Score: d.Score})
-		}
-		for _, o := range t.Objects {
-			if o.Class == fmnist.Dress {
-				gt[k] = append(gt[k], o.Box)
-			}
-		}
-	}
-	m, err := detect.MatchBoxes(dets, gt, 0.5)
-	if err != nil {
-		fmt.Fprintf(stderr, "fc2conv eval detect: %v\n", err)
-		return exitFail
 	}
 	ap, err := m.AveragePrecision()
 	if err != nil {
@@ -102,7 +94,105 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 			operatingPoint(stdout, sweep, *maxFP-*margin, fmt.Sprintf("with margin %.3g, threshold to store", *margin), *scanPath)
 		}
 	}
+	ms := []*detect.Matching{m}
+	if base != nil {
+		ms = append(ms, base)
+		b, this := base.Summarize(*maxFP), m.Summarize(*maxFP)
+		fmt.Fprintf(stdout, "baseline %s: AP@0.5 %.4f, recall at ≤ %.3g FP/image %.4f; this scan − baseline: AP %+.4f, recall %+.4f\n",
+			*baselinePath, b.AP, *maxFP, b.Recall, this.AP-b.AP, this.Recall-b.Recall)
+	}
+	if *resamples > 0 {
+		out, err := detect.Bootstrap(ms, *resamples, *maxFP, rand.New(rand.NewSource(*bootSeed)))
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval detect: --bootstrap: %v\n", err)
+			return exitFail
+		}
+		printBootstrap(stdout, out, *resamples, *bootSeed, len(truths), *maxFP)
+	}
 	return exitOK
+}
+
+// printBootstrap prints the median and the 2.5% and 97.5% quantiles of
+// the scan's AP and recall over the resamples, and with a baseline those
+// of the paired differences and how often the scan came out ahead.
+func printBootstrap(w io.Writer, out [][]detect.Summary, resamples int, seed int64, scenes int, maxFP float64) {
+	pick := func(i int, f func(detect.Summary) float64) []float64 {
+		xs := make([]float64, len(out[i]))
+		for r, s := range out[i] {
+			xs[r] = f(s)
+		}
+		return xs
+	}
+	ap := func(s detect.Summary) float64 { return s.AP }
+	recall := func(s detect.Summary) float64 { return s.Recall }
+	fmt.Fprintf(w, "bootstrap over the %d scenes (%d resamples, seed %d): median [95%% interval]\n", scenes, resamples, seed)
+	fmt.Fprintf(w, "  AP@0.5: %s\n", interval(pick(0, ap), "%.4f"))
+	fmt.Fprintf(w, "  recall at ≤ %.3g FP/image: %s\n", maxFP, interval(pick(0, recall), "%.4f"))
+	if len(out) < 2 {
+		return
+	}
+	dAP, dRecall := pick(0, ap), pick(0, recall)
+	ahead := 0
+	for r, b := range out[1] {
+		dAP[r] -= b.AP
+		dRecall[r] -= b.Recall
+		if dRecall[r] > 0 {
+			ahead++
+		}
+	}
+	fmt.Fprintf(w, "  this scan − baseline, AP: %s\n", interval(dAP, "%+.4f"))
+	fmt.Fprintf(w, "  this scan − baseline, recall: %s; recall higher in %.1f%% of resamples\n", interval(dRecall, "%+.4f"), 100*float64(ahead)/float64(resamples))
+}
+
+// interval formats the median and the 2.5% and 97.5% quantiles of xs,
+// each with verb, leaving out NaNs (the AP of a resample without a dress).
+func interval(xs []float64, verb string) string {
+	xs = slices.DeleteFunc(xs, math.IsNaN)
+	if len(xs) == 0 {
+		return "undefined in every resample"
+	}
+	slices.Sort(xs)
+	return fmt.Sprintf(verb+" ["+verb+", "+verb+"]", quantile(xs, 0.5), quantile(xs, 0.025), quantile(xs, 0.975))
+}
+
+// quantile interpolates linearly between the order statistics of sorted
+// xs (type 7, as NumPy's default).
+func quantile(xs []float64, q float64) float64 {
+	h := q * float64(len(xs)-1)
+	lo := int(h)
+	if lo+1 >= len(xs) {
+		return xs[len(xs)-1]
+	}
+	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+}
+
+// matchScan matches the dresses of a scan file's records against the
+// scenes' ground truth, image by image in the truth's order.
+func matchScan(truths []fmnist.Truth, scanPath string) (*detect.Matching, error) {
+	recs, err := readRecords(scanPath)
+	if err != nil {
+		return nil, err
+	}
+	dets := make([][]detect.ScoredBox, len(truths))
+	gt := make([][][4]float64, len(truths))
+	for k, t := range truths {
+		r, ok := recs[filepath.Base(t.Image)]
+		if !ok {
+			return nil, fmt.Errorf("%s has no record for %s", scanPath, t.Image)
+		}
+		if r.Error != "" {
+			return nil, fmt.Errorf("%s failed to scan: %s", t.Image, r.Error)
+		}
+		for _, d := range r.Detections {
+			dets[k] = append(dets[k], detect.ScoredBox{Box: d.Box, Score: d.Score})
+		}
+		for _, o := range t.Objects {
+			if o.Class == fmnist.Dress {
+				gt[k] = append(gt[k], o.Box)
+			}
+		}
+	}
+	return detect.MatchBoxes(dets, gt, 0.5)
 }
 
 // operatingPoint prints the lowest threshold (the highest recall) with at
