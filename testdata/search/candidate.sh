@@ -7,7 +7,9 @@
 # core each). Every file goes into OUTDIR; nothing is overwritten.
 #
 # usage: testdata/search/candidate.sh OUTDIR VALSETS_DIR MEMBER.safetensors...
-#   VALSETS_DIR holds val11 val12 uv31 uv32 (see valeval.sh).
+#   VALSETS_DIR holds val11 val12 uv31 uv32 (see valeval.sh); SETS="..."
+#   names other sets there, e.g. all sixteen (val11-18, uv31-38: 640
+#   scenes), whose intervals (eval detect --bootstrap) are half as wide.
 # Set FC2CONV to the binary (default: fc2conv on PATH).
 set -euo pipefail
 bin=${FC2CONV:-fc2conv}
@@ -26,8 +28,15 @@ mkdir -p "$out"
 sed -n 1,3p "$out/items.txt"
 here=$(dirname "$0")
 export FC2CONV=$bin GOMAXPROCS=1
-"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/val11" "$sets/val12" > "$out/scan-a.log" 2>&1 &
-"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/uv31" "$sets/uv32" > "$out/scan-b.log" 2>&1 &
+# Alternate sets between the two cores.
+read -r -a names <<< "${SETS:-val11 val12 uv31 uv32}"
+half=(); other=(); all=()
+for i in "${!names[@]}"; do
+	all+=("$sets/${names[i]}")
+	if (( i % 2 == 0 )); then half+=("$sets/${names[i]}"); else other+=("$sets/${names[i]}"); fi
+done
+"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "${half[@]}" > "$out/scan-a.log" 2>&1 &
+[ ${#other[@]} -eq 0 ] || "$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "${other[@]}" > "$out/scan-b.log" 2>&1 &
 wait
 # The sets are scanned now; this only scores them, per set and pooled.
-"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "$sets/val11" "$sets/val12" "$sets/uv31" "$sets/uv32"
+"$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "${all[@]}"
