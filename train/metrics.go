@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
@@ -86,11 +85,7 @@ func Evaluate(scores []float64, set *fmnist.Set, threshold float64) Metrics {
 // AUC is the area under the ROC curve: the probability that a random
 // positive outscores a random negative, ties counting half.
 func AUC(scores []float64, positive []bool) float64 {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	idx := ascending(scores)
 	var rankSum float64
 	var nPos, nNeg int
 	for i := 0; i < len(idx); {

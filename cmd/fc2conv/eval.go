@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/models"
@@ -24,6 +26,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
+	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference")
+	resamples := fs.Int("bootstrap", 0, "resample the items with replacement this many `times` (e.g. 1000) and print the AUC's 95% interval, and with --baseline the paired difference's")
+	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
 	asScene := fs.Float64("as-scene", 0, "score the items as a scene on a black photograph shows them: painted at `K`× their size (intensity as alpha) and brought back with the pyramid's filter (1 to 8; 0: raw)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -45,6 +50,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
 	case *asScene != 0 && !(*asScene >= 1 && *asScene <= fmnist.MaxSceneScale):
 		return usageErr("--as-scene %v out of range [1,%d] (0: raw items)", *asScene, fmnist.MaxSceneScale)
+	case *resamples < 0 || *resamples > train.MaxResamples:
+		return usageErr("--bootstrap %d: want 0 (off) to %d", *resamples, train.MaxResamples)
 	}
 	name, net := "the embedded dress model", (*nn.Network)(nil)
 	var err error
@@ -57,6 +64,13 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
 		return exitFail
+	}
+	var baseNet *nn.Network
+	if *baseline != "" {
+		if baseNet, err = nn.Load(*baseline); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline: %v\n", err)
+			return exitFail
+		}
 	}
 	if !isSet(fs, "threshold") {
 		*threshold = net.Threshold
@@ -98,6 +112,29 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: %v\n", err)
 		return exitFail
 	}
+	scoreSets := [][]float64{scores}
+	if baseNet != nil {
+		baseScores, err := train.Scores(baseNet, set)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
+			return exitFail
+		}
+		scoreSets = append(scoreSets, baseScores)
+	}
+	var boot *aucBootstrap
+	if *resamples > 0 {
+		out, err := train.BootstrapAUC(scoreSets, dress, *resamples, rand.New(rand.NewSource(*bootSeed)))
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --bootstrap: %v\n", err)
+			return exitFail
+		}
+		boot = newAUCBootstrap(out, *bootSeed)
+	}
+	var baseAUC *float64
+	if len(scoreSets) > 1 {
+		a := train.AUC(scoreSets[1], dress)
+		baseAUC = &a
+	}
 	if *reliability != "" {
 		if err := writeReliability(*reliability, rel, fmt.Sprintf("%s %s", filepath.Base(name), *split)); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --reliability: %v\n", err)
@@ -109,7 +146,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			train.Metrics
 			AsScene     float64           `json:"as_scene,omitempty"` // --as-scene; omitted for raw items
 			Reliability train.Reliability `json:"reliability"`
-		}{m, *asScene, rel}, "", "  ")
+			BaselineAUC *float64          `json:"baseline_auc,omitempty"`
+			Bootstrap   *aucBootstrap     `json:"bootstrap,omitempty"`
+		}{m, *asScene, rel, baseAUC, boot}, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 		return exitOK
 	}
@@ -121,7 +160,54 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	for c, f := range m.CalledDress {
 		fmt.Fprintf(stdout, "  %-12s %.4f\n", fmnist.ClassNames[c], f)
 	}
+	if baseAUC != nil {
+		fmt.Fprintf(stdout, "baseline %s: AUC %.4f; this model − baseline: AUC %+.4f\n", *baseline, *baseAUC, m.AUC-*baseAUC)
+	}
+	if boot != nil {
+		fmt.Fprintf(stdout, "bootstrap over the %d items (%d resamples, seed %d): median [95%% interval]\n", m.Items, boot.Resamples, boot.Seed)
+		fmt.Fprintf(stdout, "  AUC: %.4f [%.4f, %.4f]\n", boot.AUC[0], boot.AUC[1], boot.AUC[2])
+		if p := boot.Baseline; p != nil {
+			d := p.Difference
+			fmt.Fprintf(stdout, "  this model − baseline, AUC: %+.4f [%+.4f, %+.4f]; AUC higher in %.1f%% of resamples\n", d[0], d[1], d[2], 100*p.Higher)
+		}
+	}
 	return exitOK
+}
+
+// aucBootstrap is what eval classify reports of BootstrapAUC: the
+// median, 2.5% and 97.5% quantiles of the AUC and, with a baseline, of
+// the paired difference.
+type aucBootstrap struct {
+	Resamples int         `json:"resamples"`
+	Seed      int64       `json:"seed"`
+	AUC       [3]float64  `json:"auc"`
+	Baseline  *aucPairing `json:"against_baseline,omitempty"`
+}
+
+// aucPairing is the model's AUC minus the baseline's over the same
+// resamples, and the share of resamples where the model's was higher.
+type aucPairing struct {
+	Difference [3]float64 `json:"auc_difference"`
+	Higher     float64    `json:"higher_fraction"`
+}
+
+func newAUCBootstrap(out [][]float64, seed int64) *aucBootstrap {
+	b := &aucBootstrap{Resamples: len(out[0]), Seed: seed}
+	b.AUC, _ = spread(slices.Clone(out[0]))
+	if len(out) > 1 {
+		diff := make([]float64, len(out[0]))
+		higher := 0
+		for r := range diff {
+			diff[r] = out[0][r] - out[1][r]
+			if diff[r] > 0 {
+				higher++
+			}
+		}
+		p := &aucPairing{Higher: float64(higher) / float64(len(diff))}
+		p.Difference, _ = spread(diff)
+		b.Baseline = p
+	}
+	return b
 }
 
 // writeReliability writes the diagram to path, failing if it cannot be

@@ -147,12 +147,22 @@ func printBootstrap(w io.Writer, out [][]detect.Summary, resamples int, seed int
 // interval formats the median and the 2.5% and 97.5% quantiles of xs,
 // each with verb, leaving out NaNs (the AP of a resample without a dress).
 func interval(xs []float64, verb string) string {
-	xs = slices.DeleteFunc(xs, math.IsNaN)
-	if len(xs) == 0 {
+	q, ok := spread(xs)
+	if !ok {
 		return "undefined in every resample"
 	}
+	return fmt.Sprintf(verb+" ["+verb+", "+verb+"]", q[0], q[1], q[2])
+}
+
+// spread returns the median and the 2.5% and 97.5% quantiles of xs
+// without its NaNs, and false if nothing is left. It sorts xs.
+func spread(xs []float64) ([3]float64, bool) {
+	xs = slices.DeleteFunc(xs, math.IsNaN)
+	if len(xs) == 0 {
+		return [3]float64{}, false
+	}
 	slices.Sort(xs)
-	return fmt.Sprintf(verb+" ["+verb+", "+verb+"]", quantile(xs, 0.5), quantile(xs, 0.025), quantile(xs, 0.975))
+	return [3]float64{quantile(xs, 0.5), quantile(xs, 0.025), quantile(xs, 0.975)}, true
 }
 
 // quantile interpolates linearly between the order statistics of sorted

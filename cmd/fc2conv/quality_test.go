@@ -139,3 +139,43 @@ func TestEvalClassifyValSplit(t *testing.T) {
 		assert.Less(t, m.Items, all.Len())
 	}
 }
+
+// --baseline scores the same items with a second model, --bootstrap adds
+// intervals; a model against itself differs by exactly 0 on every
+// resample, and the AUC's interval holds its median.
+func TestEvalClassifyBaselineBootstrap(t *testing.T) {
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--baseline", "../../models/dress-fcn.safetensors", "--bootstrap", "200"}
+	code, stdout, stderr := runCLI(args...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `baseline \.\./\.\./models/dress-fcn\.safetensors: AUC 0\.[0-9]{4}; this model − baseline: AUC \+0\.0000\n`, stdout)
+	assert.Contains(t, stdout, "  this model − baseline, AUC: +0.0000 [+0.0000, +0.0000]; AUC higher in 0.0% of resamples\n")
+
+	code, out, stderr := runCLI(append(args, "--json")...)
+	require.Equal(t, exitOK, code, stderr)
+	var m struct {
+		AUC         float64  `json:"auc"`
+		BaselineAUC *float64 `json:"baseline_auc"`
+		Bootstrap   struct {
+			Resamples int        `json:"resamples"`
+			AUC       [3]float64 `json:"auc"`
+			Baseline  *struct {
+				Difference [3]float64 `json:"auc_difference"`
+			} `json:"against_baseline"`
+		} `json:"bootstrap"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &m), out)
+	require.NotNil(t, m.BaselineAUC)
+	assert.Equal(t, m.AUC, *m.BaselineAUC)
+	assert.Equal(t, 200, m.Bootstrap.Resamples)
+	q := m.Bootstrap.AUC
+	assert.True(t, q[1] <= q[0] && q[0] <= q[2] && q[1] < q[2], "median %v within [%v, %v], and the items vary", q[0], q[1], q[2])
+	require.NotNil(t, m.Bootstrap.Baseline)
+	assert.Equal(t, [3]float64{}, m.Bootstrap.Baseline.Difference)
+
+	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--bootstrap", "-1")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--bootstrap -1: want 0 (off) to")
+	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline", filepath.Join(t.TempDir(), "none.safetensors"))
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv eval classify: --baseline: ")
+}

@@ -1,0 +1,91 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"sort"
+)
+
+// MaxResamples bounds BootstrapAUC's work.
+const MaxResamples = 100000
+
+// BootstrapAUC measures how much an AUC owes to the particular items: it
+// draws b resamples of the items (as many draws as items, with
+// replacement, by rng.Intn) and returns the AUC of every score set on
+// each, out[i][r] being scores[i] on resample r. All score sets are for
+// the same items (say, two models on one split) and share each resample,
+// so their differences are paired.
+func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([][]float64, error) {
+	if len(scores) == 0 {
+		return nil, errors.New("bootstrap AUC: no score sets")
+	}
+	if b < 1 || b > MaxResamples {
+		return nil, fmt.Errorf("bootstrap AUC: %d resamples, want 1 to %d", b, MaxResamples)
+	}
+	n := len(positive)
+	if n == 0 {
+		return nil, errors.New("bootstrap AUC: no items to resample")
+	}
+	orders := make([][]int, len(scores))
+	for i, s := range scores {
+		if len(s) != n {
+			return nil, fmt.Errorf("bootstrap AUC: score set %d has %d scores for %d items", i, len(s), n)
+		}
+		orders[i] = ascending(s)
+	}
+	out := make([][]float64, len(scores))
+	for i := range out {
+		out[i] = make([]float64, b)
+	}
+	counts := make([]int, n)
+	for r := range b {
+		clear(counts)
+		for range n {
+			counts[rng.Intn(n)]++
+		}
+		for i, s := range scores {
+			out[i][r] = weightedAUC(s, positive, orders[i], counts)
+		}
+	}
+	return out, nil
+}
+
+// ascending returns the indices of scores in ascending order of score.
+func ascending(scores []float64) []int {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	return idx
+}
+
+// weightedAUC is AUC with item k counted weight[k] times, over the
+// items in ascending order: each positive outscores the negatives below
+// its tie group and half of those in it.
+func weightedAUC(scores []float64, positive []bool, order, weight []int) float64 {
+	var wins, negBelow, nPos, nNeg float64
+	for i := 0; i < len(order); {
+		j := i
+		var pos, neg float64
+		for j < len(order) && scores[order[j]] == scores[order[i]] {
+			w := float64(weight[order[j]])
+			if positive[order[j]] {
+				pos += w
+			} else {
+				neg += w
+			}
+			j++
+		}
+		wins += pos * (negBelow + neg/2)
+		negBelow += neg
+		nPos += pos
+		nNeg += neg
+		i = j
+	}
+	if nPos == 0 || nNeg == 0 {
+		return 0
+	}
+	return wins / (nPos * nNeg)
+}
