@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+
+	"github.com/fc2conv/fc2conv/internal/resample"
 )
 
 // Resample returns the matching of a resampled set of images: image k
@@ -99,10 +101,7 @@ func Bootstrap(ms []*Matching, b int, maxFP float64, rng *rand.Rand) ([][]Summar
 	}
 	counts := make([]int, n)
 	for r := range b {
-		clear(counts)
-		for range n {
-			counts[rng.Intn(n)]++
-		}
+		resample.Draw(counts, rng)
 		for i, m := range ms {
 			rm, err := m.Resample(counts)
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+
+	"github.com/fc2conv/fc2conv/internal/resample"
 	"sort"
 )
 
@@ -40,10 +42,7 @@ func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([
 	}
 	counts := make([]int, n)
 	for r := range b {
-		clear(counts)
-		for range n {
-			counts[rng.Intn(n)]++
-		}
+		resample.Draw(counts, rng)
 		for i, s := range scores {
 			out[i][r] = weightedAUC(s, positive, orders[i], counts)
 		}

@@ -26,11 +26,8 @@ func TestEvalDetectCLI(t *testing.T) {
 // 0.6 shifted hit (IoU 81/119), 0.4 duplicate.
 func TestEvalDetectSweep(t *testing.T) {
 	dir := t.TempDir()
-	truth := filepath.Join(dir, "truth.jsonl")
+	truth := twoDressScenes(t, dir)
 	scanOut := filepath.Join(dir, "scan.jsonl")
-	require.NoError(t, os.WriteFile(truth, []byte(
-		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
-			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
 	require.NoError(t, os.WriteFile(scanOut, []byte(
 		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
 			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[80,80,90,90],"score":0.8,"scale":1},{"box":[21,21,31,31],"score":0.6,"scale":1},{"box":[20,20,30,30],"score":0.4,"scale":1}]}`+"\n"), 0o644))
@@ -62,11 +59,8 @@ func TestEvalDetectSweep(t *testing.T) {
 // (recall 0.5, no false positive), since 0.8 brings two.
 func TestEvalDetectOperatingPointMargin(t *testing.T) {
 	dir := t.TempDir()
-	truth := filepath.Join(dir, "truth.jsonl")
+	truth := twoDressScenes(t, dir)
 	scanOut := filepath.Join(dir, "scan.jsonl")
-	require.NoError(t, os.WriteFile(truth, []byte(
-		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
-			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
 	require.NoError(t, os.WriteFile(scanOut, []byte(
 		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
 			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[80,80,90,90],"score":0.8,"scale":1},{"box":[21,21,31,31],"score":0.6,"scale":1},{"box":[20,20,30,30],"score":0.4,"scale":1}]}`+"\n"), 0o644))
@@ -93,12 +87,9 @@ func TestEvalDetectOperatingPointMargin(t *testing.T) {
 // recall 1.
 func TestEvalDetectBaselineAndBootstrap(t *testing.T) {
 	dir := t.TempDir()
-	truth := filepath.Join(dir, "truth.jsonl")
+	truth := twoDressScenes(t, dir)
 	scanOut := filepath.Join(dir, "scan.jsonl")
 	baseline := filepath.Join(dir, "baseline.jsonl")
-	require.NoError(t, os.WriteFile(truth, []byte(
-		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
-			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
 	require.NoError(t, os.WriteFile(scanOut, []byte(
 		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
 			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[80,80,90,90],"score":0.8,"scale":1},{"box":[21,21,31,31],"score":0.6,"scale":1}]}`+"\n"), 0o644))
@@ -130,4 +121,15 @@ func TestEvalDetectBaselineAndBootstrap(t *testing.T) {
 	code, _, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--baseline", baseline)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv eval detect: --baseline: "+baseline+" has no record for b.png")
+}
+
+// twoDressScenes writes the truth of two 100×100 scenes, a.png and b.png,
+// one dress each ([0,0,10,10] and [20,20,30,30]), and returns its path.
+func twoDressScenes(t *testing.T, dir string) string {
+	t.Helper()
+	truth := filepath.Join(dir, "truth.jsonl")
+	require.NoError(t, os.WriteFile(truth, []byte(
+		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
+	return truth
 }
