@@ -10,6 +10,10 @@
 #   VALSETS_DIR holds val11 val12 uv31 uv32 (see valeval.sh); SETS="..."
 #   names other sets there, e.g. all sixteen (val11-18, uv31-38: 640
 #   scenes), whose intervals (eval detect --bootstrap) are half as wide.
+#   BASELINE=DIR, a valeval.sh folder of the same sets scanned by the model
+#   to beat (BASELINE_MODEL, default models/dress.safetensors), adds paired
+#   bootstrap intervals (2000 resamples) of the differences on the scenes
+#   and on the held-out items.
 # Set FC2CONV to the binary (default: fc2conv on PATH).
 set -euo pipefail
 bin=${FC2CONV:-fc2conv}
@@ -40,3 +44,8 @@ done
 wait
 # The sets are scanned now; this only scores them, per set and pooled.
 "$here/valeval.sh" "$out/cal-fcn.safetensors" "$out/scans" "${all[@]}"
+if [ -n "${BASELINE:-}" ]; then
+	echo "against $BASELINE:"
+	"$bin" eval detect --truth "$out/scans/truth.jsonl" --scan "$out/scans/scan.jsonl" --baseline "$BASELINE/scan.jsonl" --bootstrap 2000 | sed -n '/^baseline/,$p'
+	"$bin" eval classify --split val --model "$out/cal.safetensors" --baseline "${BASELINE_MODEL:-models/dress.safetensors}" --bootstrap 2000 | sed -n '/^baseline/,$p'
+fi
