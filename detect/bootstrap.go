@@ -21,7 +21,7 @@ func (m *Matching) Resample(counts []int) (*Matching, error) {
 	r := &Matching{truthsPer: make([]int, m.Images)}
 	n := 0
 	for k, c := range counts {
-		if c < 0 {
+		if c < 0 || c > MaxResampledBoxes {
 			return nil, fmt.Errorf("resample: image %d taken %d times", k, c)
 		}
 		r.Images += c
@@ -29,7 +29,9 @@ func (m *Matching) Resample(counts []int) (*Matching, error) {
 		r.truthsPer[k] = c * m.truthsPer[k]
 	}
 	for _, p := range m.Ranked {
-		n += counts[p.Image]
+		if n += counts[p.Image]; n > MaxResampledBoxes {
+			return nil, fmt.Errorf("resample: more than %d predictions", MaxResampledBoxes)
+		}
 	}
 	r.Ranked = make([]Ranked, 0, n)
 	// Within equal scores MatchBoxes keeps input order, image by image, and
@@ -67,6 +69,11 @@ func (m *Matching) Summarize(maxFP float64) Summary {
 	}
 	return s
 }
+
+// MaxResampledBoxes bounds the predictions of one resample (and how often
+// one image may be taken), so counts cannot ask for an unbounded
+// allocation.
+const MaxResampledBoxes = 1 << 26
 
 // MaxResamples bounds Bootstrap's work: each resample copies every
 // prediction once.

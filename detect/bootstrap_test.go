@@ -70,6 +70,12 @@ func TestResampleRejectsBadCounts(t *testing.T) {
 	assert.ErrorContains(t, err, "1 counts for a matching of 2 images")
 	_, err = m.Resample([]int{1, -1})
 	assert.ErrorContains(t, err, "image 1 taken -1 times")
+	one, err := detect.MatchBoxes([][]detect.ScoredBox{{sb(0, 0, 1, 1, 0.5), sb(0, 0, 1, 1, 0.4)}}, [][][4]float64{nil}, 0.5)
+	require.NoError(t, err)
+	_, err = one.Resample([]int{detect.MaxResampledBoxes})
+	assert.ErrorContains(t, err, "more than", "two predictions taken MaxResampledBoxes times")
+	_, err = one.Resample([]int{detect.MaxResampledBoxes + 1})
+	assert.ErrorContains(t, err, "taken")
 	_, err = (&detect.Matching{Images: 1}).Resample([]int{1})
 	assert.Error(t, err, "a matching not made by MatchBoxes has no per-image truths")
 }
