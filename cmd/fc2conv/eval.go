@@ -195,15 +195,8 @@ func newAUCBootstrap(out [][]float64, seed int64) *aucBootstrap {
 	b := &aucBootstrap{Resamples: len(out[0]), Seed: seed}
 	b.AUC, _ = spread(slices.Clone(out[0]))
 	if len(out) > 1 {
-		diff := make([]float64, len(out[0]))
-		higher := 0
-		for r := range diff {
-			diff[r] = out[0][r] - out[1][r]
-			if diff[r] > 0 {
-				higher++
-			}
-		}
-		p := &aucPairing{Higher: float64(higher) / float64(len(diff))}
+		diff, higher := paired(out[0], out[1])
+		p := &aucPairing{Higher: higher}
 		p.Difference, _ = spread(diff)
 		b.Baseline = p
 	}

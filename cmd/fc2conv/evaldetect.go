@@ -131,17 +131,23 @@ func printBootstrap(w io.Writer, out [][]detect.Summary, resamples int, seed int
 	if len(out) < 2 {
 		return
 	}
-	dAP, dRecall := pick(0, ap), pick(0, recall)
-	ahead := 0
-	for r, b := range out[1] {
-		dAP[r] -= b.AP
-		dRecall[r] -= b.Recall
-		if dRecall[r] > 0 {
-			ahead++
+	dAP, _ := paired(pick(0, ap), pick(1, ap))
+	dRecall, ahead := paired(pick(0, recall), pick(1, recall))
+	fmt.Fprintf(w, "  this scan − baseline, AP: %s\n", interval(dAP, "%+.4f"))
+	fmt.Fprintf(w, "  this scan − baseline, recall: %s; recall higher in %.1f%% of resamples\n", interval(dRecall, "%+.4f"), 100*ahead)
+}
+
+// paired returns a − b resample by resample, and the share of resamples
+// where a was the higher.
+func paired(a, b []float64) ([]float64, float64) {
+	diff := make([]float64, len(a))
+	higher := 0
+	for r := range diff {
+		if diff[r] = a[r] - b[r]; diff[r] > 0 {
+			higher++
 		}
 	}
-	fmt.Fprintf(w, "  this scan − baseline, AP: %s\n", interval(dAP, "%+.4f"))
-	fmt.Fprintf(w, "  this scan − baseline, recall: %s; recall higher in %.1f%% of resamples\n", interval(dRecall, "%+.4f"), 100*float64(ahead)/float64(resamples))
+	return diff, float64(higher) / float64(max(1, len(diff)))
 }
 
 // interval formats the median and the 2.5% and 97.5% quantiles of xs,
