@@ -102,20 +102,11 @@ func Bootstrap(ms []*Matching, b int, maxFP float64, rng *rand.Rand) ([][]Summar
 	if n == 0 {
 		return nil, errors.New("bootstrap: no images to resample")
 	}
-	out := make([][]Summary, len(ms))
-	for i := range out {
-		out[i] = make([]Summary, b)
-	}
-	counts := make([]int, n)
-	for r := range b {
-		resample.Draw(counts, rng)
-		for i, m := range ms {
-			rm, err := m.Resample(counts)
-			if err != nil {
-				return nil, fmt.Errorf("bootstrap: matching %d: %w", i, err)
-			}
-			out[i][r] = rm.Summarize(maxFP)
+	return resample.Paired(len(ms), n, b, rng, func(i int, counts []int) (Summary, error) {
+		rm, err := ms[i].Resample(counts)
+		if err != nil {
+			return Summary{}, fmt.Errorf("bootstrap: matching %d: %w", i, err)
 		}
-	}
-	return out, nil
+		return rm.Summarize(maxFP), nil
+	})
 }

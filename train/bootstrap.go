@@ -36,18 +36,9 @@ func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([
 		}
 		orders[i] = ascending(s)
 	}
-	out := make([][]float64, len(scores))
-	for i := range out {
-		out[i] = make([]float64, b)
-	}
-	counts := make([]int, n)
-	for r := range b {
-		resample.Draw(counts, rng)
-		for i, s := range scores {
-			out[i][r] = weightedAUC(s, positive, orders[i], counts)
-		}
-	}
-	return out, nil
+	return resample.Paired(len(scores), n, b, rng, func(i int, counts []int) (float64, error) {
+		return weightedAUC(scores[i], positive, orders[i], counts), nil
+	})
 }
 
 // ascending returns the indices of scores in ascending order of score.

@@ -13,3 +13,26 @@ func Draw(counts []int, rng *rand.Rand) {
 		counts[rng.Intn(len(counts))]++
 	}
 }
+
+// Paired draws b resamples of n items and measures each of k subjects
+// (say, two models) on every one: out[i][r] = measure(i, counts of
+// resample r). All k share each resample, so their differences are
+// paired. The first error of measure stops it.
+func Paired[T any](k, n, b int, rng *rand.Rand, measure func(i int, counts []int) (T, error)) ([][]T, error) {
+	out := make([][]T, k)
+	for i := range out {
+		out[i] = make([]T, b)
+	}
+	counts := make([]int, n)
+	for r := range b {
+		Draw(counts, rng)
+		for i := range k {
+			v, err := measure(i, counts)
+			if err != nil {
+				return nil, err
+			}
+			out[i][r] = v
+		}
+	}
+	return out, nil
+}
