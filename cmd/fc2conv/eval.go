@@ -16,7 +16,9 @@ import (
 )
 
 func runEvalClassify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.", stderr)
+	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.\n\n"+
+		"Whether a candidate ranks held-out items better than the shipped model, beyond the items' noise:\n"+
+		"  fc2conv eval classify --split val --model cand.safetensors --baseline models/dress.safetensors --bootstrap 2000", stderr)
 	data := fs.String("data", train.DefaultDataDir, "Fashion-MNIST `dir`")
 	split := fs.String("split", "t10k", "split to score: t10k; val, the train items that training with --split-seed and --val-fraction held out (for choosing models without t10k); or train for a sanity check")
 	d := train.DefaultConfig()
