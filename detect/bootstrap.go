@@ -75,13 +75,9 @@ func (m *Matching) Summarize(maxFP float64) Summary {
 // allocation.
 const MaxResampledBoxes = 1 << 26
 
-// MaxResamples bounds Bootstrap's work: each resample copies every
-// prediction once.
-const MaxResamples = 100000
-
 // Bootstrap measures how much a detector's figures owe to the particular
-// scenes: it draws b resamples of the images (as many draws as images,
-// with replacement, by rng.Intn) and summarises every matching on each,
+// scenes: it draws b resamples of the images (resample.Paired: as many
+// draws as images, with replacement, b at most resample.MaxResamples) and summarises every matching on each,
 // out[i][r] being ms[i] on resample r. The matchings must be over the
 // same images in the same order (say, two models' scans of one scene
 // set); each resample is applied to all of them, so their differences are
@@ -89,9 +85,6 @@ const MaxResamples = 100000
 func Bootstrap(ms []*Matching, b int, maxFP float64, rng *rand.Rand) ([][]Summary, error) {
 	if len(ms) == 0 {
 		return nil, errors.New("bootstrap: no matchings")
-	}
-	if b < 1 || b > MaxResamples {
-		return nil, fmt.Errorf("bootstrap: %d resamples, want 1 to %d", b, MaxResamples)
 	}
 	n := ms[0].Images
 	for i, m := range ms {
@@ -102,11 +95,15 @@ func Bootstrap(ms []*Matching, b int, maxFP float64, rng *rand.Rand) ([][]Summar
 	if n == 0 {
 		return nil, errors.New("bootstrap: no images to resample")
 	}
-	return resample.Paired(len(ms), n, b, rng, func(i int, counts []int) (Summary, error) {
+	out, err := resample.Paired(len(ms), n, b, rng, func(i int, counts []int) (Summary, error) {
 		rm, err := ms[i].Resample(counts)
 		if err != nil {
-			return Summary{}, fmt.Errorf("bootstrap: matching %d: %w", i, err)
+			return Summary{}, fmt.Errorf("matching %d: %w", i, err)
 		}
 		return rm.Summarize(maxFP), nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/internal/resample"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,7 +133,7 @@ func TestBootstrapRejectsBadInput(t *testing.T) {
 	}{
 		{nil, 10, "no matchings"},
 		{[]*detect.Matching{one}, 0, "0 resamples"},
-		{[]*detect.Matching{one}, detect.MaxResamples + 1, "want 1 to"},
+		{[]*detect.Matching{one}, resample.MaxResamples + 1, "want 1 to"},
 		{[]*detect.Matching{one, two}, 10, "matching 1 has 2 images, matching 0 has 1"},
 		{[]*detect.Matching{none}, 10, "no images"},
 	} {

@@ -4,26 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sort"
 
 	"github.com/fc2conv/fc2conv/internal/resample"
-	"sort"
 )
 
-// MaxResamples bounds BootstrapAUC's work.
-const MaxResamples = 100000
-
 // BootstrapAUC measures how much an AUC owes to the particular items: it
-// draws b resamples of the items (as many draws as items, with
-// replacement, by rng.Intn) and returns the AUC of every score set on
+// draws b resamples of the items (resample.Paired: as many draws as
+// items, with replacement, b at most resample.MaxResamples) and returns the AUC of every score set on
 // each, out[i][r] being scores[i] on resample r. All score sets are for
 // the same items (say, two models on one split) and share each resample,
 // so their differences are paired.
 func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([][]float64, error) {
 	if len(scores) == 0 {
 		return nil, errors.New("bootstrap AUC: no score sets")
-	}
-	if b < 1 || b > MaxResamples {
-		return nil, fmt.Errorf("bootstrap AUC: %d resamples, want 1 to %d", b, MaxResamples)
 	}
 	n := len(positive)
 	if n == 0 {
@@ -36,9 +30,13 @@ func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([
 		}
 		orders[i] = ascending(s)
 	}
-	return resample.Paired(len(scores), n, b, rng, func(i int, counts []int) (float64, error) {
+	out, err := resample.Paired(len(scores), n, b, rng, func(i int, counts []int) (float64, error) {
 		return weightedAUC(scores[i], positive, orders[i], counts), nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap AUC: %w", err)
+	}
+	return out, nil
 }
 
 // ascending returns the indices of scores in ascending order of score.

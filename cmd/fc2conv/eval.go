@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/internal/resample"
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/train"
@@ -52,8 +53,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
 	case *asScene != 0 && !(*asScene >= 1 && *asScene <= fmnist.MaxSceneScale):
 		return usageErr("--as-scene %v out of range [1,%d] (0: raw items)", *asScene, fmnist.MaxSceneScale)
-	case *resamples < 0 || *resamples > train.MaxResamples:
-		return usageErr("--bootstrap %d: want 0 (off) to %d", *resamples, train.MaxResamples)
+	case *resamples < 0 || *resamples > resample.MaxResamples:
+		return usageErr("--bootstrap %d: want 0 (off) to %d", *resamples, resample.MaxResamples)
 	}
 	name, net := "the embedded dress model", (*nn.Network)(nil)
 	var err error
@@ -115,6 +116,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	scoreSets := [][]float64{scores}
+	var baseAUC *float64
 	if baseNet != nil {
 		baseScores, err := train.Scores(baseNet, set)
 		if err != nil {
@@ -122,6 +124,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		scoreSets = append(scoreSets, baseScores)
+		a := train.AUC(baseScores, dress)
+		baseAUC = &a
 	}
 	var boot *aucBootstrap
 	if *resamples > 0 {
@@ -131,11 +135,6 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		boot = newAUCBootstrap(out, *bootSeed)
-	}
-	var baseAUC *float64
-	if len(scoreSets) > 1 {
-		a := train.AUC(scoreSets[1], dress)
-		baseAUC = &a
 	}
 	if *reliability != "" {
 		if err := writeReliability(*reliability, rel, fmt.Sprintf("%s %s", filepath.Base(name), *split)); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/internal/resample"
 	"github.com/fc2conv/fc2conv/scan"
 )
 
@@ -36,8 +37,8 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval detect: --max-fp %v and --margin %v: want max-fp ≥ 0 and 0 ≤ margin < max-fp\n", *maxFP, *margin)
 		return exitUsage
 	}
-	if *resamples < 0 || *resamples > detect.MaxResamples {
-		fmt.Fprintf(stderr, "fc2conv eval detect: --bootstrap %d: want 0 (off) to %d\n", *resamples, detect.MaxResamples)
+	if *resamples < 0 || *resamples > resample.MaxResamples {
+		fmt.Fprintf(stderr, "fc2conv eval detect: --bootstrap %d: want 0 (off) to %d\n", *resamples, resample.MaxResamples)
 		return exitUsage
 	}
 	if *truthPath == "" || *scanPath == "" || fs.NArg() > 0 {
@@ -107,7 +108,7 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fc2conv eval detect: --bootstrap: %v\n", err)
 			return exitFail
 		}
-		printBootstrap(stdout, out, *resamples, *bootSeed, len(truths), *maxFP)
+		printBootstrap(stdout, out, *bootSeed, len(truths), *maxFP)
 	}
 	return exitOK
 }
@@ -115,7 +116,7 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 // printBootstrap prints the median and the 2.5% and 97.5% quantiles of
 // the scan's AP and recall over the resamples, and with a baseline those
 // of the paired differences and how often the scan came out ahead.
-func printBootstrap(w io.Writer, out [][]detect.Summary, resamples int, seed int64, scenes int, maxFP float64) {
+func printBootstrap(w io.Writer, out [][]detect.Summary, seed int64, scenes int, maxFP float64) {
 	pick := func(i int, f func(detect.Summary) float64) []float64 {
 		xs := make([]float64, len(out[i]))
 		for r, s := range out[i] {
@@ -125,7 +126,7 @@ func printBootstrap(w io.Writer, out [][]detect.Summary, resamples int, seed int
 	}
 	ap := func(s detect.Summary) float64 { return s.AP }
 	recall := func(s detect.Summary) float64 { return s.Recall }
-	fmt.Fprintf(w, "bootstrap over the %d scenes (%d resamples, seed %d): median [95%% interval]\n", scenes, resamples, seed)
+	fmt.Fprintf(w, "bootstrap over the %d scenes (%d resamples, seed %d): median [95%% interval]\n", scenes, len(out[0]), seed)
 	fmt.Fprintf(w, "  AP@0.5: %s\n", interval(pick(0, ap), "%.4f"))
 	fmt.Fprintf(w, "  recall at ≤ %.3g FP/image: %s\n", maxFP, interval(pick(0, recall), "%.4f"))
 	if len(out) < 2 {

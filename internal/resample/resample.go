@@ -2,7 +2,13 @@
 // measure their figures' noise with, so both draw them the same way.
 package resample
 
-import "math/rand"
+import (
+	"fmt"
+	"math/rand"
+)
+
+// MaxResamples bounds Paired's work, whoever asks for it.
+const MaxResamples = 100000
 
 // Draw fills counts with how often each of len(counts) items is taken in
 // one bootstrap resample: len(counts) draws with replacement, by
@@ -17,8 +23,12 @@ func Draw(counts []int, rng *rand.Rand) {
 // Paired draws b resamples of n items and measures each of k subjects
 // (say, two models) on every one: out[i][r] = measure(i, counts of
 // resample r). All k share each resample, so their differences are
-// paired. The first error of measure stops it.
+// paired. It refuses b outside 1 to MaxResamples before allocating; the
+// first error of measure stops it.
 func Paired[T any](k, n, b int, rng *rand.Rand, measure func(i int, counts []int) (T, error)) ([][]T, error) {
+	if b < 1 || b > MaxResamples {
+		return nil, fmt.Errorf("%d resamples, want 1 to %d", b, MaxResamples)
+	}
 	out := make([][]T, k)
 	for i := range out {
 		out[i] = make([]T, b)

@@ -56,4 +56,9 @@ func TestPaired(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, assert.AnError)
 	assert.Equal(t, 3, calls)
+
+	for _, b := range []int{0, MaxResamples + 1} {
+		_, err = Paired(1, 5, b, rand.New(rand.NewSource(2)), func(int, []int) (int, error) { return 0, nil })
+		assert.ErrorContains(t, err, "want 1 to", "b = %d", b)
+	}
 }
