@@ -12,7 +12,7 @@ import (
 // between bright shapes, as natural photographs are, so it can stand in
 // for photographs a training set does not have. Whether that helps a
 // detector on unseen photographs is measured, not assumed: see
-// models/README.md.
+// models/HISTORY.md.
 
 // leavesMaxShapes bounds the work per canvas: this many shapes plus one
 // per 64 pixels.

@@ -118,7 +118,7 @@ func DefaultConfig() Config {
 // default: the members shipped before issue 22 added print only in their
 // fine-tuning (today's add it with --print from the start), and
 // the gain of the other two on held-out photographs did not carry over to
-// the test photographs (see models/README.md).
+// the test photographs (see models/HISTORY.md).
 func SamplerConfig() fmnist.SamplerConfig {
 	c := fmnist.DefaultSamplerConfig()
 	c.Mix.Positive = 0.3
