@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	"sort"
 
 	"github.com/fc2conv/fc2conv/internal/resample"
 )
@@ -37,43 +36,4 @@ func BootstrapAUC(scores [][]float64, positive []bool, b int, rng *rand.Rand) ([
 		return nil, fmt.Errorf("bootstrap AUC: %w", err)
 	}
 	return out, nil
-}
-
-// ascending returns the indices of scores in ascending order of score.
-func ascending(scores []float64) []int {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
-	return idx
-}
-
-// weightedAUC is AUC with item k counted weight[k] times, over the
-// items in ascending order: each positive outscores the negatives below
-// its tie group and half of those in it.
-func weightedAUC(scores []float64, positive []bool, order, weight []int) float64 {
-	var wins, negBelow, nPos, nNeg float64
-	for i := 0; i < len(order); {
-		j := i
-		var pos, neg float64
-		for j < len(order) && scores[order[j]] == scores[order[i]] {
-			w := float64(weight[order[j]])
-			if positive[order[j]] {
-				pos += w
-			} else {
-				neg += w
-			}
-			j++
-		}
-		wins += pos * (negBelow + neg/2)
-		negBelow += neg
-		nPos += pos
-		nNeg += neg
-		i = j
-	}
-	if nPos == 0 || nNeg == 0 {
-		return 0
-	}
-	return wins / (nPos * nNeg)
 }

@@ -2,15 +2,17 @@ package train
 
 import (
 	"math/rand"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// With every item once, the weighted AUC is AUC; with item k taken
-// counts[k] times it is the AUC of the items physically repeated. Scores
-// on a coarse grid, so ties are common.
+// With every item once, AUC (the weighted AUC with unit weights) is the
+// Mann-Whitney rank-sum AUC; with item k taken counts[k] times the weighted
+// AUC is the rank-sum AUC of the items physically repeated. Scores on a
+// coarse grid, so ties are common.
 func TestWeightedAUCAgreesWithRepeatedItems(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	for trial := 0; trial < 50; trial++ {
@@ -32,9 +34,42 @@ func TestWeightedAUCAgreesWithRepeatedItems(t *testing.T) {
 			}
 		}
 		order := ascending(scores)
-		assert.InDelta(t, AUC(scores, pos), weightedAUC(scores, pos, order, ones), 1e-12, "trial %d", trial)
-		assert.InDelta(t, AUC(rs, rp), weightedAUC(scores, pos, order, counts), 1e-12, "trial %d", trial)
+		assert.InDelta(t, rankSumAUC(scores, pos), AUC(scores, pos), 1e-12, "trial %d", trial)
+		assert.InDelta(t, rankSumAUC(scores, pos), weightedAUC(scores, pos, order, ones), 1e-12, "trial %d", trial)
+		assert.InDelta(t, rankSumAUC(rs, rp), weightedAUC(scores, pos, order, counts), 1e-12, "trial %d", trial)
 	}
+}
+
+// rankSumAUC is the test's oracle, computed another way than AUC: the
+// Mann-Whitney statistic from the positives' mid-ranks, over a fresh sort.
+func rankSumAUC(scores []float64, positive []bool) float64 {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	var rankSum float64
+	var nPos, nNeg int
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // average 1-based rank of the tie group
+		for k := i; k < j; k++ {
+			if positive[idx[k]] {
+				rankSum += mid
+				nPos++
+			} else {
+				nNeg++
+			}
+		}
+		i = j
+	}
+	if nPos == 0 || nNeg == 0 {
+		return 0
+	}
+	return (rankSum - float64(nPos*(nPos+1))/2) / float64(nPos*nNeg)
 }
 
 // Two positives and two negatives that one model ranks perfectly and the

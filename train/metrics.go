@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
@@ -83,29 +84,51 @@ func Evaluate(scores []float64, set *fmnist.Set, threshold float64) Metrics {
 }
 
 // AUC is the area under the ROC curve: the probability that a random
-// positive outscores a random negative, ties counting half.
+// positive outscores a random negative, ties counting half (0 without
+// both kinds).
 func AUC(scores []float64, positive []bool) float64 {
-	idx := ascending(scores)
-	var rankSum float64
-	var nPos, nNeg int
-	for i := 0; i < len(idx); {
+	once := make([]int, len(scores))
+	for i := range once {
+		once[i] = 1
+	}
+	return weightedAUC(scores, positive, ascending(scores), once)
+}
+
+// ascending returns the indices of scores in ascending order of score.
+func ascending(scores []float64) []int {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	return idx
+}
+
+// weightedAUC is AUC with item k counted weight[k] times, over the
+// items in ascending order: each positive outscores the negatives below
+// its tie group and half of those in it.
+func weightedAUC(scores []float64, positive []bool, order, weight []int) float64 {
+	var wins, negBelow, nPos, nNeg float64
+	for i := 0; i < len(order); {
 		j := i
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+		var pos, neg float64
+		for j < len(order) && scores[order[j]] == scores[order[i]] {
+			w := float64(weight[order[j]])
+			if positive[order[j]] {
+				pos += w
+			} else {
+				neg += w
+			}
 			j++
 		}
-		mid := float64(i+j+1) / 2 // average 1-based rank of the tie group
-		for k := i; k < j; k++ {
-			if positive[idx[k]] {
-				rankSum += mid
-				nPos++
-			} else {
-				nNeg++
-			}
-		}
+		wins += pos * (negBelow + neg/2)
+		negBelow += neg
+		nPos += pos
+		nNeg += neg
 		i = j
 	}
 	if nPos == 0 || nNeg == 0 {
 		return 0
 	}
-	return (rankSum - float64(nPos*(nPos+1))/2) / float64(nPos*nNeg)
+	return wins / (nPos * nNeg)
 }
