@@ -6,9 +6,12 @@ is each class's rate of being called a dress times its items per scene.
 It is what a detector that localised perfectly could reach if the scenes
 painted items without their photographs showing through.
 
-usage: item_bound.py MODEL SPLIT SCENEDIR...
+usage: item_bound.py [--as-scene K] MODEL SPLIT SCENEDIR...
 
-SPLIT is `eval classify`'s: val (the held-out train items) or t10k. The
+SPLIT is `eval classify`'s: val (the held-out train items) or t10k.
+--as-scene K scores each item as `eval classify --as-scene K` does:
+painted at K times its size on a black photograph and brought back with
+the pyramid's filter, as a scene's item is seen without its photograph. The
 binary is $FC2CONV (default: fc2conv on PATH). Thresholds are swept in
 steps of 0.01.
 """
@@ -32,23 +35,26 @@ def per_image(scenedirs):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args, extra = sys.argv[1:], []
+    if args[:1] == ["--as-scene"] and len(args) > 1:
+        extra, args = ["--as-scene", args[1]], args[2:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    model, split = sys.argv[1:3]
-    rate = per_image(sys.argv[3:])
+    model, split = args[:2]
+    rate = per_image(args[2:])
     binary = os.environ.get("FC2CONV", "fc2conv")
     best = None
     for i in range(1, 100):
         t = i / 100
         out = subprocess.check_output([binary, "eval", "classify", "--model", model, "--split", split,
-                                       "--threshold", str(t), "--json"])
+                                       "--threshold", str(t), "--json"] + extra)
         r = json.loads(out)
         fp = sum(n * called for c, (n, called) in enumerate(zip(rate, r["called_dress"])) if c != 3)
         if fp <= 0.1 and (best is None or r["recall"] > best[2]):
             best = (t, fp, r["recall"])
     if best is None:
         sys.exit("no threshold gives <= 0.1 FP/image")
-    print("%s items: threshold %.2f, %.3f FP/image, recall %.4f" % (split, *best))
+    print("%s items%s: threshold %.2f, %.3f FP/image, recall %.4f" % (split, " ".join([""] + extra), *best))
 
 
 if __name__ == "__main__":
