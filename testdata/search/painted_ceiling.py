@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""How far can a 28x28 classifier go on items painted on photographs when
+that is all it learns? A diagnostic for issue 22's recall target, outside
+our training, the painted twin of ceiling.py: PyTorch, the items of
+paintcrops (each scene item of `fc2conv scenes`-style scenes on the
+training photographs, cut at its truth box and resampled to 28x28; train
+items only, the held-out split left out), ten classes, random mirror,
+Adam 1e-3 with a cosine decay, batch 128. Then every item of the given
+validation scene sets is scored once at its truth box, as oracle.py's
+`centre` does, and written as a scan for `fc2conv eval detect`; the
+network's weights go to OUTDIR/model.pt.
+
+usage: painted_ceiling.py CROPS.bin ARCH EPOCHS OUTDIR SCENEDIR...
+
+CROPS.bin: from `go run ./testdata/search/paintcrops N CROPS.bin` (one
+label byte and 784 pixel bytes per crop). ARCH as ceiling.py's.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ceiling import net
+from oracle import PAD, views  # its loader turns autograd off on import
+
+
+def load(path):
+    raw = np.fromfile(path, np.uint8).reshape(-1, 785)
+    x = torch.tensor((raw[:, 1:].reshape(-1, 1, 28, 28) / 255.0 - 0.5) / 0.5, dtype=torch.float32)
+    return x, torch.tensor(raw[:, 0], dtype=torch.long)
+
+
+def p_dress(model, x):
+    with torch.no_grad():
+        return ((F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2)[:, 3].numpy()
+
+
+def main():
+    if len(sys.argv) < 6:
+        sys.exit(__doc__)
+    crops, arch, epochs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    torch.set_grad_enabled(True)
+    torch.manual_seed(1)
+    x, y = load(crops)
+    model = net(arch)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    steps = epochs * ((len(y) + 127) // 128)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for epoch in range(epochs):
+        start, model = time.time(), model.train()
+        for b in torch.randperm(len(y)).split(128):
+            xb = x[b]
+            flip = torch.rand(len(b)) < 0.5
+            xb[flip] = torch.flip(xb[flip], [3])
+            loss = F.cross_entropy(model(xb), y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"epoch {epoch + 1}/{epochs} loss {loss.item():.4f} {time.time() - start:.0f} s", flush=True)
+    model.eval()
+    os.makedirs(out, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(out, "model.pt"))
+    with open(os.path.join(out, "truth.jsonl"), "w") as truth_all, \
+            open(os.path.join(out, "scan.jsonl"), "w") as scan_all:
+        for scenes in sys.argv[5:]:
+            name = os.path.basename(os.path.normpath(scenes))
+            with open(os.path.join(scenes, "truth.jsonl")) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    photo = Image.open(os.path.join(scenes, rec["image"])).convert("L")
+                    img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), 128)
+                    img.paste(photo, (PAD, PAD))
+                    crops = [np.asarray(img.resize((28, 28), Image.BILINEAR, box=b), np.float32)
+                             for o in rec["objects"] for b in views(o["box"], [1.0], [(0, 0)], 28)]
+                    xs = (torch.from_numpy(np.stack(crops))[:, None] / 255 - 0.5) / 0.5
+                    dets = [{"box": o["box"], "score": round(float(s), 4)}
+                            for o, s in zip(rec["objects"], p_dress(model, xs))]
+                    rec["image"] = name + "_" + rec["image"]
+                    truth_all.write(json.dumps(rec) + "\n")
+                    scan_all.write(json.dumps({"image": rec["image"], "detections": dets}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
