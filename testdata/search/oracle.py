@@ -26,7 +26,7 @@ import sys
 
 from PIL import Image
 
-from peermodel import PeerModel
+from peermodel import PeerModel, crop
 
 SIZES = {"centre": [1.0], "max": [0.894, 1.0, 1.118]}
 SHIFTS = {"centre": [(0, 0)], "max": [(dx, dy) for dy in (-2, 0, 2) for dx in (-2, 0, 2)]}
@@ -43,28 +43,26 @@ def views(box, sizes, shifts, window):
             yield (x - half, y - half, x + half, y + half)
 
 
-def main():
-    if len(sys.argv) < 5 or sys.argv[2] not in SIZES:
-        sys.exit(__doc__)
-    model, kind, out = sys.argv[1:4]
-    peer = PeerModel(model)
+def write_scans(score, sizes, shifts, window, pad_value, out, scenedirs):
+    """Scores every truth item of each scene set by score(crops) (one
+    value per crop) over its views, keeps each item's best, and writes
+    OUTDIR/SET.jsonl and the pooled truth.jsonl and scan.jsonl."""
+    n = len(sizes) * len(shifts)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "truth.jsonl"), "w") as truth_all, \
             open(os.path.join(out, "scan.jsonl"), "w") as scan_all:
-        for scenes in sys.argv[4:]:
+        for scenes in scenedirs:
             name = os.path.basename(os.path.normpath(scenes))
             with open(os.path.join(scenes, "truth.jsonl")) as f, \
                     open(os.path.join(out, name + ".jsonl"), "w") as per_set:
                 for line in f:
                     rec = json.loads(line)
                     photo = Image.open(os.path.join(scenes, rec["image"])).convert("L")
-                    img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD),
-                                    round(255 * peer.mean))
+                    img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), pad_value)
                     img.paste(photo, (PAD, PAD))
-                    n = len(SIZES[kind]) * len(SHIFTS[kind])
-                    crops = [peer.crop(img, b) for o in rec["objects"]
-                             for b in views(o["box"], SIZES[kind], SHIFTS[kind], peer.window)]
-                    scores = peer.scores(crops).reshape(-1, n).max(axis=1) if crops else []
+                    crops = [crop(img, b, window)
+                             for o in rec["objects"] for b in views(o["box"], sizes, shifts, window)]
+                    scores = score(crops).reshape(-1, n).max(axis=1) if crops else []
                     dets = [{"box": o["box"], "score": round(float(s), 4)}
                             for o, s in zip(rec["objects"], scores)]
                     scan = {"image": rec["image"], "detections": dets}
@@ -73,6 +71,14 @@ def main():
                     scan["image"] = rec["image"]
                     truth_all.write(json.dumps(rec) + "\n")
                     scan_all.write(json.dumps(scan) + "\n")
+
+
+def main():
+    if len(sys.argv) < 5 or sys.argv[2] not in SIZES:
+        sys.exit(__doc__)
+    model, kind, out = sys.argv[1:4]
+    peer = PeerModel(model)
+    write_scans(peer.scores, SIZES[kind], SHIFTS[kind], peer.window, round(255 * peer.mean), out, sys.argv[4:])
 
 
 if __name__ == "__main__":

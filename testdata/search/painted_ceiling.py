@@ -15,7 +15,6 @@ usage: painted_ceiling.py CROPS.bin ARCH EPOCHS OUTDIR SCENEDIR...
 CROPS.bin: from `go run ./testdata/search/paintcrops N CROPS.bin` (one
 label byte and 784 pixel bytes per crop). ARCH as ceiling.py's.
 """
-import json
 import os
 import sys
 import time
@@ -23,10 +22,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from ceiling import net
-from oracle import PAD, views  # its loader turns autograd off on import
+from oracle import SHIFTS, SIZES, write_scans  # its loader turns autograd off on import
 
 
 def load(path):
@@ -66,24 +64,8 @@ def main():
     model.eval()
     os.makedirs(out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(out, "model.pt"))
-    with open(os.path.join(out, "truth.jsonl"), "w") as truth_all, \
-            open(os.path.join(out, "scan.jsonl"), "w") as scan_all:
-        for scenes in sys.argv[5:]:
-            name = os.path.basename(os.path.normpath(scenes))
-            with open(os.path.join(scenes, "truth.jsonl")) as f:
-                for line in f:
-                    rec = json.loads(line)
-                    photo = Image.open(os.path.join(scenes, rec["image"])).convert("L")
-                    img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), 128)
-                    img.paste(photo, (PAD, PAD))
-                    crops = [np.asarray(img.resize((28, 28), Image.BILINEAR, box=b), np.float32)
-                             for o in rec["objects"] for b in views(o["box"], [1.0], [(0, 0)], 28)]
-                    xs = (torch.from_numpy(np.stack(crops))[:, None] / 255 - 0.5) / 0.5
-                    dets = [{"box": o["box"], "score": round(float(s), 4)}
-                            for o, s in zip(rec["objects"], p_dress(model, xs))]
-                    rec["image"] = name + "_" + rec["image"]
-                    truth_all.write(json.dumps(rec) + "\n")
-                    scan_all.write(json.dumps({"image": rec["image"], "detections": dets}) + "\n")
+    write_scans(lambda crops: p_dress(model, (torch.from_numpy(np.stack(crops))[:, None] / 255 - 0.5) / 0.5),
+                SIZES["centre"], SHIFTS["centre"], 28, 128, out, sys.argv[5:])
 
 
 if __name__ == "__main__":

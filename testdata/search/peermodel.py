@@ -15,6 +15,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../
 from dress_peer import build, load  # noqa: E402
 
 
+def crop(img, box, window):
+    """The window-by-window resampling of a grey image under box (x0, y0,
+    x1, y1, continuous), as the scan's pyramid sees it."""
+    return np.asarray(img.resize((window, window), Image.BILINEAR, box=box), np.float32)
+
+
 class PeerModel:
     def __init__(self, path):
         torch.set_grad_enabled(False)
@@ -27,7 +33,7 @@ class PeerModel:
 
     def crop(self, img, box):
         """The window under box (x0, y0, x1, y1, continuous) of a grey image."""
-        return np.asarray(img.resize((self.window, self.window), Image.BILINEAR, box=box), np.float32)
+        return crop(img, box, self.window)
 
     def scores(self, crops):
         """p(positive) of each crop, mirror averaged, as a numpy array."""

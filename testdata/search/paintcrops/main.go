@@ -18,6 +18,7 @@ import (
 
 	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/train"
 )
 
 func main() {
@@ -35,11 +36,11 @@ func run(args []string) error {
 	if err != nil || scenes < 1 {
 		return fmt.Errorf("SCENES %q: want a positive count", args[0])
 	}
-	all, err := fmnist.Load("/usr/share/datasets/fashion-mnist", "train")
+	all, err := fmnist.Load(train.DefaultDataDir, "train")
 	if err != nil {
 		return err
 	}
-	kept, _ := all.Split(0.1, 1)
+	kept, _ := all.Split(train.DefaultConfig().ValFraction, 1) // the shipped members' --split-seed
 	photos, err := fmnist.Photos("testdata/photos", "train")
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func run(args []string) error {
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", args[1], err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("%s: %w", args[1], err)
