@@ -22,8 +22,10 @@ type Options struct {
 	// Class is the output channel scored; nil means the network's
 	// Positive class. Class(i) picks channel i.
 	Class *int
-	// Threshold is the lowest score reported; 0 means the network's own
-	// Threshold, or DefaultThreshold (0.5) when it has none. EveryWindow
+	// Threshold is the lowest score reported; 0 means the Verifier's own
+	// Threshold when there is a verifier and it has one (it was chosen for
+	// the verified score), else the network's own Threshold, or
+	// DefaultThreshold (0.5) when it has none. EveryWindow
 	// reports every window; any other finite value is taken as given.
 	Threshold float64
 	// NMS is the IoU above which a lower-scored box is suppressed; 0 means
@@ -77,6 +79,19 @@ type Options struct {
 	// on it. Callers that run many Detect calls at once (scan's workers)
 	// set it so that calls × Threads fills the cores.
 	Threads int
+	// Verifier, when set, is a second stage: a classifier (FC or fully
+	// convolutional, ending in a softmax or sigmoid) shown the image under
+	// each box the scan keeps, resampled to its own window (and mirror
+	// averaged unless NoFlip). A box's score becomes the geometric mean
+	// of the scan's score and the verifier's p(VerifierClass); the boxes
+	// then go through NMS again, and Threshold applies to that score.
+	// Since the verifier's p is at most 1, only scan scores of at least
+	// Threshold² are verified. Detect then needs the verifier and the
+	// network unmodified, as it does the network alone.
+	Verifier *nn.Network
+	// VerifierClass is the verifier's output scored; nil means its
+	// Positive class.
+	VerifierClass *int
 }
 
 // Class returns a pointer to i, for Options.Class.
@@ -183,6 +198,7 @@ type Detector struct {
 	// ≥ bottom.
 	top, bottom float64
 	pool        sync.Pool
+	verifier    *verifier // nil without Options.Verifier
 }
 
 // New checks the network and options and prepares a detector. The network
@@ -231,7 +247,19 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 	if d.class < 0 || d.class >= classes {
 		return optErr("Class", "class %d out of range: the network has %d output channels", d.class, classes)
 	}
+	if opt.Verifier != nil {
+		v, err := newVerifier(opt.Verifier, opt.VerifierClass, opt.Threads)
+		if err != nil {
+			return optErr("Verifier", "%w", err)
+		}
+		d.verifier = v
+	} else if opt.VerifierClass != nil {
+		return optErr("VerifierClass", "set without a Verifier")
+	}
 	d.thr = opt.Threshold
+	if d.thr == 0 && d.verifier != nil {
+		d.thr = opt.Verifier.Threshold
+	}
 	if d.thr == 0 {
 		d.thr = d.net.Threshold
 		if d.thr == 0 {
@@ -379,10 +407,16 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 	e := d.pool.Get().(*nn.Engine)
 	defer d.pool.Put(e)
 	res := &Result{Width: w, Height: h}
-	// With voting, windows down to voteMinShare of the threshold are
-	// collected: they vote on boxes but are never reported.
-	floor := d.thr
-	if d.opt.Vote > 0 && d.thr > 0 {
+	// scanThr is the least scan score that can pass the threshold: with a
+	// verifier, sqrt(s·p) ≥ t needs s ≥ t² since p ≤ 1.
+	scanThr := d.thr
+	if d.verifier != nil && d.thr > 0 {
+		scanThr = d.thr * d.thr
+	}
+	// With voting, windows down to voteMinShare of that are collected:
+	// they vote on boxes but are never reported.
+	floor := scanThr
+	if d.opt.Vote > 0 && floor > 0 {
 		floor *= voteMinShare
 	}
 	var cands []Detection
@@ -415,10 +449,22 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 		return nil, ErrTooSmall{Width: w, Height: h, Window: d.geo.Window}
 	}
 	reportable := cands
-	if floor < d.thr {
-		reportable = slices.DeleteFunc(slices.Clone(cands), func(c Detection) bool { return c.Score < d.thr })
+	if floor < scanThr {
+		reportable = slices.DeleteFunc(slices.Clone(cands), func(c Detection) bool { return c.Score < scanThr })
 	}
 	res.Detections = Vote(NMS(reportable, d.opt.NMS, d.opt.MaxDetections), cands, d.opt.Vote)
+	if d.verifier != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("detect: stopped before verifying: %w", err)
+		}
+		if err := d.verifier.rescore(img, res.Detections, d.opt.NoFlip); err != nil {
+			return nil, fmt.Errorf("detect: verifier: %w", err)
+		}
+		// Two boxes kept on one object (overlapping less than NMS allows)
+		// can both verify well; the second NMS keeps the better.
+		verified := slices.DeleteFunc(res.Detections, func(c Detection) bool { return c.Score < d.thr })
+		res.Detections = NMS(verified, d.opt.NMS, d.opt.MaxDetections)
+	}
 	return res, nil
 }
 

@@ -26,6 +26,7 @@ type SamplerConfig struct {
 	Background Backgrounds
 	Place      Placement
 	Jitter     Jitter
+	Crops      SceneCrops `json:",omitzero"`
 }
 
 // SampleMix is the share of positives and the kinds of negative.
@@ -51,6 +52,12 @@ type SampleMix struct {
 	// faint edges, so painted samples on black are not raw. Items must be
 	// PatchSize square.
 	Raw float64 `json:",omitempty"`
+	// SceneCrop is the fraction of samples cut from whole painted scenes
+	// as SamplerConfig.Crops says (see SceneCropper), labelled by the
+	// item they frame: the training data of a verifier. They come before
+	// every other kind, with their scenes' own class mix (a third of the
+	// items are dresses), mirrored half the time and not jittered.
+	SceneCrop float64 `json:",omitempty"`
 }
 
 // Confusable are the classes a dress detector confuses most: T-shirt/top,
@@ -167,6 +174,7 @@ func DefaultSamplerConfig() SamplerConfig {
 		Background: Backgrounds{Black: 0.15, Photo: 0.55, Invert: 0.2},
 		Place:      Placement{Shift: 3, ScaleMin: 0.85, ScaleMax: 1.15, OffCentre: 10, OffCentreMax: 20, Neighbour: 0.15},
 		Jitter:     Jitter{GainMin: 0.7, GainMax: 1.3, Contrast: 0.3, Brightness: 0.15, Noise: 0.03},
+		Crops:      SceneCrops{Shift: 0.05, Scale: 0.12, Background: 1},
 	}
 }
 
@@ -189,7 +197,7 @@ func (c SamplerConfig) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"Mix.Positive", c.Mix.Positive}, {"Mix.Raw", c.Mix.Raw}, {"Mined.Negative", c.Mined.Negative}, {"Background.Black", c.Background.Black}, {"Background.Photo", c.Background.Photo},
+	}{{"Mix.Positive", c.Mix.Positive}, {"Mix.Raw", c.Mix.Raw}, {"Mix.SceneCrop", c.Mix.SceneCrop}, {"Mined.Negative", c.Mined.Negative}, {"Background.Black", c.Background.Black}, {"Background.Photo", c.Background.Photo},
 		{"Background.Invert", c.Background.Invert}, {"Background.Leaves", c.Background.Leaves}, {"Background.Print", c.Background.Print}, {"Background.PrintBlocky", c.Background.PrintBlocky},
 		{"Background.PhotoVary", c.Background.PhotoVary}, {"Background.Scene", c.Background.Scene}, {"Place.OffCentreIoU", c.Place.OffCentreIoU}, {"Place.ScaleIoU", c.Place.ScaleIoU},
 		{"Mined.Positive", c.Mined.Positive}, {"Place.Neighbour", c.Place.Neighbour}, {"Jitter.Contrast", c.Jitter.Contrast},
@@ -235,6 +243,12 @@ func (c SamplerConfig) Validate() error {
 		// 0.4× and 2.5× nested overlap the window by 0.16, so lower
 		// bounds cannot be met.
 		return configErr("Place.ScaleIoU", "Place.ScaleIoU = %v, want 0 (off) or in [0.2, 1]", c.Place.ScaleIoU)
+	case !(c.Crops.Shift >= 0 && c.Crops.Shift <= 0.5):
+		return configErr("Crops.Shift", "Crops.Shift = %v, want in [0, 0.5] (of the box side)", c.Crops.Shift)
+	case !(c.Crops.Scale >= 0 && c.Crops.Scale <= 1):
+		return configErr("Crops.Scale", "Crops.Scale = %v, want in [0, 1] (std of the log scale)", c.Crops.Scale)
+	case c.Crops.Background < 0 || c.Crops.Background > 10:
+		return configErr("Crops.Background", "Crops.Background = %d, want 0 to 10 boxes per item", c.Crops.Background)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):
 		return configErr("Jitter.GainMax", "Jitter.GainMin..GainMax range [%v,%v], want 0 < min ≤ max ≤ 4", c.Jitter.GainMin, c.Jitter.GainMax)
 	}
@@ -259,6 +273,9 @@ type Sampler struct {
 	hardPos  int         // next slot to replace once hard is full
 	pos      [][]float32 // mined positives
 	posNext  int         // next slot to replace once pos is full
+	// cropper cuts Mix.SceneCrop's samples, queued a scene at a time.
+	cropper *SceneCropper
+	crops   []Crop
 
 	// c is the 28×28 patch. A scene-style sample is painted on big (28k
 	// px square, k = mag) and resampled into c; cur is the one being
@@ -340,6 +357,9 @@ func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig)
 		if p != nil && p.Rect.Dx() > 0 && p.Rect.Dy() > 0 {
 			s.photos = append(s.photos, Gray(p))
 		}
+	}
+	if cfg.Mix.SceneCrop > 0 && s.items != nil {
+		s.cropper = NewSceneCropper(s.rng, s.items, s.photos, cfg.Crops)
 	}
 	return s
 }
@@ -427,6 +447,13 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 	}
 	cfg := &s.cfg
 	s.scale = 1
+	// Only draw when SceneCrop is set, so the random stream (and the
+	// models trained on it) stay as they were before it existed.
+	if cfg.Mix.SceneCrop > 0 && s.rng.Float64() < cfg.Mix.SceneCrop {
+		if c := s.sceneCrop(dst); c >= 0 {
+			return c
+		}
+	}
 	positive := len(s.dresses) > 0 && s.rng.Float64() < cfg.Mix.Positive
 	if positive && len(s.pos) > 0 && s.rng.Float64() < cfg.Mined.Positive {
 		s.copyMined(dst, s.pos)
@@ -467,6 +494,26 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 	s.c.jitter(s.rng, contrast, brightness, sigma)
 	copy(dst, s.c.pix)
 	return class
+}
+
+// sceneCrop writes the next scene crop to dst, mirrored half of the time,
+// and returns its class; -1 when the scenes hold no items.
+func (s *Sampler) sceneCrop(dst []float32) int {
+	if len(s.crops) == 0 && s.cropper != nil {
+		s.crops = s.cropper.Scene()
+	}
+	if len(s.crops) == 0 {
+		return -1
+	}
+	c := s.crops[0]
+	s.crops = s.crops[1:]
+	for i, v := range c.Pix {
+		dst[i] = float32(v) / 255
+	}
+	if s.rng.Intn(2) == 0 {
+		mirrorRows(dst[:PatchLen])
+	}
+	return c.Class
 }
 
 // copyMined copies a random mined patch from pool to dst, mirrored half

@@ -68,6 +68,15 @@ func NewModel(name string, file []byte) Model {
 	return Model{Name: name, SHA256: hex.EncodeToString(sum[:6])}
 }
 
+// With names the pair of this model and a second-stage verifier (file
+// its bytes): "MODEL+VERIFIER", hashed over the model's name and hash and
+// the verifier's bytes, so records of the pair never pass for the model's
+// alone.
+func (m Model) With(name string, file []byte) Model {
+	sum := sha256.Sum256(append([]byte(m.Name+"\x00"+m.SHA256+"\x00"), file...))
+	return Model{Name: m.Name + "+" + name, SHA256: hex.EncodeToString(sum[:6])}
+}
+
 // NewRecord is the record of one image scanned with model at threshold:
 // its size and detections, without heatmap files or timing.
 func NewRecord(image string, m Model, threshold float64, res *detect.Result) Record {

@@ -34,7 +34,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
-	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the model's own (chosen on validation scenes), or 0.5")
+	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
+	verifierPath := fs.String("verifier", "", "second-stage classifier `file` (.safetensors or ONNX, ending in a softmax or sigmoid) shown the image under each box the scan keeps: a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, and --threshold applies to that score (see README)")
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
@@ -236,9 +237,22 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	opt.Threads = *threads
 	lim := nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}
 	imp.Limits, imp.MaxNodes = lim, *maxNodes
+	var verifierFile []byte
+	if *verifierPath != "" {
+		if opt.Verifier, verifierFile, err = loadVerifier(*verifierPath, lim); err != nil {
+			fmt.Fprintf(stderr, "fc2conv scan: --verifier %s: %v\n", *verifierPath, err)
+			if errors.Is(err, iofs.ErrNotExist) {
+				return exitUsage
+			}
+			return exitFail
+		}
+	}
 	det, model, err := openModelLimits(*modelPath, opt, lim, imp)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
+	}
+	if err == nil && opt.Verifier != nil {
+		model = model.With(filepath.Base(*verifierPath), verifierFile)
 	}
 	if err != nil {
 		var oe *detect.OptionError
@@ -336,6 +350,7 @@ var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
 	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
+	"Verifier": "--verifier",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
@@ -398,6 +413,23 @@ func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx
 		return nil, scan.Model{}, err
 	}
 	return d, model, nil
+}
+
+// loadVerifier reads a --verifier model (fc2conv's own file or ONNX,
+// within lim) and then its bytes, which name it in records.
+func loadVerifier(path string, lim nn.Limits) (*nn.Network, []byte, error) {
+	var net *nn.Network
+	var err error
+	if isONNX(path) {
+		net, err = onnx.Import(path, onnx.Options{Limits: lim})
+	} else {
+		net, err = nn.LoadLimits(path, lim)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := os.ReadFile(path)
+	return net, b, err
 }
 
 // modelRecord names the model file at path for records: its base name and

@@ -63,6 +63,10 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
 	fs.Float64Var(&s.Mix.Raw, fl("Mix.Raw", "raw"), s.Mix.Raw, "fraction of patches that are a raw item, as t10k is scored: pixels/255 on black, centred, unscaled, no jitter (a dress for a positive, an other garment for a negative)")
+	fs.Float64Var(&s.Mix.SceneCrop, fl("Mix.SceneCrop", "scene-crops"), s.Mix.SceneCrop, "fraction of patches cut from whole painted scenes at each item's box, moved and scaled at random as a scan's voted boxes are (--crop-shift, --crop-scale), and at background boxes (--crop-background), labelled by what they frame: the training data of a verifier (see README)")
+	fs.Float64Var(&s.Crops.Shift, fl("Crops.Shift", "crop-shift"), s.Crops.Shift, "with --scene-crops: std of a crop box's centre offset from its item's box, as a fraction of the side")
+	fs.Float64Var(&s.Crops.Scale, fl("Crops.Scale", "crop-scale"), s.Crops.Scale, "with --scene-crops: std of the log of a crop box's scale")
+	fs.IntVar(&s.Crops.Background, fl("Crops.Background", "crop-background"), s.Crops.Background, "with --scene-crops: background boxes (IoU < 0.4 with every item, labelled \"no item\") per item")
 	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&s.Background.Leaves, fl("Background.Leaves", "leaves"), s.Background.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")

@@ -41,7 +41,7 @@ def block(cin, cout, pad):
     return [nn.Conv2d(cin, cout, 3, padding=pad), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
-def net(arch):
+def net(arch, classes=10):
     if arch == "bn3s":
         layers = block(1, 16, 0) + block(16, 32, 0) + [nn.MaxPool2d(2)] + block(32, 32, 0) + [nn.MaxPool2d(2)]
         flat, hidden = 32 * 5 * 5, 128
@@ -53,7 +53,7 @@ def net(arch):
         flat, hidden = 128 * 3 * 3, 256
     else:
         sys.exit(f"unknown ARCH {arch!r}\n" + __doc__)
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, classes))
 
 
 def auc(scores, positive):

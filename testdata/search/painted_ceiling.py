@@ -13,7 +13,8 @@ network's weights go to OUTDIR/model.pt.
 usage: painted_ceiling.py CROPS.bin ARCH EPOCHS OUTDIR SCENEDIR...
 
 CROPS.bin: from `go run ./testdata/search/paintcrops N CROPS.bin` (one
-label byte and 784 pixel bytes per crop). ARCH as ceiling.py's.
+label byte and 784 pixel bytes per crop; label 10, "no item", from its
+-background, makes an eleventh class). ARCH as ceiling.py's.
 """
 import os
 import sys
@@ -45,7 +46,7 @@ def main():
     torch.set_grad_enabled(True)
     torch.manual_seed(1)
     x, y = load(crops)
-    model = net(arch)
+    model = net(arch, int(y.max()) + 1)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     steps = epochs * ((len(y) + 127) // 128)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)

@@ -2,21 +2,25 @@
 // items painted on the training photographs as `fc2conv scenes` paints them
 // (fmnist.MakeScene), from the train items that training keeps (the split
 // of --split-seed 1 and --val-fraction 0.1 leaves the held-out items out),
-// each cut at its truth box and resampled to 28×28. One label byte and 784
-// pixel bytes per item. Run from the repository root:
+// each cut at its truth box and resampled to 28×28 (fmnist.SceneCropper).
+// One label byte and 784 pixel bytes per item. With -jitter or -scale-jitter each item is cut at
+// a box moved off its truth box by those standard deviations (of the side,
+// and of the log of the side), as a scan's voted boxes are; -background K
+// adds K boxes per item that touch no item much (IoU < 0.4), labelled 10.
+// Run from the repository root:
 //
 //	go run ./testdata/search/paintcrops 20000 /tmp/paint-train.bin
+//	go run ./testdata/search/paintcrops -jitter 0.05 -scale-jitter 0.12 -background 1 20000 /tmp/verify-train.bin
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
-	"image"
 	"math/rand"
 	"os"
 	"strconv"
 
-	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/train"
 )
@@ -29,8 +33,16 @@ func main() {
 }
 
 func run(args []string) error {
+	fs := flag.NewFlagSet("paintcrops", flag.ContinueOnError)
+	jitter := fs.Float64("jitter", 0, "std of the box centre's offset, as a fraction of its side")
+	scaleJitter := fs.Float64("scale-jitter", 0, "std of the log of the box side's factor")
+	background := fs.Int("background", 0, "background boxes per item, labelled 10")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) != 2 {
-		return fmt.Errorf("usage: paintcrops SCENES OUT.bin")
+		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] SCENES OUT.bin")
 	}
 	scenes, err := strconv.Atoi(args[0])
 	if err != nil || scenes < 1 {
@@ -50,17 +62,13 @@ func run(args []string) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	rng := rand.New(rand.NewSource(7))
+	cropper := fmnist.NewSceneCropper(rand.New(rand.NewSource(7)), kept, photos,
+		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background})
 	items := 0
 	for range scenes {
-		img, truth := fmnist.MakeScene(rng, kept, photos[rng.Intn(len(photos))], 512, 256, 6)
-		for _, o := range truth {
-			box := image.Rect(int(o.Box[0]), int(o.Box[1]), int(o.Box[2]), int(o.Box[3]))
-			crop := imaging.Resize(imaging.Crop(img, box), fmnist.Side, fmnist.Side, imaging.Linear)
-			w.WriteByte(byte(o.Class))
-			for i := range fmnist.Side * fmnist.Side {
-				w.WriteByte(crop.Pix[4*i]) // NRGBA, grey: R is the value
-			}
+		for _, c := range cropper.Scene() {
+			w.WriteByte(byte(c.Class))
+			w.Write(c.Pix)
 			items++
 		}
 	}

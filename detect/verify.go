@@ -1,0 +1,187 @@
+package detect
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"sync"
+
+	"github.com/disintegration/imaging"
+	"github.com/fc2conv/fc2conv/nn"
+)
+
+// verifier is the detector's second stage (Options.Verifier): a
+// classifier shown the image under each box the scan reports.
+type verifier struct {
+	net   *nn.Network
+	class int
+	norm  *normalizer
+	win   nn.Pair
+	// out is the length of one output, checked to hold class.
+	out  int
+	pool sync.Pool
+}
+
+func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
+	if err := net.Validate(); err != nil {
+		return nil, err
+	}
+	switch last := net.Layers[len(net.Layers)-1].(type) {
+	case *nn.Softmax, *nn.Sigmoid:
+	default:
+		// The combined score assumes p in [0,1].
+		return nil, fmt.Errorf("its last layer %q is a %s, want a softmax or sigmoid: it must score probabilities", last.Name(), last.Kind())
+	}
+	norm, err := newNormalizer(net.Input)
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	win := net.Input.Window()
+	out, err := net.OutShape(win)
+	if err != nil {
+		return nil, err
+	}
+	if out.H != 1 || out.W != 1 {
+		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
+	}
+	v := &verifier{net: net, class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C}
+	if class != nil {
+		v.class = *class
+	}
+	if v.class < 0 || v.class >= out.C {
+		return nil, fmt.Errorf("class %d out of range: it has %d outputs", v.class, out.C)
+	}
+	v.pool.New = func() any {
+		e := nn.NewEngine(net)
+		e.SetThreads(threads)
+		return e
+	}
+	return v, nil
+}
+
+// rescore sets each detection's score to the geometric mean of its own
+// and the verifier's p(class) of the image under its box, mirror averaged
+// unless noFlip.
+func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
+	if len(dets) == 0 {
+		return nil
+	}
+	src, ok := img.(*image.NRGBA)
+	if !ok || src.Rect.Min != (image.Point{}) {
+		src = imaging.Clone(img)
+	}
+	e := v.pool.Get().(*nn.Engine)
+	defer v.pool.Put(e)
+	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
+	in := make([]float32, shape.Size())
+	out := make([]float32, v.out)
+	for i := range dets {
+		p := 0.0
+		for _, mirror := range []bool{false, true} {
+			if mirror && noFlip {
+				break
+			}
+			cropBox(in, src, dets[i].Box, v.win, v.norm, mirror)
+			if _, err := e.ForwardInto(out, in, shape); err != nil {
+				return fmt.Errorf("box %d: %w", i, err)
+			}
+			p += float64(out[v.class])
+		}
+		if !noFlip {
+			p /= 2
+		}
+		if math.IsNaN(p) {
+			return fmt.Errorf("box %d: the verifier's score is NaN", i)
+		}
+		dets[i].Score = math.Sqrt(dets[i].Score * max(0, min(1, p)))
+	}
+	return nil
+}
+
+// cropBox writes the image under box (x1, y1, x2, y2, continuous), resampled
+// to win, normalised, into dst (C×H×W), mirrored left to right if asked.
+// The filter is a triangle whose support widens with the shrink factor, as
+// imaging's Linear (and PIL's bilinear) filter shrinks, so a box sees what
+// the pyramid shows a window at that scale; outside the image it reads the
+// mean pixel, as the scan's padding does.
+func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer, mirror bool) {
+	xs := filterTaps(box[0], box[2], win.W, img.Rect.Dx())
+	ys := filterTaps(box[1], box[3], win.H, img.Rect.Dy())
+	plane := win.H * win.W
+	var px [3]float32
+	for r, ty := range ys {
+		for c, tx := range xs {
+			var acc [3]float32
+			for _, y := range ty {
+				for _, x := range tx {
+					w := y.w * x.w
+					pixel(&px, img, x.i, y.i, norm)
+					for ch := range norm.channels {
+						acc[ch] += w * px[ch]
+					}
+				}
+			}
+			col := c
+			if mirror {
+				col = win.W - 1 - c
+			}
+			for ch := range norm.channels {
+				dst[ch*plane+r*win.W+col] = acc[ch]
+			}
+		}
+	}
+}
+
+// pixel writes the normalised channels of img at (x, y); an index of -1
+// (outside the image) reads 0, the mean pixel.
+func pixel(dst *[3]float32, img *image.NRGBA, x, y int, norm *normalizer) {
+	if x < 0 || y < 0 {
+		*dst = [3]float32{}
+		return
+	}
+	p := img.Pix[y*img.Stride+4*x:]
+	if norm.channels == 1 {
+		luma := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
+		dst[0] = luma*norm.gScale + norm.gShift
+		return
+	}
+	dst[0], dst[1], dst[2] = norm.lut[0][p[0]], norm.lut[1][p[1]], norm.lut[2][p[2]]
+}
+
+// tap is one source pixel's weight in an output pixel; i is -1 outside the
+// image.
+type tap struct {
+	i int
+	w float32
+}
+
+// filterTaps returns, for each of n output pixels spanning [lo, hi) of a
+// source axis of size size, its source pixels and normalised weights.
+func filterTaps(lo, hi float64, n, size int) [][]tap {
+	scale := (hi - lo) / float64(n)
+	support := max(1, scale)
+	taps := make([][]tap, n)
+	for k := range taps {
+		centre := lo + (float64(k)+0.5)*scale
+		first, last := int(math.Floor(centre-support)), int(math.Ceil(centre+support))
+		var sum float64
+		var row []tap
+		for i := first; i <= last; i++ {
+			w := 1 - math.Abs(float64(i)+0.5-centre)/support
+			if w <= 0 {
+				continue
+			}
+			j := i
+			if j < 0 || j >= size {
+				j = -1
+			}
+			row = append(row, tap{i: j, w: float32(w)})
+			sum += w
+		}
+		for t := range row {
+			row[t].w = float32(float64(row[t].w) / sum)
+		}
+		taps[k] = row
+	}
+	return taps
+}
