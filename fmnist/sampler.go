@@ -500,7 +500,7 @@ func (s *Sampler) SampleClass(dst []float32) (class int) {
 // and returns its class; -1 when the scenes hold no items.
 func (s *Sampler) sceneCrop(dst []float32) int {
 	if len(s.crops) == 0 && s.cropper != nil {
-		s.crops = s.cropper.Scene()
+		s.crops, _ = s.cropper.Scene()
 	}
 	if len(s.crops) == 0 {
 		return -1

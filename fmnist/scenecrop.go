@@ -36,10 +36,11 @@ const (
 )
 
 // Crop is one window cut from a scene and resampled to Side×Side: grey
-// pixels, row-major, and the class of the item it frames (NoItem for a
-// background box).
+// pixels, row-major, the class of the item it frames (NoItem for a
+// background box) and the box it was cut at, in scene pixels.
 type Crop struct {
 	Class int
+	Box   image.Rectangle
 	Pix   []uint8
 }
 
@@ -61,8 +62,8 @@ func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg Scene
 }
 
 // Scene paints one scene and returns its crops: for each item, the item
-// and then its background boxes.
-func (c *SceneCropper) Scene() []Crop {
+// and then its background boxes. Its truth is returned too, for checks.
+func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	var photo image.Image
 	if len(c.photos) > 0 {
 		photo = c.photos[c.rng.Intn(len(c.photos))]
@@ -77,7 +78,7 @@ func (c *SceneCropper) Scene() []Crop {
 			}
 		}
 	}
-	return crops
+	return crops, truth
 }
 
 // cut resamples img under box to Side×Side with imaging's linear filter,
@@ -88,7 +89,7 @@ func cut(img *image.Gray, box image.Rectangle, class int) Crop {
 	for i := range pix {
 		pix[i] = small.Pix[4*i] // NRGBA of a grey image: R is the value
 	}
-	return Crop{Class: class, Pix: pix}
+	return Crop{Class: class, Box: box, Pix: pix}
 }
 
 // jittered is the truth box moved and scaled at random, whole inside

@@ -124,6 +124,42 @@ func TestScanModelFlag(t *testing.T) {
 	assert.Equal(t, detectionsOf(t, outs[0]), detectionsOf(t, outs[1]))
 }
 
+// --verifier names its file in errors and records, and must score
+// probabilities.
+func TestScanVerifierFlag(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "a.png")
+	writeImage(t, img, 40, 40, false)
+	missing := filepath.Join(dir, "absent.safetensors")
+	code, _, stderr := scanCLI("--verifier", missing, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --verifier "+missing+": ")
+	assert.Contains(t, stderr, "no such file")
+
+	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
+	fc, err := nn.Load(fcPath)
+	require.NoError(t, err)
+	fc.Layers = fc.Layers[:len(fc.Layers)-1] // its logits
+	logits := filepath.Join(dir, "logits.safetensors")
+	require.NoError(t, fc.Save(logits))
+	code, _, stderr = scanCLI("--verifier", logits, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --verifier: its last layer")
+	assert.Contains(t, stderr, "want a softmax or sigmoid")
+
+	// The shipped FC classifier as its own verifier: records name the
+	// pair, and the hash is not the model's alone.
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--threshold", "0", "--verifier", fcPath, img)
+	require.Equal(t, exitOK, code, stderr)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rec), stdout)
+	assert.Equal(t, "embedded:dress-fcn+dress.safetensors", rec["model"])
+	sum := sha256.Sum256(b0(t, filepath.Join("..", "..", "models", "dress-fcn.safetensors")))
+	assert.NotEqual(t, hex.EncodeToString(sum[:])[:12], rec["model_sha256"])
+	assert.Len(t, rec["model_sha256"], 12)
+	assert.NotEmpty(t, detectionsOf(t, stdout))
+}
+
 func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
 	t.Helper()
 	recs := readJSONL(t, []byte(jsonl))

@@ -66,7 +66,8 @@ func run(args []string) error {
 		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background})
 	items := 0
 	for range scenes {
-		for _, c := range cropper.Scene() {
+		crops, _ := cropper.Scene()
+		for _, c := range crops {
 			w.WriteByte(byte(c.Class))
 			w.Write(c.Pix)
 			items++

@@ -1,0 +1,85 @@
+package detect_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// brightnessVerifier is an FC classifier on a 12×12 grey window (not the
+// detector's 8×8: a verifier has its own) whose p(class 1) is
+// softmax(w·Σ(pixel−0.5) + bias): w > 0 likes white boxes, w < 0 dark
+// ones, w = 0 scores every box sigmoid(bias).
+func brightnessVerifier(t *testing.T, w, bias float32, threshold float64) *nn.Network {
+	dense := nn.NewDense("fc", 144, 2)
+	for i := range 144 {
+		dense.Weight.Data[144+i] = w // row 1: class 1
+	}
+	dense.Bias.Data[1] = bias
+	net := &nn.Network{
+		Input:     nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
+		Layers:    []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
+		Positive:  1,
+		Threshold: threshold,
+	}
+	require.NoError(t, net.Validate())
+	return net
+}
+
+func TestVerifierRescoresEachBox(t *testing.T) {
+	// The white 8×8 square of TestDetectFindsSquare: the scan alone
+	// reports it once, with score 1.
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	detectWith := func(v *nn.Network, thr float64) []detect.Detection {
+		t.Helper()
+		d, err := detect.New(squareFCN(t), detect.Options{Verifier: v, Threshold: thr})
+		require.NoError(t, err)
+		res, err := d.Detect(img)
+		require.NoError(t, err)
+		return res.Detections
+	}
+
+	// A constant verifier (p = 0.64): the score is sqrt(1 × 0.64) = 0.8,
+	// and the verifier's own threshold applies to it.
+	logit := float32(math.Log(0.64 / 0.36))
+	got := detectWith(brightnessVerifier(t, 0, logit, 0.75), 0)
+	require.Len(t, got, 1)
+	assert.Equal(t, [4]float64{12, 20, 20, 28}, got[0].Box)
+	assert.InDelta(t, 0.8, got[0].Score, 1e-5)
+	assert.Empty(t, detectWith(brightnessVerifier(t, 0, logit, 0.85), 0), "0.8 is under the verifier's threshold")
+	assert.Len(t, detectWith(brightnessVerifier(t, 0, logit, 0.85), 0.79), 1, "Options.Threshold wins over the verifier's")
+
+	// Verifiers that look: the box is all white, so one that likes white
+	// keeps the score near 1, and one that likes black removes the box.
+	got = detectWith(brightnessVerifier(t, 1, 0, 0), 0.5)
+	require.Len(t, got, 1)
+	assert.InDelta(t, 1, got[0].Score, 1e-4)
+	assert.Empty(t, detectWith(brightnessVerifier(t, -1, 0, 0), 0.5))
+}
+
+func TestVerifierOptionErrors(t *testing.T) {
+	noSoftmax := brightnessVerifier(t, 0, 0, 0)
+	noSoftmax.Layers = noSoftmax.Layers[:2]
+	cases := []struct {
+		name, option, msg string
+		opt               detect.Options
+	}{
+		{"logits", "Verifier", `last layer "fc" is a dense`, detect.Options{Verifier: noSoftmax}},
+		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
+		{"class without verifier", "VerifierClass", "without a Verifier", detect.Options{VerifierClass: detect.Class(0)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := detect.New(squareFCN(t), c.opt)
+			var oe *detect.OptionError
+			require.True(t, errors.As(err, &oe), "%v", err)
+			assert.Equal(t, c.option, oe.Option)
+			assert.Contains(t, err.Error(), c.msg)
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package fmnist_test
+
+import (
+	"image"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	i := float64(in.Dx() * in.Dy())
+	return i / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - i)
+}
+
+func truthRect(o fmnist.Object) image.Rectangle {
+	return image.Rect(int(o.Box[0]), int(o.Box[1]), int(o.Box[2]), int(o.Box[3]))
+}
+
+// Each item is cut near its truth box, as far off as Shift and Scale say,
+// and followed by background boxes that overlap no item much.
+func TestSceneCropperBoxes(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	cfg := fmnist.SceneCrops{Shift: 0.05, Scale: 0.12, Background: 2}
+	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(5)), items, photos, cfg)
+	var dx, logs []float64
+	backgrounds, dresses := 0, 0
+	for range 60 {
+		crops, truth := c.Scene()
+		require.NotEmpty(t, truth)
+		k := 0
+		for _, o := range truth {
+			item := crops[k]
+			k++
+			require.Equal(t, o.Class, item.Class)
+			require.Len(t, item.Pix, fmnist.Side*fmnist.Side)
+			side := o.Box[2] - o.Box[0]
+			dx = append(dx, (float64(item.Box.Min.X+item.Box.Max.X)/2-(o.Box[0]+o.Box[2])/2)/side)
+			logs = append(logs, math.Log(float64(item.Box.Dx())/side))
+			if o.Class == fmnist.Dress {
+				dresses++
+			}
+			for k < len(crops) && crops[k].Class == fmnist.NoItem {
+				for _, other := range truth {
+					require.Less(t, iou(crops[k].Box, truthRect(other)), fmnist.BackgroundIoU)
+				}
+				backgrounds++
+				k++
+			}
+		}
+		require.Equal(t, len(crops), k)
+	}
+	std := func(v []float64) float64 {
+		var s, s2 float64
+		for _, x := range v {
+			s, s2 = s+x, s2+x*x
+		}
+		m := s / float64(len(v))
+		return math.Sqrt(s2/float64(len(v)) - m*m)
+	}
+	// Rounding to whole pixels adds a little to both.
+	assert.InDelta(t, 0.05, std(dx), 0.015, "centre offset")
+	assert.InDelta(t, 0.12, std(logs), 0.03, "log scale")
+	assert.InDelta(t, 2*len(dx), backgrounds, float64(len(dx))/5, "two background boxes per item, nearly all found")
+	assert.InDelta(t, 1.0/3, float64(dresses)/float64(len(dx)), 0.08, "scenes paint a third dresses")
+
+	a, _ := fmnist.NewSceneCropper(rand.New(rand.NewSource(9)), items, photos, cfg).Scene()
+	b, _ := fmnist.NewSceneCropper(rand.New(rand.NewSource(9)), items, photos, cfg).Scene()
+	assert.Equal(t, a, b, "same stream, same crops")
+}
+
+// Without jitter an item is cut at its truth box.
+func TestSceneCropperExactBoxes(t *testing.T) {
+	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(2)), loadTiny(t, "train"), nil, fmnist.SceneCrops{})
+	crops, truth := c.Scene()
+	require.Len(t, crops, len(truth))
+	for i, o := range truth {
+		assert.Equal(t, truthRect(o), crops[i].Box)
+	}
+}
+
+func TestSamplerSceneCrops(t *testing.T) {
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Mix.SceneCrop = 1
+	s, err := fmnist.NewSamplerWith(loadTiny(t, "train"), trainPhotos(t), 3, cfg)
+	require.NoError(t, err)
+	counts := map[int]int{}
+	p := make([]float32, fmnist.PatchLen)
+	for range 600 {
+		c := s.SampleClass(p)
+		require.True(t, c >= 0 && c <= fmnist.NoItem, "class %d", c)
+		counts[c]++
+		for _, v := range p {
+			require.True(t, v >= 0 && v <= 1)
+		}
+	}
+	// One background box per item, a third of the items dresses.
+	assert.InDelta(t, 300, counts[fmnist.NoItem], 40)
+	assert.InDelta(t, 100, counts[fmnist.Dress], 35)
+
+	for _, c := range []struct {
+		set   func(*fmnist.SamplerConfig)
+		field string
+	}{
+		{func(c *fmnist.SamplerConfig) { c.Mix.SceneCrop = 1.5 }, "Mix.SceneCrop"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Shift = 0.6 }, "Crops.Shift"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Scale = -0.1 }, "Crops.Scale"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Background = 11 }, "Crops.Background"},
+	} {
+		bad := fmnist.DefaultSamplerConfig()
+		c.set(&bad)
+		var ce *fmnist.ConfigError
+		require.ErrorAs(t, bad.Validate(), &ce, c.field)
+		assert.Equal(t, c.field, ce.Field)
+	}
+}
