@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -26,7 +27,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	splitSeed := fs.Int64("split-seed", 1, "with --split val: the seed of the held-out split (the shipped members': 1)")
 	valFraction := fs.Float64("val-fraction", d.ValFraction, "with --split val: the fraction of train items held out")
 	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
-	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the model's own threshold, or 0.5)")
+	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
+	verifier := fs.String("verifier", "", "a second-stage classifier `file`, as scan --verifier: an item's score is sqrt(model's p × verifier's p), each network run once on the item")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference")
@@ -68,6 +70,13 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
 		return exitFail
 	}
+	var verNet *nn.Network
+	if *verifier != "" {
+		if verNet, err = nn.Load(*verifier); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier: %v\n", err)
+			return exitFail
+		}
+	}
 	var baseNet *nn.Network
 	if *baseline != "" {
 		if baseNet, err = nn.Load(*baseline); err != nil {
@@ -77,6 +86,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	if !isSet(fs, "threshold") {
 		*threshold = net.Threshold
+		if verNet != nil {
+			*threshold = verNet.Threshold
+		}
 		if *threshold == 0 {
 			*threshold = 0.5
 		}
@@ -104,6 +116,17 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", name, err)
 		return exitFail
+	}
+	if verNet != nil {
+		verified, err := train.Scores(verNet, set)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", *verifier, err)
+			return exitFail
+		}
+		for i, p := range verified {
+			scores[i] = math.Sqrt(scores[i] * max(0, min(1, p)))
+		}
+		name += " verified by " + *verifier
 	}
 	m := train.Evaluate(scores, set, *threshold)
 	dress := make([]bool, len(scores))

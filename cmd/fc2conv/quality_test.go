@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/fmnist"
@@ -116,6 +117,44 @@ func TestEvalClassifyAsScene(t *testing.T) {
 	code, stdout, stderr := runCLI(append(args, "--as-scene", "2.5")...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "t10k painted at 2.5× as a scene shows them (")
+}
+
+// --verifier scores an item sqrt(model's p × verifier's p): the model as
+// its own verifier changes no score, and a verifier that calls
+// everything a dress (p = 1) leaves sqrt of the model's. Its threshold is
+// the default.
+func TestEvalClassifyVerifier(t *testing.T) {
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--threshold", "0.5"}
+	code, alone, stderr := runCLI(args...)
+	require.Equal(t, exitOK, code, stderr)
+	code, self, stderr := runCLI(append(args, "--verifier", "../../models/dress-fcn.safetensors")...)
+	require.Equal(t, exitOK, code, stderr)
+	body := func(out string) string { return out[strings.Index(out, "\n"):] } // after the title
+	assert.Equal(t, body(alone), body(self))
+
+	fc, err := nn.Load("../../models/dress.safetensors")
+	require.NoError(t, err)
+	last := fc.Layers[len(fc.Layers)-2].(*nn.Dense) // before the softmax
+	for i := range last.Weight.Data {
+		last.Weight.Data[i] = 0
+	}
+	for i := range last.Bias.Data {
+		last.Bias.Data[i] = -100
+	}
+	last.Bias.Data[fc.Positive] = 100
+	fc.Threshold = 0.7
+	yes := filepath.Join(t.TempDir(), "yes.safetensors")
+	require.NoError(t, fc.Save(yes))
+	code, stdout, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--verifier", yes)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "verified by "+yes)
+	assert.Contains(t, stdout, "dress vs rest at p ≥ 0.70", "the verifier's threshold")
+	// sqrt is monotone: the ranking, and so the AUC, is the model's.
+	auc := func(out string) string { return out[strings.Index(out, "AUC"):][:10] }
+	code, plain, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, auc(plain), auc(stdout))
+	assert.NotEqual(t, plain, stdout)
 }
 
 // --split val scores the train items that training with the same split
