@@ -150,7 +150,8 @@ type Result struct {
 	// (Options.PadSmall).
 	Padded bool
 	// NonFinite counts heatmap cells that are NaN or ±Inf (a network that
-	// overflows on this image); they never become detections.
+	// overflows on this image), and boxes a Verifier scores NaN; they
+	// never become detections.
 	NonFinite int
 }
 
@@ -462,7 +463,13 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 		}
 		// Two boxes kept on one object (overlapping less than NMS allows)
 		// can both verify well; the second NMS keeps the better.
-		verified := slices.DeleteFunc(res.Detections, func(c Detection) bool { return c.Score < d.thr })
+		verified := slices.DeleteFunc(res.Detections, func(c Detection) bool {
+			if math.IsNaN(c.Score) {
+				res.NonFinite++
+				return true
+			}
+			return c.Score < d.thr
+		})
 		res.Detections = NMS(verified, d.opt.NMS, d.opt.MaxDetections)
 	}
 	return res, nil

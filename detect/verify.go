@@ -61,7 +61,8 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 
 // rescore sets each detection's score to the geometric mean of its own
 // and the verifier's p(class) of the image under its box, mirror averaged
-// unless noFlip.
+// unless noFlip. A box the verifier scores NaN gets a NaN score, for the
+// caller to drop and count, as the scan's own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil
@@ -90,10 +91,10 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		if !noFlip {
 			p /= 2
 		}
-		if math.IsNaN(p) {
-			return fmt.Errorf("box %d: the verifier's score is NaN", i)
+		if !math.IsNaN(p) {
+			p = max(0, min(1, p)) // +Inf from an overflowing softmax is 1
 		}
-		dets[i].Score = math.Sqrt(dets[i].Score * max(0, min(1, p)))
+		dets[i].Score = math.Sqrt(dets[i].Score * p)
 	}
 	return nil
 }

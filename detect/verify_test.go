@@ -60,6 +60,28 @@ func TestVerifierRescoresEachBox(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.InDelta(t, 1, got[0].Score, 1e-4)
 	assert.Empty(t, detectWith(brightnessVerifier(t, -1, 0, 0), 0.5))
+
+	// A verifier that overflows (∞ − ∞ in its second layer) drops every
+	// box and counts it, as the scan's own non-finite cells are, whatever
+	// the threshold.
+	over := nn.NewDense("over", 144, 2)
+	for i := range over.Weight.Data {
+		over.Weight.Data[i] = 1e38
+	}
+	diff := nn.NewDense("diff", 2, 2)
+	diff.Weight.Data[2], diff.Weight.Data[3] = 1, -1
+	nan := &nn.Network{
+		Input:    nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
+		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), over, diff, nn.NewSoftmax("softmax")},
+		Positive: 1,
+	}
+	require.NoError(t, nan.Validate())
+	d, err := detect.New(squareFCN(t), detect.Options{Verifier: nan, Threshold: detect.EveryWindow})
+	require.NoError(t, err)
+	res, err := d.Detect(img)
+	require.NoError(t, err)
+	assert.Empty(t, res.Detections)
+	assert.Positive(t, res.NonFinite)
 }
 
 func TestVerifierOptionErrors(t *testing.T) {
