@@ -136,19 +136,14 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: --verifier "+missing+": ")
 	assert.Contains(t, stderr, "no such file")
 
-	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
-	fc, err := nn.Load(fcPath)
-	require.NoError(t, err)
-	fc.Layers = fc.Layers[:len(fc.Layers)-1] // its logits
-	logits := filepath.Join(dir, "logits.safetensors")
-	require.NoError(t, fc.Save(logits))
-	code, _, stderr = scanCLI("--verifier", logits, img)
+	code, _, stderr = scanCLI("--verifier", logitsModel(t), img)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "fc2conv scan: --verifier: its last layer")
 	assert.Contains(t, stderr, "want a softmax or sigmoid")
 
 	// The shipped FC classifier as its own verifier: records name the
 	// pair, and the hash is not the model's alone.
+	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
 	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--threshold", "0", "--verifier", fcPath, img)
 	require.Equal(t, exitOK, code, stderr)
 	var rec map[string]any
@@ -158,6 +153,18 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.NotEqual(t, hex.EncodeToString(sum[:])[:12], rec["model_sha256"])
 	assert.Len(t, rec["model_sha256"], 12)
 	assert.NotEmpty(t, detectionsOf(t, stdout))
+}
+
+// logitsModel saves the shipped FC classifier without its softmax, a
+// model no verifier may be, and returns its path.
+func logitsModel(t *testing.T) string {
+	t.Helper()
+	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
+	require.NoError(t, err)
+	fc.Layers = fc.Layers[:len(fc.Layers)-1]
+	path := filepath.Join(t.TempDir(), "logits.safetensors")
+	require.NoError(t, fc.Save(path))
+	return path
 }
 
 func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {

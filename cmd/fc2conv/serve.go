@@ -9,16 +9,19 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/serve"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "", "Serves detection over HTTP: POST /v1/detect (an image as the body or the multipart\nfield \"image\"; query parameters threshold, scales, step, flip, class, heatmap=png),\nGET /v1/model, GET /healthz, GET /metrics (Prometheus), and a page at / to try it\nin a browser. SIGTERM or Ctrl-C stops it after the requests in flight.", stderr)
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
+	verifierPath := fs.String("verifier", "", "second-stage classifier `file` that rescores each box, as scan --verifier; its stored threshold becomes the default")
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one); 0.0.0.0:8080 for every interface")
 	workers := fs.Int("workers", 1, "images scanned at once; each uses GOMAXPROCS / workers threads")
 	maxInFlight := fs.Int("max-in-flight", 0, "detect requests admitted at once, running or queued; more get 503 (default: 4 × workers)")
@@ -47,11 +50,29 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--timeout %v must be > 0", *timeout)
 	}
 	opt := detect.Options{}
+	var verifierFile []byte
+	if *verifierPath != "" {
+		var err error
+		if opt.Verifier, verifierFile, err = loadVerifier(*verifierPath, nn.Limits{}); err != nil {
+			fmt.Fprintf(stderr, "fc2conv serve: --verifier %s: %v\n", *verifierPath, err)
+			if errors.Is(err, iofs.ErrNotExist) {
+				return exitUsage
+			}
+			return exitFail
+		}
+	}
 	det, model, err := openModel(*modelPath, opt)
 	if err != nil && *modelPath != "" {
 		err = fmt.Errorf("--model %s: %w", *modelPath, err)
 	}
+	if err == nil && opt.Verifier != nil {
+		model = model.With(filepath.Base(*verifierPath), verifierFile)
+	}
 	if err != nil {
+		var oe *detect.OptionError
+		if errors.As(err, &oe) {
+			return usageErr("%v", optionFlagErr(err))
+		}
 		fmt.Fprintf(stderr, "fc2conv serve: %v\n", err)
 		if errors.Is(err, iofs.ErrNotExist) {
 			return exitUsage

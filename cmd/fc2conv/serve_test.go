@@ -34,6 +34,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--timeout", "0s"}, "--timeout 0s"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--model", "/nonexistent/m.safetensors"}, "--model /nonexistent/m.safetensors"},
+		{[]string{"--verifier", "/nonexistent/v.safetensors"}, "--verifier /nonexistent/v.safetensors: "},
+		{[]string{"--verifier", logitsModel(t)}, "--verifier: its last layer"},
 	} {
 		code, _, stderr := runCLI(append([]string{"serve", "--addr", "127.0.0.1:0"}, c.args...)...)
 		assert.Equal(t, exitUsage, code, "%v: %s", c.args, stderr)
