@@ -272,6 +272,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	recThr := det.Threshold()
 	if set["threshold"] {
 		recThr = *threshold
+	} else if opt.Verifier != nil && opt.Verifier.Threshold == 0 {
+		// The model's threshold was chosen for its own score, not the verified one.
+		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", *verifierPath, recThr)
 	} else if det.Network().Threshold == 0 {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}

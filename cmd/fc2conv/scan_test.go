@@ -153,6 +153,18 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.NotEqual(t, hex.EncodeToString(sum[:])[:12], rec["model_sha256"])
 	assert.Len(t, rec["model_sha256"], 12)
 	assert.NotEmpty(t, detectionsOf(t, stdout))
+
+	// A verifier that stores no threshold: the model's applies, with a
+	// warning, since it was chosen for the unverified score.
+	fc, err := nn.Load(fcPath)
+	require.NoError(t, err)
+	fc.Threshold = 0
+	noThr := filepath.Join(dir, "no-threshold.safetensors")
+	require.NoError(t, fc.Save(noThr))
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier", noThr, img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.8445,`)
+	assert.Contains(t, stderr, "fc2conv scan: warning: --verifier "+noThr+" stores no threshold; scanning at 0.8445 (set --threshold)\n")
 }
 
 // logitsModel saves the shipped FC classifier without its softmax, a
