@@ -3,9 +3,10 @@
 // image pyramid, turns the output channel of one class into heatmaps whose
 // cells map back to boxes in the original image, and keeps the best boxes
 // with non-maximum suppression, each moved by box voting to the mean of the
-// windows around it (Options.Vote). It also renders heatmap overlays, writes
-// heatmaps as NumPy .npy files and scores detections with COCO-style
-// average precision.
+// windows around it (Options.Vote), and optionally rescored by a second
+// classifier shown the image under each box (Options.Verifier). It also
+// renders heatmap overlays, writes heatmaps as NumPy .npy files and scores
+// detections with COCO-style average precision.
 //
 // New takes a network already converted; Open loads a model file and
 // converts an FC one first. The zero Options mean the documented defaults.
