@@ -92,11 +92,7 @@ func TestScanModelFlag(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "a.png")
 	writeImage(t, img, 40, 40, false)
-	missing := filepath.Join(dir, "absent.safetensors")
-	code, _, stderr := scanCLI("--model", missing, img)
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "fc2conv scan: --model "+missing+": ")
-	assert.Contains(t, stderr, "no such file")
+	assertMissingFileNamesFlag(t, "--model", img)
 
 	// The shipped FC file scans at its stored threshold, as its twin does.
 	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", "--model", filepath.Join("..", "..", "models", "dress.safetensors"), img)
@@ -105,11 +101,7 @@ func TestScanModelFlag(t *testing.T) {
 	assert.NotContains(t, stderr, "warning")
 
 	// A model that stores none scans at 0.5, and scan says so.
-	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
-	require.NoError(t, err)
-	fc.Threshold = 0
-	noThr := filepath.Join(dir, "fc-none.safetensors")
-	require.NoError(t, fc.Save(noThr))
+	noThr := editedShippedFC(t, "fc-none.safetensors", func(fc *nn.Network) { fc.Threshold = 0 })
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", noThr, img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"threshold":0.5,`)
@@ -130,13 +122,9 @@ func TestScanVerifierFlag(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "a.png")
 	writeImage(t, img, 40, 40, false)
-	missing := filepath.Join(dir, "absent.safetensors")
-	code, _, stderr := scanCLI("--verifier", missing, img)
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "fc2conv scan: --verifier "+missing+": ")
-	assert.Contains(t, stderr, "no such file")
+	assertMissingFileNamesFlag(t, "--verifier", img)
 
-	code, _, stderr = scanCLI("--verifier", logitsModel(t), img)
+	code, _, stderr := scanCLI("--verifier", logitsModel(t), img)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "fc2conv scan: --verifier: its last layer")
 	assert.Contains(t, stderr, "want a softmax or sigmoid")
@@ -156,27 +144,40 @@ func TestScanVerifierFlag(t *testing.T) {
 
 	// A verifier that stores no threshold: the model's applies, with a
 	// warning, since it was chosen for the unverified score.
-	fc, err := nn.Load(fcPath)
-	require.NoError(t, err)
-	fc.Threshold = 0
-	noThr := filepath.Join(dir, "no-threshold.safetensors")
-	require.NoError(t, fc.Save(noThr))
+	noThr := editedShippedFC(t, "no-threshold.safetensors", func(fc *nn.Network) { fc.Threshold = 0 })
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier", noThr, img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"threshold":0.8445,`)
 	assert.Contains(t, stderr, "fc2conv scan: warning: --verifier "+noThr+" stores no threshold; scanning at 0.8445 (set --threshold)\n")
 }
 
-// logitsModel saves the shipped FC classifier without its softmax, a
-// model no verifier may be, and returns its path.
-func logitsModel(t *testing.T) string {
+// assertMissingFileNamesFlag: a missing model file given to flag is a
+// usage error that names the flag and the file.
+func assertMissingFileNamesFlag(t *testing.T, flag, img string) {
+	t.Helper()
+	missing := filepath.Join(t.TempDir(), "absent.safetensors")
+	code, _, stderr := scanCLI(flag, missing, img)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: "+flag+" "+missing+": ")
+	assert.Contains(t, stderr, "no such file")
+}
+
+// editedShippedFC saves the shipped FC classifier, changed by edit, as
+// name in a temporary dir and returns its path.
+func editedShippedFC(t *testing.T, name string, edit func(*nn.Network)) string {
 	t.Helper()
 	fc, err := nn.Load(filepath.Join("..", "..", "models", "dress.safetensors"))
 	require.NoError(t, err)
-	fc.Layers = fc.Layers[:len(fc.Layers)-1]
-	path := filepath.Join(t.TempDir(), "logits.safetensors")
+	edit(fc)
+	path := filepath.Join(t.TempDir(), name)
 	require.NoError(t, fc.Save(path))
 	return path
+}
+
+// logitsModel is the shipped FC classifier without its softmax, a model
+// no verifier may be.
+func logitsModel(t *testing.T) string {
+	return editedShippedFC(t, "logits.safetensors", func(fc *nn.Network) { fc.Layers = fc.Layers[:len(fc.Layers)-1] })
 }
 
 func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
