@@ -22,6 +22,17 @@ type verifier struct {
 	pool sync.Pool
 }
 
+// CheckVerifier reports why net cannot be an Options.Verifier, or nil: it
+// must be valid, give one score vector on its window, and end in a
+// softmax or sigmoid, so that it scores probabilities.
+func CheckVerifier(net *nn.Network) error {
+	if net == nil {
+		return fmt.Errorf("verifier is nil")
+	}
+	_, err := newVerifier(net, nil, 1)
+	return err
+}
+
 func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if err := net.Validate(); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/internal/resample"
 	"github.com/fc2conv/fc2conv/models"
@@ -75,6 +76,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		if verNet, err = nn.Load(*verifier); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier: %v\n", err)
 			return exitFail
+		}
+		if err := detect.CheckVerifier(verNet); err != nil {
+			return usageErr("--verifier %s: %v", *verifier, err)
 		}
 	}
 	var baseNet *nn.Network

@@ -155,6 +155,11 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, auc(plain), auc(stdout))
 	assert.NotEqual(t, plain, stdout)
+
+	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--verifier", logitsModel(t))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv eval classify: --verifier ")
+	assert.Contains(t, stderr, "want a softmax or sigmoid")
 }
 
 // --split val scores the train items that training with the same split
