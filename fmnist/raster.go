@@ -252,8 +252,12 @@ func (c *canvas) gray() *image.Gray {
 
 // shrunk brings c to w×h grey bytes (row-major) the way the detector's
 // pyramid resamples an image: 8-bit first, then imaging's linear filter.
-func (c *canvas) shrunk(w, h int) []uint8 {
-	small := imaging.Resize(c.gray(), w, h, imaging.Linear)
+func (c *canvas) shrunk(w, h int) []uint8 { return resized(c.gray(), w, h) }
+
+// resized is img resampled to w×h grey bytes (row-major) with imaging's
+// linear filter, as the detector's pyramid resamples.
+func resized(img image.Image, w, h int) []uint8 {
+	small := imaging.Resize(img, w, h, imaging.Linear)
 	out := make([]uint8, w*h)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {

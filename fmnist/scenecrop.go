@@ -81,15 +81,10 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	return crops, truth
 }
 
-// cut resamples img under box to Side×Side with imaging's linear filter,
-// as the detector's pyramid resamples.
+// cut resamples img under box to Side×Side as the detector's pyramid
+// resamples.
 func cut(img *image.Gray, box image.Rectangle, class int) Crop {
-	small := imaging.Resize(imaging.Crop(img, box), Side, Side, imaging.Linear)
-	pix := make([]uint8, Side*Side)
-	for i := range pix {
-		pix[i] = small.Pix[4*i] // NRGBA of a grey image: R is the value
-	}
-	return Crop{Class: class, Box: box, Pix: pix}
+	return Crop{Class: class, Box: box, Pix: resized(imaging.Crop(img, box), Side, Side)}
 }
 
 // jittered is the truth box moved and scaled at random, whole inside
