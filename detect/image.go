@@ -134,6 +134,12 @@ type normalizer struct {
 	gScale, gShift float32
 }
 
+// grey is the normalised BT.601 luma of the 8-bit RGB(A) pixel p.
+func (n *normalizer) grey(p []uint8) float32 {
+	luma := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
+	return luma*n.gScale + n.gShift
+}
+
 func newNormalizer(spec nn.InputSpec) (*normalizer, error) {
 	if spec.Channels != 1 && spec.Channels != 3 {
 		return nil, fmt.Errorf("input has %d channels, want 1 (grey) or 3 (RGB)", spec.Channels)
@@ -207,8 +213,7 @@ func (s *source) fill(dst []float32, y0, x0, h, w int) {
 			}
 			p := s.img.Pix[y*s.img.Stride+4*x:]
 			if s.norm.channels == 1 {
-				luma := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
-				dst[o] = luma*s.norm.gScale + s.norm.gShift
+				dst[o] = s.norm.grey(p)
 				continue
 			}
 			dst[o] = s.norm.lut[0][p[0]]

@@ -153,8 +153,7 @@ func pixel(dst *[3]float32, img *image.NRGBA, x, y int, norm *normalizer) {
 	}
 	p := img.Pix[y*img.Stride+4*x:]
 	if norm.channels == 1 {
-		luma := 0.299*float32(p[0]) + 0.587*float32(p[1]) + 0.114*float32(p[2])
-		dst[0] = luma*norm.gScale + norm.gShift
+		dst[0] = norm.grey(p)
 		return
 	}
 	dst[0], dst[1], dst[2] = norm.lut[0][p[0]], norm.lut[1][p[1]], norm.lut[2][p[2]]
