@@ -237,22 +237,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	opt.Threads = *threads
 	lim := nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}
 	imp.Limits, imp.MaxNodes = lim, *maxNodes
-	var verifierFile []byte
-	if *verifierPath != "" {
-		if opt.Verifier, verifierFile, err = loadVerifier(*verifierPath, lim); err != nil {
-			fmt.Fprintf(stderr, "fc2conv scan: --verifier %s: %v\n", *verifierPath, err)
-			if errors.Is(err, iofs.ErrNotExist) {
-				return exitUsage
-			}
-			return exitFail
+	var det *detect.Detector
+	var model scan.Model
+	verifierFile, err := openVerifier(&opt, *verifierPath, lim)
+	if err == nil {
+		det, model, err = openModelLimits(*modelPath, opt, lim, imp)
+		if err != nil && *modelPath != "" {
+			err = fmt.Errorf("--model %s: %w", *modelPath, err)
 		}
-	}
-	det, model, err := openModelLimits(*modelPath, opt, lim, imp)
-	if err != nil && *modelPath != "" {
-		err = fmt.Errorf("--model %s: %w", *modelPath, err)
-	}
-	if err == nil && opt.Verifier != nil {
-		model = model.With(filepath.Base(*verifierPath), verifierFile)
 	}
 	if err != nil {
 		var oe *detect.OptionError
@@ -267,6 +259,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitFail
+	}
+	if opt.Verifier != nil {
+		model = model.With(filepath.Base(*verifierPath), verifierFile)
 	}
 	// Records carry the threshold as the user gave it (0, not EveryWindow).
 	recThr := det.Threshold()
@@ -418,21 +413,27 @@ func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx
 	return d, model, nil
 }
 
-// loadVerifier reads a --verifier model (fc2conv's own file or ONNX,
-// within lim) and then its bytes, which name it in records.
-func loadVerifier(path string, lim nn.Limits) (*nn.Network, []byte, error) {
-	var net *nn.Network
+// openVerifier puts the --verifier model at path (fc2conv's own file or
+// ONNX, within lim; none for "") into opt and returns its bytes, which
+// name it in records. Errors name the flag.
+func openVerifier(opt *detect.Options, path string, lim nn.Limits) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
 	var err error
 	if isONNX(path) {
-		net, err = onnx.Import(path, onnx.Options{Limits: lim})
+		opt.Verifier, err = onnx.Import(path, onnx.Options{Limits: lim})
 	} else {
-		net, err = nn.LoadLimits(path, lim)
+		opt.Verifier, err = nn.LoadLimits(path, lim)
+	}
+	var b []byte
+	if err == nil {
+		b, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("--verifier %s: %w", path, err)
 	}
-	b, err := os.ReadFile(path)
-	return net, b, err
+	return b, nil
 }
 
 // modelRecord names the model file at path for records: its base name and

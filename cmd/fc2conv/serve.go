@@ -15,6 +15,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/scan"
 	"github.com/fc2conv/fc2conv/serve"
 )
 
@@ -50,23 +51,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--timeout %v must be > 0", *timeout)
 	}
 	opt := detect.Options{}
-	var verifierFile []byte
-	if *verifierPath != "" {
-		var err error
-		if opt.Verifier, verifierFile, err = loadVerifier(*verifierPath, nn.Limits{}); err != nil {
-			fmt.Fprintf(stderr, "fc2conv serve: --verifier %s: %v\n", *verifierPath, err)
-			if errors.Is(err, iofs.ErrNotExist) {
-				return exitUsage
-			}
-			return exitFail
+	var det *detect.Detector
+	var model scan.Model
+	verifierFile, err := openVerifier(&opt, *verifierPath, nn.Limits{})
+	if err == nil {
+		det, model, err = openModel(*modelPath, opt)
+		if err != nil && *modelPath != "" {
+			err = fmt.Errorf("--model %s: %w", *modelPath, err)
 		}
-	}
-	det, model, err := openModel(*modelPath, opt)
-	if err != nil && *modelPath != "" {
-		err = fmt.Errorf("--model %s: %w", *modelPath, err)
-	}
-	if err == nil && opt.Verifier != nil {
-		model = model.With(filepath.Base(*verifierPath), verifierFile)
 	}
 	if err != nil {
 		var oe *detect.OptionError
@@ -78,6 +70,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitFail
+	}
+	if opt.Verifier != nil {
+		model = model.With(filepath.Base(*verifierPath), verifierFile)
 	}
 	srv, err := serve.New(serve.Config{Detector: det, Options: opt, Model: model, Workers: *workers, MaxInFlight: *maxInFlight,
 		MaxBodyBytes: int64(*maxBody) << 20, MaxPixels: int(*maxMpx * 1e6), Timeout: *timeout})
