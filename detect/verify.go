@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/disintegration/imaging"
@@ -13,7 +14,6 @@ import (
 // verifier is the detector's second stage (Options.Verifier): a
 // classifier shown the image under each box the scan reports.
 type verifier struct {
-	net   *nn.Network
 	class int
 	norm  *normalizer
 	win   nn.Pair
@@ -55,7 +55,7 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if out.H != 1 || out.W != 1 {
 		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{net: net, class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C}
+	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C}
 	if class != nil {
 		v.class = *class
 	}
@@ -88,12 +88,15 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	in := make([]float32, shape.Size())
 	out := make([]float32, v.out)
 	for i := range dets {
+		cropBox(in, src, dets[i].Box, v.win, v.norm)
 		p := 0.0
-		for _, mirror := range []bool{false, true} {
-			if mirror && noFlip {
-				break
+		for view := range 2 {
+			if view == 1 {
+				if noFlip {
+					break
+				}
+				mirrorRows(in, v.win.W) // the same crop, mirrored
 			}
-			cropBox(in, src, dets[i].Box, v.win, v.norm, mirror)
 			if _, err := e.ForwardInto(out, in, shape); err != nil {
 				return fmt.Errorf("box %d: %w", i, err)
 			}
@@ -110,13 +113,21 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	return nil
 }
 
+// mirrorRows reverses every row of width w in x (planes of rows), left to
+// right.
+func mirrorRows(x []float32, w int) {
+	for r := 0; r+w <= len(x); r += w {
+		slices.Reverse(x[r : r+w])
+	}
+}
+
 // cropBox writes the image under box (x1, y1, x2, y2, continuous), resampled
-// to win, normalised, into dst (C×H×W), mirrored left to right if asked.
+// to win, normalised, into dst (C×H×W).
 // The filter is a triangle whose support widens with the shrink factor, as
 // imaging's Linear (and PIL's bilinear) filter shrinks, so a box sees what
 // the pyramid shows a window at that scale; outside the image it reads the
 // mean pixel, as the scan's padding does.
-func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer, mirror bool) {
+func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer) {
 	xs := filterTaps(box[0], box[2], win.W, img.Rect.Dx())
 	ys := filterTaps(box[1], box[3], win.H, img.Rect.Dy())
 	plane := win.H * win.W
@@ -133,12 +144,8 @@ func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm 
 					}
 				}
 			}
-			col := c
-			if mirror {
-				col = win.W - 1 - c
-			}
 			for ch := range norm.channels {
-				dst[ch*plane+r*win.W+col] = acc[ch]
+				dst[ch*plane+r*win.W+c] = acc[ch]
 			}
 		}
 	}

@@ -32,8 +32,9 @@ func TestCropBoxOnePixelPerPixel(t *testing.T) {
 	win := nn.Pair{H: 28, W: 28}
 	got := make([]float32, 28*28)
 	mirrored := make([]float32, 28*28)
-	cropBox(got, img, [4]float64{5, 7, 33, 35}, win, unitGrey(t), false)
-	cropBox(mirrored, img, [4]float64{5, 7, 33, 35}, win, unitGrey(t), true)
+	cropBox(got, img, [4]float64{5, 7, 33, 35}, win, unitGrey(t))
+	copy(mirrored, got)
+	mirrorRows(mirrored, 28)
 	for y := range 28 {
 		for x := range 28 {
 			want := float32(img.Pix[(y+7)*img.Stride+4*(x+5)])/255 - 0.5
@@ -49,7 +50,7 @@ func TestCropBoxOutsideReadsTheMean(t *testing.T) {
 	for i := range got {
 		got[i] = 9
 	}
-	cropBox(got, img, [4]float64{100, 100, 156, 156}, nn.Pair{H: 28, W: 28}, unitGrey(t), false)
+	cropBox(got, img, [4]float64{100, 100, 156, 156}, nn.Pair{H: 28, W: 28}, unitGrey(t))
 	for i, v := range got {
 		require.Zero(t, v, "pixel %d", i)
 	}
@@ -83,7 +84,7 @@ func TestCropBoxMatchesPIL(t *testing.T) {
 	win := nn.Pair{H: fix.Window, W: fix.Window}
 	got := make([]float32, win.H*win.W)
 	for _, c := range fix.Crops {
-		cropBox(got, img, c.Box, win, unitGrey(t), false)
+		cropBox(got, img, c.Box, win, unitGrey(t))
 		require.Len(t, c.Pixels, len(got))
 		for i, want := range c.Pixels {
 			require.InDelta(t, want-0.5, got[i], 2e-5, "box %v pixel %d", c.Box, i)
