@@ -105,12 +105,19 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		if !noFlip {
 			p /= 2
 		}
-		if !math.IsNaN(p) {
-			p = max(0, min(1, p)) // +Inf from an overflowing softmax is 1
-		}
-		dets[i].Score = math.Sqrt(dets[i].Score * p)
+		dets[i].Score = VerifiedScore(dets[i].Score, p)
 	}
 	return nil
+}
+
+// VerifiedScore is a box's score after verification: the geometric mean
+// of the scan's score and the verifier's p, p taken into [0,1] (+Inf from
+// an overflowing softmax is 1); NaN stays NaN.
+func VerifiedScore(scan, p float64) float64 {
+	if !math.IsNaN(p) {
+		p = max(0, min(1, p))
+	}
+	return math.Sqrt(scan * p)
 }
 
 // mirrorRows reverses every row of width w in x (planes of rows), left to

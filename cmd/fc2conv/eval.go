@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -128,7 +127,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		for i, p := range verified {
-			scores[i] = math.Sqrt(scores[i] * max(0, min(1, p)))
+			scores[i] = detect.VerifiedScore(scores[i], p)
 		}
 		name += " verified by " + *verifier
 	}
