@@ -250,15 +250,49 @@ func parallel(n, threads int, f func(i int)) {
 	wg.Wait()
 }
 
+// fixedA is an m×k matrix A that a pass multiplies many B by: packed once
+// when the kernels are Packed (the values Gemm would pack on every call,
+// in the same layout, so the products are the same to the bit), else
+// passed to Gemm each time.
+type fixedA struct {
+	gemm   kernels.Kernels
+	packed *kernels.PackedA // nil: through gemm
+	m, k   int
+	a      []float32
+	lda    int
+}
+
+func (t *Net) fixedA(m, k int, a []float32, lda int) fixedA {
+	f := fixedA{gemm: t.gemm, m: m, k: k, a: a, lda: lda}
+	if _, ok := t.gemm.(kernels.Packed); ok {
+		f.packed = kernels.PackA(m, k, a, lda)
+	}
+	return f
+}
+
+// times adds A·B into C, B being k×n.
+func (f fixedA) times(n int, b []float32, ldb int, c []float32, ldc int) {
+	if f.packed != nil {
+		f.gemm.(kernels.Packed).GemmPacked(f.packed, n, b, ldb, c, ldc)
+		return
+	}
+	f.gemm.Gemm(f.m, n, f.k, f.a, f.lda, b, ldb, c, ldc)
+}
+
 // numChunks is how many chunks a batch has.
 func (t *Net) numChunks() int { return (t.batch + chunk - 1) / chunk }
 
-// transpose writes the r×c matrix a into dst as c×r.
+// transpose writes the r×c matrix a into dst as c×r. It is kept out of
+// line: inlined into conv.backward's closure, its loop counters spilled
+// to the stack and it took a seventh of a verifier's training time.
+//
+//go:noinline
 func transpose(dst, a []float32, r, c int) {
 	for i := 0; i < r; i++ {
-		row := a[i*c : (i+1)*c]
-		for j, v := range row {
-			dst[j*r+i] = v
+		k := i
+		for _, v := range a[i*c : (i+1)*c] {
+			dst[k] = v
+			k += r
 		}
 	}
 }

@@ -385,3 +385,60 @@ func BenchmarkStep(b *testing.B) {
 		})
 	}
 }
+
+// transpose moves every value of an r×c matrix to (j, i).
+func TestTranspose(t *testing.T) {
+	for _, sz := range [][2]int{{1, 1}, {3, 5}, {17, 33}, {144, 576}, {64, 1}} {
+		r, c := sz[0], sz[1]
+		a := make([]float32, r*c)
+		for i := range a {
+			a[i] = float32(i) + 0.5
+		}
+		dst := make([]float32, r*c)
+		transpose(dst, a, r, c)
+		for i := 0; i < r; i++ {
+			for j := 0; j < c; j++ {
+				if dst[j*r+i] != a[i*c+j] {
+					t.Fatalf("%d×%d: dst[%d][%d] = %v, want a[%d][%d] = %v", r, c, j, i, dst[j*r+i], i, j, a[i*c+j])
+				}
+			}
+		}
+	}
+}
+
+// The 2×2 pooling path picks what the general one picks, the first of
+// equal maxima included, on odd sizes (the last row and column dropped).
+func TestMaxPool2x2MatchesAny(t *testing.T) {
+	is := nn.Shape{C: 3, H: 7, W: 9}
+	os := nn.Shape{C: 3, H: 3, W: 4}
+	p := &maxPool{l: &nn.MaxPool2D{Kernel: nn.Pair{H: 2, W: 2}, Stride: nn.Pair{H: 2, W: 2}}, is: is, os: os}
+	rng := rand.New(rand.NewSource(1))
+	x := make([]float32, is.Size())
+	for i := range x {
+		x[i] = float32(rng.Intn(3)) // many ties
+	}
+	x[5] = float32(math.NaN())
+	y1, y2 := make([]float32, os.Size()), make([]float32, os.Size())
+	a1, a2 := make([]int32, os.Size()), make([]int32, os.Size())
+	p.forwardAny(x, y1, a1)
+	p.forward2x2(x, y2, a2)
+	require.Equal(t, a1, a2)
+	for i := range y1 {
+		require.Equal(t, math.Float32bits(y1[i]), math.Float32bits(y2[i]), "output %d", i)
+	}
+}
+
+// relu's backward passes dout where the input is positive and +0
+// elsewhere, bit for bit (-0 and NaN gradients included).
+func TestReluBackwardBits(t *testing.T) {
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	in := []float32{1, -1, 0, negZero, nan, 2, 3}
+	dout := []float32{negZero, 5, 6, 7, 8, nan, -2}
+	din := make([]float32, len(in))
+	relu{}.backward(nil, in, nil, dout, din)
+	want := []float32{negZero, 0, 0, 0, 0, nan, -2}
+	for i := range want {
+		assert.Equal(t, math.Float32bits(want[i]), math.Float32bits(din[i]), "element %d", i)
+	}
+}

@@ -46,7 +46,8 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 
 func (c *conv) forward(t *Net, in, out []float32) {
 	isz, osz := c.is.Size(), c.os.Size()
-	w, b := c.l.Weight.Data, c.l.Bias.Data
+	b := c.l.Bias.Data
+	w := t.fixedA(c.m, c.k, c.l.Weight.Data, c.k)
 	t.chunks(func(ch, b0, b1 int) {
 		for s := b0; s < b1; s++ {
 			col := c.cols[s]
@@ -58,7 +59,7 @@ func (c *conv) forward(t *Net, in, out []float32) {
 					row[j] = b[m]
 				}
 			}
-			t.gemm.Gemm(c.m, c.n, c.k, w, c.k, col, c.n, o, c.n)
+			w.times(c.n, col, c.n, o, c.n)
 		}
 	})
 }
@@ -66,6 +67,7 @@ func (c *conv) forward(t *Net, in, out []float32) {
 func (c *conv) backward(t *Net, _, _, dout, din []float32) {
 	isz, osz := c.is.Size(), c.os.Size()
 	transpose(c.wT, c.l.Weight.Data, c.m, c.k)
+	wT := t.fixedA(c.k, c.m, c.wT, c.m)
 	t.chunks(func(ch, b0, b1 int) {
 		colT, dcol, pdw, pdb := c.colT[ch], c.dcol[ch], c.pdw[ch], c.pdb[ch]
 		clear(pdw)
@@ -83,7 +85,7 @@ func (c *conv) backward(t *Net, _, _, dout, din []float32) {
 			}
 			if din != nil {
 				clear(dcol)
-				t.gemm.Gemm(c.k, c.n, c.m, c.wT, c.m, dy, c.n, dcol, c.n)
+				wT.times(c.n, dy, c.n, dcol, c.n)
 				c.fold(dcol, din[s*isz:(s+1)*isz])
 			}
 		}
@@ -290,12 +292,17 @@ func (relu) backward(_ *Net, in, _, dout, din []float32) {
 	if din == nil {
 		return
 	}
+	// A mask, not a branch: the inputs' signs are a coin toss, and the
+	// mispredicted branch cost a twentieth of a verifier's training.
+	// Bit for bit what the branch gave: dout where in > 0, else +0.
+	dout = dout[:len(in)]
+	din = din[:len(in)]
 	for i, v := range in {
+		var keep uint32
 		if v > 0 {
-			din[i] = dout[i]
-		} else {
-			din[i] = 0
+			keep = ^uint32(0)
 		}
+		din[i] = math.Float32frombits(math.Float32bits(dout[i]) & keep)
 	}
 }
 
@@ -327,28 +334,65 @@ func newMaxPool(l *nn.MaxPool2D, is, os nn.Shape, batch int) (*maxPool, error) {
 
 func (p *maxPool) forward(t *Net, in, out []float32) {
 	isz, osz := p.is.Size(), p.os.Size()
-	k, st := p.l.Kernel, p.l.Stride
+	fast := p.l.Kernel == (nn.Pair{H: 2, W: 2}) && p.l.Stride == p.l.Kernel
 	t.chunks(func(_, b0, b1 int) {
 		for s := b0; s < b1; s++ {
 			x, y, arg := in[s*isz:(s+1)*isz], out[s*osz:(s+1)*osz], p.arg[s*osz:(s+1)*osz]
-			for c := 0; c < p.os.C; c++ {
-				for oy := 0; oy < p.os.H; oy++ {
-					for ox := 0; ox < p.os.W; ox++ {
-						best := (c*p.is.H+oy*st.H)*p.is.W + ox*st.W
-						for ky := 0; ky < k.H; ky++ {
-							for kx := 0; kx < k.W; kx++ {
-								if i := (c*p.is.H+oy*st.H+ky)*p.is.W + ox*st.W + kx; x[i] > x[best] {
-									best = i
-								}
-							}
-						}
-						o := (c*p.os.H+oy)*p.os.W + ox
-						y[o], arg[o] = x[best], int32(best)
-					}
-				}
+			if fast {
+				p.forward2x2(x, y, arg)
+			} else {
+				p.forwardAny(x, y, arg)
 			}
 		}
 	})
+}
+
+// forwardAny is one sample's forward for any window and stride.
+func (p *maxPool) forwardAny(x, y []float32, arg []int32) {
+	k, st := p.l.Kernel, p.l.Stride
+	for c := 0; c < p.os.C; c++ {
+		for oy := 0; oy < p.os.H; oy++ {
+			for ox := 0; ox < p.os.W; ox++ {
+				best := (c*p.is.H+oy*st.H)*p.is.W + ox*st.W
+				for ky := 0; ky < k.H; ky++ {
+					for kx := 0; kx < k.W; kx++ {
+						if i := (c*p.is.H+oy*st.H+ky)*p.is.W + ox*st.W + kx; x[i] > x[best] {
+							best = i
+						}
+					}
+				}
+				o := (c*p.os.H+oy)*p.os.W + ox
+				y[o], arg[o] = x[best], int32(best)
+			}
+		}
+	}
+}
+
+// forward2x2 is forward for 2×2 windows at stride 2, the common case,
+// with the same comparisons in the same order (so the same first of equal
+// maxima) but no index arithmetic per input.
+func (p *maxPool) forward2x2(x, y []float32, arg []int32) {
+	w := p.is.W
+	for c := 0; c < p.os.C; c++ {
+		for oy := 0; oy < p.os.H; oy++ {
+			top := (c*p.is.H + 2*oy) * w
+			o := (c*p.os.H + oy) * p.os.W
+			for ox := range y[o : o+p.os.W] {
+				i := top + 2*ox
+				best, bv := i, x[i]
+				if v := x[i+1]; v > bv {
+					best, bv = i+1, v
+				}
+				if v := x[i+w]; v > bv {
+					best, bv = i+w, v
+				}
+				if v := x[i+w+1]; v > bv {
+					best, bv = i+w+1, v
+				}
+				y[o+ox], arg[o+ox] = bv, int32(best)
+			}
+		}
+	}
 }
 
 func (p *maxPool) backward(t *Net, _, _, dout, din []float32) {

@@ -92,18 +92,18 @@ func photoAt(g *image.Gray, u, v float64) float32 {
 	return float32((top*(1-fy) + bot*fy) / 255)
 }
 
-// fillPhoto fills c with a view of photo: canvas pixel (x, y) shows photo
-// point (ox + (x+0.5)*step, oy + (y+0.5)*step), mirrored if flip. When a
-// canvas pixel covers several photo pixels it averages a few bilinear
-// samples so that downscaling does not alias badly.
-func (c *canvas) fillPhoto(g *image.Gray, ox, oy, step float64, flip bool) {
+// fillPhoto fills the pixels of c in r with a view of photo: canvas pixel
+// (x, y) shows photo point (ox + (x+0.5)*step, oy + (y+0.5)*step),
+// mirrored if flip. When a canvas pixel covers several photo pixels it
+// averages a few bilinear samples so that downscaling does not alias badly.
+func (c *canvas) fillPhoto(g *image.Gray, ox, oy, step float64, flip bool, r image.Rectangle) {
 	n := 1
 	if step > 1.5 {
 		n = min(4, int(math.Ceil(step)))
 	}
 	inv := 1 / float32(n*n)
-	for y := 0; y < c.h; y++ {
-		for x := 0; x < c.w; x++ {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
 			xx := x
 			if flip {
 				xx = c.w - 1 - x

@@ -761,7 +761,7 @@ func (s *Sampler) photoCrop() {
 	side := step * float64(c.w)
 	ox := uniform(s.rng, 0, max(0, w-side))
 	oy := uniform(s.rng, 0, max(0, h-side))
-	c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0)
+	c.fillPhoto(p, ox, oy, step, s.rng.Intn(2) == 0, image.Rect(0, 0, c.w, c.h))
 	if s.cfg.Background.PhotoVary > 0 && s.rng.Float64() < s.cfg.Background.PhotoVary {
 		c.vary(s.rng)
 	}

@@ -84,23 +84,54 @@ type Truth struct {
 // nItems. A nil photo gives a synthetic clutter background; w or h outside
 // [1, MaxSceneSide] gives an empty image. rng drives every choice.
 func MakeScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems int) (img *image.Gray, truth []Object) {
+	plan := planScene(rng, items, photo, w, h, nItems)
+	return plan.paint(nil), plan.truth
+}
+
+// scenePlan is a scene with every random choice made and nothing painted
+// yet, so that a caller reading only some pixels paints only those:
+// painting draws nothing from the rng, and a pixel's value does not depend
+// on which others are painted.
+type scenePlan struct {
+	w, h int
+	// The photograph's view (fillPhoto's arguments), or nil photo and a
+	// canvas already filled with clutter, whose painting draws from rng.
+	photo        *image.Gray
+	ox, oy, step float64
+	flipPhoto    bool
+	clutter      *canvas
+	pastes       []paste
+	truth        []Object
+}
+
+// paste is one item composited onto the scene (canvas.paste's arguments).
+type paste struct {
+	item          []uint8
+	rows, cols    int
+	cx, cy, scale float64
+	flip          bool
+	gain          float64
+}
+
+// planScene makes MakeScene's choices, in MakeScene's order.
+func planScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems int) scenePlan {
 	if w < 1 || h < 1 || w > MaxSceneSide || h > MaxSceneSide {
-		return image.NewGray(image.Rect(0, 0, 0, 0)), nil
+		return scenePlan{}
 	}
-	c := canvas{pix: make([]float32, w*h), w: w, h: h}
-	var g *image.Gray
+	plan := scenePlan{w: w, h: h}
 	if photo != nil && photo.Bounds().Dx() > 0 && photo.Bounds().Dy() > 0 {
-		g = Gray(photo)
+		plan.photo = Gray(photo)
 	}
-	if g != nil {
+	if g := plan.photo; g != nil {
 		pw, ph := float64(g.Rect.Dx()), float64(g.Rect.Dy())
 		// step is photo pixels per scene pixel
-		step := min(pw/float64(w), ph/float64(h)) / uniform(rng, 1, 1.25)
-		ox := uniform(rng, 0, pw-step*float64(w))
-		oy := uniform(rng, 0, ph-step*float64(h))
-		c.fillPhoto(g, ox, oy, step, rng.Intn(2) == 0)
+		plan.step = min(pw/float64(w), ph/float64(h)) / uniform(rng, 1, 1.25)
+		plan.ox = uniform(rng, 0, pw-plan.step*float64(w))
+		plan.oy = uniform(rng, 0, ph-plan.step*float64(h))
+		plan.flipPhoto = rng.Intn(2) == 0
 	} else {
-		c.fillClutter(rng, 64)
+		plan.clutter = &canvas{pix: make([]float32, w*h), w: w, h: h}
+		plan.clutter.fillClutter(rng, 64)
 	}
 
 	var dresses, others []int
@@ -117,7 +148,7 @@ func MakeScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems i
 		}
 	}
 	if len(dresses)+len(others) == 0 || nItems < 1 {
-		return c.gray(), nil
+		return plan
 	}
 	nItems = min(nItems, 1000)
 	nDress := 0
@@ -150,19 +181,43 @@ func MakeScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems i
 			x := rng.Intn(w - p.size + 1)
 			y := rng.Intn(h - p.size + 1)
 			box := [4]float64{float64(x), float64(y), float64(x + p.size), float64(y + p.size)}
-			if collides(box, truth) {
+			if collides(box, plan.truth) {
 				continue
 			}
 			gain := uniform(rng, 0.7, 1.3)
 			flip := rng.Intn(2) == 0
-			c.paste(items.Images[p.idx], items.Rows, items.Cols,
-				float64(x)+float64(p.size)/2, float64(y)+float64(p.size)/2,
-				float64(p.size)/float64(side), flip, gain)
-			truth = append(truth, Object{Box: box, Class: int(items.Labels[p.idx])})
+			plan.pastes = append(plan.pastes, paste{items.Images[p.idx], items.Rows, items.Cols,
+				float64(x) + float64(p.size)/2, float64(y) + float64(p.size)/2,
+				float64(p.size) / float64(side), flip, gain})
+			plan.truth = append(plan.truth, Object{Box: box, Class: int(items.Labels[p.idx])})
 			break
 		}
 	}
-	return c.gray(), truth
+	return plan
+}
+
+// paint renders the plan. With regions, only the photograph's pixels in
+// them are drawn (the rest stay black): the pixels inside are those of
+// the whole scene, byte for byte. Items are pasted whole.
+func (p *scenePlan) paint(regions []image.Rectangle) *image.Gray {
+	if p.w == 0 {
+		return image.NewGray(image.Rect(0, 0, 0, 0))
+	}
+	c := p.clutter
+	if c == nil {
+		c = &canvas{pix: make([]float32, p.w*p.h), w: p.w, h: p.h}
+		full := image.Rect(0, 0, p.w, p.h)
+		if regions == nil {
+			regions = []image.Rectangle{full}
+		}
+		for _, r := range regions {
+			c.fillPhoto(p.photo, p.ox, p.oy, p.step, p.flipPhoto, r.Intersect(full))
+		}
+	}
+	for _, a := range p.pastes {
+		c.paste(a.item, a.rows, a.cols, a.cx, a.cy, a.scale, a.flip, a.gain)
+	}
+	return c.gray()
 }
 
 // collides reports whether box comes closer than sceneGap to any object.

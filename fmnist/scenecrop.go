@@ -61,30 +61,34 @@ func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg Scene
 	return &SceneCropper{cfg: cfg, rng: rng, items: items, photos: photos}
 }
 
-// Scene paints one scene and returns its crops: for each item, the item
+// Scene makes one scene and returns its crops: for each item, the item
 // and then its background boxes. Its truth is returned too, for checks.
+// Only the photograph under the crops is painted, which is all they read.
 func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	var photo image.Image
 	if len(c.photos) > 0 {
 		photo = c.photos[c.rng.Intn(len(c.photos))]
 	}
-	img, truth := MakeScene(c.rng, c.items, photo, cropSceneW, cropSceneH, cropSceneItems)
+	plan := planScene(c.rng, c.items, photo, cropSceneW, cropSceneH, cropSceneItems)
+	bounds := image.Rect(0, 0, cropSceneW, cropSceneH)
 	var crops []Crop
-	for _, o := range truth {
-		crops = append(crops, cut(img, c.jittered(img.Rect, o.Box), o.Class))
+	for _, o := range plan.truth {
+		crops = append(crops, Crop{Class: o.Class, Box: c.jittered(bounds, o.Box)})
 		for range c.cfg.Background {
-			if b, ok := c.backgroundBox(img.Rect, truth); ok {
-				crops = append(crops, cut(img, b, NoItem))
+			if b, ok := c.backgroundBox(bounds, plan.truth); ok {
+				crops = append(crops, Crop{Class: NoItem, Box: b})
 			}
 		}
 	}
-	return crops, truth
-}
-
-// cut resamples img under box to Side×Side as the detector's pyramid
-// resamples.
-func cut(img *image.Gray, box image.Rectangle, class int) Crop {
-	return Crop{Class: class, Box: box, Pix: resized(imaging.Crop(img, box), Side, Side)}
+	regions := make([]image.Rectangle, len(crops))
+	for i, cr := range crops {
+		regions[i] = cr.Box
+	}
+	img := plan.paint(regions)
+	for i := range crops { // resampled as the detector's pyramid resamples
+		crops[i].Pix = resized(imaging.Crop(img, crops[i].Box), Side, Side)
+	}
+	return crops, plan.truth
 }
 
 // jittered is the truth box moved and scaled at random, whole inside
