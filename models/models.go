@@ -1,7 +1,7 @@
-// Package models ships the trained dress detector. The converted (fully
-// convolutional) form is embedded in the binary, so scanning needs no
-// model file; the FC form sits beside it in models/ for conversion and
-// evaluation. See models/README.md, the model card.
+// Package models ships the trained dress detector and its verifier. The
+// converted (fully convolutional) forms are embedded in the binary, so
+// scanning needs no model file; the FC forms sit beside them in models/
+// for conversion and evaluation. See models/README.md, the model card.
 package models
 
 import (
@@ -26,3 +26,21 @@ func DressFCN() (*nn.Network, error) {
 // DressFCNFile is a copy of the embedded model file's bytes, for hashing:
 // it is models/dress-fcn.safetensors byte for byte.
 func DressFCNFile() []byte { return append([]byte(nil), dressFCN...) }
+
+//go:embed verifier-fcn.safetensors
+var verifierFCN []byte
+
+// Verifier decodes the embedded verifier: a garment classifier shown the
+// image under each box the dress model keeps (detect.Options.Verifier).
+// Its stored threshold applies to the verified score.
+func Verifier() (*nn.Network, error) {
+	net, err := nn.Unmarshal(verifierFCN)
+	if err != nil {
+		return nil, fmt.Errorf("embedded model verifier-fcn.safetensors: %w", err)
+	}
+	return net, nil
+}
+
+// VerifierFile is a copy of the embedded verifier file's bytes, for
+// hashing: it is models/verifier-fcn.safetensors byte for byte.
+func VerifierFile() []byte { return append([]byte(nil), verifierFCN...) }

@@ -40,6 +40,33 @@ func TestShippedModels(t *testing.T) {
 	assert.False(t, geo.Padded)
 }
 
+// The embedded verifier loads, is the converted form of the FC file
+// beside it within 1e-5, scores Dress among the garment classes and a
+// "no item" class, sees a 28×28 window, and stores the threshold of the
+// verified score (the FC file, training's output, stores none).
+func TestShippedVerifier(t *testing.T) {
+	fcn, err := Verifier()
+	require.NoError(t, err)
+	assert.True(t, fcn.IsFullyConvolutional())
+	require.Len(t, fcn.Labels, 11)
+	assert.Equal(t, "Dress", fcn.Labels[fcn.Positive])
+	assert.Equal(t, "no item", fcn.Labels[10])
+	assert.Greater(t, fcn.Threshold, 0.0, "the verified score's threshold is chosen on validation scenes and stored")
+	assert.Equal(t, verifierFCN, VerifierFile())
+
+	fc, err := nn.Load("verifier.safetensors")
+	require.NoError(t, err)
+	assert.False(t, fc.IsFullyConvolutional())
+	assert.Zero(t, fc.Threshold)
+	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5)
+
+	geo, err := fcn.Geometry()
+	require.NoError(t, err)
+	assert.Equal(t, nn.Pair{H: 28, W: 28}, geo.Window)
+}
+
 // The embedded model's heatmap is PyTorch's: testdata/torch/shipped.py ran
 // the same weights as PyTorch layers on a fixed, already preprocessed crop
 // of a sample scene and stored input, logits and heatmap. Whatever the

@@ -18,6 +18,7 @@ import (
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/nn/kernels"
+	"github.com/fc2conv/fc2conv/scan"
 )
 
 // maxBenchRuns bounds --runs; a run of a large model can take seconds.
@@ -35,6 +36,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, fmt.Sprintf("timed passes per measurement, 1 to %d (the median is printed)", maxBenchRuns))
 	imagePath := fs.String("image", "", "scan this image `file` instead of a synthetic one of --size")
 	noScan := fs.Bool("no-scan", false, "time the engine only, not a whole scan")
+	verifierPath := fs.String("verifier", "", "the scan's second-stage classifier, as scan --verifier: a `file`, \"embedded\" or \"none\" (default: the embedded verifier with the embedded model)")
 	kernel := fs.String("kernel", "", "GEMM micro-kernel `name`, to compare them: one of "+strings.Join(kernels.MicroKernels(), ", ")+" (default: the first, the fastest this CPU has)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -60,7 +62,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		defer func(d kernels.Kernels) { kernels.Default = d }(kernels.Default)
 		kernels.Default = p
 	}
-	det, model, err := openModel(fs.Arg(0), detect.Options{})
+	var opt detect.Options
+	verifierName, _, err := openVerifier(&opt, *verifierPath, fs.Arg(0), nn.Limits{})
+	var det *detect.Detector
+	var model scan.Model
+	if err == nil {
+		det, model, err = openModel(fs.Arg(0), opt)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)
 		return exitFail
@@ -112,8 +120,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		times = append(times, time.Since(t0))
 	}
 	med := median(times)
-	fmt.Fprintf(stdout, "\nscan of %s with the default options: %.3f s per image (median of %d), %.2f images/s\n",
-		what, med.Seconds(), *runs, 1/med.Seconds())
+	with := "the default options"
+	if verifierName != "" {
+		with += " and verifier " + verifierName
+	}
+	fmt.Fprintf(stdout, "\nscan of %s with %s: %.3f s per image (median of %d), %.2f images/s\n",
+		what, with, med.Seconds(), *runs, 1/med.Seconds())
 	if peak, ok := peakRSS(); ok {
 		fmt.Fprintf(stdout, "peak memory (RSS) of this process: %.0f MiB\n", float64(peak)/(1<<20))
 	}

@@ -21,7 +21,7 @@ func TestBench(t *testing.T) {
 	// On 96×64 conv1 (3×3) gives 32×62×94; conv2 64×60×92, pooled to 64×30×46.
 	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv1\+relu1\s+conv2d\+relu\s+32×62×94\s`), out)
 	assert.Regexp(t, regexp.MustCompile(`(?m)^\s*conv2\+relu2\+pool3\s+conv2d\+relu\+maxpool2d\s+64×30×46\s`), out)
-	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options: [0-9.]+ s per image`), out)
+	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options and verifier embedded:verifier: [0-9.]+ s per image`), out)
 	assert.Contains(t, out, "peak memory (RSS)")
 }
 

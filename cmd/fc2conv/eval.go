@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	valFraction := fs.Float64("val-fraction", d.ValFraction, "with --split val: the fraction of train items held out")
 	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
-	verifier := fs.String("verifier", "", "a second-stage classifier `file`, as scan --verifier: an item's score is sqrt(model's p × verifier's p), each network run once on the item")
+	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), each network run once on the item")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference")
@@ -70,14 +71,17 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
 		return exitFail
 	}
-	var verNet *nn.Network
-	if *verifier != "" {
-		if verNet, err = nn.Load(*verifier); err != nil {
-			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier: %v\n", err)
-			return exitFail
-		}
+	var vopt detect.Options
+	verName, _, err := openVerifier(&vopt, *verifier, *model, nn.Limits{})
+	verName = cmp.Or(*verifier, verName) // as the user named it
+	if err != nil {
+		fmt.Fprintf(stderr, "fc2conv eval classify: %v\n", err)
+		return exitFail
+	}
+	verNet := vopt.Verifier
+	if verNet != nil {
 		if err := detect.CheckVerifier(verNet); err != nil {
-			return usageErr("--verifier %s: %v", *verifier, err)
+			return usageErr("--verifier %s: %v", verName, err)
 		}
 	}
 	var baseNet *nn.Network
@@ -123,13 +127,13 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if verNet != nil {
 		verified, err := train.Scores(verNet, set)
 		if err != nil {
-			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", *verifier, err)
+			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", verName, err)
 			return exitFail
 		}
 		for i, p := range verified {
 			scores[i] = detect.VerifiedScore(scores[i], p)
 		}
-		name += " verified by " + *verifier
+		name += " verified by " + verName
 	}
 	m := train.Evaluate(scores, set, *threshold)
 	dress := make([]bool, len(scores))

@@ -125,7 +125,7 @@ func TestEvalClassifyAsScene(t *testing.T) {
 // the default.
 func TestEvalClassifyVerifier(t *testing.T) {
 	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--threshold", "0.5"}
-	code, alone, stderr := runCLI(args...)
+	code, alone, stderr := runCLI(append(args, "--verifier", "none")...)
 	require.Equal(t, exitOK, code, stderr)
 	code, self, stderr := runCLI(append(args, "--verifier", "../../models/dress-fcn.safetensors")...)
 	require.Equal(t, exitOK, code, stderr)
@@ -151,7 +151,7 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	assert.Contains(t, stdout, "dress vs rest at p ≥ 0.70", "the verifier's threshold")
 	// sqrt is monotone: the ranking, and so the AUC, is the model's.
 	auc := func(out string) string { return out[strings.Index(out, "AUC"):][:10] }
-	code, plain, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist")
+	code, plain, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--verifier", "none")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, auc(plain), auc(stdout))
 	assert.NotEqual(t, plain, stdout)
@@ -188,7 +188,7 @@ func TestEvalClassifyValSplit(t *testing.T) {
 // intervals; a model against itself differs by exactly 0 on every
 // resample, and the AUC's interval holds its median.
 func TestEvalClassifyBaselineBootstrap(t *testing.T) {
-	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--baseline", "../../models/dress-fcn.safetensors", "--bootstrap", "200"}
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--verifier", "none", "--baseline", "../../models/dress-fcn.safetensors", "--bootstrap", "200"}
 	code, stdout, stderr := runCLI(args...)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Regexp(t, `baseline \.\./\.\./models/dress-fcn\.safetensors: AUC 0\.[0-9]{4}; this model − baseline: AUC \+0\.0000\n`, stdout)

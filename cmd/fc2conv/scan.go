@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -35,7 +36,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
-	verifierPath := fs.String("verifier", "", "second-stage classifier `file` (.safetensors or ONNX, ending in a softmax or sigmoid) shown the image under each box the scan keeps: a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, and --threshold applies to that score (see README)")
+	verifierPath := fs.String("verifier", "", verifierHelp)
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
@@ -239,7 +240,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	imp.Limits, imp.MaxNodes = lim, *maxNodes
 	var det *detect.Detector
 	var model scan.Model
-	verifierFile, err := openVerifier(&opt, *verifierPath, lim)
+	verifierName, verifierFile, err := openVerifier(&opt, *verifierPath, *modelPath, lim)
 	if err == nil {
 		det, model, err = openModelLimits(*modelPath, opt, lim, imp)
 		if err != nil && *modelPath != "" {
@@ -261,7 +262,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if opt.Verifier != nil {
-		model = model.With(filepath.Base(*verifierPath), verifierFile)
+		model = model.With(verifierName, verifierFile)
 	}
 	// Records carry the threshold as the user gave it (0, not EveryWindow).
 	recThr := det.Threshold()
@@ -269,7 +270,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		recThr = *threshold
 	} else if opt.Verifier != nil && opt.Verifier.Threshold == 0 {
 		// The model's threshold was chosen for its own score, not the verified one.
-		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", *verifierPath, recThr)
+		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierName), recThr)
 	} else if det.Network().Threshold == 0 {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
@@ -413,17 +414,40 @@ func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx
 	return d, model, nil
 }
 
-// openVerifier puts the --verifier model at path (fc2conv's own file or
-// ONNX, within lim; none for "") into opt and returns its bytes, which
-// name it in records. Errors name the flag.
-func openVerifier(opt *detect.Options, path string, lim nn.Limits) ([]byte, error) {
-	if path == "" {
-		return nil, nil
+// Values of --verifier that name no file.
+const (
+	verifierNone     = "none"
+	verifierEmbedded = "embedded"
+)
+
+// verifierHelp is the --verifier flag's description for scan and serve.
+const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, ending in a softmax or sigmoid), \"embedded\" or \"none\"; " +
+	"it is shown the image under each box the scan keeps, a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, " +
+	"and --threshold applies to that score (default: the embedded verifier with the embedded model, none with --model; see README)"
+
+// openVerifier puts the --verifier model into opt: the file at path
+// (fc2conv's own or ONNX, within lim), the embedded verifier for
+// "embedded", none for "none". Left empty it is the embedded verifier when
+// the model is the embedded one (modelPath "") and none otherwise: the
+// shipped defaults are the pair and its verifier together. It returns the
+// name and bytes that identify the verifier in records ("" and nil for
+// none). Errors name the flag.
+func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (string, []byte, error) {
+	if path == "" && modelPath == "" {
+		path = verifierEmbedded
 	}
 	var err error
-	if isONNX(path) {
+	switch {
+	case path == "" || path == verifierNone:
+		return "", nil, nil
+	case path == verifierEmbedded:
+		if opt.Verifier, err = models.Verifier(); err != nil {
+			return "", nil, fmt.Errorf("--verifier: %w", err)
+		}
+		return "embedded:verifier", models.VerifierFile(), nil
+	case isONNX(path):
 		opt.Verifier, err = onnx.Import(path, onnx.Options{Limits: lim})
-	} else {
+	default:
 		opt.Verifier, err = nn.LoadLimits(path, lim)
 	}
 	var b []byte
@@ -431,9 +455,9 @@ func openVerifier(opt *detect.Options, path string, lim nn.Limits) ([]byte, erro
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--verifier %s: %w", path, err)
+		return "", nil, fmt.Errorf("--verifier %s: %w", path, err)
 	}
-	return b, nil
+	return filepath.Base(path), b, nil
 }
 
 // modelRecord names the model file at path for records: its base name and

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,6 +144,18 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.Len(t, rec["model_sha256"], 12)
 	assert.NotEmpty(t, detectionsOf(t, stdout))
 
+	// By default the embedded verifier rescores the embedded model's
+	// boxes: the detections of --verifier embedded, not those of none.
+	detections := func(verifier ...string) string {
+		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0"}, verifier...)
+		code, stdout, stderr := scanCLI(append(args, img)...)
+		require.Equal(t, exitOK, code, stderr)
+		return fmt.Sprintf("%s", detectionsOf(t, stdout))
+	}
+	byDefault := detections()
+	assert.Equal(t, detections("--verifier", "embedded"), byDefault)
+	assert.NotEqual(t, detections("--verifier", "none"), byDefault)
+
 	// A verifier that stores no threshold: the model's applies, with a
 	// warning, since it was chosen for the unverified score.
 	noThr := editedShippedFC(t, "no-threshold.safetensors", func(fc *nn.Network) { fc.Threshold = 0 })
@@ -207,15 +221,33 @@ func TestScanRecordsNameModelAndThreshold(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
 		return r
 	}
+	// The shipped defaults: the embedded model and verifier, named
+	// together, hashed together, at the verifier's stored threshold.
+	ver, err := models.Verifier()
+	require.NoError(t, err)
+	require.Greater(t, ver.Threshold, 0.0, "the embedded verifier stores its threshold")
 	code, stdout, stderr := scanCLI("--quiet", "--scales", "1", img)
+	require.Equal(t, exitOK, code, stderr)
+	pair := parse(stdout)
+	assert.Equal(t, "embedded:dress-fcn+embedded:verifier", pair.Model)
+	assert.Equal(t, ver.Threshold, pair.Threshold)
+	assert.Regexp(t, "^[0-9a-f]{12}$", pair.SHA)
+	assert.NotEqual(t, hash, pair.SHA)
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier", "none", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, rec{"embedded:dress-fcn", hash, 0.8445}, parse(stdout), "the embedded model is the file")
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", fcn, "--threshold", "0", img)
 	require.Equal(t, exitOK, code, stderr)
-	assert.Equal(t, rec{"dress-fcn.safetensors", hash, 0}, parse(stdout))
+	assert.Equal(t, rec{"dress-fcn.safetensors", hash, 0}, parse(stdout), "no verifier with --model")
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--model", fcn, "--verifier", "embedded", img)
+	require.Equal(t, exitOK, code, stderr)
+	withVer := parse(stdout)
+	assert.Equal(t, "dress-fcn.safetensors+embedded:verifier", withVer.Model)
+	assert.Equal(t, ver.Threshold, withVer.Threshold)
+	assert.Regexp(t, "^[0-9a-f]{12}$", withVer.SHA)
 
-	// A 40×40 gradient holds no dress at 0.8445: one row, empty box fields.
-	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", img)
+	// A 40×40 gradient holds no dress: one row, empty box fields.
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--format", "csv", "--verifier", "none", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, "image,width,height,x1,y1,x2,y2,score,scale,threshold,model,model_sha256,error\n"+
 		img+",40,40,,,,,,,0.8445,embedded:dress-fcn,"+hash+",\n", stdout)

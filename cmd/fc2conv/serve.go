@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "", "Serves detection over HTTP: POST /v1/detect (an image as the body or the multipart\nfield \"image\"; query parameters threshold, scales, step, flip, class, heatmap=png),\nGET /v1/model, GET /healthz, GET /metrics (Prometheus), and a page at / to try it\nin a browser. SIGTERM or Ctrl-C stops it after the requests in flight.", stderr)
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
-	verifierPath := fs.String("verifier", "", "second-stage classifier `file` that rescores each box, as scan --verifier; its stored threshold becomes the default")
+	verifierPath := fs.String("verifier", "", verifierHelp)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one); 0.0.0.0:8080 for every interface")
 	workers := fs.Int("workers", 1, "images scanned at once; each uses GOMAXPROCS / workers threads")
 	maxInFlight := fs.Int("max-in-flight", 0, "detect requests admitted at once, running or queued; more get 503 (default: 4 × workers)")
@@ -53,7 +52,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	opt := detect.Options{}
 	var det *detect.Detector
 	var model scan.Model
-	verifierFile, err := openVerifier(&opt, *verifierPath, nn.Limits{})
+	verifierName, verifierFile, err := openVerifier(&opt, *verifierPath, *modelPath, nn.Limits{})
 	if err == nil {
 		det, model, err = openModel(*modelPath, opt)
 		if err != nil && *modelPath != "" {
@@ -72,7 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if opt.Verifier != nil {
-		model = model.With(filepath.Base(*verifierPath), verifierFile)
+		model = model.With(verifierName, verifierFile)
 	}
 	srv, err := serve.New(serve.Config{Detector: det, Options: opt, Model: model, Workers: *workers, MaxInFlight: *maxInFlight,
 		MaxBodyBytes: int64(*maxBody) << 20, MaxPixels: int(*maxMpx * 1e6), Timeout: *timeout})

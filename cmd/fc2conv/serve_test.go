@@ -152,7 +152,7 @@ func staticAlone(t *testing.T) string {
 		Height int
 	}
 	require.NoError(t, json.Unmarshal(o.Bytes(), &rec), o.String())
-	assert.Equal(t, "embedded:dress-fcn", rec.Model)
+	assert.Equal(t, "embedded:dress-fcn+embedded:verifier", rec.Model, "both embedded models")
 	assert.Equal(t, [2]int{64, 48}, [2]int{rec.Width, rec.Height})
 
 	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
@@ -178,7 +178,7 @@ func staticAlone(t *testing.T) string {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	assert.Contains(t, string(body), `"model":"embedded:dress-fcn"`)
+	assert.Contains(t, string(body), `"model":"embedded:dress-fcn+embedded:verifier"`)
 	resp, err = http.Get(url + "/")
 	require.NoError(t, err)
 	body, _ = io.ReadAll(resp.Body)
