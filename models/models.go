@@ -15,13 +15,7 @@ import (
 var dressFCN []byte
 
 // DressFCN decodes the embedded, fully convolutional dress model.
-func DressFCN() (*nn.Network, error) {
-	net, err := nn.Unmarshal(dressFCN)
-	if err != nil {
-		return nil, fmt.Errorf("embedded model dress-fcn.safetensors: %w", err)
-	}
-	return net, nil
-}
+func DressFCN() (*nn.Network, error) { return decode("dress-fcn.safetensors", dressFCN) }
 
 // DressFCNFile is a copy of the embedded model file's bytes, for hashing:
 // it is models/dress-fcn.safetensors byte for byte.
@@ -33,14 +27,17 @@ var verifierFCN []byte
 // Verifier decodes the embedded verifier: a garment classifier shown the
 // image under each box the dress model keeps (detect.Options.Verifier).
 // Its stored threshold applies to the verified score.
-func Verifier() (*nn.Network, error) {
-	net, err := nn.Unmarshal(verifierFCN)
-	if err != nil {
-		return nil, fmt.Errorf("embedded model verifier-fcn.safetensors: %w", err)
-	}
-	return net, nil
-}
+func Verifier() (*nn.Network, error) { return decode("verifier-fcn.safetensors", verifierFCN) }
 
 // VerifierFile is a copy of the embedded verifier file's bytes, for
 // hashing: it is models/verifier-fcn.safetensors byte for byte.
 func VerifierFile() []byte { return append([]byte(nil), verifierFCN...) }
+
+// decode reads the embedded file name; errors name it.
+func decode(name string, b []byte) (*nn.Network, error) {
+	net, err := nn.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("embedded model %s: %w", name, err)
+	}
+	return net, nil
+}
