@@ -67,7 +67,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	var det *detect.Detector
 	var model scan.Model
 	if err == nil {
-		det, model, err = openModel(fs.Arg(0), opt)
+		det, model, err = openModelLimits(fs.Arg(0), opt, nn.Limits{})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)

@@ -238,15 +238,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	opt.Threads = *threads
 	lim := nn.Limits{MaxTensorElements: *maxElems, MaxWeightBytes: *maxWeights}
 	imp.Limits, imp.MaxNodes = lim, *maxNodes
-	var det *detect.Detector
-	var model scan.Model
-	verifierName, verifierFile, err := openVerifier(&opt, *verifierPath, *modelPath, lim)
-	if err == nil {
-		det, model, err = openModelLimits(*modelPath, opt, lim, imp)
-		if err != nil && *modelPath != "" {
-			err = fmt.Errorf("--model %s: %w", *modelPath, err)
-		}
-	}
+	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, lim, imp)
 	if err != nil {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
@@ -261,16 +253,13 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
-	if opt.Verifier != nil {
-		model = model.With(verifierName, verifierFile)
-	}
 	// Records carry the threshold as the user gave it (0, not EveryWindow).
 	recThr := det.Threshold()
 	if set["threshold"] {
 		recThr = *threshold
 	} else if opt.Verifier != nil && opt.Verifier.Threshold == 0 {
 		// The model's threshold was chosen for its own score, not the verified one.
-		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierName), recThr)
+		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierEmbedded), recThr)
 	} else if det.Network().Threshold == 0 {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
@@ -381,9 +370,26 @@ func imageExtList() string {
 
 func defaultWorkers() int { return max(1, runtime.NumCPU()) }
 
-// openModel is openModelLimits with the default limits.
-func openModel(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
-	return openModelLimits(path, opt, nn.Limits{}, imp...)
+// openDetection opens the model at modelPath (openModelLimits) behind the
+// verifier that verifierPath names (openVerifier, which puts it into opt)
+// and names both for records. A model error names modelArg, the flag or
+// argument that gave the path, unless modelArg is "".
+func openDetection(opt *detect.Options, modelArg, modelPath, verifierPath string, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
+	verifierName, verifierFile, err := openVerifier(opt, verifierPath, modelPath, lim)
+	if err != nil {
+		return nil, scan.Model{}, err
+	}
+	det, model, err := openModelLimits(modelPath, *opt, lim, imp...)
+	if err != nil {
+		if modelArg != "" && modelPath != "" {
+			err = fmt.Errorf("%s %s: %w", modelArg, modelPath, err)
+		}
+		return nil, scan.Model{}, err
+	}
+	if opt.Verifier != nil {
+		model = model.With(verifierName, verifierFile)
+	}
+	return det, model, nil
 }
 
 // openModelLimits opens the model file at path (an FC model is converted) or,

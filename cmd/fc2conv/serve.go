@@ -14,7 +14,6 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/scan"
 	"github.com/fc2conv/fc2conv/serve"
 )
 
@@ -50,15 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--timeout %v must be > 0", *timeout)
 	}
 	opt := detect.Options{}
-	var det *detect.Detector
-	var model scan.Model
-	verifierName, verifierFile, err := openVerifier(&opt, *verifierPath, *modelPath, nn.Limits{})
-	if err == nil {
-		det, model, err = openModel(*modelPath, opt)
-		if err != nil && *modelPath != "" {
-			err = fmt.Errorf("--model %s: %w", *modelPath, err)
-		}
-	}
+	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, nn.Limits{})
 	if err != nil {
 		var oe *detect.OptionError
 		if errors.As(err, &oe) {
@@ -69,9 +60,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitFail
-	}
-	if opt.Verifier != nil {
-		model = model.With(verifierName, verifierFile)
 	}
 	srv, err := serve.New(serve.Config{Detector: det, Options: opt, Model: model, Workers: *workers, MaxInFlight: *maxInFlight,
 		MaxBodyBytes: int64(*maxBody) << 20, MaxPixels: int(*maxMpx * 1e6), Timeout: *timeout})
