@@ -196,16 +196,18 @@ func planScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems i
 	return plan
 }
 
-// paint renders the plan. With regions, only the photograph's pixels in
-// them are drawn (the rest stay black): the pixels inside are those of
-// the whole scene, byte for byte. Items are pasted whole.
+// paint renders the plan, leaving it as it was. With regions, only the
+// photograph's pixels in them are drawn (the rest stay black): the pixels
+// inside are those of the whole scene, byte for byte. Items are pasted
+// whole.
 func (p *scenePlan) paint(regions []image.Rectangle) *image.Gray {
 	if p.w == 0 {
 		return image.NewGray(image.Rect(0, 0, 0, 0))
 	}
-	c := p.clutter
-	if c == nil {
-		c = &canvas{pix: make([]float32, p.w*p.h), w: p.w, h: p.h}
+	c := &canvas{pix: make([]float32, p.w*p.h), w: p.w, h: p.h}
+	if p.clutter != nil {
+		copy(c.pix, p.clutter.pix)
+	} else {
 		full := image.Rect(0, 0, p.w, p.h)
 		if regions == nil {
 			regions = []image.Rectangle{full}

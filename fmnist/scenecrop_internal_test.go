@@ -1,6 +1,7 @@
 package fmnist
 
 import (
+	"image"
 	"math/rand"
 	"testing"
 
@@ -32,5 +33,18 @@ func TestSceneCropperPaintsWhatCropsRead(t *testing.T) {
 			painted += c.Box.Dx() * c.Box.Dy()
 		}
 		require.Less(t, painted, whole.Rect.Dx()*whole.Rect.Dy()/2, "the crops read under half the scene")
+	}
+}
+
+// Painting leaves the plan as it was, on clutter as on a photograph.
+func TestScenePlanPaintsTwiceAlike(t *testing.T) {
+	items, err := Load("../testdata/fmnist", "train")
+	require.NoError(t, err)
+	photos, err := Photos("../testdata/photos", PhotosTrain)
+	require.NoError(t, err)
+	for _, photo := range []image.Image{nil, photos[0]} {
+		plan := planScene(rand.New(rand.NewSource(3)), items, photo, 96, 64, 2)
+		require.NotEmpty(t, plan.pastes)
+		require.Equal(t, plan.paint(nil).Pix, plan.paint(nil).Pix, "photo %v", photo != nil)
 	}
 }
