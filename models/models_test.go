@@ -25,13 +25,8 @@ func TestShippedModels(t *testing.T) {
 	assert.Equal(t, []string{"not dress", "dress"}, fcn.Labels)
 	assert.Greater(t, fcn.Threshold, 0.0, "the default threshold is chosen on validation scenes and stored")
 
-	fc, err := nn.Load("dress.safetensors")
-	require.NoError(t, err)
-	assert.False(t, fc.IsFullyConvolutional())
+	fc := fcTwin(t, "dress.safetensors", fcn)
 	assert.Equal(t, fcn.Threshold, fc.Threshold, "both forms scan at the same default threshold")
-	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
-	require.NoError(t, err)
-	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5)
 
 	geo, err := fcn.Geometry()
 	require.NoError(t, err)
@@ -54,17 +49,24 @@ func TestShippedVerifier(t *testing.T) {
 	assert.Greater(t, fcn.Threshold, 0.0, "the verified score's threshold is chosen on validation scenes and stored")
 	assert.Equal(t, verifierFCN, VerifierFile())
 
-	fc, err := nn.Load("verifier.safetensors")
-	require.NoError(t, err)
-	assert.False(t, fc.IsFullyConvolutional())
-	assert.Zero(t, fc.Threshold)
-	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
-	require.NoError(t, err)
-	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5)
+	assert.Zero(t, fcTwin(t, "verifier.safetensors", fcn).Threshold)
 
 	geo, err := fcn.Geometry()
 	require.NoError(t, err)
 	assert.Equal(t, nn.Pair{H: 28, W: 28}, geo.Window)
+}
+
+// fcTwin loads the FC file at path and checks that fcn is its converted
+// form: FC itself, and equal to fcn within 1e-5.
+func fcTwin(t *testing.T, path string, fcn *nn.Network) *nn.Network {
+	t.Helper()
+	fc, err := nn.Load(path)
+	require.NoError(t, err)
+	assert.False(t, fc.IsFullyConvolutional())
+	rep, err := convert.Verify(fc, fcn, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), 1e-5, "%s against its converted form", path)
+	return fc
 }
 
 // The embedded model's heatmap is PyTorch's: testdata/torch/shipped.py ran
