@@ -92,6 +92,17 @@ type Options struct {
 	// VerifierClass is the verifier's output scored; nil means its
 	// Positive class.
 	VerifierClass *int
+	// VerifierViews is how many boxes around each box the verifier is
+	// shown, its p being their mean: 0 or 1, the box alone; 5, also the box
+	// moved by ViewShift of its side left, right, up and down; 7, also the
+	// box scaled by exp(±ViewScale) about its centre. A scan's boxes sit
+	// about that far from the item's, and a verifier trained on boxes
+	// jittered so sees each view as it saw its training windows.
+	VerifierViews int
+	// VerifierWeight is w in a verified box's score s^(1−w)·p^w, s the
+	// scan's score and p the verifier's; 0 means DefaultVerifierWeight,
+	// 0.5, the geometric mean sqrt(s·p). It must be in (0, 1).
+	VerifierWeight float64
 }
 
 // Class returns a pointer to i, for Options.Class.
@@ -114,6 +125,8 @@ const (
 	DefaultMaxDetections = 100
 	DefaultMaxTilePixels = 1 << 20
 	DefaultThreshold     = 0.5
+	// DefaultVerifierWeight weighs the scan and the verifier alike.
+	DefaultVerifierWeight = 0.5
 	// maxUpsample is the largest scale the pyramid goes up to.
 	maxUpsample = 2.0
 	// maxScales bounds a user's scale list.
@@ -253,9 +266,23 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		if err != nil {
 			return optErr("Verifier", "%w", err)
 		}
+		if v.views, err = verifierViews(opt.VerifierViews); err != nil {
+			return optErr("VerifierViews", "%w", err)
+		}
+		if opt.VerifierWeight == 0 {
+			opt.VerifierWeight = DefaultVerifierWeight
+		}
+		if !(opt.VerifierWeight > 0 && opt.VerifierWeight < 1) {
+			return optErr("VerifierWeight", "weight %v out of range (0,1)", opt.VerifierWeight)
+		}
+		v.weight = opt.VerifierWeight
 		d.verifier = v
 	} else if opt.VerifierClass != nil {
 		return optErr("VerifierClass", "set without a Verifier")
+	} else if opt.VerifierViews > 1 {
+		return optErr("VerifierViews", "set without a Verifier")
+	} else if opt.VerifierWeight != 0 {
+		return optErr("VerifierWeight", "set without a Verifier")
 	}
 	d.thr = opt.Threshold
 	if d.thr == 0 && d.verifier != nil {
@@ -409,10 +436,10 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 	defer d.pool.Put(e)
 	res := &Result{Width: w, Height: h}
 	// scanThr is the least scan score that can pass the threshold: with a
-	// verifier, sqrt(s·p) ≥ t needs s ≥ t² since p ≤ 1.
+	// verifier, s^(1−w)·p^w ≥ t needs s ≥ t^(1/(1−w)) since p ≤ 1.
 	scanThr := d.thr
 	if d.verifier != nil && d.thr > 0 {
-		scanThr = d.thr * d.thr
+		scanThr = d.verifier.scanThreshold(d.thr)
 	}
 	// With voting, windows down to voteMinShare of that are collected:
 	// they vote on boxes but are never reported.

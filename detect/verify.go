@@ -18,8 +18,60 @@ type verifier struct {
 	norm  *normalizer
 	win   nn.Pair
 	// out is the length of one output, checked to hold class.
-	out  int
-	pool sync.Pool
+	out int
+	// views are the boxes shown for each box, as offsets (Options.VerifierViews).
+	views []view
+	// weight is the verifier's in the verified score (Options.VerifierWeight).
+	weight float64
+	pool   sync.Pool
+}
+
+// scanThreshold is the least scan score whose box can verify to t > 0.
+func (v *verifier) scanThreshold(t float64) float64 {
+	if v.weight == DefaultVerifierWeight {
+		return t * t // as before weights: the same bits
+	}
+	return math.Pow(t, 1/(1-v.weight))
+}
+
+// The views' geometry: the spread of the boxes the verifier was trained
+// on (fmnist.SceneCrops with train --scene-crops: centres moved by
+// N(0, 0.05) of the side, sides scaled by exp(N(0, 0.12))).
+const (
+	ViewShift = 0.05
+	ViewScale = 0.12
+)
+
+// view is one box shown to the verifier: the box's centre moved by dx, dy
+// of its width and height, and its sides scaled by scale.
+type view struct{ dx, dy, scale float64 }
+
+// verifierViews returns the views of Options.VerifierViews n.
+func verifierViews(n int) ([]view, error) {
+	views := []view{{0, 0, 1}}
+	switch n {
+	case 0, 1:
+		return views, nil
+	case 5, 7:
+	default:
+		return nil, fmt.Errorf("%d views: want 1, 5 or 7", n)
+	}
+	views = append(views, view{-ViewShift, 0, 1}, view{ViewShift, 0, 1}, view{0, -ViewShift, 1}, view{0, ViewShift, 1})
+	if n == 7 {
+		views = append(views, view{0, 0, math.Exp(-ViewScale)}, view{0, 0, math.Exp(ViewScale)})
+	}
+	return views, nil
+}
+
+// at is box seen through v.
+func (v view) at(box [4]float64) [4]float64 {
+	if v == (view{0, 0, 1}) {
+		return box // exactly, not rebuilt from its centre
+	}
+	w, h := box[2]-box[0], box[3]-box[1]
+	cx, cy := (box[0]+box[2])/2+v.dx*w, (box[1]+box[3])/2+v.dy*h
+	w, h = w*v.scale/2, h*v.scale/2
+	return [4]float64{cx - w, cy - h, cx + w, cy + h}
 }
 
 // CheckVerifier reports why net cannot be an Options.Verifier, or nil: it
@@ -55,7 +107,7 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if out.H != 1 || out.W != 1 {
 		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C}
+	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{{0, 0, 1}}, weight: DefaultVerifierWeight}
 	if class != nil {
 		v.class = *class
 	}
@@ -71,9 +123,10 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 }
 
 // rescore sets each detection's score to the geometric mean of its own
-// and the verifier's p(class) of the image under its box, mirror averaged
-// unless noFlip. A box the verifier scores NaN gets a NaN score, for the
-// caller to drop and count, as the scan's own non-finite cells are.
+// and the verifier's p(class) of the image under its box: the mean over
+// v.views, each mirror averaged unless noFlip. A box the verifier scores
+// NaN gets a NaN score, for the caller to drop and count, as the scan's
+// own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil
@@ -87,37 +140,41 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
 	in := make([]float32, shape.Size())
 	out := make([]float32, v.out)
+	passes := 2
+	if noFlip {
+		passes = 1
+	}
 	for i := range dets {
-		cropBox(in, src, dets[i].Box, v.win, v.norm)
 		p := 0.0
-		for view := range 2 {
-			if view == 1 {
-				if noFlip {
-					break
+		for _, w := range v.views {
+			cropBox(in, src, w.at(dets[i].Box), v.win, v.norm)
+			for pass := range passes {
+				if pass == 1 {
+					mirrorRows(in, v.win.W) // the same crop, mirrored
 				}
-				mirrorRows(in, v.win.W) // the same crop, mirrored
+				if _, err := e.ForwardInto(out, in, shape); err != nil {
+					return fmt.Errorf("box %d: %w", i, err)
+				}
+				p += float64(out[v.class])
 			}
-			if _, err := e.ForwardInto(out, in, shape); err != nil {
-				return fmt.Errorf("box %d: %w", i, err)
-			}
-			p += float64(out[v.class])
 		}
-		if !noFlip {
-			p /= 2
-		}
-		dets[i].Score = VerifiedScore(dets[i].Score, p)
+		dets[i].Score = VerifiedScore(dets[i].Score, p/float64(passes*len(v.views)), v.weight)
 	}
 	return nil
 }
 
-// VerifiedScore is a box's score after verification: the geometric mean
-// of the scan's score and the verifier's p, p taken into [0,1] (+Inf from
-// an overflowing softmax is 1); NaN stays NaN.
-func VerifiedScore(scan, p float64) float64 {
+// VerifiedScore is a box's score after verification: scan^(1−w)·p^w, the
+// scan's score and the verifier's p weighted (w = 0.5, the default, is
+// their geometric mean), p taken into [0,1] (+Inf from an overflowing
+// softmax is 1); NaN stays NaN.
+func VerifiedScore(scan, p, w float64) float64 {
 	if !math.IsNaN(p) {
 		p = max(0, min(1, p))
 	}
-	return math.Sqrt(scan * p)
+	if w == DefaultVerifierWeight {
+		return math.Sqrt(scan * p)
+	}
+	return math.Pow(scan, 1-w) * math.Pow(p, w)
 }
 
 // mirrorRows reverses every row of width w in x (planes of rows), left to

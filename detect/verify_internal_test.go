@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"image"
+	"math"
 	"math/rand"
 	"os"
 	"testing"
@@ -89,5 +90,76 @@ func TestCropBoxMatchesPIL(t *testing.T) {
 		for i, want := range c.Pixels {
 			require.InDelta(t, want-0.5, got[i], 2e-5, "box %v pixel %d", c.Box, i)
 		}
+	}
+}
+
+func TestViewBoxes(t *testing.T) {
+	box := [4]float64{10.3, 20.7, 30.3, 40.7}
+	views, err := verifierViews(7)
+	require.NoError(t, err)
+	require.Len(t, views, 7)
+	require.Equal(t, box, views[0].at(box), "the box itself, to the bit")
+	s := math.Exp(ViewScale)
+	want := [][4]float64{
+		{9.3, 20.7, 29.3, 40.7}, {11.3, 20.7, 31.3, 40.7}, // 0.05 of the side is 1 px
+		{10.3, 19.7, 30.3, 39.7}, {10.3, 21.7, 30.3, 41.7},
+		{20.3 - 10/s, 30.7 - 10/s, 20.3 + 10/s, 30.7 + 10/s}, {20.3 - 10*s, 30.7 - 10*s, 20.3 + 10*s, 30.7 + 10*s},
+	}
+	for i, w := range want {
+		got := views[i+1].at(box)
+		for k := range got {
+			require.InDelta(t, w[k], got[k], 1e-9, "view %d coordinate %d", i+1, k)
+		}
+	}
+	five, err := verifierViews(5)
+	require.NoError(t, err)
+	require.Equal(t, views[:5], five)
+	for _, n := range []int{0, 1} {
+		one, err := verifierViews(n)
+		require.NoError(t, err)
+		require.Equal(t, views[:1], one)
+	}
+	for _, n := range []int{-1, 2, 3, 9} {
+		_, err := verifierViews(n)
+		require.ErrorContains(t, err, "want 1, 5 or 7")
+	}
+}
+
+// TestRescoreAveragesViews checks that a box's verifier p is the mean of
+// what each view alone gives, mirror averaged.
+func TestRescoreAveragesViews(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	dense := nn.NewDense("fc", 144, 2)
+	for i := range dense.Weight.Data {
+		dense.Weight.Data[i] = float32(rng.NormFloat64()) / 12
+	}
+	net := &nn.Network{
+		Input:    nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
+		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
+		Positive: 1,
+	}
+	v, err := newVerifier(net, nil, 1)
+	require.NoError(t, err)
+	img := greyNRGBA(rng, 64, 48)
+	box := [4]float64{13.5, 9.25, 37.5, 33.25}
+	p := func(views []view, noFlip bool) float64 {
+		v.views = views
+		dets := []Detection{{Box: box, Score: 1}}
+		require.NoError(t, v.rescore(img, dets, noFlip))
+		return dets[0].Score * dets[0].Score // sqrt(1 × p)
+	}
+	all, err := verifierViews(7)
+	require.NoError(t, err)
+	for _, noFlip := range []bool{false, true} {
+		var sum float64
+		each := map[float64]bool{}
+		for _, w := range all {
+			q := p([]view{w}, noFlip)
+			sum += q
+			each[q] = true
+		}
+		require.Len(t, each, 7, "every view sees a different crop")
+		require.InDelta(t, sum/7, p(all, noFlip), 1e-6, "noFlip %v", noFlip)
+		require.InDelta(t, (sum-p(all[5:], noFlip)*2)/5, p(all[:5], noFlip), 1e-6, "five views, noFlip %v", noFlip)
 	}
 }

@@ -84,6 +84,27 @@ func TestVerifierRescoresEachBox(t *testing.T) {
 	assert.Positive(t, res.NonFinite)
 }
 
+func TestVerifierWeight(t *testing.T) {
+	// The square scores 1 in the scan; a constant verifier p = 0.64 makes
+	// it 1^(1−w)·0.64^w.
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	logit := float32(math.Log(0.64 / 0.36))
+	for _, w := range []float64{0.2, 0.5, 0.8} {
+		d, err := detect.New(squareFCN(t), detect.Options{Verifier: brightnessVerifier(t, 0, logit, 0), VerifierWeight: w, Threshold: 0.3})
+		require.NoError(t, err)
+		res, err := d.Detect(img)
+		require.NoError(t, err)
+		require.Len(t, res.Detections, 1, "w %v", w)
+		assert.InDelta(t, math.Pow(0.64, w), res.Detections[0].Score, 1e-5, "w %v", w)
+	}
+
+	assert.Equal(t, math.Sqrt(0.3*0.7), detect.VerifiedScore(0.3, 0.7, 0.5), "the default is sqrt to the bit")
+	assert.InDelta(t, math.Pow(0.3, 0.25)*math.Pow(0.7, 0.75), detect.VerifiedScore(0.3, 0.7, 0.75), 1e-15)
+	assert.Equal(t, math.Pow(0.3, 0.25), detect.VerifiedScore(0.3, math.Inf(1), 0.75), "p is taken into [0,1]")
+	assert.Zero(t, detect.VerifiedScore(0.3, -0.1, 0.75))
+	assert.True(t, math.IsNaN(detect.VerifiedScore(0.3, math.NaN(), 0.75)))
+}
+
 func TestVerifierOptionErrors(t *testing.T) {
 	noSoftmax := brightnessVerifier(t, 0, 0, 0)
 	noSoftmax.Layers = noSoftmax.Layers[:2]
@@ -94,6 +115,11 @@ func TestVerifierOptionErrors(t *testing.T) {
 		{"logits", "Verifier", `last layer "fc" is a dense`, detect.Options{Verifier: noSoftmax}},
 		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
 		{"class without verifier", "VerifierClass", "without a Verifier", detect.Options{VerifierClass: detect.Class(0)}},
+		{"views without verifier", "VerifierViews", "without a Verifier", detect.Options{VerifierViews: 5}},
+		{"weight without verifier", "VerifierWeight", "without a Verifier", detect.Options{VerifierWeight: 0.7}},
+		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
+		{"weight NaN", "VerifierWeight", "out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: math.NaN()}},
+		{"views not offered", "VerifierViews", "3 views: want 1, 5 or 7", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

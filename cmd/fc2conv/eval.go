@@ -131,7 +131,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		for i, p := range verified {
-			scores[i] = detect.VerifiedScore(scores[i], p)
+			scores[i] = detect.VerifiedScore(scores[i], p, detect.DefaultVerifierWeight)
 		}
 		name += " verified by " + verName
 	}

@@ -37,6 +37,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
 	verifierPath := fs.String("verifier", "", verifierHelp)
+	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
+	verifierWeight := fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))")
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
@@ -81,7 +83,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step, MinSize: *minSize, MaxSize: *maxSize,
-		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
+		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold, VerifierViews: *verifierViews, VerifierWeight: *verifierWeight}
 	if set["class"] {
 		opt.Class = detect.Class(*class)
 	}
@@ -338,7 +340,7 @@ var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
 	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
-	"Verifier": "--verifier",
+	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierWeight": "--verifier-weight",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
@@ -430,6 +432,9 @@ const (
 const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, ending in a softmax or sigmoid), \"embedded\" or \"none\"; " +
 	"it is shown the image under each box the scan keeps, a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, " +
 	"and --threshold applies to that score (default: the embedded verifier with the embedded model, none with --model; see README)"
+
+// verifierViewsHelp is the --verifier-views flag's description.
+const verifierViewsHelp = "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"
 
 // openVerifier puts the --verifier model into opt: the file at path
 // (fc2conv's own or ONNX, within lim), the embedded verifier for
