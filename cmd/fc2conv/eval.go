@@ -30,6 +30,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
 	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), each network run once on the item")
+	verifierWeight := fs.Float64("verifier-weight", detect.DefaultVerifierWeight, "the verifier's weight w, as scan --verifier-weight: an item's score is model's p^(1−w) × verifier's p^w")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference")
@@ -54,6 +55,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--val-fraction %v out of range (0,1)", *valFraction)
 	case isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1):
 		return usageErr("--threshold %v out of range [0,1]", *threshold)
+	case !(*verifierWeight > 0 && *verifierWeight < 1):
+		return usageErr("--verifier-weight %v out of range (0,1)", *verifierWeight)
 	case *asScene != 0 && !(*asScene >= 1 && *asScene <= fmnist.MaxSceneScale):
 		return usageErr("--as-scene %v out of range [1,%d] (0: raw items)", *asScene, fmnist.MaxSceneScale)
 	case *resamples < 0 || *resamples > resample.MaxResamples:
@@ -131,7 +134,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		for i, p := range verified {
-			scores[i] = detect.VerifiedScore(scores[i], p, detect.DefaultVerifierWeight)
+			scores[i] = detect.VerifiedScore(scores[i], p, *verifierWeight)
 		}
 		name += " verified by " + verName
 	}

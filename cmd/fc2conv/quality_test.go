@@ -131,6 +131,13 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	body := func(out string) string { return out[strings.Index(out, "\n"):] } // after the title
 	assert.Equal(t, body(alone), body(self))
+	// p^(1−w)·p^w is p for any weight.
+	code, weighted, stderr := runCLI(append(args, "--verifier", "../../models/dress-fcn.safetensors", "--verifier-weight", "0.8")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, body(alone), body(weighted))
+	code, _, stderr = runCLI(append(args, "--verifier-weight", "1")...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--verifier-weight 1 out of range (0,1)")
 
 	fc, err := nn.Load("../../models/dress.safetensors")
 	require.NoError(t, err)

@@ -155,6 +155,29 @@ func TestScanVerifierFlag(t *testing.T) {
 	byDefault := detections()
 	assert.Equal(t, detections("--verifier", "embedded"), byDefault)
 	assert.NotEqual(t, detections("--verifier", "none"), byDefault)
+	// On a scene with dresses, more views and another weight move the
+	// verified scores.
+	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	onScene := func(flags ...string) string {
+		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.5"}, flags...)
+		code, stdout, stderr := scanCLI(append(args, scene)...)
+		require.Equal(t, exitOK, code, stderr)
+		require.NotEmpty(t, detectionsOf(t, stdout))
+		return fmt.Sprintf("%s", detectionsOf(t, stdout))
+	}
+	sceneDefault := onScene()
+	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
+	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
+	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
+	for _, bad := range [][]string{
+		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5 or 7"},
+		{"--verifier-weight", "1.5", "--verifier-weight: weight 1.5 out of range (0,1)"},
+		{"--verifier-weight", "0.7", "--verifier", "none", "--verifier-weight: set without a Verifier"},
+	} {
+		code, _, stderr := scanCLI(append(bad[:len(bad)-1:len(bad)-1], img)...)
+		assert.Equal(t, exitUsage, code, bad)
+		assert.Contains(t, stderr, "fc2conv scan: "+bad[len(bad)-1], bad)
+	}
 
 	// A verifier that stores no threshold: the model's applies, with a
 	// warning, since it was chosen for the unverified score.
