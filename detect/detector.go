@@ -279,7 +279,7 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		d.verifier = v
 	} else if opt.VerifierClass != nil {
 		return optErr("VerifierClass", "set without a Verifier")
-	} else if opt.VerifierViews > 1 {
+	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
 		return optErr("VerifierViews", "set without a Verifier")
 	} else if opt.VerifierWeight != 0 {
 		return optErr("VerifierWeight", "set without a Verifier")

@@ -122,8 +122,8 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	return v, nil
 }
 
-// rescore sets each detection's score to the geometric mean of its own
-// and the verifier's p(class) of the image under its box: the mean over
+// rescore sets each detection's score to VerifiedScore of its own and
+// the verifier's p(class) of the image under its box: the mean over
 // v.views, each mirror averaged unless noFlip. A box the verifier scores
 // NaN gets a NaN score, for the caller to drop and count, as the scan's
 // own non-finite cells are.
