@@ -389,9 +389,25 @@ func openDetection(opt *detect.Options, modelArg, modelPath, verifierPath string
 		return nil, scan.Model{}, err
 	}
 	if opt.Verifier != nil {
-		model = model.With(verifierName, verifierFile)
+		model = model.With(verifierName+verifierScoring(*opt), verifierFile)
 	}
 	return det, model, nil
+}
+
+// verifierScoring names, for records, how the verifier scores boxes when
+// that is not the default: the same files score otherwise.
+func verifierScoring(opt detect.Options) string {
+	var parts []string
+	if opt.VerifierViews > 1 {
+		parts = append(parts, fmt.Sprintf("views %d", opt.VerifierViews))
+	}
+	if w := opt.VerifierWeight; w != 0 && w != detect.DefaultVerifierWeight {
+		parts = append(parts, fmt.Sprintf("weight %g", w))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // openModelLimits opens the model file at path (an FC model is converted) or,

@@ -166,6 +166,10 @@ func TestScanVerifierFlag(t *testing.T) {
 		return fmt.Sprintf("%s", detectionsOf(t, stdout))
 	}
 	sceneDefault := onScene()
+	// Records name the scoring when it is not the default.
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "5", "--verifier-weight", "0.65", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)"`)
 	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
 	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
 	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
