@@ -166,13 +166,13 @@ func TestScanVerifierFlag(t *testing.T) {
 		return fmt.Sprintf("%s", detectionsOf(t, stdout))
 	}
 	sceneDefault := onScene()
+	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
+	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
+	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
 	// Records name the scoring when it is not the default.
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "5", "--verifier-weight", "0.65", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)"`)
-	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
 	for _, bad := range [][]string{
 		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5 or 7"},
 		{"--verifier-weight", "1.5", "--verifier-weight: weight 1.5 out of range (0,1)"},
