@@ -278,11 +278,11 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		v.weight = opt.VerifierWeight
 		d.verifier = v
 	} else if opt.VerifierClass != nil {
-		return optErr("VerifierClass", "set without a Verifier")
+		return optErr("VerifierClass", "set without a verifier")
 	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
-		return optErr("VerifierViews", "set without a Verifier")
+		return optErr("VerifierViews", "set without a verifier")
 	} else if opt.VerifierWeight != 0 {
-		return optErr("VerifierWeight", "set without a Verifier")
+		return optErr("VerifierWeight", "set without a verifier")
 	}
 	d.thr = opt.Threshold
 	if d.thr == 0 && d.verifier != nil {

@@ -114,9 +114,9 @@ func TestVerifierOptionErrors(t *testing.T) {
 	}{
 		{"logits", "Verifier", `last layer "fc" is a dense`, detect.Options{Verifier: noSoftmax}},
 		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
-		{"class without verifier", "VerifierClass", "without a Verifier", detect.Options{VerifierClass: detect.Class(0)}},
-		{"views without verifier", "VerifierViews", "without a Verifier", detect.Options{VerifierViews: 5}},
-		{"weight without verifier", "VerifierWeight", "without a Verifier", detect.Options{VerifierWeight: 0.7}},
+		{"class without verifier", "VerifierClass", "without a verifier", detect.Options{VerifierClass: detect.Class(0)}},
+		{"views without verifier", "VerifierViews", "without a verifier", detect.Options{VerifierViews: 5}},
+		{"weight without verifier", "VerifierWeight", "without a verifier", detect.Options{VerifierWeight: 0.7}},
 		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
 		{"weight NaN", "VerifierWeight", "out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: math.NaN()}},
 		{"views not offered", "VerifierViews", "3 views: want 1, 5 or 7", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3}},

@@ -176,7 +176,7 @@ func TestScanVerifierFlag(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5 or 7"},
 		{"--verifier-weight", "1.5", "--verifier-weight: weight 1.5 out of range (0,1)"},
-		{"--verifier-weight", "0.7", "--verifier", "none", "--verifier-weight: set without a Verifier"},
+		{"--verifier-weight", "0.7", "--verifier", "none", "--verifier-weight: set without a verifier"},
 	} {
 		code, _, stderr := scanCLI(append(bad[:len(bad)-1:len(bad)-1], img)...)
 		assert.Equal(t, exitUsage, code, bad)
