@@ -46,9 +46,12 @@ const (
 // of its width and height, and its sides scaled by scale.
 type view struct{ dx, dy, scale float64 }
 
+// boxItself is the view of the box as the scan reports it.
+var boxItself = view{0, 0, 1}
+
 // verifierViews returns the views of Options.VerifierViews n.
 func verifierViews(n int) ([]view, error) {
-	views := []view{{0, 0, 1}}
+	views := []view{boxItself}
 	switch n {
 	case 0, 1:
 		return views, nil
@@ -65,7 +68,7 @@ func verifierViews(n int) ([]view, error) {
 
 // at is box seen through v.
 func (v view) at(box [4]float64) [4]float64 {
-	if v == (view{0, 0, 1}) {
+	if v == boxItself {
 		return box // exactly, not rebuilt from its centre
 	}
 	w, h := box[2]-box[0], box[3]-box[1]
@@ -107,7 +110,7 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if out.H != 1 || out.W != 1 {
 		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{{0, 0, 1}}, weight: DefaultVerifierWeight}
+	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight}
 	if class != nil {
 		v.class = *class
 	}
