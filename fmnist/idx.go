@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -84,6 +85,19 @@ func (s *Set) Subset(idx []int) (*Set, error) {
 		out.Images[i], out.Labels[i] = s.Images[j], s.Labels[j]
 	}
 	return out, nil
+}
+
+// OfClasses is the subset of s's items whose label is one of classes, in
+// s's order, sharing pixels with s.
+func (s *Set) OfClasses(classes ...int) *Set {
+	out := &Set{Rows: s.Rows, Cols: s.Cols}
+	for i := 0; i < min(len(s.Labels), len(s.Images)); i++ {
+		if slices.Contains(classes, int(s.Labels[i])) {
+			out.Images = append(out.Images, s.Images[i])
+			out.Labels = append(out.Labels, s.Labels[i])
+		}
+	}
+	return out
 }
 
 // Split divides the set into a training and a validation part,

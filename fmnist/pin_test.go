@@ -53,6 +53,8 @@ func TestSamplerPinned(t *testing.T) {
 	trainMix.Background.Black, trainMix.Background.Photo = 0.25, 0.6
 	trainMix.Background.Scene, trainMix.Mined.Positive = 0.7, 0.3
 	trainMix.Mix.NegOther, trainMix.Mix.NegBackground, trainMix.Mix.NegOffCentre, trainMix.Mix.NegScale = 0.6, 0.15, 0.15, 0.1
+	crops := fmnist.DefaultSamplerConfig()
+	crops.Mix.SceneCrop = 0.7
 	for _, c := range []struct {
 		name string
 		cfg  fmnist.SamplerConfig
@@ -61,6 +63,7 @@ func TestSamplerPinned(t *testing.T) {
 		{"default", fmnist.DefaultSamplerConfig(), "da13a6a634e718d6"},
 		{"every option on", all, "b1ed9e49ca3a1fd1"},
 		{"train's mix", trainMix, "c71259996850a513"},
+		{"scene crops", crops, "247179386304b208"}, // recorded before Crops.Confusable
 	} {
 		assert.Equal(t, c.want, sampleHash(t, c.cfg, 17, 300), c.name)
 	}

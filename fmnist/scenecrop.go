@@ -21,6 +21,10 @@ type SceneCrops struct {
 	// Background is how many boxes per item are cut where no item is
 	// much (IoU below BackgroundIoU with every item), labelled NoItem.
 	Background int
+	// Confusable is the share of scenes (0 to 1) whose other garments are
+	// only the classes a dress is confused with (Confusable classes), so
+	// that a verifier sees more of them beside dresses.
+	Confusable float64
 }
 
 // BackgroundIoU bounds a background crop's overlap with every item.
@@ -53,12 +57,19 @@ type SceneCropper struct {
 	rng    *rand.Rand
 	items  *Set
 	photos []*image.Gray
+	// confusable are items' dresses and confusable garments, when
+	// cfg.Confusable is on.
+	confusable *Set
 }
 
 // NewSceneCropper returns a cropper that draws from rng, paints items on
 // photos (synthetic clutter when there are none) and cuts as cfg says.
 func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg SceneCrops) *SceneCropper {
-	return &SceneCropper{cfg: cfg, rng: rng, items: items, photos: photos}
+	c := &SceneCropper{cfg: cfg, rng: rng, items: items, photos: photos}
+	if cfg.Confusable > 0 && items != nil {
+		c.confusable = items.OfClasses(append([]int{Dress}, Confusable...)...)
+	}
+	return c
 }
 
 // Scene makes one scene and returns its crops: for each item, the item
@@ -69,7 +80,13 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	if len(c.photos) > 0 {
 		photo = c.photos[c.rng.Intn(len(c.photos))]
 	}
-	plan := planScene(c.rng, c.items, photo, cropSceneW, cropSceneH, cropSceneItems)
+	items := c.items
+	// Drawn only when Confusable is on, so that crops without it are the
+	// ones they always were.
+	if c.confusable != nil && c.rng.Float64() < c.cfg.Confusable {
+		items = c.confusable
+	}
+	plan := planScene(c.rng, items, photo, cropSceneW, cropSceneH, cropSceneItems)
 	bounds := image.Rect(0, 0, cropSceneW, cropSceneH)
 	var crops []Crop
 	for _, o := range plan.truth {

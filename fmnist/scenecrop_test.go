@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/fmnist"
@@ -73,6 +74,36 @@ func TestSceneCropperBoxes(t *testing.T) {
 	assert.Equal(t, a, b, "same stream, same crops")
 }
 
+// With Confusable, that share of scenes holds only dresses and the
+// confusable garments (counted over 200 scenes: a scene of the usual kind
+// with no other class among its four or so other items is rare, about
+// (4/9)^4 = 4%). At 0 nothing changes (TestSamplerPinned, "scene crops").
+func TestSceneCropperConfusable(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	onlyConfusable := func(truth []fmnist.Object) bool {
+		for _, o := range truth {
+			if o.Class != fmnist.Dress && !slices.Contains(fmnist.Confusable, o.Class) {
+				return false
+			}
+		}
+		return true
+	}
+	share := func(confusable float64) float64 {
+		c := fmnist.NewSceneCropper(rand.New(rand.NewSource(3)), items, photos, fmnist.SceneCrops{Background: 1, Confusable: confusable})
+		n := 0
+		for range 200 {
+			_, truth := c.Scene()
+			if onlyConfusable(truth) {
+				n++
+			}
+		}
+		return float64(n) / 200
+	}
+	assert.Equal(t, 1.0, share(1))
+	assert.InDelta(t, 0.5+0.5*0.04, share(0.5), 0.12)
+	assert.Less(t, share(0), 0.12)
+}
+
 // Without jitter an item is cut at its truth box.
 func TestSceneCropperExactBoxes(t *testing.T) {
 	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(2)), loadTiny(t, "train"), nil, fmnist.SceneCrops{})
@@ -110,6 +141,8 @@ func TestSamplerSceneCrops(t *testing.T) {
 		{func(c *fmnist.SamplerConfig) { c.Crops.Shift = 0.6 }, "Crops.Shift"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Scale = -0.1 }, "Crops.Scale"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Background = 11 }, "Crops.Background"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = 1.01 }, "Crops.Confusable"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = math.NaN() }, "Crops.Confusable"},
 	} {
 		bad := fmnist.DefaultSamplerConfig()
 		c.set(&bad)

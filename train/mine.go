@@ -103,10 +103,7 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	if negIoU == 0 {
 		negIoU = DefaultMineNegativeIoU
 	}
-	confusable, err := confusableItems(items, opt)
-	if err != nil {
-		return Mined{}, err
-	}
+	confusable := confusableItems(items, opt)
 	rng := rand.New(rand.NewSource(seed))
 	var out Mined
 	for s := 0; s < opt.Scenes; s++ {
@@ -167,21 +164,11 @@ func MineItems(net *nn.Network, set *fmnist.Set) (Mined, error) {
 
 // confusableItems are the dresses and confusable garments of items, for
 // MineOptions.Confusable; nil when that is off.
-func confusableItems(items *fmnist.Set, opt MineOptions) (*fmnist.Set, error) {
+func confusableItems(items *fmnist.Set, opt MineOptions) *fmnist.Set {
 	if opt.Confusable == 0 || items == nil {
-		return nil, nil
+		return nil
 	}
-	var idx []int
-	for i, l := range items.Labels {
-		if int(l) == fmnist.Dress || slices.Contains(fmnist.Confusable, int(l)) {
-			idx = append(idx, i)
-		}
-	}
-	s, err := items.Subset(idx)
-	if err != nil {
-		return nil, fmt.Errorf("train: mining: %w", err)
-	}
-	return s, nil
+	return items.OfClasses(append([]int{fmnist.Dress}, fmnist.Confusable...)...)
 }
 
 // sceneItems picks the items one mining scene draws from. It draws a
