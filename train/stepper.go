@@ -60,7 +60,6 @@ type gorgoniaStepper struct {
 	y      *G.Node
 	vm     G.VM
 	solver *G.AdamSolver
-	xT, yT *tensor.Dense
 	batch  int
 }
 
@@ -88,15 +87,15 @@ func newGorgoniaStepper(cfg Config, net *nn.Network) (*gorgoniaStepper, error) {
 }
 
 func (s *gorgoniaStepper) step(xs, ys []float32, lr float64) (float64, error) {
-	if s.xT == nil {
-		s.xT = tensor.New(tensor.WithShape(s.batch, 1, 28, 28), tensor.WithBacking(xs))
-		s.yT = tensor.New(tensor.WithShape(s.batch, 2), tensor.WithBacking(ys))
-	}
+	// Wrapped per step, without copying: batches come from several
+	// buffers (see batchMaker.run).
+	xT := tensor.New(tensor.WithShape(s.batch, 1, 28, 28), tensor.WithBacking(xs))
+	yT := tensor.New(tensor.WithShape(s.batch, 2), tensor.WithBacking(ys))
 	G.WithLearnRate(lr)(s.solver)
-	if err := G.Let(s.g.Input, s.xT); err != nil {
+	if err := G.Let(s.g.Input, xT); err != nil {
 		return 0, err
 	}
-	if err := G.Let(s.y, s.yT); err != nil {
+	if err := G.Let(s.y, yT); err != nil {
 		return 0, err
 	}
 	if err := s.vm.RunAll(); err != nil {

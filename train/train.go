@@ -97,6 +97,10 @@ type Config struct {
 	Sampler   fmnist.SamplerConfig
 	Progress  io.Writer
 	Log       io.Writer // one line per epoch
+	// drawInline draws each batch just before its step instead of ahead
+	// of it on another goroutine (see batchMaker): tests check both give
+	// the same model.
+	drawInline bool
 }
 
 // DefaultConfig is the configuration of member A, the first member of
@@ -344,8 +348,10 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		return nil, nil, err
 	}
 
-	xs := make([]float32, cfg.Batch*784)
-	ys := make([]float32, cfg.Batch*classes)
+	free := make(chan batch, batchesAhead)
+	for range batchesAhead {
+		free <- newBatch(cfg, classes)
+	}
 	var mix *mixer
 	if cfg.Mixup > 0 {
 		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784, classes)
@@ -404,27 +410,28 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		bar := newBar(cfg, epoch)
 		var sum float64
+		maker := &batchMaker{cfg: cfg, sampler: sampler, er: er, mix: mix, classes: classes, input: net.Input}
+		stop := make(chan struct{})
+		var batches <-chan batch
+		if !cfg.drawInline {
+			batches = maker.run(cfg.Steps, free, stop)
+		}
 		for step := 0; step < cfg.Steps; step++ {
-			for b := 0; b < cfg.Batch; b++ {
-				x := xs[b*784 : (b+1)*784]
-				lab := sample(sampler, x, classes)
-				if er != nil {
-					er.erase(x)
-				}
-				normalise(x, net.Input)
-				targets(ys[b*classes:(b+1)*classes], lab, cfg.LabelSmoothing)
-				if cfg.ScaleSoft > 0 && lab == dressLabel(classes) {
-					soften(ys[b*classes:(b+1)*classes], lab, noDressLabel(classes), cfg.dressTarget(sampler.DressScale()))
-				}
+			var b batch
+			if cfg.drawInline {
+				b = <-free
+				maker.fill(b)
+			} else {
+				b = <-batches
 			}
-			if mix != nil {
-				mix.mix(xs, ys)
-			}
-			l, err := st.step(xs, ys, lr)
+			l, err := st.step(b.xs, b.ys, lr)
+			free <- b
 			if err != nil {
+				close(stop)
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step, err)
 			}
 			if math.IsNaN(l) || math.IsInf(l, 0) {
+				close(stop)
 				return nil, nil, fmt.Errorf("train: epoch %d step %d: loss is %v; lower Config.LR", epoch+1, step, l)
 			}
 			sum += l
