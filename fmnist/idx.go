@@ -100,6 +100,13 @@ func (s *Set) OfClasses(classes ...int) *Set {
 	return out
 }
 
+// DressesAndConfusable are s's dresses and the garments a dress is taken
+// for (Confusable), the items of a scene painted to show them side by
+// side.
+func (s *Set) DressesAndConfusable() *Set {
+	return s.OfClasses(append([]int{Dress}, Confusable...)...)
+}
+
 // Split divides the set into a training and a validation part,
 // deterministically for a given seed. It is stratified: of each class a
 // fraction valFraction (rounded) goes to val, chosen at random; both parts

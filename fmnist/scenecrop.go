@@ -67,7 +67,7 @@ type SceneCropper struct {
 func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg SceneCrops) *SceneCropper {
 	c := &SceneCropper{cfg: cfg, rng: rng, items: items, photos: photos}
 	if cfg.Confusable > 0 && items != nil {
-		c.confusable = items.OfClasses(append([]int{Dress}, Confusable...)...)
+		c.confusable = items.DressesAndConfusable()
 	}
 	return c
 }

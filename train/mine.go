@@ -168,7 +168,7 @@ func confusableItems(items *fmnist.Set, opt MineOptions) *fmnist.Set {
 	if opt.Confusable == 0 || items == nil {
 		return nil
 	}
-	return items.OfClasses(append([]int{fmnist.Dress}, fmnist.Confusable...)...)
+	return items.DressesAndConfusable()
 }
 
 // sceneItems picks the items one mining scene draws from. It draws a
