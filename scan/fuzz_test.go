@@ -3,6 +3,8 @@ package scan_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/scan"
@@ -32,7 +34,8 @@ func FuzzReadDone(f *testing.F) {
 	}
 	next := rec(scan.Record{Image: "appended.tif", Error: "x"})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		done, whole, err := scan.ReadDone(bytes.NewReader(b), "out.jsonl")
+		res, whole, err := scan.ReadDone(bytes.NewReader(b), "out.jsonl")
+		done := res.Done
 		if err != nil {
 			return
 		}
@@ -47,7 +50,8 @@ func FuzzReadDone(f *testing.F) {
 				t.Fatal("an empty image name counts as done")
 			}
 		}
-		again, whole2, err := scan.ReadDone(bytes.NewReader(append(b[:whole:whole], next...)), "out.jsonl")
+		againRes, whole2, err := scan.ReadDone(bytes.NewReader(append(b[:whole:whole], next...)), "out.jsonl")
+		again := againRes.Done
 		if err != nil || whole2 != whole+int64(len(next)) {
 			t.Fatalf("appending a record to the whole lines: whole %d, err %v", whole2, err)
 		}
@@ -75,14 +79,40 @@ func TestResumeNameNotUTF8(t *testing.T) {
 	if err := w.Write(scan.Record{Image: odd, Error: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	done, _, err := scan.ReadDone(&out, "out.jsonl")
+	res, _, err := scan.ReadDone(&out, "out.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
+	done := res.Done
 	if done[odd] {
 		t.Fatal("the JSON output kept the invalid byte: this test no longer tests anything")
 	}
 	if got := scan.Filter([]string{odd, "photos/other.jpg"}, scan.Shard{N: 1}, done); len(got) != 1 || got[0] != "photos/other.jpg" {
 		t.Fatalf("left to scan: %q, want only photos/other.jpg", got)
+	}
+}
+
+// ReadDone lists the models that wrote an output, once each; records that
+// name none (older versions) add none, and Check refuses any other model.
+func TestResumedModels(t *testing.T) {
+	in := `{"image":"a","model":"m","model_sha256":"111"}
+{"image":"b"}
+{"image":"c","model":"m","model_sha256":"111"}
+`
+	res, _, err := scan.ReadDone(strings.NewReader(in), "out.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := scan.Model{Name: "m", SHA256: "111"}
+	if len(res.Models) != 1 || res.Models[0] != m || len(res.Done) != 3 {
+		t.Fatalf("got %+v", res)
+	}
+	if err := res.Check("out.jsonl", m); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []scan.Model{{Name: "m", SHA256: "222"}, {Name: "n", SHA256: "111"}} {
+		if err := res.Check("out.jsonl", other); !errors.Is(err, scan.ErrOtherModel) {
+			t.Fatalf("%+v: got %v, want ErrOtherModel", other, err)
+		}
 	}
 }

@@ -151,33 +151,58 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
-// Done reads an existing JSON-lines output and returns the images it
-// records (ReadDone). A final line cut short by a crash is truncated away
-// so that appending continues on a clean line. The file is read as a
-// stream: memory grows with the image names, not the file.
-func Done(path string) (map[string]bool, error) {
+// Resumed is what an existing JSON-lines output holds: the images it
+// records, and the models that scanned them (distinct, in the order they
+// first appear; records of versions that named no model add none).
+type Resumed struct {
+	Done   map[string]bool
+	Models []Model
+}
+
+// ErrOtherModel is returned when an output to be resumed holds records of
+// another model than the scan's: resuming would mix the two in one file.
+var ErrOtherModel = errors.New("records of another model")
+
+// Check refuses to resume, with ErrOtherModel, when the output holds
+// records of any model other than m: another name, or another hash where
+// a record gives one. name is the output's, for the message.
+func (r Resumed) Check(name string, m Model) error {
+	for _, o := range r.Models {
+		if o.Name != m.Name || o.SHA256 != "" && o.SHA256 != m.SHA256 {
+			return fmt.Errorf("scan: resume: %s holds %w, %s (%s), and this scan's is %s (%s): resume with that model, or scan into another file",
+				name, ErrOtherModel, o.Name, o.SHA256, m.Name, m.SHA256)
+		}
+	}
+	return nil
+}
+
+// Done reads an existing JSON-lines output (ReadDone). A final line cut
+// short by a crash is truncated away so that appending continues on a
+// clean line. The file is read as a stream: memory grows with the image
+// names, not the file. A missing file holds nothing.
+func Done(path string) (Resumed, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[string]bool{}, nil
+		return Resumed{Done: map[string]bool{}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("scan: resume: %w", err)
+		return Resumed{}, fmt.Errorf("scan: resume: %w", err)
 	}
 	defer f.Close()
-	done, whole, err := ReadDone(f, path)
+	r, whole, err := ReadDone(f, path)
 	if err != nil {
-		return nil, err
+		return Resumed{}, err
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("scan: resume: %w", err)
+		return Resumed{}, fmt.Errorf("scan: resume: %w", err)
 	}
 	if whole != st.Size() {
 		if err := os.Truncate(path, whole); err != nil {
-			return nil, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
+			return Resumed{}, fmt.Errorf("scan: resume: dropping a half-written last line of %s: %w", path, err)
 		}
 	}
-	return done, nil
+	return r, nil
 }
 
 // maxRecordLine bounds one line of a resume file; a record is a few
@@ -187,10 +212,11 @@ const maxRecordLine = 64 << 20
 // ReadDone parses a JSON-lines output read from r (name is for
 // messages): the images it records, and whole, the length of its complete
 // lines. A last line without its newline was cut short by a crash: it is
-// not read, and its image is scanned again. Only "image" is read, so
-// records of every version count; any other complete line is an error.
-func ReadDone(r io.Reader, name string) (done map[string]bool, whole int64, err error) {
-	done = map[string]bool{}
+// not read, and its image is scanned again. Only "image" and the model
+// are read, so records of every version count; any other complete line is
+// an error.
+func ReadDone(r io.Reader, name string) (res Resumed, whole int64, err error) {
+	res.Done = map[string]bool{}
 	br := bufio.NewReader(r)
 	var line []byte
 	for n := 1; ; n++ {
@@ -198,7 +224,7 @@ func ReadDone(r io.Reader, name string) (done map[string]bool, whole int64, err 
 		for {
 			chunk, err := br.ReadSlice('\n')
 			if len(line)+len(chunk) > maxRecordLine {
-				return nil, 0, fmt.Errorf("scan: resume: %s:%d is longer than %d bytes", name, n, maxRecordLine)
+				return Resumed{}, 0, fmt.Errorf("scan: resume: %s:%d is longer than %d bytes", name, n, maxRecordLine)
 			}
 			line = append(line, chunk...)
 			if err == nil {
@@ -208,17 +234,22 @@ func ReadDone(r io.Reader, name string) (done map[string]bool, whole int64, err 
 				continue
 			}
 			if errors.Is(err, io.EOF) {
-				return done, whole, nil // what is left has no newline
+				return res, whole, nil // what is left has no newline
 			}
-			return nil, 0, fmt.Errorf("scan: resume: reading %s: %w", name, err)
+			return Resumed{}, 0, fmt.Errorf("scan: resume: reading %s: %w", name, err)
 		}
 		var rec struct {
-			Image string `json:"image"`
+			Image       string `json:"image"`
+			Model       string `json:"model"`
+			ModelSHA256 string `json:"model_sha256"`
 		}
 		if err := json.Unmarshal(line[:len(line)-1], &rec); err != nil || rec.Image == "" {
-			return nil, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, n)
+			return Resumed{}, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, n)
 		}
-		done[rec.Image] = true
+		res.Done[rec.Image] = true
+		if m := (Model{Name: rec.Model, SHA256: rec.ModelSHA256}); m != (Model{}) && !slices.Contains(res.Models, m) {
+			res.Models = append(res.Models, m)
+		}
 		whole += int64(len(line))
 	}
 }

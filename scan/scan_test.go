@@ -85,7 +85,7 @@ func TestDoneTruncatesHalfLine(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte(`{"image":"a.png","detections":[]}`+"\n"+`{"image":"b.png","error":"bad"}`+"\n"+`{"image":"c.p`), 0o644))
 	done, err := Done(p)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{"a.png": true, "b.png": true}, done)
+	assert.Equal(t, map[string]bool{"a.png": true, "b.png": true}, done.Done)
 	b, _ := os.ReadFile(p)
 	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "half line dropped")
 	require.NoError(t, os.WriteFile(p, []byte("not json\n"), 0o644))
@@ -93,7 +93,8 @@ func TestDoneTruncatesHalfLine(t *testing.T) {
 	assert.ErrorContains(t, err, "scan: resume: "+p+":1 is not a scan record")
 	done, err = Done(filepath.Join(t.TempDir(), "absent.jsonl"))
 	require.NoError(t, err)
-	assert.Empty(t, done)
+	assert.Empty(t, done.Done)
+	assert.Empty(t, done.Models)
 }
 
 // Records come out in input order even when workers finish out of order,
@@ -226,7 +227,9 @@ func TestDoneReadsOldAndNewRecords(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, buf.Bytes(), 0o644))
 	done, err := Done(p)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{"old.png": true, "new.png": true, "bad.png": true}, done)
+	assert.Equal(t, map[string]bool{"old.png": true, "new.png": true, "bad.png": true}, done.Done)
+	assert.Equal(t, []Model{{Name: "m", SHA256: "0123456789ab"}, {Name: "m"}}, done.Models)
+	assert.NoError(t, done.Check(p, Model{Name: "m", SHA256: "0123456789ab"}), "a record naming m without a hash is m's")
 }
 
 // The zero Options run on every CPU and drop records; a missing scanner

@@ -58,7 +58,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint); auto: from the scheduler's environment (Kubernetes Indexed Job, Slurm array, GNU parallel)")
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards, where the scheduler does not say (default: $"+scan.ShardCountEnv+")")
-	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl)")
+	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl), which must have been written by the same model and verifier")
 	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
 	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
 	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
@@ -222,14 +222,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
-	done := map[string]bool{}
+	resumed := scan.Resumed{Done: map[string]bool{}}
 	if *resume {
-		if done, err = scan.Done(outTarget); err != nil {
+		if resumed, err = scan.Done(outTarget); err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 			return exitFail
 		}
 	}
-	paths := scan.Filter(inputs.Paths, shard, done)
+	paths := scan.Filter(inputs.Paths, shard, resumed.Done)
 
 	// Images run in parallel, one per worker; when there are fewer images
 	// than workers, the spare cores go to each image's convolutions.
@@ -255,6 +255,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
+	// A resumed file holds one model's records, or its readers could not
+	// tell which box came from which.
+	if err := resumed.Check(outTarget, model); err != nil {
+		fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
+		return exitUsage
+	}
 	// Records carry the threshold as the user gave it (0, not EveryWindow).
 	recThr := det.Threshold()
 	if set["threshold"] {
@@ -276,7 +282,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		defer outFile.abandon()
 		out = outFile.f
 	}
-	w, err := scan.NewWriter(*format, out, len(done) == 0)
+	w, err := scan.NewWriter(*format, out, len(resumed.Done) == 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
 		return exitFail
@@ -284,7 +290,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Globs that matched nothing are failures the user should see.
 	failedEarly := 0
 	for _, m := range inputs.Missing {
-		if shard.Keep(m) && !scan.IsDone(done, m) {
+		if shard.Keep(m) && !scan.IsDone(resumed.Done, m) {
 			if err := w.Write(scan.Record{Image: m, Model: model.Name, ModelSHA256: model.SHA256, Threshold: recThr, Error: "no file matches this pattern"}); err != nil {
 				fmt.Fprintf(stderr, "fc2conv scan: writing output: %v\n", err)
 				return exitFail
@@ -321,7 +327,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	elapsed := time.Since(start).Seconds()
 	failed := sum.Failed + failedEarly
 	fmt.Fprintf(stderr, "fc2conv scan: %d images scanned (%d failed, %d non-images skipped, %d already done) in %.1fs, %s, %d detections\n",
-		sum.Scanned, failed, inputs.Skipped, len(done), elapsed, rate(sum.Scanned, elapsed), sum.Detections)
+		sum.Scanned, failed, inputs.Skipped, len(resumed.Done), elapsed, rate(sum.Scanned, elapsed), sum.Detections)
 	switch {
 	case runErr != nil:
 		fmt.Fprintf(stderr, "fc2conv scan: %v\n", runErr)

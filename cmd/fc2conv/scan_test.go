@@ -49,6 +49,29 @@ func TestScanNamesFlagsOfLibraryErrors(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+":1 is not a scan record")
 }
 
+// --resume refuses a file another model wrote, before scanning or writing
+// anything, and names both models; the same model resumes.
+func TestScanResumeRefusesAnotherModel(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	writeImage(t, a, 40, 40, false)
+	writeImage(t, b, 40, 40, true)
+	out := filepath.Join(dir, "out.jsonl")
+	code, _, stderr := scanCLI("--quiet", "--scales", "1", "--out", out, a)
+	require.Equal(t, exitOK, code, stderr)
+	before := b0(t, out)
+
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--verifier", "none", "--resume", "--out", out, a, b)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+" holds records of another model, embedded:dress-fcn+embedded:verifier (")
+	assert.Contains(t, stderr, "and this scan's is embedded:dress-fcn (")
+	assert.Equal(t, before, b0(t, out), "nothing written")
+
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--resume", "--out", out, a, b)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, 2, bytes.Count(b0(t, out), []byte("\n")), "b added, a not scanned again")
+}
+
 // --min-size and --max-size choose the pyramid by object height: the
 // embedded model's window is 28 high, so 14 px starts at scale 2 and 40 px
 // stops at 28/40 = 0.7, before 0.65536.
