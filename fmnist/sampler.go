@@ -249,6 +249,8 @@ func (c SamplerConfig) Validate() error {
 		return configErr("Crops.Scale", "Crops.Scale = %v, want in [0, 1] (std of the log scale)", c.Crops.Scale)
 	case c.Crops.Background < 0 || c.Crops.Background > 10:
 		return configErr("Crops.Background", "Crops.Background = %d, want 0 to 10 boxes per item", c.Crops.Background)
+	case c.Crops.Partial < 0 || c.Crops.Partial > 10:
+		return configErr("Crops.Partial", "Crops.Partial = %d, want 0 to 10 boxes per item", c.Crops.Partial)
 	case !(c.Crops.Confusable >= 0 && c.Crops.Confusable <= 1):
 		return configErr("Crops.Confusable", "Crops.Confusable = %v, want in [0, 1] (a share of scenes)", c.Crops.Confusable)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):

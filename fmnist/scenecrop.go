@@ -25,10 +25,27 @@ type SceneCrops struct {
 	// only the classes a dress is confused with (Confusable classes), so
 	// that a verifier sees more of them beside dresses.
 	Confusable float64
+	// Partial is how many boxes per item are cut across part of it (IoU
+	// from PartialMinIoU to BackgroundIoU with it, below BackgroundIoU with
+	// every item), labelled NoItem: the boxes a scan keeps on part of a
+	// garment, which a verifier must not call one.
+	Partial int
 }
 
-// BackgroundIoU bounds a background crop's overlap with every item.
-const BackgroundIoU = 0.4
+// BackgroundIoU bounds a background or partial crop's overlap with every
+// item; PartialMinIoU is the least overlap of a partial crop with its own.
+const (
+	BackgroundIoU = 0.4
+	PartialMinIoU = 0.1
+)
+
+// A partial box's side is its item's times a factor from partialScales,
+// its centre moved by up to partialShift of the item's side each way:
+// from a window one pyramid level inside the item to one that holds it
+// and its surroundings.
+var partialScales = [2]float64{0.6, 1.6}
+
+const partialShift = 0.6
 
 // cropScene* are the painted scenes' size and item count: smaller than a
 // camera frame, so that one scene is quick to paint, with items at the
@@ -72,9 +89,10 @@ func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg Scene
 	return c
 }
 
-// Scene makes one scene and returns its crops: for each item, the item
-// and then its background boxes. Its truth is returned too, for checks.
-// Only the photograph under the crops is painted, which is all they read.
+// Scene makes one scene and returns its crops: for each item, the item,
+// its background boxes and its partial boxes. Its truth is returned too,
+// for checks. Only the photograph under the crops is painted, which is
+// all they read.
 func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	var photo image.Image
 	if len(c.photos) > 0 {
@@ -93,6 +111,11 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 		crops = append(crops, Crop{Class: o.Class, Box: c.jittered(bounds, o.Box)})
 		for range c.cfg.Background {
 			if b, ok := c.backgroundBox(bounds, plan.truth); ok {
+				crops = append(crops, Crop{Class: NoItem, Box: b})
+			}
+		}
+		for range c.cfg.Partial {
+			if b, ok := c.partialBox(bounds, o.Box, plan.truth); ok {
 				crops = append(crops, Crop{Class: NoItem, Box: b})
 			}
 		}
@@ -139,18 +162,42 @@ func (c *SceneCropper) backgroundBox(bounds image.Rectangle, truth []Object) (im
 		}
 		x, y := c.rng.Intn(bounds.Dx()-side), c.rng.Intn(bounds.Dy()-side)
 		r := image.Rect(x, y, x+side, y+side)
-		clear := true
-		for _, o := range truth {
-			if rectIoU(r, image.Rect(int(o.Box[0]), int(o.Box[1]), int(o.Box[2]), int(o.Box[3]))) >= BackgroundIoU {
-				clear = false
-				break
-			}
-		}
-		if clear {
+		if clearOfItems(r, truth) {
 			return r, true
 		}
 	}
 	return image.Rectangle{}, false
+}
+
+// partialBox is a square box across part of the item at box: its IoU with
+// it from PartialMinIoU to BackgroundIoU, below BackgroundIoU with every
+// item, whole inside bounds; false when 20 draws find none.
+func (c *SceneCropper) partialBox(bounds image.Rectangle, box [4]float64, truth []Object) (image.Rectangle, bool) {
+	item := image.Rect(int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+	side := box[2] - box[0]
+	cx, cy := (box[0]+box[2])/2, (box[1]+box[3])/2
+	for range 20 {
+		s := side * math.Exp(uniform(c.rng, math.Log(partialScales[0]), math.Log(partialScales[1])))
+		x := cx + uniform(c.rng, -partialShift, partialShift)*side
+		y := cy + uniform(c.rng, -partialShift, partialShift)*side
+		r := image.Rect(int(math.Round(x-s/2)), int(math.Round(y-s/2)), int(math.Round(x+s/2)), int(math.Round(y+s/2)))
+		if !r.In(bounds) || r.Dx() <= 0 || rectIoU(r, item) < PartialMinIoU || !clearOfItems(r, truth) {
+			continue
+		}
+		return r, true
+	}
+	return image.Rectangle{}, false
+}
+
+// clearOfItems reports whether r's IoU with every item is below
+// BackgroundIoU.
+func clearOfItems(r image.Rectangle, truth []Object) bool {
+	for _, o := range truth {
+		if rectIoU(r, image.Rect(int(o.Box[0]), int(o.Box[1]), int(o.Box[2]), int(o.Box[3]))) >= BackgroundIoU {
+			return false
+		}
+	}
+	return true
 }
 
 func rectIoU(a, b image.Rectangle) float64 {

@@ -142,6 +142,7 @@ func TestSamplerSceneCrops(t *testing.T) {
 		{func(c *fmnist.SamplerConfig) { c.Crops.Scale = -0.1 }, "Crops.Scale"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Background = 11 }, "Crops.Background"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = 1.01 }, "Crops.Confusable"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Partial = -1 }, "Crops.Partial"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = math.NaN() }, "Crops.Confusable"},
 	} {
 		bad := fmnist.DefaultSamplerConfig()
@@ -151,3 +152,33 @@ func TestSamplerSceneCrops(t *testing.T) {
 		assert.Equal(t, c.field, ce.Field)
 	}
 }
+
+// Partial boxes cut across part of their item and frame no item: IoU from
+// 0.1 to 0.4 with their own (the crop before them), under 0.4 with every
+// item, labelled "no item". Each draw fails only rarely.
+func TestSceneCropperPartial(t *testing.T) {
+	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(4)), loadTiny(t, "train"), trainPhotos(t), fmnist.SceneCrops{Partial: 2})
+	items, partial := 0, 0
+	for range 40 {
+		crops, truth := c.Scene()
+		own := -1
+		for _, cr := range crops {
+			if cr.Class != fmnist.NoItem {
+				own++
+				require.Equal(t, truthRect(truth[own]), cr.Box, "an item at its truth box")
+				items++
+				continue
+			}
+			partial++
+			overlap := iou(cr.Box, truthRect(truth[own]))
+			assert.GreaterOrEqual(t, overlap, fmnist.PartialMinIoU, "box %v on item %v", cr.Box, truth[own].Box)
+			for _, o := range truth {
+				assert.Less(t, iou(cr.Box, truthRect(o)), fmnist.BackgroundIoU, "box %v on item %v", cr.Box, o.Box)
+			}
+			assert.True(t, cr.Box.In(image.Rect(0, 0, 512, 256)), "box %v", cr.Box)
+		}
+		require.Equal(t, len(truth)-1, own)
+	}
+	assert.Greater(t, partial, items*3/2, "most of the two draws per item find a box")
+}
+

@@ -67,6 +67,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Crops.Shift, fl("Crops.Shift", "crop-shift"), s.Crops.Shift, "with --scene-crops: std of a crop box's centre offset from its item's box, as a fraction of the side")
 	fs.Float64Var(&s.Crops.Scale, fl("Crops.Scale", "crop-scale"), s.Crops.Scale, "with --scene-crops: std of the log of a crop box's scale")
 	fs.IntVar(&s.Crops.Background, fl("Crops.Background", "crop-background"), s.Crops.Background, "with --scene-crops: background boxes (IoU < 0.4 with every item, labelled \"no item\") per item")
+	fs.IntVar(&s.Crops.Partial, fl("Crops.Partial", "crop-partial"), s.Crops.Partial, "with --scene-crops: boxes per item across part of it (IoU 0.1 to 0.4 with it, below 0.4 with every item), labelled \"no item\"")
 	fs.Float64Var(&s.Crops.Confusable, fl("Crops.Confusable", "crop-confusable"), s.Crops.Confusable, "with --scene-crops: fraction of scenes whose other garments are only T-shirts/tops, pullovers, coats and shirts")
 	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
