@@ -181,4 +181,3 @@ func TestSceneCropperPartial(t *testing.T) {
 	}
 	assert.Greater(t, partial, items*3/2, "most of the two draws per item find a box")
 }
-
