@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,27 +93,33 @@ func TestResumeNameNotUTF8(t *testing.T) {
 	}
 }
 
-// ReadDone lists the models that wrote an output, once each; records that
-// name none (older versions) add none, and Check refuses any other model.
+// ReadDone lists the models that wrote an output and the thresholds they
+// scanned at, once each; records that name none (older versions) add
+// none, and Check refuses any other model or threshold.
 func TestResumedModels(t *testing.T) {
-	in := `{"image":"a","model":"m","model_sha256":"111"}
+	in := `{"image":"a","model":"m","model_sha256":"111","threshold":0.8}
 {"image":"b"}
-{"image":"c","model":"m","model_sha256":"111"}
+{"image":"c","model":"m","model_sha256":"111","threshold":0.8}
 `
 	res, _, err := scan.ReadDone(strings.NewReader(in), "out.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := scan.Model{Name: "m", SHA256: "111"}
-	if len(res.Models) != 1 || res.Models[0] != m || len(res.Done) != 3 {
+	if len(res.Models) != 1 || res.Models[0] != m || len(res.Done) != 3 || !slices.Equal(res.Thresholds, []float64{0.8}) {
 		t.Fatalf("got %+v", res)
 	}
-	if err := res.Check("out.jsonl", m); err != nil {
+	if err := res.Check("out.jsonl", m, 0.8); err != nil {
 		t.Fatal(err)
 	}
 	for _, other := range []scan.Model{{Name: "m", SHA256: "222"}, {Name: "n", SHA256: "111"}} {
-		if err := res.Check("out.jsonl", other); !errors.Is(err, scan.ErrOtherModel) {
+		if err := res.Check("out.jsonl", other, 0.8); !errors.Is(err, scan.ErrOtherModel) {
 			t.Fatalf("%+v: got %v, want ErrOtherModel", other, err)
+		}
+	}
+	for _, other := range []float64{0, 0.5, 0.80001} {
+		if err := res.Check("out.jsonl", m, other); !errors.Is(err, scan.ErrOtherThreshold) {
+			t.Fatalf("threshold %v: got %v, want ErrOtherThreshold", other, err)
 		}
 	}
 }

@@ -152,25 +152,39 @@ func (r Record) MarshalJSON() ([]byte, error) {
 }
 
 // Resumed is what an existing JSON-lines output holds: the images it
-// records, and the models that scanned them (distinct, in the order they
-// first appear; records of versions that named no model add none).
+// records, and the models that scanned them and the thresholds they were
+// scanned at (each distinct, in the order they first appear; records of
+// versions that named no model add neither).
 type Resumed struct {
-	Done   map[string]bool
-	Models []Model
+	Done       map[string]bool
+	Models     []Model
+	Thresholds []float64
 }
 
 // ErrOtherModel is returned when an output to be resumed holds records of
-// another model than the scan's: resuming would mix the two in one file.
-var ErrOtherModel = errors.New("records of another model")
+// another model than the scan's, and ErrOtherThreshold when it holds
+// records scanned at another threshold: resuming would mix the two in one
+// file.
+var (
+	ErrOtherModel     = errors.New("records of another model")
+	ErrOtherThreshold = errors.New("records scanned at another threshold")
+)
 
-// Check refuses to resume, with ErrOtherModel, when the output holds
-// records of any model other than m: another name, or another hash where
-// a record gives one. name is the output's, for the message.
-func (r Resumed) Check(name string, m Model) error {
+// Check refuses to resume when the output holds records of any model
+// other than m (another name, or another hash where a record gives one:
+// ErrOtherModel) or scanned at a threshold other than threshold
+// (ErrOtherThreshold). name is the output's, for the message.
+func (r Resumed) Check(name string, m Model, threshold float64) error {
 	for _, o := range r.Models {
 		if o.Name != m.Name || o.SHA256 != "" && o.SHA256 != m.SHA256 {
 			return fmt.Errorf("scan: resume: %s holds %w, %s (%s), and this scan's is %s (%s): resume with that model, or scan into another file",
 				name, ErrOtherModel, o.Name, o.SHA256, m.Name, m.SHA256)
+		}
+	}
+	for _, t := range r.Thresholds {
+		if t != threshold {
+			return fmt.Errorf("scan: resume: %s holds %w, %g, and this scan's is %g: resume at %g, or scan into another file",
+				name, ErrOtherThreshold, t, threshold, t)
 		}
 	}
 	return nil
@@ -212,9 +226,9 @@ const maxRecordLine = 64 << 20
 // ReadDone parses a JSON-lines output read from r (name is for
 // messages): the images it records, and whole, the length of its complete
 // lines. A last line without its newline was cut short by a crash: it is
-// not read, and its image is scanned again. Only "image" and the model
-// are read, so records of every version count; any other complete line is
-// an error.
+// not read, and its image is scanned again. Only "image", the model and
+// the threshold are read, so records of every version count; any other
+// complete line is an error.
 func ReadDone(r io.Reader, name string) (res Resumed, whole int64, err error) {
 	res.Done = map[string]bool{}
 	br := bufio.NewReader(r)
@@ -239,9 +253,10 @@ func ReadDone(r io.Reader, name string) (res Resumed, whole int64, err error) {
 			return Resumed{}, 0, fmt.Errorf("scan: resume: reading %s: %w", name, err)
 		}
 		var rec struct {
-			Image       string `json:"image"`
-			Model       string `json:"model"`
-			ModelSHA256 string `json:"model_sha256"`
+			Image       string   `json:"image"`
+			Model       string   `json:"model"`
+			ModelSHA256 string   `json:"model_sha256"`
+			Threshold   *float64 `json:"threshold"`
 		}
 		if err := json.Unmarshal(line[:len(line)-1], &rec); err != nil || rec.Image == "" {
 			return Resumed{}, 0, fmt.Errorf("scan: resume: %s:%d is not a scan record", name, n)
@@ -249,6 +264,9 @@ func ReadDone(r io.Reader, name string) (res Resumed, whole int64, err error) {
 		res.Done[rec.Image] = true
 		if m := (Model{Name: rec.Model, SHA256: rec.ModelSHA256}); m != (Model{}) && !slices.Contains(res.Models, m) {
 			res.Models = append(res.Models, m)
+		}
+		if rec.Threshold != nil && !slices.Contains(res.Thresholds, *rec.Threshold) { // none in records older than model names
+			res.Thresholds = append(res.Thresholds, *rec.Threshold)
 		}
 		whole += int64(len(line))
 	}

@@ -223,13 +223,14 @@ func TestDoneReadsOldAndNewRecords(t *testing.T) {
 	w, err := NewWriter("jsonl", &buf, false)
 	require.NoError(t, err)
 	require.NoError(t, w.Write(Record{Image: "new.png", Model: "m", ModelSHA256: "0123456789ab", Threshold: 0.5}))
-	require.NoError(t, w.Write(Record{Image: "bad.png", Model: "m", Error: "x"}))
+	require.NoError(t, w.Write(Record{Image: "bad.png", Model: "m", Threshold: 0.5, Error: "x"}))
 	require.NoError(t, os.WriteFile(p, buf.Bytes(), 0o644))
 	done, err := Done(p)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{"old.png": true, "new.png": true, "bad.png": true}, done.Done)
 	assert.Equal(t, []Model{{Name: "m", SHA256: "0123456789ab"}, {Name: "m"}}, done.Models)
-	assert.NoError(t, done.Check(p, Model{Name: "m", SHA256: "0123456789ab"}), "a record naming m without a hash is m's")
+	assert.Equal(t, []float64{0.5}, done.Thresholds, "the old record holds none")
+	assert.NoError(t, done.Check(p, Model{Name: "m", SHA256: "0123456789ab"}, 0.5), "a record naming m without a hash is m's")
 }
 
 // The zero Options run on every CPU and drop records; a missing scanner

@@ -58,7 +58,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 0, "goroutines per image for its convolutions (default: the cores the workers leave, GOMAXPROCS / workers)")
 	shardFlag := fs.String("shard", "", "scan only part `i/N` of the input list (deterministic, disjoint); auto: from the scheduler's environment (Kubernetes Indexed Job, Slurm array, GNU parallel)")
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards, where the scheduler does not say (default: $"+scan.ShardCountEnv+")")
-	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl), which must have been written by the same model and verifier")
+	resume := fs.Bool("resume", false, "skip images already recorded in --out (jsonl), which must have been written by the same model and verifier at the same threshold")
 	maxPixels := fs.Int("max-pixels", detect.MaxImagePixels, "refuse an image whose header declares more pixels than this, before decoding it")
 	timeout := fs.Duration("timeout", 0, "give up on an image that takes longer than this `duration` (e.g. 30s) and record an error; 0 = no limit")
 	maxElems := fs.Int64("max-tensor-elements", nn.MaxElements, "refuse a --model with a tensor of more elements than this")
@@ -255,20 +255,21 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
-	// A resumed file holds one model's records, or its readers could not
-	// tell which box came from which.
-	if err := resumed.Check(outTarget, model); err != nil {
-		fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
-		return exitUsage
-	}
 	// Records carry the threshold as the user gave it (0, not EveryWindow).
 	recThr := det.Threshold()
 	if set["threshold"] {
 		recThr = *threshold
-	} else if opt.Verifier != nil && opt.Verifier.Threshold == 0 {
+	}
+	// A resumed file holds one model's records at one threshold, or its
+	// readers could not tell which box came from which.
+	if err := resumed.Check(outTarget, model, recThr); err != nil {
+		fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
+		return exitUsage
+	}
+	if !set["threshold"] && opt.Verifier != nil && opt.Verifier.Threshold == 0 {
 		// The model's threshold was chosen for its own score, not the verified one.
 		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierEmbedded), recThr)
-	} else if det.Network().Threshold == 0 {
+	} else if !set["threshold"] && det.Network().Threshold == 0 {
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
 

@@ -49,15 +49,16 @@ func TestScanNamesFlagsOfLibraryErrors(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+":1 is not a scan record")
 }
 
-// --resume refuses a file another model wrote, before scanning or writing
-// anything, and names both models; the same model resumes.
-func TestScanResumeRefusesAnotherModel(t *testing.T) {
+// --resume refuses a file another model wrote, or one scanned at another
+// threshold, before scanning or writing anything, and names both; the
+// same model at the same threshold resumes.
+func TestScanResumeRefusesAnotherModelOrThreshold(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
 	writeImage(t, a, 40, 40, false)
 	writeImage(t, b, 40, 40, true)
 	out := filepath.Join(dir, "out.jsonl")
-	code, _, stderr := scanCLI("--quiet", "--scales", "1", "--out", out, a)
+	code, _, stderr := scanCLI("--quiet", "--scales", "1", "--threshold", "0.7", "--out", out, a)
 	require.Equal(t, exitOK, code, stderr)
 	before := b0(t, out)
 
@@ -67,7 +68,12 @@ func TestScanResumeRefusesAnotherModel(t *testing.T) {
 	assert.Contains(t, stderr, "and this scan's is embedded:dress-fcn (")
 	assert.Equal(t, before, b0(t, out), "nothing written")
 
-	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--resume", "--out", out, a, b)
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--threshold", "0.5", "--resume", "--out", out, a, b)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+" holds records scanned at another threshold, 0.7, and this scan's is 0.5: resume at 0.7, or scan into another file")
+	assert.Equal(t, before, b0(t, out), "nothing written")
+
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--threshold", "0.7", "--resume", "--out", out, a, b)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, 2, bytes.Count(b0(t, out), []byte("\n")), "b added, a not scanned again")
 }
