@@ -39,13 +39,11 @@ const (
 	PartialMinIoU = 0.1
 )
 
-// A partial box's side is its item's times a factor from partialScales,
-// its centre moved by up to partialShift of the item's side each way:
-// from a window one pyramid level inside the item to one that holds it
-// and its surroundings.
-var partialScales = [2]float64{0.6, 1.6}
-
-const partialShift = 0.6
+// A partial box's side is its item's times a factor from
+// partialScaleMin to partialScaleMax, its centre moved by up to
+// partialShift of the item's side each way: from a window one pyramid
+// level inside the item to one that holds it and its surroundings.
+const partialScaleMin, partialScaleMax, partialShift = 0.6, 1.6, 0.6
 
 // cropScene* are the painted scenes' size and item count: smaller than a
 // camera frame, so that one scene is quick to paint, with items at the
@@ -177,7 +175,7 @@ func (c *SceneCropper) partialBox(bounds image.Rectangle, box [4]float64, truth 
 	side := box[2] - box[0]
 	cx, cy := (box[0]+box[2])/2, (box[1]+box[3])/2
 	for range 20 {
-		s := side * math.Exp(uniform(c.rng, math.Log(partialScales[0]), math.Log(partialScales[1])))
+		s := side * math.Exp(uniform(c.rng, math.Log(partialScaleMin), math.Log(partialScaleMax)))
 		x := cx + uniform(c.rng, -partialShift, partialShift)*side
 		y := cy + uniform(c.rng, -partialShift, partialShift)*side
 		r := image.Rect(int(math.Round(x-s/2)), int(math.Round(y-s/2)), int(math.Round(x+s/2)), int(math.Round(y+s/2)))
