@@ -132,7 +132,7 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 // jittered is the truth box moved and scaled at random, whole inside
 // bounds (jitterTries draws, then the truth box itself).
 func (c *SceneCropper) jittered(bounds image.Rectangle, box [4]float64) image.Rectangle {
-	truth := image.Rect(int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+	truth := boxRect(box)
 	if c.cfg.Shift == 0 && c.cfg.Scale == 0 {
 		return truth
 	}
@@ -142,7 +142,7 @@ func (c *SceneCropper) jittered(bounds image.Rectangle, box [4]float64) image.Re
 		s := side * math.Exp(c.rng.NormFloat64()*c.cfg.Scale)
 		x := cx + c.rng.NormFloat64()*c.cfg.Shift*side
 		y := cy + c.rng.NormFloat64()*c.cfg.Shift*side
-		r := image.Rect(int(math.Round(x-s/2)), int(math.Round(y-s/2)), int(math.Round(x+s/2)), int(math.Round(y+s/2)))
+		r := squareAt(x, y, s)
 		if r.In(bounds) && r.Dx() > 0 {
 			return r
 		}
@@ -171,14 +171,14 @@ func (c *SceneCropper) backgroundBox(bounds image.Rectangle, truth []Object) (im
 // it from PartialMinIoU to BackgroundIoU, below BackgroundIoU with every
 // item, whole inside bounds; false when 20 draws find none.
 func (c *SceneCropper) partialBox(bounds image.Rectangle, box [4]float64, truth []Object) (image.Rectangle, bool) {
-	item := image.Rect(int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+	item := boxRect(box)
 	side := box[2] - box[0]
 	cx, cy := (box[0]+box[2])/2, (box[1]+box[3])/2
 	for range 20 {
 		s := side * math.Exp(uniform(c.rng, math.Log(partialScaleMin), math.Log(partialScaleMax)))
 		x := cx + uniform(c.rng, -partialShift, partialShift)*side
 		y := cy + uniform(c.rng, -partialShift, partialShift)*side
-		r := image.Rect(int(math.Round(x-s/2)), int(math.Round(y-s/2)), int(math.Round(x+s/2)), int(math.Round(y+s/2)))
+		r := squareAt(x, y, s)
 		if !r.In(bounds) || r.Dx() <= 0 || rectIoU(r, item) < PartialMinIoU || !clearOfItems(r, truth) {
 			continue
 		}
@@ -191,11 +191,21 @@ func (c *SceneCropper) partialBox(bounds image.Rectangle, box [4]float64, truth 
 // BackgroundIoU.
 func clearOfItems(r image.Rectangle, truth []Object) bool {
 	for _, o := range truth {
-		if rectIoU(r, image.Rect(int(o.Box[0]), int(o.Box[1]), int(o.Box[2]), int(o.Box[3]))) >= BackgroundIoU {
+		if rectIoU(r, boxRect(o.Box)) >= BackgroundIoU {
 			return false
 		}
 	}
 	return true
+}
+
+// boxRect is a truth box in whole pixels, as the crops are cut.
+func boxRect(box [4]float64) image.Rectangle {
+	return image.Rect(int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+}
+
+// squareAt is the square of side s centred at x, y, rounded to pixels.
+func squareAt(x, y, s float64) image.Rectangle {
+	return image.Rect(int(math.Round(x-s/2)), int(math.Round(y-s/2)), int(math.Round(x+s/2)), int(math.Round(y+s/2)))
 }
 
 func rectIoU(a, b image.Rectangle) float64 {

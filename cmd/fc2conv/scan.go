@@ -266,10 +266,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv scan: --resume: %v\n", err)
 		return exitUsage
 	}
-	if !set["threshold"] && opt.Verifier != nil && opt.Verifier.Threshold == 0 {
+	switch {
+	case set["threshold"]: // the user chose it: nothing to warn of
+	case opt.Verifier != nil && opt.Verifier.Threshold == 0:
 		// The model's threshold was chosen for its own score, not the verified one.
 		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierEmbedded), recThr)
-	} else if !set["threshold"] && det.Network().Threshold == 0 {
+	case det.Network().Threshold == 0:
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
 
