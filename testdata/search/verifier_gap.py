@@ -10,7 +10,10 @@ score per truth item, in truth order) and ORACLE_THRESHOLD its operating
 point. Prints the dresses each misses, and the scan's false positives at
 THRESHOLD by what they sit on: an item at IoU >= 0.5 (its label), part of
 a dress ("dress-part") or of another item ("overlap-LABEL", IoU 0.1 to
-0.5), or the photograph alone.
+0.5), or the photograph alone. For the false positives on a garment at its
+own box it also counts how many the oracle rejects at that garment's truth
+box (scores below ORACLE_THRESHOLD): those are the ones a verifier that
+framed the box as the truth does would remove.
 """
 import json
 import sys
@@ -34,6 +37,7 @@ def main():
     oracle, othr = load(sys.argv[4]), float(sys.argv[5])
     dresses = both = scan_only = oracle_only = 0
     fps = Counter()
+    garments = rejected = 0
     for name, t in truth.items():
         objs = t["objects"]
         dets = scan.get(name, {"detections": []})["detections"]
@@ -54,6 +58,8 @@ def main():
             if overlap >= 0.5:
                 if objs[k]["class"] != 3:
                     fps[objs[k]["label"]] += 1
+                    garments += 1
+                    rejected += scores[k]["score"] < othr
             elif overlap > 0.1:
                 fps["dress-part" if objs[k]["class"] == 3 else "overlap-" + objs[k]["label"]] += 1
             else:
@@ -62,6 +68,7 @@ def main():
     print(f"scan's false positives at {thr}: {sum(fps.values())}")
     for label, n in fps.most_common():
         print(f"  {label}: {n}")
+    print(f"of the {garments} on a garment at its own box, the oracle scores {rejected} below {othr} at the garment's truth box")
 
 
 if __name__ == "__main__":
