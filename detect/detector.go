@@ -20,13 +20,17 @@ import (
 // NoFlip, EveryWindow).
 type Options struct {
 	// Class is the output channel scored; nil means the network's
-	// Positive class. Class(i) picks channel i.
+	// Positive class. Class(i) picks channel i. A Verifier checks one
+	// class, so with a Verifier a Class other than Positive needs
+	// VerifierClass too (ErrUnverifiedClass).
 	Class *int
 	// Threshold is the lowest score reported; 0 means the Verifier's own
 	// Threshold when there is a verifier and it has one (it was chosen for
 	// the verified score), else the network's own Threshold, or
-	// DefaultThreshold (0.5) when it has none. EveryWindow
-	// reports every window; any other finite value is taken as given.
+	// DefaultThreshold (0.5) when it has none. Stored thresholds were
+	// chosen for the Positive classes, so scoring another class the
+	// default is DefaultThreshold. EveryWindow reports every window; any
+	// other finite value is taken as given.
 	Threshold float64
 	// NMS is the IoU above which a lower-scored box is suppressed; 0 means
 	// DefaultNMS (0.3), Off keeps overlapping boxes.
@@ -142,6 +146,12 @@ type OptionError struct {
 
 func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
 func (e *OptionError) Unwrap() error { return e.Err }
+
+// ErrUnverifiedClass is the fault when Options.Class is not the network's
+// Positive class and a Verifier, which would check its own Positive class,
+// is given without a VerifierClass: the two stages would score different
+// things.
+var ErrUnverifiedClass = errors.New("the verifier checks the network's positive class, not this one")
 
 func optErr(option, format string, a ...any) error {
 	return &OptionError{Option: option, Err: fmt.Errorf(format, a...)}
@@ -262,6 +272,9 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		return optErr("Class", "class %d out of range: the network has %d output channels", d.class, classes)
 	}
 	if opt.Verifier != nil {
+		if d.class != d.net.Positive && opt.VerifierClass == nil {
+			return optErr("Class", "class %d (the positive class is %d): %w", d.class, d.net.Positive, ErrUnverifiedClass)
+		}
 		v, err := newVerifier(opt.Verifier, opt.VerifierClass, opt.Threads)
 		if err != nil {
 			return optErr("Verifier", "%w", err)
@@ -285,14 +298,16 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		return optErr("VerifierWeight", "set without a verifier")
 	}
 	d.thr = opt.Threshold
-	if d.thr == 0 && d.verifier != nil {
+	// Stored thresholds hold for the positive classes they were chosen for.
+	positives := d.class == d.net.Positive && (d.verifier == nil || d.verifier.class == opt.Verifier.Positive)
+	if d.thr == 0 && d.verifier != nil && positives {
 		d.thr = opt.Verifier.Threshold
 	}
-	if d.thr == 0 {
+	if d.thr == 0 && positives {
 		d.thr = d.net.Threshold
-		if d.thr == 0 {
-			d.thr = DefaultThreshold
-		}
+	}
+	if d.thr == 0 {
+		d.thr = DefaultThreshold
 	}
 	if math.IsNaN(d.thr) || math.IsInf(d.thr, 0) {
 		return optErr("Threshold", "threshold %v is not finite", opt.Threshold)

@@ -3,6 +3,7 @@ package detect_test
 import (
 	"errors"
 	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/detect"
@@ -130,4 +131,34 @@ func TestVerifierOptionErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), c.msg)
 		})
 	}
+}
+
+// TestClassOtherThanPositive: stored thresholds and a verifier are for the
+// positive classes, so scoring another class neither borrows the threshold
+// nor verifies with the wrong class.
+func TestClassOtherThanPositive(t *testing.T) {
+	net := unpaddedFCN(t, rand.New(rand.NewSource(1))) // two classes, Positive 1
+	net.Threshold = 0.75
+	thr := func(opt detect.Options) float64 {
+		t.Helper()
+		d, err := detect.New(net, opt)
+		require.NoError(t, err)
+		return d.Threshold()
+	}
+	assert.Equal(t, 0.75, thr(detect.Options{Class: detect.Class(1)}), "the positive class: the stored threshold")
+	assert.Equal(t, detect.DefaultThreshold, thr(detect.Options{Class: detect.Class(0)}), "another class: not the positive's threshold")
+	assert.Equal(t, 0.25, thr(detect.Options{Class: detect.Class(0), Threshold: 0.25}), "a given threshold is taken as given")
+
+	verifier := brightnessVerifier(t, 0, 0, 0.6)
+	assert.Equal(t, 0.6, thr(detect.Options{Verifier: verifier}), "the verifier's threshold, for the verified positive")
+	_, err := detect.New(net, detect.Options{Class: detect.Class(0), Verifier: verifier})
+	var oe *detect.OptionError
+	require.True(t, errors.As(err, &oe), "%v", err)
+	assert.Equal(t, "Class", oe.Option)
+	assert.ErrorIs(t, err, detect.ErrUnverifiedClass)
+	assert.Contains(t, err.Error(), "class 0 (the positive class is 1)")
+	assert.Equal(t, detect.DefaultThreshold, thr(detect.Options{Class: detect.Class(0), Verifier: verifier, VerifierClass: detect.Class(0)}),
+		"both stages on other classes: neither stored threshold")
+	assert.Equal(t, detect.DefaultThreshold, thr(detect.Options{Verifier: verifier, VerifierClass: detect.Class(0)}),
+		"the verifier on another class: its threshold was not chosen for it")
 }

@@ -610,3 +610,19 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		assert.Contains(t, err.Error(), c.says)
 	}
 }
+
+// A server with a verifier refuses a request for a class the verifier does
+// not check, naming the parameter, and keeps serving.
+func TestClassTheVerifierDoesNotCheck(t *testing.T) {
+	v, err := models.Verifier()
+	require.NoError(t, err)
+	s := newServer(t, Config{Options: detect.Options{Verifier: v}})
+	img := pngOf(t, 64, 64)
+	w := do(t, s.Handler(), "POST", "/v1/detect?class=0", img, "image/png")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	e := decodeErr(t, w)
+	assert.Equal(t, "class", e.Param)
+	assert.Contains(t, e.Error, "the verifier checks the network's positive class")
+	w = do(t, s.Handler(), "POST", "/v1/detect?class=1", img, "image/png")
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}

@@ -271,6 +271,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	case opt.Verifier != nil && opt.Verifier.Threshold == 0:
 		// The model's threshold was chosen for its own score, not the verified one.
 		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierEmbedded), recThr)
+	case det.Class() != det.Network().Positive:
+		// Stored thresholds were chosen for the positive class.
+		fmt.Fprintf(stderr, "fc2conv scan: warning: --class %d is not %s's positive class (%d), which its threshold is for; scanning at %g (set --threshold)\n", det.Class(), model.Name, det.Network().Positive, recThr)
 	case det.Network().Threshold == 0:
 		fmt.Fprintf(stderr, "fc2conv scan: warning: %s stores no threshold; scanning at %g (set --threshold)\n", model.Name, recThr)
 	}
@@ -362,6 +365,8 @@ func optionFlagErr(err error) error {
 		switch {
 		case ok && withOK:
 			return fmt.Errorf("%s and %s exclude each other", name, with)
+		case ok && errors.Is(err, detect.ErrUnverifiedClass):
+			return fmt.Errorf("%s: %w; add --verifier none to scan that class without one", name, oe.Err)
 		case ok:
 			return fmt.Errorf("%s: %w", name, oe.Err)
 		}

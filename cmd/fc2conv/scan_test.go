@@ -49,6 +49,27 @@ func TestScanNamesFlagsOfLibraryErrors(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: --resume: scan: resume: "+out+":1 is not a scan record")
 }
 
+// --class other than the model's positive class: the embedded verifier
+// checks dresses, so it is refused with the way out named, and without
+// it the stored dress threshold is not borrowed.
+func TestScanClassOtherThanPositive(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "a.png")
+	writeImage(t, img, 40, 40, false)
+	code, stdout, stderr := scanCLI("--class", "0", img)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "fc2conv scan: --class: class 0 (the positive class is 1): the verifier checks the network's positive class, not this one; add --verifier none")
+
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--class", "0", "--verifier", "none", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "warning: --class 0 is not embedded:dress-fcn's positive class (1), which its threshold is for; scanning at 0.5")
+	assert.Contains(t, stdout, `"threshold":0.5,`)
+
+	code, _, stderr = scanCLI("--quiet", "--scales", "1", "--class", "1", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stderr, "warning", "the positive class named: the defaults")
+}
+
 // --resume refuses a file another model wrote, or one scanned at another
 // threshold, before scanning or writing anything, and names both; the
 // same model at the same threshold resumes.
