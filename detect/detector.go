@@ -28,7 +28,7 @@ type Options struct {
 	// Threshold when there is a verifier and it has one (it was chosen for
 	// the verified score), else the network's own Threshold, or
 	// DefaultThreshold (0.5) when it has none. Stored thresholds were
-	// chosen for the Positive classes, so scoring another class the
+	// chosen for the Positive classes: when another class is scored, the
 	// default is DefaultThreshold. EveryWindow reports every window; any
 	// other finite value is taken as given.
 	Threshold float64
