@@ -38,7 +38,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
 	verifierPath := fs.String("verifier", "", verifierHelp)
 	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
-	verifierWeight := fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))")
+	verifierWeight := fs.Float64("verifier-weight", 0, verifierWeightHelp)
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
@@ -465,6 +465,9 @@ const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, e
 
 // verifierViewsHelp is the --verifier-views flag's description.
 const verifierViewsHelp = "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"
+
+// verifierWeightHelp is the --verifier-weight flag's description.
+const verifierWeightHelp = "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"
 
 // openVerifier puts the --verifier model into opt: the file at path
 // (fc2conv's own or ONNX, within lim), the embedded verifier for
