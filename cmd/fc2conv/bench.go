@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -37,6 +38,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	imagePath := fs.String("image", "", "scan this image `file` instead of a synthetic one of --size")
 	noScan := fs.Bool("no-scan", false, "time the engine only, not a whole scan")
 	verifierPath := fs.String("verifier", "", "the scan's second-stage classifier, as scan --verifier: a `file`, \"embedded\" or \"none\" (default: the embedded verifier with the embedded model)")
+	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
+	verifierWeight := fs.Float64("verifier-weight", 0, verifierWeightHelp)
 	kernel := fs.String("kernel", "", "GEMM micro-kernel `name`, to compare them: one of "+strings.Join(kernels.MicroKernels(), ", ")+" (default: the first, the fastest this CPU has)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -62,12 +65,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		defer func(d kernels.Kernels) { kernels.Default = d }(kernels.Default)
 		kernels.Default = p
 	}
-	var opt detect.Options
+	opt := detect.Options{VerifierViews: *verifierViews, VerifierWeight: *verifierWeight}
 	verifierName, _, err := openVerifier(&opt, *verifierPath, fs.Arg(0), nn.Limits{})
 	var det *detect.Detector
 	var model scan.Model
 	if err == nil {
 		det, model, err = openModelLimits(fs.Arg(0), opt, nn.Limits{})
+	}
+	var oe *detect.OptionError
+	if errors.As(err, &oe) {
+		return usageErr("%v", optionFlagErr(err))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)
@@ -122,7 +129,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	med := median(times)
 	with := "the default options"
 	if verifierName != "" {
-		with += " and verifier " + verifierName
+		with += " and verifier " + verifierName + verifierScoring(opt)
 	}
 	fmt.Fprintf(stdout, "\nscan of %s with %s: %.3f s per image (median of %d), %.2f images/s\n",
 		what, with, med.Seconds(), *runs, 1/med.Seconds())

@@ -25,6 +25,14 @@ func TestBench(t *testing.T) {
 	assert.Contains(t, out, "peak memory (RSS)")
 }
 
+// The verifier's views and weight are timed as scan would run them, and
+// named.
+func TestBenchVerifierScoring(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--size", "96x64", "--runs", "1", "--verifier-views", "5", "--verifier-weight", "0.65")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, regexp.MustCompile(`scan of a synthetic 96×64 image with the default options and verifier embedded:verifier\(views 5, weight 0.65\): [0-9.]+ s per image`), out)
+}
+
 // --kernel times the engine with the named micro-kernel, and says so.
 func TestBenchKernel(t *testing.T) {
 	before := kernels.Default
@@ -44,6 +52,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--runs", "0"}, "--runs 0 out of range"},
 		{[]string{"a", "b"}, "at most one MODEL"},
 		{[]string{"--kernel", "sse9"}, `--kernel: kernels: no micro-kernel "sse9" on this CPU (it has `},
+		{[]string{"--verifier-weight", "1.5"}, "--verifier-weight: weight 1.5 out of range (0,1)"},
+		{[]string{"--verifier", "none", "--verifier-views", "5"}, "--verifier-views: set without a verifier"},
 	} {
 		code, _, errOut := runCLI(append([]string{"bench"}, tc.args...)...)
 		assert.Equal(t, exitUsage, code, "%v", tc.args)
