@@ -82,6 +82,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	verNet := vopt.Verifier
+	if verNet == nil && isSet(fs, "verifier-weight") {
+		return usageErr("--verifier-weight: set without a verifier")
+	}
 	if verNet != nil {
 		if err := detect.CheckVerifier(verNet); err != nil {
 			return usageErr("--verifier %s: %v", verName, err)
@@ -136,7 +139,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		for i, p := range verified {
 			scores[i] = detect.VerifiedScore(scores[i], p, *verifierWeight)
 		}
-		name += " verified by " + verName
+		name += " verified by " + verName + verifierScoring(detect.Options{VerifierWeight: *verifierWeight})
 	}
 	m := train.Evaluate(scores, set, *threshold)
 	dress := make([]bool, len(scores))

@@ -138,6 +138,10 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	code, _, stderr = runCLI(append(args, "--verifier-weight", "1")...)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--verifier-weight 1 out of range (0,1)")
+	code, _, stderr = runCLI(append(args, "--verifier", "none", "--verifier-weight", "0.8")...)
+	assert.Equal(t, exitUsage, code, "a weight with nothing to weigh is refused, as scan refuses it")
+	assert.Contains(t, stderr, "--verifier-weight: set without a verifier")
+	assert.Contains(t, weighted, "verified by ../../models/dress-fcn.safetensors(weight 0.8)", "the title names the weight")
 
 	fc, err := nn.Load("../../models/dress.safetensors")
 	require.NoError(t, err)
