@@ -98,13 +98,11 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if !isSet(fs, "threshold") {
-		*threshold = net.Threshold
+		var verThr float64
 		if verNet != nil {
-			*threshold = verNet.Threshold
+			verThr = verNet.Threshold
 		}
-		if *threshold == 0 {
-			*threshold = 0.5
-		}
+		*threshold = cmp.Or(verThr, net.Threshold, detect.DefaultThreshold) // as scan chooses it
 	}
 	file := *split
 	if file == "val" {

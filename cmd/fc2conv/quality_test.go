@@ -160,6 +160,12 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "verified by "+yes)
 	assert.Contains(t, stdout, "dress vs rest at p ≥ 0.70", "the verifier's threshold")
+	fc.Threshold = 0
+	unset := filepath.Join(t.TempDir(), "unset.safetensors")
+	require.NoError(t, fc.Save(unset))
+	code, out, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--verifier", unset)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "dress vs rest at p ≥ 0.84", "a verifier with no threshold: the model's, as scan takes it")
 	// sqrt is monotone: the ranking, and so the AUC, is the model's.
 	auc := func(out string) string { return out[strings.Index(out, "AUC"):][:10] }
 	code, plain, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--verifier", "none")
