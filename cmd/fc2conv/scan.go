@@ -34,7 +34,7 @@ import (
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", "PATH...", "Scans images for the model's positive class (dresses, with the embedded model).\nPATH is an image, a directory (walked recursively), a glob, or - (paths on stdin).\nWrites one record per image, in input order, as soon as it is done.", stderr)
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted, or an ONNX classifier, converted on load); default: the embedded dress model")
-	class := fs.Int("class", 0, "output channel to score; default: the model's positive class")
+	class := fs.Int("class", 0, "output channel to score; default: the model's positive class (another class is scanned at 0.5 unless --threshold is given, and with --verifier none: a verifier checks the positive class)")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
 	verifierPath := fs.String("verifier", "", verifierHelp)
 	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
