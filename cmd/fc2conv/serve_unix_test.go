@@ -25,24 +25,36 @@ func TestServeVerifierScoring(t *testing.T) {
 		done <- run([]string{"serve", "--addr", "127.0.0.1:0", "--verifier-views", "5", "--verifier-weight", "0.65"}, io.Discard, w)
 		w.Close()
 	}()
+	// Stop the server however the test ends; SIGTERM is how it stops.
+	stop := func() {
+		require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+		select {
+		case code := <-done:
+			assert.Equal(t, exitOK, code)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the server did not stop on SIGTERM")
+		}
+	}
 	lines := bufio.NewScanner(r)
-	require.True(t, lines.Scan(), "the server says where it listens")
-	assert.Contains(t, lines.Text(), "model embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)")
-	_, url, ok := strings.Cut(lines.Text(), "listening on ")
-	require.True(t, ok, lines.Text())
+	if !lines.Scan() {
+		t.Fatal("the server exited without saying where it listens")
+	}
+	line := lines.Text()
+	go io.Copy(io.Discard, r) // the rest of its output, so that it never blocks
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	assert.Contains(t, line, "model embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)")
+	_, url, ok := strings.Cut(line, "listening on ")
+	require.True(t, ok, line)
 	url, _, _ = strings.Cut(url, " ")
 	resp, err := http.Get(url + "/v1/model")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Contains(t, string(body), "weight 0.65", "GET /v1/model names the scoring")
-
-	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
-	go io.Copy(io.Discard, r)
-	select {
-	case code := <-done:
-		assert.Equal(t, exitOK, code)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the server did not stop on SIGTERM")
-	}
+	stop()
+	stop = nil
 }
