@@ -15,6 +15,7 @@ import (
 	"github.com/fc2conv/fc2conv/internal/resample"
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/train"
 )
 
@@ -27,22 +28,27 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	d := train.DefaultConfig()
 	splitSeed := fs.Int64("split-seed", 1, "with --split val: the seed of the held-out split (the shipped members': 1)")
 	valFraction := fs.Float64("val-fraction", d.ValFraction, "with --split val: the fraction of train items held out")
-	model := fs.String("model", "", "model `file`, FC or converted (default: the embedded dress model)")
+	model := fs.String("model", "", "model `file`, FC or converted, or an ONNX classifier (see --mean, --std, --positive) (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
 	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), each network run once on the item")
 	verifierWeight := fs.Float64("verifier-weight", detect.DefaultVerifierWeight, "the verifier's weight w, as scan --verifier-weight: an item's score is model's p^(1−w) × verifier's p^w")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
-	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference")
+	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference (an ONNX one is imported with its fc2conv metadata or the defaults)")
 	resamples := fs.Int("bootstrap", 0, "resample the items with replacement this many `times` (e.g. 1000) and print the AUC's 95% interval, and with --baseline the paired difference's")
 	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
 	asScene := fs.Float64("as-scene", 0, "score the items as a scene on a black photograph shows them: painted at `K`× their size (intensity as alpha) and brought back with the pyramid's filter (1 to 8; 0: raw)")
+	pre := addONNXFlags(fs, true)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: "+format+"\n", a...)
 		return exitUsage
+	}
+	imp, err := pre.options(fs, *model)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -63,12 +69,11 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--bootstrap %d: want 0 (off) to %d", *resamples, resample.MaxResamples)
 	}
 	name, net := "the embedded dress model", (*nn.Network)(nil)
-	var err error
 	if *model == "" {
 		net, err = models.DressFCN()
 	} else {
 		name = *model
-		net, err = nn.Load(*model)
+		net, err = loadModel(*model, imp)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
@@ -92,7 +97,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	var baseNet *nn.Network
 	if *baseline != "" {
-		if baseNet, err = nn.Load(*baseline); err != nil {
+		if baseNet, err = loadModel(*baseline, onnx.Options{}); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline: %v\n", err)
 			return exitFail
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -239,4 +240,29 @@ func TestEvalClassifyBaselineBootstrap(t *testing.T) {
 	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline", filepath.Join(t.TempDir(), "none.safetensors"))
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv eval classify: --baseline: ")
+}
+
+// An ONNX export of a model scores the items as the model does, as --model
+// and as --baseline; the ONNX-only flags are refused for a model of ours.
+func TestEvalClassifyONNX(t *testing.T) {
+	net, err := nn.Load("../../models/dress.safetensors")
+	require.NoError(t, err)
+	exported := filepath.Join(t.TempDir(), "dress.onnx")
+	require.NoError(t, onnx.Export(net, exported))
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--verifier", "none"}
+	body := func(out string) string { return out[strings.Index(out, "\n"):] } // after the title
+	code, ours, stderr := runCLI(append(args, "--model", "../../models/dress.safetensors")...)
+	require.Equal(t, exitOK, code, stderr)
+	code, theirs, stderr := runCLI(append(args, "--model", exported)...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, body(ours), body(theirs))
+	assert.Contains(t, theirs, exported+" on ")
+
+	code, out, stderr := runCLI(append(args, "--model", exported, "--baseline", "../../models/dress.safetensors")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, out, "this model − baseline: AUC +0.0000", "the same model: no difference")
+
+	code, _, stderr = runCLI(append(args, "--model", "../../models/dress.safetensors", "--positive", "3")...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--positive is for an ONNX model; ../../models/dress.safetensors records its own")
 }
