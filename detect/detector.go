@@ -103,6 +103,10 @@ type Options struct {
 	// about that far from the item's, and a verifier trained on boxes
 	// jittered so sees each view as it saw its training windows.
 	VerifierViews int
+	// VerifierMax takes the verifier's p as the largest over the views
+	// (each mirror averaged) instead of their mean: the view that frames
+	// the item best. It needs VerifierViews 5 or 7.
+	VerifierMax bool
 	// VerifierWeight is w in a verified box's score s^(1−w)·p^w, s the
 	// scan's score and p the verifier's; 0 means DefaultVerifierWeight,
 	// 0.5, the geometric mean sqrt(s·p). It must be in (0, 1).
@@ -282,6 +286,10 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		if v.views, err = verifierViews(opt.VerifierViews); err != nil {
 			return optErr("VerifierViews", "%w", err)
 		}
+		if opt.VerifierMax && len(v.views) == 1 {
+			return optErr("VerifierMax", "the largest p of one view is its mean: it needs 5 or 7 views")
+		}
+		v.max = opt.VerifierMax
 		if opt.VerifierWeight == 0 {
 			opt.VerifierWeight = DefaultVerifierWeight
 		}
@@ -294,6 +302,8 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		return optErr("VerifierClass", "set without a verifier")
 	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
 		return optErr("VerifierViews", "set without a verifier")
+	} else if opt.VerifierMax {
+		return optErr("VerifierMax", "set without a verifier")
 	} else if opt.VerifierWeight != 0 {
 		return optErr("VerifierWeight", "set without a verifier")
 	}

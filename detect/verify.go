@@ -21,6 +21,9 @@ type verifier struct {
 	out int
 	// views are the boxes shown for each box, as offsets (Options.VerifierViews).
 	views []view
+	// max takes p as the largest of the views' instead of their mean
+	// (Options.VerifierMax).
+	max bool
 	// weight is the verifier's in the verified score (Options.VerifierWeight).
 	weight float64
 	pool   sync.Pool
@@ -126,8 +129,8 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 }
 
 // rescore sets each detection's score to VerifiedScore of its own and
-// the verifier's p(class) of the image under its box: the mean over
-// v.views, each mirror averaged unless noFlip. A box the verifier scores
+// the verifier's p(class) of the image under its box: the mean (or with
+// v.max the largest) over v.views, each mirror averaged unless noFlip. A box the verifier scores
 // NaN gets a NaN score, for the caller to drop and count, as the scan's
 // own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
@@ -148,9 +151,10 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		passes = 1
 	}
 	for i := range dets {
-		p := 0.0
+		sum, best := 0.0, math.Inf(-1)
 		for _, w := range v.views {
 			cropBox(in, src, w.at(dets[i].Box), v.win, v.norm)
+			pv := 0.0
 			for pass := range passes {
 				if pass == 1 {
 					mirrorRows(in, v.win.W) // the same crop, mirrored
@@ -158,10 +162,18 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 				if _, err := e.ForwardInto(out, in, shape); err != nil {
 					return fmt.Errorf("box %d: %w", i, err)
 				}
-				p += float64(out[v.class])
+				pv += float64(out[v.class])
+				sum += float64(out[v.class]) // in the order the mean always summed
+			}
+			if pv > best || math.IsNaN(pv) {
+				best = pv
 			}
 		}
-		dets[i].Score = VerifiedScore(dets[i].Score, p/float64(passes*len(v.views)), v.weight)
+		p := sum / float64(passes*len(v.views))
+		if v.max {
+			p = best / float64(passes)
+		}
+		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
 	}
 	return nil
 }

@@ -161,5 +161,15 @@ func TestRescoreAveragesViews(t *testing.T) {
 		require.Len(t, each, 7, "every view sees a different crop")
 		require.InDelta(t, sum/7, p(all, noFlip), 1e-6, "noFlip %v", noFlip)
 		require.InDelta(t, (sum-p(all[5:], noFlip)*2)/5, p(all[:5], noFlip), 1e-6, "five views, noFlip %v", noFlip)
+
+		// With max, p is the best view's, which is above the mean.
+		best := math.Inf(-1)
+		for q := range each {
+			best = max(best, q)
+		}
+		v.max = true
+		require.InDelta(t, best, p(all, noFlip), 1e-6, "the largest of seven, noFlip %v", noFlip)
+		require.Greater(t, p(all, noFlip), sum/7+1e-6)
+		v.max = false
 	}
 }

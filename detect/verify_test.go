@@ -117,6 +117,8 @@ func TestVerifierOptionErrors(t *testing.T) {
 		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
 		{"class without verifier", "VerifierClass", "without a verifier", detect.Options{VerifierClass: detect.Class(0)}},
 		{"views without verifier", "VerifierViews", "without a verifier", detect.Options{VerifierViews: 5}},
+		{"max without verifier", "VerifierMax", "without a verifier", detect.Options{VerifierMax: true}},
+		{"max of one view", "VerifierMax", "it needs 5 or 7 views", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierMax: true}},
 		{"weight without verifier", "VerifierWeight", "without a verifier", detect.Options{VerifierWeight: 0.7}},
 		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
 		{"weight NaN", "VerifierWeight", "out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: math.NaN()}},

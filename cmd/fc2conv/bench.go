@@ -38,8 +38,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	imagePath := fs.String("image", "", "scan this image `file` instead of a synthetic one of --size")
 	noScan := fs.Bool("no-scan", false, "time the engine only, not a whole scan")
 	verifierPath := fs.String("verifier", "", "the scan's second-stage classifier, as scan --verifier: a `file`, \"embedded\" or \"none\" (default: the embedded verifier with the embedded model)")
-	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
-	verifierWeight := fs.Float64("verifier-weight", 0, verifierWeightHelp)
+	scoring := addVerifierScoringFlags(fs)
 	kernel := fs.String("kernel", "", "GEMM micro-kernel `name`, to compare them: one of "+strings.Join(kernels.MicroKernels(), ", ")+" (default: the first, the fastest this CPU has)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -65,7 +64,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		defer func(d kernels.Kernels) { kernels.Default = d }(kernels.Default)
 		kernels.Default = p
 	}
-	opt := detect.Options{VerifierViews: *verifierViews, VerifierWeight: *verifierWeight}
+	var opt detect.Options
+	scoring.set(&opt)
 	verifierName, _, err := openVerifier(&opt, *verifierPath, fs.Arg(0), nn.Limits{})
 	var det *detect.Detector
 	var model scan.Model

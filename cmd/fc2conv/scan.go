@@ -37,8 +37,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	class := fs.Int("class", 0, "output channel to score; default: the model's positive class (another class is scanned at 0.5 unless --threshold is given, and with --verifier none: a verifier checks the positive class)")
 	threshold := fs.Float64("threshold", 0, "score threshold in [0,1]; default: the --verifier's own, else the model's own (chosen on validation scenes), or 0.5")
 	verifierPath := fs.String("verifier", "", verifierHelp)
-	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
-	verifierWeight := fs.Float64("verifier-weight", 0, verifierWeightHelp)
+	scoring := addVerifierScoringFlags(fs)
 	nms := fs.Float64("nms", detect.DefaultNMS, "IoU above which overlapping boxes are suppressed")
 	vote := fs.Float64("vote", detect.DefaultVote, "move each box to the score-weighted mean of the windows overlapping it at IoU ≥ this (box voting); 0 = off")
 	scalesFlag := fs.String("scales", "", "comma-separated resize factors (e.g. 1 or 1,0.5); default: a pyramid")
@@ -83,7 +82,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step, MinSize: *minSize, MaxSize: *maxSize,
-		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold, VerifierViews: *verifierViews, VerifierWeight: *verifierWeight}
+		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
+	scoring.set(&opt)
 	if set["class"] {
 		opt.Class = detect.Class(*class)
 	}
@@ -352,7 +352,7 @@ var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
 	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
-	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierWeight": "--verifier-weight",
+	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierMax": "--verifier-max", "VerifierWeight": "--verifier-weight",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
@@ -415,6 +415,9 @@ func verifierScoring(opt detect.Options) string {
 	if opt.VerifierViews > 1 {
 		parts = append(parts, fmt.Sprintf("views %d", opt.VerifierViews))
 	}
+	if opt.VerifierMax {
+		parts = append(parts, "max")
+	}
 	if w := opt.VerifierWeight; w != 0 && w != detect.DefaultVerifierWeight {
 		parts = append(parts, fmt.Sprintf("weight %g", w))
 	}
@@ -466,8 +469,28 @@ const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, e
 // verifierViewsHelp is the --verifier-views flag's description.
 const verifierViewsHelp = "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"
 
-// verifierWeightHelp is the --verifier-weight flag's description.
-const verifierWeightHelp = "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"
+// verifierScoringFlags are how the verifier scores a box, the same flags
+// for scan, serve and bench.
+type verifierScoringFlags struct {
+	views  *int
+	max    *bool
+	weight *float64
+}
+
+// addVerifierScoringFlags registers --verifier-views, --verifier-max and
+// --verifier-weight.
+func addVerifierScoringFlags(fs *flag.FlagSet) verifierScoringFlags {
+	return verifierScoringFlags{
+		views:  fs.Int("verifier-views", 1, verifierViewsHelp),
+		max:    fs.Bool("verifier-max", false, "with --verifier-views 5 or 7: the verifier's p is the largest of the views' (each mirror averaged), not their mean"),
+		weight: fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"),
+	}
+}
+
+// set puts the flags into opt.
+func (f verifierScoringFlags) set(opt *detect.Options) {
+	opt.VerifierViews, opt.VerifierMax, opt.VerifierWeight = *f.views, *f.max, *f.weight
+}
 
 // openVerifier puts the --verifier model into opt: the file at path
 // (fc2conv's own or ONNX, within lim), the embedded verifier for

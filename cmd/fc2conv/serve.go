@@ -21,8 +21,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "", "Serves detection over HTTP: POST /v1/detect (an image as the body or the multipart\nfield \"image\"; query parameters threshold, scales, step, flip, class, heatmap=png),\nGET /v1/model, GET /healthz, GET /metrics (Prometheus), and a page at / to try it\nin a browser. SIGTERM or Ctrl-C stops it after the requests in flight.", stderr)
 	modelPath := fs.String("model", "", "model `file` (.safetensors, FC or converted); default: the embedded dress model")
 	verifierPath := fs.String("verifier", "", verifierHelp)
-	verifierViews := fs.Int("verifier-views", 1, verifierViewsHelp)
-	verifierWeight := fs.Float64("verifier-weight", 0, verifierWeightHelp)
+	scoring := addVerifierScoringFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one); 0.0.0.0:8080 for every interface")
 	workers := fs.Int("workers", 1, "images scanned at once; each uses GOMAXPROCS / workers threads")
 	maxInFlight := fs.Int("max-in-flight", 0, "detect requests admitted at once, running or queued; more get 503 (default: 4 × workers)")
@@ -50,7 +49,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	case *timeout <= 0:
 		return usageErr("--timeout %v must be > 0", *timeout)
 	}
-	opt := detect.Options{VerifierViews: *verifierViews, VerifierWeight: *verifierWeight}
+	var opt detect.Options
+	scoring.set(&opt)
 	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, nn.Limits{})
 	if err != nil {
 		var oe *detect.OptionError
