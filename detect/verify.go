@@ -129,10 +129,10 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 }
 
 // rescore sets each detection's score to VerifiedScore of its own and
-// the verifier's p(class) of the image under its box: the mean (or with
-// v.max the largest) over v.views, each mirror averaged unless noFlip. A box the verifier scores
-// NaN gets a NaN score, for the caller to drop and count, as the scan's
-// own non-finite cells are.
+// the verifier's p(class) of the image under its box: the mean (with
+// v.max the largest) over v.views, each mirror averaged unless noFlip. A
+// box the verifier scores NaN gets a NaN score, for the caller to drop
+// and count, as the scan's own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil
