@@ -77,12 +77,15 @@ func TestVerifierRescoresEachBox(t *testing.T) {
 		Positive: 1,
 	}
 	require.NoError(t, nan.Validate())
-	d, err := detect.New(squareFCN(t), detect.Options{Verifier: nan, Threshold: detect.EveryWindow})
-	require.NoError(t, err)
-	res, err := d.Detect(img)
-	require.NoError(t, err)
-	assert.Empty(t, res.Detections)
-	assert.Positive(t, res.NonFinite)
+	for _, opt := range []detect.Options{{}, {VerifierViews: 5, VerifierMax: true}} { // the best of NaNs is NaN
+		opt.Verifier, opt.Threshold = nan, detect.EveryWindow
+		d, err := detect.New(squareFCN(t), opt)
+		require.NoError(t, err)
+		res, err := d.Detect(img)
+		require.NoError(t, err)
+		assert.Empty(t, res.Detections, "max %v", opt.VerifierMax)
+		assert.Positive(t, res.NonFinite, "max %v", opt.VerifierMax)
+	}
 }
 
 func TestVerifierWeight(t *testing.T) {
