@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -72,9 +71,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		det, model, err = openModelLimits(fs.Arg(0), opt, nn.Limits{})
 	}
-	var oe *detect.OptionError
-	if errors.As(err, &oe) {
-		return usageErr("%v", optionFlagErr(err))
+	if ferr, isOption := optionFlagErr(err); isOption {
+		return usageErr("%v", ferr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv bench: %v\n", err)

@@ -242,9 +242,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	imp.Limits, imp.MaxNodes = lim, *maxNodes
 	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, lim, imp)
 	if err != nil {
-		var oe *detect.OptionError
-		if errors.As(err, &oe) {
-			return usageErr("%v", optionFlagErr(err))
+		if ferr, isOption := optionFlagErr(err); isOption {
+			return usageErr("%v", ferr)
 		}
 		if errors.Is(err, nn.ErrLimit) {
 			err = fmt.Errorf("%w (raise --max-tensor-elements, --max-weight-bytes or --max-onnx-nodes if the model is trusted)", err)
@@ -356,22 +355,23 @@ var optionFlags = map[string]string{
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
-// flag.
-func optionFlagErr(err error) error {
+// flag; isOption says whether err was one (a usage error).
+func optionFlagErr(err error) (_ error, isOption bool) {
 	var oe *detect.OptionError
-	if errors.As(err, &oe) {
-		name, ok := optionFlags[oe.Option]
-		with, withOK := optionFlags[oe.With]
-		switch {
-		case ok && withOK:
-			return fmt.Errorf("%s and %s exclude each other", name, with)
-		case ok && errors.Is(err, detect.ErrUnverifiedClass):
-			return fmt.Errorf("%s: %w; add --verifier none to scan that class without one", name, oe.Err)
-		case ok:
-			return fmt.Errorf("%s: %w", name, oe.Err)
-		}
+	if !errors.As(err, &oe) {
+		return err, false
 	}
-	return err
+	name, ok := optionFlags[oe.Option]
+	with, withOK := optionFlags[oe.With]
+	switch {
+	case ok && withOK:
+		return fmt.Errorf("%s and %s exclude each other", name, with), true
+	case ok && errors.Is(err, detect.ErrUnverifiedClass):
+		return fmt.Errorf("%s: %w; add --verifier none to scan that class without one", name, oe.Err), true
+	case ok:
+		return fmt.Errorf("%s: %w", name, oe.Err), true
+	}
+	return err, true
 }
 
 // imageExtList is the image extensions a directory walk looks for.
@@ -466,9 +466,6 @@ const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, e
 	"it is shown the image under each box the scan keeps, a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, " +
 	"and --threshold applies to that score (default: the embedded verifier with the embedded model, none with --model; see README)"
 
-// verifierViewsHelp is the --verifier-views flag's description.
-const verifierViewsHelp = "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"
-
 // verifierScoringFlags are how the verifier scores a box, the same flags
 // for scan, serve and bench.
 type verifierScoringFlags struct {
@@ -481,7 +478,7 @@ type verifierScoringFlags struct {
 // --verifier-weight.
 func addVerifierScoringFlags(fs *flag.FlagSet) verifierScoringFlags {
 	return verifierScoringFlags{
-		views:  fs.Int("verifier-views", 1, verifierViewsHelp),
+		views:  fs.Int("verifier-views", 1, "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"),
 		max:    fs.Bool("verifier-max", false, "with --verifier-views 5 or 7: the verifier's p is the largest of the views' (each mirror averaged), not their mean"),
 		weight: fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"),
 	}

@@ -53,9 +53,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	scoring.set(&opt)
 	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, nn.Limits{})
 	if err != nil {
-		var oe *detect.OptionError
-		if errors.As(err, &oe) {
-			return usageErr("%v", optionFlagErr(err))
+		if ferr, isOption := optionFlagErr(err); isOption {
+			return usageErr("%v", ferr)
 		}
 		fmt.Fprintf(stderr, "fc2conv serve: %v\n", err)
 		if errors.Is(err, iofs.ErrNotExist) {
