@@ -22,7 +22,9 @@ import (
 func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("eval classify", "", "Scores every t10k item (raw 28×28) with the model: dress vs rest accuracy,\nROC AUC, precision, recall, and how often each class is called a dress.\n\n"+
 		"Whether a candidate ranks held-out items better than the shipped model, beyond the items' noise:\n"+
-		"  fc2conv eval classify --split val --model cand.safetensors --baseline models/dress.safetensors --bootstrap 2000", stderr)
+		"  fc2conv eval classify --split val --model cand.safetensors --baseline models/dress.safetensors --bootstrap 2000\n"+
+		"and whether a candidate verifier does, behind the embedded model:\n"+
+		"  fc2conv eval classify --split val --verifier cand.safetensors --baseline-verifier embedded --bootstrap 2000", stderr)
 	data := fs.String("data", train.DefaultDataDir, "Fashion-MNIST `dir`")
 	split := fs.String("split", "t10k", "split to score: t10k; val, the train items that training with --split-seed and --val-fraction held out (for choosing models without t10k); or train for a sanity check")
 	d := train.DefaultConfig()
@@ -35,6 +37,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference (an ONNX one is imported with its fc2conv metadata or the defaults)")
+	baselineVerifier := fs.String("baseline-verifier", "", "the baseline's second stage, a `file` or \"embedded\", combined as --verifier-weight says (default: none); without --baseline, the baseline is --model itself, so two verifiers behind one model are compared")
 	resamples := fs.Int("bootstrap", 0, "resample the items with replacement this many `times` (e.g. 1000) and print the AUC's 95% interval, and with --baseline the paired difference's")
 	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
 	asScene := fs.Float64("as-scene", 0, "score the items as a scene on a black photograph shows them: painted at `K`× their size (intensity as alpha) and brought back with the pyramid's filter (1 to 8; 0: raw)")
@@ -102,6 +105,27 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 	}
+	var baseVerNet *nn.Network
+	if *baselineVerifier != "" {
+		if *baselineVerifier == verifierNone {
+			return usageErr("--baseline-verifier none: leave the flag out for a baseline without a verifier")
+		}
+		if *baselineVerifier == verifierEmbedded {
+			baseVerNet, err = models.Verifier()
+		} else {
+			baseVerNet, err = loadModel(*baselineVerifier, onnx.Options{})
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline-verifier: %v\n", err)
+			return exitFail
+		}
+		if err := detect.CheckVerifier(baseVerNet); err != nil {
+			return usageErr("--baseline-verifier %s: %v", *baselineVerifier, err)
+		}
+		if baseNet == nil {
+			baseNet = net
+		}
+	}
 	if !isSet(fs, "threshold") {
 		var verThr float64
 		if verNet != nil {
@@ -128,19 +152,16 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		}
 		what = fmt.Sprintf("%s painted at %g× as a scene shows them", *split, *asScene)
 	}
-	scores, err := train.Scores(net, set)
+	modelScores, err := train.Scores(net, set)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", name, err)
 		return exitFail
 	}
+	scores := slices.Clone(modelScores) // the baseline may be the same model with another verifier
 	if verNet != nil {
-		verified, err := train.Scores(verNet, set)
-		if err != nil {
+		if err := verify(scores, verNet, set, *verifierWeight); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", verName, err)
 			return exitFail
-		}
-		for i, p := range verified {
-			scores[i] = detect.VerifiedScore(scores[i], p, *verifierWeight)
 		}
 		name += " verified by " + verName + verifierScoring(detect.Options{VerifierWeight: *verifierWeight})
 	}
@@ -156,11 +177,24 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	scoreSets := [][]float64{scores}
 	var baseAUC *float64
+	baseName := *baseline
 	if baseNet != nil {
-		baseScores, err := train.Scores(baseNet, set)
-		if err != nil {
-			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
-			return exitFail
+		baseScores := modelScores
+		if baseNet != net {
+			if baseScores, err = train.Scores(baseNet, set); err != nil {
+				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
+				return exitFail
+			}
+		} else {
+			baseScores = slices.Clone(modelScores)
+			baseName = "--model"
+		}
+		if baseVerNet != nil {
+			if err := verify(baseScores, baseVerNet, set, *verifierWeight); err != nil {
+				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline-verifier %s: %v\n", *baselineVerifier, err)
+				return exitFail
+			}
+			baseName += " verified by " + *baselineVerifier
 		}
 		scoreSets = append(scoreSets, baseScores)
 		a := train.AUC(baseScores, dress)
@@ -201,7 +235,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-12s %.4f\n", fmnist.ClassNames[c], f)
 	}
 	if baseAUC != nil {
-		fmt.Fprintf(stdout, "baseline %s: AUC %.4f; this model − baseline: AUC %+.4f\n", *baseline, *baseAUC, m.AUC-*baseAUC)
+		fmt.Fprintf(stdout, "baseline %s: AUC %.4f; this model − baseline: AUC %+.4f\n", baseName, *baseAUC, m.AUC-*baseAUC)
 	}
 	if boot != nil {
 		fmt.Fprintf(stdout, "bootstrap over the %d items (%d resamples, seed %d): median [95%% interval]\n", m.Items, boot.Resamples, boot.Seed)
@@ -212,6 +246,19 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// verify turns a model's p(dress) per item into the verified score, with
+// the verifier run once on each item.
+func verify(scores []float64, verifier *nn.Network, set *fmnist.Set, weight float64) error {
+	verified, err := train.Scores(verifier, set)
+	if err != nil {
+		return err
+	}
+	for i, p := range verified {
+		scores[i] = detect.VerifiedScore(scores[i], p, weight)
+	}
+	return nil
 }
 
 // aucBootstrap is what eval classify reports of BootstrapAUC: the

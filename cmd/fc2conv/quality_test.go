@@ -242,6 +242,47 @@ func TestEvalClassifyBaselineBootstrap(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv eval classify: --baseline: ")
 }
 
+// --baseline-verifier puts a second stage behind the baseline, which
+// without --baseline is --model itself: the model alone against the model
+// verified by the embedded verifier has, as its baseline, the AUC that
+// --verifier embedded reports.
+func TestEvalClassifyBaselineVerifier(t *testing.T) {
+	auc := func(args ...string) (model float64, baseline *float64) {
+		t.Helper()
+		code, out, stderr := runCLI(append([]string{"eval", "classify", "--data", "../../testdata/fmnist", "--json"}, args...)...)
+		require.Equal(t, exitOK, code, stderr)
+		var m struct {
+			AUC         float64  `json:"auc"`
+			BaselineAUC *float64 `json:"baseline_auc"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &m), out)
+		return m.AUC, m.BaselineAUC
+	}
+	alone, none := auc("--verifier", "none")
+	assert.Nil(t, none)
+	verified, _ := auc("--verifier", "embedded")
+	require.NotEqual(t, alone, verified, "the verifier changes the ranking of these items")
+	model, baseline := auc("--verifier", "none", "--baseline-verifier", "embedded")
+	assert.Equal(t, alone, model)
+	require.NotNil(t, baseline)
+	assert.Equal(t, verified, *baseline)
+	_, baseline = auc("--verifier", "none", "--baseline", "../../models/dress-fcn.safetensors", "--baseline-verifier", "../../models/verifier.safetensors")
+	require.NotNil(t, baseline)
+	assert.InDelta(t, verified, *baseline, 1e-4, "the converted pair behind the verifier's file")
+
+	code, stdout, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", "embedded")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "baseline --model verified by embedded: AUC ")
+	assert.Contains(t, stdout, "this model − baseline: AUC +0.0000\n", "the defaults against themselves")
+
+	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", "none")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--baseline-verifier none: leave the flag out")
+	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", filepath.Join(t.TempDir(), "none.safetensors"))
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv eval classify: --baseline-verifier: ")
+}
+
 // An ONNX export of a model scores the items as the model does, as --model
 // and as --baseline; the ONNX-only flags are refused for a model of ours.
 func TestEvalClassifyONNX(t *testing.T) {
