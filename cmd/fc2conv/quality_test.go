@@ -275,12 +275,17 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 	assert.Contains(t, stdout, "baseline --model verified by embedded: AUC ")
 	assert.Contains(t, stdout, "this model − baseline: AUC +0.0000\n", "the defaults against themselves")
 
-	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", "none")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "--baseline-verifier none: leave the flag out")
-	code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", filepath.Join(t.TempDir(), "none.safetensors"))
-	assert.Equal(t, exitFail, code)
-	assert.Contains(t, stderr, "fc2conv eval classify: --baseline-verifier: ")
+	for _, c := range []struct {
+		file, want string
+		code       int
+	}{
+		{"none", "--baseline-verifier none: leave the flag out", exitUsage},
+		{filepath.Join(t.TempDir(), "none.safetensors"), "fc2conv eval classify: --baseline-verifier: ", exitFail},
+	} {
+		code, _, stderr = runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", c.file)
+		assert.Equal(t, c.code, code, c.file)
+		assert.Contains(t, stderr, c.want)
+	}
 }
 
 // An ONNX export of a model scores the items as the model does, as --model
