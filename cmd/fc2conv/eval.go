@@ -70,6 +70,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--as-scene %v out of range [1,%d] (0: raw items)", *asScene, fmnist.MaxSceneScale)
 	case *resamples < 0 || *resamples > resample.MaxResamples:
 		return usageErr("--bootstrap %d: want 0 (off) to %d", *resamples, resample.MaxResamples)
+	case *baselineVerifier == verifierNone:
+		return usageErr("--baseline-verifier none: leave the flag out for a baseline without a verifier")
 	}
 	name, net := "the embedded dress model", (*nn.Network)(nil)
 	if *model == "" {
@@ -90,7 +92,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	verNet := vopt.Verifier
-	if verNet == nil && isSet(fs, "verifier-weight") {
+	if verNet == nil && *baselineVerifier == "" && isSet(fs, "verifier-weight") {
 		return usageErr("--verifier-weight: set without a verifier")
 	}
 	if verNet != nil {
@@ -107,9 +109,6 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	var baseVerNet *nn.Network
 	if *baselineVerifier != "" {
-		if *baselineVerifier == verifierNone {
-			return usageErr("--baseline-verifier none: leave the flag out for a baseline without a verifier")
-		}
 		if *baselineVerifier == verifierEmbedded {
 			baseVerNet, err = models.Verifier()
 		} else {
@@ -179,15 +178,12 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	var baseAUC *float64
 	baseName := *baseline
 	if baseNet != nil {
-		baseScores := modelScores
-		if baseNet != net {
-			if baseScores, err = train.Scores(baseNet, set); err != nil {
-				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
-				return exitFail
-			}
-		} else {
-			baseScores = slices.Clone(modelScores)
-			baseName = "--model"
+		var baseScores []float64
+		if baseNet == net {
+			baseScores, baseName = slices.Clone(modelScores), "--model"
+		} else if baseScores, err = train.Scores(baseNet, set); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
+			return exitFail
 		}
 		if baseVerNet != nil {
 			if err := verify(baseScores, baseVerNet, set, *verifierWeight); err != nil {

@@ -270,6 +270,14 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 	require.NotNil(t, baseline)
 	assert.InDelta(t, verified, *baseline, 1e-4, "the converted pair behind the verifier's file")
 
+	// The training items' ranking changes with the weight (not t10k's few).
+	light, _ := auc("--split", "train", "--verifier", "embedded", "--verifier-weight", "0.05")
+	heavy, _ := auc("--split", "train", "--verifier", "embedded", "--verifier-weight", "0.95")
+	require.NotEqual(t, light, heavy)
+	_, baseline = auc("--split", "train", "--verifier", "none", "--baseline-verifier", "embedded", "--verifier-weight", "0.95")
+	require.NotNil(t, baseline)
+	assert.Equal(t, heavy, *baseline, "--verifier-weight applies to the baseline's verifier")
+
 	code, stdout, stderr := runCLI("eval", "classify", "--data", "../../testdata/fmnist", "--baseline-verifier", "embedded")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "baseline --model verified by embedded: AUC ")
