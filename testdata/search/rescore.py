@@ -17,10 +17,13 @@ sets the new score from the scan's s and the crop's r:
   min   min(s, r)
   j     r averaged over 9 crops shifted by -1, 0, +1 window pixels
   javg  (s + j) / 2
+  logit2, logit3  sigmoid((logit s + logit r) / 2), r clamped to [eps, 1 - eps],
+        eps 0.01 and 0.001: the two stages fused in log-odds (rule 21)
 Put OUT.jsonl in a folder as SET.jsonl and testdata/search/valeval.sh
 scores it (it rescans only sets it does not find there).
 """
 import json
+import math
 import os
 import sys
 
@@ -33,8 +36,20 @@ CENTRE = SHIFTS.index((0, 0))
 PAD = 800  # past the largest box a 1024x512 scan reports
 
 
+def logit(x):
+    return math.log(x / (1 - x))
+
+
+def logodds(s, r, eps):
+    s = min(max(s, 1e-12), 1 - 1e-12)
+    r = min(max(r, eps), 1 - eps)
+    return 1 / (1 + math.exp(-(logit(s) + logit(r)) / 2))
+
+
 def combine(variant, s, p):
     r, j = float(p[CENTRE]), float(p.mean())
+    if variant.startswith("logit"):
+        return logodds(s, r, 10 ** -int(variant[5:]))
     return {"r": r, "avg": (s + r) / 2, "geo": (s * r) ** 0.5, "min": min(s, r),
             "j": j, "javg": (s + j) / 2}[variant]
 
