@@ -156,9 +156,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: %s: %v\n", name, err)
 		return exitFail
 	}
-	scores := slices.Clone(modelScores) // the baseline may be the same model with another verifier
+	scores := modelScores
 	if verNet != nil {
-		if err := verify(scores, verNet, set, *verifierWeight); err != nil {
+		if scores, err = verifiedScores(modelScores, verNet, set, *verifierWeight); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", verName, err)
 			return exitFail
 		}
@@ -180,13 +180,13 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	if baseNet != nil {
 		var baseScores []float64
 		if baseNet == net {
-			baseScores, baseName = slices.Clone(modelScores), "--model"
+			baseScores, baseName = modelScores, "--model"
 		} else if baseScores, err = train.Scores(baseNet, set); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --baseline %s: %v\n", *baseline, err)
 			return exitFail
 		}
 		if baseVerNet != nil {
-			if err := verify(baseScores, baseVerNet, set, *verifierWeight); err != nil {
+			if baseScores, err = verifiedScores(baseScores, baseVerNet, set, *verifierWeight); err != nil {
 				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline-verifier %s: %v\n", *baselineVerifier, err)
 				return exitFail
 			}
@@ -244,17 +244,17 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// verify turns a model's p(dress) per item into the verified score, with
-// the verifier run once on each item.
-func verify(scores []float64, verifier *nn.Network, set *fmnist.Set, weight float64) error {
+// verifiedScores are a model's p(dress) per item turned into verified
+// scores, the verifier run once on each item; scores is left as it is.
+func verifiedScores(scores []float64, verifier *nn.Network, set *fmnist.Set, weight float64) ([]float64, error) {
 	verified, err := train.Scores(verifier, set)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, p := range verified {
-		scores[i] = detect.VerifiedScore(scores[i], p, weight)
+		verified[i] = detect.VerifiedScore(scores[i], p, weight)
 	}
-	return nil
+	return verified, nil
 }
 
 // aucBootstrap is what eval classify reports of BootstrapAUC: the

@@ -41,11 +41,7 @@ func TestServeVerifierScoring(t *testing.T) {
 	}
 	line := lines.Text()
 	go io.Copy(io.Discard, r) // the rest of its output, so that it never blocks
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
+	defer stop()
 	assert.Contains(t, line, "model embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)")
 	_, url, ok := strings.Cut(line, "listening on ")
 	require.True(t, ok, line)
@@ -55,6 +51,4 @@ func TestServeVerifierScoring(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Contains(t, string(body), "weight 0.65", "GET /v1/model names the scoring")
-	stop()
-	stop = nil
 }
