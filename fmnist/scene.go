@@ -69,7 +69,11 @@ func (o *Object) UnmarshalJSON(b []byte) error {
 // Truth is the ground truth of one scene image, one JSON line in a truth
 // file.
 type Truth struct {
-	Image   string   `json:"image"`
+	Image string `json:"image"`
+	// Photo is the file name of the photograph the scene was painted on,
+	// empty for synthetic clutter (and in truth written before scenes
+	// recorded it); eval detect --by-photo groups scenes by it.
+	Photo   string   `json:"photo,omitempty"`
 	Width   int      `json:"width"`
 	Height  int      `json:"height"`
 	Objects []Object `json:"objects"`

@@ -96,7 +96,7 @@ func TestMakeScene(t *testing.T) {
 
 func TestTruthRoundTrip(t *testing.T) {
 	in := []fmnist.Truth{
-		{Image: "scene_000.png", Width: 1024, Height: 512, Objects: []fmnist.Object{
+		{Image: "scene_000.png", Photo: "rose.jpg", Width: 1024, Height: 512, Objects: []fmnist.Object{
 			{Box: [4]float64{10, 20, 66, 76}, Class: fmnist.Dress},
 			{Box: [4]float64{100, 0, 128, 28}, Class: 0},
 		}},
@@ -106,7 +106,7 @@ func TestTruthRoundTrip(t *testing.T) {
 	require.NoError(t, fmnist.WriteTruth(&b, in))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 2)
-	assert.Equal(t, `{"image":"scene_000.png","width":1024,"height":512,"objects":[{"box":[10,20,66,76],"class":3,"label":"Dress"},{"box":[100,0,128,28],"class":0,"label":"T-shirt/top"}]}`, lines[0])
+	assert.Equal(t, `{"image":"scene_000.png","photo":"rose.jpg","width":1024,"height":512,"objects":[{"box":[10,20,66,76],"class":3,"label":"Dress"},{"box":[100,0,128,28],"class":0,"label":"T-shirt/top"}]}`, lines[0])
 	assert.Equal(t, `{"image":"scene_001.png","width":1024,"height":512,"objects":[]}`, lines[1])
 	out, err := fmnist.ReadTruth(&b, "truth.jsonl")
 	require.NoError(t, err)

@@ -30,6 +30,7 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	baselinePath := fs.String("baseline", "", "another detector's scan `file` of the same scenes: print its AP and recall at --max-fp, and the difference")
 	resamples := fs.Int("bootstrap", 0, "resample the scenes with replacement this many `times` (e.g. 1000) and print 95% intervals: how much the figures owe to these particular scenes; with --baseline, of the paired difference")
 	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
+	byPhoto := fs.Bool("by-photo", false, "also score the scenes of each photograph apart (truth from 'fc2conv scenes' names it): AP, and recall and false positives per image at the operating point chosen over all of them")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -55,6 +56,13 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv eval detect: --truth: %v\n", err)
 		return exitFail
+	}
+	var groups []photoGroup
+	if *byPhoto {
+		if groups, err = groupByPhoto(truths); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval detect: --by-photo: %v\n", err)
+			return exitFail
+		}
 	}
 	m, err := matchScan(truths, *scanPath)
 	if err != nil {
@@ -89,10 +97,20 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%9.4g  %6.4f  %8.3f%s\n", t, p.Recall, p.FPPerImage, mark)
 	}
+	groupAt, groupWhat := *at, "--threshold"
 	if *maxFP > 0 {
 		operatingPoint(stdout, sweep, *maxFP, "lowest threshold", *scanPath)
+		if p, ok := sweep.Lowest(*maxFP); ok {
+			groupAt, groupWhat = p.Threshold, fmt.Sprintf("the lowest threshold with ≤ %.3g FP/image", *maxFP)
+		}
 		if *margin > 0 {
 			operatingPoint(stdout, sweep, *maxFP-*margin, fmt.Sprintf("with margin %.3g, threshold to store", *margin), *scanPath)
+		}
+	}
+	if *byPhoto {
+		if err := printByPhoto(stdout, groups, m, groupAt, groupWhat); err != nil {
+			fmt.Fprintf(stderr, "fc2conv eval detect: --by-photo: %v\n", err)
+			return exitFail
 		}
 	}
 	ms := []*detect.Matching{m}
@@ -111,6 +129,54 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 		printBootstrap(stdout, out, *bootSeed, len(truths), *maxFP)
 	}
 	return exitOK
+}
+
+// photoGroup is one photograph's scenes: 1 in scenes for each of them, 0
+// for the rest (detect.Matching.Resample's counts).
+type photoGroup struct {
+	photo  string
+	scenes []int
+}
+
+// groupByPhoto groups the scenes by photograph, in the order the truth
+// first names them; every scene must name one.
+func groupByPhoto(truths []fmnist.Truth) ([]photoGroup, error) {
+	var groups []photoGroup
+	index := map[string]int{}
+	for k, tr := range truths {
+		if tr.Photo == "" {
+			return nil, fmt.Errorf("%s names no photograph (truth written by 'fc2conv scenes' before it recorded them, or on synthetic clutter): write the scenes again with the same flags", tr.Image)
+		}
+		g, ok := index[tr.Photo]
+		if !ok {
+			g = len(groups)
+			index[tr.Photo] = g
+			groups = append(groups, photoGroup{tr.Photo, make([]int, len(truths))})
+		}
+		groups[g].scenes[k] = 1
+	}
+	return groups, nil
+}
+
+// printByPhoto prints each group's figures at threshold t, chosen over
+// all the scenes: where the false positives that set it lie, and whose
+// dresses it misses.
+func printByPhoto(w io.Writer, groups []photoGroup, m *detect.Matching, t float64, what string) error {
+	fmt.Fprintf(w, "by photograph, at %.4g (%s):\n", t, what)
+	fmt.Fprintln(w, "photograph        scenes  dresses  AP@0.5  recall  FP/image")
+	for _, g := range groups {
+		sub, err := m.Resample(g.scenes)
+		if err != nil {
+			return err
+		}
+		ap := "     -"
+		if v, err := sub.AveragePrecision(); err == nil {
+			ap = fmt.Sprintf("%.4f", v)
+		}
+		p := sub.Sweep().At(t)
+		fmt.Fprintf(w, "%-16s  %6d  %7d  %6s  %6.4f  %8.3f\n", g.photo, sub.Images, sub.Truths, ap, p.Recall, p.FPPerImage)
+	}
+	return nil
 }
 
 // printBootstrap prints the median and the 2.5% and 97.5% quantiles of

@@ -3,8 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,4 +134,64 @@ func twoDressScenes(t *testing.T, dir string) string {
 		`{"image":"a.png","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3,"label":"Dress"}]}`+"\n"+
 			`{"image":"b.png","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3,"label":"Dress"}]}`+"\n"), 0o644))
 	return truth
+}
+
+// --by-photo scores each photograph's scenes at the operating point chosen
+// over all of them. Scenes a and c on p1, b on p2, one dress each; ranked:
+// c 0.95 false positive, a 0.9 hit, a 0.8 false positive, b 0.6 hit. At ≤
+// 0.34 FP/image the pooled point is 0.9 (1 FP in 3 images). There p1 has
+// found a's dress and not c's (recall 0.5) with c's false positive (0.5
+// per image), and its AP is precision 1/2 up to recall 1/2: 51/101 × 0.5;
+// p2's one dress scores 0.6, under 0.9, and it ranks first in p2 (AP 1).
+func TestEvalDetectByPhoto(t *testing.T) {
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "truth.jsonl")
+	scanOut := filepath.Join(dir, "scan.jsonl")
+	require.NoError(t, os.WriteFile(truth, []byte(
+		`{"image":"a.png","photo":"p1.jpg","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3}]}`+"\n"+
+			`{"image":"b.png","photo":"p2.jpg","width":100,"height":100,"objects":[{"box":[20,20,30,30],"class":3}]}`+"\n"+
+			`{"image":"c.png","photo":"p1.jpg","width":100,"height":100,"objects":[{"box":[0,0,10,10],"class":3}]}`+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(scanOut, []byte(
+		`{"image":"a.png","width":100,"height":100,"detections":[{"box":[0,0,10,10],"score":0.9,"scale":1},{"box":[50,50,60,60],"score":0.8,"scale":1}]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"detections":[{"box":[20,20,30,30],"score":0.6,"scale":1}]}`+"\n"+
+			`{"image":"c.png","width":100,"height":100,"detections":[{"box":[60,60,70,70],"score":0.95,"scale":1}]}`+"\n"), 0o644))
+	code, stdout, stderr := runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--max-fp", "0.34", "--by-photo")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "by photograph, at 0.9 (the lowest threshold with ≤ 0.34 FP/image):\n")
+	assert.Contains(t, stdout, "p1.jpg                 2        2  0.2525  0.5000     0.500\n")
+	assert.Contains(t, stdout, "p2.jpg                 1        1  1.0000  0.0000     0.000\n")
+	assert.Less(t, strings.Index(stdout, "p1.jpg"), strings.Index(stdout, "p2.jpg"), "in the truth's order")
+
+	// Without an operating point the groups are scored at --threshold.
+	code, stdout, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--max-fp", "0", "--threshold", "0.5", "--by-photo")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "by photograph, at 0.5 (--threshold):\n")
+	assert.Contains(t, stdout, "p2.jpg                 1        1  1.0000  1.0000     0.000\n")
+
+	// Truth that names no photograph is refused, naming the scene.
+	require.NoError(t, os.WriteFile(truth, []byte(
+		`{"image":"a.png","photo":"p1.jpg","width":100,"height":100,"objects":[]}`+"\n"+
+			`{"image":"b.png","width":100,"height":100,"objects":[]}`+"\n"), 0o644))
+	code, _, stderr = runCLI("eval", "detect", "--truth", truth, "--scan", scanOut, "--by-photo")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv eval detect: --by-photo: b.png names no photograph")
+}
+
+// scenes records the photograph each scene is painted on: scene k on the
+// split's photograph k mod their number, in SPLIT.txt's order.
+func TestScenesRecordPhotos(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI("scenes", "--data", "../../testdata/fmnist", "--items", "t10k", "--photos", "../../testdata/photos",
+		"--photo-split", "eval", "--n", "7", "--width", "120", "--height", "60", "--out", dir)
+	require.Equal(t, exitOK, code, stderr)
+	f, err := os.Open(filepath.Join(dir, "truth.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	truths, err := fmnist.ReadTruth(f, "truth.jsonl")
+	require.NoError(t, err)
+	var got []string
+	for _, tr := range truths {
+		got = append(got, tr.Photo)
+	}
+	assert.Equal(t, []string{"bw_text.jpg", "chelsea.jpg", "coffee.jpg", "coins.jpg", "gravel.jpg", "motorcycle_left.jpg", "bw_text.jpg"}, got)
 }

@@ -67,6 +67,10 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	pics, err := fmnist.Photos(*photos, *photoSplit)
+	var picNames []string
+	if err == nil {
+		picNames, err = fmnist.PhotoNames(*photos, *photoSplit) // Photos' order
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv scenes: --photos: %v\n", err)
 		return exitFail
@@ -79,8 +83,9 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 	truths := make([]fmnist.Truth, 0, *n)
 	for k := 0; k < *n; k++ {
 		var photo image.Image
+		photoName := ""
 		if len(pics) > 0 {
-			photo = pics[k%len(pics)]
+			photo, photoName = pics[k%len(pics)], picNames[k%len(pics)]
 		}
 		img, objs := fmnist.MakeScene(rng, set, photo, *w, *h, *perScene)
 		name := fmt.Sprintf("scene_%03d.png", k)
@@ -88,7 +93,7 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fc2conv scenes: %v\n", err)
 			return exitFail
 		}
-		truths = append(truths, fmnist.Truth{Image: name, Width: *w, Height: *h, Objects: objs})
+		truths = append(truths, fmnist.Truth{Image: name, Photo: photoName, Width: *w, Height: *h, Objects: objs})
 	}
 	f, err := os.Create(filepath.Join(*out, "truth.jsonl"))
 	if err != nil {
