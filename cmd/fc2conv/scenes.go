@@ -70,6 +70,9 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 	var picNames []string
 	if err == nil {
 		picNames, err = fmnist.PhotoNames(*photos, *photoSplit) // Photos' order
+		if err == nil && len(picNames) != len(pics) {
+			err = fmt.Errorf("%s changed while it was read", filepath.Join(*photos, fmnist.SplitFile))
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv scenes: --photos: %v\n", err)
