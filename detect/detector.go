@@ -442,7 +442,9 @@ func (d *Detector) Detect(img image.Image) (*Result, error) {
 }
 
 // DetectContext is Detect, stopped when ctx is done: it is checked before
-// every pyramid level and every tile, and the error then wraps ctx.Err().
+// every pyramid level and every tile, and the error then wraps ctx.Err()
+// (context.DeadlineExceeded once the deadline has passed, even before
+// ctx's timer fires).
 func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, errors.New("detect: image is nil")
@@ -474,7 +476,7 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 	}
 	var cands []Detection
 	for _, k := range scales {
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			return nil, fmt.Errorf("detect: stopped before scale %g: %w", k, err)
 		}
 		src, padded, err := d.scaled(base, k)
@@ -507,7 +509,7 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 	}
 	res.Detections = Vote(NMS(reportable, d.opt.NMS, d.opt.MaxDetections), cands, d.opt.Vote)
 	if d.verifier != nil {
-		if err := ctx.Err(); err != nil {
+		if err := ctxErr(ctx); err != nil {
 			return nil, fmt.Errorf("detect: stopped before verifying: %w", err)
 		}
 		if err := d.verifier.rescore(img, res.Detections, d.opt.NoFlip); err != nil {

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"os"
+	"time"
 
 	// Decoders beyond what imaging registers (JPEG, PNG, GIF, BMP, TIFF).
 	_ "golang.org/x/image/webp"
@@ -187,7 +188,20 @@ func (s *source) stopped() error {
 	if s.ctx == nil {
 		return nil
 	}
-	return s.ctx.Err()
+	return ctxErr(s.ctx)
+}
+
+// ctxErr is ctx.Err(), or context.DeadlineExceeded once ctx's deadline
+// has passed though its timer has not fired yet: on a loaded machine it
+// fires late, and a detection past its deadline should not start a level.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // fill writes the normalised h×w region at (y0, x0) into dst (C×h×w).

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
@@ -99,4 +100,19 @@ func TestDetectContextStopsBetweenTiles(t *testing.T) {
 	want, err := det.Detect(whiteImage(200, 120))
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
+}
+
+// lateTimerCtx has a deadline in the past and an Err that is still nil,
+// as a context whose timer has not fired yet on a loaded machine.
+type lateTimerCtx struct{ context.Context }
+
+func (lateTimerCtx) Deadline() (time.Time, bool) { return time.Now().Add(-time.Second), true }
+
+func TestDetectContextPastDeadlineBeforeItsTimer(t *testing.T) {
+	net := unpaddedFCN(t, rand.New(rand.NewSource(1)))
+	det, err := detect.New(net, detect.Options{Scales: []float64{1}, NoFlip: true})
+	require.NoError(t, err)
+	_, err = det.DetectContext(lateTimerCtx{context.Background()}, whiteImage(200, 120))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "stopped before scale 1")
 }

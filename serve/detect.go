@@ -225,11 +225,6 @@ func (s *Server) decode(b []byte) (image.Image, error) {
 	return img, nil
 }
 
-// timeoutErr is the answer to a detection past the request's timeout.
-func (s *Server) timeoutErr() error {
-	return statusErr(http.StatusGatewayTimeout, "the detection took longer than the %v request timeout", s.cfg.Timeout)
-}
-
 // run detects in img on a worker, waiting for one until ctx is done. The
 // detection stops when ctx is done too (detect checks it between pyramid
 // levels and tiles), so a request past its timeout frees its worker.
@@ -247,15 +242,10 @@ func (s *Server) run(ctx context.Context, d *detect.Detector, img image.Image) (
 	if s.beforeDetect != nil {
 		s.beforeDetect(ctx)
 	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		// Past the deadline, though the context's timer may not have
-		// fired yet on a loaded machine: do not start.
-		return nil, s.timeoutErr()
-	}
 	res, err := d.DetectContext(ctx, img)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, s.timeoutErr()
+		return nil, statusErr(http.StatusGatewayTimeout, "the detection took longer than the %v request timeout", s.cfg.Timeout)
 	case errors.Is(err, context.Canceled):
 		return nil, statusErr(http.StatusServiceUnavailable, "the request was canceled")
 	case err == nil:
