@@ -76,19 +76,25 @@ func PhotoNames(dir, split string) ([]string, error) {
 // dir/SPLIT.txt and returns them as greyscale images. Evaluation photos
 // must never be used to make training patches.
 func Photos(dir, split string) ([]*image.Gray, error) {
-	names, err := PhotoNames(dir, split)
-	if err != nil {
-		return nil, err
+	_, photos, err := NamedPhotos(dir, split)
+	return photos, err
+}
+
+// NamedPhotos is Photos with each photo's file name, from one read of
+// SPLIT.txt: names[i] is photos[i]'s.
+func NamedPhotos(dir, split string) (names []string, photos []*image.Gray, err error) {
+	if names, err = PhotoNames(dir, split); err != nil {
+		return nil, nil, err
 	}
-	out := make([]*image.Gray, 0, len(names))
+	photos = make([]*image.Gray, 0, len(names))
 	for _, name := range names {
 		g, err := readPhoto(filepath.Join(dir, name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, g)
+		photos = append(photos, g)
 	}
-	return out, nil
+	return names, photos, nil
 }
 
 func readPhoto(path string) (*image.Gray, error) {

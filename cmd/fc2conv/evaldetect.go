@@ -99,8 +99,7 @@ func runEvalDetect(args []string, stdout, stderr io.Writer) int {
 	}
 	groupAt, groupWhat := *at, "--threshold"
 	if *maxFP > 0 {
-		operatingPoint(stdout, sweep, *maxFP, "lowest threshold", *scanPath)
-		if p, ok := sweep.Lowest(*maxFP); ok {
+		if p, ok := operatingPoint(stdout, sweep, *maxFP, "lowest threshold", *scanPath); ok {
 			groupAt, groupWhat = p.Threshold, fmt.Sprintf("the lowest threshold with ≤ %.3g FP/image", *maxFP)
 		}
 		if *margin > 0 {
@@ -279,9 +278,11 @@ func matchScan(truths []fmnist.Truth, scanPath string) (*detect.Matching, error)
 }
 
 // operatingPoint prints the lowest threshold (the highest recall) with at
-// most maxFP false positives per image, or why there is none.
-func operatingPoint(w io.Writer, sweep *detect.Sweep, maxFP float64, what, scanPath string) {
-	switch p, ok := sweep.Lowest(maxFP); {
+// most maxFP false positives per image, or why there is none, and
+// returns it (false when there is none).
+func operatingPoint(w io.Writer, sweep *detect.Sweep, maxFP float64, what, scanPath string) (detect.Point, bool) {
+	p, ok := sweep.Lowest(maxFP)
+	switch {
 	case ok:
 		fmt.Fprintf(w, "%s with ≤ %.3g FP/image: %.4g (recall %.4f, %.3f FP/image)\n", what, maxFP, p.Threshold, p.Recall, p.FPPerImage)
 	case len(sweep.Points) == 0:
@@ -290,6 +291,7 @@ func operatingPoint(w io.Writer, sweep *detect.Sweep, maxFP float64, what, scanP
 		top := sweep.Points[0]
 		fmt.Fprintf(w, "no threshold gives ≤ %.3g FP/image: the highest score, %.4g, already gives %.3f\n", maxFP, top.Threshold, top.FPPerImage)
 	}
+	return p, ok
 }
 
 func readRecords(path string) (map[string]scan.Record, error) {

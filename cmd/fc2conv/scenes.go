@@ -66,14 +66,7 @@ func runScenes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv scenes: --data: %v\n", err)
 		return exitFail
 	}
-	pics, err := fmnist.Photos(*photos, *photoSplit)
-	var picNames []string
-	if err == nil {
-		picNames, err = fmnist.PhotoNames(*photos, *photoSplit) // Photos' order
-		if err == nil && len(picNames) != len(pics) {
-			err = fmt.Errorf("%s changed while it was read", filepath.Join(*photos, fmnist.SplitFile))
-		}
-	}
+	picNames, pics, err := fmnist.NamedPhotos(*photos, *photoSplit)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv scenes: --photos: %v\n", err)
 		return exitFail
