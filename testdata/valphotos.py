@@ -28,6 +28,7 @@ photographs a family holds move recall as much as a model change does
 verifier"); twenty tell more. Neither family is used in training.
 Needs python3-pil and the go tool.
 """
+import functools
 import json
 import os
 import subprocess
@@ -75,6 +76,7 @@ WIDE_SOURCES = [
 ]
 
 
+@functools.cache  # one `go mod download` per module, not per photograph
 def module_dir(mod):
     out = subprocess.run(["go", "mod", "download", "-json", mod], check=True,
                          capture_output=True, text=True).stdout
