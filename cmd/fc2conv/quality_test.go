@@ -247,9 +247,11 @@ func TestEvalClassifyBaselineBootstrap(t *testing.T) {
 // verified by the embedded verifier has, as its baseline, the AUC that
 // --verifier embedded reports.
 func TestEvalClassifyBaselineVerifier(t *testing.T) {
+	// The fixture's training items, not its few t10k ones, which a
+	// verifier may leave ranked as the pair ranks them.
 	auc := func(args ...string) (model float64, baseline *float64) {
 		t.Helper()
-		code, out, stderr := runCLI(append([]string{"eval", "classify", "--data", "../../testdata/fmnist", "--json"}, args...)...)
+		code, out, stderr := runCLI(append([]string{"eval", "classify", "--data", "../../testdata/fmnist", "--split", "train", "--json"}, args...)...)
 		require.Equal(t, exitOK, code, stderr)
 		var m struct {
 			AUC         float64  `json:"auc"`
@@ -258,25 +260,23 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &m), out)
 		return m.AUC, m.BaselineAUC
 	}
-	// The fixture's training items, not its few t10k ones, which a
-	// verifier may leave ranked as the pair ranks them.
-	alone, none := auc("--split", "train", "--verifier", "none")
+	alone, none := auc("--verifier", "none")
 	assert.Nil(t, none)
-	verified, _ := auc("--split", "train", "--verifier", "embedded")
+	verified, _ := auc("--verifier", "embedded")
 	require.NotEqual(t, alone, verified, "the verifier changes the ranking of these items")
-	model, baseline := auc("--split", "train", "--verifier", "none", "--baseline-verifier", "embedded")
+	model, baseline := auc("--verifier", "none", "--baseline-verifier", "embedded")
 	assert.Equal(t, alone, model)
 	require.NotNil(t, baseline)
 	assert.Equal(t, verified, *baseline)
-	_, baseline = auc("--split", "train", "--verifier", "none", "--baseline", "../../models/dress-fcn.safetensors", "--baseline-verifier", "../../models/verifier.safetensors")
+	_, baseline = auc("--verifier", "none", "--baseline", "../../models/dress-fcn.safetensors", "--baseline-verifier", "../../models/verifier.safetensors")
 	require.NotNil(t, baseline)
 	assert.InDelta(t, verified, *baseline, 1e-4, "the converted pair behind the verifier's file")
 
 	// The training items' ranking changes with the weight, so a baseline
 	// that matches the heavy weight's and not the default's took it.
-	heavy, _ := auc("--split", "train", "--verifier", "embedded", "--verifier-weight", "0.95")
+	heavy, _ := auc("--verifier", "embedded", "--verifier-weight", "0.95")
 	require.NotEqual(t, verified, heavy)
-	_, baseline = auc("--split", "train", "--verifier", "none", "--baseline-verifier", "embedded", "--verifier-weight", "0.95")
+	_, baseline = auc("--verifier", "none", "--baseline-verifier", "embedded", "--verifier-weight", "0.95")
 	require.NotNil(t, baseline)
 	assert.Equal(t, heavy, *baseline, "--verifier-weight applies to the baseline's verifier")
 
