@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Builds testdata/photos-extra: more training photographs, from Debian.
+"""Builds testdata/photos-extra and testdata/photos-more: more training
+photographs, from Debian.
 
-usage: /usr/bin/python3 testdata/extraphotos.py [OUTDIR]
+usage: /usr/bin/python3 testdata/extraphotos.py [--more] [OUTDIR]
 
 The 16 training photographs of testdata/photos are few, and the detector
 fires on photographs busier than any of them. This adds 22 photographs
@@ -17,6 +18,18 @@ Each is converted to 8-bit grey with PIL's luma, downscaled so the
 longest side is 640 px, and saved as JPEG quality 90, as testdata/photos.
 All are listed as "train" in SPLIT.txt: they are for training patches
 and mining scenes (`fc2conv train --more-photos`), never for evaluation.
+
+With --more it builds testdata/photos-more instead (session 29): 32
+photographs of streets, buildings, faces, animals, fruit, plants, aerial
+views, circuit boards, a painting and clutter, where the 22 above are
+mostly landscapes and close-ups:
+
+- opencv-doc 4.6.0+dfsg-12, the sample images of OpenCV's examples
+  (Apache-2.0 AND BSD-3-Clause, its debian/copyright's "Files: *");
+  box_in_scene and lena are left out because the wider held-out family
+  of testdata/valphotos.py holds them (as "table" and "lenna");
+- lomiri-wallpapers-20.04 20.04.0-2, its two photographs (CC-BY-SA-3.0,
+  Aury88 and Lukas Baubkus, debian/copyright).
 Needs python3-pil, apt-get and dpkg-deb.
 """
 import os
@@ -46,9 +59,34 @@ SOURCES = [  # (name, package, path in the package)
     "RainDrops", "Storm", "TwoWings", "Wood", "YellowFlower")]
 
 
-def unpack(tmp):
+OPENCV = "opencv-doc=4.6.0+dfsg-12"
+LOMIRI = "lomiri-wallpapers-20.04=20.04.0-2"
+CV_DATA = "usr/share/doc/opencv-doc/examples/data/"
+MORE_SOURCES = [("cv-" + n.split(".")[0].lower(), OPENCV, CV_DATA + n) for n in (
+    "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png",
+    "board.jpg", "building.jpg", "butterfly.jpg", "chicky_512.png", "ela_original.jpg",
+    "fruits.jpg", "graf1.png", "home.jpg", "leuvenA.jpg", "messi5.jpg", "orange.jpg",
+    "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg", "stuff.jpg")] + [
+    ("cv-scenetext%02d" % i, OPENCV, "usr/share/doc/opencv-doc/examples/text/scenetext%02d.jpg" % i)
+    for i in range(1, 7)] + [
+    ("cv-plant", OPENCV, "usr/share/doc/opencv-doc/examples/alphamat/input_images/plant.jpg"),
+    ("cv-robin", OPENCV, "usr/share/doc/opencv-doc/examples/hfs/data/000.jpg"),
+    ("lomiri-infinitesea", LOMIRI, "usr/share/backgrounds/Infinite-Sea_by_Aury88.jpg"),
+    ("lomiri-kleiber", LOMIRI, "usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"),
+]
+HEADERS = {
+    False: "# More training photographs (testdata/extraphotos.py), from Debian:\n"
+           "# kde-*: plasma-workspace-wallpapers 4:5.27.5-2, LGPL-3 (each wallpaper's metadata.json);\n"
+           "# mate-*: mate-backgrounds 1.26.0-1 nature set, GPL-2+ (debian/copyright).\n",
+    True: "# Still more training photographs (testdata/extraphotos.py --more), from Debian:\n"
+          "# cv-*: opencv-doc 4.6.0+dfsg-12, OpenCV's sample images, Apache-2.0 AND BSD-3-Clause (debian/copyright);\n"
+          "# lomiri-*: lomiri-wallpapers-20.04 20.04.0-2, CC-BY-SA-3.0, Aury88 and Lukas Baubkus (debian/copyright).\n",
+}
+
+
+def unpack(tmp, sources):
     roots = {}
-    for pkg in sorted({p for _, p, _ in SOURCES}):
+    for pkg in sorted({p for _, p, _ in sources}):
         subprocess.run(["apt-get", "download", "-qq", pkg], cwd=tmp, check=True)
         deb = [f for f in os.listdir(tmp) if f.startswith(pkg.split("=")[0]) and f.endswith(".deb")][0]
         root = os.path.join(tmp, pkg.split("=")[0])
@@ -58,19 +96,24 @@ def unpack(tmp):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "photos-extra")
+    args = sys.argv[1:]
+    more = args[:1] == ["--more"]
+    if more:
+        args = args[1:]
+    if len(args) > 1 or args[:1] and args[0].startswith("-"):
+        sys.exit(__doc__)
+    sources = MORE_SOURCES if more else SOURCES
+    default = "photos-more" if more else "photos-extra"
+    out = args[0] if args else os.path.join(os.path.dirname(__file__), default)
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        roots = unpack(tmp)
+        roots = unpack(tmp, sources)
         lines = []
-        for name, pkg, path in SOURCES:
+        for name, pkg, path in sources:
             save_grey(Image.open(os.path.join(roots[pkg], path)), os.path.join(out, name + ".jpg"))
             lines.append("train %s.jpg" % name)
     with open(os.path.join(out, "SPLIT.txt"), "w") as f:
-        f.write("# More training photographs (testdata/extraphotos.py), from Debian:\n"
-                "# kde-*: plasma-workspace-wallpapers 4:5.27.5-2, LGPL-3 (each wallpaper's metadata.json);\n"
-                "# mate-*: mate-backgrounds 1.26.0-1 nature set, GPL-2+ (debian/copyright).\n"
-                "# 8-bit grey, longest side 640 px, JPEG quality 90. Training only.\n")
+        f.write(HEADERS[more] + "# 8-bit grey, longest side 640 px, JPEG quality 90. Training only.\n")
         f.write("\n".join(lines) + "\n")
 
 

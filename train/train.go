@@ -25,23 +25,23 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 
 // Config holds the training knobs; the CLI flags map onto it one to one.
 type Config struct {
-	DataDir     string  // Fashion-MNIST IDX files
-	PhotoDir    string  // background photographs (train split only is used); "" for synthetic backgrounds only
-	MorePhotos  string  // optional second photo directory whose train split joins PhotoDir's
-	Out         string  // final model path, required (overwritten); checkpoints go to Out+".ckpt"
-	Epochs      int     // passes of StepsPerEpoch batches
-	Steps       int     // batches per epoch
-	Batch       int     // patches per batch
-	LR          float64 // Adam learning rate
-	Seed        int64   // everything random derives from it
-	SplitSeed   int64   // when not 0, seeds the item split instead of Seed, so ensemble members hold out the same items
-	ValFraction float64 // train items held out for validation
-	ValPatches  int     // fixed validation patches
-	MineFrom    int     // first epoch (1-based) after which hard negatives are mined; 0 = never
-	MineScenes  int     // training scenes scanned per mining round
-	MineLeaves  float64 // share of mining scenes on a dead-leaves background instead of a photo
-	MinePrint   float64 // share of mining scenes on a page of synthetic print instead of a photo
-	MineNegIoU  float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
+	DataDir     string   // Fashion-MNIST IDX files
+	PhotoDir    string   // background photographs (train split only is used); "" for synthetic backgrounds only
+	MorePhotos  []string // optional further photo directories whose train splits join PhotoDir's, in this order
+	Out         string   // final model path, required (overwritten); checkpoints go to Out+".ckpt"
+	Epochs      int      // passes of StepsPerEpoch batches
+	Steps       int      // batches per epoch
+	Batch       int      // patches per batch
+	LR          float64  // Adam learning rate
+	Seed        int64    // everything random derives from it
+	SplitSeed   int64    // when not 0, seeds the item split instead of Seed, so ensemble members hold out the same items
+	ValFraction float64  // train items held out for validation
+	ValPatches  int      // fixed validation patches
+	MineFrom    int      // first epoch (1-based) after which hard negatives are mined; 0 = never
+	MineScenes  int      // training scenes scanned per mining round
+	MineLeaves  float64  // share of mining scenes on a dead-leaves background instead of a photo
+	MinePrint   float64  // share of mining scenes on a page of synthetic print instead of a photo
+	MineNegIoU  float64  // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
 	// MineConfusable is the share of mining scenes whose other garments
 	// are only the confusable classes (see MineOptions.Confusable).
 	MineConfusable float64
@@ -499,7 +499,11 @@ func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, er
 	if err != nil {
 		return nil, nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
 	}
-	for _, d := range []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}, {"Config.MorePhotos", cfg.MorePhotos}} {
+	dirs := []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}}
+	for _, dir := range cfg.MorePhotos {
+		dirs = append(dirs, struct{ field, dir string }{"Config.MorePhotos", dir})
+	}
+	for _, d := range dirs {
 		if d.dir == "" {
 			continue
 		}

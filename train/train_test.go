@@ -132,15 +132,17 @@ func TestTrainInit(t *testing.T) {
 func TestTrainMorePhotos(t *testing.T) {
 	a, netA := trainOneEpoch(t, tinyConfig(t))
 	b := a
-	b.MorePhotos = filepath.Join("..", "testdata", "photos-extra")
+	b.MorePhotos = []string{filepath.Join("..", "testdata", "photos-extra")}
 	b, netB := trainOneEpoch(t, b)
 	fc1 := func(n *nn.Network) []float32 { return n.Layers[7].Params()[0].Value.Data }
 	assert.NotEqual(t, fc1(netA), fc1(netB), "other photographs, other patches")
 
-	b.MorePhotos = t.TempDir()
-	_, _, err := Run(b)
-	assert.ErrorContains(t, err, "train: Config.MorePhotos ")
-	assert.ErrorContains(t, err, "SPLIT.txt")
+	for _, dirs := range [][]string{{t.TempDir()}, {b.MorePhotos[0], t.TempDir()}} {
+		b.MorePhotos = dirs
+		_, _, err := Run(b)
+		assert.ErrorContains(t, err, "train: Config.MorePhotos "+dirs[len(dirs)-1], "the directory without a SPLIT.txt is named")
+		assert.ErrorContains(t, err, "SPLIT.txt")
+	}
 }
 
 func TestTrainConfigErrors(t *testing.T) {

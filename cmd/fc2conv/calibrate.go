@@ -27,7 +27,7 @@ func runCalibrate(args []string, stdout, stderr io.Writer) int {
 	reliability := fs.String("reliability", "", "also write the reliability diagram after calibration, on the validation patches, to this PNG `file`")
 	fs.StringVar(&cfg.DataDir, fl("Config.DataDir", "data"), d.DataDir, "Fashion-MNIST `dir`")
 	fs.StringVar(&cfg.PhotoDir, fl("Config.PhotoDir", "photos"), defaultTrainPhotos, "background photographs `dir`, as given to train; '' for synthetic backgrounds only")
-	fs.StringVar(&cfg.MorePhotos, fl("Config.MorePhotos", "more-photos"), "", "a second photographs `dir`, as given to train")
+	fs.Var((*multiFlag)(&cfg.MorePhotos), fl("Config.MorePhotos", "more-photos"), "more photographs `dir`s, as given to train (repeatable, same order)")
 	fs.Int64Var(&cfg.Seed, "seed", d.Seed, "seed of the training run (draws the validation patches)")
 	fs.Int64Var(&cfg.SplitSeed, "split-seed", 0, "seed of the held-out item split (0: --seed)")
 	fs.Float64Var(&cfg.ValFraction, fl("Config.ValFraction", "val-fraction"), d.ValFraction, "fraction of train items held out for validation")

@@ -30,7 +30,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fl := func(field, name string) string { flagOf[field] = "--" + name; return name }
 	fs.StringVar(&cfg.DataDir, fl("Config.DataDir", "data"), d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
 	fs.StringVar(&cfg.PhotoDir, fl("Config.PhotoDir", "photos"), defaultTrainPhotos, "background photographs `dir` (its SPLIT.txt train list is used); '' for synthetic backgrounds only")
-	fs.StringVar(&cfg.MorePhotos, fl("Config.MorePhotos", "more-photos"), "", "a second photographs `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra)")
+	fs.Var((*multiFlag)(&cfg.MorePhotos), fl("Config.MorePhotos", "more-photos"), "more photographs: a `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra); repeat for more, the order counts")
 	fs.StringVar(&cfg.Out, fl("Config.Out", "out"), defaultTrainOut, "output model `file`; the converted model goes beside it as NAME-fcn.safetensors")
 	force := fs.Bool("force", false, "overwrite --out and its -fcn twin if they exist")
 	fs.IntVar(&cfg.Epochs, fl("Config.Epochs", "epochs"), d.Epochs, "epochs (1 to 1000)")
