@@ -755,7 +755,13 @@ func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {
 	if err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
 	}
-	var c checkpoint
+	// Only the epoch and history are read back: the config is a record, and
+	// one written by an older build (MorePhotos once a string) must not
+	// stop a resume.
+	var c struct {
+		Epoch   int          `json:"epoch"`
+		History []EpochStats `json:"history"`
+	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s.json: %w", path, err)}
 	}

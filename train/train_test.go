@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/fc2conv/fc2conv/detect"
 	"image"
@@ -89,6 +90,17 @@ func TestTrainDeterministicAndResumable(t *testing.T) {
 	_, hist, err := Run(c)
 	require.NoError(t, err)
 	require.Len(t, hist, 2, "history carries the resumed epoch")
+
+	// A checkpoint from a build where MorePhotos was a string resumes too.
+	meta := a.Out + ".ckpt.json"
+	b, err := os.ReadFile(meta)
+	require.NoError(t, err)
+	old := bytes.Replace(b, []byte(`"MorePhotos": null`), []byte(`"MorePhotos": ""`), 1)
+	require.NotEqual(t, b, old, "the checkpoint records the config")
+	require.NoError(t, os.WriteFile(meta, old, 0o644))
+	_, hist, err = Run(c)
+	require.NoError(t, err)
+	require.Len(t, hist, 2)
 }
 
 // --init starts from a model's weights: with a negligible learning rate
