@@ -61,16 +61,16 @@ SOURCES = [  # (name, package, path in the package)
 
 OPENCV = "opencv-doc=4.6.0+dfsg-12"
 LOMIRI = "lomiri-wallpapers-20.04=20.04.0-2"
-CV_DATA = "usr/share/doc/opencv-doc/examples/data/"
-MORE_SOURCES = [("cv-" + n.split(".")[0].lower(), OPENCV, CV_DATA + n) for n in (
+CV = "usr/share/doc/opencv-doc/examples/"
+MORE_SOURCES = [("cv-" + n.split(".")[0].lower(), OPENCV, CV + "data/" + n) for n in (
     "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "basketball1.png",
     "board.jpg", "building.jpg", "butterfly.jpg", "chicky_512.png", "ela_original.jpg",
     "fruits.jpg", "graf1.png", "home.jpg", "leuvenA.jpg", "messi5.jpg", "orange.jpg",
     "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg", "stuff.jpg")] + [
-    ("cv-scenetext%02d" % i, OPENCV, "usr/share/doc/opencv-doc/examples/text/scenetext%02d.jpg" % i)
+    ("cv-scenetext%02d" % i, OPENCV, CV + "text/scenetext%02d.jpg" % i)
     for i in range(1, 7)] + [
-    ("cv-plant", OPENCV, "usr/share/doc/opencv-doc/examples/alphamat/input_images/plant.jpg"),
-    ("cv-robin", OPENCV, "usr/share/doc/opencv-doc/examples/hfs/data/000.jpg"),
+    ("cv-plant", OPENCV, CV + "alphamat/input_images/plant.jpg"),
+    ("cv-robin", OPENCV, CV + "hfs/data/000.jpg"),
     ("lomiri-infinitesea", LOMIRI, "usr/share/backgrounds/Infinite-Sea_by_Aury88.jpg"),
     ("lomiri-kleiber", LOMIRI, "usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"),
 ]

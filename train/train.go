@@ -156,9 +156,15 @@ type EpochStats struct {
 
 // checkpoint is the state beside the checkpoint model.
 type checkpoint struct {
+	checkpointState
+	Config Config `json:"config"` // a record only: a resume does not read it back
+}
+
+// checkpointState is what a resume reads back, so that a config written
+// by an older build (MorePhotos was once a string) does not stop it.
+type checkpointState struct {
 	Epoch   int          `json:"epoch"` // epochs completed
 	History []EpochStats `json:"history"`
-	Config  Config       `json:"config"`
 }
 
 func (c Config) mineOptions() MineOptions {
@@ -477,7 +483,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos%s  %.0f patches/s\n",
 			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, itemCounts, float64(st.Patches)/st.Seconds)
-		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{Epoch: epoch + 1, History: history, Config: cfg}); err != nil {
+		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{checkpointState{Epoch: epoch + 1, History: history}, cfg}); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -499,17 +505,17 @@ func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, er
 	if err != nil {
 		return nil, nil, nil, &FieldError{Field: "Config.DataDir", Err: fmt.Errorf("%s: %w", cfg.DataDir, err)}
 	}
-	dirs := []struct{ field, dir string }{{"Config.PhotoDir", cfg.PhotoDir}}
-	for _, dir := range cfg.MorePhotos {
-		dirs = append(dirs, struct{ field, dir string }{"Config.MorePhotos", dir})
-	}
-	for _, d := range dirs {
-		if d.dir == "" {
+	for i, dir := range append([]string{cfg.PhotoDir}, cfg.MorePhotos...) {
+		if dir == "" {
 			continue
 		}
-		more, err := fmnist.Photos(d.dir, fmnist.PhotosTrain)
+		more, err := fmnist.Photos(dir, fmnist.PhotosTrain)
 		if err != nil {
-			return nil, nil, nil, &FieldError{Field: d.field, Err: fmt.Errorf("%s: %w", d.dir, err)}
+			field := "Config.PhotoDir"
+			if i > 0 {
+				field = "Config.MorePhotos"
+			}
+			return nil, nil, nil, &FieldError{Field: field, Err: fmt.Errorf("%s: %w", dir, err)}
 		}
 		photos = append(photos, more...)
 	}
@@ -755,13 +761,7 @@ func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {
 	if err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
 	}
-	// Only the epoch and history are read back: the config is a record, and
-	// one written by an older build (MorePhotos once a string) must not
-	// stop a resume.
-	var c struct {
-		Epoch   int          `json:"epoch"`
-		History []EpochStats `json:"history"`
-	}
+	var c checkpointState
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s.json: %w", path, err)}
 	}
