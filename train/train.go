@@ -28,6 +28,10 @@ type Config struct {
 	DataDir     string   // Fashion-MNIST IDX files
 	PhotoDir    string   // background photographs (train split only is used); "" for synthetic backgrounds only
 	MorePhotos  []string // optional further photo directories whose train splits join PhotoDir's, in this order
+	// PhotoVariants adds this many varied copies of each training
+	// photograph (fmnist.WithVariants: turned, upside down, a gamma) to
+	// the photographs patches, scene crops and mining scenes are drawn on.
+	PhotoVariants int
 	Out         string   // final model path, required (overwritten); checkpoints go to Out+".ckpt"
 	Epochs      int      // passes of StepsPerEpoch batches
 	Steps       int      // batches per epoch
@@ -228,6 +232,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Mixup", "%v out of range [0,10]", c.Mixup)
 	case !(c.Erase >= 0 && c.Erase <= 1):
 		return fieldErr("Config.Erase", "%v out of range [0,1]", c.Erase)
+	case c.PhotoVariants < 0 || c.PhotoVariants > fmnist.MaxPhotoVariants:
+		return fieldErr("Config.PhotoVariants", "%d out of range [0,%d]", c.PhotoVariants, fmnist.MaxPhotoVariants)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
 	case c.GarmentClasses && (c.Init != "" || c.Resume != ""):
@@ -518,6 +524,10 @@ func (cfg Config) data() (trainSet, valSet *fmnist.Set, photos []*image.Gray, er
 			return nil, nil, nil, &FieldError{Field: field, Err: fmt.Errorf("%s: %w", dir, err)}
 		}
 		photos = append(photos, more...)
+	}
+	if cfg.PhotoVariants > 0 {
+		// its own stream, so that no other draw moves with it
+		photos = fmnist.WithVariants(rand.New(rand.NewSource(cfg.Seed*7477+3)), photos, cfg.PhotoVariants)
 	}
 	trainSet, valSet = all.Split(cfg.ValFraction, cfg.splitSeed())
 	if trainSet.Count(fmnist.Dress) == 0 || valSet.Count(fmnist.Dress) == 0 {

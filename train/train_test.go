@@ -192,6 +192,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.MineConfusable = 2 }, "Config.MineConfusable", "train: Config.MineConfusable 2 out of range [0,1]"},
 		{func(c *Config) { c.MineItems, c.MineFrom = true, 0 }, "Config.MineItems", "train: Config.MineItems set with Config.MineFrom 0; items are mined in the mining rounds"},
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
+		{func(c *Config) { c.PhotoVariants = 9 }, "Config.PhotoVariants", "train: Config.PhotoVariants 9 out of range [0,8]"},
 		{func(c *Config) { c.Mixup = -0.1 }, "Config.Mixup", "train: Config.Mixup -0.1 out of range [0,10]"},
 		{func(c *Config) { c.ScaleSoft = 1 }, "Config.ScaleSoft", "train: Config.ScaleSoft 1 out of range [0,1)"},
 		{func(c *Config) { c.EMA = 1 }, "Config.EMA", "train: Config.EMA 1 out of range [0,1)"},

@@ -31,6 +31,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.DataDir, fl("Config.DataDir", "data"), d.DataDir, "Fashion-MNIST `dir` (IDX files, gzipped or not)")
 	fs.StringVar(&cfg.PhotoDir, fl("Config.PhotoDir", "photos"), defaultTrainPhotos, "background photographs `dir` (its SPLIT.txt train list is used); '' for synthetic backgrounds only")
 	fs.Var((*multiFlag)(&cfg.MorePhotos), fl("Config.MorePhotos", "more-photos"), "more photographs: a `dir` whose SPLIT.txt train list joins --photos' (e.g. testdata/photos-extra); repeat for more, the order counts")
+	fs.IntVar(&cfg.PhotoVariants, fl("Config.PhotoVariants", "photo-variants"), 0, fmt.Sprintf("add this many varied copies of each training photograph (turned 90°, upside down, a gamma; 0 to %d) for patches, scene crops and mining scenes", fmnist.MaxPhotoVariants))
 	fs.StringVar(&cfg.Out, fl("Config.Out", "out"), defaultTrainOut, "output model `file`; the converted model goes beside it as NAME-fcn.safetensors")
 	force := fs.Bool("force", false, "overwrite --out and its -fcn twin if they exist")
 	fs.IntVar(&cfg.Epochs, fl("Config.Epochs", "epochs"), d.Epochs, "epochs (1 to 1000)")
