@@ -25,30 +25,30 @@ const DefaultDataDir = "/usr/share/datasets/fashion-mnist"
 
 // Config holds the training knobs; the CLI flags map onto it one to one.
 type Config struct {
-	DataDir    string   // Fashion-MNIST IDX files
-	PhotoDir   string   // background photographs (train split only is used); "" for synthetic backgrounds only
-	MorePhotos []string // optional further photo directories whose train splits join PhotoDir's, in this order
+	DataDir     string   // Fashion-MNIST IDX files
+	PhotoDir    string   // background photographs (train split only is used); "" for synthetic backgrounds only
+	MorePhotos  []string // optional further photo directories whose train splits join PhotoDir's, in this order
+	Out         string   // final model path, required (overwritten); checkpoints go to Out+".ckpt"
+	Epochs      int      // passes of StepsPerEpoch batches
+	Steps       int      // batches per epoch
+	Batch       int      // patches per batch
+	LR          float64  // Adam learning rate
+	Seed        int64    // everything random derives from it
+	SplitSeed   int64    // when not 0, seeds the item split instead of Seed, so ensemble members hold out the same items
+	ValFraction float64  // train items held out for validation
+	ValPatches  int      // fixed validation patches
+	MineFrom    int      // first epoch (1-based) after which hard negatives are mined; 0 = never
+	MineScenes  int      // training scenes scanned per mining round
+	MineLeaves  float64  // share of mining scenes on a dead-leaves background instead of a photo
+	MinePrint   float64  // share of mining scenes on a page of synthetic print instead of a photo
+	MineNegIoU  float64  // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
+	// MineConfusable is the share of mining scenes whose other garments
+	// are only the confusable classes (see MineOptions.Confusable).
+	MineConfusable float64
 	// PhotoVariants adds this many varied copies of each training
 	// photograph (fmnist.WithVariants: turned, upside down, a gamma) to
 	// the photographs patches, scene crops and mining scenes are drawn on.
 	PhotoVariants int
-	Out           string  // final model path, required (overwritten); checkpoints go to Out+".ckpt"
-	Epochs        int     // passes of StepsPerEpoch batches
-	Steps         int     // batches per epoch
-	Batch         int     // patches per batch
-	LR            float64 // Adam learning rate
-	Seed          int64   // everything random derives from it
-	SplitSeed     int64   // when not 0, seeds the item split instead of Seed, so ensemble members hold out the same items
-	ValFraction   float64 // train items held out for validation
-	ValPatches    int     // fixed validation patches
-	MineFrom      int     // first epoch (1-based) after which hard negatives are mined; 0 = never
-	MineScenes    int     // training scenes scanned per mining round
-	MineLeaves    float64 // share of mining scenes on a dead-leaves background instead of a photo
-	MinePrint     float64 // share of mining scenes on a page of synthetic print instead of a photo
-	MineNegIoU    float64 // IoU with every dress below which a mined window is a negative (0: DefaultMineNegativeIoU)
-	// MineConfusable is the share of mining scenes whose other garments
-	// are only the confusable classes (see MineOptions.Confusable).
-	MineConfusable float64
 	// MineItems: each mining round also scores every raw training item,
 	// as t10k is scored, and adds the ones it gets wrong (a dress below
 	// the mining threshold, an other item at or above it) to the mined
