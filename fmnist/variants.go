@@ -41,7 +41,7 @@ func variant(g *image.Gray, turn, flip bool, gamma float64) *image.Gray {
 	}
 	out := image.NewGray(image.Rect(0, 0, ow, oh))
 	for y := range h {
-		row := g.Pix[(y)*g.Stride : y*g.Stride+w]
+		row := g.Pix[y*g.Stride : y*g.Stride+w]
 		for x, v := range row {
 			ox, oy := x, y
 			if turn {
