@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 from PIL import Image
 
-from phase import iou, scans
+from phase import match, scans
 
 BANDS = [0, 0.1, 0.25, 0.4, 0.55, 0.7, 1.01]
 
@@ -51,16 +51,8 @@ def main():
         name = r["image"].rsplit("/", 1)[-1]
         path = os.path.join(os.path.dirname(r["image"]), re.sub(r"^.*?_(scene_)", r"\1", name))
         img = np.asarray(Image.open(path).convert("L"), dtype=np.float64) / 255
-        dets = sorted((x for x in r["detections"] if x["score"] >= thr), key=lambda x: -x["score"])
-        found, called = set(), set()
-        for det in dets:
-            free = [i for i, o in enumerate(objects) if o["class"] == 3 and i not in found and iou(det["box"], o["box"]) >= 0.5]
-            if free:
-                found.add(free[0])
-                continue
-            best = max(range(len(objects)), key=lambda i: iou(det["box"], objects[i]["box"]), default=None)
-            if best is not None and objects[best]["class"] != 3 and iou(det["box"], objects[best]["box"]) >= 0.3:
-                called.add(best)
+        found, left = match(r["detections"], objects, thr)
+        called = {i for i in left if i is not None and objects[i]["class"] != 3}
         for i, o in enumerate(objects):
             bg = ring_mean(img, o["box"])
             band = next(k for k in range(len(BANDS) - 1) if bg < BANDS[k + 1])

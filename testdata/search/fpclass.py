@@ -13,7 +13,7 @@ it, or a second box on one), else "none" (the photograph alone).
 import sys
 from collections import Counter
 
-from phase import iou, scans
+from phase import match, scans
 
 
 def main():
@@ -22,18 +22,8 @@ def main():
     d, thr = sys.argv[1], float(sys.argv[2])
     counts = Counter()
     for r, objects in scans(d):
-        dresses = [o["box"] for o in objects if o["class"] == 3]
-        used = set()
-        for det in sorted(r["detections"], key=lambda x: -x["score"]):
-            if det["score"] < thr:
-                continue
-            free = [i for i, b in enumerate(dresses) if i not in used and iou(det["box"], b) >= 0.5]
-            if free:
-                used.add(max(free, key=lambda i: iou(det["box"], dresses[i])))
-                continue
-            best = max(objects, key=lambda o: iou(det["box"], o["box"]), default=None)
-            label = best["label"] if best and iou(det["box"], best["box"]) >= 0.3 else "none"
-            counts[label] += 1
+        for i in match(r["detections"], objects, thr)[1]:
+            counts[objects[i]["label"] if i is not None else "none"] += 1
     print(f"{sum(counts.values())} false positives at {thr}:", ", ".join(f"{k} {n}" for k, n in counts.most_common()))
 
 
