@@ -95,7 +95,7 @@ func lastWeighted(n *nn.Network) int {
 // sameStructure reports the first difference between a and b other than
 // weights.
 func sameStructure(a, b *nn.Network) error {
-	if a.Input.Channels != b.Input.Channels || a.Input.Height != b.Input.Height || a.Input.Width != b.Input.Width ||
+	if a.Input.Channels != b.Input.Channels || a.Input.Height != b.Input.Height || a.Input.Width != b.Input.Width || a.Input.Context != b.Input.Context ||
 		!slices.Equal(a.Input.Mean, b.Input.Mean) || !slices.Equal(a.Input.Std, b.Input.Std) {
 		return fmt.Errorf("%w: inputs differ (%+v vs %+v)", ErrIncompatible, a.Input, b.Input)
 	}

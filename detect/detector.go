@@ -393,7 +393,8 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 // setSizes checks MinSize and MaxSize and turns them into the pyramid's
 // top scale d.top and its smallest allowed scale d.bottom.
 func (d *Detector) setSizes(opt *Options) error {
-	win := float64(d.geo.Window.H)
+	// the side of the object a window frames at scale 1
+	win := float64(d.geo.Window.H) / d.net.Input.ContextFactor()
 	d.top, d.bottom = 1, 0
 	if opt.Upsample {
 		d.top = upsampleTop(opt.ScaleFactor)

@@ -13,22 +13,30 @@ type Heatmap struct {
 	Scale  float64 // the image was resized by this factor before the scan
 	Step   nn.Pair // pixels between neighbouring cells, in the scaled image
 	Window nn.Pair // the network's window, in the scaled image
-	Rows   int
-	Cols   int
-	Data   []float32 // row-major, Rows×Cols
+	// Context is the network's nn.InputSpec.Context: the window's side
+	// over the side of the box it frames (0 for 1).
+	Context float64
+	Rows    int
+	Cols    int
+	Data    []float32 // row-major, Rows×Cols
 }
 
 // At is the score of cell (i, j).
 func (h Heatmap) At(i, j int) float32 { return h.Data[i*h.Cols+j] }
 
-// Box is the window of cell (i, j) in original image pixels, as
-// [x1, y1, x2, y2]: the scaled-image window divided by Scale. The resized
-// image was rounded to whole pixels, so boxes are exact to within about
-// 1/Scale pixel at the far edge.
+// Box is the box cell (i, j) frames in original image pixels, as
+// [x1, y1, x2, y2]: the scaled-image window divided by Scale, and, for a
+// network with context, shrunk about its centre to the box it frames.
+// The resized image was rounded to whole pixels, so boxes are exact to
+// within about 1/Scale pixel at the far edge.
 func (h Heatmap) Box(i, j int) [4]float64 {
 	x := float64(j*h.Step.W) / h.Scale
 	y := float64(i*h.Step.H) / h.Scale
-	return [4]float64{x, y, x + float64(h.Window.W)/h.Scale, y + float64(h.Window.H)/h.Scale}
+	box := [4]float64{x, y, x + float64(h.Window.W)/h.Scale, y + float64(h.Window.H)/h.Scale}
+	if h.Context > 1 {
+		box = view{scale: 1 / h.Context}.at(box)
+	}
+	return box
 }
 
 // heatmap scans src (an image already resized by scale) with shift-and-
@@ -50,7 +58,7 @@ func (d *Detector) heatmap(e *nn.Engine, src *source, scale float64) (Heatmap, e
 	if rows == 0 || cols == 0 {
 		return Heatmap{}, fmt.Errorf("scale %g: %d×%d image gives no cells for window %v", scale, src.w, src.h, d.geo.Window)
 	}
-	hm := Heatmap{Scale: scale, Step: s, Window: d.geo.Window, Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
+	hm := Heatmap{Scale: scale, Step: s, Window: d.geo.Window, Context: d.net.Input.Context, Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
 	for dy := 0; dy < n; dy++ {
 		for dx := 0; dx < m; dx++ {
 			gr, gc := rowsPer[dy], colsPer[dx]

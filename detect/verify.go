@@ -26,7 +26,10 @@ type verifier struct {
 	max bool
 	// weight is the verifier's in the verified score (Options.VerifierWeight).
 	weight float64
-	pool   sync.Pool
+	// context is the network's nn.InputSpec.ContextFactor: each view's
+	// box is shown with this much of its surroundings.
+	context float64
+	pool    sync.Pool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -113,7 +116,7 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if out.H != 1 || out.W != 1 {
 		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight}
+	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight, context: net.Input.ContextFactor()}
 	if class != nil {
 		v.class = *class
 	}
@@ -153,7 +156,11 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	for i := range dets {
 		sum, best := 0.0, math.Inf(-1)
 		for _, w := range v.views {
-			cropBox(in, src, w.at(dets[i].Box), v.win, v.norm)
+			box := w.at(dets[i].Box)
+			if v.context > 1 {
+				box = view{scale: v.context}.at(box)
+			}
+			cropBox(in, src, box, v.win, v.norm)
 			pv := 0.0
 			for pass := range passes {
 				if pass == 1 {

@@ -2,10 +2,11 @@ package fmnist
 
 import (
 	"fmt"
+	"image"
 	"math"
 )
 
-// MaxSceneScale bounds AsScene's magnification: a scene's items are 1 to
+// MaxSceneScale bounds AsScene's magnification and InContext's margin: a scene's items are 1 to
 // 3 times the window, and the canvas grows with its square.
 const MaxSceneScale = 8
 
@@ -26,6 +27,30 @@ func (s *Set) AsScene(k float64) (*Set, error) {
 		clear(c.pix)
 		c.paste(item, s.Rows, s.Cols, float64(w)/2, float64(h)/2, k, false, 1)
 		out.Images[i] = c.shrunk(s.Cols, s.Rows)
+	}
+	return out, nil
+}
+
+// InContext returns a copy of s whose items are shown as a window with
+// context k (nn.InputSpec.Context) shows a raw item: each in the middle
+// of a black square k times its side, brought back to its size as the
+// detector's pyramid does. k ≤ 1 returns s itself.
+func (s *Set) InContext(k float64) (*Set, error) {
+	if k <= 1 {
+		return s, nil
+	}
+	if k > MaxSceneScale {
+		return nil, fmt.Errorf("fmnist: context %v out of range [1,%d]", k, MaxSceneScale)
+	}
+	w, h := int(math.Round(float64(s.Cols)*k)), int(math.Round(float64(s.Rows)*k))
+	at := image.Pt((w-s.Cols)/2, (h-s.Rows)/2)
+	window := image.NewGray(image.Rect(0, 0, w, h))
+	out := &Set{Rows: s.Rows, Cols: s.Cols, Labels: append([]uint8(nil), s.Labels...), Images: make([][]uint8, len(s.Images))}
+	for i, item := range s.Images {
+		for y := range s.Rows {
+			copy(window.Pix[(at.Y+y)*window.Stride+at.X:], item[y*s.Cols:(y+1)*s.Cols])
+		}
+		out.Images[i] = resized(window, s.Cols, s.Rows)
 	}
 	return out, nil
 }

@@ -253,6 +253,8 @@ func (c SamplerConfig) Validate() error {
 		return configErr("Crops.Partial", "Crops.Partial = %d, want 0 to 10 boxes per item", c.Crops.Partial)
 	case !(c.Crops.Confusable >= 0 && c.Crops.Confusable <= 1):
 		return configErr("Crops.Confusable", "Crops.Confusable = %v, want in [0, 1] (a share of scenes)", c.Crops.Confusable)
+	case c.Crops.Context != 0 && !(c.Crops.Context >= 1 && c.Crops.Context <= MaxSceneScale):
+		return configErr("Crops.Context", "Crops.Context = %v, want 0 or in [1, %d] (the window's side over the box's)", c.Crops.Context, MaxSceneScale)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):
 		return configErr("Jitter.GainMax", "Jitter.GainMin..GainMax range [%v,%v], want 0 < min ≤ max ≤ 4", c.Jitter.GainMin, c.Jitter.GainMax)
 	}
@@ -277,6 +279,9 @@ type Sampler struct {
 	hardPos  int         // next slot to replace once hard is full
 	pos      [][]float32 // mined positives
 	posNext  int         // next slot to replace once pos is full
+	// raw are items as Mix.Raw shows them: items itself, or in a black
+	// margin of Crops.Context.
+	raw *Set
 	// cropper cuts Mix.SceneCrop's samples, queued a scene at a time.
 	cropper *SceneCropper
 	crops   []Crop
@@ -364,6 +369,12 @@ func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig)
 	}
 	if cfg.Mix.SceneCrop > 0 && s.items != nil {
 		s.cropper = NewSceneCropper(s.rng, s.items, s.photos, cfg.Crops)
+	}
+	s.raw = s.items
+	if cfg.Mix.Raw > 0 && s.items != nil {
+		if raw, err := s.items.InContext(cfg.Crops.Context); err == nil { // else Validate's error
+			s.raw = raw
+		}
 	}
 	return s
 }
@@ -549,7 +560,7 @@ func (s *Sampler) rawItem(dst []float32, positive bool) int {
 		return -1
 	}
 	i := pool[s.rng.Intn(len(pool))]
-	s.items.Unit(dst, i)
+	s.raw.Unit(dst, i)
 	if s.rng.Intn(2) == 0 {
 		mirrorRows(dst)
 	}

@@ -2,6 +2,7 @@ package fmnist
 
 import (
 	"image"
+	"image/draw"
 	"math"
 	"math/rand"
 
@@ -30,7 +31,18 @@ type SceneCrops struct {
 	// every item), labelled NoItem: the boxes a scan keeps on part of a
 	// garment, which a verifier must not call one.
 	Partial int
+	// Context is how much of its surroundings every crop shows
+	// (nn.InputSpec.Context): each is cut at its box scaled by Context
+	// about its centre, mid-grey where that leaves the scene, as the
+	// detector shows a verifier a box at an image's edge. Raw items
+	// (SampleMix.Raw) get the same margin, black. 0 or 1 cuts the box.
+	Context float64 `json:",omitempty"`
 }
+
+// OutsideGrey is what a crop with context shows beyond the scene: the
+// mean pixel of the networks trained here (nn.InputSpec.Mean 0.5), which
+// the detector reads outside an image.
+const OutsideGrey = 128
 
 // BackgroundIoU bounds a background or partial crop's overlap with every
 // item; PartialMinIoU is the least overlap of a partial crop with its own.
@@ -120,13 +132,37 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	}
 	regions := make([]image.Rectangle, len(crops))
 	for i, cr := range crops {
-		regions[i] = cr.Box
+		regions[i] = scaledRect(cr.Box, c.cfg.Context).Intersect(bounds)
 	}
 	img := plan.paint(regions)
 	for i := range crops { // resampled as the detector's pyramid resamples
-		crops[i].Pix = resized(imaging.Crop(img, crops[i].Box), Side, Side)
+		crops[i].Pix = resized(cutOut(img, scaledRect(crops[i].Box, c.cfg.Context)), Side, Side)
 	}
 	return crops, plan.truth
+}
+
+// scaledRect is r with its sides scaled by k about its centre, rounded to
+// pixels; r itself when k ≤ 1.
+func scaledRect(r image.Rectangle, k float64) image.Rectangle {
+	if !(k > 1) {
+		return r
+	}
+	cx, cy := float64(r.Min.X+r.Max.X)/2, float64(r.Min.Y+r.Max.Y)/2
+	w, h := float64(r.Dx())*k/2, float64(r.Dy())*k/2
+	return image.Rect(int(math.Round(cx-w)), int(math.Round(cy-h)), int(math.Round(cx+w)), int(math.Round(cy+h)))
+}
+
+// cutOut is img under r, OutsideGrey where r leaves it.
+func cutOut(img *image.Gray, r image.Rectangle) image.Image {
+	if r.In(img.Rect) {
+		return imaging.Crop(img, r)
+	}
+	out := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for i := range out.Pix {
+		out.Pix[i] = OutsideGrey
+	}
+	draw.Draw(out, out.Rect, img, r.Min, draw.Src)
+	return out
 }
 
 // jittered is the truth box moved and scaled at random, whole inside

@@ -79,6 +79,7 @@ type inputDoc struct {
 	Width    int       `json:"width"`
 	Mean     []float32 `json:"mean"`
 	Std      []float32 `json:"std"`
+	Context  float64   `json:"context,omitempty"`
 }
 
 // Save writes the network to path as a .safetensors model file.
@@ -105,7 +106,7 @@ func (n *Network) Marshal() ([]byte, error) {
 	}
 	doc := archDoc{
 		Version:   FormatVersion,
-		Input:     inputDoc{n.Input.Channels, n.Input.Height, n.Input.Width, n.Input.Mean, n.Input.Std},
+		Input:     inputDoc{n.Input.Channels, n.Input.Height, n.Input.Width, n.Input.Mean, n.Input.Std, n.Input.Context},
 		Labels:    n.Labels,
 		Positive:  n.Positive,
 		Threshold: n.Threshold,
@@ -217,7 +218,7 @@ func unmarshal(b []byte, lim Limits) (*Network, error) {
 	// Build the layers without weights, validate their configuration and
 	// shapes, and only then allocate.
 	net := &Network{
-		Input:     InputSpec{doc.Input.Channels, doc.Input.Height, doc.Input.Width, doc.Input.Mean, doc.Input.Std},
+		Input:     InputSpec{doc.Input.Channels, doc.Input.Height, doc.Input.Width, doc.Input.Mean, doc.Input.Std, doc.Input.Context},
 		Labels:    doc.Labels,
 		Positive:  doc.Positive,
 		Threshold: doc.Threshold,

@@ -13,10 +13,28 @@ type InputSpec struct {
 	Width    int       // trained window width in pixels
 	Mean     []float32 // per channel, applied to pixels scaled to [0,1]
 	Std      []float32 // per channel
+	// Context is how much more than the box it frames the window shows:
+	// the window's side is Context times the box's, about the same
+	// centre, so that a classifier sees an item's outline against its
+	// surroundings. 0 (or 1) means the window is the box.
+	Context float64
 }
+
+// MaxContext bounds InputSpec.Context: beyond it the box it frames is
+// less than a quarter of the window's side.
+const MaxContext = 4
 
 // Window is the input shape the network was trained on.
 func (s InputSpec) Window() Shape { return Shape{s.Channels, s.Height, s.Width} }
+
+// ContextFactor is Context, with 0 read as 1: the window's side over the
+// side of the box it frames.
+func (s InputSpec) ContextFactor() float64 {
+	if s.Context == 0 {
+		return 1
+	}
+	return s.Context
+}
 
 // Network is an input spec plus an ordered list of layers. The same type
 // holds a classifier with an FC head and its fully convolutional rewrite.
@@ -147,6 +165,9 @@ func (n *Network) validateSpec(layers int) error {
 		if !finite(s.Mean[c]) || !finite(s.Std[c]) || s.Std[c] <= 0 {
 			return fmt.Errorf("%w: input channel %d: mean %v, std %v (std must be finite and > 0)", ErrInvalid, c, s.Mean[c], s.Std[c])
 		}
+	}
+	if s.Context != 0 && !(s.Context >= 1 && s.Context <= MaxContext) {
+		return fmt.Errorf("%w: input context %v out of range [1,%d] (or 0 for none)", ErrInvalid, s.Context, MaxContext)
 	}
 	if layers == 0 || layers > MaxLayers {
 		return fmt.Errorf("%w: %d layers, want 1 to %d", ErrInvalid, layers, MaxLayers)

@@ -124,6 +124,9 @@ func metadata(net *nn.Network) []*pb.StringStringEntryProto {
 	if net.Threshold != 0 {
 		put(metaThreshold, net.Threshold)
 	}
+	if s.Context != 0 {
+		put(metaContext, s.Context)
+	}
 	if geo, err := net.Geometry(); err == nil {
 		put(metaStride, []int{geo.Stride.H, geo.Stride.W})
 		put(metaField, []int{geo.Field.H, geo.Field.W})

@@ -68,7 +68,8 @@ const (
 	metaLabels    = "fc2conv.labels"
 	metaPositive  = "fc2conv.positive"
 	metaThreshold = "fc2conv.threshold"
-	metaStride    = "fc2conv.stride" // [h, w], informative
+	metaContext   = "fc2conv.context" // nn.InputSpec.Context
+	metaStride    = "fc2conv.stride"  // [h, w], informative
 	metaField     = "fc2conv.receptive_field"
 )
 
@@ -185,6 +186,9 @@ func applyOptions(net *nn.Network, meta map[string]string, opt Options) error {
 		if err := metaJSON(meta, metaPositive, &net.Positive); err != nil {
 			return err
 		}
+	}
+	if err := metaJSON(meta, metaContext, &net.Input.Context); err != nil {
+		return err
 	}
 	return metaJSON(meta, metaThreshold, &net.Threshold)
 }

@@ -31,6 +31,10 @@ func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
 	if set.Rows != net.Input.Height || set.Cols != net.Input.Width || net.Input.Channels != 1 {
 		return nil, fmt.Errorf("scores: items are %d×%d, the network wants %v", set.Rows, set.Cols, net.Input.Window())
 	}
+	set, err := set.InContext(net.Input.Context)
+	if err != nil {
+		return nil, fmt.Errorf("scores: %w", err)
+	}
 	e := nn.NewEngine(net)
 	x := make([]float32, set.Rows*set.Cols)
 	out := make([]float64, set.Len())

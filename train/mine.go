@@ -23,7 +23,8 @@ const (
 	mineThreshold = 0.5
 )
 
-// mineScales bring items of 28–84 px back to the 28 px window.
+// mineScales bring items of 28–84 px back to the 28 px window (for a
+// network with context, to the box it frames: see mineDetector).
 var mineScales = []float64{1, 1 / 1.5, 1 / 2.0, 1 / 2.5, 1 / 3.0}
 
 // minePositiveIoU is how well a window must frame a dress to count as a
@@ -190,7 +191,11 @@ func mineDetector(net *nn.Network) (*detect.Detector, error) {
 		return nil, fmt.Errorf("train: mining: %w", err)
 	}
 	fcn := res.Network
-	det, err := detect.New(fcn, detect.Options{Class: detect.Class(fcn.Positive), Threshold: mineThreshold, Scales: mineScales, NoFlip: true})
+	scales := slices.Clone(mineScales)
+	for i := range scales {
+		scales[i] /= fcn.Input.ContextFactor()
+	}
+	det, err := detect.New(fcn, detect.Options{Class: detect.Class(fcn.Positive), Threshold: mineThreshold, Scales: scales, NoFlip: true})
 	if err != nil {
 		return nil, fmt.Errorf("train: mining: %w", err)
 	}
@@ -200,7 +205,7 @@ func mineDetector(net *nn.Network) (*detect.Detector, error) {
 // mineCell is a window of one scene that mining may keep.
 type mineCell struct {
 	score float32
-	scale int // index into mineScales
+	scale int // index into the detector's scales
 	cell  [2]int
 }
 
@@ -208,9 +213,10 @@ type mineCell struct {
 // of its worst mistakes, at most minePerScene of each kind: the
 // highest-scoring negatives and the lowest-scoring positives.
 func mineScene(det *detect.Detector, img image.Image, truth []fmnist.Object, negIoU float64) (negs, poss [][]float32, err error) {
-	heat := make([]detect.Heatmap, len(mineScales))
+	scales := det.Scales(0, 0) // mineDetector's, whatever the size
+	heat := make([]detect.Heatmap, len(scales))
 	var negCells, posCells []mineCell
-	for k, r := range mineScales {
+	for k, r := range scales {
 		if heat[k], err = det.Heatmap(img, r); err != nil {
 			return nil, nil, err
 		}

@@ -234,6 +234,9 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Erase", "%v out of range [0,1]", c.Erase)
 	case c.PhotoVariants < 0 || c.PhotoVariants > fmnist.MaxPhotoVariants:
 		return fieldErr("Config.PhotoVariants", "%d out of range [0,%d]", c.PhotoVariants, fmnist.MaxPhotoVariants)
+	case c.Sampler.Crops.Context > 1 && c.Sampler.Mix.Raw < 1:
+		// Painted patches are cut at their window, without context.
+		return fieldErr("Config.Sampler.Crops.Context", "%v needs Mix.Raw = 1, not %v: only scene crops, raw items and mined windows show context", c.Sampler.Crops.Context, c.Sampler.Mix.Raw)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
 	case c.GarmentClasses && (c.Init != "" || c.Resume != ""):
@@ -332,6 +335,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if net, err = loadInit(cfg.Init); err != nil {
 			return nil, nil, err
 		}
+		net.Input.Context = cfg.Sampler.Crops.Context
 	default:
 		if net, err = Architecture(cfg.Arch); err != nil {
 			return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
@@ -342,6 +346,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			}
 		}
 		InitWeights(net, cfg.Seed)
+		net.Input.Context = cfg.Sampler.Crops.Context
 	}
 	classes, err := outputClasses(net)
 	if err != nil {
