@@ -75,6 +75,25 @@ func TestSizePyramid(t *testing.T) {
 	assert.Empty(t, detectAll(t, net, img, detect.Options{}).Detections)
 }
 
+// A network with context frames the middle of its window: sizes, and the
+// boxes it reports, are of that middle.
+func TestSizePyramidWithContext(t *testing.T) {
+	net := squareFCN(t)   // window 8×8
+	net.Input.Context = 2 // frames the middle 4×4
+	d, err := detect.New(net, detect.Options{MinSize: 2, MaxSize: 4, ScaleFactor: 2})
+	require.NoError(t, err)
+	// MinSize 2: the framed 4 px cover 2 at scale 2; MaxSize 4 stops at 1.
+	assert.InDeltaSlice(t, []float64{2, 1}, d.Scales(100, 100), 1e-12)
+
+	// An 8×8 square at (8, 8) fills the window there at scale 1: the box
+	// reported is the middle the network frames, not the window.
+	img := blackWithSquare(24, 24, 8, 8, 8)
+	res := detectAll(t, net, img, detect.Options{ScaleFactor: 2})
+	require.NotEmpty(t, res.Detections)
+	assert.Equal(t, 1.0, res.Detections[0].Scale)
+	assert.InDeltaSlice(t, []float64{10, 10, 14, 14}, res.Detections[0].Box[:], 1e-9)
+}
+
 func TestDetectFindsSquare(t *testing.T) {
 	net := squareFCN(t)
 	// A white 8×8 square at (12, 20), on the stride-4 grid: cell (5, 3).

@@ -173,3 +173,45 @@ func TestRescoreAveragesViews(t *testing.T) {
 		v.max = false
 	}
 }
+
+// TestRescoreWithContext checks that a verifier with context k is shown
+// each box scaled by k about its centre: it scores a box as the same
+// network without context scores the box 1.5 times as wide and high.
+func TestRescoreWithContext(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	dense := nn.NewDense("fc", 144, 2)
+	for i := range dense.Weight.Data {
+		dense.Weight.Data[i] = float32(rng.NormFloat64()) / 12
+	}
+	net := &nn.Network{
+		Input:    nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
+		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
+		Positive: 1,
+	}
+	img := greyNRGBA(rng, 64, 48)
+	score := func(context float64, box [4]float64) float64 {
+		net.Input.Context = context
+		v, err := newVerifier(net, nil, 1)
+		require.NoError(t, err)
+		dets := []Detection{{Box: box, Score: 1}}
+		require.NoError(t, v.rescore(img, dets, false))
+		return dets[0].Score
+	}
+	box := [4]float64{20, 14, 36, 30} // 16 px about (28, 22)
+	wide := [4]float64{16, 10, 40, 34} // 24 px about the same centre
+	edge := [4]float64{50, 2, 62, 14}  // its context leaves the image
+	require.Equal(t, score(0, wide), score(1.5, box))
+	require.Equal(t, score(0, [4]float64{47, -1, 65, 17}), score(1.5, edge))
+	require.NotEqual(t, score(0, box), score(1.5, box), "context changes what the verifier sees")
+	require.Equal(t, score(0, box), score(1, box), "context 1 is none")
+}
+
+// TestHeatmapBoxWithContext checks that a cell's box is the part of its
+// window the network frames: the window shrunk by Context about its centre.
+func TestHeatmapBoxWithContext(t *testing.T) {
+	hm := Heatmap{Scale: 0.5, Step: nn.Pair{H: 4, W: 4}, Window: nn.Pair{H: 42, W: 42}, Rows: 3, Cols: 3, Data: make([]float32, 9)}
+	// cell (1, 2): window at x 8, y 4 of the scaled image, 42 px; ×2 back
+	require.Equal(t, [4]float64{16, 8, 100, 92}, hm.Box(1, 2))
+	hm.Context = 1.5 // frames the middle 28 px: 56 px about (58, 50)
+	require.Equal(t, [4]float64{30, 22, 86, 78}, hm.Box(1, 2))
+}

@@ -43,3 +43,34 @@ func TestAsScene(t *testing.T) {
 		assert.Error(t, err, "k %v", k)
 	}
 }
+
+// InContext shows each item in the middle of a black margin: at k = 2 a
+// white item fills the middle half, exactly, since the resample halves.
+func TestInContext(t *testing.T) {
+	white := make([]uint8, 28*28)
+	for i := range white {
+		white[i] = 255
+	}
+	set := &Set{Rows: 28, Cols: 28, Labels: []uint8{3}, Images: [][]uint8{white}}
+	same, err := set.InContext(1)
+	require.NoError(t, err)
+	require.Same(t, set, same, "k = 1 is the set itself")
+
+	got, err := set.InContext(2)
+	require.NoError(t, err)
+	require.Equal(t, []uint8{3}, got.Labels)
+	require.Equal(t, 255, int(white[0]), "the input is left alone")
+	for y := range 28 {
+		for x := range 28 {
+			v := got.Images[0][y*28+x]
+			switch {
+			case x >= 8 && x < 20 && y >= 8 && y < 20:
+				require.Equal(t, uint8(255), v, "(%d, %d) inside", x, y)
+			case x < 6 || x >= 22 || y < 6 || y >= 22:
+				require.Equal(t, uint8(0), v, "(%d, %d) in the margin", x, y)
+			}
+		}
+	}
+	_, err = set.InContext(9)
+	require.ErrorContains(t, err, "context 9 out of range")
+}

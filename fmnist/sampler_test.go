@@ -302,6 +302,7 @@ func TestSamplerConfigErrorField(t *testing.T) {
 		{func(c *fmnist.SamplerConfig) { c.Mix.NegScale = -1 }, "Mix.NegScale", "Mix.NegScale = -1, want a finite weight ≥ 0"},
 		{func(c *fmnist.SamplerConfig) { c.Mined.Cap = -2 }, "Mined.Cap", "Mined.Cap = -2"},
 		{func(c *fmnist.SamplerConfig) { c.Jitter.GainMax = 5 }, "Jitter.GainMax", "range [0.7,5]"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Context = 0.9 }, "Crops.Context", "Crops.Context = 0.9, want 0 or in [1, 8]"},
 	} {
 		cfg := fmnist.DefaultSamplerConfig()
 		c.set(&cfg)
@@ -371,15 +372,28 @@ func TestSampleClass(t *testing.T) {
 // negatives drawn by NegClass; the rest are painted as before.
 func TestSamplerRaw(t *testing.T) {
 	items := loadTiny(t, "train")
+	for _, k := range []float64{0, 9.0 / 7} {
+		testSamplerRaw(t, items, k)
+	}
+}
+
+// testSamplerRaw checks raw items shown with context k (Crops.Context).
+func testSamplerRaw(t *testing.T, items *fmnist.Set, k float64) {
 	cfg := fmnist.DefaultSamplerConfig()
 	cfg.Mix.Raw = 0.4
 	cfg.Mix.NegClass[4] = 1 // coats only, when a raw negative is drawn
+	cfg.Crops.Context = k
 	s := mustSampler(t, items, trainPhotos(t), cfg)
+	shown, err := items.InContext(k)
+	require.NoError(t, err)
+	if k > 1 {
+		require.NotEqual(t, items.Images[0], shown.Images[0])
+	}
 
-	// rawClass finds p among the items, as is or mirrored, and returns
-	// the item's class, or -1.
+	// rawClass finds p among the items as shown, as is or mirrored, and
+	// returns the item's class, or -1.
 	rawClass := func(p []float32) int {
-		for i, img := range items.Images {
+		for i, img := range shown.Images {
 			same, mirrored := true, true
 			for y := 0; y < fmnist.PatchSize && (same || mirrored); y++ {
 				for x := 0; x < fmnist.PatchSize; x++ {
@@ -412,12 +426,12 @@ func TestSamplerRaw(t *testing.T) {
 		total += k
 	}
 	// 0.4 of 1500 is 600; a painted patch is never bit-equal to an item.
-	assert.InDelta(t, 0.4*n, total, 60, "raw samples: %v", raw)
-	assert.InDelta(t, 0.4*cfg.Mix.Positive*n, raw[fmnist.Dress], 40, "raw dresses: %v", raw)
+	assert.InDelta(t, 0.4*n, total, 60, "context %v, raw samples: %v", k, raw)
+	assert.InDelta(t, 0.4*cfg.Mix.Positive*n, raw[fmnist.Dress], 40, "context %v, raw dresses: %v", k, raw)
 
 	// Raw needs items of the patch's size.
 	small := &fmnist.Set{Rows: 14, Cols: 14, Images: [][]uint8{make([]uint8, 196), make([]uint8, 196)}, Labels: []uint8{fmnist.Dress, 4}}
-	_, err := fmnist.NewSamplerWith(small, nil, 1, cfg)
+	_, err = fmnist.NewSamplerWith(small, nil, 1, cfg)
 	var ce *fmnist.ConfigError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "Mix.Raw", ce.Field)

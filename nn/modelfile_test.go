@@ -109,6 +109,7 @@ func assertSameNetwork(t *testing.T, want, got *nn.Network, rng *rand.Rand) {
 	assert.Equal(t, want.Input.Window(), got.Input.Window())
 	assert.Equal(t, bits(want.Input.Mean), bits(got.Input.Mean), "input mean")
 	assert.Equal(t, bits(want.Input.Std), bits(got.Input.Std), "input std")
+	assert.Equal(t, math.Float64bits(want.Input.Context), math.Float64bits(got.Input.Context), "input context")
 	assert.Equal(t, want.Labels, got.Labels)
 	assert.Equal(t, want.Positive, got.Positive)
 	assert.Equal(t, math.Float64bits(want.Threshold), math.Float64bits(got.Threshold), "threshold")
@@ -146,6 +147,9 @@ func TestModelFileRoundTrip(t *testing.T) {
 		}
 		net.Positive = out.C - 1
 		net.Threshold = 0.3 + 0.05*float64(seed)
+		if seed%2 == 1 {
+			net.Input.Context = 1 + 0.2*float64(seed)
+		}
 		nets[fmt.Sprintf("random seed %d", seed)] = net
 	}
 	kinds := map[nn.Kind]bool{}
@@ -569,6 +573,10 @@ func TestModelFileBadFiles(t *testing.T) {
 			[]string{`conv2d "conv1"`, "kernel", "out of range"}},
 		{"window 2^40", editArch(t, good, func(a map[string]any) { a["input"].(map[string]any)["height"] = huge }), nn.ErrInvalid,
 			[]string{"input window 1099511627776×10"}},
+		{"context below 1", editArch(t, good, func(a map[string]any) { a["input"].(map[string]any)["context"] = 0.5 }), nn.ErrInvalid,
+			[]string{"input context 0.5 out of range"}},
+		{"context beyond MaxContext", editArch(t, good, func(a map[string]any) { a["input"].(map[string]any)["context"] = 5 }), nn.ErrInvalid,
+			[]string{"input context 5 out of range"}},
 		{"in_features beyond int64", editLayer(t, good, "fc1", func(l map[string]any) { l["in_features"] = json.Number("1e30") }), nn.ErrFormat,
 			[]string{"architecture document", "in_features"}},
 

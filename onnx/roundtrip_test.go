@@ -25,6 +25,9 @@ func TestRoundTrip(t *testing.T) {
 		nntest.Randomize(fc, rng)
 		fc.Input.Mean[0], fc.Input.Std[0] = 0.25, 0.5
 		fc.Threshold = 0.75
+		if i%2 == 1 {
+			fc.Input.Context = 1.25
+		}
 		res, err := convert.Convert(fc)
 		require.NoError(t, err)
 		for _, net := range []*nn.Network{fc, res.Network} {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/fc2conv/fc2conv/nn"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,6 +55,39 @@ func TestTrainGarmentClasses(t *testing.T) {
 	tuned, _, err := Run(ft)
 	require.NoError(t, err)
 	assert.Equal(t, GarmentLabels(), tuned.Labels)
+}
+
+// A verifier trained with context stores it, in the FC model and its
+// converted form, and mines with it.
+func TestTrainWithContext(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Arch, cfg.GarmentClasses = "c4,p,c8,p,f16", true
+	cfg.Sampler.Mix.SceneCrop, cfg.Sampler.Mix.Raw, cfg.Sampler.Crops.Context = 0.8, 1, 1.5
+	net, hist, err := Run(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 1.5, net.Input.Context)
+	assert.Positive(t, hist[1].Mined+hist[1].MinedPositives, "mining ran: %+v", hist[1])
+	saved, err := nn.Load(cfg.Out)
+	require.NoError(t, err)
+	assert.Equal(t, 1.5, saved.Input.Context)
+	res, err := convert.Convert(saved)
+	require.NoError(t, err)
+	assert.Equal(t, 1.5, res.Network.Input.Context, "the converted verifier frames the same box")
+
+	// Items are scored as the window shows them: in a black margin.
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	got, err := Scores(net, items)
+	require.NoError(t, err)
+	shown, err := items.InContext(1.5)
+	require.NoError(t, err)
+	net.Input.Context = 0
+	want, err := Scores(net, shown)
+	require.NoError(t, err)
+	bare, err := Scores(net, items)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.NotEqual(t, bare, got)
 }
 
 func TestGarmentClassesConfigErrors(t *testing.T) {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math/rand"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,15 @@ import (
 // dresses, best first, and the FC network run on each mined patch gives
 // that heatmap score; likewise for the positives, worst first.
 func TestMineSceneMatchesDetect(t *testing.T) {
+	for _, k := range []float64{0, 1.5} {
+		t.Run(fmt.Sprintf("context %v", k), func(t *testing.T) { testMineScene(t, k) })
+	}
+}
+
+// testMineScene checks mining with a network of context k: it scans at
+// mineScales over k, so that its windows frame items of the same sizes,
+// and judges each window by the box it frames, its middle 1/k.
+func testMineScene(t *testing.T, k float64) {
 	cfg := tinyConfig(t)
 	items, err := fmnist.Load(cfg.DataDir, "train")
 	require.NoError(t, err)
@@ -28,6 +38,7 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 	InitWeights(net, 5)
 	// A random net scores near 0.5; this spreads its scores to both sides.
 	net.Layers[9].(*nn.Dense).Bias.Data[1] = 0.3
+	net.Input.Context = k
 
 	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)
 	det, err := mineDetector(net)
@@ -35,13 +46,25 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 	negs, poss, err := mineScene(det, img, truth, DefaultMineNegativeIoU)
 	require.NoError(t, err)
 
-	// The expected scores, from a detector of the test's own.
+	// The expected scores, from a detector of the test's own, without
+	// context, its window boxes shrunk here.
 	res, err := convert.Convert(net)
 	require.NoError(t, err)
+	res.Network.Input.Context = 0
 	own, err := detect.New(res.Network, detect.Options{Class: detect.Class(1), Threshold: 0.5, NoFlip: true})
 	require.NoError(t, err)
+	framed := func(b [4]float64) [4]float64 {
+		if k == 0 {
+			return b
+		}
+		cx, cy, half := (b[0]+b[2])/2, (b[1]+b[3])/2, (b[2]-b[0])/k/2
+		return [4]float64{cx - half, cy - half, cx + half, cy + half}
+	}
 	var negScores, posScores []float32
 	for _, r := range mineScales {
+		if k > 0 {
+			r /= k
+		}
 		hm, err := own.Heatmap(img, r)
 		require.NoError(t, err)
 		for i := 0; i < hm.Rows; i++ {
@@ -49,7 +72,7 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 				best := 0.0
 				for _, o := range truth {
 					if o.Class == fmnist.Dress {
-						best = max(best, detect.IoU(hm.Box(i, j), o.Box))
+						best = max(best, detect.IoU(framed(hm.Box(i, j)), o.Box))
 					}
 				}
 				switch p := hm.At(i, j); {

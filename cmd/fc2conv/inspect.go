@@ -107,6 +107,7 @@ type inspectInput struct {
 	Width    int       `json:"width"`
 	Mean     []float32 `json:"mean"`
 	Std      []float32 `json:"std"`
+	Context  float64   `json:"context,omitempty"`
 }
 
 type inspectLayer struct {
@@ -159,7 +160,7 @@ func inspectModel(net *nn.Network, model scan.Model, w, h int) (*inspection, err
 	in := net.Input
 	r := &inspection{
 		Model: model.Name, SHA256: model.SHA256, Converted: net.IsFullyConvolutional(),
-		Input:    inspectInput{in.Channels, in.Height, in.Width, in.Mean, in.Std},
+		Input:    inspectInput{in.Channels, in.Height, in.Width, in.Mean, in.Std, in.Context},
 		Geometry: inspectGeom{g.Window, g.Stride, g.Field, g.Reach, g.Padded},
 		Labels:   append([]string{}, net.Labels...), // [] rather than null in --json
 		Positive: net.Positive, Threshold: net.Threshold,
@@ -212,7 +213,11 @@ func printInspect(w io.Writer, r *inspection) {
 	if colour != "" {
 		fmt.Fprintf(w, ", %s", colour)
 	}
-	fmt.Fprintf(w, "), pixels in [0,1] then mean %v, std %v\n\n", r.Input.Mean, r.Input.Std)
+	fmt.Fprintf(w, "), pixels in [0,1] then mean %v, std %v\n", r.Input.Mean, r.Input.Std)
+	if r.Input.Context > 1 {
+		fmt.Fprintf(w, "context %g: the window shows the box it frames and its surroundings, %g times its side\n", r.Input.Context, r.Input.Context)
+	}
+	fmt.Fprintln(w)
 
 	rows := [][]string{{"layer", "kind", "output", "params", "FLOPs", "configuration"}}
 	for _, l := range r.Layers {

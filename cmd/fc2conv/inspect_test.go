@@ -55,6 +55,7 @@ func TestInspectTiny(t *testing.T) {
 	assert.Contains(t, out, "model tiny.safetensors (sha256 ")
 	assert.Contains(t, out, "FC classifier, 8 layers")
 	assert.Contains(t, out, "input 1×8×8 (C×H×W, grey), pixels in [0,1] then mean [0.25], std [2]")
+	assert.NotContains(t, out, "context")
 	// Counted by hand. Params: a conv has out·in·kh·kw weights plus out
 	// biases, a batch norm four values per feature, a dense in·out+out.
 	// FLOPs: 2·in·kh·kw per output value of a conv, 2·in·out for a dense.
@@ -134,6 +135,17 @@ func TestInspectTiny(t *testing.T) {
 // The embedded model and models/dress.safetensors are an ensemble of two
 // members side by side: conv2 and fc1 are block diagonal, and the engine
 // (so the count) skips the zero blocks of a convolution, not of a dense.
+func TestInspectContext(t *testing.T) {
+	net, err := nn.Load(tinyModel(t))
+	require.NoError(t, err)
+	net.Input.Context = 1.5
+	path := filepath.Join(t.TempDir(), "wide.safetensors")
+	require.NoError(t, net.Save(path))
+	code, out, errOut := runCLI("inspect", path)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "context 1.5: the window shows the box it frames and its surroundings, 1.5 times its side")
+}
+
 func TestInspectDress(t *testing.T) {
 	code, out, errOut := runCLI("inspect")
 	require.Equal(t, exitOK, code, errOut)
