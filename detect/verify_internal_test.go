@@ -197,7 +197,7 @@ func TestRescoreWithContext(t *testing.T) {
 		require.NoError(t, v.rescore(img, dets, false))
 		return dets[0].Score
 	}
-	box := [4]float64{20, 14, 36, 30} // 16 px about (28, 22)
+	box := [4]float64{20, 14, 36, 30}  // 16 px about (28, 22)
 	wide := [4]float64{16, 10, 40, 34} // 24 px about the same centre
 	edge := [4]float64{50, 2, 62, 14}  // its context leaves the image
 	require.Equal(t, score(0, wide), score(1.5, box))
