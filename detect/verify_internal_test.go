@@ -125,19 +125,25 @@ func TestViewBoxes(t *testing.T) {
 	}
 }
 
-// TestRescoreAveragesViews checks that a box's verifier p is the mean of
-// what each view alone gives, mirror averaged.
-func TestRescoreAveragesViews(t *testing.T) {
-	rng := rand.New(rand.NewSource(3))
+// randomVerifier is a 12×12 grey classifier of random weights, one dense
+// layer to a softmax over two classes.
+func randomVerifier(rng *rand.Rand) *nn.Network {
 	dense := nn.NewDense("fc", 144, 2)
 	for i := range dense.Weight.Data {
 		dense.Weight.Data[i] = float32(rng.NormFloat64()) / 12
 	}
-	net := &nn.Network{
+	return &nn.Network{
 		Input:    nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
 		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
 		Positive: 1,
 	}
+}
+
+// TestRescoreAveragesViews checks that a box's verifier p is the mean of
+// what each view alone gives, mirror averaged.
+func TestRescoreAveragesViews(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	net := randomVerifier(rng)
 	v, err := newVerifier(net, nil, 1)
 	require.NoError(t, err)
 	img := greyNRGBA(rng, 64, 48)
@@ -179,15 +185,7 @@ func TestRescoreAveragesViews(t *testing.T) {
 // network without context scores the box 1.5 times as wide and high.
 func TestRescoreWithContext(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
-	dense := nn.NewDense("fc", 144, 2)
-	for i := range dense.Weight.Data {
-		dense.Weight.Data[i] = float32(rng.NormFloat64()) / 12
-	}
-	net := &nn.Network{
-		Input:    nn.InputSpec{Channels: 1, Height: 12, Width: 12, Mean: []float32{0.5}, Std: []float32{1}},
-		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
-		Positive: 1,
-	}
+	net := randomVerifier(rng)
 	img := greyNRGBA(rng, 64, 48)
 	score := func(context float64, box [4]float64) float64 {
 		net.Input.Context = context
