@@ -6,8 +6,9 @@ import (
 	"math"
 )
 
-// MaxSceneScale bounds AsScene's magnification and InContext's margin: a scene's items are 1 to
-// 3 times the window, and the canvas grows with its square.
+// MaxSceneScale bounds AsScene's magnification and InContext's margin:
+// a scene's items are 1 to 3 times the window, and the canvas grows with
+// its square.
 const MaxSceneScale = 8
 
 // AsScene returns a copy of s whose items look as a scene on a black

@@ -234,6 +234,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Erase", "%v out of range [0,1]", c.Erase)
 	case c.PhotoVariants < 0 || c.PhotoVariants > fmnist.MaxPhotoVariants:
 		return fieldErr("Config.PhotoVariants", "%d out of range [0,%d]", c.PhotoVariants, fmnist.MaxPhotoVariants)
+	case c.Sampler.Crops.Context > nn.MaxContext:
+		return fieldErr("Config.Sampler.Crops.Context", "%v out of range [1,%d]: a model file holds no more", c.Sampler.Crops.Context, nn.MaxContext)
 	case c.Sampler.Crops.Context > 1 && c.Sampler.Mix.Raw < 1:
 		// Painted patches are cut at their window, without context.
 		return fieldErr("Config.Sampler.Crops.Context", "%v needs Mix.Raw = 1, not %v: only scene crops, raw items and mined windows show context", c.Sampler.Crops.Context, c.Sampler.Mix.Raw)

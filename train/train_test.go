@@ -200,6 +200,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.WeightDecay = 1 }, "Config.WeightDecay", "train: Config.WeightDecay 1 out of range [0,1)"},
 		{func(c *Config) { c.WeightDecay, c.Trainer = 0.05, "gorgonia" }, "Config.WeightDecay", `train: Config.WeightDecay needs the native trainer, not "gorgonia"`},
 		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
+		{func(c *Config) { c.Sampler.Crops.Context, c.Sampler.Mix.Raw = 5, 1 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 5 out of range [1,4]: a model file holds no more"},
 		{func(c *Config) { c.Sampler.Crops.Context = 1.5 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 1.5 needs Mix.Raw = 1, not 0: only scene crops, raw items and mined windows show context"},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
 	} {
