@@ -130,13 +130,15 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 			}
 		}
 	}
+	cuts := make([]image.Rectangle, len(crops))
 	regions := make([]image.Rectangle, len(crops))
 	for i, cr := range crops {
-		regions[i] = scaledRect(cr.Box, c.cfg.Context).Intersect(bounds)
+		cuts[i] = scaledRect(cr.Box, c.cfg.Context)
+		regions[i] = cuts[i].Intersect(bounds)
 	}
 	img := plan.paint(regions)
 	for i := range crops { // resampled as the detector's pyramid resamples
-		crops[i].Pix = resized(cutOut(img, scaledRect(crops[i].Box, c.cfg.Context)), Side, Side)
+		crops[i].Pix = resized(cutOut(img, cuts[i]), Side, Side)
 	}
 	return crops, plan.truth
 }
