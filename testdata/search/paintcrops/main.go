@@ -6,7 +6,8 @@
 // One label byte and 784 pixel bytes per item. With -jitter or -scale-jitter each item is cut at
 // a box moved off its truth box by those standard deviations (of the side,
 // and of the log of the side), as a scan's voted boxes are; -background K
-// adds K boxes per item that touch no item much (IoU < 0.4), labelled 10.
+// adds K boxes per item that touch no item much (IoU < 0.4), labelled 10;
+// -more-photos adds photographs as training's --more-photos does.
 // Run from the repository root:
 //
 //	go run ./testdata/search/paintcrops 20000 /tmp/paint-train.bin
@@ -17,6 +18,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"image"
 	"math/rand"
 	"os"
 	"strconv"
@@ -37,6 +39,11 @@ func run(args []string) error {
 	jitter := fs.Float64("jitter", 0, "std of the box centre's offset, as a fraction of its side")
 	scaleJitter := fs.Float64("scale-jitter", 0, "std of the log of the box side's factor")
 	background := fs.Int("background", 0, "background boxes per item, labelled 10")
+	var more []string
+	fs.Func("more-photos", "a further photographs `dir` whose train split joins testdata/photos' (repeatable, as train's --more-photos)", func(dir string) error {
+		more = append(more, dir)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,9 +60,13 @@ func run(args []string) error {
 		return err
 	}
 	kept, _ := all.Split(train.DefaultConfig().ValFraction, 1) // the shipped members' --split-seed
-	photos, err := fmnist.Photos("testdata/photos", "train")
-	if err != nil {
-		return err
+	var photos []*image.Gray
+	for _, dir := range append([]string{"testdata/photos"}, more...) {
+		p, err := fmnist.Photos(dir, "train")
+		if err != nil {
+			return err
+		}
+		photos = append(photos, p...)
 	}
 	f, err := os.Create(args[1])
 	if err != nil {
