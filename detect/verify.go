@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -29,7 +30,9 @@ type verifier struct {
 	// context is the network's nn.InputSpec.ContextFactor: each view's
 	// box is shown with this much of its surroundings.
 	context float64
-	pool    sync.Pool
+	// mean and std undo norm, for VerifierWindows.
+	mean, std []float32
+	pool      sync.Pool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -116,7 +119,8 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if out.H != 1 || out.W != 1 {
 		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight, context: net.Input.ContextFactor()}
+	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight,
+		context: net.Input.ContextFactor(), mean: net.Input.Mean, std: net.Input.Std}
 	if class != nil {
 		v.class = *class
 	}
@@ -140,10 +144,7 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	if len(dets) == 0 {
 		return nil
 	}
-	src, ok := img.(*image.NRGBA)
-	if !ok || src.Rect.Min != (image.Point{}) {
-		src = imaging.Clone(img)
-	}
+	src := asNRGBA(img)
 	e := v.pool.Get().(*nn.Engine)
 	defer v.pool.Put(e)
 	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
@@ -156,11 +157,7 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	for i := range dets {
 		sum, best := 0.0, math.Inf(-1)
 		for _, w := range v.views {
-			box := w.at(dets[i].Box)
-			if v.context > 1 {
-				box = view{scale: v.context}.at(box)
-			}
-			cropBox(in, src, box, v.win, v.norm)
+			v.crop(in, src, w.at(dets[i].Box))
 			pv := 0.0
 			for pass := range passes {
 				if pass == 1 {
@@ -183,6 +180,56 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
 	}
 	return nil
+}
+
+// crop writes the normalised window the verifier is shown for box (the
+// box scaled by its context) to dst.
+func (v *verifier) crop(dst []float32, src *image.NRGBA, box [4]float64) {
+	if v.context > 1 {
+		box = view{scale: v.context}.at(box)
+	}
+	cropBox(dst, src, box, v.win, v.norm)
+}
+
+// asNRGBA is img as an NRGBA image at the origin, copied only when it is
+// not one already.
+func asNRGBA(img image.Image) *image.NRGBA {
+	if src, ok := img.(*image.NRGBA); ok && src.Rect.Min == (image.Point{}) {
+		return src
+	}
+	return imaging.Clone(img)
+}
+
+// VerifierWindows returns the window the verifier is shown for each box
+// (Options.Verifier; with context, the box scaled by it), one view, not
+// mirrored, as pixel values in [0,1], channel-major: what a training
+// sampler holds. Training uses it to mine a verifier's mistakes on the
+// boxes a scan gives it.
+func (d *Detector) VerifierWindows(img image.Image, boxes [][4]float64) ([][]float32, error) {
+	v := d.verifier
+	if v == nil {
+		return nil, errors.New("detect: verifier windows: the detector has no verifier")
+	}
+	if img == nil {
+		return nil, errors.New("detect: verifier windows: image is nil")
+	}
+	b := img.Bounds()
+	if err := checkSize(b.Dx(), b.Dy()); err != nil {
+		return nil, fmt.Errorf("detect: verifier windows: %w", err)
+	}
+	src := asNRGBA(img)
+	plane := v.win.H * v.win.W
+	out := make([][]float32, len(boxes))
+	for i, box := range boxes {
+		w := make([]float32, v.norm.channels*plane)
+		v.crop(w, src, box)
+		for k := range w {
+			ch := k / plane
+			w[k] = w[k]*v.std[ch] + v.mean[ch] // normalised back to [0,1]
+		}
+		out[i] = w
+	}
+	return out, nil
 }
 
 // VerifiedScore is a box's score after verification: scan^(1−w)·p^w, the

@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"errors"
+	"image"
 	"math"
 	"math/rand"
 	"testing"
@@ -166,4 +167,49 @@ func TestClassOtherThanPositive(t *testing.T) {
 		"both stages on other classes: neither stored threshold")
 	assert.Equal(t, detect.DefaultThreshold, thr(detect.Options{Verifier: verifier, VerifierClass: detect.Class(0)}),
 		"the verifier on another class: its threshold was not chosen for it")
+}
+
+// TestVerifierWindows checks the windows training mines from: the
+// verifier's view of each box as pixels in [0,1] whatever its mean and
+// std, one pixel per pixel where the box is its window's size, the mean
+// pixel beyond the image, and with context the box scaled about its
+// centre.
+func TestVerifierWindows(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7 % 251)
+	}
+	at := func(x, y int) float32 { return float32(img.Pix[y*40+x]) / 255 }
+	windows := func(context float64, boxes ...[4]float64) [][]float32 {
+		ver := brightnessVerifier(t, 0, 0, 0)
+		ver.Input.Mean, ver.Input.Std, ver.Input.Context = []float32{0.3}, []float32{0.25}, context
+		d, err := detect.New(squareFCN(t), detect.Options{Verifier: ver})
+		require.NoError(t, err)
+		w, err := d.VerifierWindows(img, boxes)
+		require.NoError(t, err)
+		require.Len(t, w, len(boxes))
+		return w
+	}
+	plain := windows(0, [4]float64{5, 7, 17, 19}, [4]float64{-6, -6, 6, 6})
+	wide := windows(2, [4]float64{11, 13, 17, 19}) // shows {8, 10, 20, 22}
+	for y := range 12 {
+		for x := range 12 {
+			assert.InDelta(t, at(x+5, y+7), plain[0][y*12+x], 1e-5, "box inside, pixel (%d, %d)", x, y)
+			want := float32(0.3) // the mean pixel, beyond the image
+			if x >= 6 && y >= 6 {
+				want = at(x-6, y-6)
+			}
+			assert.InDelta(t, want, plain[1][y*12+x], 1e-5, "box over the corner, pixel (%d, %d)", x, y)
+			assert.InDelta(t, at(x+8, y+10), wide[0][y*12+x], 1e-5, "box with context 2, pixel (%d, %d)", x, y)
+		}
+	}
+
+	d, err := detect.New(squareFCN(t), detect.Options{})
+	require.NoError(t, err)
+	_, err = d.VerifierWindows(img, [][4]float64{{0, 0, 8, 8}})
+	assert.ErrorContains(t, err, "no verifier")
+	d, err = detect.New(squareFCN(t), detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0)})
+	require.NoError(t, err)
+	_, err = d.VerifierWindows(nil, nil)
+	assert.ErrorContains(t, err, "image is nil")
 }
