@@ -52,6 +52,15 @@ type MineOptions struct {
 	// so that more of the mined negatives are shirts, coats, pullovers
 	// and tops.
 	Confusable float64
+	// Cascade, when set, is a converted scan network (a detector's first
+	// stage, such as the shipped pair): each mining scene is also scanned
+	// by it with the network being mined as its verifier, and the boxes
+	// that pair gets wrong are mined as the verifier is shown them. A
+	// verifier's own scans find its mistakes on windows it picks; at scan
+	// time it is shown the windows the first stage picks, the most
+	// dress-like of many on another garment (models/SEARCH.md, "The truth
+	// boxes and the search over windows").
+	Cascade *nn.Network
 }
 
 // DefaultMineNegativeIoU keeps well clear of loosely framed dresses (see
@@ -78,6 +87,10 @@ func (o MineOptions) validate() error {
 
 // Mined holds the windows a mining round found, as [0,1] patches.
 type Mined struct {
+	// CascadeNegatives and CascadePositives count the Negatives and
+	// Positives that came from MineOptions.Cascade's boxes.
+	CascadeNegatives, CascadePositives int
+
 	// Negatives are windows scored as dress that overlap no dress
 	// (IoU below MineOptions.NegativeIoU): Dalal and Triggs' hard
 	// negatives, for Sampler.AddNegative.
@@ -99,6 +112,12 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	det, err := mineDetector(net)
 	if err != nil {
 		return Mined{}, err
+	}
+	var cascade *detect.Detector
+	if opt.Cascade != nil {
+		if cascade, err = cascadeDetector(opt.Cascade, net); err != nil {
+			return Mined{}, err
+		}
 	}
 	negIoU := opt.NegativeIoU
 	if negIoU == 0 {
@@ -130,8 +149,73 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		}
 		out.Negatives = append(out.Negatives, negs...)
 		out.Positives = append(out.Positives, poss...)
+		if cascade == nil {
+			continue
+		}
+		if negs, poss, err = mineBoxes(cascade, img, truth, negIoU); err != nil {
+			return Mined{}, fmt.Errorf("train: mining scene %d with the cascade: %w", s, err)
+		}
+		out.Negatives = append(out.Negatives, negs...)
+		out.Positives = append(out.Positives, poss...)
+		out.CascadeNegatives += len(negs)
+		out.CascadePositives += len(poss)
 	}
 	return out, nil
+}
+
+// cascadeFloor is the least verified score of a box mining with a cascade
+// looks at: low enough to see the dresses the pair misses.
+const cascadeFloor = 0.05
+
+// cascadeDetector is scan with net, converted, as its verifier: the
+// detector's defaults (pyramid, vote, NMS), one view, no mirror
+// averaging, as mining scans.
+func cascadeDetector(scan, net *nn.Network) (*detect.Detector, error) {
+	res, err := convert.Convert(net)
+	if err != nil {
+		return nil, fmt.Errorf("train: mining with the cascade: %w", err)
+	}
+	det, err := detect.New(scan, detect.Options{Verifier: res.Network, Threshold: cascadeFloor, NoFlip: true})
+	if err != nil {
+		return nil, fmt.Errorf("train: mining with the cascade: %w", err)
+	}
+	return det, nil
+}
+
+// mineBoxes runs the cascade on one scene and returns, as the verifier is
+// shown them, its worst boxes, at most minePerScene of each kind: the
+// highest-scoring negatives and the lowest-scoring positives.
+func mineBoxes(det *detect.Detector, img image.Image, truth []fmnist.Object, negIoU float64) (negs, poss [][]float32, err error) {
+	res, err := det.Detect(img)
+	if err != nil {
+		return nil, nil, err
+	}
+	var negDets, posDets []detect.Detection
+	for _, d := range res.Detections {
+		switch mineKind(float32(d.Score), dressOverlap(d.Box, truth), negIoU) {
+		case mineNegative:
+			negDets = append(negDets, d)
+		case minePositive:
+			posDets = append(posDets, d)
+		}
+	}
+	slices.SortStableFunc(negDets, func(a, b detect.Detection) int { return cmp.Compare(b.Score, a.Score) })
+	slices.SortStableFunc(posDets, func(a, b detect.Detection) int { return cmp.Compare(a.Score, b.Score) })
+	if negs, err = det.VerifierWindows(img, boxesOf(negDets[:min(len(negDets), minePerScene)])); err != nil {
+		return nil, nil, err
+	}
+	if poss, err = det.VerifierWindows(img, boxesOf(posDets[:min(len(posDets), minePerScene)])); err != nil {
+		return nil, nil, err
+	}
+	return negs, poss, nil
+}
+
+func boxesOf(dets []detect.Detection) [][4]float64 {
+	boxes := make([][4]float64, len(dets))
+	for i, d := range dets {
+		boxes[i] = d.Box
+	}
+	return boxes
 }
 
 // MineItems scores every item of set raw, as Scores does (and as

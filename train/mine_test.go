@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -149,5 +151,115 @@ func BenchmarkMineItems(b *testing.B) {
 	for b.Loop() {
 		_, err := MineItems(net, items)
 		require.NoError(b, err)
+	}
+}
+
+// BenchmarkMineCascade is 100 mining scenes' cost for the shipped
+// verifier, alone and with the shipped pair as --mine-cascade (the
+// README's figures: GOMAXPROCS=1 go test ./train -run '^$' -bench
+// MineCascade -benchtime 1x -count 3, the medians).
+func BenchmarkMineCascade(b *testing.B) {
+	items, err := fmnist.Load(DefaultDataDir, "train")
+	if err != nil {
+		b.Skipf("the full train split is not here: %v", err)
+	}
+	photos, err := fmnist.Photos(filepath.Join("..", "testdata", "photos"), fmnist.PhotosTrain)
+	require.NoError(b, err)
+	net, err := nn.Load(filepath.Join("..", "models", "verifier.safetensors"))
+	require.NoError(b, err)
+	pair, err := models.DressFCN()
+	require.NoError(b, err)
+	for _, c := range []struct {
+		name string
+		scan *nn.Network
+	}{{"own", nil}, {"cascade", pair}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				_, err := MineHardExamples(net, items, photos, 1, MineOptions{Scenes: 100, Cascade: c.scan})
+				require.NoError(b, err)
+			}
+		})
+	}
+}
+
+// Mining with a cascade adds the boxes the scan stage and the network,
+// as its verifier, get wrong together; the network's own scans mine what
+// they always did.
+func TestMineHardExamplesCascade(t *testing.T) {
+	cfg := tinyConfig(t)
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
+	require.NoError(t, err)
+	scan, err := convert.Convert(constantNet(4)) // a dress everywhere
+	require.NoError(t, err)
+
+	plain, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 3})
+	require.NoError(t, err)
+	both, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 3, Cascade: scan.Network})
+	require.NoError(t, err)
+	assert.Zero(t, plain.CascadeNegatives)
+	require.Positive(t, both.CascadeNegatives, "boxes away from dresses, called a dress by both")
+	assert.LessOrEqual(t, both.CascadeNegatives, 3*minePerScene)
+	assert.Zero(t, both.CascadePositives)
+	require.Len(t, both.Negatives, len(plain.Negatives)+both.CascadeNegatives)
+	assert.Equal(t, plain.Negatives[:minePerScene], both.Negatives[:minePerScene], "the first scene's own windows come first, unchanged")
+
+	// Behind the shipped pair, which frames dresses, a verifier that calls
+	// nothing a dress (p ≈ 0.018) brings every box below 0.5: the dresses
+	// the pair frames well are its positives.
+	pair, err := models.DressFCN()
+	require.NoError(t, err)
+	missed, err := MineHardExamples(constantNet(-4), items, photos, 1, MineOptions{Scenes: 3, Cascade: pair})
+	require.NoError(t, err)
+	assert.Zero(t, missed.CascadeNegatives)
+	require.Positive(t, missed.CascadePositives)
+	assert.LessOrEqual(t, missed.CascadePositives, 3*minePerScene)
+}
+
+// mineBoxes keeps the cascade's worst boxes in order, cut as its verifier
+// sees them: the FC network scores each mined negative at least its
+// verified score squared (that score is √(scan · p), scan ≤ 1).
+func TestMineBoxes(t *testing.T) {
+	cfg := tinyConfig(t)
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
+	require.NoError(t, err)
+	net := DressNet()
+	InitWeights(net, 5)
+	net.Layers[9].(*nn.Dense).Bias.Data[1] = 0.3
+	scan, err := convert.Convert(constantNet(4))
+	require.NoError(t, err)
+	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)
+
+	det, err := cascadeDetector(scan.Network, net)
+	require.NoError(t, err)
+	negs, _, err := mineBoxes(det, img, truth, DefaultMineNegativeIoU)
+	require.NoError(t, err)
+
+	res, err := det.Detect(img)
+	require.NoError(t, err)
+	var want []detect.Detection
+	for _, d := range res.Detections {
+		if d.Score >= 0.5 && dressOverlap(d.Box, truth) < DefaultMineNegativeIoU {
+			want = append(want, d)
+		}
+	}
+	slices.SortStableFunc(want, func(a, b detect.Detection) int { return cmp.Compare(b.Score, a.Score) })
+	want = want[:min(len(want), minePerScene)]
+	require.NotEmpty(t, want)
+	require.Len(t, negs, len(want))
+	e := nn.NewEngine(net)
+	for k, p := range negs {
+		require.Len(t, p, fmnist.PatchLen)
+		x := make([]float32, len(p))
+		for i, v := range p {
+			require.True(t, v >= 0 && v <= 1, "negative %d: value %v", k, v)
+			x[i] = (v - 0.5) / 0.5
+		}
+		out, _, err := e.Forward(x, net.Input.Window())
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, float64(out[1]), want[k].Score*want[k].Score-1e-4, "negative %d", k)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/schollz/progressbar/v3"
@@ -54,8 +55,13 @@ type Config struct {
 	// the mining threshold, an other item at or above it) to the mined
 	// pools as raw patches (see MineItems).
 	MineItems bool
-	Init      string // model whose weights training starts from (fine-tuning) instead of random ones
-	Arch      string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// MineCascade, when set, is a converted scan model file (such as
+	// models/dress-fcn.safetensors): each mining round also scans its
+	// scenes with it, shows its boxes to the network being trained as a
+	// verifier, and mines the ones they get wrong (MineOptions.Cascade).
+	MineCascade string
+	Init        string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch        string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// Trainer is the training path, one of Trainers: "native" (package
 	// backprop, the default for "") or "gorgonia" (package graph), which
 	// trained the members shipped before issue 22.
@@ -150,12 +156,15 @@ type EpochStats struct {
 	Mined          int     `json:"mined"` // hard negatives found before this epoch
 	MinedPositives int     `json:"mined_positives"`
 	// Of those, raw items (Config.MineItems): other items and dresses.
-	MinedItems         int     `json:"mined_items,omitempty"`
-	MinedItemPositives int     `json:"mined_item_positives,omitempty"`
-	Seconds            float64 `json:"seconds"`
-	Patches            int     `json:"patches"`
-	HardPool           int     `json:"hard_negatives"`
-	HardPositivePool   int     `json:"hard_positives"`
+	MinedItems         int `json:"mined_items,omitempty"`
+	MinedItemPositives int `json:"mined_item_positives,omitempty"`
+	// And boxes of Config.MineCascade's scan, as the verifier is shown them.
+	MinedCascade          int     `json:"mined_cascade,omitempty"`
+	MinedCascadePositives int     `json:"mined_cascade_positives,omitempty"`
+	Seconds               float64 `json:"seconds"`
+	Patches               int     `json:"patches"`
+	HardPool              int     `json:"hard_negatives"`
+	HardPositivePool      int     `json:"hard_positives"`
 }
 
 // checkpoint is the state beside the checkpoint model.
@@ -214,6 +223,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
 	case c.MineItems && c.MineFrom == 0:
 		return fieldErr("Config.MineItems", "set with Config.MineFrom 0; items are mined in the mining rounds")
+	case c.MineCascade != "" && c.MineFrom == 0:
+		return fieldErr("Config.MineCascade", "set with Config.MineFrom 0; the cascade's boxes are mined in the mining rounds")
 	case c.Init != "" && c.Resume != "":
 		return fieldErr("Config.Init", "%q given with Config.Resume; a checkpoint holds its own weights", c.Init)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 0.5):
@@ -238,7 +249,7 @@ func (c Config) Validate() error {
 		return fieldErr("Config.Sampler.Crops.Context", "%v out of range [1,%d]: a model file holds no more", c.Sampler.Crops.Context, nn.MaxContext)
 	case c.Sampler.Crops.Context > 1 && c.Sampler.Mix.Raw < 1:
 		// Painted patches are cut at their window, without context.
-		return fieldErr("Config.Sampler.Crops.Context", "%v needs Mix.Raw = 1, not %v: only scene crops, raw items and mined windows show context", c.Sampler.Crops.Context, c.Sampler.Mix.Raw)
+		return fieldErr("Config.Sampler.Crops.Context", "%v needs Mix.Raw 1, not %v: only scene crops, raw items and mined windows show context", c.Sampler.Crops.Context, c.Sampler.Mix.Raw)
 	case c.Out == "":
 		return fieldErr("Config.Out", "is empty; say where the model goes")
 	case c.GarmentClasses && (c.Init != "" || c.Resume != ""):
@@ -323,6 +334,12 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	mineOpt := cfg.mineOptions()
+	if cfg.MineCascade != "" {
+		if mineOpt.Cascade, err = loadCascade(cfg.MineCascade); err != nil {
+			return nil, nil, err
+		}
+	}
 
 	var net *nn.Network
 	start := 0
@@ -392,12 +409,13 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("train: %w", err)
 		}
-		mined, minedPos, minedItems, minedItemPos := 0, 0, 0, 0
+		mined, minedPos, minedItems, minedItemPos, minedCascade, minedCascadePos := 0, 0, 0, 0, 0, 0
 		if cfg.MineFrom > 0 && epoch >= cfg.MineFrom {
-			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), cfg.mineOptions())
+			found, err := MineHardExamples(net, trainSet, photos, cfg.Seed*7919+int64(epoch), mineOpt)
 			if err != nil {
 				return nil, nil, err
 			}
+			minedCascade, minedCascadePos = found.CascadeNegatives, found.CascadePositives
 			if cfg.MineItems {
 				items, err := MineItems(net, trainSet)
 				if err != nil {
@@ -487,12 +505,15 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		raw := Evaluate(scores, valSet, 0.5)
 		st := EpochStats{Epoch: epoch + 1, Loss: sum / float64(cfg.Steps), ValAcc: acc, ValNLL: valNLL, ValECE: valECE, ValRawAcc: raw.Accuracy, ValRawAUC: raw.AUC, Mined: mined,
 			MinedPositives: minedPos, Seconds: time.Since(t0).Seconds(), Patches: cfg.Steps * cfg.Batch,
-			MinedItems: minedItems, MinedItemPositives: minedItemPos,
+			MinedItems: minedItems, MinedItemPositives: minedItemPos, MinedCascade: minedCascade, MinedCascadePositives: minedCascadePos,
 			HardPool: len(hard.Negatives), HardPositivePool: len(hard.Positives)}
 		history = append(history, st)
 		itemCounts := ""
 		if cfg.MineItems {
 			itemCounts = fmt.Sprintf(" (items %d neg %d pos)", st.MinedItems, st.MinedItemPositives)
+		}
+		if cfg.MineCascade != "" {
+			itemCounts += fmt.Sprintf(" (cascade %d neg %d pos)", st.MinedCascade, st.MinedCascadePositives)
 		}
 		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos%s  %.0f patches/s\n",
 			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, itemCounts, float64(st.Patches)/st.Seconds)
@@ -745,6 +766,19 @@ func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
+}
+
+// loadCascade loads Config.MineCascade: a scan network the detector
+// takes (converted, scoring a dress heatmap).
+func loadCascade(path string) (*nn.Network, error) {
+	net, err := nn.Load(path)
+	if err != nil {
+		return nil, &FieldError{Field: "Config.MineCascade", Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	if _, err := detect.New(net, detect.Options{}); err != nil {
+		return nil, &FieldError{Field: "Config.MineCascade", Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return net, nil
 }
 
 // loadInit loads the model a fine-tuning run starts from: an FC

@@ -191,6 +191,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.MineNegIoU = 0.7 }, "Config.MineNegIoU", "train: Config.MineNegIoU 0.7 out of range [0,0.65)"},
 		{func(c *Config) { c.MineConfusable = 2 }, "Config.MineConfusable", "train: Config.MineConfusable 2 out of range [0,1]"},
 		{func(c *Config) { c.MineItems, c.MineFrom = true, 0 }, "Config.MineItems", "train: Config.MineItems set with Config.MineFrom 0; items are mined in the mining rounds"},
+		{func(c *Config) { c.MineCascade, c.MineFrom = "pair.safetensors", 0 }, "Config.MineCascade", "train: Config.MineCascade set with Config.MineFrom 0; the cascade's boxes are mined in the mining rounds"},
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
 		{func(c *Config) { c.PhotoVariants = 9 }, "Config.PhotoVariants", "train: Config.PhotoVariants 9 out of range [0,8]"},
 		{func(c *Config) { c.Mixup = -0.1 }, "Config.Mixup", "train: Config.Mixup -0.1 out of range [0,10]"},
@@ -201,7 +202,7 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.WeightDecay, c.Trainer = 0.05, "gorgonia" }, "Config.WeightDecay", `train: Config.WeightDecay needs the native trainer, not "gorgonia"`},
 		{func(c *Config) { c.Arch = "c8,q" }, "Config.Arch", `train: Config.Arch architecture "c8,q": block 2 "q": unknown block (want c<N>[k<K>], p, f<N> or d<R>)`},
 		{func(c *Config) { c.Sampler.Crops.Context, c.Sampler.Mix.Raw = 5, 1 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 5 out of range [1,4]: a model file holds no more"},
-		{func(c *Config) { c.Sampler.Crops.Context = 1.5 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 1.5 needs Mix.Raw = 1, not 0: only scene crops, raw items and mined windows show context"},
+		{func(c *Config) { c.Sampler.Crops.Context = 1.5 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 1.5 needs Mix.Raw 1, not 0: only scene crops, raw items and mined windows show context"},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
 	} {
 		cfg := DefaultConfig()

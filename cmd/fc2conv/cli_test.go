@@ -270,7 +270,7 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		{[]string{"--scale-iou", "0.1"}, true, "ScaleIoU = 0.1"},
 		{[]string{"--mine-negative-iou", "0.8"}, false, "--mine-negative-iou 0.8"},
 		{[]string{"--crop-context", "0.5", "--raw", "1"}, true, "--crop-context: fmnist: sampler config: Crops.Context = 0.5"},
-		{[]string{"--crop-context", "1.5"}, false, "--crop-context 1.5 needs Mix.Raw = 1"},
+		{[]string{"--crop-context", "1.5"}, false, "--crop-context 1.5 needs --raw 1, not 0"},
 	} {
 		args := append([]string{"train"}, c.flags...)
 		code, _, stderr := runCLI(append(args, "--out", filepath.Join(t.TempDir(), "m.safetensors"))...)

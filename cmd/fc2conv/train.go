@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/fmnist"
@@ -60,6 +64,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	flagOf["Mix.NegClass"] = "--confusable-weight"
 	fs.Float64Var(&cfg.MineConfusable, fl("Config.MineConfusable", "mine-confusable"), 0, "fraction of mining scenes whose other garments are only T-shirts/tops, pullovers, coats and shirts")
 	fs.BoolVar(&cfg.MineItems, fl("Config.MineItems", "mine-items"), false, "each mining round also scores every raw training item and adds the ones it gets wrong to the mined pools")
+	fs.StringVar(&cfg.MineCascade, fl("Config.MineCascade", "mine-cascade"), "", "with --mine-from: each mining round also scans its scenes with this converted scan `model` (such as the shipped pair's dress-fcn.safetensors), shows its boxes to the network being trained as their verifier, and mines the boxes they get wrong, as a cascade's second stage sees them")
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")
@@ -161,10 +166,22 @@ func flagMessage(err error, flagOf map[string]string) string {
 	var fe *train.FieldError
 	if errors.As(err, &fe) {
 		if f, ok := flagOf[fe.Field]; ok {
-			return f + " " + fe.Err.Error()
+			return f + " " + otherFlags(fe.Err.Error(), flagOf)
 		}
 	}
 	return err.Error()
+}
+
+// otherFlags names, in msg, the settings of other flags by their flags
+// ("set with Config.MineFrom 0" reads "set with --mine-from 0"), longest
+// names first so that none is taken for part of another.
+func otherFlags(msg string, flagOf map[string]string) string {
+	fields := slices.Collect(maps.Keys(flagOf))
+	slices.SortFunc(fields, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	for _, f := range fields {
+		msg = strings.ReplaceAll(msg, f, flagOf[f])
+	}
+	return msg
 }
 
 // fcnName is where the converted form of model path p goes.

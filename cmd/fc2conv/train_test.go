@@ -23,6 +23,7 @@ func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--mine-from", "-1"}, "fc2conv train: --mine-from -1, want ≥ 0 (0: never mine)\n"},
 		{[]string{"--mine-print", "2"}, "fc2conv train: --mine-print 2 out of range [0,1]\n"},
 		{[]string{"--mine-negative-iou", "0.8"}, "fc2conv train: --mine-negative-iou 0.8 out of range [0,0.65)\n"},
+		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "0"}, "fc2conv train: --mine-cascade set with --mine-from 0; the cascade's boxes are mined in the mining rounds\n"},
 		{[]string{"--out", ""}, "fc2conv train: --out is empty; say where the model goes\n"},
 		{[]string{"--scene", "2"}, "fc2conv train: --scene: fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]\n"},
 		{[]string{"--neg-scale", "-1"}, "fc2conv train: --neg-scale: fmnist: sampler config: Mix.NegScale = -1, want a finite weight ≥ 0\n"},
@@ -52,6 +53,11 @@ func TestTrainRunErrorsNameTheFlag(t *testing.T) {
 	code, _, stderr = runCLI("train", "--out", out, "--photos", "../../testdata/photos", "--data", "../../testdata/fmnist", "--init", missing, "--quiet")
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv train: --init "+missing+": ")
+	assert.NoFileExists(t, out)
+
+	code, _, stderr = runCLI("train", "--out", out, "--photos", "../../testdata/photos", "--data", "../../testdata/fmnist", "--mine-cascade", missing, "--quiet")
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv train: --mine-cascade "+missing+": ")
 	assert.NoFileExists(t, out)
 }
 
