@@ -47,11 +47,7 @@ func TestMineConfusableScenes(t *testing.T) {
 // A mining round on confusable scenes runs and finds other windows than
 // one on the usual scenes.
 func TestMineHardExamplesConfusable(t *testing.T) {
-	cfg := tinyConfig(t)
-	items, err := fmnist.Load(cfg.DataDir, "train")
-	require.NoError(t, err)
-	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
-	require.NoError(t, err)
+	items, photos := mineData(t)
 	all, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 2})
 	require.NoError(t, err)
 	conf, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 2, Confusable: 1})

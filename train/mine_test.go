@@ -3,6 +3,7 @@ package train
 import (
 	"cmp"
 	"fmt"
+	"image"
 	"math/rand"
 	"path/filepath"
 	"slices"
@@ -27,19 +28,31 @@ func TestMineSceneMatchesDetect(t *testing.T) {
 	}
 }
 
-// testMineScene checks mining with a network of context k: it scans at
-// mineScales over k, so that its windows frame items of the same sizes,
-// and judges each window by the box it frames, its middle 1/k.
-func testMineScene(t *testing.T, k float64) {
+// mineData is the tiny config's train items and training photographs.
+func mineData(t *testing.T) (*fmnist.Set, []*image.Gray) {
 	cfg := tinyConfig(t)
 	items, err := fmnist.Load(cfg.DataDir, "train")
 	require.NoError(t, err)
 	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
 	require.NoError(t, err)
+	return items, photos
+}
+
+// spreadNet is a random DressNet: a random net scores near 0.5, and its
+// last bias spreads the scores to both sides.
+func spreadNet() *nn.Network {
 	net := DressNet()
 	InitWeights(net, 5)
-	// A random net scores near 0.5; this spreads its scores to both sides.
 	net.Layers[9].(*nn.Dense).Bias.Data[1] = 0.3
+	return net
+}
+
+// testMineScene checks mining with a network of context k: it scans at
+// mineScales over k, so that its windows frame items of the same sizes,
+// and judges each window by the box it frames, its middle 1/k.
+func testMineScene(t *testing.T, k float64) {
+	items, photos := mineData(t)
+	net := spreadNet()
 	net.Input.Context = k
 
 	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)
@@ -186,11 +199,7 @@ func BenchmarkMineCascade(b *testing.B) {
 // as its verifier, get wrong together; the network's own scans mine what
 // they always did.
 func TestMineHardExamplesCascade(t *testing.T) {
-	cfg := tinyConfig(t)
-	items, err := fmnist.Load(cfg.DataDir, "train")
-	require.NoError(t, err)
-	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
-	require.NoError(t, err)
+	items, photos := mineData(t)
 	scan, err := convert.Convert(constantNet(4)) // a dress everywhere
 	require.NoError(t, err)
 
@@ -221,14 +230,8 @@ func TestMineHardExamplesCascade(t *testing.T) {
 // sees them: the FC network scores each mined negative at least its
 // verified score squared (that score is √(scan · p), scan ≤ 1).
 func TestMineBoxes(t *testing.T) {
-	cfg := tinyConfig(t)
-	items, err := fmnist.Load(cfg.DataDir, "train")
-	require.NoError(t, err)
-	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
-	require.NoError(t, err)
-	net := DressNet()
-	InitWeights(net, 5)
-	net.Layers[9].(*nn.Dense).Bias.Data[1] = 0.3
+	items, photos := mineData(t)
+	net := spreadNet()
 	scan, err := convert.Convert(constantNet(4))
 	require.NoError(t, err)
 	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)

@@ -256,11 +256,7 @@ func constantNet(logit float32) *nn.Network {
 // with one that calls nothing a dress, only positives, and those show a
 // garment in the middle of the window.
 func TestMineHardExamples(t *testing.T) {
-	cfg := tinyConfig(t)
-	items, err := fmnist.Load(cfg.DataDir, "train")
-	require.NoError(t, err)
-	photos, err := fmnist.Photos(cfg.PhotoDir, fmnist.PhotosTrain)
-	require.NoError(t, err)
+	items, photos := mineData(t)
 
 	all, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 3})
 	require.NoError(t, err)
