@@ -87,10 +87,6 @@ func (o MineOptions) validate() error {
 
 // Mined holds the windows a mining round found, as [0,1] patches.
 type Mined struct {
-	// CascadeNegatives and CascadePositives count the Negatives and
-	// Positives that came from MineOptions.Cascade's boxes.
-	CascadeNegatives, CascadePositives int
-
 	// Negatives are windows scored as dress that overlap no dress
 	// (IoU below MineOptions.NegativeIoU): Dalal and Triggs' hard
 	// negatives, for Sampler.AddNegative.
@@ -99,6 +95,9 @@ type Mined struct {
 	// score below the mining threshold, for Sampler.AddPositive: the
 	// dresses the detector misses on photographs.
 	Positives [][]float32
+	// CascadeNegatives and CascadePositives count the Negatives and
+	// Positives that came from MineOptions.Cascade's boxes.
+	CascadeNegatives, CascadePositives int
 }
 
 // MineHardExamples scans training scenes (built from training items and

@@ -508,15 +508,15 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 			MinedItems: minedItems, MinedItemPositives: minedItemPos, MinedCascade: minedCascade, MinedCascadePositives: minedCascadePos,
 			HardPool: len(hard.Negatives), HardPositivePool: len(hard.Positives)}
 		history = append(history, st)
-		itemCounts := ""
+		sources := ""
 		if cfg.MineItems {
-			itemCounts = fmt.Sprintf(" (items %d neg %d pos)", st.MinedItems, st.MinedItemPositives)
+			sources = fmt.Sprintf(" (items %d neg %d pos)", st.MinedItems, st.MinedItemPositives)
 		}
 		if cfg.MineCascade != "" {
-			itemCounts += fmt.Sprintf(" (cascade %d neg %d pos)", st.MinedCascade, st.MinedCascadePositives)
+			sources += fmt.Sprintf(" (cascade %d neg %d pos)", st.MinedCascade, st.MinedCascadePositives)
 		}
 		fmt.Fprintf(cfg.Log, "epoch %d/%d  loss %.4f  val patches acc %.4f NLL %.4f ECE %.4f  val items acc %.4f AUC %.4f  mined %d neg %d pos%s  %.0f patches/s\n",
-			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, itemCounts, float64(st.Patches)/st.Seconds)
+			st.Epoch, cfg.Epochs, st.Loss, st.ValAcc, st.ValNLL, st.ValECE, st.ValRawAcc, st.ValRawAUC, st.Mined, st.MinedPositives, sources, float64(st.Patches)/st.Seconds)
 		if err := saveCheckpoint(cfg.Out+".ckpt", net, checkpoint{checkpointState{Epoch: epoch + 1, History: history}, cfg}); err != nil {
 			return nil, nil, err
 		}
