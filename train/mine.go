@@ -200,21 +200,17 @@ func mineBoxes(det *detect.Detector, img image.Image, truth []fmnist.Object, neg
 	}
 	slices.SortStableFunc(negDets, func(a, b detect.Detection) int { return cmp.Compare(b.Score, a.Score) })
 	slices.SortStableFunc(posDets, func(a, b detect.Detection) int { return cmp.Compare(a.Score, b.Score) })
-	if negs, err = det.VerifierWindows(img, boxesOf(negDets[:min(len(negDets), minePerScene)])); err != nil {
+	negDets, posDets = negDets[:min(len(negDets), minePerScene)], posDets[:min(len(posDets), minePerScene)]
+	boxes := make([][4]float64, 0, len(negDets)+len(posDets))
+	for _, d := range slices.Concat(negDets, posDets) {
+		boxes = append(boxes, d.Box)
+	}
+	// One call, so that the scene is converted for cropping once.
+	wins, err := det.VerifierWindows(img, boxes)
+	if err != nil {
 		return nil, nil, err
 	}
-	if poss, err = det.VerifierWindows(img, boxesOf(posDets[:min(len(posDets), minePerScene)])); err != nil {
-		return nil, nil, err
-	}
-	return negs, poss, nil
-}
-
-func boxesOf(dets []detect.Detection) [][4]float64 {
-	boxes := make([][4]float64, len(dets))
-	for i, d := range dets {
-		boxes[i] = d.Box
-	}
-	return boxes
+	return wins[:len(negDets)], wins[len(negDets):], nil
 }
 
 // MineItems scores every item of set raw, as Scores does (and as
