@@ -61,7 +61,17 @@ type MineOptions struct {
 	// dress-like of many on another garment (models/SEARCH.md, "The truth
 	// boxes and the search over windows").
 	Cascade *nn.Network
+	// CascadeWeight is how many times each of Cascade's boxes enters the
+	// mined windows (0 means once). A cascade finds about one box for
+	// every ten windows the network's own scans mine (rule 41 in
+	// models/SEARCH.md); repeating its boxes gives them more of the
+	// mined pool without scanning more scenes.
+	CascadeWeight int
 }
+
+// maxCascadeWeight bounds MineOptions.CascadeWeight: past it the
+// cascade's boxes of one round alone would fill fmnist's default pool.
+const maxCascadeWeight = 64
 
 // DefaultMineNegativeIoU keeps well clear of loosely framed dresses (see
 // mineKind).
@@ -81,6 +91,8 @@ func (o MineOptions) validate() error {
 		return fieldErr("MineOptions.Confusable", "%v out of range [0,1]", o.Confusable)
 	case !(o.NegativeIoU >= 0 && o.NegativeIoU < minePositiveIoU):
 		return fieldErr("MineOptions.NegativeIoU", "%v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
+	case o.CascadeWeight < 0 || o.CascadeWeight > maxCascadeWeight:
+		return fieldErr("MineOptions.CascadeWeight", "%d out of range [0,%d]", o.CascadeWeight, maxCascadeWeight)
 	}
 	return nil
 }
@@ -95,8 +107,9 @@ type Mined struct {
 	// score below the mining threshold, for Sampler.AddPositive: the
 	// dresses the detector misses on photographs.
 	Positives [][]float32
-	// CascadeNegatives and CascadePositives count the Negatives and
-	// Positives that came from MineOptions.Cascade's boxes.
+	// CascadeNegatives and CascadePositives count the distinct Negatives
+	// and Positives that came from MineOptions.Cascade's boxes (each is
+	// in the slices MineOptions.CascadeWeight times).
 	CascadeNegatives, CascadePositives int
 }
 
@@ -154,8 +167,10 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		if negs, poss, err = mineBoxes(cascade, img, truth, negIoU); err != nil {
 			return Mined{}, fmt.Errorf("train: mining scene %d with the cascade: %w", s, err)
 		}
-		out.Negatives = append(out.Negatives, negs...)
-		out.Positives = append(out.Positives, poss...)
+		for range max(opt.CascadeWeight, 1) {
+			out.Negatives = append(out.Negatives, negs...)
+			out.Positives = append(out.Positives, poss...)
+		}
 		out.CascadeNegatives += len(negs)
 		out.CascadePositives += len(poss)
 	}

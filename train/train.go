@@ -60,8 +60,11 @@ type Config struct {
 	// scenes with it, shows its boxes to the network being trained as a
 	// verifier, and mines the ones they get wrong (MineOptions.Cascade).
 	MineCascade string
-	Init        string // model whose weights training starts from (fine-tuning) instead of random ones
-	Arch        string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// MineCascadeWeight is how many times each of MineCascade's boxes
+	// enters the mined pools (0 means once; MineOptions.CascadeWeight).
+	MineCascadeWeight int
+	Init              string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch              string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// Trainer is the training path, one of Trainers: "native" (package
 	// backprop, the default for "") or "gorgonia" (package graph), which
 	// trained the members shipped before issue 22.
@@ -181,7 +184,7 @@ type checkpointState struct {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable, CascadeWeight: c.MineCascadeWeight}
 }
 
 // splitSeed is the seed of the item split.
@@ -194,12 +197,13 @@ func (c Config) splitSeed() int64 {
 
 // configField names the Config setting behind each MineOptions field.
 var configField = map[string]string{
-	"MineOptions.Scenes":      "Config.MineScenes",
-	"MineOptions.Leaves":      "Config.MineLeaves",
-	"MineOptions.Print":       "Config.MinePrint",
-	"MineOptions.PrintBlocky": "Config.Sampler.Background.PrintBlocky",
-	"MineOptions.NegativeIoU": "Config.MineNegIoU",
-	"MineOptions.Confusable":  "Config.MineConfusable",
+	"MineOptions.Scenes":        "Config.MineScenes",
+	"MineOptions.Leaves":        "Config.MineLeaves",
+	"MineOptions.Print":         "Config.MinePrint",
+	"MineOptions.PrintBlocky":   "Config.Sampler.Background.PrintBlocky",
+	"MineOptions.NegativeIoU":   "Config.MineNegIoU",
+	"MineOptions.Confusable":    "Config.MineConfusable",
+	"MineOptions.CascadeWeight": "Config.MineCascadeWeight",
 }
 
 // Validate reports the first setting out of range, as a *FieldError
@@ -223,6 +227,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.MineFrom", "%d, want ≥ 0 (0: never mine)", c.MineFrom)
 	case c.MineItems && c.MineFrom == 0:
 		return fieldErr("Config.MineItems", "set with Config.MineFrom 0; items are mined in the mining rounds")
+	case c.MineCascadeWeight > 1 && c.MineCascade == "":
+		return fieldErr("Config.MineCascadeWeight", "%d without Config.MineCascade; it weights the cascade's boxes", c.MineCascadeWeight)
 	case c.MineCascade != "" && c.MineFrom == 0:
 		return fieldErr("Config.MineCascade", "set with Config.MineFrom 0; the cascade's boxes are mined in the mining rounds")
 	case c.Init != "" && c.Resume != "":

@@ -24,6 +24,8 @@ func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--mine-print", "2"}, "fc2conv train: --mine-print 2 out of range [0,1]\n"},
 		{[]string{"--mine-negative-iou", "0.8"}, "fc2conv train: --mine-negative-iou 0.8 out of range [0,0.65)\n"},
 		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "0"}, "fc2conv train: --mine-cascade set with --mine-from 0; the cascade's boxes are mined in the mining rounds\n"},
+		{[]string{"--mine-cascade-weight", "8"}, "fc2conv train: --mine-cascade-weight 8 without --mine-cascade; it weights the cascade's boxes\n"},
+		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "3", "--mine-cascade-weight", "-1"}, "fc2conv train: --mine-cascade-weight -1 out of range [0,64]\n"},
 		{[]string{"--out", ""}, "fc2conv train: --out is empty; say where the model goes\n"},
 		{[]string{"--scene", "2"}, "fc2conv train: --scene: fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]\n"},
 		{[]string{"--neg-scale", "-1"}, "fc2conv train: --neg-scale: fmnist: sampler config: Mix.NegScale = -1, want a finite weight ≥ 0\n"},
