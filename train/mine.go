@@ -63,14 +63,15 @@ type MineOptions struct {
 	Cascade *nn.Network
 	// CascadeWeight is how many times each of Cascade's boxes enters the
 	// mined windows (0 means once). A cascade finds about one box for
-	// every ten windows the network's own scans mine (rule 41 in
+	// every twelve windows the network's own scans mine (rule 41 in
 	// models/SEARCH.md); repeating its boxes gives them more of the
 	// mined pool without scanning more scenes.
 	CascadeWeight int
 }
 
-// maxCascadeWeight bounds MineOptions.CascadeWeight: past it the
-// cascade's boxes of one round alone would fill fmnist's default pool.
+// maxCascadeWeight bounds MineOptions.CascadeWeight well past any useful
+// weight: at 64, a round's couple of hundred cascade boxes already take
+// most of fmnist's default pool of 20,000.
 const maxCascadeWeight = 64
 
 // DefaultMineNegativeIoU keeps well clear of loosely framed dresses (see
