@@ -80,6 +80,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	flagOf["Config.Sampler.Crops.Context"] = "--crop-context"
 	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
+	fs.Float64Var(&s.Mined.Negative, fl("Mined.Negative", "hard-negative"), s.Mined.Negative, "fraction of negatives drawn from the mined negatives, once mining has found some (with --scene-crops, of the negatives not cut from scenes)")
 	fs.Float64Var(&s.Background.Leaves, fl("Background.Leaves", "leaves"), s.Background.Leaves, "fraction of synthetic backgrounds drawn as dead leaves (the rest: additive clutter)")
 	fs.Float64Var(&s.Background.Print, fl("Background.Print", "print"), s.Background.Print, "fraction of backgrounds (other than black) drawn as synthetic print instead of a photo or other synthetic background")
 	fs.Float64Var(&s.Background.PrintBlocky, fl("Background.PrintBlocky", "print-blocky"), s.Background.PrintBlocky, "fraction of the print, in patches and in mining scenes, drawn binarised with stepped edges, as thresholded scans show it")
