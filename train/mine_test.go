@@ -214,8 +214,9 @@ func TestMineHardExamplesCascade(t *testing.T) {
 	require.Len(t, both.Negatives, len(plain.Negatives)+both.CascadeNegatives)
 	assert.Equal(t, plain.Negatives[:minePerScene], both.Negatives[:minePerScene], "the first scene's own windows come first, unchanged")
 
-	// A weight of 3 puts each of a scene's cascade boxes in three times,
-	// in a row, after its own windows; one scene keeps the slices plain.
+	// A weight of 3 puts a scene's cascade boxes in three times, one
+	// whole copy after another, after its own windows; one scene keeps
+	// the slices plain.
 	once, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 1, Cascade: scan.Network})
 	require.NoError(t, err)
 	thrice, err := MineHardExamples(constantNet(4), items, photos, 1, MineOptions{Scenes: 1, Cascade: scan.Network, CascadeWeight: 3})
