@@ -272,12 +272,14 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 	require.NotNil(t, baseline)
 	assert.InDelta(t, verified, *baseline, 1e-4, "the converted pair behind the verifier's file")
 
-	// The training items' ranking changes with the weight (with the
-	// shipped verifier at 0.8, not at 0.95), so a baseline that matches
+	// A verifier that ranks by brightness alone moves the training items'
+	// ranking with its weight, whatever ships, so a baseline that matches
 	// the heavy weight's and not the default's took it.
-	heavy, _ := auc("--verifier", "embedded", "--verifier-weight", "0.8")
-	require.NotEqual(t, verified, heavy)
-	_, baseline = auc("--verifier", "none", "--baseline-verifier", "embedded", "--verifier-weight", "0.8")
+	bright := brightnessVerifier(t)
+	even, _ := auc("--verifier", bright)
+	heavy, _ := auc("--verifier", bright, "--verifier-weight", "0.8")
+	require.NotEqual(t, even, heavy)
+	_, baseline = auc("--verifier", "none", "--baseline-verifier", bright, "--verifier-weight", "0.8")
 	require.NotNil(t, baseline)
 	assert.Equal(t, heavy, *baseline, "--verifier-weight applies to the baseline's verifier")
 
@@ -297,6 +299,27 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 		assert.Equal(t, c.code, code, c.file)
 		assert.Contains(t, stderr, c.want)
 	}
+}
+
+// brightnessVerifier saves a verifier of the items' 28×28 window whose
+// p(dress) is softmax(0.01·Σ normalised pixels): a ranking by brightness,
+// unlike any trained model's, and returns its path.
+func brightnessVerifier(t *testing.T) string {
+	t.Helper()
+	const side = 28
+	dense := nn.NewDense("fc", side*side, 2)
+	for i := range side * side {
+		dense.Weight.Data[side*side+i] = 0.01 // row 1: dress
+	}
+	net := &nn.Network{
+		Input:    nn.InputSpec{Channels: 1, Height: side, Width: side, Mean: []float32{0.5}, Std: []float32{0.5}},
+		Layers:   []nn.Layer{nn.NewFlatten("flat", nn.FlattenCHW), dense, nn.NewSoftmax("softmax")},
+		Positive: 1,
+	}
+	require.NoError(t, net.Validate())
+	path := filepath.Join(t.TempDir(), "bright.safetensors")
+	require.NoError(t, net.Save(path))
+	return path
 }
 
 // An ONNX export of a model scores the items as the model does, as --model
