@@ -97,16 +97,19 @@ type Options struct {
 	// Positive class.
 	VerifierClass *int
 	// VerifierViews is how many boxes around each box the verifier is
-	// shown, its p being their mean: 0 or 1, the box alone; 5, also the box
-	// moved by ViewShift of its side left, right, up and down; 7, also the
-	// box scaled by exp(±ViewScale) about its centre. A scan's boxes sit
-	// about that far from the item's, and a verifier trained on boxes
-	// jittered so sees each view as it saw its training windows.
+	// shown, its p being pooled over them by VerifierPool: 0 or 1, the box
+	// alone; 5, also the box moved by ViewShift of its side left, right,
+	// up and down; 7, also the box scaled by exp(±ViewScale) about its
+	// centre; 27, every box of the grid of centres moved by −ViewShift, 0
+	// or +ViewShift each way and sides scaled by exp(−ViewScale), 1 or
+	// exp(ViewScale). A scan's boxes sit about that far from the item's,
+	// and a verifier trained on boxes jittered so sees each view as it saw
+	// its training windows.
 	VerifierViews int
-	// VerifierMax takes the verifier's p as the largest over the views
-	// (each mirror averaged) instead of their mean: the view that frames
-	// the item best. It needs VerifierViews 5 or 7.
-	VerifierMax bool
+	// VerifierPool is how the views' p (each mirror averaged) make the
+	// box's: their mean (PoolMean, the zero value), the largest or the
+	// least. Max and min need VerifierViews 5, 7 or 27.
+	VerifierPool Pool
 	// VerifierWeight is w in a verified box's score s^(1−w)·p^w, s the
 	// scan's score and p the verifier's; 0 means DefaultVerifierWeight,
 	// 0.5, the geometric mean sqrt(s·p). It must be in (0, 1).
@@ -286,10 +289,10 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		if v.views, err = verifierViews(opt.VerifierViews); err != nil {
 			return optErr("VerifierViews", "%w", err)
 		}
-		if opt.VerifierMax && len(v.views) == 1 {
-			return optErr("VerifierMax", "the largest p of one view is its mean: it needs 5 or 7 views")
+		if err := opt.VerifierPool.check(len(v.views)); err != nil {
+			return optErr("VerifierPool", "%w", err)
 		}
-		v.max = opt.VerifierMax
+		v.pool = opt.VerifierPool
 		if opt.VerifierWeight == 0 {
 			opt.VerifierWeight = DefaultVerifierWeight
 		}
@@ -302,8 +305,8 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		return optErr("VerifierClass", "set without a verifier")
 	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
 		return optErr("VerifierViews", "set without a verifier")
-	} else if opt.VerifierMax {
-		return optErr("VerifierMax", "set without a verifier")
+	} else if opt.VerifierPool != PoolMean {
+		return optErr("VerifierPool", "set without a verifier")
 	} else if opt.VerifierWeight != 0 {
 		return optErr("VerifierWeight", "set without a verifier")
 	}

@@ -22,9 +22,8 @@ type verifier struct {
 	out int
 	// views are the boxes shown for each box, as offsets (Options.VerifierViews).
 	views []view
-	// max takes p as the largest of the views' instead of their mean
-	// (Options.VerifierMax).
-	max bool
+	// pool makes the box's p of the views' (Options.VerifierPool).
+	pool Pool
 	// weight is the verifier's in the verified score (Options.VerifierWeight).
 	weight float64
 	// context is the network's nn.InputSpec.ContextFactor: each view's
@@ -32,7 +31,7 @@ type verifier struct {
 	context float64
 	// mean and std undo norm, for VerifierWindows.
 	mean, std []float32
-	pool      sync.Pool
+	engines   sync.Pool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -58,21 +57,80 @@ type view struct{ dx, dy, scale float64 }
 // boxItself is the view of the box as the scan reports it.
 var boxItself = view{0, 0, 1}
 
-// verifierViews returns the views of Options.VerifierViews n.
+// verifierViews returns the views of Options.VerifierViews n, the box
+// itself first.
 func verifierViews(n int) ([]view, error) {
 	views := []view{boxItself}
 	switch n {
 	case 0, 1:
 		return views, nil
 	case 5, 7:
+	case 27:
+		for _, dx := range []float64{-ViewShift, 0, ViewShift} {
+			for _, dy := range []float64{-ViewShift, 0, ViewShift} {
+				for _, scale := range []float64{math.Exp(-ViewScale), 1, math.Exp(ViewScale)} {
+					if w := (view{dx, dy, scale}); w != boxItself {
+						views = append(views, w)
+					}
+				}
+			}
+		}
+		return views, nil
 	default:
-		return nil, fmt.Errorf("%d views: want 1, 5 or 7", n)
+		return nil, fmt.Errorf("%d views: want 1, 5, 7 or 27", n)
 	}
 	views = append(views, view{-ViewShift, 0, 1}, view{ViewShift, 0, 1}, view{0, -ViewShift, 1}, view{0, ViewShift, 1})
 	if n == 7 {
 		views = append(views, view{0, 0, math.Exp(-ViewScale)}, view{0, 0, math.Exp(ViewScale)})
 	}
 	return views, nil
+}
+
+// Pool is how a box's p is made of its views' (Options.VerifierPool).
+type Pool int
+
+const (
+	// PoolMean is the mean of the views' p.
+	PoolMean Pool = iota
+	// PoolMax is the largest: the view that frames the item best.
+	PoolMax
+	// PoolMin is the least: a box is as dress-like as its least
+	// dress-like neighbour. A scan's box on another garment is the most
+	// dress-like of many windows on it, and the windows near it look less
+	// so; a dress looks like one in all of them.
+	PoolMin
+)
+
+// poolNames are the pools' names, as ParsePool reads them.
+var poolNames = [...]string{PoolMean: "mean", PoolMax: "max", PoolMin: "min"}
+
+// String returns the pool's name: mean, max or min.
+func (p Pool) String() string {
+	if p < 0 || int(p) >= len(poolNames) {
+		return fmt.Sprintf("Pool(%d)", int(p))
+	}
+	return poolNames[p]
+}
+
+// ParsePool returns the pool named name: mean, max or min.
+func ParsePool(name string) (Pool, error) {
+	for p, n := range poolNames {
+		if n == name {
+			return Pool(p), nil
+		}
+	}
+	return 0, fmt.Errorf("pool %q: want mean, max or min", name)
+}
+
+// check reports why p cannot pool n views, or nil.
+func (p Pool) check(n int) error {
+	switch {
+	case p < 0 || int(p) >= len(poolNames):
+		return fmt.Errorf("%v: want PoolMean, PoolMax or PoolMin", p)
+	case p != PoolMean && n == 1:
+		return fmt.Errorf("the %s p of one view is its mean: it needs 5, 7 or 27 views", p)
+	}
+	return nil
 }
 
 // at is box seen through v.
@@ -127,7 +185,7 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if v.class < 0 || v.class >= out.C {
 		return nil, fmt.Errorf("class %d out of range: it has %d outputs", v.class, out.C)
 	}
-	v.pool.New = func() any {
+	v.engines.New = func() any {
 		e := nn.NewEngine(net)
 		e.SetThreads(threads)
 		return e
@@ -136,17 +194,17 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 }
 
 // rescore sets each detection's score to VerifiedScore of its own and
-// the verifier's p(class) of the image under its box: the mean (with
-// v.max the largest) over v.views, each mirror averaged unless noFlip. A
-// box the verifier scores NaN gets a NaN score, for the caller to drop
-// and count, as the scan's own non-finite cells are.
+// the verifier's p(class) of the image under its box: pooled by v.pool
+// over v.views, each mirror averaged unless noFlip. A box the verifier
+// scores NaN gets a NaN score, for the caller to drop and count, as the
+// scan's own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil
 	}
 	src := asNRGBA(img)
-	e := v.pool.Get().(*nn.Engine)
-	defer v.pool.Put(e)
+	e := v.engines.Get().(*nn.Engine)
+	defer v.engines.Put(e)
 	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
 	in := make([]float32, shape.Size())
 	out := make([]float32, v.out)
@@ -155,7 +213,7 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		passes = 1
 	}
 	for i := range dets {
-		sum, best := 0.0, math.Inf(-1)
+		sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
 		for _, w := range v.views {
 			v.crop(in, src, w.at(dets[i].Box))
 			pv := 0.0
@@ -169,13 +227,20 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 				pv += float64(out[v.class])
 				sum += float64(out[v.class]) // in the order the mean always summed
 			}
+			// Once NaN, best and least stay NaN: no comparison with it holds.
 			if pv > best || math.IsNaN(pv) {
 				best = pv
 			}
+			if pv < least || math.IsNaN(pv) {
+				least = pv
+			}
 		}
 		p := sum / float64(passes*len(v.views))
-		if v.max {
+		switch v.pool {
+		case PoolMax:
 			p = best / float64(passes)
+		case PoolMin:
+			p = least / float64(passes)
 		}
 		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -168,16 +169,68 @@ func TestRescoreAveragesViews(t *testing.T) {
 		require.InDelta(t, sum/7, p(all, noFlip), 1e-6, "noFlip %v", noFlip)
 		require.InDelta(t, (sum-p(all[5:], noFlip)*2)/5, p(all[:5], noFlip), 1e-6, "five views, noFlip %v", noFlip)
 
-		// With max, p is the best view's, which is above the mean.
-		best := math.Inf(-1)
+		// With max, p is the best view's, which is above the mean; with
+		// min the least view's, below it.
+		best, least := math.Inf(-1), math.Inf(1)
 		for q := range each {
-			best = max(best, q)
+			best, least = max(best, q), min(least, q)
 		}
-		v.max = true
+		v.pool = PoolMax
 		require.InDelta(t, best, p(all, noFlip), 1e-6, "the largest of seven, noFlip %v", noFlip)
 		require.Greater(t, p(all, noFlip), sum/7+1e-6)
-		v.max = false
+		v.pool = PoolMin
+		require.InDelta(t, least, p(all, noFlip), 1e-6, "the least of seven, noFlip %v", noFlip)
+		require.Less(t, p(all, noFlip), sum/7-1e-6)
+		v.pool = PoolMean
 	}
+}
+
+// TestViewGrid checks the 27 views: the box itself first, then each
+// centre moved by −ViewShift, 0 or +ViewShift of the side each way with
+// the sides scaled by exp(−ViewScale), 1 or exp(ViewScale), each once,
+// and the seven views among them.
+func TestViewGrid(t *testing.T) {
+	grid, err := verifierViews(27)
+	require.NoError(t, err)
+	require.Len(t, grid, 27)
+	assert.Equal(t, boxItself, grid[0])
+	box := [4]float64{10, 20, 30, 60} // 20×40 about (20, 40)
+	seen := map[[4]float64]bool{}
+	for _, w := range grid {
+		b := w.at(box)
+		seen[b] = true
+		cx, cy := (b[0]+b[2])/2, (b[1]+b[3])/2
+		scale := (b[2] - b[0]) / 20
+		assert.InDelta(t, scale, (b[3]-b[1])/40, 1e-12, "one scale for both sides")
+		var steps [3]int
+		for i, x := range []float64{(cx - 20) / (20 * ViewShift), (cy - 40) / (40 * ViewShift), math.Log(scale) / ViewScale} {
+			steps[i] = int(math.Round(x))
+			assert.InDelta(t, float64(steps[i]), x, 1e-9, "view %+v: a step of the grid", w)
+			assert.LessOrEqual(t, math.Abs(x), 1+1e-9, "view %+v", w)
+		}
+	}
+	assert.Len(t, seen, 27, "every view a different box")
+	seven, err := verifierViews(7)
+	require.NoError(t, err)
+	for _, w := range seven {
+		assert.True(t, seen[w.at(box)], "view %+v of the seven is in the grid", w)
+	}
+	_, err = verifierViews(9)
+	assert.ErrorContains(t, err, "9 views: want 1, 5, 7 or 27")
+}
+
+func TestPoolNames(t *testing.T) {
+	for _, p := range []Pool{PoolMean, PoolMax, PoolMin} {
+		got, err := ParsePool(p.String())
+		require.NoError(t, err)
+		assert.Equal(t, p, got)
+	}
+	_, err := ParsePool("median")
+	assert.ErrorContains(t, err, `pool "median": want mean, max or min`)
+	assert.Equal(t, "Pool(7)", Pool(7).String())
+	assert.ErrorContains(t, Pool(7).check(27), "Pool(7): want PoolMean, PoolMax or PoolMin")
+	assert.ErrorContains(t, PoolMin.check(1), "the min p of one view is its mean: it needs 5, 7 or 27 views")
+	assert.NoError(t, PoolMin.check(27))
 }
 
 // TestRescoreWithContext checks that a verifier with context k is shown

@@ -78,14 +78,14 @@ func TestVerifierRescoresEachBox(t *testing.T) {
 		Positive: 1,
 	}
 	require.NoError(t, nan.Validate())
-	for _, opt := range []detect.Options{{}, {VerifierViews: 5, VerifierMax: true}} { // the best of NaNs is NaN
+	for _, opt := range []detect.Options{{}, {VerifierViews: 5, VerifierPool: detect.PoolMax}, {VerifierViews: 27, VerifierPool: detect.PoolMin}} { // the best or least of NaNs is NaN
 		opt.Verifier, opt.Threshold = nan, detect.EveryWindow
 		d, err := detect.New(squareFCN(t), opt)
 		require.NoError(t, err)
 		res, err := d.Detect(img)
 		require.NoError(t, err)
-		assert.Empty(t, res.Detections, "max %v", opt.VerifierMax)
-		assert.Positive(t, res.NonFinite, "max %v", opt.VerifierMax)
+		assert.Empty(t, res.Detections, "pool %v", opt.VerifierPool)
+		assert.Positive(t, res.NonFinite, "pool %v", opt.VerifierPool)
 	}
 }
 
@@ -121,12 +121,15 @@ func TestVerifierOptionErrors(t *testing.T) {
 		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
 		{"class without verifier", "VerifierClass", "without a verifier", detect.Options{VerifierClass: detect.Class(0)}},
 		{"views without verifier", "VerifierViews", "without a verifier", detect.Options{VerifierViews: 5}},
-		{"max without verifier", "VerifierMax", "without a verifier", detect.Options{VerifierMax: true}},
-		{"max of one view", "VerifierMax", "it needs 5 or 7 views", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierMax: true}},
+		{"max without verifier", "VerifierPool", "without a verifier", detect.Options{VerifierPool: detect.PoolMax}},
+		{"max of one view", "VerifierPool", "it needs 5, 7 or 27 views", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierPool: detect.PoolMax}},
+		{"min of one view", "VerifierPool", "the min p of one view", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 1, VerifierPool: detect.PoolMin}},
+		{"unknown pool", "VerifierPool", "Pool(3): want", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 27, VerifierPool: 3}},
+		{"27 views without verifier", "VerifierViews", "without a verifier", detect.Options{VerifierViews: 27}},
 		{"weight without verifier", "VerifierWeight", "without a verifier", detect.Options{VerifierWeight: 0.7}},
 		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
 		{"weight NaN", "VerifierWeight", "out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: math.NaN()}},
-		{"views not offered", "VerifierViews", "3 views: want 1, 5 or 7", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3}},
+		{"views not offered", "VerifierViews", "3 views: want 1, 5, 7 or 27", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

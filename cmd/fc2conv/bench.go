@@ -64,7 +64,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		kernels.Default = p
 	}
 	var opt detect.Options
-	scoring.set(&opt)
+	if err := scoring.set(&opt); err != nil {
+		return usageErr("%v", err)
+	}
 	verifierName, _, err := openVerifier(&opt, *verifierPath, fs.Arg(0), nn.Limits{})
 	var det *detect.Detector
 	var model scan.Model

@@ -83,7 +83,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opt := detect.Options{NMS: *nms, Vote: *vote, ScaleFactor: *factor, Upsample: *upsample, Step: *step, MinSize: *minSize, MaxSize: *maxSize,
 		MaxDetections: *maxDet, PadSmall: *padSmall, NoFlip: !*flip, Threshold: *threshold}
-	scoring.set(&opt)
+	if err := scoring.set(&opt); err != nil {
+		return usageErr("%v", err)
+	}
 	if set["class"] {
 		opt.Class = detect.Class(*class)
 	}
@@ -351,7 +353,7 @@ var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
 	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
-	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierMax": "--verifier-max", "VerifierWeight": "--verifier-weight",
+	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierPool": "--verifier-pool", "VerifierWeight": "--verifier-weight",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
@@ -415,8 +417,8 @@ func verifierScoring(opt detect.Options) string {
 	if opt.VerifierViews > 1 {
 		parts = append(parts, fmt.Sprintf("views %d", opt.VerifierViews))
 	}
-	if opt.VerifierMax {
-		parts = append(parts, "max")
+	if opt.VerifierPool != detect.PoolMean {
+		parts = append(parts, opt.VerifierPool.String())
 	}
 	if w := opt.VerifierWeight; w != 0 && w != detect.DefaultVerifierWeight {
 		parts = append(parts, fmt.Sprintf("weight %g", w))
@@ -470,23 +472,28 @@ const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, e
 // for scan, serve and bench.
 type verifierScoringFlags struct {
 	views  *int
-	max    *bool
+	pool   *string
 	weight *float64
 }
 
-// addVerifierScoringFlags registers --verifier-views, --verifier-max and
+// addVerifierScoringFlags registers --verifier-views, --verifier-pool and
 // --verifier-weight.
 func addVerifierScoringFlags(fs *flag.FlagSet) verifierScoringFlags {
 	return verifierScoringFlags{
-		views:  fs.Int("verifier-views", 1, "boxes around each box the verifier is shown, its p being their mean: 1 (the box), 5 (also moved by 5% of its side left, right, up, down) or 7 (also scaled by exp(±0.12))"),
-		max:    fs.Bool("verifier-max", false, "with --verifier-views 5 or 7: the verifier's p is the largest of the views' (each mirror averaged), not their mean"),
+		views:  fs.Int("verifier-views", 1, "boxes around each box the verifier is shown: 1 (the box), 5 (also moved by 5% of its side left, right, up, down), 7 (also scaled by exp(±0.12)) or 27 (every combination of those moves and scales)"),
+		pool:   fs.String("verifier-pool", "mean", "how the views' p (each mirror averaged) make the box's: mean, max or min (max and min need --verifier-views 5, 7 or 27)"),
 		weight: fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"),
 	}
 }
 
-// set puts the flags into opt.
-func (f verifierScoringFlags) set(opt *detect.Options) {
-	opt.VerifierViews, opt.VerifierMax, opt.VerifierWeight = *f.views, *f.max, *f.weight
+// set puts the flags into opt, or says which flag it cannot read.
+func (f verifierScoringFlags) set(opt *detect.Options) error {
+	pool, err := detect.ParsePool(*f.pool)
+	if err != nil {
+		return fmt.Errorf("--verifier-pool: %w", err)
+	}
+	opt.VerifierViews, opt.VerifierPool, opt.VerifierWeight = *f.views, pool, *f.weight
+	return nil
 }
 
 // openVerifier puts the --verifier model into opt: the file at path

@@ -219,20 +219,25 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
 	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
 	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-views", "5", "--verifier-max"), onScene("--verifier-views", "5"))
+	assert.NotEqual(t, onScene("--verifier-views", "5", "--verifier-pool", "max"), onScene("--verifier-views", "5"))
+	assert.NotEqual(t, onScene("--verifier-views", "27", "--verifier-pool", "min", "--threshold", "0.2"), onScene("--verifier-views", "27", "--threshold", "0.2"))
 	// Records name the scoring when it is not the default.
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "5", "--verifier-weight", "0.65", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)"`)
-	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "7", "--verifier-max", img)
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "7", "--verifier-pool", "max", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 7, max)"`)
+	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "27", "--verifier-pool", "min", img)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 27, min)"`)
 	for _, bad := range [][]string{
-		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5 or 7"},
+		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5, 7 or 27"},
 		{"--verifier-weight", "1.5", "--verifier-weight: weight 1.5 out of range (0,1)"},
 		{"--verifier-weight", "0.7", "--verifier", "none", "--verifier-weight: set without a verifier"},
-		{"--verifier-max", "--verifier-max: the largest p of one view is its mean: it needs 5 or 7 views"},
-		{"--verifier-max", "--verifier-views", "5", "--verifier", "none", "--verifier-views: set without a verifier"},
+		{"--verifier-pool", "max", "--verifier-pool: the max p of one view is its mean: it needs 5, 7 or 27 views"},
+		{"--verifier-pool", "median", `--verifier-pool: pool "median": want mean, max or min`},
+		{"--verifier-pool", "min", "--verifier-views", "5", "--verifier", "none", "--verifier-views: set without a verifier"},
 	} {
 		code, _, stderr := scanCLI(append(bad[:len(bad)-1:len(bad)-1], img)...)
 		assert.Equal(t, exitUsage, code, bad)

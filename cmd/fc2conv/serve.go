@@ -50,7 +50,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return usageErr("--timeout %v must be > 0", *timeout)
 	}
 	var opt detect.Options
-	scoring.set(&opt)
+	if err := scoring.set(&opt); err != nil {
+		return usageErr("%v", err)
+	}
 	det, model, err := openDetection(&opt, "--model", *modelPath, *verifierPath, nn.Limits{})
 	if err != nil {
 		if ferr, isOption := optionFlagErr(err); isOption {

@@ -29,6 +29,9 @@ class PeerModel:
         self.net = build(meta, tensors)
         spec = meta["input"]
         self.window, self.mean, self.std = spec["width"], spec["mean"][0], spec["std"][0]
+        # A verifier's window shows its box with this much around it
+        # (nn.InputSpec.Context); callers that crop boxes scale them by it.
+        self.context = spec.get("context", 1.0)
         self.positive = meta.get("positive", 1)
 
     def crop(self, img, box):

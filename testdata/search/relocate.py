@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Ways to let the verifier frame a box before it scores it, compared
+offline on the same boxes: the selection step of rule 46
+(models/SEARCH.md). Chooses nothing by itself.
+
+usage: relocate.py VERIFIER SCANDIR SETDIR...
+
+SCANDIR holds each set's scan as SET.jsonl, made with the defaults (the
+pair and VERIFIER at equal weight, --threshold 0.05); VERIFIER is that
+verifier's converted file, run in PyTorch as peermodel.py says, each box
+shown with the context its input spec stores. For each box scored 0.3 or
+more the verifier's class probabilities are read on a grid of views (the
+box's centre moved by up to SHIFT of its side each way, its sides scaled
+by up to exp(+-SCALE)). The scan's own score s is recovered as
+score^2 / p(box). A variant takes p(dress) from the view the verifier
+finds most item-like (1 - p(no item), its last class): on a garment the
+scan's box is the most dress-like of many windows, and the view that
+frames the item best should show it as what it is. Each variant is scored
+by recall at <= 0.1 FP/image, pooled and per family of sets (the set
+name's letters), as verifier_views.py scores its variants (no second NMS).
+"""
+import itertools
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ladder import iou, jsonl, recall
+from peermodel import PeerModel
+
+DRESS = 3
+FLOOR = 0.3
+PAD = 800
+SHIFTS = (-0.15, -0.075, -0.05, 0, 0.05, 0.075, 0.15)
+SCALES = (-0.24, -0.12, 0, 0.12, 0.24)  # logs of the side's factor
+VIEWS = [(0, 0, 0)] + [v for v in itertools.product(SHIFTS, SHIFTS, SCALES) if v != (0, 0, 0)]
+
+
+def probabilities(peer, img, box):
+    """Class probabilities, mirror averaged, at each of VIEWS of box."""
+    x0, y0, x1, y1 = (c + PAD for c in box)
+    w, h = x1 - x0, y1 - y0
+    crops = []
+    for dx, dy, ls in VIEWS:
+        s = math.exp(ls) * peer.context
+        cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
+        crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
+    x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
+    return ((peer.net(x) + peer.net(torch.flip(x, [3]))) / 2)[:, :, 0, 0].numpy()
+
+
+def grid(shifts, scales):
+    """The indices of VIEWS with both shifts in shifts and the scale in scales."""
+    return [VIEWS.index((dx, dy, ls)) for dx in shifts for dy in shifts for ls in scales]
+
+
+def pick(p, idx, share=False):
+    """p(dress) at the most item-like of the views idx (or, with share,
+    p(dress) / p(any item) there)."""
+    item = 1 - p[idx, -1]
+    j = idx[int(np.argmax(item))]
+    if share:
+        return float(p[j, DRESS] / max(1 - p[j, -1], 1e-9))
+    return float(p[j, DRESS])
+
+
+def soft(p, idx, k):
+    """p(dress) over views idx, each weighted by its item-ness to the k."""
+    w = (1 - p[idx, -1]) ** k
+    return float((w * p[idx, DRESS]).sum() / max(w.sum(), 1e-12))
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    torch.set_grad_enabled(False)
+    peer = PeerModel(sys.argv[1])
+    kept, truth = [], {}
+    for s in sys.argv[3:]:
+        name = os.path.basename(os.path.normpath(s))
+        family = name.rstrip("0123456789")
+        for t in jsonl(os.path.join(s, "truth.jsonl")):
+            truth[(name, t["image"])] = (family, [o["box"] for o in t["objects"] if o["class"] == DRESS])
+        for rec in jsonl(os.path.join(sys.argv[2], name + ".jsonl")):
+            image = os.path.basename(rec["image"])
+            photo = Image.open(os.path.join(s, image)).convert("L")
+            padded = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
+            padded.paste(photo, (PAD, PAD))
+            for d in rec["detections"]:
+                if d["score"] >= FLOOR:
+                    kept.append(((name, image), d["box"], d["score"], probabilities(peer, padded, d["box"])))
+    near, far = grid((-0.075, 0, 0.075), (-0.12, 0, 0.12)), grid((-0.15, -0.075, 0, 0.075, 0.15), SCALES)
+    shifted = grid((-0.15, -0.075, 0, 0.075, 0.15), (0,))
+    near_shifts, scales = grid((-0.075, 0, 0.075), (0,)), grid((0,), (-0.12, 0, 0.12))
+    seven = [VIEWS.index(v) for v in [(0, 0, 0), (-0.05, 0, 0), (0.05, 0, 0), (0, -0.05, 0), (0, 0.05, 0), (0, 0, -0.12), (0, 0, 0.12)]]
+    small = grid((-0.05, 0, 0.05), (-0.12, 0, 0.12))
+    variants = {
+        "the scan as it is": None,
+        "the box alone (the defaults again)": lambda p: float(p[0, DRESS]),
+        "most item-like of 3x3x3 (0.075, 0.12)": lambda p: pick(p, near),
+        "most item-like of 5x5x5 (0.15, 0.24)": lambda p: pick(p, far),
+        "most item-like of 5x5 shifts (0.15)": lambda p: pick(p, shifted),
+        "dress share there, 3x3x3": lambda p: pick(p, near, True),
+        "dress share there, 5x5x5": lambda p: pick(p, far, True),
+        "item-weighted mean, 3x3x3, k 8": lambda p: soft(p, near, 8),
+        "item-weighted mean, 5x5x5, k 8": lambda p: soft(p, far, 8),
+        "mean of 3x3x3": lambda p: float(p[near, DRESS].mean()),
+        "least of 3x3x3": lambda p: float(p[near, DRESS].min()),
+        "least of the 7 views": lambda p: float(p[seven, DRESS].min()),
+        "mean of the 7 views": lambda p: float(p[seven, DRESS].mean()),
+        "least of 3x3 shifts (0.075)": lambda p: float(p[near_shifts, DRESS].min()),
+        "mean of 3x3 shifts (0.075)": lambda p: float(p[near_shifts, DRESS].mean()),
+        "least of 3 scales (0.12)": lambda p: float(p[scales, DRESS].min()),
+        "least of 3x3x3 at shift 0.05": lambda p: float(p[small, DRESS].min()),
+        "25th percentile of 3x3x3": lambda p: float(np.percentile(p[near, DRESS], 25)),
+        "mean of the lower half of 3x3x3": lambda p: float(np.sort(p[near, DRESS])[:13].mean()),
+    }
+    families = sorted({fam for fam, _ in truth.values()})
+    print(f"{len(truth)} images, {len(kept)} boxes scored >= {FLOOR}, {len(VIEWS)} views each; "
+          f"recall at <= 0.1 FP/image, pooled then " + ", ".join(families))
+    for label, v in variants.items():
+        figures = [score_all(v, kept, truth, fam) for fam in [None] + families]
+        print(f"  {label:40s} " + "  ".join(f"{x:.4f}" for x in figures))
+
+
+def score_all(variant, kept, truth, family=None):
+    """Recall at <= 0.1 FP/image with each box rescored sqrt(s variant(p))
+    (variant None: the scan's own score)."""
+    by_image = {}
+    for key, box, score, p in kept:
+        if variant is not None:
+            s = score ** 2 / max(float(p[0, DRESS]), 1e-9)
+            score = math.sqrt(s * variant(p))
+        by_image.setdefault(key, []).append((score, box))
+    ev, images, dresses = [], 0, 0
+    for key, (fam, truthboxes) in truth.items():
+        if family and fam != family:
+            continue
+        images, dresses, used = images + 1, dresses + len(truthboxes), set()
+        for sc, box in sorted(by_image.get(key, []), key=lambda e: -e[0]):
+            hits = [(iou(box, b), j) for j, b in enumerate(truthboxes) if j not in used and iou(box, b) >= 0.5]
+            if hits:
+                used.add(max(hits)[1])
+            ev.append((sc, bool(hits)))
+    return recall(ev, images, dresses)
+
+
+if __name__ == "__main__":
+    main()
