@@ -21,15 +21,13 @@ name's letters), as verifier_views.py scores its variants (no second NMS).
 """
 import itertools
 import math
-import os
 import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ladder import iou, jsonl, recall
 from peermodel import PeerModel
+from verifier_views import boxes, score_all
 
 DRESS = 3
 FLOOR = 0.3
@@ -78,20 +76,7 @@ def main():
         sys.exit(__doc__)
     torch.set_grad_enabled(False)
     peer = PeerModel(sys.argv[1])
-    kept, truth = [], {}
-    for s in sys.argv[3:]:
-        name = os.path.basename(os.path.normpath(s))
-        family = name.rstrip("0123456789")
-        for t in jsonl(os.path.join(s, "truth.jsonl")):
-            truth[(name, t["image"])] = (family, [o["box"] for o in t["objects"] if o["class"] == DRESS])
-        for rec in jsonl(os.path.join(sys.argv[2], name + ".jsonl")):
-            image = os.path.basename(rec["image"])
-            photo = Image.open(os.path.join(s, image)).convert("L")
-            padded = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
-            padded.paste(photo, (PAD, PAD))
-            for d in rec["detections"]:
-                if d["score"] >= FLOOR:
-                    kept.append(((name, image), d["box"], d["score"], probabilities(peer, padded, d["box"])))
+    kept, truth = boxes(peer, sys.argv[2], sys.argv[3:], probabilities)
     near, far = grid((-0.075, 0, 0.075), (-0.12, 0, 0.12)), grid((-0.15, -0.075, 0, 0.075, 0.15), SCALES)
     shifted = grid((-0.15, -0.075, 0, 0.075, 0.15), (0,))
     near_shifts, scales = grid((-0.075, 0, 0.075), (0,)), grid((0,), (-0.12, 0, 0.12))
@@ -122,30 +107,10 @@ def main():
     print(f"{len(truth)} images, {len(kept)} boxes scored >= {FLOOR}, {len(VIEWS)} views each; "
           f"recall at <= 0.1 FP/image, pooled then " + ", ".join(families))
     for label, v in variants.items():
-        figures = [score_all(v, kept, truth, fam) for fam in [None] + families]
+        # Each box's score becomes sqrt(s variant(p)); None keeps the scan's.
+        rescored = (lambda score, s, p: score) if v is None else (lambda score, s, p, v=v: math.sqrt(s * v(p)))
+        figures = [score_all(rescored, kept, truth, fam) for fam in [None] + families]
         print(f"  {label:40s} " + "  ".join(f"{x:.4f}" for x in figures))
-
-
-def score_all(variant, kept, truth, family=None):
-    """Recall at <= 0.1 FP/image with each box rescored sqrt(s variant(p))
-    (variant None: the scan's own score)."""
-    by_image = {}
-    for key, box, score, p in kept:
-        if variant is not None:
-            s = score ** 2 / max(float(p[0, DRESS]), 1e-9)
-            score = math.sqrt(s * variant(p))
-        by_image.setdefault(key, []).append((score, box))
-    ev, images, dresses = [], 0, 0
-    for key, (fam, truthboxes) in truth.items():
-        if family and fam != family:
-            continue
-        images, dresses, used = images + 1, dresses + len(truthboxes), set()
-        for sc, box in sorted(by_image.get(key, []), key=lambda e: -e[0]):
-            hits = [(iou(box, b), j) for j, b in enumerate(truthboxes) if j not in used and iou(box, b) >= 0.5]
-            if hits:
-                used.add(max(hits)[1])
-            ev.append((sc, bool(hits)))
-    return recall(ev, images, dresses)
 
 
 if __name__ == "__main__":

@@ -38,15 +38,17 @@ def probabilities(peer, img, box):
     w, h = x1 - x0, y1 - y0
     crops = []
     for dx, dy, s in VIEWS:
+        s *= peer.context  # the box with the surroundings the verifier was trained to see
         cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
         crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
     x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
     return ((peer.net(x) + peer.net(torch.flip(x, [3]))) / 2)[:, :, 0, 0].numpy()
 
 
-def boxes(peer, scandir, sets):
+def boxes(peer, scandir, sets, at_views=probabilities):
     """Each box scored FLOOR or more as (image key, box, score, probabilities
-    at the views), and each image's (family, dress boxes)."""
+    at the views, as at_views reads them), and each image's (family, dress
+    boxes)."""
     out, truth = [], {}
     for s in sets:
         name = os.path.basename(os.path.normpath(s))
@@ -60,7 +62,7 @@ def boxes(peer, scandir, sets):
             padded.paste(photo, (PAD, PAD))
             for d in rec["detections"]:
                 if d["score"] >= FLOOR:
-                    out.append(((name, image), d["box"], d["score"], probabilities(peer, padded, d["box"])))
+                    out.append(((name, image), d["box"], d["score"], at_views(peer, padded, d["box"])))
     return out, truth
 
 
