@@ -122,7 +122,7 @@ func TestViewBoxes(t *testing.T) {
 	}
 	for _, n := range []int{-1, 2, 3, 9} {
 		_, err := verifierViews(n)
-		require.ErrorContains(t, err, "want 1, 5 or 7")
+		require.ErrorContains(t, err, "want 1, 5, 7 or 27")
 	}
 }
 
@@ -215,8 +215,6 @@ func TestViewGrid(t *testing.T) {
 	for _, w := range seven {
 		assert.True(t, seen[w.at(box)], "view %+v of the seven is in the grid", w)
 	}
-	_, err = verifierViews(9)
-	assert.ErrorContains(t, err, "9 views: want 1, 5, 7 or 27")
 }
 
 func TestPoolNames(t *testing.T) {

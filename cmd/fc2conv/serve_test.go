@@ -37,7 +37,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"--verifier", "/nonexistent/v.safetensors"}, "--verifier /nonexistent/v.safetensors: "},
 		{[]string{"--verifier", logitsModel(t)}, "--verifier: its last layer"},
 		{[]string{"--verifier-weight", "1"}, "--verifier-weight: weight 1 out of range (0,1)"},
-		{[]string{"--verifier-views", "3"}, "--verifier-views: 3 views: want 1, 5 or 7"},
+		{[]string{"--verifier-views", "3"}, "--verifier-views: 3 views: want 1, 5, 7 or 27"},
+		{[]string{"--verifier-pool", "median"}, `--verifier-pool: pool "median": want mean, max or min`},
 		{[]string{"--verifier", "none", "--verifier-views", "5"}, "--verifier-views: set without a verifier"},
 	} {
 		code, _, stderr := runCLI(append([]string{"serve", "--addr", "127.0.0.1:0"}, c.args...)...)
