@@ -10,8 +10,8 @@ pair and VERIFIER at equal weight, --threshold 0.05); VERIFIER is that
 verifier's converted file, run in PyTorch as peermodel.py says, each box
 shown with the context its input spec stores. For each box scored 0.3 or
 more the verifier's class probabilities are read on a grid of views (the
-box's centre moved by up to SHIFT of its side each way, its sides scaled
-by up to exp(+-SCALE)). The scan's own score s is recovered as
+box's centre moved by SHIFTS of its side each way, its sides scaled by
+exp(SCALES)); each variant reads the part of the grid it names. The scan's own score s is recovered as
 score^2 / p(box). A variant takes p(dress) from the view the verifier
 finds most item-like (1 - p(no item), its last class): on a garment the
 scan's box is the most dress-like of many windows, and the view that
@@ -27,27 +27,16 @@ import numpy as np
 import torch
 
 from peermodel import PeerModel
-from verifier_views import boxes, score_all
+from verifier_views import DRESS, FLOOR, boxes, probabilities, score_all
 
-DRESS = 3
-FLOOR = 0.3
-PAD = 800
 SHIFTS = (-0.15, -0.075, -0.05, 0, 0.05, 0.075, 0.15)
 SCALES = (-0.24, -0.12, 0, 0.12, 0.24)  # logs of the side's factor
 VIEWS = [(0, 0, 0)] + [v for v in itertools.product(SHIFTS, SHIFTS, SCALES) if v != (0, 0, 0)]
 
 
-def probabilities(peer, img, box):
+def at_views(peer, img, box):
     """Class probabilities, mirror averaged, at each of VIEWS of box."""
-    x0, y0, x1, y1 = (c + PAD for c in box)
-    w, h = x1 - x0, y1 - y0
-    crops = []
-    for dx, dy, ls in VIEWS:
-        s = math.exp(ls) * peer.context
-        cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
-        crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
-    x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
-    return ((peer.net(x) + peer.net(torch.flip(x, [3]))) / 2)[:, :, 0, 0].numpy()
+    return probabilities(peer, img, box, [(dx, dy, math.exp(ls)) for dx, dy, ls in VIEWS])
 
 
 def grid(shifts, scales):
@@ -76,7 +65,7 @@ def main():
         sys.exit(__doc__)
     torch.set_grad_enabled(False)
     peer = PeerModel(sys.argv[1])
-    kept, truth = boxes(peer, sys.argv[2], sys.argv[3:], probabilities)
+    kept, truth = boxes(peer, sys.argv[2], sys.argv[3:], at_views)
     near, far = grid((-0.075, 0, 0.075), (-0.12, 0, 0.12)), grid((-0.15, -0.075, 0, 0.075, 0.15), SCALES)
     shifted = grid((-0.15, -0.075, 0, 0.075, 0.15), (0,))
     near_shifts, scales = grid((-0.075, 0, 0.075), (0,)), grid((0,), (-0.12, 0, 0.12))

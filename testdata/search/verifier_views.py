@@ -32,12 +32,13 @@ E = math.exp(0.12)
 VIEWS = [(0, 0, 1), (-0.05, 0, 1), (0.05, 0, 1), (0, -0.05, 1), (0, 0.05, 1), (0, 0, 1 / E), (0, 0, E)]
 
 
-def probabilities(peer, img, box):
-    """The verifier's class probabilities, mirror averaged, at each view of box."""
+def probabilities(peer, img, box, views=VIEWS):
+    """The verifier's class probabilities, mirror averaged, at each of views
+    (centre moves and side factors) of box."""
     x0, y0, x1, y1 = (c + PAD for c in box)
     w, h = x1 - x0, y1 - y0
     crops = []
-    for dx, dy, s in VIEWS:
+    for dx, dy, s in views:
         s *= peer.context  # the box with the surroundings the verifier was trained to see
         cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
         crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
