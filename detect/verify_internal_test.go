@@ -202,10 +202,8 @@ func TestViewGrid(t *testing.T) {
 		cx, cy := (b[0]+b[2])/2, (b[1]+b[3])/2
 		scale := (b[2] - b[0]) / 20
 		assert.InDelta(t, scale, (b[3]-b[1])/40, 1e-12, "one scale for both sides")
-		var steps [3]int
-		for i, x := range []float64{(cx - 20) / (20 * ViewShift), (cy - 40) / (40 * ViewShift), math.Log(scale) / ViewScale} {
-			steps[i] = int(math.Round(x))
-			assert.InDelta(t, float64(steps[i]), x, 1e-9, "view %+v: a step of the grid", w)
+		for _, x := range []float64{(cx - 20) / (20 * ViewShift), (cy - 40) / (40 * ViewShift), math.Log(scale) / ViewScale} {
+			assert.InDelta(t, math.Round(x), x, 1e-9, "view %+v: a step of the grid", w)
 			assert.LessOrEqual(t, math.Abs(x), 1+1e-9, "view %+v", w)
 		}
 	}
