@@ -45,7 +45,8 @@ func Convert(net *nn.Network) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: %w", err)
 	}
-	out := &nn.Network{Input: net.Input, Labels: net.Labels, Positive: net.Positive, Threshold: net.Threshold}
+	out := &nn.Network{Input: net.Input, Labels: net.Labels, Positive: net.Positive, Threshold: net.Threshold,
+		Views: net.Views, ViewPool: net.ViewPool}
 	res := &Result{Network: out}
 	var flat *nn.Flatten // the Flatten the next Dense reads from, if any
 	var flatIn nn.Shape  // the map shape that Flatten saw

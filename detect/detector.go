@@ -97,8 +97,8 @@ type Options struct {
 	// Positive class.
 	VerifierClass *int
 	// VerifierViews is how many boxes around each box the verifier is
-	// shown, its p being pooled over them by VerifierPool: 0 or 1, the box
-	// alone; 5, also the box moved by ViewShift of its side left, right,
+	// shown, its p being pooled over them by VerifierPool: 0, the
+	// verifier's own (nn.Network.Views, else 1); 1, the box alone; 5, also the box moved by ViewShift of its side left, right,
 	// up and down; 7, also the box scaled by exp(±ViewScale) about its
 	// centre; 27, every box of the grid of centres moved by −ViewShift, 0
 	// or +ViewShift each way and sides scaled by exp(−ViewScale), 1 or
@@ -107,8 +107,9 @@ type Options struct {
 	// its training windows.
 	VerifierViews int
 	// VerifierPool is how the views' p (each mirror averaged) make the
-	// box's: their mean (PoolMean, the zero value), the largest or the
-	// least. Max and min need VerifierViews 5, 7 or 27.
+	// box's: the verifier's own (PoolDefault, the zero value; see
+	// VerifierScoring), their mean, the largest or the least. Max and min
+	// need VerifierViews 5, 7 or 27.
 	VerifierPool Pool
 	// VerifierWeight is w in a verified box's score s^(1−w)·p^w, s the
 	// scan's score and p the verifier's; 0 means DefaultVerifierWeight,
@@ -282,30 +283,16 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 		if d.class != d.net.Positive && opt.VerifierClass == nil {
 			return optErr("Class", "class %d (the positive class is %d): %w", d.class, d.net.Positive, ErrUnverifiedClass)
 		}
-		v, err := newVerifier(opt.Verifier, opt.VerifierClass, opt.Threads)
+		v, err := verifierOf(opt)
 		if err != nil {
-			return optErr("Verifier", "%w", err)
+			return err
 		}
-		if v.views, err = verifierViews(opt.VerifierViews); err != nil {
-			return optErr("VerifierViews", "%w", err)
-		}
-		if err := opt.VerifierPool.check(len(v.views)); err != nil {
-			return optErr("VerifierPool", "%w", err)
-		}
-		v.pool = opt.VerifierPool
-		if opt.VerifierWeight == 0 {
-			opt.VerifierWeight = DefaultVerifierWeight
-		}
-		if !(opt.VerifierWeight > 0 && opt.VerifierWeight < 1) {
-			return optErr("VerifierWeight", "weight %v out of range (0,1)", opt.VerifierWeight)
-		}
-		v.weight = opt.VerifierWeight
 		d.verifier = v
 	} else if opt.VerifierClass != nil {
 		return optErr("VerifierClass", "set without a verifier")
 	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
 		return optErr("VerifierViews", "set without a verifier")
-	} else if opt.VerifierPool != PoolMean {
+	} else if opt.VerifierPool != PoolDefault {
 		return optErr("VerifierPool", "set without a verifier")
 	} else if opt.VerifierWeight != 0 {
 		return optErr("VerifierWeight", "set without a verifier")

@@ -90,8 +90,12 @@ func verifierViews(n int) ([]view, error) {
 type Pool int
 
 const (
+	// PoolDefault, the zero value, is the verifier's own pool
+	// (nn.Network.ViewPool) when it is shown more than one view, else
+	// the mean.
+	PoolDefault Pool = iota
 	// PoolMean is the mean of the views' p.
-	PoolMean Pool = iota
+	PoolMean
 	// PoolMax is the largest: the view that frames the item best.
 	PoolMax
 	// PoolMin is the least: a box is as dress-like as its least
@@ -101,18 +105,23 @@ const (
 	PoolMin
 )
 
-// poolNames are the pools' names, as ParsePool reads them.
-var poolNames = [...]string{PoolMean: "mean", PoolMax: "max", PoolMin: "min"}
+// poolNames are the pools' names, as ParsePool reads them and
+// nn.Network.ViewPool stores them ("" is the default).
+var poolNames = [...]string{PoolDefault: "", PoolMean: "mean", PoolMax: "max", PoolMin: "min"}
 
-// String returns the pool's name: mean, max or min.
+// String returns the pool's name: mean, max, min, or default.
 func (p Pool) String() string {
-	if p < 0 || int(p) >= len(poolNames) {
+	switch {
+	case p == PoolDefault:
+		return "default"
+	case p < 0 || int(p) >= len(poolNames):
 		return fmt.Sprintf("Pool(%d)", int(p))
 	}
 	return poolNames[p]
 }
 
-// ParsePool returns the pool named name: mean, max or min.
+// ParsePool returns the pool named name: mean, max or min, or
+// PoolDefault for "".
 func ParsePool(name string) (Pool, error) {
 	for p, n := range poolNames {
 		if n == name {
@@ -125,7 +134,7 @@ func ParsePool(name string) (Pool, error) {
 // check reports why p cannot pool n views, or nil.
 func (p Pool) check(n int) error {
 	switch {
-	case p < 0 || int(p) >= len(poolNames):
+	case p <= PoolDefault || int(p) >= len(poolNames):
 		return fmt.Errorf("%v: want PoolMean, PoolMax or PoolMin", p)
 	case p != PoolMean && n == 1:
 		return fmt.Errorf("the %s p of one view is its mean: it needs 5, 7 or 27 views", p)
@@ -133,7 +142,39 @@ func (p Pool) check(n int) error {
 	return nil
 }
 
-// at is box seen through v.
+// VerifierScoring returns how opt's verifier scores each box: its
+// VerifierViews and VerifierPool, each where zero the verifier's own
+// (nn.Network.Views and ViewPool, with which its threshold was chosen),
+// else the box alone and the mean. The error names the option, or the
+// verifier's stored value, that cannot be used.
+func VerifierScoring(opt Options) (views int, pool Pool, err error) {
+	views, pool = opt.VerifierViews, opt.VerifierPool
+	own, ownPool := 0, ""
+	if opt.Verifier != nil {
+		own, ownPool = opt.Verifier.Views, opt.Verifier.ViewPool
+	}
+	if views == 0 {
+		views = max(own, 1)
+		if _, err := verifierViews(views); err != nil {
+			return 0, 0, optErr("Verifier", "its stored views: %w", err)
+		}
+	} else if _, err := verifierViews(views); err != nil {
+		return 0, 0, optErr("VerifierViews", "%w", err)
+	}
+	if pool == PoolDefault {
+		pool = PoolMean
+		if views > 1 && ownPool != "" {
+			if pool, err = ParsePool(ownPool); err != nil {
+				return 0, 0, optErr("Verifier", "its stored view pool: %w", err)
+			}
+		}
+	}
+	if err := pool.check(views); err != nil {
+		return 0, 0, optErr("VerifierPool", "%w", err)
+	}
+	return views, pool, nil
+}
+
 func (v view) at(box [4]float64) [4]float64 {
 	if v == boxItself {
 		return box // exactly, not rebuilt from its centre
@@ -193,15 +234,56 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	return v, nil
 }
 
+// verifierOf builds opt's verifier, its scoring resolved by
+// VerifierScoring, or says which option it cannot use.
+func verifierOf(opt Options) (*verifier, error) {
+	v, err := newVerifier(opt.Verifier, opt.VerifierClass, opt.Threads)
+	if err != nil {
+		return nil, optErr("Verifier", "%w", err)
+	}
+	n, pool, err := VerifierScoring(opt)
+	if err != nil {
+		return nil, err
+	}
+	if v.views, err = verifierViews(n); err != nil {
+		return nil, optErr("VerifierViews", "%w", err)
+	}
+	v.pool = pool
+	if opt.VerifierWeight == 0 {
+		opt.VerifierWeight = DefaultVerifierWeight
+	}
+	if !(opt.VerifierWeight > 0 && opt.VerifierWeight < 1) {
+		return nil, optErr("VerifierWeight", "weight %v out of range (0,1)", opt.VerifierWeight)
+	}
+	v.weight = opt.VerifierWeight
+	return v, nil
+}
+
 // rescore sets each detection's score to VerifiedScore of its own and
-// the verifier's p(class) of the image under its box: pooled by v.pool
-// over v.views, each mirror averaged unless noFlip. A box the verifier
-// scores NaN gets a NaN score, for the caller to drop and count, as the
-// scan's own non-finite cells are.
+// the verifier's p(class) of the image under its box (see p). A box the
+// verifier scores NaN gets a NaN score, for the caller to drop and count,
+// as the scan's own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil
 	}
+	boxes := make([][4]float64, len(dets))
+	for i := range dets {
+		boxes[i] = dets[i].Box
+	}
+	ps, err := v.p(img, boxes, noFlip)
+	if err != nil {
+		return err
+	}
+	for i, p := range ps {
+		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
+	}
+	return nil
+}
+
+// p returns the verifier's p(class) of the image under each box: pooled
+// by v.pool over v.views, each mirror averaged unless noFlip.
+func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float64, error) {
 	src := asNRGBA(img)
 	e := v.engines.Get().(*nn.Engine)
 	defer v.engines.Put(e)
@@ -212,17 +294,18 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 	if noFlip {
 		passes = 1
 	}
-	for i := range dets {
+	ps := make([]float64, len(boxes))
+	for i, box := range boxes {
 		sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
 		for _, w := range v.views {
-			v.crop(in, src, w.at(dets[i].Box))
+			v.crop(in, src, w.at(box))
 			pv := 0.0
 			for pass := range passes {
 				if pass == 1 {
 					mirrorRows(in, v.win.W) // the same crop, mirrored
 				}
 				if _, err := e.ForwardInto(out, in, shape); err != nil {
-					return fmt.Errorf("box %d: %w", i, err)
+					return nil, fmt.Errorf("box %d: %w", i, err)
 				}
 				pv += float64(out[v.class])
 				sum += float64(out[v.class]) // in the order the mean always summed
@@ -235,16 +318,63 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 				least = pv
 			}
 		}
-		p := sum / float64(passes*len(v.views))
+		ps[i] = sum / float64(passes*len(v.views))
 		switch v.pool {
 		case PoolMax:
-			p = best / float64(passes)
+			ps[i] = best / float64(passes)
 		case PoolMin:
-			p = least / float64(passes)
+			ps[i] = least / float64(passes)
 		}
-		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
 	}
-	return nil
+	return ps, nil
+}
+
+// A BoxVerifier is a detector's second stage on its own: the p a
+// Detector with the same Options would combine with each box's scan
+// score. Evaluation uses it to score items as a scan scores boxes. It is
+// safe for concurrent use.
+type BoxVerifier struct {
+	v      *verifier
+	noFlip bool
+}
+
+// NewBoxVerifier builds opt's verifier (Options.Verifier, VerifierClass,
+// VerifierViews, VerifierPool, NoFlip and Threads; the rest is ignored).
+func NewBoxVerifier(opt Options) (*BoxVerifier, error) {
+	if opt.Verifier == nil {
+		return nil, fmt.Errorf("detect: box verifier: %w", optErr("Verifier", "not set"))
+	}
+	v, err := verifierOf(opt)
+	if err != nil {
+		return nil, fmt.Errorf("detect: box verifier: %w", err)
+	}
+	return &BoxVerifier{v: v, noFlip: opt.NoFlip}, nil
+}
+
+// Scores returns the verifier's p of the image under each box (x1, y1,
+// x2, y2 in pixels from img's top left corner), pooled over its views;
+// NaN where the network gives NaN. A box must have a positive width and
+// height and lie within the image grown by its own size on every side.
+func (b *BoxVerifier) Scores(img image.Image, boxes [][4]float64) ([]float64, error) {
+	if img == nil {
+		return nil, errors.New("detect: box verifier: image is nil")
+	}
+	r := img.Bounds()
+	if err := checkSize(r.Dx(), r.Dy()); err != nil {
+		return nil, fmt.Errorf("detect: box verifier: %w", err)
+	}
+	w, h := float64(r.Dx()), float64(r.Dy())
+	for i, box := range boxes {
+		// The negated tests also refuse NaN.
+		if !(box[0] < box[2] && box[1] < box[3] && box[0] >= -w && box[2] <= 2*w && box[1] >= -h && box[3] <= 2*h) {
+			return nil, fmt.Errorf("detect: box verifier: box %d %v: want x1 < x2, y1 < y2, within [%g,%g]×[%g,%g]", i, box, -w, 2*w, -h, 2*h)
+		}
+	}
+	ps, err := b.v.p(img, boxes, b.noFlip)
+	if err != nil {
+		return nil, fmt.Errorf("detect: box verifier: %w", err)
+	}
+	return ps, nil
 }
 
 // crop writes the normalised window the verifier is shown for box (the

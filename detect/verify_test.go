@@ -124,7 +124,10 @@ func TestVerifierOptionErrors(t *testing.T) {
 		{"max without verifier", "VerifierPool", "without a verifier", detect.Options{VerifierPool: detect.PoolMax}},
 		{"max of one view", "VerifierPool", "it needs 5, 7 or 27 views", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierPool: detect.PoolMax}},
 		{"min of one view", "VerifierPool", "the min p of one view", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 1, VerifierPool: detect.PoolMin}},
-		{"unknown pool", "VerifierPool", "Pool(3): want", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 27, VerifierPool: 3}},
+		{"unknown pool", "VerifierPool", "Pool(4): want", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 27, VerifierPool: 4}},
+		{"stored views not offered", "Verifier", "its stored views: 6 views: want 1, 5, 7 or 27", detect.Options{Verifier: withViews(brightnessVerifier(t, 0, 0, 0), 6, "")}},
+		{"stored pool unknown", "Verifier", `invalid network: view pool "median"`, detect.Options{Verifier: withViews(brightnessVerifier(t, 0, 0, 0), 5, "median")}},
+		{"mean without verifier", "VerifierPool", "without a verifier", detect.Options{VerifierPool: detect.PoolMean}},
 		{"27 views without verifier", "VerifierViews", "without a verifier", detect.Options{VerifierViews: 27}},
 		{"weight without verifier", "VerifierWeight", "without a verifier", detect.Options{VerifierWeight: 0.7}},
 		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
@@ -140,6 +143,87 @@ func TestVerifierOptionErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), c.msg)
 		})
 	}
+}
+
+// withViews is net with the views it stores for a detector to show it.
+func withViews(net *nn.Network, views int, pool string) *nn.Network {
+	net.Views, net.ViewPool = views, pool
+	return net
+}
+
+// TestVerifierOwnScoring: a verifier that stores its views and pool is
+// shown them when the options leave them zero, as its threshold was
+// chosen for them; options that name others win.
+func TestVerifierOwnScoring(t *testing.T) {
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	scoreWith := func(opt detect.Options) float64 {
+		t.Helper()
+		opt.Threshold = 0.01
+		d, err := detect.New(squareFCN(t), opt)
+		require.NoError(t, err)
+		res, err := d.Detect(img)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Detections)
+		return res.Detections[0].Score
+	}
+	plain := func() *nn.Network { return brightnessVerifier(t, 0.05, 0, 0) }
+	alone := scoreWith(detect.Options{Verifier: plain()})
+	least := scoreWith(detect.Options{Verifier: plain(), VerifierViews: 27, VerifierPool: detect.PoolMin})
+	largest := scoreWith(detect.Options{Verifier: plain(), VerifierViews: 27, VerifierPool: detect.PoolMax})
+	require.Less(t, least, alone, "the views off the white square are darker")
+	require.Less(t, alone, largest+1e-12)
+
+	assert.Equal(t, least, scoreWith(detect.Options{Verifier: withViews(plain(), 27, "min")}), "its own views and pool")
+	assert.Equal(t, largest, scoreWith(detect.Options{Verifier: withViews(plain(), 27, "min"), VerifierPool: detect.PoolMax}), "the option's pool")
+	assert.Equal(t, alone, scoreWith(detect.Options{Verifier: withViews(plain(), 27, "min"), VerifierViews: 1}), "one view is its own mean")
+
+	views, pool, err := detect.VerifierScoring(detect.Options{Verifier: withViews(plain(), 27, "min")})
+	require.NoError(t, err)
+	assert.Equal(t, 27, views)
+	assert.Equal(t, detect.PoolMin, pool)
+	views, pool, err = detect.VerifierScoring(detect.Options{Verifier: withViews(plain(), 27, "min"), VerifierViews: 7})
+	require.NoError(t, err)
+	assert.Equal(t, 7, views)
+	assert.Equal(t, detect.PoolMin, pool, "its own pool over the option's views")
+	views, pool, err = detect.VerifierScoring(detect.Options{Verifier: plain()})
+	require.NoError(t, err)
+	assert.Equal(t, 1, views)
+	assert.Equal(t, detect.PoolMean, pool)
+}
+
+// TestBoxVerifier: a BoxVerifier gives the p a detector with the same
+// options combines with the scan's score.
+func TestBoxVerifier(t *testing.T) {
+	img := blackWithSquare(40, 32, 12, 20, 8)
+	opt := detect.Options{Verifier: withViews(brightnessVerifier(t, 0.05, 0, 0), 27, "min"), Threshold: 0.01}
+	d, err := detect.New(squareFCN(t), opt)
+	require.NoError(t, err)
+	res, err := d.Detect(img)
+	require.NoError(t, err)
+	require.Len(t, res.Detections, 1)
+	det := res.Detections[0]
+
+	bv, err := detect.NewBoxVerifier(opt)
+	require.NoError(t, err)
+	ps, err := bv.Scores(img, [][4]float64{det.Box, {0, 0, 8, 8}})
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.InDelta(t, det.Score, detect.VerifiedScore(1, ps[0], 0.5), 1e-6, "the scan scores the square 1 (to float32)")
+	assert.Less(t, ps[1], ps[0], "a black corner is less white")
+
+	for _, bad := range [][4]float64{{8, 0, 8, 8}, {0, math.NaN(), 8, 8}, {0, 0, 1e9, 8}, {-100, 0, 8, 8}} {
+		_, err := bv.Scores(img, [][4]float64{bad})
+		assert.ErrorContains(t, err, "box verifier: box 0", "%v", bad)
+	}
+	_, err = bv.Scores(nil, nil)
+	assert.ErrorContains(t, err, "image is nil")
+	_, err = detect.NewBoxVerifier(detect.Options{})
+	var oe *detect.OptionError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, "Verifier", oe.Option)
+	_, err = detect.NewBoxVerifier(detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3})
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, "VerifierViews", oe.Option)
 }
 
 // TestClassOtherThanPositive: stored thresholds and a verifier are for the

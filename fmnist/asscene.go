@@ -55,3 +55,15 @@ func (s *Set) InContext(k float64) (*Set, error) {
 	}
 	return out, nil
 }
+
+// OnBlack returns item i in the middle of a black image with margin
+// pixels on every side, and the item's box in it (x1, y1, x2, y2): what
+// a scan's box on the item shows a verifier, with room for its views.
+func (s *Set) OnBlack(i, margin int) (*image.Gray, [4]float64) {
+	img := image.NewGray(image.Rect(0, 0, s.Cols+2*margin, s.Rows+2*margin))
+	for y := range s.Rows {
+		copy(img.Pix[(margin+y)*img.Stride+margin:], s.Images[i][y*s.Cols:(y+1)*s.Cols])
+	}
+	m := float64(margin)
+	return img, [4]float64{m, m, m + float64(s.Cols), m + float64(s.Rows)}
+}

@@ -1,6 +1,7 @@
 package fmnist
 
 import (
+	"image"
 	"math"
 	"testing"
 
@@ -73,4 +74,24 @@ func TestInContext(t *testing.T) {
 	}
 	_, err = set.InContext(9)
 	require.ErrorContains(t, err, "context 9 out of range")
+}
+
+func TestOnBlack(t *testing.T) {
+	item := make([]uint8, 3*2) // 2 rows of 3
+	for i := range item {
+		item[i] = uint8(10 * (i + 1))
+	}
+	set := &Set{Rows: 2, Cols: 3, Labels: []uint8{3}, Images: [][]uint8{item}}
+	img, box := set.OnBlack(0, 4)
+	require.Equal(t, image.Rect(0, 0, 11, 10), img.Bounds())
+	assert.Equal(t, [4]float64{4, 4, 7, 6}, box)
+	for y := range 10 {
+		for x := range 11 {
+			want := uint8(0)
+			if x >= 4 && x < 7 && y >= 4 && y < 6 {
+				want = item[(y-4)*3+x-4]
+			}
+			require.Equal(t, want, img.GrayAt(x, y).Y, "(%d, %d)", x, y)
+		}
+	}
 }

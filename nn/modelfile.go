@@ -70,6 +70,8 @@ type archDoc struct {
 	Labels    []string          `json:"labels,omitempty"`
 	Positive  int               `json:"positive"`
 	Threshold float64           `json:"threshold,omitempty"`
+	Views     int               `json:"views,omitempty"`
+	ViewPool  string            `json:"view_pool,omitempty"`
 	Layers    []json.RawMessage `json:"layers"`
 }
 
@@ -110,6 +112,8 @@ func (n *Network) Marshal() ([]byte, error) {
 		Labels:    n.Labels,
 		Positive:  n.Positive,
 		Threshold: n.Threshold,
+		Views:     n.Views,
+		ViewPool:  n.ViewPool,
 	}
 	var ts []namedTensor
 	for _, l := range n.Layers {
@@ -222,6 +226,8 @@ func unmarshal(b []byte, lim Limits) (*Network, error) {
 		Labels:    doc.Labels,
 		Positive:  doc.Positive,
 		Threshold: doc.Threshold,
+		Views:     doc.Views,
+		ViewPool:  doc.ViewPool,
 	}
 	if err := net.validateSpec(len(doc.Layers)); err != nil {
 		return nil, err

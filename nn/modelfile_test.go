@@ -46,6 +46,8 @@ func handBuilt() *nn.Network {
 		Labels:    []string{"other", "dress"},
 		Positive:  1,
 		Threshold: 0.625,
+		Views:     27,
+		ViewPool:  "min",
 	}
 	nntest.Randomize(net, rand.New(rand.NewSource(42)))
 	return net
@@ -113,6 +115,8 @@ func assertSameNetwork(t *testing.T, want, got *nn.Network, rng *rand.Rand) {
 	assert.Equal(t, want.Labels, got.Labels)
 	assert.Equal(t, want.Positive, got.Positive)
 	assert.Equal(t, math.Float64bits(want.Threshold), math.Float64bits(got.Threshold), "threshold")
+	assert.Equal(t, want.Views, got.Views, "views")
+	assert.Equal(t, want.ViewPool, got.ViewPool, "view pool")
 	require.Len(t, got.Layers, len(want.Layers))
 	for i, l := range want.Layers {
 		g := got.Layers[i]
@@ -618,6 +622,10 @@ func TestModelFileBadFiles(t *testing.T) {
 			[]string{"positive class 2"}},
 		{"threshold out of range", editArch(t, good, func(a map[string]any) { a["threshold"] = 1.5 }), nn.ErrInvalid,
 			[]string{"threshold 1.5"}},
+		{"views out of range", editArch(t, good, func(a map[string]any) { a["views"] = 28 }), nn.ErrInvalid,
+			[]string{"28 views out of range [0,27]"}},
+		{"unknown view pool", editArch(t, good, func(a map[string]any) { a["view_pool"] = "median" }), nn.ErrInvalid,
+			[]string{`view pool "median"`}},
 		{"labels do not match the outputs", editArch(t, good, func(a map[string]any) { a["labels"] = []string{"a", "b", "c"} }), nn.ErrInvalid,
 			[]string{"3 labels for 2 output channels"}},
 		{"zero std", editArch(t, good, func(a map[string]any) { a["input"].(map[string]any)["std"] = []float64{0.2, 0, 0.2} }), nn.ErrInvalid,

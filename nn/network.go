@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // InputSpec describes what the network was trained on: the window it
@@ -48,7 +49,20 @@ type Network struct {
 	// Threshold is the detector's default score threshold for Positive,
 	// chosen on validation scenes; 0 means none was chosen.
 	Threshold float64
+	// Views and ViewPool are how a detector shows this network, as its
+	// verifier, each box by default: how many views of the box (0 or 1,
+	// the box alone) and how their p make the box's ("" or "mean", "max",
+	// "min"). Threshold was chosen for the scores they give, so they
+	// travel with it.
+	Views    int
+	ViewPool string
 }
+
+// MaxViews bounds Network.Views: the detector's largest grid of views.
+const MaxViews = 27
+
+// viewPools are the names Network.ViewPool may hold.
+var viewPools = []string{"", "mean", "max", "min"}
 
 // Limits bound what a network may declare, so that a hostile or corrupt
 // model file cannot make us allocate without end.
@@ -142,6 +156,12 @@ func (n *Network) Validate() error {
 	}
 	if !(n.Threshold >= 0 && n.Threshold <= 1) {
 		return fmt.Errorf("%w: threshold %v out of range [0,1]", ErrInvalid, n.Threshold)
+	}
+	if n.Views < 0 || n.Views > MaxViews {
+		return fmt.Errorf("%w: %d views out of range [0,%d]", ErrInvalid, n.Views, MaxViews)
+	}
+	if !slices.Contains(viewPools, n.ViewPool) {
+		return fmt.Errorf("%w: view pool %q: want mean, max or min", ErrInvalid, n.ViewPool)
 	}
 	if n.Positive < 0 || n.Positive >= out.C {
 		return fmt.Errorf("%w: positive class %d out of range [0,%d)", ErrInvalid, n.Positive, out.C)

@@ -127,6 +127,12 @@ func metadata(net *nn.Network) []*pb.StringStringEntryProto {
 	if s.Context != 0 {
 		put(metaContext, s.Context)
 	}
+	if net.Views != 0 {
+		put(metaViews, net.Views)
+	}
+	if net.ViewPool != "" {
+		put(metaViewPool, net.ViewPool)
+	}
 	if geo, err := net.Geometry(); err == nil {
 		put(metaStride, []int{geo.Stride.H, geo.Stride.W})
 		put(metaField, []int{geo.Field.H, geo.Field.W})

@@ -68,8 +68,10 @@ const (
 	metaLabels    = "fc2conv.labels"
 	metaPositive  = "fc2conv.positive"
 	metaThreshold = "fc2conv.threshold"
-	metaContext   = "fc2conv.context" // nn.InputSpec.Context
-	metaStride    = "fc2conv.stride"  // [h, w], informative
+	metaContext   = "fc2conv.context"   // nn.InputSpec.Context
+	metaViews     = "fc2conv.views"     // nn.Network.Views
+	metaViewPool  = "fc2conv.view_pool" // nn.Network.ViewPool
+	metaStride    = "fc2conv.stride"    // [h, w], informative
 	metaField     = "fc2conv.receptive_field"
 )
 
@@ -188,6 +190,12 @@ func applyOptions(net *nn.Network, meta map[string]string, opt Options) error {
 		}
 	}
 	if err := metaJSON(meta, metaContext, &net.Input.Context); err != nil {
+		return err
+	}
+	if err := metaJSON(meta, metaViews, &net.Views); err != nil {
+		return err
+	}
+	if err := metaJSON(meta, metaViewPool, &net.ViewPool); err != nil {
 		return err
 	}
 	return metaJSON(meta, metaThreshold, &net.Threshold)

@@ -27,6 +27,7 @@ func TestRoundTrip(t *testing.T) {
 		fc.Threshold = 0.75
 		if i%2 == 1 {
 			fc.Input.Context = 1.25
+			fc.Views, fc.ViewPool = 27, "min"
 		}
 		res, err := convert.Convert(fc)
 		require.NoError(t, err)
@@ -37,6 +38,8 @@ func TestRoundTrip(t *testing.T) {
 			require.NoError(t, err, "net %d", i)
 			assert.Equal(t, net.Input, back.Input, "net %d: input spec", i)
 			assert.Equal(t, net.Threshold, back.Threshold)
+			assert.Equal(t, net.Views, back.Views)
+			assert.Equal(t, net.ViewPool, back.ViewPool)
 			assert.Equal(t, net.Positive, back.Positive)
 			assert.Equal(t, net.IsFullyConvolutional(), back.IsFullyConvolutional())
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -441,5 +443,60 @@ func TestEvalAndScenesErrorsNameTheirFlag(t *testing.T) {
 		code, _, stderr := runCLI(tc.args...)
 		assert.Equal(t, tc.code, code, "%v: %s", tc.args, stderr)
 		assert.Contains(t, stderr, tc.want, "%v", tc.args)
+	}
+}
+
+// convert --verifier-views and --verifier-pool store how a detector is to
+// show the converted verifier each box; inspect shows them, and scan
+// uses them unless its own flags say otherwise, naming only those in
+// records.
+func TestConvertStoresVerifierViews(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "models", "verifier.safetensors")
+	out := filepath.Join(dir, "v27.safetensors")
+	code, _, stderr := runCLI("convert", src, "-o", out, "--threshold", "0.4", "--verifier-views", "27", "--verifier-pool", "min")
+	require.Equal(t, exitOK, code, stderr)
+	net, err := nn.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, 27, net.Views)
+	assert.Equal(t, "min", net.ViewPool)
+	assert.Equal(t, 0.4, net.Threshold)
+	code, stdout, stderr := runCLI("inspect", out)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "as a verifier: 27 views of each box, pooled by min (chosen with the threshold)\n")
+	code, stdout, stderr = runCLI("inspect", filepath.Join("..", "..", "testdata", "torch", "chw_softmax.safetensors"))
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stdout, "as a verifier")
+
+	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	scanWith := func(flags ...string) (model, dets string) {
+		t.Helper()
+		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.3"}, flags...)
+		code, stdout, stderr := scanCLI(append(args, scene)...)
+		require.Equal(t, exitOK, code, stderr)
+		var rec struct{ Model string }
+		require.NoError(t, json.Unmarshal([]byte(strings.SplitN(stdout, "\n", 2)[0]), &rec))
+		return rec.Model, fmt.Sprintf("%s", detectionsOf(t, stdout))
+	}
+	plain := filepath.Join("..", "..", "models", "verifier-fcn.safetensors")
+	_, want := scanWith("--verifier", plain, "--verifier-views", "27", "--verifier-pool", "min")
+	model, got := scanWith("--verifier", out)
+	assert.Equal(t, want, got, "the stored views and pool are the defaults")
+	assert.True(t, strings.HasSuffix(model, "v27.safetensors"), model)
+	_, alone := scanWith("--verifier", plain)
+	model, got = scanWith("--verifier", out, "--verifier-views", "1")
+	assert.Equal(t, alone, got, "the flags win")
+	assert.True(t, strings.HasSuffix(model, "v27.safetensors(views 1, mean)"), model)
+	model, _ = scanWith("--verifier", out, "--verifier-pool", "max")
+	assert.True(t, strings.HasSuffix(model, "v27.safetensors(max)"), model)
+
+	for _, c := range []struct{ flags, msg string }{
+		{"--verifier-views 3", "--verifier-views: 3 views: want 1, 5, 7 or 27"},
+		{"--verifier-pool min", "--verifier-pool: the min p of one view is its mean"},
+		{"--verifier-pool median", `--verifier-pool: pool "median": want mean, max or min`},
+	} {
+		code, _, stderr := runCLI(append([]string{"convert", src, "-o", filepath.Join(dir, "bad.safetensors")}, strings.Fields(c.flags)...)...)
+		assert.Equal(t, exitUsage, code, c.flags)
+		assert.Contains(t, stderr, "fc2conv convert: "+c.msg, c.flags)
 	}
 }

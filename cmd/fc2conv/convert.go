@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/fc2conv/fc2conv/convert"
+	"github.com/fc2conv/fc2conv/detect"
 )
 
 func runConvert(args []string, stdout, stderr io.Writer) int {
@@ -16,6 +17,8 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "overwrite -o if it exists")
 	seed := fs.Int64("seed", 1, "seed of the random check inputs")
 	threshold := fs.Float64("threshold", 0, "store this default detection `threshold` in [0,1] in OUT (chosen on validation scenes; see 'eval detect --max-fp'); default: none")
+	views := fs.Int("verifier-views", 0, "store in OUT how many views of each box a detector shows it as its verifier: 1, 5, 7 or 27, as scan --verifier-views (chosen with --threshold); default: none stored, the box alone")
+	pool := fs.String("verifier-pool", "", "store in OUT how a detector pools those views' p: mean, max or min, as scan --verifier-pool (max and min need --verifier-views 5, 7 or 27); default: none stored, the mean")
 	pre := addONNXFlags(fs, true)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -26,6 +29,16 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	if isSet(fs, "threshold") && !(*threshold >= 0 && *threshold <= 1) {
 		return usageErr("--threshold %g out of range [0,1]", *threshold)
+	}
+	viewPool, err := detect.ParsePool(*pool)
+	if err != nil {
+		return usageErr("--verifier-pool: %v", err)
+	}
+	if *views != 0 || viewPool != detect.PoolDefault {
+		if _, _, err := detect.VerifierScoring(detect.Options{VerifierViews: *views, VerifierPool: viewPool}); err != nil {
+			err, _ = optionFlagErr(err)
+			return usageErr("%v", err)
+		}
 	}
 	if fs.NArg() != 1 {
 		return usageErr("need exactly one input model, got %d arguments (try --help)", fs.NArg())
@@ -60,6 +73,9 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	if isSet(fs, "threshold") {
 		res.Network.Threshold = *threshold
+	}
+	if isSet(fs, "verifier-views") || isSet(fs, "verifier-pool") {
+		res.Network.Views, res.Network.ViewPool = *views, *pool
 	}
 	if err := saveModel(res.Network, *out); err != nil {
 		fmt.Fprintf(stderr, "fc2conv convert: -o: %v\n", err)

@@ -3,12 +3,15 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
@@ -34,6 +37,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
 	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), each network run once on the item")
 	verifierWeight := fs.Float64("verifier-weight", detect.DefaultVerifierWeight, "the verifier's weight w, as scan --verifier-weight: an item's score is model's p^(1−w) × verifier's p^w")
+	views := fs.Int("verifier-views", 0, "score each item as a scan's box on it: the --verifier shown this many views of the item's box on black (5, 7 or 27, as scan --verifier-views), each mirror averaged; 1: one pass on the item as training saw it (default: the verifier's own, else 1)")
+	pool := fs.String("verifier-pool", "", "how the views' p make the item's: mean, max or min, as scan --verifier-pool (default: the verifier's own, else mean)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference (an ONNX one is imported with its fc2conv metadata or the defaults)")
@@ -84,7 +89,11 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv eval classify: --model: %v\n", err)
 		return exitFail
 	}
-	var vopt detect.Options
+	viewPool, err := detect.ParsePool(*pool)
+	if err != nil {
+		return usageErr("--verifier-pool: %v", err)
+	}
+	vopt := detect.Options{VerifierViews: *views, VerifierPool: viewPool}
 	verName, _, err := openVerifier(&vopt, *verifier, *model, nn.Limits{})
 	verName = cmp.Or(*verifier, verName) // as the user named it
 	if err != nil {
@@ -99,6 +108,12 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		if err := detect.CheckVerifier(verNet); err != nil {
 			return usageErr("--verifier %s: %v", verName, err)
 		}
+		if _, _, err := detect.VerifierScoring(vopt); err != nil {
+			err, _ = optionFlagErr(err)
+			return usageErr("%v", err)
+		}
+	} else if *views != 0 || viewPool != detect.PoolDefault {
+		return usageErr("--verifier-views and --verifier-pool: set without a verifier")
 	}
 	var baseNet *nn.Network
 	if *baseline != "" {
@@ -158,11 +173,11 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	scores := modelScores
 	if verNet != nil {
-		if scores, err = verifiedScores(modelScores, verNet, set, *verifierWeight); err != nil {
+		if scores, err = verifiedScores(modelScores, vopt, set, *verifierWeight); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", verName, err)
 			return exitFail
 		}
-		name += " verified by " + verName + verifierScoring(detect.Options{VerifierWeight: *verifierWeight})
+		name += " verified by " + verName + itemScoring(vopt, *verifierWeight)
 	}
 	m := train.Evaluate(scores, set, *threshold)
 	dress := make([]bool, len(scores))
@@ -186,7 +201,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		if baseVerNet != nil {
-			if baseScores, err = verifiedScores(baseScores, baseVerNet, set, *verifierWeight); err != nil {
+			if baseScores, err = verifiedScores(baseScores, detect.Options{Verifier: baseVerNet}, set, *verifierWeight); err != nil {
 				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline-verifier %s: %v\n", *baselineVerifier, err)
 				return exitFail
 			}
@@ -245,9 +260,9 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 }
 
 // verifiedScores are a model's p(dress) per item turned into verified
-// scores, the verifier run once on each item; scores is left as it is.
-func verifiedScores(scores []float64, verifier *nn.Network, set *fmnist.Set, weight float64) ([]float64, error) {
-	verified, err := train.Scores(verifier, set)
+// scores by opt's verifier (verifierPs); scores is left as it is.
+func verifiedScores(scores []float64, opt detect.Options, set *fmnist.Set, weight float64) ([]float64, error) {
+	verified, err := verifierPs(opt, set)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +270,63 @@ func verifiedScores(scores []float64, verifier *nn.Network, set *fmnist.Set, wei
 		verified[i] = detect.VerifiedScore(scores[i], p, weight)
 	}
 	return verified, nil
+}
+
+// verifierPs are opt's verifier's p of each item. With one view, one
+// pass on the item as training saw it; with more, as a scan's box on the
+// item shows it: the views of the item's box on black
+// (detect.BoxVerifier, each mirror averaged), pooled, the items shared
+// among the cores.
+func verifierPs(opt detect.Options, set *fmnist.Set) ([]float64, error) {
+	views, _, err := detect.VerifierScoring(opt)
+	if err != nil {
+		return nil, err
+	}
+	if views == 1 {
+		return train.Scores(opt.Verifier, set)
+	}
+	bv, err := detect.NewBoxVerifier(opt)
+	if err != nil {
+		return nil, err
+	}
+	// Room for the widest view: a box grown by the largest context and
+	// view scale, its centre moved.
+	margin := 2 * max(set.Rows, set.Cols)
+	ps := make([]float64, set.Len())
+	workers := min(runtime.GOMAXPROCS(0), max(1, set.Len()))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < set.Len(); i += workers {
+				img, box := set.OnBlack(i, margin)
+				p, err := bv.Scores(img, [][4]float64{box})
+				if err != nil {
+					errs[w] = fmt.Errorf("item %d: %w", i, err)
+					return
+				}
+				ps[i] = p[0]
+			}
+		})
+	}
+	wg.Wait()
+	return ps, errors.Join(errs...)
+}
+
+// itemScoring names how eval classify's verifier scored items.
+func itemScoring(opt detect.Options, weight float64) string {
+	views, pool, err := detect.VerifierScoring(opt)
+	if err != nil {
+		return ""
+	}
+	s := "one window"
+	if views > 1 {
+		s = fmt.Sprintf("views %d on black, %s", views, pool)
+	}
+	if weight != detect.DefaultVerifierWeight {
+		s += fmt.Sprintf(", weight %g", weight)
+	}
+	return " (" + s + ")"
 }
 
 // aucBootstrap is what eval classify reports of BootstrapAUC: the

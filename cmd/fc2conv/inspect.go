@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,6 +94,10 @@ type inspection struct {
 	Labels    []string       `json:"labels"`
 	Positive  int            `json:"positive"`
 	Threshold float64        `json:"threshold"` // 0: none chosen
+	// Views and ViewPool are how a detector shows it, as its verifier,
+	// each box (nn.Network.Views, ViewPool); omitted when none are stored.
+	Views    int    `json:"views,omitempty"`
+	ViewPool string `json:"view_pool,omitempty"`
 	// Image is the heatmap of the example image: the model's own for a
 	// converted model, its converted form's for an FC one; absent when the
 	// FC model does not convert.
@@ -164,6 +169,7 @@ func inspectModel(net *nn.Network, model scan.Model, w, h int) (*inspection, err
 		Geometry: inspectGeom{g.Window, g.Stride, g.Field, g.Reach, g.Padded},
 		Labels:   append([]string{}, net.Labels...), // [] rather than null in --json
 		Positive: net.Positive, Threshold: net.Threshold,
+		Views: net.Views, ViewPool: net.ViewPool,
 	}
 	for i, l := range net.Layers {
 		var params int64
@@ -247,6 +253,9 @@ func printInspect(w io.Writer, r *inspection) {
 		threshold = strconv.FormatFloat(r.Threshold, 'g', -1, 64)
 	}
 	fmt.Fprintf(w, "labels: %s; positive class %s; threshold %s\n", labels, positive, threshold)
+	if r.Views != 0 || r.ViewPool != "" {
+		fmt.Fprintf(w, "as a verifier: %d views of each box, pooled by %s (chosen with the threshold)\n", max(r.Views, 1), cmp.Or(r.ViewPool, "mean"))
+	}
 	if r.Image == nil {
 		fmt.Fprintf(w, "converted form: none, the model %s\n", r.NoImage)
 		return

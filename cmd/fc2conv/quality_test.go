@@ -11,9 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/onnx"
+	"github.com/fc2conv/fc2conv/train"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -120,6 +122,59 @@ func TestEvalClassifyAsScene(t *testing.T) {
 	assert.Contains(t, stdout, "t10k painted at 2.5× as a scene shows them (")
 }
 
+// --verifier-views scores each item as a scan's box on it: the title
+// says so, the scores move, and flags it cannot use are refused by name.
+func TestEvalClassifyVerifierViews(t *testing.T) {
+	args := []string{"eval", "classify", "--data", "../../testdata/fmnist", "--threshold", "0.5", "--verifier", "../../models/verifier-fcn.safetensors"}
+	code, one, stderr := runCLI(append(args, "--verifier-views", "1")...)
+	require.Equal(t, exitOK, code, stderr)
+	code, least, stderr := runCLI(append(args, "--verifier-views", "27", "--verifier-pool", "min")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, one, "verifier-fcn.safetensors (one window)")
+	assert.Contains(t, least, "verifier-fcn.safetensors (views 27 on black, min)")
+	ece := func(out string) string { return regexp.MustCompile(`calibration error.*`).FindString(out) }
+	assert.NotEqual(t, ece(one), ece(least), "the least of the views moves the scores")
+
+	for _, c := range []struct{ flags, msg string }{
+		{"--verifier-views 3", "--verifier-views: 3 views: want 1, 5, 7 or 27"},
+		{"--verifier-views 1 --verifier-pool min", "--verifier-pool: the min p of one view"},
+		{"--verifier-pool median", `--verifier-pool: pool "median"`},
+		{"--verifier none --verifier-views 27", "--verifier-views and --verifier-pool: set without a verifier"},
+	} {
+		code, _, stderr := runCLI(append(args, strings.Fields(c.flags)...)...)
+		assert.Equal(t, exitUsage, code, c.flags)
+		assert.Contains(t, stderr, c.msg, c.flags)
+	}
+}
+
+// verifierPs with views: the item sits where its box says. A verifier
+// with no context sees the box's own view pixel for pixel, as training
+// saw the item, so that p lies between the least and the largest of
+// the views' (unmirrored), for every item.
+func TestVerifierPsFramesTheItem(t *testing.T) {
+	ver, err := nn.Load("../../models/verifier-fcn.safetensors")
+	require.NoError(t, err)
+	ver.Input.Context = 0
+	set, err := fmnist.Load("../../testdata/fmnist", "t10k")
+	require.NoError(t, err)
+	one, err := train.Scores(ver, set)
+	require.NoError(t, err)
+	opt := detect.Options{Verifier: ver, VerifierViews: 27, NoFlip: true}
+	opt.VerifierPool = detect.PoolMin
+	least, err := verifierPs(opt, set)
+	require.NoError(t, err)
+	opt.VerifierPool = detect.PoolMax
+	largest, err := verifierPs(opt, set)
+	require.NoError(t, err)
+	spread := 0.0
+	for i := range one {
+		require.LessOrEqual(t, least[i], one[i]+1e-6, "item %d", i)
+		require.GreaterOrEqual(t, largest[i], one[i]-1e-6, "item %d", i)
+		spread = max(spread, largest[i]-least[i])
+	}
+	assert.Greater(t, spread, 0.01, "the views differ")
+}
+
 // --verifier scores an item sqrt(model's p × verifier's p): the model as
 // its own verifier changes no score, and a verifier that calls
 // everything a dress (p = 1) leaves sqrt of the model's. Its threshold is
@@ -142,7 +197,7 @@ func TestEvalClassifyVerifier(t *testing.T) {
 	code, _, stderr = runCLI(append(args, "--verifier", "none", "--verifier-weight", "0.8")...)
 	assert.Equal(t, exitUsage, code, "a weight with nothing to weigh is refused, as scan refuses it")
 	assert.Contains(t, stderr, "--verifier-weight: set without a verifier")
-	assert.Contains(t, weighted, "verified by ../../models/dress-fcn.safetensors(weight 0.8)", "the title names the weight")
+	assert.Contains(t, weighted, "verified by ../../models/dress-fcn.safetensors (one window, weight 0.8)", "the title names the weight")
 
 	fc, err := nn.Load("../../models/dress.safetensors")
 	require.NoError(t, err)

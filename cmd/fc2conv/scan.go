@@ -410,15 +410,22 @@ func openDetection(opt *detect.Options, modelArg, modelPath, verifierPath string
 	return det, model, nil
 }
 
-// verifierScoring names, for records, how the verifier scores boxes when
-// that is not the default: the same files score otherwise.
+// verifierScoring names, for records, how the verifier scores boxes where
+// that is not its own way (its stored views and pool, the default
+// weight): the same files score otherwise.
 func verifierScoring(opt detect.Options) string {
 	var parts []string
-	if opt.VerifierViews > 1 {
-		parts = append(parts, fmt.Sprintf("views %d", opt.VerifierViews))
-	}
-	if opt.VerifierPool != detect.PoolMean {
-		parts = append(parts, opt.VerifierPool.String())
+	views, pool, err := detect.VerifierScoring(opt)
+	own := opt
+	own.VerifierViews, own.VerifierPool = 0, detect.PoolDefault
+	ownViews, ownPool, ownErr := detect.VerifierScoring(own)
+	if err == nil && ownErr == nil {
+		if views != ownViews {
+			parts = append(parts, fmt.Sprintf("views %d", views))
+		}
+		if pool != ownPool {
+			parts = append(parts, pool.String())
+		}
 	}
 	if w := opt.VerifierWeight; w != 0 && w != detect.DefaultVerifierWeight {
 		parts = append(parts, fmt.Sprintf("weight %g", w))
@@ -480,8 +487,8 @@ type verifierScoringFlags struct {
 // --verifier-weight.
 func addVerifierScoringFlags(fs *flag.FlagSet) verifierScoringFlags {
 	return verifierScoringFlags{
-		views:  fs.Int("verifier-views", 1, "boxes around each box the verifier is shown: 1 (the box), 5 (also moved by 5% of its side left, right, up, down), 7 (also scaled by exp(±0.12)) or 27 (every combination of those moves and scales)"),
-		pool:   fs.String("verifier-pool", "mean", "how the views' p (each mirror averaged) make the box's: mean, max or min (max and min need --verifier-views 5, 7 or 27)"),
+		views:  fs.Int("verifier-views", 0, "boxes around each box the verifier is shown: 1 (the box), 5 (also moved by 5% of its side left, right, up, down), 7 (also scaled by exp(±0.12)) or 27 (every combination of those moves and scales) (default: the verifier's own, stored with its threshold, as 'fc2conv inspect' shows; else 1)"),
+		pool:   fs.String("verifier-pool", "", "how the views' p (each mirror averaged) make the box's: mean, max or min (max and min need --verifier-views 5, 7 or 27) (default: the verifier's own with more than one view, else mean)"),
 		weight: fs.Float64("verifier-weight", 0, "the verifier's weight w in a verified box's score, scan^(1−w) × p^w, in (0,1) (default 0.5: sqrt(scan × p))"),
 	}
 }
