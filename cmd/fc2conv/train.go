@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 
@@ -93,6 +94,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Background.Scene, fl("Background.Scene", "scene"), s.Background.Scene, "fraction of photo and clutter patches rendered scene-style (pasted at 1×–3×, resampled)")
 	fs.BoolVar(&cfg.Calibrate, "calibrate", false, "after the last epoch, fit a temperature on the validation patches and fold it into the model (see 'fc2conv calibrate')")
 	quiet := fs.Bool("quiet", false, "no progress bar (there is none when stderr is not a terminal)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the training to this `file` (read it with 'go tool pprof')")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -136,7 +138,22 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if !*quiet && isTerminal(os.Stderr) {
 		cfg.Progress = os.Stderr
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fc2conv train: --cpuprofile: %v\n", err)
+			return exitFail
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "fc2conv train: --cpuprofile: %v\n", err)
+			return exitFail
+		}
+	}
 	net, _, err := train.Run(cfg)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv train: %s\n", flagMessage(err, flagOf))
 		return exitFail

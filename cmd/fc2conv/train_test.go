@@ -105,3 +105,22 @@ func TestTrainDefaultPaths(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "fc2conv train: no --photos given and ./testdata/photos is not a directory here")
 }
+
+// --cpuprofile writes a pprof profile (gzipped) of the training, and a
+// path it cannot create is an error that names the flag.
+func TestTrainCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "cpu.pprof")
+	base := []string{"train", "--out", filepath.Join(dir, "m.safetensors"), "--photos", "../../testdata/photos", "--data", "../../testdata/fmnist",
+		"--epochs", "1", "--steps", "2", "--batch", "4", "--val-fraction", "0.5", "--quiet"}
+	code, _, stderr := runCLI(append(base, "--cpuprofile", prof)...)
+	require.Equal(t, exitOK, code, stderr)
+	b, err := os.ReadFile(prof)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, b[:2], "pprof's gzipped protobuf")
+
+	code, _, stderr = runCLI(append(base, "--force", "--cpuprofile", filepath.Join(dir, "absent", "cpu.pprof"))...)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv train: --cpuprofile: ")
+}
