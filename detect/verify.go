@@ -175,6 +175,7 @@ func VerifierScoring(opt Options) (views int, pool Pool, err error) {
 	return views, pool, nil
 }
 
+// at is box seen through v.
 func (v view) at(box [4]float64) [4]float64 {
 	if v == boxItself {
 		return box // exactly, not rebuilt from its centre

@@ -35,7 +35,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	valFraction := fs.Float64("val-fraction", d.ValFraction, "with --split val: the fraction of train items held out")
 	model := fs.String("model", "", "model `file`, FC or converted, or an ONNX classifier (see --mean, --std, --positive) (default: the embedded dress model)")
 	threshold := fs.Float64("threshold", 0, "call a dress at p ≥ `t` (default: the --verifier's own threshold, else the model's, or 0.5)")
-	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), each network run once on the item")
+	verifier := fs.String("verifier", "", "a second-stage classifier `file`, \"embedded\" or \"none\", as scan --verifier (default: the embedded verifier with the embedded model): an item's score is sqrt(model's p × verifier's p), the model run once on the item, the verifier as --verifier-views says")
 	verifierWeight := fs.Float64("verifier-weight", detect.DefaultVerifierWeight, "the verifier's weight w, as scan --verifier-weight: an item's score is model's p^(1−w) × verifier's p^w")
 	views := fs.Int("verifier-views", 0, "score each item as a scan's box on it: the --verifier shown this many views of the item's box on black (5, 7 or 27, as scan --verifier-views), each mirror averaged; 1: one pass on the item as training saw it (default: the verifier's own, else 1)")
 	pool := fs.String("verifier-pool", "", "how the views' p make the item's: mean, max or min, as scan --verifier-pool (default: the verifier's own, else mean)")
@@ -285,6 +285,7 @@ func verifierPs(opt detect.Options, set *fmnist.Set) ([]float64, error) {
 	if views == 1 {
 		return train.Scores(opt.Verifier, set)
 	}
+	opt.Threads = 1 // the items are shared among the cores instead
 	bv, err := detect.NewBoxVerifier(opt)
 	if err != nil {
 		return nil, err
