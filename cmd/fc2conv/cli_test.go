@@ -478,8 +478,11 @@ func TestConvertStoresVerifierViews(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(strings.SplitN(stdout, "\n", 2)[0]), &rec))
 		return rec.Model, fmt.Sprintf("%s", detectionsOf(t, stdout))
 	}
-	plain := filepath.Join("..", "..", "models", "verifier-fcn.safetensors")
-	_, want := scanWith("--verifier", plain, "--verifier-views", "27", "--verifier-pool", "min")
+	plain := filepath.Join(dir, "plain.safetensors") // stores no views
+	code, _, stderr = runCLI("convert", src, "-o", plain)
+	require.Equal(t, exitOK, code, stderr)
+	model, want := scanWith("--verifier", plain, "--verifier-views", "27", "--verifier-pool", "min")
+	assert.True(t, strings.HasSuffix(model, "plain.safetensors(views 27, min)"), model)
 	model, got := scanWith("--verifier", out)
 	assert.Equal(t, want, got, "the stored views and pool are the defaults")
 	assert.True(t, strings.HasSuffix(model, "v27.safetensors"), model)

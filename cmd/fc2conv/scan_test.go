@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -206,36 +207,41 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.Equal(t, detections("--verifier", "embedded"), byDefault)
 	assert.NotEqual(t, detections("--verifier", "none"), byDefault)
 	// On a scene with dresses, more views and another weight move the
-	// verified scores.
+	// verified scores; unset, the views and pool are the verifier's own.
 	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
 	onScene := func(flags ...string) string {
-		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.5"}, flags...)
+		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.3"}, flags...)
 		code, stdout, stderr := scanCLI(append(args, scene)...)
 		require.Equal(t, exitOK, code, stderr)
-		require.NotEmpty(t, detectionsOf(t, stdout))
+		require.NotEmpty(t, detectionsOf(t, stdout), "%v", flags)
 		return fmt.Sprintf("%s", detectionsOf(t, stdout))
 	}
-	sceneDefault := onScene()
-	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-views", "5"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-weight", "0.8"), sceneDefault)
-	assert.NotEqual(t, onScene("--verifier-views", "5", "--verifier-pool", "max"), onScene("--verifier-views", "5"))
-	assert.NotEqual(t, onScene("--verifier-views", "27", "--verifier-pool", "min", "--threshold", "0.2"), onScene("--verifier-views", "27", "--threshold", "0.2"))
-	// Records name the scoring when it is not the default.
+	embedded, err := models.Verifier()
+	require.NoError(t, err)
+	own := []string{"--verifier-views", strconv.Itoa(max(embedded.Views, 1))}
+	if embedded.ViewPool != "" {
+		own = append(own, "--verifier-pool", embedded.ViewPool)
+	}
+	assert.Equal(t, onScene(own...), onScene(), "the embedded verifier's own views and pool")
+	alone := onScene("--verifier-views", "1")
+	assert.Equal(t, onScene("--verifier-views", "1", "--verifier-weight", "0.5"), alone)
+	assert.NotEqual(t, onScene("--verifier-views", "5"), alone)
+	assert.NotEqual(t, onScene("--verifier-views", "1", "--verifier-weight", "0.8"), alone)
+	assert.NotEqual(t, onScene("--verifier-views", "5", "--verifier-pool", "max"), onScene("--verifier-views", "5", "--verifier-pool", "mean"))
+	assert.NotEqual(t, onScene("--verifier-views", "27", "--verifier-pool", "min", "--threshold", "0.2"), onScene("--verifier-views", "27", "--verifier-pool", "mean", "--threshold", "0.2"))
+	// Records name the scoring where it is not the verifier's own (the
+	// embedded one stores none, or 27 views and their least).
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "5", "--verifier-weight", "0.65", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 5, weight 0.65)"`)
 	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "7", "--verifier-pool", "max", img)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 7, max)"`)
-	code, stdout, stderr = scanCLI("--quiet", "--scales", "1", "--verifier-views", "27", "--verifier-pool", "min", img)
-	require.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, stdout, `"model":"embedded:dress-fcn+embedded:verifier(views 27, min)"`)
 	for _, bad := range [][]string{
 		{"--verifier-views", "3", "--verifier-views: 3 views: want 1, 5, 7 or 27"},
 		{"--verifier-weight", "1.5", "--verifier-weight: weight 1.5 out of range (0,1)"},
 		{"--verifier-weight", "0.7", "--verifier", "none", "--verifier-weight: set without a verifier"},
-		{"--verifier-pool", "max", "--verifier-pool: the max p of one view is its mean: it needs 5, 7 or 27 views"},
+		{"--verifier-views", "1", "--verifier-pool", "max", "--verifier-pool: the max p of one view is its mean: it needs 5, 7 or 27 views"},
 		{"--verifier-pool", "median", `--verifier-pool: pool "median": want mean, max or min`},
 		{"--verifier-pool", "min", "--verifier-views", "5", "--verifier", "none", "--verifier-views: set without a verifier"},
 	} {
