@@ -20,6 +20,7 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/onnx"
 	"github.com/fc2conv/fc2conv/train"
+	"github.com/schollz/progressbar/v3"
 )
 
 func runEvalClassify(args []string, stdout, stderr io.Writer) int {
@@ -173,7 +174,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	scores := modelScores
 	if verNet != nil {
-		if scores, err = verifiedScores(modelScores, vopt, set, *verifierWeight); err != nil {
+		if scores, err = verifiedScores(modelScores, vopt, set, *verifierWeight, stderr); err != nil {
 			fmt.Fprintf(stderr, "fc2conv eval classify: --verifier %s: %v\n", verName, err)
 			return exitFail
 		}
@@ -201,7 +202,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		if baseVerNet != nil {
-			if baseScores, err = verifiedScores(baseScores, detect.Options{Verifier: baseVerNet}, set, *verifierWeight); err != nil {
+			if baseScores, err = verifiedScores(baseScores, detect.Options{Verifier: baseVerNet}, set, *verifierWeight, stderr); err != nil {
 				fmt.Fprintf(stderr, "fc2conv eval classify: --baseline-verifier %s: %v\n", *baselineVerifier, err)
 				return exitFail
 			}
@@ -261,8 +262,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 
 // verifiedScores are a model's p(dress) per item turned into verified
 // scores by opt's verifier (verifierPs); scores is left as it is.
-func verifiedScores(scores []float64, opt detect.Options, set *fmnist.Set, weight float64) ([]float64, error) {
-	verified, err := verifierPs(opt, set)
+func verifiedScores(scores []float64, opt detect.Options, set *fmnist.Set, weight float64, stderr io.Writer) ([]float64, error) {
+	verified, err := verifierPs(opt, set, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -276,8 +277,8 @@ func verifiedScores(scores []float64, opt detect.Options, set *fmnist.Set, weigh
 // pass on the item as training saw it; with more, as a scan's box on the
 // item shows it: the views of the item's box on black
 // (detect.BoxVerifier, each mirror averaged), pooled, the items shared
-// among the cores.
-func verifierPs(opt detect.Options, set *fmnist.Set) ([]float64, error) {
+// among the cores, with a progress bar on stderr when it is a terminal.
+func verifierPs(opt detect.Options, set *fmnist.Set, stderr io.Writer) ([]float64, error) {
 	views, _, err := detect.VerifierScoring(opt)
 	if err != nil {
 		return nil, err
@@ -294,6 +295,12 @@ func verifierPs(opt detect.Options, set *fmnist.Set) ([]float64, error) {
 	// view scale, its centre moved.
 	margin := 2 * max(set.Rows, set.Cols)
 	ps := make([]float64, set.Len())
+	var bar *progressbar.ProgressBar
+	if isTerminal(stderr) {
+		bar = progressbar.NewOptions(set.Len(), progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription(fmt.Sprintf("verifier, %d views", views)), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, set.Len()))
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -307,6 +314,9 @@ func verifierPs(opt detect.Options, set *fmnist.Set) ([]float64, error) {
 					return
 				}
 				ps[i] = p[0]
+				if bar != nil {
+					_ = bar.Add(1)
+				}
 			}
 		})
 	}

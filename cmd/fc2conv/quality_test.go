@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -161,10 +162,10 @@ func TestVerifierPsFramesTheItem(t *testing.T) {
 	require.NoError(t, err)
 	opt := detect.Options{Verifier: ver, VerifierViews: 27, NoFlip: true}
 	opt.VerifierPool = detect.PoolMin
-	least, err := verifierPs(opt, set)
+	least, err := verifierPs(opt, set, io.Discard)
 	require.NoError(t, err)
 	opt.VerifierPool = detect.PoolMax
-	largest, err := verifierPs(opt, set)
+	largest, err := verifierPs(opt, set, io.Discard)
 	require.NoError(t, err)
 	spread := 0.0
 	for i := range one {
