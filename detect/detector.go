@@ -98,8 +98,9 @@ type Options struct {
 	VerifierClass *int
 	// VerifierViews is how many boxes around each box the verifier is
 	// shown, its p being pooled over them by VerifierPool: 0, the
-	// verifier's own (nn.Network.Views, else 1); 1, the box alone; 5, also the box moved by ViewShift of its side left, right,
-	// up and down; 7, also the box scaled by exp(±ViewScale) about its
+	// verifier's own (nn.Network.Views, else 1); 1, the box alone; 5,
+	// also the box moved by ViewShift of its side left, right, up and
+	// down; 7, also the box scaled by exp(±ViewScale) about its
 	// centre; 27, every box of the grid of centres moved by −ViewShift, 0
 	// or +ViewShift each way and sides scaled by exp(−ViewScale), 1 or
 	// exp(ViewScale). A scan's boxes sit about that far from the item's,

@@ -148,29 +148,36 @@ func (p Pool) check(n int) error {
 // else the box alone and the mean. The error names the option, or the
 // verifier's stored value, that cannot be used.
 func VerifierScoring(opt Options) (views int, pool Pool, err error) {
-	views, pool = opt.VerifierViews, opt.VerifierPool
+	vs, pool, err := scoring(opt)
+	return len(vs), pool, err
+}
+
+// scoring is VerifierScoring with the views themselves.
+func scoring(opt Options) ([]view, Pool, error) {
+	n, pool := opt.VerifierViews, opt.VerifierPool
 	own, ownPool := 0, ""
 	if opt.Verifier != nil {
 		own, ownPool = opt.Verifier.Views, opt.Verifier.ViewPool
 	}
-	if views == 0 {
-		views = max(own, 1)
-		if _, err := verifierViews(views); err != nil {
-			return 0, 0, optErr("Verifier", "its stored views: %w", err)
+	var views []view
+	var err error
+	if n == 0 {
+		if views, err = verifierViews(max(own, 1)); err != nil {
+			return nil, 0, optErr("Verifier", "its stored views: %w", err)
 		}
-	} else if _, err := verifierViews(views); err != nil {
-		return 0, 0, optErr("VerifierViews", "%w", err)
+	} else if views, err = verifierViews(n); err != nil {
+		return nil, 0, optErr("VerifierViews", "%w", err)
 	}
 	if pool == PoolDefault {
 		pool = PoolMean
-		if views > 1 && ownPool != "" {
+		if len(views) > 1 && ownPool != "" {
 			if pool, err = ParsePool(ownPool); err != nil {
-				return 0, 0, optErr("Verifier", "its stored view pool: %w", err)
+				return nil, 0, optErr("Verifier", "its stored view pool: %w", err)
 			}
 		}
 	}
-	if err := pool.check(views); err != nil {
-		return 0, 0, optErr("VerifierPool", "%w", err)
+	if err := pool.check(len(views)); err != nil {
+		return nil, 0, optErr("VerifierPool", "%w", err)
 	}
 	return views, pool, nil
 }
@@ -242,14 +249,9 @@ func verifierOf(opt Options) (*verifier, error) {
 	if err != nil {
 		return nil, optErr("Verifier", "%w", err)
 	}
-	n, pool, err := VerifierScoring(opt)
-	if err != nil {
+	if v.views, v.pool, err = scoring(opt); err != nil {
 		return nil, err
 	}
-	if v.views, err = verifierViews(n); err != nil {
-		return nil, optErr("VerifierViews", "%w", err)
-	}
-	v.pool = pool
 	if opt.VerifierWeight == 0 {
 		opt.VerifierWeight = DefaultVerifierWeight
 	}

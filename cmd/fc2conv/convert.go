@@ -34,7 +34,8 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("--verifier-pool: %v", err)
 	}
-	if *views != 0 || viewPool != detect.PoolDefault {
+	storeViews := isSet(fs, "verifier-views") || isSet(fs, "verifier-pool")
+	if storeViews {
 		if _, _, err := detect.VerifierScoring(detect.Options{VerifierViews: *views, VerifierPool: viewPool}); err != nil {
 			err, _ = optionFlagErr(err)
 			return usageErr("%v", err)
@@ -74,7 +75,7 @@ func runConvert(args []string, stdout, stderr io.Writer) int {
 	if isSet(fs, "threshold") {
 		res.Network.Threshold = *threshold
 	}
-	if isSet(fs, "verifier-views") || isSet(fs, "verifier-pool") {
+	if storeViews {
 		res.Network.Views, res.Network.ViewPool = *views, *pool
 	}
 	if err := saveModel(res.Network, *out); err != nil {
