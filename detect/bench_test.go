@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"fmt"
 	"math/rand"
 	"path/filepath"
 	"testing"
@@ -67,5 +68,53 @@ func BenchmarkDetectScene(b *testing.B) {
 		if _, err := d.Detect(img); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyScene is the second stage on one scene's boxes: the
+// embedded verifier's p of each box BenchmarkDetectScene's scan reports
+// at threshold 0.1, with one view and with 27 (their least).
+func BenchmarkVerifyScene(b *testing.B) {
+	net, err := models.DressFCN()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ver, err := models.Verifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := detect.LoadImage(filepath.Join("..", "testdata", "samples", "scene_000.png"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := detect.New(net, detect.Options{Threshold: 0.1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := d.Detect(img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	boxes := make([][4]float64, len(res.Detections))
+	for i, det := range res.Detections {
+		boxes[i] = det.Box
+	}
+	for _, views := range []int{1, 27} {
+		opt := detect.Options{Verifier: ver, VerifierViews: views, VerifierPool: detect.PoolMean}
+		if views > 1 {
+			opt.VerifierPool = detect.PoolMin
+		}
+		v, err := detect.NewBoxVerifier(opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("views%d", views), func(b *testing.B) {
+			b.ReportMetric(float64(len(boxes)), "boxes")
+			for b.Loop() {
+				if _, err := v.Scores(img, boxes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
