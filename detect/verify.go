@@ -297,11 +297,18 @@ func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float6
 	if noFlip {
 		passes = 1
 	}
+	windows := make([]window, len(v.views))
+	var reg region
 	ps := make([]float64, len(boxes))
 	for i, box := range boxes {
+		// The views overlap: their source pixels are normalised once.
+		for k, w := range v.views {
+			windows[k] = v.window(w.at(box), src.Rect.Size())
+		}
+		reg.normalise(src, reach(windows), v.norm)
 		sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
-		for _, w := range v.views {
-			v.crop(in, src, w.at(box))
+		for k := range v.views {
+			reg.resample(in, windows[k])
 			pv := 0.0
 			for pass := range passes {
 				if pass == 1 {
@@ -380,13 +387,18 @@ func (b *BoxVerifier) Scores(img image.Image, boxes [][4]float64) ([]float64, er
 	return ps, nil
 }
 
-// crop writes the normalised window the verifier is shown for box (the
-// box scaled by its context) to dst.
-func (v *verifier) crop(dst []float32, src *image.NRGBA, box [4]float64) {
+// window returns the window the verifier is shown for box (the box
+// scaled by its context) of an image of size.
+func (v *verifier) window(box [4]float64, size image.Point) window {
 	if v.context > 1 {
 		box = view{scale: v.context}.at(box)
 	}
-	cropBox(dst, src, box, v.win, v.norm)
+	return windowTaps(box, size, v.win)
+}
+
+// crop writes the normalised window the verifier is shown for box to dst.
+func (v *verifier) crop(dst []float32, src *image.NRGBA, box [4]float64) {
+	cropWindow(dst, src, v.window(box, src.Rect.Size()), v.norm)
 }
 
 // asNRGBA is img as an NRGBA image at the origin, copied only when it is
@@ -454,58 +466,122 @@ func mirrorRows(x []float32, w int) {
 
 // cropBox writes the image under box (x1, y1, x2, y2, continuous), resampled
 // to win, normalised, into dst (C×H×W).
+func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer) {
+	cropWindow(dst, img, windowTaps(box, img.Rect.Size(), win), norm)
+}
+
+// cropWindow writes w of img, normalised, into dst (C×H×W).
+func cropWindow(dst []float32, img *image.NRGBA, w window, norm *normalizer) {
+	var reg region
+	reg.normalise(img, reach([]window{w}), norm)
+	reg.resample(dst, w)
+}
+
+// A window is a box resampled to an output grid: each output column's and
+// row's source pixels and weights.
+//
 // The filter is a triangle whose support widens with the shrink factor, as
 // imaging's Linear (and PIL's bilinear) filter shrinks, so a box sees what
-// the pyramid shows a window at that scale; outside the image it reads the
-// mean pixel, as the scan's padding does.
-func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer) {
-	xs := filterTaps(box[0], box[2], win.W, img.Rect.Dx())
-	ys := filterTaps(box[1], box[3], win.H, img.Rect.Dy())
-	plane := win.H * win.W
-	var px [3]float32
-	for r, ty := range ys {
-		for c, tx := range xs {
-			var acc [3]float32
-			for _, y := range ty {
-				for _, x := range tx {
-					w := y.w * x.w
-					pixel(&px, img, x.i, y.i, norm)
-					for ch := range norm.channels {
-						acc[ch] += w * px[ch]
-					}
-				}
+// the pyramid shows a window at that scale.
+type window struct{ xs, ys [][]tap }
+
+// windowTaps returns the window of box (x1, y1, x2, y2, continuous) of an
+// image of size on a grid of win.
+func windowTaps(box [4]float64, size image.Point, win nn.Pair) window {
+	return window{xs: filterTaps(box[0], box[2], win.W, size.X), ys: filterTaps(box[1], box[3], win.H, size.Y)}
+}
+
+// reach is the rectangle of image pixels the windows read.
+func reach(ws []window) image.Rectangle {
+	var r image.Rectangle
+	for _, w := range ws {
+		x0, x1 := tapRange(w.xs)
+		y0, y1 := tapRange(w.ys)
+		if x0 < x1 && y0 < y1 {
+			r = r.Union(image.Rectangle{Min: image.Point{X: x0, Y: y0}, Max: image.Point{X: x1, Y: y1}})
+		}
+	}
+	return r
+}
+
+// tapRange is the half-open range of pixels taps read (empty for none).
+func tapRange(taps [][]tap) (lo, hi int) {
+	lo, hi = math.MaxInt, math.MinInt
+	for _, row := range taps {
+		for _, t := range row {
+			lo, hi = min(lo, t.i), max(hi, t.i+1)
+		}
+	}
+	return lo, hi
+}
+
+// A region is an image's normalised pixels over a rectangle within it,
+// channel-major. Resampling from it normalises each pixel once, however
+// many taps and windows read it.
+type region struct {
+	rect     image.Rectangle
+	channels int
+	pix      []float32
+}
+
+// normalise makes reg img's normalised pixels over r (within img),
+// reusing its memory.
+func (reg *region) normalise(img *image.NRGBA, r image.Rectangle, norm *normalizer) {
+	reg.rect, reg.channels = r, norm.channels
+	n := norm.channels * r.Dx() * r.Dy()
+	if cap(reg.pix) < n {
+		reg.pix = make([]float32, n)
+	}
+	reg.pix = reg.pix[:n]
+	plane := r.Dx() * r.Dy()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := (y-r.Min.Y)*r.Dx() - r.Min.X
+		for x := r.Min.X; x < r.Max.X; x++ {
+			p := img.Pix[y*img.Stride+4*x:]
+			if norm.channels == 1 {
+				reg.pix[row+x] = norm.grey(p)
+				continue
 			}
-			for ch := range norm.channels {
-				dst[ch*plane+r*win.W+c] = acc[ch]
+			for ch := range 3 {
+				reg.pix[ch*plane+row+x] = norm.lut[ch][p[ch]]
 			}
 		}
 	}
 }
 
-// pixel writes the normalised channels of img at (x, y); an index of -1
-// (outside the image) reads 0, the mean pixel.
-func pixel(dst *[3]float32, img *image.NRGBA, x, y int, norm *normalizer) {
-	if x < 0 || y < 0 {
-		*dst = [3]float32{}
-		return
+// resample writes w, read from reg (which must span it), into dst (C×H×W).
+func (reg *region) resample(dst []float32, w window) {
+	stride, plane := reg.rect.Dx(), reg.rect.Dx()*reg.rect.Dy()
+	out := len(w.ys) * len(w.xs)
+	for ch := range reg.channels {
+		pix := reg.pix[ch*plane : (ch+1)*plane]
+		d := dst[ch*out : (ch+1)*out]
+		for r, ty := range w.ys {
+			for c, tx := range w.xs {
+				var acc float32
+				for _, y := range ty {
+					row := pix[(y.i-reg.rect.Min.Y)*stride:]
+					for _, x := range tx {
+						acc += y.w * x.w * row[x.i-reg.rect.Min.X]
+					}
+				}
+				d[r*len(w.xs)+c] = acc
+			}
+		}
 	}
-	p := img.Pix[y*img.Stride+4*x:]
-	if norm.channels == 1 {
-		dst[0] = norm.grey(p)
-		return
-	}
-	dst[0], dst[1], dst[2] = norm.lut[0][p[0]], norm.lut[1][p[1]], norm.lut[2][p[2]]
 }
 
-// tap is one source pixel's weight in an output pixel; i is -1 outside the
-// image.
+// tap is one image pixel's weight in an output pixel.
 type tap struct {
 	i int
 	w float32
 }
 
-// filterTaps returns, for each of n output pixels spanning [lo, hi) of a
-// source axis of size size, its source pixels and normalised weights.
+// filterTaps returns, for each of n output pixels spanning [lo, hi) of an
+// image axis of size size, its pixels within the image and their weights.
+// The weights are normalised over every tap, inside the image or not:
+// outside it the image reads 0, the mean pixel, as the scan's padding
+// does, and adds nothing.
 func filterTaps(lo, hi float64, n, size int) [][]tap {
 	scale := (hi - lo) / float64(n)
 	support := max(1, scale)
@@ -520,12 +596,10 @@ func filterTaps(lo, hi float64, n, size int) [][]tap {
 			if w <= 0 {
 				continue
 			}
-			j := i
-			if j < 0 || j >= size {
-				j = -1
-			}
-			row = append(row, tap{i: j, w: float32(w)})
 			sum += w
+			if i >= 0 && i < size {
+				row = append(row, tap{i: i, w: float32(w)})
+			}
 		}
 		for t := range row {
 			row[t].w = float32(float64(row[t].w) / sum)

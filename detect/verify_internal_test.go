@@ -262,3 +262,89 @@ func TestHeatmapBoxWithContext(t *testing.T) {
 	hm.Context = 1.5 // frames the middle 28 px: 56 px about (58, 50)
 	require.Equal(t, [4]float64{30, 22, 86, 78}, hm.Box(1, 2))
 }
+
+// refCrop is the crop written plainly: each output pixel sums its taps'
+// weights times their pixels, normalised as read, in the order cropBox
+// sums them; a pixel outside the image is 0, the mean.
+func refCrop(img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer) []float32 {
+	taps := func(lo, hi float64, n, size int) [][]tap {
+		scale := (hi - lo) / float64(n)
+		support := max(1, scale)
+		out := make([][]tap, n)
+		for k := range out {
+			centre := lo + (float64(k)+0.5)*scale
+			var sum float64
+			for i := int(math.Floor(centre - support)); i <= int(math.Ceil(centre+support)); i++ {
+				if w := 1 - math.Abs(float64(i)+0.5-centre)/support; w > 0 {
+					out[k] = append(out[k], tap{i, float32(w)})
+					sum += w
+				}
+			}
+			for t := range out[k] {
+				out[k][t].w = float32(float64(out[k][t].w) / sum)
+			}
+		}
+		return out
+	}
+	xs, ys := taps(box[0], box[2], win.W, img.Rect.Dx()), taps(box[1], box[3], win.H, img.Rect.Dy())
+	dst := make([]float32, norm.channels*win.H*win.W)
+	for ch := range norm.channels {
+		for r, ty := range ys {
+			for c, tx := range xs {
+				var acc float32
+				for _, y := range ty {
+					for _, x := range tx {
+						var v float32
+						if x.i >= 0 && y.i >= 0 && x.i < img.Rect.Dx() && y.i < img.Rect.Dy() {
+							p := img.Pix[y.i*img.Stride+4*x.i:]
+							if v = norm.lut[ch][p[ch]]; norm.channels == 1 {
+								v = norm.grey(p)
+							}
+						}
+						w := y.w * x.w
+						acc += w * v
+					}
+				}
+				dst[ch*win.H*win.W+r*win.W+c] = acc
+			}
+		}
+	}
+	return dst
+}
+
+// TestCropBitForBit holds the crops, alone and read from one region
+// shared by many windows as a box's views share it, to refCrop bit for
+// bit, grey and RGB, for boxes inside, across and outside the image,
+// larger and smaller than the window.
+func TestCropBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	img := image.NewNRGBA(image.Rect(0, 0, 97, 61))
+	rng.Read(img.Pix)
+	rgb, err := newNormalizer(nn.InputSpec{Channels: 3, Height: 16, Width: 12, Mean: []float32{0.4, 0.5, 0.6}, Std: []float32{0.2, 0.25, 0.3}})
+	require.NoError(t, err)
+	for _, norm := range []*normalizer{unitGrey(t), rgb} {
+		win := nn.Pair{H: 16, W: 12}
+		var boxes [][4]float64
+		for range 40 {
+			x, y := rng.Float64()*160-40, rng.Float64()*110-30
+			w, h := 1+rng.Float64()*120, 1+rng.Float64()*90
+			boxes = append(boxes, [4]float64{x, y, x + w, y + h})
+		}
+		boxes = append(boxes, [4]float64{-50, -50, -20, -20}, [4]float64{0, 0, 97, 61}, [4]float64{-97, -61, 194, 122})
+		windows := make([]window, len(boxes))
+		for i, box := range boxes {
+			windows[i] = windowTaps(box, img.Rect.Size(), win)
+		}
+		var shared region
+		shared.normalise(img, reach(windows), norm)
+		got := make([]float32, norm.channels*win.H*win.W)
+		for i, box := range boxes {
+			want := refCrop(img, box, win, norm)
+			cropBox(got, img, box, win, norm)
+			require.Equal(t, want, got, "%d channels, box %v alone", norm.channels, box)
+			clear(got)
+			shared.resample(got, windows[i])
+			require.Equal(t, want, got, "%d channels, box %v from the shared region", norm.channels, box)
+		}
+	}
+}
