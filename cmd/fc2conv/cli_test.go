@@ -471,7 +471,7 @@ func TestConvertStoresVerifierViews(t *testing.T) {
 	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
 	scanWith := func(flags ...string) (model, dets string) {
 		t.Helper()
-		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.3"}, flags...)
+		args := append([]string{"--quiet", "--scales", "0.5", "--threshold", "0.2"}, flags...)
 		code, stdout, stderr := scanCLI(append(args, scene)...)
 		require.Equal(t, exitOK, code, stderr)
 		var rec struct{ Model string }

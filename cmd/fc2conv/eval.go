@@ -43,7 +43,7 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
 	reliability := fs.String("reliability", "", "also write a reliability diagram of p(dress) (10 bins) to this PNG `file`")
 	baseline := fs.String("baseline", "", "another model `file` to score the same items with: print its AUC and the difference (an ONNX one is imported with its fc2conv metadata or the defaults)")
-	baselineVerifier := fs.String("baseline-verifier", "", "the baseline's second stage, a `file` or \"embedded\", combined as --verifier-weight says (default: none); without --baseline, the baseline is --model itself, so two verifiers behind one model are compared")
+	baselineVerifier := fs.String("baseline-verifier", "", "the baseline's second stage, a `file` or \"embedded\", shown its own views (as stored, else one) and combined as --verifier-weight says (default: none); without --baseline, the baseline is --model itself, so two verifiers behind one model are compared")
 	resamples := fs.Int("bootstrap", 0, "resample the items with replacement this many `times` (e.g. 1000) and print the AUC's 95% interval, and with --baseline the paired difference's")
 	bootSeed := fs.Int64("bootstrap-seed", 1, "seed of the resampling")
 	asScene := fs.Float64("as-scene", 0, "score the items as a scene on a black photograph shows them: painted at `K`× their size (intensity as alpha) and brought back with the pyramid's filter (1 to 8; 0: raw)")

@@ -210,7 +210,7 @@ func TestScanVerifierFlag(t *testing.T) {
 	// verified scores; unset, the views and pool are the verifier's own.
 	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
 	onScene := func(flags ...string) string {
-		args := append([]string{"--quiet", "--scales", "1", "--threshold", "0.3"}, flags...)
+		args := append([]string{"--quiet", "--scales", "0.5", "--threshold", "0.2"}, flags...)
 		code, stdout, stderr := scanCLI(append(args, scene)...)
 		require.Equal(t, exitOK, code, stderr)
 		require.NotEmpty(t, detectionsOf(t, stdout), "%v", flags)
