@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/nn"
@@ -31,7 +33,10 @@ type verifier struct {
 	context float64
 	// mean and std undo norm, for VerifierWindows.
 	mean, std []float32
-	engines   sync.Pool
+	// threads is Options.Threads resolved: boxes are verified this many
+	// at a time, each on one thread.
+	threads int
+	engines sync.Pool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -234,11 +239,11 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if v.class < 0 || v.class >= out.C {
 		return nil, fmt.Errorf("class %d out of range: it has %d outputs", v.class, out.C)
 	}
-	v.engines.New = func() any {
-		e := nn.NewEngine(net)
-		e.SetThreads(threads)
-		return e
+	v.threads = threads
+	if threads < 1 {
+		v.threads = runtime.GOMAXPROCS(0)
 	}
+	v.engines.New = func() any { return nn.NewEngine(net) }
 	return v, nil
 }
 
@@ -285,58 +290,95 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 }
 
 // p returns the verifier's p(class) of the image under each box: pooled
-// by v.pool over v.views, each mirror averaged unless noFlip.
+// by v.pool over v.views, each mirror averaged unless noFlip. Boxes are
+// scored up to v.threads at a time, the threads left over splitting each
+// pass: a small window's passes split poorly, and neither a box's p nor a
+// pass depends on how they are spread.
 func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float64, error) {
 	src := asNRGBA(img)
+	ps := make([]float64, len(boxes))
+	errs := make([]error, len(boxes))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	workers := min(v.threads, len(boxes))
+	for range workers {
+		wg.Go(func() {
+			s := v.newScorer(noFlip, v.threads/workers)
+			defer v.engines.Put(s.engine)
+			for i := int(next.Add(1)) - 1; i < len(boxes); i = int(next.Add(1)) - 1 {
+				ps[i], errs[i] = s.p(src, boxes[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("box %d: %w", i, err)
+		}
+	}
+	return ps, nil
+}
+
+// A scorer verifies one box at a time on one engine, reusing its buffers.
+type scorer struct {
+	v       *verifier
+	engine  *nn.Engine
+	shape   nn.Shape
+	in, out []float32
+	passes  int
+	windows []window
+	reg     region
+}
+
+func (v *verifier) newScorer(noFlip bool, threads int) *scorer {
 	e := v.engines.Get().(*nn.Engine)
-	defer v.engines.Put(e)
+	e.SetThreads(threads)
 	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
-	in := make([]float32, shape.Size())
-	out := make([]float32, v.out)
 	passes := 2
 	if noFlip {
 		passes = 1
 	}
-	windows := make([]window, len(v.views))
-	var reg region
-	ps := make([]float64, len(boxes))
-	for i, box := range boxes {
-		// The views overlap: their source pixels are normalised once.
-		for k, w := range v.views {
-			windows[k] = v.window(w.at(box), src.Rect.Size())
+	return &scorer{v: v, engine: e, shape: shape, in: make([]float32, shape.Size()),
+		out: make([]float32, v.out), passes: passes, windows: make([]window, len(v.views))}
+}
+
+// p is the verifier's p(class) of the image under box.
+func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
+	v := s.v
+	// The views overlap: their pixels are normalised once.
+	for k, w := range v.views {
+		s.windows[k] = v.window(w.at(box), src.Rect.Size())
+	}
+	s.reg.normalise(src, reach(s.windows), v.norm)
+	sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
+	for k := range v.views {
+		s.reg.resample(s.in, s.windows[k])
+		pv := 0.0
+		for pass := range s.passes {
+			if pass == 1 {
+				mirrorRows(s.in, v.win.W) // the same crop, mirrored
+			}
+			if _, err := s.engine.ForwardInto(s.out, s.in, s.shape); err != nil {
+				return 0, err
+			}
+			pv += float64(s.out[v.class])
+			sum += float64(s.out[v.class]) // in the order the mean always summed
 		}
-		reg.normalise(src, reach(windows), v.norm)
-		sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
-		for k := range v.views {
-			reg.resample(in, windows[k])
-			pv := 0.0
-			for pass := range passes {
-				if pass == 1 {
-					mirrorRows(in, v.win.W) // the same crop, mirrored
-				}
-				if _, err := e.ForwardInto(out, in, shape); err != nil {
-					return nil, fmt.Errorf("box %d: %w", i, err)
-				}
-				pv += float64(out[v.class])
-				sum += float64(out[v.class]) // in the order the mean always summed
-			}
-			// Once NaN, best and least stay NaN: no comparison with it holds.
-			if pv > best || math.IsNaN(pv) {
-				best = pv
-			}
-			if pv < least || math.IsNaN(pv) {
-				least = pv
-			}
+		// Once NaN, best and least stay NaN: no comparison with it holds.
+		if pv > best || math.IsNaN(pv) {
+			best = pv
 		}
-		ps[i] = sum / float64(passes*len(v.views))
-		switch v.pool {
-		case PoolMax:
-			ps[i] = best / float64(passes)
-		case PoolMin:
-			ps[i] = least / float64(passes)
+		if pv < least || math.IsNaN(pv) {
+			least = pv
 		}
 	}
-	return ps, nil
+	switch v.pool {
+	case PoolMax:
+		return best / float64(s.passes), nil
+	case PoolMin:
+		return least / float64(s.passes), nil
+	}
+	return sum / float64(s.passes*len(v.views)), nil
 }
 
 // A BoxVerifier is a detector's second stage on its own: the p a

@@ -300,3 +300,34 @@ func TestVerifierWindows(t *testing.T) {
 	_, err = d.VerifierWindows(nil, nil)
 	assert.ErrorContains(t, err, "image is nil")
 }
+
+// Boxes are verified several at a time: how many changes no p, and each
+// box's p is the one it has alone.
+func TestBoxVerifierThreadsChangeNothing(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	img := randomImage(rng, 90, 70)
+	var boxes [][4]float64
+	for range 23 {
+		x, y := rng.Float64()*80, rng.Float64()*60
+		boxes = append(boxes, [4]float64{x, y, x + 2 + rng.Float64()*40, y + 2 + rng.Float64()*30})
+	}
+	ver := withViews(brightnessVerifier(t, 0.03, -0.2, 0), 27, "min")
+	var want []float64
+	for _, threads := range []int{1, 2, 3, 8, 64} {
+		bv, err := detect.NewBoxVerifier(detect.Options{Verifier: ver, Threads: threads})
+		require.NoError(t, err)
+		got, err := bv.Scores(img, boxes)
+		require.NoError(t, err)
+		if want == nil {
+			want = got
+			assert.NotEqual(t, got[0], got[1], "boxes of other pixels score apart")
+			for i, box := range boxes {
+				alone, err := bv.Scores(img, [][4]float64{box})
+				require.NoError(t, err)
+				require.Equal(t, got[i], alone[0], "box %d", i)
+			}
+			continue
+		}
+		assert.Equal(t, want, got, "%d threads", threads)
+	}
+}
