@@ -33,8 +33,8 @@ type verifier struct {
 	context float64
 	// mean and std undo norm, for VerifierWindows.
 	mean, std []float32
-	// threads is Options.Threads resolved: boxes are verified this many
-	// at a time, each on one thread.
+	// threads is Options.Threads resolved: how many goroutines verify
+	// the boxes (see p).
 	threads int
 	engines sync.Pool
 }
