@@ -39,8 +39,8 @@ func TestShippedModels(t *testing.T) {
 // beside it within 1e-5, scores Dress among the garment classes and a
 // "no item" class, sees a 28×28 window showing its box at 7/9 of its
 // side (trained with --crop-context 9/7, which scan must match), and
-// stores the threshold of the verified score (the FC file, training's
-// output, stores none).
+// stores the threshold of the verified score and the views and pool it
+// was chosen with (the FC file, training's output, stores none).
 func TestShippedVerifier(t *testing.T) {
 	fcn, err := Verifier()
 	require.NoError(t, err)
@@ -49,6 +49,8 @@ func TestShippedVerifier(t *testing.T) {
 	assert.Equal(t, "Dress", fcn.Labels[fcn.Positive])
 	assert.Equal(t, "no item", fcn.Labels[10])
 	assert.Greater(t, fcn.Threshold, 0.0, "the verified score's threshold is chosen on validation scenes and stored")
+	assert.Equal(t, 27, fcn.Views, "the views its threshold was chosen with")
+	assert.Equal(t, "min", fcn.ViewPool, "the pool its threshold was chosen with")
 	assert.Equal(t, verifierFCN, VerifierFile())
 
 	assert.Zero(t, fcTwin(t, "verifier.safetensors", fcn).Threshold)
