@@ -347,7 +347,7 @@ func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
 	v := s.v
 	// The views overlap: their pixels are normalised once.
 	for k, w := range v.views {
-		s.windows[k] = v.window(w.at(box), src.Rect.Size())
+		v.window(&s.windows[k], w.at(box), src.Rect.Size())
 	}
 	s.reg.normalise(src, reach(s.windows), v.norm)
 	sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
@@ -429,18 +429,20 @@ func (b *BoxVerifier) Scores(img image.Image, boxes [][4]float64) ([]float64, er
 	return ps, nil
 }
 
-// window returns the window the verifier is shown for box (the box
+// window sets w to the window the verifier is shown for box (the box
 // scaled by its context) of an image of size.
-func (v *verifier) window(box [4]float64, size image.Point) window {
+func (v *verifier) window(w *window, box [4]float64, size image.Point) {
 	if v.context > 1 {
 		box = view{scale: v.context}.at(box)
 	}
-	return windowTaps(box, size, v.win)
+	w.set(box, size, v.win)
 }
 
 // crop writes the normalised window the verifier is shown for box to dst.
 func (v *verifier) crop(dst []float32, src *image.NRGBA, box [4]float64) {
-	cropWindow(dst, src, v.window(box, src.Rect.Size()), v.norm)
+	var w window
+	v.window(&w, box, src.Rect.Size())
+	cropWindow(dst, src, w, v.norm)
 }
 
 // asNRGBA is img as an NRGBA image at the origin, copied only when it is
@@ -509,7 +511,9 @@ func mirrorRows(x []float32, w int) {
 // cropBox writes the image under box (x1, y1, x2, y2, continuous), resampled
 // to win, normalised, into dst (C×H×W).
 func cropBox(dst []float32, img *image.NRGBA, box [4]float64, win nn.Pair, norm *normalizer) {
-	cropWindow(dst, img, windowTaps(box, img.Rect.Size(), win), norm)
+	var w window
+	w.set(box, img.Rect.Size(), win)
+	cropWindow(dst, img, w, norm)
 }
 
 // cropWindow writes w of img, normalised, into dst (C×H×W).
@@ -525,12 +529,28 @@ func cropWindow(dst []float32, img *image.NRGBA, w window, norm *normalizer) {
 // The filter is a triangle whose support widens with the shrink factor, as
 // imaging's Linear (and PIL's bilinear) filter shrinks, so a box sees what
 // the pyramid shows a window at that scale.
-type window struct{ xs, ys [][]tap }
+type window struct {
+	xs, ys [][]tap
+	// taps backs xs and ys, reused by set: a box's views are many.
+	taps []tap
+}
 
-// windowTaps returns the window of box (x1, y1, x2, y2, continuous) of an
-// image of size on a grid of win.
-func windowTaps(box [4]float64, size image.Point, win nn.Pair) window {
-	return window{xs: filterTaps(box[0], box[2], win.W, size.X), ys: filterTaps(box[1], box[3], win.H, size.Y)}
+// maxWindowTaps caps the taps set allocates ahead: a box far larger than
+// the image (or not finite) grows them as it goes.
+const maxWindowTaps = 1 << 22
+
+// set makes w the window of box (x1, y1, x2, y2, continuous) of an image
+// of size on a grid of win, reusing w's memory.
+func (w *window) set(box [4]float64, size image.Point, win nn.Pair) {
+	// An output pixel has at most 2·support+3 taps (filterTaps); a
+	// smaller guess would only cost a copy.
+	most := func(lo, hi float64, n int) int { return n * (2*int(math.Ceil(max(1, (hi-lo)/float64(n)))) + 3) }
+	n := most(box[0], box[2], win.W) + most(box[1], box[3], win.H)
+	if cap(w.taps) < n && n <= maxWindowTaps {
+		w.taps = make([]tap, 0, n)
+	}
+	w.xs, w.taps = filterTaps(w.xs[:0], w.taps[:0], box[0], box[2], win.W, size.X)
+	w.ys, w.taps = filterTaps(w.ys[:0], w.taps, box[1], box[3], win.H, size.Y)
 }
 
 // reach is the rectangle of image pixels the windows read.
@@ -619,20 +639,20 @@ type tap struct {
 	w float32
 }
 
-// filterTaps returns, for each of n output pixels spanning [lo, hi) of an
-// image axis of size size, its pixels within the image and their weights.
-// The weights are normalised over every tap, inside the image or not:
-// outside it the image reads 0, the mean pixel, as the scan's padding
-// does, and adds nothing.
-func filterTaps(lo, hi float64, n, size int) [][]tap {
+// filterTaps appends to rows, for each of n output pixels spanning [lo,
+// hi) of an image axis of size size, its pixels within the image and
+// their weights, held in taps (appended to as well). The weights are
+// normalised over every tap, inside the image or not: outside it the
+// image reads 0, the mean pixel, as the scan's padding does, and adds
+// nothing.
+func filterTaps(rows [][]tap, taps []tap, lo, hi float64, n, size int) ([][]tap, []tap) {
 	scale := (hi - lo) / float64(n)
 	support := max(1, scale)
-	taps := make([][]tap, n)
-	for k := range taps {
+	for k := range n {
 		centre := lo + (float64(k)+0.5)*scale
 		first, last := int(math.Floor(centre-support)), int(math.Ceil(centre+support))
 		var sum float64
-		var row []tap
+		start := len(taps)
 		for i := first; i <= last; i++ {
 			w := 1 - math.Abs(float64(i)+0.5-centre)/support
 			if w <= 0 {
@@ -640,13 +660,14 @@ func filterTaps(lo, hi float64, n, size int) [][]tap {
 			}
 			sum += w
 			if i >= 0 && i < size {
-				row = append(row, tap{i: i, w: float32(w)})
+				taps = append(taps, tap{i: i, w: float32(w)})
 			}
 		}
+		row := taps[start:len(taps):len(taps)]
 		for t := range row {
 			row[t].w = float32(float64(row[t].w) / sum)
 		}
-		taps[k] = row
+		rows = append(rows, row)
 	}
-	return taps
+	return rows, taps
 }

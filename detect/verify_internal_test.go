@@ -333,7 +333,7 @@ func TestCropBitForBit(t *testing.T) {
 		boxes = append(boxes, [4]float64{-50, -50, -20, -20}, [4]float64{0, 0, 97, 61}, [4]float64{-97, -61, 194, 122})
 		windows := make([]window, len(boxes))
 		for i, box := range boxes {
-			windows[i] = windowTaps(box, img.Rect.Size(), win)
+			windows[i].set(box, img.Rect.Size(), win)
 		}
 		var shared region
 		shared.normalise(img, reach(windows), norm)
