@@ -145,6 +145,10 @@ func modelAndSize(fs *flag.FlagSet, size string) (w, h int, err error) {
 	if fs.NArg() > 1 {
 		return 0, 0, fmt.Errorf("at most one MODEL, got %d arguments (try --help)", fs.NArg())
 	}
+	if fs.NArg() == 1 && scan.IsImageName(fs.Arg(0)) {
+		// A common slip: the image where the model goes.
+		return 0, 0, fmt.Errorf("MODEL %s is an image, not a model file (try --help)", fs.Arg(0))
+	}
 	if w, h, err = parseSize(size); err != nil {
 		return 0, 0, fmt.Errorf("--size %q: %w", size, err)
 	}

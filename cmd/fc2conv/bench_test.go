@@ -51,6 +51,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--size", "0x10"}, `--size "0x10"`},
 		{[]string{"--runs", "0"}, "--runs 0 out of range"},
 		{[]string{"a", "b"}, "at most one MODEL"},
+		{[]string{"photo.JPG"}, "MODEL photo.JPG is an image, not a model file (try --help)"},
 		{[]string{"--kernel", "sse9"}, `--kernel: kernels: no micro-kernel "sse9" on this CPU (it has `},
 		{[]string{"--verifier-weight", "1.5"}, "--verifier-weight: weight 1.5 out of range (0,1)"},
 		{[]string{"--verifier", "none", "--verifier-views", "5"}, "--verifier-views: set without a verifier"},

@@ -218,6 +218,7 @@ func TestInspectErrors(t *testing.T) {
 		{[]string{tiny, "--size", "7x7"}, exitFail, tiny + ": --size 7x7: "},
 		{[]string{tiny, "--size", "7"}, exitUsage, `--size "7"`},
 		{[]string{tiny, tiny}, exitUsage, "at most one MODEL, got 2"},
+		{[]string{"scene.png"}, exitUsage, "MODEL scene.png is an image, not a model file"},
 	} {
 		code, out, errOut := runCLI(append([]string{"inspect"}, c.args...)...)
 		assert.Equal(t, c.code, code, c.args)
