@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/disintegration/imaging"
 	"github.com/fc2conv/fc2conv/nn"
@@ -230,7 +230,7 @@ type Detector struct {
 	// top and bottom bound the pyramid: it starts at top and keeps scales
 	// ≥ bottom.
 	top, bottom float64
-	pool        sync.Pool
+	pool        enginePool
 	verifier    *verifier // nil without Options.Verifier
 }
 
@@ -261,7 +261,8 @@ func New(net *nn.Network, opt Options) (*Detector, error) {
 	if err := d.setOptions(opt, out.C); err != nil {
 		return nil, fmt.Errorf("detect: options: %w", err)
 	}
-	d.pool.New = func() any {
+	d.pool.keep = runtime.GOMAXPROCS(0)
+	d.pool.new = func() *nn.Engine {
 		e := nn.NewEngine(net)
 		e.SetThreads(d.opt.Threads)
 		return e
@@ -451,8 +452,8 @@ func (d *Detector) DetectContext(ctx context.Context, img image.Image) (*Result,
 		scales = []float64{min(1, d.top)}
 	}
 	base := img
-	e := d.pool.Get().(*nn.Engine)
-	defer d.pool.Put(e)
+	e := d.pool.get()
+	defer d.pool.put(e)
 	res := &Result{Width: w, Height: h}
 	// scanThr is the least scan score that can pass the threshold: with a
 	// verifier, s^(1−w)·p^w ≥ t needs s ≥ t^(1/(1−w)) since p ≤ 1.
@@ -541,8 +542,8 @@ func (d *Detector) Heatmap(img image.Image, scale float64) (Heatmap, error) {
 	if src == nil {
 		return Heatmap{}, ErrTooSmall{Width: b.Dx(), Height: b.Dy(), Window: d.geo.Window}
 	}
-	e := d.pool.Get().(*nn.Engine)
-	defer d.pool.Put(e)
+	e := d.pool.get()
+	defer d.pool.put(e)
 	hm, err := d.heatmap(e, src, scale)
 	if err == nil && !d.opt.NoFlip {
 		err = d.flipAverage(e, src, hm)
