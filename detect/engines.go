@@ -11,8 +11,8 @@ import (
 // alone drops its engines every other collection, and the next call then
 // allocates an engine's buffers (most of a scan's memory) while the
 // dropped ones wait for the collector: with two workers on 16 scenes the
-// peak memory varied from 511 to 709 MiB, and with the engines kept it
-// stayed at 507 to 509 (README, "Speed and memory against PyTorch").
+// peak memory varied from 508 to 732 MiB, and with the engines kept it
+// stayed at 507 to 511 (README, "Speed and memory against PyTorch").
 type enginePool struct {
 	keep  int
 	new   func() *nn.Engine
