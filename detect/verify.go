@@ -36,7 +36,7 @@ type verifier struct {
 	// threads is Options.Threads resolved: how many goroutines verify
 	// the boxes (see p).
 	threads int
-	engines sync.Pool
+	engines enginePool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -243,7 +243,8 @@ func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
 	if threads < 1 {
 		v.threads = runtime.GOMAXPROCS(0)
 	}
-	v.engines.New = func() any { return nn.NewEngine(net) }
+	v.engines.keep = v.threads
+	v.engines.new = func() *nn.Engine { return nn.NewEngine(net) }
 	return v, nil
 }
 
@@ -304,7 +305,7 @@ func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float6
 	for range workers {
 		wg.Go(func() {
 			s := v.newScorer(noFlip, v.threads/workers)
-			defer v.engines.Put(s.engine)
+			defer v.engines.put(s.engine)
 			for i := int(next.Add(1)) - 1; i < len(boxes); i = int(next.Add(1)) - 1 {
 				ps[i], errs[i] = s.p(src, boxes[i])
 			}
@@ -331,7 +332,7 @@ type scorer struct {
 }
 
 func (v *verifier) newScorer(noFlip bool, threads int) *scorer {
-	e := v.engines.Get().(*nn.Engine)
+	e := v.engines.get()
 	e.SetThreads(threads)
 	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
 	passes := 2
