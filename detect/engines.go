@@ -6,8 +6,9 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 )
 
-// An enginePool lends a detector's (or its verifier's) engines to its calls. It keeps up to
-// keep idle engines for good and the rest in a sync.Pool. A sync.Pool
+// An enginePool lends a detector's (or its verifier's) engines to its
+// calls. It keeps up to keep idle engines for good and the rest in a
+// sync.Pool. A sync.Pool
 // alone drops its engines every other collection, and the next call then
 // allocates an engine's buffers (most of a scan's memory) while the
 // dropped ones wait for the collector: with two workers on 16 scenes the
