@@ -203,7 +203,9 @@ func (e ErrTooSmall) Error() string {
 //
 // A Detector is safe for concurrent use by several goroutines as long as
 // nobody modifies the network: each call takes a forward-pass engine from
-// an internal pool (engines hold buffers and are single-goroutine).
+// an internal pool (engines hold buffers and are single-goroutine). Up to
+// GOMAXPROCS idle engines, with their buffers, are kept while the
+// Detector lives; more are left to the collector.
 //
 // Exactness. For an unpadded network every heatmap cell equals the network
 // run on the window-sized crop at that cell, for any Step dividing the
