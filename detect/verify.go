@@ -536,20 +536,10 @@ type window struct {
 	taps []tap
 }
 
-// maxWindowTaps caps the taps set allocates ahead: a box far larger than
-// the image (or not finite) grows them as it goes.
-const maxWindowTaps = 1 << 22
-
 // set makes w the window of box (x1, y1, x2, y2, continuous) of an image
-// of size on a grid of win, reusing w's memory.
+// of size on a grid of win, reusing w's memory. (A row filled before taps
+// grew keeps the old array, its weights final.)
 func (w *window) set(box [4]float64, size image.Point, win nn.Pair) {
-	// An output pixel has at most 2·support+3 taps (filterTaps); a
-	// smaller guess would only cost a copy.
-	most := func(lo, hi float64, n int) int { return n * (2*int(math.Ceil(max(1, (hi-lo)/float64(n)))) + 3) }
-	n := most(box[0], box[2], win.W) + most(box[1], box[3], win.H)
-	if cap(w.taps) < n && n <= maxWindowTaps {
-		w.taps = make([]tap, 0, n)
-	}
 	w.xs, w.taps = filterTaps(w.xs[:0], w.taps[:0], box[0], box[2], win.W, size.X)
 	w.ys, w.taps = filterTaps(w.ys[:0], w.taps, box[1], box[3], win.H, size.Y)
 }
