@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -113,6 +114,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fc2conv train: %s\n", flagMessage(err, flagOf))
 		return exitUsage
 	}
+	noteUnusedBackgrounds(fs, cfg.Sampler.Mix.Raw, stderr)
 	if !isSet(fs, "photos") {
 		if st, err := os.Stat(defaultTrainPhotos); err != nil || !st.IsDir() {
 			fmt.Fprintf(stderr, "fc2conv train: no --photos given and ./%s is not a directory here (run from the repository root, give --photos DIR, or --photos '' for synthetic backgrounds only)\n", defaultTrainPhotos)
@@ -174,6 +176,26 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 // flagMessage says err in the CLI's terms: a sampler setting's error
 // after the flag that set it, a train setting's with the flag in place of
 // the setting's name.
+// patchBackgroundFlags shape only the background a painted patch is drawn
+// on (fmnist's Sampler.background), which a raw item never is.
+var patchBackgroundFlags = []string{"black", "photo", "scene", "leaves", "print"}
+
+// noteUnusedBackgrounds says which given background flags draw nothing
+// because --raw 1 makes every painted patch a raw item on black (a
+// verifier's recipe: scene crops, raw items and mined windows only), so
+// that a researcher does not read a run as trained on them. The run goes
+// on: its bytes are what they would be without those flags.
+func noteUnusedBackgrounds(fs *flag.FlagSet, raw float64, stderr io.Writer) {
+	if raw < 1 {
+		return
+	}
+	for _, name := range patchBackgroundFlags {
+		if isSet(fs, name) {
+			fmt.Fprintf(stderr, "fc2conv train: note: --%s draws nothing with --raw 1 (every patch not cut from a scene or mined is a raw item on black; mining scenes follow the --mine-* flags)\n", name)
+		}
+	}
+}
+
 func flagMessage(err error, flagOf map[string]string) string {
 	var ce *fmnist.ConfigError
 	if errors.As(err, &ce) {

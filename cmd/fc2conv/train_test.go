@@ -124,3 +124,20 @@ func TestTrainCPUProfile(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv train: --cpuprofile: ")
 }
+
+// With --raw 1 no patch is drawn on a background of its own, so the
+// background flags are named as drawing nothing, and only those given.
+func TestTrainNotesBackgroundFlagsThatDrawNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.safetensors")
+	require.NoError(t, os.WriteFile(out, []byte("keep"), 0o644)) // stops the run before training
+	base := []string{"train", "--out", out, "--photos", "", "--data", dir, "--quiet"}
+
+	_, _, stderr := runCLI(append(base, "--raw", "1", "--print", "0.3", "--mine-print", "0.5")...)
+	assert.Contains(t, stderr, "note: --print draws nothing with --raw 1")
+	assert.NotContains(t, stderr, "--mine-print draws nothing")
+	assert.NotContains(t, stderr, "--photo draws nothing")
+
+	_, _, stderr = runCLI(append(base, "--raw", "0.2", "--print", "0.3")...)
+	assert.NotContains(t, stderr, "draws nothing")
+}
