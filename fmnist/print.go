@@ -3,6 +3,7 @@ package fmnist
 import (
 	"image"
 	"image/color"
+	"math"
 	"math/rand"
 	"sync"
 
@@ -114,6 +115,13 @@ func (c *canvas) fillBlockyPrint(rng *rand.Rand, size float64) {
 // the same arguments and the same empty image for bad sizes.
 func BlockyPrint(rng *rand.Rand, w, h int, size float64) *image.Gray {
 	return synthetic(w, h, size, func(c *canvas) { c.fillBlockyPrint(rng, size) })
+}
+
+// PrintFeatureSize draws the feature size of a page of print painted
+// under a scene's items, from PatchSize to 3 PatchSize: letters' em of 14
+// to 168 px, about the items' 28 to 84 px and half to twice that.
+func PrintFeatureSize(rng *rand.Rand) float64 {
+	return PatchSize * math.Exp(rng.Float64()*math.Log(3))
 }
 
 // Print returns a w×h page of synthetic print with feature size size

@@ -253,6 +253,8 @@ func (c SamplerConfig) Validate() error {
 		return configErr("Crops.Partial", "Crops.Partial = %d, want 0 to 10 boxes per item", c.Crops.Partial)
 	case !(c.Crops.Confusable >= 0 && c.Crops.Confusable <= 1):
 		return configErr("Crops.Confusable", "Crops.Confusable = %v, want in [0, 1] (a share of scenes)", c.Crops.Confusable)
+	case !(c.Crops.Print >= 0 && c.Crops.Print <= 1):
+		return configErr("Crops.Print", "Crops.Print = %v, want in [0, 1] (a share of scenes)", c.Crops.Print)
 	case c.Crops.Context != 0 && !(c.Crops.Context >= 1 && c.Crops.Context <= MaxSceneScale):
 		return configErr("Crops.Context", "Crops.Context = %v, want 0 or in [1, %d] (the window's side over the box's)", c.Crops.Context, MaxSceneScale)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):

@@ -37,6 +37,10 @@ type SceneCrops struct {
 	// detector shows a verifier a box at an image's edge. Raw items
 	// (SampleMix.Raw) get the same margin, black. 0 or 1 cuts the box.
 	Context float64 `json:",omitempty"`
+	// Print is the share of scenes (0 to 1) painted on a page of
+	// synthetic print (Print) instead of a photograph, so that a
+	// verifier, which sees no other background, sees items on pages.
+	Print float64 `json:",omitempty"`
 }
 
 // OutsideGrey is what a crop with context shows beyond the scene: the
@@ -104,10 +108,7 @@ func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg Scene
 // for checks. Only the photograph under the crops is painted, which is
 // all they read.
 func (c *SceneCropper) Scene() ([]Crop, []Object) {
-	var photo image.Image
-	if len(c.photos) > 0 {
-		photo = c.photos[c.rng.Intn(len(c.photos))]
-	}
+	photo := c.scenePhoto()
 	items := c.items
 	// Drawn only when Confusable is on, so that crops without it are the
 	// ones they always were.
@@ -141,6 +142,21 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 		crops[i].Pix = resized(cutOut(img, cuts[i]), Side, Side)
 	}
 	return crops, plan.truth
+}
+
+// scenePhoto draws what a scene is painted on: one of the photographs
+// (nil for synthetic clutter when there are none) or, a share Print of
+// the time, a page of synthetic print. The page is drawn only when Print
+// is on, so that crops without it are the ones they always were.
+func (c *SceneCropper) scenePhoto() image.Image {
+	var photo image.Image
+	if len(c.photos) > 0 {
+		photo = c.photos[c.rng.Intn(len(c.photos))]
+	}
+	if c.cfg.Print > 0 && c.rng.Float64() < c.cfg.Print {
+		photo = Print(c.rng, cropSceneW, cropSceneH, PrintFeatureSize(c.rng))
+	}
+	return photo
 }
 
 // scaledRect is r with its sides scaled by k about its centre, rounded to

@@ -144,6 +144,8 @@ func TestSamplerSceneCrops(t *testing.T) {
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = 1.01 }, "Crops.Confusable"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Partial = -1 }, "Crops.Partial"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = math.NaN() }, "Crops.Confusable"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Print = 1.5 }, "Crops.Print"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Print = math.NaN() }, "Crops.Print"},
 	} {
 		bad := fmnist.DefaultSamplerConfig()
 		c.set(&bad)

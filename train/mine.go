@@ -143,12 +143,11 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		var photo image.Image
 		switch {
 		case opt.Print > 0 && rng.Float64() < opt.Print:
-			// letters' em of 14 to 168 px: the items' 28 to 84 px, and half to twice that
 			draw := fmnist.Print
 			if opt.PrintBlocky > 0 && rng.Float64() < opt.PrintBlocky {
 				draw = fmnist.BlockyPrint
 			}
-			photo = draw(rng, mineW, mineH, fmnist.PatchSize*math.Exp(rng.Float64()*math.Log(3)))
+			photo = draw(rng, mineW, mineH, fmnist.PrintFeatureSize(rng))
 		case opt.Leaves > 0 && rng.Float64() < opt.Leaves:
 			// feature sizes of 16 to 96 px, about the items' 28 to 84
 			photo = fmnist.Leaves(rng, mineW, mineH, 16*math.Exp(rng.Float64()*math.Log(6)))
