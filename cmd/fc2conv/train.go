@@ -192,7 +192,7 @@ func noteUnusedBackgrounds(fs *flag.FlagSet, raw float64, stderr io.Writer) {
 	}
 	for _, name := range patchBackgroundFlags {
 		if isSet(fs, name) {
-			fmt.Fprintf(stderr, "fc2conv train: note: --%s draws nothing with --raw 1 (every patch not cut from a scene or mined is a raw item on black; mining scenes follow the --mine-* flags)\n", name)
+			fmt.Fprintf(stderr, "fc2conv train: note: --%s draws nothing with --raw 1 (every patch not cut from a scene or mined is a raw item on black; mining scenes follow the --mine-* flags, crop scenes --crop-print)\n", name)
 		}
 	}
 }
