@@ -174,9 +174,6 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// flagMessage says err in the CLI's terms: a sampler setting's error
-// after the flag that set it, a train setting's with the flag in place of
-// the setting's name.
 // patchBackgroundFlags shape only the background a painted patch is drawn
 // on (fmnist's Sampler.background), which a raw item never is.
 var patchBackgroundFlags = []string{"black", "photo", "scene", "leaves", "print"}
@@ -197,6 +194,9 @@ func noteUnusedBackgrounds(fs *flag.FlagSet, raw float64, stderr io.Writer) {
 	}
 }
 
+// flagMessage says err in the CLI's terms: a sampler setting's error
+// after the flag that set it, a train setting's with the flag in place of
+// the setting's name.
 func flagMessage(err error, flagOf map[string]string) string {
 	var ce *fmnist.ConfigError
 	if errors.As(err, &ce) {

@@ -32,6 +32,7 @@ func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--black", "0.5", "--photo", "0.7"}, "fc2conv train: --photo: fmnist: sampler config: Background: Black + Photo = 1.2, want ≤ 1\n"},
 		{[]string{"--raw", "1.5"}, "fc2conv train: --raw: fmnist: sampler config: Mix.Raw = 1.5, want a fraction in [0,1]\n"},
 		{[]string{"--hard-negative", "1.5"}, "fc2conv train: --hard-negative: fmnist: sampler config: Mined.Negative = 1.5, want a fraction in [0,1]\n"},
+		{[]string{"--crop-print", "2"}, "fc2conv train: --crop-print: fmnist: sampler config: Crops.Print = 2, want in [0, 1] (a share of scenes)\n"},
 	} {
 		args := append([]string{"train", "--out", out}, c.flags...)
 		code, _, stderr := runCLI(args...)
