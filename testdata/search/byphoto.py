@@ -7,9 +7,8 @@ Each SETDIR is an `fc2conv scenes` folder (truth.jsonl names each scene's
 photograph); its scan is SCANDIR/NAME.jsonl, NAME being the SETDIR's base
 name (as testdata/search/valeval.sh and the model card's scan commands
 write them). Detections scored at or above THRESHOLD are matched to the
-dresses greedily, best score first, each to the unmatched dress it
-overlaps most at IoU >= 0.5, as `fc2conv eval detect` does; the rest are
-false positives. Prints one line per photograph and one for all, so that
+dresses as `fc2conv eval detect` does (phase.match); the rest are false
+positives. Prints one line per photograph and one for all, so that
 a recall figure can be traced to the backgrounds that cost it. Standard
 library only; nothing here is used by the Go code or its tests.
 """
@@ -18,13 +17,7 @@ import json
 import os
 import sys
 
-
-def iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+from phase import match
 
 
 def main():
@@ -47,22 +40,11 @@ def main():
                     continue
                 t = truth[os.path.basename(rec["image"])]
                 st = stats[t["photo"]]
+                found, left = match(rec["detections"] or [], t["objects"], threshold)
                 st[0] += 1
-                dresses = [o["box"] for o in t["objects"] if o["class"] == 3]
-                st[1] += len(dresses)
-                free = set(range(len(dresses)))
-                dets = [d for d in rec["detections"] or [] if d["score"] >= threshold]
-                for d in sorted(dets, key=lambda d: -d["score"]):
-                    best, best_iou = None, 0.5
-                    for i in free:
-                        v = iou(d["box"], dresses[i])
-                        if v >= best_iou:
-                            best, best_iou = i, v
-                    if best is None:
-                        st[3] += 1
-                    else:
-                        free.discard(best)
-                        st[2] += 1
+                st[1] += sum(o["class"] == 3 for o in t["objects"])
+                st[2] += len(found)
+                st[3] += len(left)
     total = [0, 0, 0, 0]
     for photo, st in sorted(stats.items()):
         print(f"{photo:24s} scenes {st[0]:5d}  recall {st[2] / max(1, st[1]):.3f}  FP/image {st[3] / max(1, st[0]):.3f}")
