@@ -39,8 +39,8 @@ func TestSceneCropperPrintPages(t *testing.T) {
 				counts[v]++
 			}
 			most := 0
-			for _, c := range counts {
-				most = max(most, c)
+			for _, k := range counts {
+				most = max(most, k)
 			}
 			assert.Greater(t, float64(most)/float64(len(page.Pix)), 0.4, "a page is mostly paper of one grey")
 		}
