@@ -303,23 +303,26 @@ func TestEvalClassifyBaselineBootstrap(t *testing.T) {
 // verified by the embedded verifier has, as its baseline, the AUC that
 // --verifier embedded reports.
 func TestEvalClassifyBaselineVerifier(t *testing.T) {
-	split := "train"
-	auc := func(args ...string) (model float64, baseline *float64) {
-		t.Helper()
-		code, out, stderr := runCLI(append([]string{"eval", "classify", "--data", "../../testdata/fmnist", "--split", split, "--json"}, args...)...)
-		require.Equal(t, exitOK, code, stderr)
-		var m struct {
-			AUC         float64  `json:"auc"`
-			BaselineAUC *float64 `json:"baseline_auc"`
+	aucOn := func(split string) func(args ...string) (model float64, baseline *float64) {
+		return func(args ...string) (float64, *float64) {
+			t.Helper()
+			code, out, stderr := runCLI(append([]string{"eval", "classify", "--data", "../../testdata/fmnist", "--split", split, "--json"}, args...)...)
+			require.Equal(t, exitOK, code, stderr)
+			var m struct {
+				AUC         float64  `json:"auc"`
+				BaselineAUC *float64 `json:"baseline_auc"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &m), out)
+			return m.AUC, m.BaselineAUC
 		}
-		require.NoError(t, json.Unmarshal([]byte(out), &m), out)
-		return m.AUC, m.BaselineAUC
 	}
 	// The fixture's few items: a verifier may leave one split ranked as
 	// the pair ranks it, and which one depends on the verifier shipped,
 	// so the test takes the first split it reorders.
+	var auc func(args ...string) (float64, *float64)
 	var alone, verified float64
-	for _, split = range []string{"train", "t10k"} {
+	for _, split := range []string{"train", "t10k"} {
+		auc = aucOn(split)
 		var none *float64
 		alone, none = auc("--verifier", "none")
 		assert.Nil(t, none)
@@ -342,7 +345,7 @@ func TestEvalClassifyBaselineVerifier(t *testing.T) {
 	// A verifier that ranks by brightness alone moves the training items'
 	// ranking with its weight, whatever ships, so a baseline that matches
 	// the heavy weight's and not the default's took it.
-	split = "train"
+	auc = aucOn("train")
 	bright := brightnessVerifier(t)
 	even, _ := auc("--verifier", bright)
 	heavy, _ := auc("--verifier", bright, "--verifier-weight", "0.8")
