@@ -17,8 +17,7 @@ type conv struct {
 	dw, db         []float32   // the Params' gradients
 	wT             []float32   // k×m
 	cols           [][]float32 // per sample: its unfolded input, from forward for backward
-	colT           [][]float32 // per chunk, as the rest
-	pdw, pdb, dcol [][]float32
+	pdw, pdb, dcol [][]float32 // per chunk
 }
 
 func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
@@ -36,7 +35,6 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 		c.cols = append(c.cols, make([]float32, c.k*c.n))
 	}
 	for range t.numChunks() {
-		c.colT = append(c.colT, make([]float32, c.k*c.n))
 		c.dcol = append(c.dcol, make([]float32, c.k*c.n))
 		c.pdw = append(c.pdw, make([]float32, c.m*c.k))
 		c.pdb = append(c.pdb, make([]float32, c.m))
@@ -69,13 +67,12 @@ func (c *conv) backward(t *Net, _, _, dout, din []float32) {
 	transpose(c.wT, c.l.Weight.Data, c.m, c.k)
 	wT := t.fixedA(c.k, c.m, c.wT, c.m)
 	t.chunks(func(ch, b0, b1 int) {
-		colT, dcol, pdw, pdb := c.colT[ch], c.dcol[ch], c.pdw[ch], c.pdb[ch]
+		dcol, pdw, pdb := c.dcol[ch], c.pdw[ch], c.pdb[ch]
 		clear(pdw)
 		clear(pdb)
 		for s := b0; s < b1; s++ {
-			transpose(colT, c.cols[s], c.k, c.n)
 			dy := dout[s*osz : (s+1)*osz]
-			t.gemm.Gemm(c.m, c.k, c.n, dy, c.n, colT, c.k, pdw, c.k)
+			t.gemm.GemmTransB(c.m, c.k, c.n, dy, c.n, c.cols[s], c.n, pdw, c.k)
 			for m := 0; m < c.m; m++ {
 				var sum float32
 				for _, v := range dy[m*c.n : (m+1)*c.n] {
@@ -413,13 +410,13 @@ func (p *maxPool) backward(t *Net, _, _, dout, din []float32) {
 
 // dense is y = x·Wᵀ + b over the batch at once.
 type dense struct {
-	l         *nn.Dense
-	dw, db    []float32
-	wT, doutT []float32
+	l      *nn.Dense
+	dw, db []float32
+	doutT  []float32
 }
 
 func (t *Net) newDense(l *nn.Dense) *dense {
-	d := &dense{l: l, wT: make([]float32, l.In*l.Out), doutT: make([]float32, l.Out*t.batch)}
+	d := &dense{l: l, doutT: make([]float32, l.Out*t.batch)}
 	d.dw = t.param(l.Name()+".weight", l.Weight.Data, true)
 	d.db = t.param(l.Name()+".bias", l.Bias.Data, false)
 	return d
@@ -427,11 +424,10 @@ func (t *Net) newDense(l *nn.Dense) *dense {
 
 func (d *dense) forward(t *Net, in, out []float32) {
 	l := d.l
-	transpose(d.wT, l.Weight.Data, l.Out, l.In)
 	for s := 0; s < t.batch; s++ {
 		copy(out[s*l.Out:(s+1)*l.Out], l.Bias.Data)
 	}
-	t.gemm.Gemm(t.batch, l.Out, l.In, in, l.In, d.wT, l.Out, out, l.Out)
+	t.gemm.GemmTransB(t.batch, l.Out, l.In, in, l.In, l.Weight.Data, l.In, out, l.Out)
 }
 
 func (d *dense) backward(t *Net, in, _, dout, din []float32) {

@@ -75,4 +75,8 @@ func (p prepacked) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int,
 	Packed{}.GemmPacked(pa, n, b, ldb, c, ldc)
 }
 
+func (prepacked) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt int, c []float32, ldc int) {
+	Packed{}.GemmTransB(m, n, k, a, lda, bt, ldbt, c, ldc)
+}
+
 var prepackedCache = map[*float32]*PackedA{}

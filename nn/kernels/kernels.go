@@ -13,6 +13,10 @@ type Kernels interface {
 	// Gemm computes C += A·B for row-major A (m×k, row stride lda),
 	// B (k×n, ldb) and C (m×n, ldc).
 	Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+	// GemmTransB computes C += A·Bᵀ, with B given as its transpose bt
+	// (n×k, row stride ldbt): a gradient's product with an unfolded
+	// input, without a transposed copy.
+	GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt int, c []float32, ldc int)
 }
 
 // Reference is the plain-Go implementation every other backend is tested
@@ -39,6 +43,23 @@ func (Reference) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c
 	}
 }
 
+// GemmTransB implements Kernels.
+func (Reference) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		ai := a[i*lda : i*lda+k]
+		for j := 0; j < n; j++ {
+			var sum float32
+			for p, v := range bt[j*ldbt : j*ldbt+k] {
+				sum += ai[p] * v
+			}
+			c[i*ldc+j] += sum
+		}
+	}
+}
+
 // Gonum uses gonum's pure-Go BLAS, whose float32 inner loops have SIMD
 // assembly on amd64 and a Go fallback elsewhere.
 type Gonum struct{}
@@ -49,6 +70,14 @@ func (Gonum) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 		return
 	}
 	blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+}
+
+// GemmTransB implements Kernels.
+func (Gonum) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	blas32.Implementation().Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, lda, bt, ldbt, 1, c, ldc)
 }
 
 // Default is the backend new engines use: the packed GEMM, several times

@@ -27,6 +27,35 @@ func TestGemmBackendsAgree(t *testing.T) {
 	}
 }
 
+// GemmTransB agrees across the backends too, Bᵀ with a wider stride.
+func TestGemmTransBBackendsAgree(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for trial := 0; trial < 50; trial++ {
+		m, n, k := 1+rng.Intn(40), 1+rng.Intn(70), 1+rng.Intn(90)
+		lda, ldbt, ldc := k+rng.Intn(3), k+rng.Intn(3), n+rng.Intn(3)
+		a, bt := random(rng, m*lda), random(rng, n*ldbt)
+		c0 := random(rng, m*ldc)
+		want := append([]float32(nil), c0...)
+		Reference{}.GemmTransB(m, n, k, a, lda, bt, ldbt, want, ldc)
+		for _, backend := range []Kernels{Gonum{}, Packed{}} {
+			got := append([]float32(nil), c0...)
+			backend.GemmTransB(m, n, k, a, lda, bt, ldbt, got, ldc)
+			for i := range want {
+				assert.InDelta(t, want[i], got[i], 1e-4*math.Sqrt(float64(k)), "%T trial %d element %d", backend, trial, i)
+			}
+		}
+	}
+}
+
+// The reference's GemmTransB against a hand-computed product.
+func TestReferenceGemmTransB(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 5, 6}           // 2×3
+	bt := []float32{7, 9, 11, 0, 8, 10, 12, 0} // Bᵀ of TestReferenceGemm's B, stride 4
+	c := []float32{1, 1, 1, 1}
+	Reference{}.GemmTransB(2, 2, 3, a, 3, bt, 4, c, 2)
+	assert.Equal(t, []float32{59, 65, 140, 155}, c)
+}
+
 // The reference itself against a hand-computed product.
 func TestReferenceGemm(t *testing.T) {
 	a := []float32{1, 2, 3, 4, 5, 6}    // 2×3

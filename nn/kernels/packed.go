@@ -77,7 +77,21 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // Gemm implements Kernels.
 func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
-	p.gemm(m, n, k, a, lda, nil, b, ldb, nil, c, ldc, false)
+	p.gemm(m, n, k, a, lda, nil, bSource{b: b, ld: ldb}, c, ldc, false)
+}
+
+// GemmTransB computes C += A·Bᵀ like Gemm, with B given as its transpose
+// bt (n×k, row stride ldbt): packing reads B's columns as bt's rows, so
+// the caller makes no transposed copy, and the products are Gemm's on
+// that copy to the bit (the packed panels are the same).
+func (p Packed) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Packed.GemmTransB: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	checkMatrix("Packed", "GemmTransB", "a", m, k, a, lda)
+	checkMatrix("Packed", "GemmTransB", "bt", n, k, bt, ldbt)
+	checkMatrix("Packed", "GemmTransB", "c", m, n, c, ldc)
+	p.gemm(m, n, k, a, lda, nil, bSource{b: bt, ld: ldbt, trans: true}, c, ldc, false)
 }
 
 // PackedA is an m×k matrix A packed once, in the layout Packed's
@@ -108,15 +122,36 @@ func PackA(m, k int, a []float32, lda int) *PackedA {
 func (p Packed) GemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int) {
 	// pa.data holds at least the m·k values a dense A would.
 	checkGemm("Packed", pa.m, n, pa.k, pa.data, max(1, pa.k), b, ldb, c, ldc)
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, b, ldb, nil, c, ldc, false)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, bSource{b: b, ld: ldb}, c, ldc, false)
+}
+
+// bSource is where gemm packs B's blocks from: the k×n matrix b (row
+// stride ld), its transpose (trans: b is n×k), or, when conv is set, a
+// convolution's unfolded input packed straight from the input.
+type bSource struct {
+	b     []float32
+	ld    int
+	trans bool
+	conv  *im2colBand
+}
+
+// pack packs the kb×nb block of B at row pc, column jc into dst.
+func (s bSource) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
+	switch {
+	case s.conv != nil:
+		s.conv.pack(dst, pc, kb, jc, nb, useAsm)
+	case s.trans:
+		packBT(dst, s.b[jc*s.ld+pc:], s.ld, kb, nb)
+	default:
+		packB(dst, s.b[pc*s.ld+jc:], s.ld, kb, nb, useAsm)
+	}
 }
 
 // gemm is the blocked product, with A either packed block by block from
-// a (lda) or taken from pa, and B either the matrix b (ldb) or, when conv
-// is set, a convolution's unfolded input packed straight from the input.
-// With set the first block of k overwrites C, which then need not be
-// cleared first.
-func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32, ldb int, conv *im2colBand, c []float32, ldc int, set bool) {
+// a (lda) or taken from pa, and B packed block by block from src. With
+// set the first block of k overwrites C, which then need not be cleared
+// first.
+func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, src bSource, c []float32, ldc int, set bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -129,7 +164,7 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 		ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
 	}
 	step := nc
-	if conv != nil && m <= mc {
+	if src.conv != nil && m <= mc {
 		step = ncConv
 	}
 	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), step))
@@ -137,11 +172,7 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, b []float32
 		nb := min(step, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			if conv != nil {
-				conv.pack(ws.b, pc, kb, jc, nb, useAsm)
-			} else {
-				packB(ws.b, b[pc*ldb+jc:], ldb, kb, nb, useAsm)
-			}
+			src.pack(ws.b, pc, kb, jc, nb, useAsm)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				var ap []float32
@@ -348,17 +379,22 @@ func addRow4(c *[4]float32, v0, v1, v2, v3 float32) {
 // not hold: that is a bug in the caller, and reading past them is not an
 // option (the same contract as gonum's BLAS).
 func checkGemm(who string, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	switch {
-	case m < 0 || n < 0 || k < 0:
+	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: %s.Gemm: negative size m=%d n=%d k=%d", who, m, n, k))
-	case lda < max(1, k) || ldb < max(1, n) || ldc < max(1, n):
-		panic(fmt.Sprintf("kernels: %s.Gemm: leading dimension too small: lda=%d (k=%d) ldb=%d ldc=%d (n=%d)", who, lda, k, ldb, ldc, n))
-	case m > 0 && k > 0 && len(a) < (m-1)*lda+k:
-		panic(fmt.Sprintf("kernels: %s.Gemm: len(a)=%d < %d for %d×%d with lda=%d", who, len(a), (m-1)*lda+k, m, k, lda))
-	case k > 0 && n > 0 && len(b) < (k-1)*ldb+n:
-		panic(fmt.Sprintf("kernels: %s.Gemm: len(b)=%d < %d for %d×%d with ldb=%d", who, len(b), (k-1)*ldb+n, k, n, ldb))
-	case m > 0 && n > 0 && len(c) < (m-1)*ldc+n:
-		panic(fmt.Sprintf("kernels: %s.Gemm: len(c)=%d < %d for %d×%d with ldc=%d", who, len(c), (m-1)*ldc+n, m, n, ldc))
+	}
+	checkMatrix(who, "Gemm", "a", m, k, a, lda)
+	checkMatrix(who, "Gemm", "b", k, n, b, ldb)
+	checkMatrix(who, "Gemm", "c", m, n, c, ldc)
+}
+
+// checkMatrix panics unless x holds a rows×cols matrix of row stride ld
+// (name's leading dimension), naming who.method.
+func checkMatrix(who, method, name string, rows, cols int, x []float32, ld int) {
+	switch {
+	case ld < max(1, cols):
+		panic(fmt.Sprintf("kernels: %s.%s: ld%s=%d too small for %d columns", who, method, name, ld, cols))
+	case rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols:
+		panic(fmt.Sprintf("kernels: %s.%s: len(%s)=%d < %d for %d×%d with ld%s=%d", who, method, name, len(x), (rows-1)*ld+cols, rows, cols, name, ld))
 	}
 }
 
@@ -409,6 +445,37 @@ func packB(dst, b []float32, ldb, kb, nb int, useAsm bool) {
 			e := edge[p*nr : p*nr+nr]
 			copy(e, b[p*ldb+full:p*ldb+nb])
 			clear(e[nb-full:])
+		}
+	}
+}
+
+// packBT is packB for B given as its transpose: column j of the block is
+// bt[j·ldbt:], kb values. Panel q gets the same layout packB gives it;
+// four columns go at a time, so each step writes four adjacent values.
+func packBT(dst, bt []float32, ldbt, kb, nb int) {
+	for jr := 0; jr < nb; jr += nr {
+		panel := dst[jr*kb : jr*kb+kb*nr]
+		cols := min(nr, nb-jr)
+		j := 0
+		for ; j+4 <= cols; j += 4 {
+			c0 := bt[(jr+j)*ldbt : (jr+j)*ldbt+kb]
+			c1 := bt[(jr+j+1)*ldbt : (jr+j+1)*ldbt+kb]
+			c2 := bt[(jr+j+2)*ldbt : (jr+j+2)*ldbt+kb]
+			c3 := bt[(jr+j+3)*ldbt : (jr+j+3)*ldbt+kb]
+			for p := range c0 {
+				*(*[4]float32)(panel[p*nr+j:]) = [4]float32{c0[p], c1[p], c2[p], c3[p]}
+			}
+		}
+		for ; j < cols; j++ {
+			col := bt[(jr+j)*ldbt : (jr+j)*ldbt+kb]
+			for p, v := range col {
+				panel[p*nr+j] = v
+			}
+		}
+		for ; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				panel[p*nr+j] = 0
+			}
 		}
 	}
 }

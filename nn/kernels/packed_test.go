@@ -320,3 +320,47 @@ func TestGemmPackedPanicsOnShortSlices(t *testing.T) {
 	assert.Panics(t, func() { Packed{}.GemmPacked(pa, 2, make([]float32, 6), 2, make([]float32, 3), 2) })
 	assert.Panics(t, func() { PackA(2, 3, make([]float32, 5), 3) })
 }
+
+// GemmTransB on Bᵀ gives what Gemm gives on B, to the bit (the trainer's
+// byte-for-byte rebuilds rest on it), for every size combination from
+// odd and across the blocks, with Bᵀ ending at its last element.
+func TestGemmTransBIsGemmOnTheTranspose(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	var shapes [][3]int
+	for _, m := range odd {
+		for _, n := range odd {
+			for _, k := range odd {
+				shapes = append(shapes, [3]int{m, n, k})
+			}
+		}
+	}
+	shapes = append(shapes, [3]int{mc + 3, 31, kc + 1}, [3]int{5, nc + nr + 7, 30}, [3]int{64, 288, 196})
+	for name, p := range packedVariants() {
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			lda, ldbt, ldc := max(1, k+rng.Intn(3)), max(1, k+rng.Intn(3)), max(1, n+rng.Intn(3))
+			a, bt, c0 := random(rng, max(0, (m-1)*lda+k)), random(rng, max(0, (n-1)*ldbt+k)), random(rng, max(0, (m-1)*ldc+n))
+			b := make([]float32, k*n) // B = (Bᵀ)ᵀ, dense
+			for j := 0; j < n; j++ {
+				for p := 0; p < k; p++ {
+					b[p*n+j] = bt[j*ldbt+p]
+				}
+			}
+			want := append([]float32(nil), c0...)
+			p.Gemm(m, n, k, a, lda, b, max(1, n), want, ldc)
+			got := append([]float32(nil), c0...)
+			p.GemmTransB(m, n, k, a, lda, bt, ldbt, got, ldc)
+			require.Equal(t, want, got, "%s m=%d n=%d k=%d", name, m, n, k)
+		}
+	}
+}
+
+func TestGemmTransBRejectsAShortTranspose(t *testing.T) {
+	a, c := make([]float32, 2*3), make([]float32, 2*4)
+	assert.PanicsWithValue(t, "kernels: Packed.GemmTransB: len(bt)=11 < 12 for 4×3 with ldbt=3", func() {
+		Packed{}.GemmTransB(2, 4, 3, a, 3, make([]float32, 11), 3, c, 4)
+	})
+	assert.PanicsWithValue(t, "kernels: Packed.GemmTransB: ldbt=2 too small for 3 columns", func() {
+		Packed{}.GemmTransB(2, 4, 3, a, 3, make([]float32, 12), 2, c, 4)
+	})
+}
