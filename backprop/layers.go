@@ -236,8 +236,10 @@ func (bn *batchNorm) forward(t *Net, in, out []float32) {
 		shift := float64(l.Beta.Data[c]) - mean*scale
 		for s := 0; s < t.batch; s++ {
 			o := (s*bn.c + c) * bn.hw
-			for i, x := range in[o : o+bn.hw] {
-				out[o+i] = float32(float64(x)*scale + shift)
+			src := in[o : o+bn.hw]
+			dst := out[o : o+len(src)]
+			for i, x := range src {
+				dst[i] = float32(float64(x)*scale + shift)
 			}
 		}
 		unbiased := variance * count / max(1, count-1)
@@ -253,7 +255,8 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 		var dbeta, dgamma float64 // Σ dy and Σ dy·x̂
 		for s := 0; s < t.batch; s++ {
 			o := (s*bn.c + c) * bn.hw
-			x, dy := in[o:o+bn.hw], dout[o:o+bn.hw]
+			dy := dout[o : o+bn.hw]
+			x := in[o : o+len(dy)] // as long as dy: no bounds checks below
 			for i, g := range dy {
 				dbeta += float64(g)
 				dgamma += float64(g) * (float64(x[i]) - mean) * inv
@@ -267,7 +270,8 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 		k := float64(bn.l.Gamma.Data[c]) * inv / count
 		for s := 0; s < t.batch; s++ {
 			o := (s*bn.c + c) * bn.hw
-			x, dy, dx := in[o:o+bn.hw], dout[o:o+bn.hw], din[o:o+bn.hw]
+			dy := dout[o : o+bn.hw]
+			x, dx := in[o:o+len(dy)], din[o:o+len(dy)]
 			for i, g := range dy {
 				xh := (float64(x[i]) - mean) * inv
 				dx[i] = float32(k * (count*float64(g) - dbeta - xh*dgamma))
@@ -280,6 +284,7 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 type relu struct{}
 
 func (relu) forward(_ *Net, in, out []float32) {
+	out = out[:len(in)] // no bounds check in the loop
 	for i, v := range in {
 		out[i] = max(v, 0)
 	}

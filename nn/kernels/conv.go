@@ -113,7 +113,7 @@ func (p Packed) GemmIm2col(pa *PackedA, g *Im2col, in []float32, row0, n int, c 
 		p.gemmDirect(pa, band, n, c, ldc)
 		return
 	}
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, bSource{conv: band}, c, ldc, true)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, bMatrix{}, band, c, ldc, true)
 }
 
 // gemmDirect is gemm for a direct band: the same blocking of k and m and

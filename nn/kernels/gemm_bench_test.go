@@ -80,3 +80,46 @@ func (prepacked) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldb
 }
 
 var prepackedCache = map[*float32]*PackedA{}
+
+// BenchmarkGemmTransB times the trainer's weight gradients of a bn3s
+// verifier (backprop/layers.go, conv.backward): dW (m×k) += dY (m×n
+// pixels) · colᵀ, col being a sample's k×n unfolded input, one of 64
+// in turn as in a batch, so each comes from beyond L2 as in training.
+// "transB" packs col as Bᵀ; "copy" transposes it first and calls Gemm,
+// as the trainer did before: go test -run XXX -bench GemmTransB -count 5 ./nn/kernels
+func BenchmarkGemmTransB(b *testing.B) {
+	shapes := []struct {
+		name    string
+		m, k, n int // output channels, InC·3·3, output pixels
+	}{
+		{"c1_m16k9n676", 16, 9, 676},
+		{"c2_m32k144n576", 32, 144, 576},
+		{"c3_m32k288n100", 32, 288, 100},
+	}
+	const samples = 64
+	rng := rand.New(rand.NewSource(1))
+	for _, s := range shapes {
+		dy, dw := random(rng, s.m*s.n), make([]float32, s.m*s.k)
+		cols := make([][]float32, samples)
+		for i := range cols {
+			cols[i] = random(rng, s.k*s.n)
+		}
+		colT := make([]float32, s.n*s.k)
+		b.Run(s.name+"/transB", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				Packed{}.GemmTransB(s.m, s.k, s.n, dy, s.n, cols[i%samples], s.n, dw, s.k)
+			}
+		})
+		b.Run(s.name+"/copy", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				col := cols[i%samples]
+				for r := 0; r < s.k; r++ {
+					for c, v := range col[r*s.n : (r+1)*s.n] {
+						colT[c*s.k+r] = v
+					}
+				}
+				Packed{}.Gemm(s.m, s.k, s.n, dy, s.n, colT, s.k, dw, s.k)
+			}
+		})
+	}
+}

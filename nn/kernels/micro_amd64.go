@@ -21,6 +21,7 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		asmKernels = []*microImpl{{"avx2-fma", microAVX2FMA, microDirectAVX2FMA, twoPackedPanels(microAVX2FMA), twoDirectPanels(microDirectAVX2FMA)}}
 		packB4Asm = packB4AVXChecked
+		packBT8Asm = packBT8AVXChecked
 		gatherAsm = gatherAVX
 		if cpu.X86.HasAVX512F {
 			// 1.45–1.67× the AVX2 kernel's rate at the engine's shapes
@@ -54,6 +55,20 @@ func packB4AVXChecked(dst, b []float32, ldb, panels, stride int) {
 		panic(fmt.Sprintf("kernels: packB4 called with ldb=%d panels=%d stride=%d len(b)=%d len(dst)=%d", ldb, panels, stride, len(b), len(dst)))
 	}
 	packB4AVX(&dst[0], &b[0], ldb, panels, stride)
+}
+
+// packBT8AVX is packBT8Asm in assembly (micro_amd64.s).
+//
+//go:noescape
+func packBT8AVX(dst, bt *float32, ldbt, blocks int)
+
+// packBT8AVXChecked checks that the slices hold every value moved, then
+// hands their pointers to the assembly.
+func packBT8AVXChecked(dst, bt []float32, ldbt, blocks int) {
+	if blocks < 1 || ldbt < 8*blocks || len(bt) < 7*ldbt+8*blocks || len(dst) < (8*blocks-1)*nr+8 {
+		panic(fmt.Sprintf("kernels: packBT8 called with ldbt=%d blocks=%d len(bt)=%d len(dst)=%d", ldbt, blocks, len(bt), len(dst)))
+	}
+	packBT8AVX(&dst[0], &bt[0], ldbt, blocks)
 }
 
 // gatherAVX is gatherAsm in assembly (micro_amd64.s).

@@ -644,3 +644,67 @@ panel:
 	JNZ     row
 	VZEROUPPER
 	RET
+
+// func packBT8AVX(dst, bt *float32, ldbt, blocks int)
+//
+// Transposes eight rows of bt (ldbt apart), blocks·8 values each, into
+// blocks·8 rows of eight values at dst, nr (24) floats apart: an 8×8
+// block at a time, in registers (unpack pairs, shuffle quads, swap
+// halves). The rows are columns of B, so dst gets a panel's eight columns.
+TEXT ·packBT8AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ bt+8(FP), SI
+	MOVQ ldbt+16(FP), R8
+	SHLQ $2, R8
+	MOVQ blocks+24(FP), CX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+
+block8:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 96(DI)
+	VMOVUPS Y10, 192(DI)
+	VMOVUPS Y11, 288(DI)
+	VMOVUPS Y12, 384(DI)
+	VMOVUPS Y13, 480(DI)
+	VMOVUPS Y14, 576(DI)
+	VMOVUPS Y15, 672(DI)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $768, DI
+	DECQ CX
+	JNZ  block8
+	VZEROUPPER
+	RET

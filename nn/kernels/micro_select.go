@@ -52,6 +52,10 @@ var (
 	// four rows of b (row stride ldb) into dst, panel q at q·stride: the
 	// inner loop of packB, which in Go costs a memmove call per 96 bytes.
 	packB4Asm func(dst, b []float32, ldb, panels, stride int)
+	// packBT8Asm, set with the AVX2 kernel, writes eight columns of a
+	// panel from eight rows of Bᵀ (bt, ldbt apart), blocks·8 rows of the
+	// panel, nr apart in dst: packBT's inner 8×8 blocks in registers.
+	packBT8Asm func(dst, bt []float32, ldbt, blocks int)
 	// gatherAsm, set with the AVX2 kernel, is gather's loop on pointers,
 	// its bounds checked by gather.
 	gatherAsm func(dst, in *float32, off *int32, rows, panels, stride int)

@@ -77,7 +77,7 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // Gemm implements Kernels.
 func (p Packed) Gemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemm("Packed", m, n, k, a, lda, b, ldb, c, ldc)
-	p.gemm(m, n, k, a, lda, nil, bSource{b: b, ld: ldb}, c, ldc, false)
+	p.gemm(m, n, k, a, lda, nil, bMatrix{b: b, ld: ldb}, nil, c, ldc, false)
 }
 
 // GemmTransB computes C += A·Bᵀ like Gemm, with B given as its transpose
@@ -91,7 +91,7 @@ func (p Packed) GemmTransB(m, n, k int, a []float32, lda int, bt []float32, ldbt
 	checkMatrix("Packed", "GemmTransB", "a", m, k, a, lda)
 	checkMatrix("Packed", "GemmTransB", "bt", n, k, bt, ldbt)
 	checkMatrix("Packed", "GemmTransB", "c", m, n, c, ldc)
-	p.gemm(m, n, k, a, lda, nil, bSource{b: bt, ld: ldbt, trans: true}, c, ldc, false)
+	p.gemm(m, n, k, a, lda, nil, bMatrix{b: bt, ld: ldbt, trans: true}, nil, c, ldc, false)
 }
 
 // PackedA is an m×k matrix A packed once, in the layout Packed's
@@ -122,36 +122,34 @@ func PackA(m, k int, a []float32, lda int) *PackedA {
 func (p Packed) GemmPacked(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int) {
 	// pa.data holds at least the m·k values a dense A would.
 	checkGemm("Packed", pa.m, n, pa.k, pa.data, max(1, pa.k), b, ldb, c, ldc)
-	p.gemm(pa.m, n, pa.k, nil, 0, pa, bSource{b: b, ld: ldb}, c, ldc, false)
+	p.gemm(pa.m, n, pa.k, nil, 0, pa, bMatrix{b: b, ld: ldb}, nil, c, ldc, false)
 }
 
-// bSource is where gemm packs B's blocks from: the k×n matrix b (row
-// stride ld), its transpose (trans: b is n×k), or, when conv is set, a
-// convolution's unfolded input packed straight from the input.
-type bSource struct {
+// bMatrix is B as gemm packs it: the k×n matrix b (row stride ld), or
+// with trans its transpose (b is n×k).
+type bMatrix struct {
 	b     []float32
 	ld    int
 	trans bool
-	conv  *im2colBand
 }
 
 // pack packs the kb×nb block of B at row pc, column jc into dst.
-func (s bSource) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
+func (s bMatrix) pack(dst []float32, pc, kb, jc, nb int, useAsm bool) {
 	switch {
-	case s.conv != nil:
-		s.conv.pack(dst, pc, kb, jc, nb, useAsm)
 	case s.trans:
-		packBT(dst, s.b[jc*s.ld+pc:], s.ld, kb, nb)
+		packBT(dst, s.b[jc*s.ld+pc:], s.ld, kb, nb, useAsm)
 	default:
 		packB(dst, s.b[pc*s.ld+jc:], s.ld, kb, nb, useAsm)
 	}
 }
 
 // gemm is the blocked product, with A either packed block by block from
-// a (lda) or taken from pa, and B packed block by block from src. With
-// set the first block of k overwrites C, which then need not be cleared
-// first.
-func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, src bSource, c []float32, ldc int, set bool) {
+// a (lda) or taken from pa, and B packed block by block from bm or, when
+// conv is set, a convolution's unfolded input packed straight from the
+// input (conv is apart from bm so that the band does not escape with
+// bm's slice). With set the first block of k overwrites C, which then
+// need not be cleared first.
+func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, bm bMatrix, conv *im2colBand, c []float32, ldc int, set bool) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -164,7 +162,7 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, src bSource
 		ws.a = grow(ws.a, kb0*min(roundUp(m, mr), mc))
 	}
 	step := nc
-	if src.conv != nil && m <= mc {
+	if conv != nil && m <= mc {
 		step = ncConv
 	}
 	ws.b = grow(ws.b, kb0*min(roundUp(n, nr), step))
@@ -172,7 +170,11 @@ func (p Packed) gemm(m, n, k int, a []float32, lda int, pa *PackedA, src bSource
 		nb := min(step, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			src.pack(ws.b, pc, kb, jc, nb, useAsm)
+			if conv != nil {
+				conv.pack(ws.b, pc, kb, jc, nb, useAsm)
+			} else {
+				bm.pack(ws.b, pc, kb, jc, nb, useAsm)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				var ap []float32
@@ -450,19 +452,41 @@ func packB(dst, b []float32, ldb, kb, nb int, useAsm bool) {
 }
 
 // packBT is packB for B given as its transpose: column j of the block is
-// bt[j·ldbt:], kb values. Panel q gets the same layout packB gives it;
-// four columns go at a time, so each step writes four adjacent values.
-func packBT(dst, bt []float32, ldbt, kb, nb int) {
+// bt[j·ldbt:], kb values. Panel q gets the same layout packB gives it.
+// With useAsm eight columns go at a time in assembly, 8×8 blocks
+// transposed in registers; the rest go in 4×4 blocks, four values read
+// from each of four columns and four written to each of four panel rows,
+// so both sides move in runs.
+func packBT(dst, bt []float32, ldbt, kb, nb int, useAsm bool) {
 	for jr := 0; jr < nb; jr += nr {
 		panel := dst[jr*kb : jr*kb+kb*nr]
 		cols := min(nr, nb-jr)
 		j := 0
+		if useAsm && packBT8Asm != nil && kb >= 8 {
+			for ; j+8 <= cols; j += 8 {
+				packBT8Asm(panel[j:], bt[(jr+j)*ldbt:], ldbt, kb/8)
+				for p := kb / 8 * 8; p < kb; p++ {
+					for i := 0; i < 8; i++ {
+						panel[p*nr+j+i] = bt[(jr+j+i)*ldbt+p]
+					}
+				}
+			}
+		}
 		for ; j+4 <= cols; j += 4 {
 			c0 := bt[(jr+j)*ldbt : (jr+j)*ldbt+kb]
 			c1 := bt[(jr+j+1)*ldbt : (jr+j+1)*ldbt+kb]
 			c2 := bt[(jr+j+2)*ldbt : (jr+j+2)*ldbt+kb]
 			c3 := bt[(jr+j+3)*ldbt : (jr+j+3)*ldbt+kb]
-			for p := range c0 {
+			p := 0
+			for ; p+4 <= kb; p += 4 {
+				a0, a1, a2, a3 := (*[4]float32)(c0[p:]), (*[4]float32)(c1[p:]), (*[4]float32)(c2[p:]), (*[4]float32)(c3[p:])
+				d := panel[p*nr+j : p*nr+j+3*nr+4]
+				*(*[4]float32)(d[0:]) = [4]float32{a0[0], a1[0], a2[0], a3[0]}
+				*(*[4]float32)(d[nr:]) = [4]float32{a0[1], a1[1], a2[1], a3[1]}
+				*(*[4]float32)(d[2*nr:]) = [4]float32{a0[2], a1[2], a2[2], a3[2]}
+				*(*[4]float32)(d[3*nr:]) = [4]float32{a0[3], a1[3], a2[3], a3[3]}
+			}
+			for ; p < kb; p++ {
 				*(*[4]float32)(panel[p*nr+j:]) = [4]float32{c0[p], c1[p], c2[p], c3[p]}
 			}
 		}
@@ -472,9 +496,9 @@ func packBT(dst, bt []float32, ldbt, kb, nb int) {
 				panel[p*nr+j] = v
 			}
 		}
-		for ; j < nr; j++ {
+		if cols < nr {
 			for p := 0; p < kb; p++ {
-				panel[p*nr+j] = 0
+				clear(panel[p*nr+cols : p*nr+nr])
 			}
 		}
 	}

@@ -246,6 +246,9 @@ func TestPackedDoesNotAllocateWhenWarm(t *testing.T) {
 	p.Gemm(m, n, k, a, k, b, n, c, n)
 	allocs := testing.AllocsPerRun(20, func() { p.Gemm(m, n, k, a, k, b, n, c, n) })
 	assert.Zero(t, allocs)
+	// b read as the transpose of an n×k matrix: C is m×k.
+	allocs = testing.AllocsPerRun(20, func() { p.GemmTransB(m, k, n, b[:m*n], n, b, n, c, k) })
+	assert.Zero(t, allocs, "GemmTransB")
 }
 
 // One Packed value (like Default) serves concurrent engines: each call
