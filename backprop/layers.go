@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
 // conv is a convolution as products with its unfolded input, sample by
@@ -270,12 +271,7 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 		k := float64(bn.l.Gamma.Data[c]) * inv / count
 		for s := 0; s < t.batch; s++ {
 			o := (s*bn.c + c) * bn.hw
-			dy := dout[o : o+bn.hw]
-			x, dx := in[o:o+len(dy)], din[o:o+len(dy)]
-			for i, g := range dy {
-				xh := (float64(x[i]) - mean) * inv
-				dx[i] = float32(k * (count*float64(g) - dbeta - xh*dgamma))
-			}
+			kernels.BatchNormGrad(din[o:o+bn.hw], in[o:o+bn.hw], dout[o:o+bn.hw], mean, inv, count, dbeta, dgamma, k)
 		}
 	})
 }

@@ -1,0 +1,40 @@
+package kernels
+
+import "fmt"
+
+// bnGradAsm is the assembly BatchNormGrad loop for this CPU, or nil
+// (other architectures, the purego tag, CPUs without AVX2); set once by
+// init. It handles blocks·4 values, c holding mean, inv, count, dbeta,
+// dgamma and k in that order.
+var bnGradAsm func(dx, x, dy *float32, blocks int, c *[6]float64)
+
+// BatchNormGrad writes a batch norm's input gradient for one channel of
+// one sample (training): dx[i] = k·(count·dy[i] − dbeta − x̂·dgamma), with
+// x̂ = (x[i] − mean)·inv, each operation in float64 and rounded in that
+// order, then rounded to float32. Every backend gives the Go loop's bits
+// (the assembly does four values at once, the same operations each).
+// x and dx must hold len(dy) values.
+func BatchNormGrad(dx, x, dy []float32, mean, inv, count, dbeta, dgamma, k float64) {
+	if len(x) < len(dy) || len(dx) < len(dy) {
+		panic(fmt.Sprintf("kernels: BatchNormGrad: len(x)=%d len(dx)=%d < len(dy)=%d", len(x), len(dx), len(dy)))
+	}
+	n := 0
+	if bnGradAsm != nil {
+		if n = len(dy) &^ 3; n > 0 {
+			bnGradAsm(&dx[0], &x[0], &dy[0], n/4, &[6]float64{mean, inv, count, dbeta, dgamma, k})
+		}
+	}
+	batchNormGradGo(dx[n:], x[n:], dy[n:], mean, inv, count, dbeta, dgamma, k)
+}
+
+// batchNormGradGo is BatchNormGrad's pure-Go twin. The conversions to
+// float64 of products keep the compiler from fusing a multiply and an
+// add where it may (arm64, amd64 v3), so every architecture rounds
+// where the assembly does.
+func batchNormGradGo(dx, x, dy []float32, mean, inv, count, dbeta, dgamma, k float64) {
+	x, dx = x[:len(dy)], dx[:len(dy)]
+	for i, g := range dy {
+		xh := float64((float64(x[i]) - mean) * inv)
+		dx[i] = float32(k * (float64(count*float64(g)) - dbeta - float64(xh*dgamma)))
+	}
+}

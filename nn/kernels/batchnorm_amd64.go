@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// bnGradAVX2 is bnGradAsm in assembly (batchnorm_amd64.s).
+//
+//go:noescape
+func bnGradAVX2(dx, x, dy *float32, blocks int, c *[6]float64)
+
+func init() {
+	if cpu.X86.HasAVX2 {
+		bnGradAsm = bnGradAVX2
+	}
+}
