@@ -442,3 +442,30 @@ func TestReluBackwardBits(t *testing.T) {
 		assert.Equal(t, math.Float32bits(want[i]), math.Float32bits(din[i]), "element %d", i)
 	}
 }
+
+// The forward pass is max(v, 0) to the bit, at lengths the assembly
+// takes in blocks of eight and the rest: +0 for −0, a NaN stays a NaN.
+func TestReluForwardBits(t *testing.T) {
+	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
+	special := []float32{1, -1, 0, negZero, nan, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-39, -1e-39}
+	for _, n := range []int{1, 8, 9, 19} {
+		in := make([]float32, n)
+		for i := range in {
+			in[i] = special[(i*5+n)%len(special)]
+		}
+		out := make([]float32, n)
+		relu{}.forward(nil, in, out)
+		for i, v := range in {
+			want := float32(0)
+			if v > 0 || v != v {
+				want = v
+			}
+			if v != v {
+				assert.True(t, out[i] != out[i], "n=%d element %d: want NaN, got %v", n, i, out[i])
+				continue
+			}
+			assert.Equal(t, math.Float32bits(want), math.Float32bits(out[i]), "n=%d element %d (%v)", n, i, v)
+		}
+	}
+}

@@ -280,10 +280,10 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 type relu struct{}
 
 func (relu) forward(_ *Net, in, out []float32) {
-	out = out[:len(in)] // no bounds check in the loop
-	for i, v := range in {
-		out[i] = max(v, 0)
-	}
+	// max(v+0, 0) is max(v, 0) to the bit (−0+0 is +0, a NaN stays one),
+	// and AddBiasReLU has it in assembly.
+	copy(out, in)
+	kernels.AddBiasReLU(out[:len(in)], 0)
 }
 
 func (relu) backward(_ *Net, in, _, dout, din []float32) {
