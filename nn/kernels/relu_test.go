@@ -51,3 +51,33 @@ func TestAddBiasReLUByHand(t *testing.T) {
 	AddBiasReLU(nan, 0)
 	assert.True(t, math.IsNaN(float64(nan[0])), "a NaN stays NaN")
 }
+
+// ReLUGrad gives its Go twin's bits for every length, with NaNs, both
+// zeros and infinities as inputs and as gradients, and leaves din past
+// len(in) alone.
+func TestReLUGradMatchesTwin(t *testing.T) {
+	if reluGradAsm == nil {
+		t.Skip("no assembly ReLU gradient on this CPU")
+	}
+	rng := rand.New(rand.NewSource(16))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-39, -1e-39}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 31, 64, 100} {
+		in, dout := make([]float32, n), make([]float32, n)
+		for i := range in {
+			in[i], dout[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			if rng.Intn(4) == 0 {
+				in[i] = special[rng.Intn(len(special))]
+			}
+			if rng.Intn(4) == 0 {
+				dout[i] = special[rng.Intn(len(special))]
+			}
+		}
+		want, got := make([]float32, n+1), make([]float32, n+1)
+		want[n], got[n] = 7, 7
+		reluGradGo(want[:n], in, dout)
+		ReLUGrad(got[:n], in, dout)
+		for i := range want {
+			require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "n=%d element %d", n, i)
+		}
+	}
+}
