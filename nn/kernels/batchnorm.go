@@ -4,9 +4,10 @@ import "fmt"
 
 // bnGradAsm is the assembly BatchNormGrad loop for this CPU, or nil
 // (other architectures, the purego tag, CPUs without AVX2); set once by
-// init. It handles blocks·4 values, c holding mean, inv, count, dbeta,
-// dgamma and k in that order.
-var bnGradAsm func(dx, x, dy *float32, blocks int, c *[6]float64)
+// init. It handles blocks·4 values. The constants go by value: a pointer
+// to them would escape through the function variable, an allocation
+// per call.
+var bnGradAsm func(dx, x, dy *float32, blocks int, mean, inv, count, dbeta, dgamma, k float64)
 
 // BatchNormGrad writes a batch norm's input gradient for one channel of
 // one sample (training): dx[i] = k·(count·dy[i] − dbeta − x̂·dgamma), with
@@ -21,7 +22,7 @@ func BatchNormGrad(dx, x, dy []float32, mean, inv, count, dbeta, dgamma, k float
 	n := 0
 	if bnGradAsm != nil {
 		if n = len(dy) &^ 3; n > 0 {
-			bnGradAsm(&dx[0], &x[0], &dy[0], n/4, &[6]float64{mean, inv, count, dbeta, dgamma, k})
+			bnGradAsm(&dx[0], &x[0], &dy[0], n/4, mean, inv, count, dbeta, dgamma, k)
 		}
 	}
 	batchNormGradGo(dx[n:], x[n:], dy[n:], mean, inv, count, dbeta, dgamma, k)

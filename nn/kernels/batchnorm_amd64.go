@@ -7,7 +7,7 @@ import "golang.org/x/sys/cpu"
 // bnGradAVX2 is bnGradAsm in assembly (batchnorm_amd64.s).
 //
 //go:noescape
-func bnGradAVX2(dx, x, dy *float32, blocks int, c *[6]float64)
+func bnGradAVX2(dx, x, dy *float32, blocks int, mean, inv, count, dbeta, dgamma, k float64)
 
 func init() {
 	if cpu.X86.HasAVX2 {

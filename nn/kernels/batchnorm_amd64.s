@@ -2,23 +2,22 @@
 
 #include "textflag.h"
 
-// func bnGradAVX2(dx, x, dy *float32, blocks int, c *[6]float64)
+// func bnGradAVX2(dx, x, dy *float32, blocks int, mean, inv, count, dbeta, dgamma, k float64)
 //
 // For blocks blocks of 4 floats: dx = float32(k·((count·dy − dbeta) −
 // ((x − mean)·inv)·dgamma)) in float64, the Go twin's operations in its
-// order, no fused multiply-add (c: mean, inv, count, dbeta, dgamma, k).
-TEXT ·bnGradAVX2(SB), NOSPLIT, $0-40
+// order, no fused multiply-add.
+TEXT ·bnGradAVX2(SB), NOSPLIT, $0-80
 	MOVQ         dx+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         dy+16(FP), DX
 	MOVQ         blocks+24(FP), CX
-	MOVQ         c+32(FP), AX
-	VBROADCASTSD (AX), Y8
-	VBROADCASTSD 8(AX), Y9
-	VBROADCASTSD 16(AX), Y10
-	VBROADCASTSD 24(AX), Y11
-	VBROADCASTSD 32(AX), Y12
-	VBROADCASTSD 40(AX), Y13
+	VBROADCASTSD mean+32(FP), Y8
+	VBROADCASTSD inv+40(FP), Y9
+	VBROADCASTSD count+48(FP), Y10
+	VBROADCASTSD dbeta+56(FP), Y11
+	VBROADCASTSD dgamma+64(FP), Y12
+	VBROADCASTSD k+72(FP), Y13
 
 loop:
 	VCVTPS2PD  (SI), Y0
