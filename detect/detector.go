@@ -171,6 +171,12 @@ type Detection struct {
 	Box   [4]float64 // x1, y1, x2, y2 in original image pixels
 	Score float64
 	Scale float64 // pyramid scale it was found at
+	// Verified is true when a Verifier rescored the box. Score is then
+	// VerifiedScore(ScanScore, VerifierP, the verifier's weight), and the
+	// two say which stage made or broke the box.
+	Verified  bool
+	ScanScore float64 // the scan's own score, before verification
+	VerifierP float64 // the verifier's p(class), pooled over its views
 }
 
 // Result is what Detect found in one image.

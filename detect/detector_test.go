@@ -118,6 +118,7 @@ func TestDetectFindsSquare(t *testing.T) {
 	assert.Equal(t, [4]float64{12, 20, 20, 28}, det.Box)
 	assert.Equal(t, 1.0, det.Scale)
 	assert.InDelta(t, 1, det.Score, 1e-6)
+	assert.False(t, det.Verified, "no verifier, no stages")
 
 	// At scale 2 the square is 16×16 and nine windows lie inside it; they
 	// overlap each other by more than the NMS IoU but the best survives.

@@ -269,7 +269,8 @@ func verifierOf(opt Options) (*verifier, error) {
 }
 
 // rescore sets each detection's score to VerifiedScore of its own and
-// the verifier's p(class) of the image under its box (see p). A box the
+// the verifier's p(class) of the image under its box (see p), keeping
+// both in the detection. A box the
 // verifier scores NaN gets a NaN score, for the caller to drop and count,
 // as the scan's own non-finite cells are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
@@ -285,7 +286,9 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 		return err
 	}
 	for i, p := range ps {
-		dets[i].Score = VerifiedScore(dets[i].Score, p, v.weight)
+		d := &dets[i]
+		d.Verified, d.ScanScore, d.VerifierP = true, d.Score, unitP(p)
+		d.Score = VerifiedScore(d.Score, p, v.weight)
 	}
 	return nil
 }
@@ -492,13 +495,19 @@ func (d *Detector) VerifierWindows(img image.Image, boxes [][4]float64) ([][]flo
 // their geometric mean), p taken into [0,1] (+Inf from an overflowing
 // softmax is 1); NaN stays NaN.
 func VerifiedScore(scan, p, w float64) float64 {
-	if !math.IsNaN(p) {
-		p = max(0, min(1, p))
-	}
+	p = unitP(p)
 	if w == DefaultVerifierWeight {
 		return math.Sqrt(scan * p)
 	}
 	return math.Pow(scan, 1-w) * math.Pow(p, w)
+}
+
+// unitP is p taken into [0,1]; NaN stays NaN.
+func unitP(p float64) float64 {
+	if math.IsNaN(p) {
+		return p
+	}
+	return max(0, min(1, p))
 }
 
 // mirrorRows reverses every row of width w in x (planes of rows), left to

@@ -53,6 +53,9 @@ func TestVerifierRescoresEachBox(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, [4]float64{12, 20, 20, 28}, got[0].Box)
 	assert.InDelta(t, 0.8, got[0].Score, 1e-5)
+	assert.True(t, got[0].Verified)
+	assert.InDelta(t, 1, got[0].ScanScore, 1e-6, "the scan's own score is kept")
+	assert.InDelta(t, 0.64, got[0].VerifierP, 1e-6, "and the verifier's p")
 	assert.Empty(t, detectWith(brightnessVerifier(t, 0, logit, 0.85), 0), "0.8 is under the verifier's threshold")
 	assert.Len(t, detectWith(brightnessVerifier(t, 0, logit, 0.85), 0.79), 1, "Options.Threshold wins over the verifier's")
 
@@ -100,7 +103,9 @@ func TestVerifierWeight(t *testing.T) {
 		res, err := d.Detect(img)
 		require.NoError(t, err)
 		require.Len(t, res.Detections, 1, "w %v", w)
-		assert.InDelta(t, math.Pow(0.64, w), res.Detections[0].Score, 1e-5, "w %v", w)
+		got := res.Detections[0]
+		assert.InDelta(t, math.Pow(0.64, w), got.Score, 1e-5, "w %v", w)
+		assert.Equal(t, detect.VerifiedScore(got.ScanScore, got.VerifierP, w), got.Score, "w %v: the score is made of the two stages kept", w)
 	}
 
 	assert.Equal(t, math.Sqrt(0.3*0.7), detect.VerifiedScore(0.3, 0.7, 0.5), "the default is sqrt to the bit")

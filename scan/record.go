@@ -22,6 +22,10 @@ type Detection struct {
 	Box   [4]float64 `json:"box"`
 	Score float64    `json:"score"`
 	Scale float64    `json:"scale"`
+	// ScanScore and VerifierP are the two scores a verified box's score
+	// was made of (detect.Detection); nil when no verifier scored it.
+	ScanScore *float64 `json:"scan_score,omitempty"`
+	VerifierP *float64 `json:"verifier_p,omitempty"`
 }
 
 // HeatmapFile describes one written heatmap.
@@ -83,14 +87,18 @@ func NewRecord(image string, m Model, threshold float64, res *detect.Result) Rec
 	r := Record{Image: image, Model: m.Name, ModelSHA256: m.SHA256, Threshold: threshold,
 		Width: res.Width, Height: res.Height, Padded: res.Padded, NonFinite: res.NonFinite, Detections: []Detection{}}
 	for _, d := range res.Detections {
-		r.Detections = append(r.Detections, Detection{Box: d.Box, Score: d.Score, Scale: d.Scale})
+		det := Detection{Box: d.Box, Score: d.Score, Scale: d.Scale}
+		if d.Verified {
+			det.ScanScore, det.VerifierP = &d.ScanScore, &d.VerifierP
+		}
+		r.Detections = append(r.Detections, det)
 	}
 	return r
 }
 
 // Rounded is r with its numbers rounded to what they mean: boxes to
-// 0.01 px, scales to 1e-4, times to 0.01 ms, and scores down to a
-// multiple of 1e-4. Rounding scores down keeps them on the same side of
+// 0.01 px, scales to 1e-4, times to 0.01 ms, and scores (the stages'
+// too) down to a multiple of 1e-4. Rounding scores down keeps them on the same side of
 // any threshold of four decimals or fewer, so a reader that filters the
 // written scores (the service's page, a script) keeps exactly the boxes
 // the detector would at that threshold: a score of 0.019996 is written
@@ -103,6 +111,7 @@ func (r Record) Rounded() Record {
 			d.Box[k] = roundTo(d.Box[k], 100)
 		}
 		d.Score, d.Scale = floorTo(d.Score, 1e4), roundTo(d.Scale, 1e4)
+		d.ScanScore, d.VerifierP = floorPtr(d.ScanScore), floorPtr(d.VerifierP)
 	}
 	r.Heatmaps = slices.Clone(r.Heatmaps)
 	for i := range r.Heatmaps {
@@ -110,6 +119,16 @@ func (r Record) Rounded() Record {
 	}
 	r.ElapsedMS = roundTo(r.ElapsedMS, 100)
 	return r
+}
+
+// floorPtr is a new *float64 holding *v floored as scores are (floorTo),
+// or nil for nil.
+func floorPtr(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	w := floorTo(*v, 1e4)
+	return &w
 }
 
 // roundTo rounds v to the nearest 1/per; dividing the rounded integer by

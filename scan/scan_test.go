@@ -214,6 +214,34 @@ func TestNewModelAndRecord(t *testing.T) {
 	assert.Contains(t, string(b), `"padded":true,"nonfinite":7,"detections"`)
 }
 
+// A verified box's record carries the two stages its score was made of,
+// floored as scores are; a box no verifier scored carries neither.
+func TestRecordStages(t *testing.T) {
+	res := &detect.Result{Width: 30, Height: 20, Detections: []detect.Detection{
+		{Box: [4]float64{1, 2, 3, 4}, Score: 0.6, Scale: 1, Verified: true, ScanScore: 0.899999, VerifierP: 0.4},
+		{Box: [4]float64{5, 6, 7, 8}, Score: 0.5, Scale: 1},
+	}}
+	r := NewRecord("i.png", Model{Name: "m"}, 0.25, res)
+	require.NotNil(t, r.Detections[0].ScanScore)
+	require.NotNil(t, r.Detections[0].VerifierP)
+	assert.Equal(t, 0.899999, *r.Detections[0].ScanScore)
+	assert.Nil(t, r.Detections[1].ScanScore)
+	assert.Nil(t, r.Detections[1].VerifierP)
+	res.Detections[0].ScanScore = 0.1
+	assert.Equal(t, 0.899999, *r.Detections[0].ScanScore, "the record shares nothing with the result")
+
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `{"box":[1,2,3,4],"score":0.6,"scale":1,"scan_score":0.8999,"verifier_p":0.4}`)
+	assert.Contains(t, string(b), `{"box":[5,6,7,8],"score":0.5,"scale":1}`)
+	assert.Equal(t, 0.899999, *r.Detections[0].ScanScore, "writing rounds a copy")
+
+	var back Record
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.NotNil(t, back.Detections[0].VerifierP)
+	assert.Equal(t, 0.4, *back.Detections[0].VerifierP)
+}
+
 // Resume reads records written before records named their model, and
 // after.
 func TestDoneReadsOldAndNewRecords(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -286,6 +287,41 @@ func editedShippedFC(t *testing.T, name string, edit func(*nn.Network)) string {
 // no verifier may be.
 func logitsModel(t *testing.T) string {
 	return editedShippedFC(t, "logits.safetensors", func(fc *nn.Network) { fc.Layers = fc.Layers[:len(fc.Layers)-1] })
+}
+
+// With a verifier, each box's record shows the scan's score and the
+// verifier's p it was made of (their geometric mean, each floored to
+// 1e-4 as written); without one, neither.
+func TestScanRecordsShowTheStages(t *testing.T) {
+	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	type det struct {
+		Score     float64
+		ScanScore *float64 `json:"scan_score"`
+		VerifierP *float64 `json:"verifier_p"`
+	}
+	dets := func(flags ...string) []det {
+		t.Helper()
+		code, stdout, stderr := scanCLI(append(append([]string{"--quiet", "--scales", "0.5", "--threshold", "0.2"}, flags...), scene)...)
+		require.Equal(t, exitOK, code, stderr)
+		var out []det
+		for _, raw := range detectionsOf(t, stdout) {
+			var d det
+			require.NoError(t, json.Unmarshal(raw, &d))
+			out = append(out, d)
+		}
+		return out
+	}
+	for _, d := range dets() {
+		require.NotNil(t, d.ScanScore)
+		require.NotNil(t, d.VerifierP)
+		assert.GreaterOrEqual(t, *d.VerifierP, 0.0)
+		assert.LessOrEqual(t, *d.VerifierP, 1.0)
+		assert.InDelta(t, math.Sqrt(*d.ScanScore**d.VerifierP), d.Score, 2e-4, "%+v", d)
+	}
+	for _, d := range dets("--verifier", "none") {
+		assert.Nil(t, d.ScanScore)
+		assert.Nil(t, d.VerifierP)
+	}
 }
 
 func detectionsOf(t *testing.T, jsonl string) []json.RawMessage {
