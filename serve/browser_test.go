@@ -13,11 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,15 +41,25 @@ type box struct {
 	Score float64    `json:"score"`
 }
 
+// apiBox is a detection as the API answers it, with its stages.
+type apiBox struct {
+	box
+	Scale     float64  `json:"scale"`
+	ScanScore *float64 `json:"scan_score"`
+	VerifierP *float64 `json:"verifier_p"`
+}
+
 // drawnBoxes reads the boxes the page drew: each SVG rect's geometry and
 // the box and score it carries.
 const drawnBoxes = `Array.from(document.querySelectorAll("#boxes rect")).map(r => ({
 	box: JSON.parse(r.dataset.box), score: Number(r.dataset.score),
-	drawn: ["x", "y", "width", "height"].map(a => Number(r.getAttribute(a)))}))`
+	drawn: ["x", "y", "width", "height"].map(a => Number(r.getAttribute(a))),
+	title: r.querySelector("title").textContent}))`
 
 type drawn struct {
 	box
 	Drawn [4]float64 `json:"drawn"` // x, y, width, height
+	Title string     `json:"title"`
 }
 
 func TestPageInBrowser(t *testing.T) {
@@ -61,7 +74,7 @@ func TestPageInBrowser(t *testing.T) {
 	require.NoError(t, err)
 
 	// What the API answers for the same image and options.
-	apiBoxes := func(query string) []box {
+	apiBoxes := func(query string) []apiBox {
 		f, err := os.Open(scenePath)
 		require.NoError(t, err)
 		defer f.Close()
@@ -69,7 +82,7 @@ func TestPageInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		var rec struct{ Detections []box }
+		var rec struct{ Detections []apiBox }
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
 		return rec.Detections
 	}
@@ -107,6 +120,7 @@ func TestPageInBrowser(t *testing.T) {
 	page, err := chromedp.Run(step, chromedp.Evaluate[[]drawn](drawnBoxes))
 	require.NoError(t, err)
 	assertSameBoxes(t, atModel, page, "at the model's threshold")
+	assertTitles(t, atModel, page)
 
 	if dir := os.Getenv("FC2CONV_SCREENSHOT_DIR"); dir != "" {
 		png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
@@ -141,13 +155,56 @@ func TestPageInBrowser(t *testing.T) {
 	status, err := chromedp.Run(step, chromedp.Text(chromedp.ID("status")))
 	require.NoError(t, err)
 	assert.Contains(t, status, "415: the upload is not an image")
+
+	// Behind a verifier, as fc2conv serve runs by default, each box's
+	// tooltip also names the two stages its score was made of.
+	ver, err := models.Verifier()
+	require.NoError(t, err)
+	vs := newServer(t, Config{Workers: 1, Options: detect.Options{Verifier: ver}})
+	vts := httptest.NewServer(vs.Handler())
+	defer vts.Close()
+	f, err := os.Open(scenePath)
+	require.NoError(t, err)
+	defer f.Close()
+	resp, err := http.Post(vts.URL+"/v1/detect?scales="+sceneScales, "image/png", f)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var rec struct{ Detections []apiBox }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
+	require.NotEmpty(t, rec.Detections)
+	require.NotNil(t, rec.Detections[0].VerifierP, "the API shows the stages")
+	require.NoError(t, chromedp.Do(step,
+		chromedp.Navigate(vts.URL+"/?scales="+sceneScales),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="idle"]`)),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{scenePath}),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="done"] #boxes`)),
+	), "uploading the scene behind a verifier")
+	page, err = chromedp.Run(step, chromedp.Evaluate[[]drawn](drawnBoxes))
+	require.NoError(t, err)
+	assertSameBoxes(t, rec.Detections, page, "behind a verifier")
+	assertTitles(t, rec.Detections, page)
 }
 
-func assertSameBoxes(t *testing.T, api []box, page []drawn, what string) {
+// assertTitles checks each drawn box's tooltip: its score and scale, and
+// for a verified box the scan's score and the verifier's p, as the API
+// wrote them.
+func assertTitles(t *testing.T, api []apiBox, page []drawn) {
+	t.Helper()
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for i, d := range api {
+		want := fmt.Sprintf("score %s at scale %s", num(d.Score), num(d.Scale))
+		if d.VerifierP != nil {
+			want += fmt.Sprintf(": scan %s, verifier %s", num(*d.ScanScore), num(*d.VerifierP))
+		}
+		assert.Equal(t, want, page[i].Title, "box %d", i)
+	}
+}
+
+func assertSameBoxes(t *testing.T, api []apiBox, page []drawn, what string) {
 	t.Helper()
 	require.Len(t, page, len(api), "%s: boxes drawn vs boxes from the API", what)
 	for i := range api {
-		assert.Equal(t, api[i], page[i].box, "%s: box %d", what, i)
+		assert.Equal(t, api[i].box, page[i].box, "%s: box %d", what, i)
 		b := api[i].Box
 		assert.InDeltaSlice(t, []float64{b[0], b[1], b[2] - b[0], b[3] - b[1]}, page[i].Drawn[:], 1e-9, "%s: rect %d drawn where its box is", what, i)
 	}

@@ -104,7 +104,9 @@
       rect.dataset.box = JSON.stringify(d.box);
       rect.dataset.score = String(d.score);
       const title = document.createElementNS(SVG, "title");
-      title.textContent = `score ${d.score} at scale ${d.scale}`;
+      // A verified box says which stage its score came from.
+      const stages = d.verifier_p === undefined ? "" : `: scan ${d.scan_score}, verifier ${d.verifier_p}`;
+      title.textContent = `score ${d.score} at scale ${d.scale}${stages}`;
       rect.append(title);
       const text = document.createElementNS(SVG, "text");
       text.setAttribute("x", x1 + 2);
