@@ -270,9 +270,9 @@ func verifierOf(opt Options) (*verifier, error) {
 
 // rescore sets each detection's score to VerifiedScore of its own and
 // the verifier's p(class) of the image under its box (see p), keeping
-// both in the detection. A box the
-// verifier scores NaN gets a NaN score, for the caller to drop and count,
-// as the scan's own non-finite cells are.
+// both in the detection. A box the verifier scores NaN gets a NaN score,
+// for the caller to drop and count, as the scan's own non-finite cells
+// are.
 func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error {
 	if len(dets) == 0 {
 		return nil

@@ -98,11 +98,12 @@ func NewRecord(image string, m Model, threshold float64, res *detect.Result) Rec
 
 // Rounded is r with its numbers rounded to what they mean: boxes to
 // 0.01 px, scales to 1e-4, times to 0.01 ms, and scores (the stages'
-// too) down to a multiple of 1e-4. Rounding scores down keeps them on the same side of
-// any threshold of four decimals or fewer, so a reader that filters the
-// written scores (the service's page, a script) keeps exactly the boxes
-// the detector would at that threshold: a score of 0.019996 is written
-// 0.0199, not 0.02. It shares no slices with r.
+// too) down to a multiple of 1e-4. Rounding scores down keeps them on
+// the same side of any threshold of four decimals or fewer, so a reader
+// that filters the written scores (the service's page, a script) keeps
+// exactly the boxes the detector would at that threshold: a score of
+// 0.019996 is written 0.0199, not 0.02. It shares no slices or pointers
+// with r.
 func (r Record) Rounded() Record {
 	r.Detections = slices.Clone(r.Detections)
 	for i := range r.Detections {
