@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Whether the verifier's views all reject a missed dress, or a few do.
+
+usage: python3 testdata/search/view_spread.py TRUTH.jsonl MIN.jsonl MEAN.jsonl THRESHOLD
+
+MIN is a scan with the verifier's least over its views (the defaults'
+`--verifier-views 27 --verifier-pool min`), MEAN the same scenes scanned
+with `--verifier-pool mean`; both carry `verifier_p` (session 45).
+At THRESHOLD on MIN, detections are matched to dresses as `fc2conv eval
+detect` does (greedily, best score first, IoU ≥ 0.5). For the dresses
+found, the false positives and the missed dresses' best boxes, each box
+is looked up in MEAN (the box there with the same scan score and IoU
+≥ 0.9) and the least and the mean of its views' p are compared: a low
+least with a high mean means a few views reject the box, a low mean
+that most do. Also prints the missed dresses by photograph. Standard
+library only; nothing here is used by the Go code or its tests.
+"""
+import collections
+import json
+import statistics
+import sys
+
+from stages import iou, load
+
+
+def twin(d, others):
+    best = None
+    for o in others:
+        if abs(o["scan_score"] - d["scan_score"]) < 1e-9 and iou(o["box"], d["box"]) >= 0.9:
+            if best is None or iou(o["box"], d["box"]) > iou(best["box"], d["box"]):
+                best = o
+    return best
+
+
+def report(name, pairs):
+    pairs = [(d, m) for d, m in pairs if m is not None]
+    if not pairs:
+        print(f"{name}: none found in MEAN")
+        return
+    lo = [d["verifier_p"] for d, _ in pairs]
+    me = [m["verifier_p"] for _, m in pairs]
+    print(f"{name}: {len(pairs)} looked up; least p median {statistics.median(lo):.3f}, mean p median {statistics.median(me):.3f}; "
+          f"mean p ≥ 0.5: {sum(x >= 0.5 for x in me)}, mean p < 0.2: {sum(x < 0.2 for x in me)}")
+
+
+def main():
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    truth = load(sys.argv[1], "objects")
+    photos = {}
+    with open(sys.argv[1]) as f:
+        for line in f:
+            r = json.loads(line)
+            photos[r["image"].split("/")[-1]] = r.get("photo", "?")
+    low, mean, t = load(sys.argv[2], "detections"), load(sys.argv[3], "detections"), float(sys.argv[4])
+    found, fps, missed = [], [], []
+    by_photo = collections.Counter()
+    for image, objs in truth.items():
+        dets = sorted(low.get(image, []), key=lambda d: -d["score"])
+        dresses = [o["box"] for o in objs if o["class"] == 3]
+        used = [False] * len(dresses)
+        for d in dets:
+            if d["score"] < t:
+                continue
+            best, best_iou = -1, 0.0
+            for g, b in enumerate(dresses):
+                v = iou(d["box"], b)
+                if not used[g] and v >= 0.5 and v > best_iou:
+                    best, best_iou = g, v
+            if best >= 0:
+                used[best] = True
+                found.append((d, twin(d, mean.get(image, []))))
+            else:
+                fps.append((d, twin(d, mean.get(image, []))))
+        for g, b in enumerate(dresses):
+            if used[g]:
+                continue
+            by_photo[photos[image]] += 1
+            near = [d for d in dets if iou(d["box"], b) >= 0.5]
+            if near:
+                d = max(near, key=lambda d: d["score"])
+                missed.append((d, twin(d, mean.get(image, []))))
+    report("dresses found", found)
+    report("false positives", fps)
+    report("missed dresses, their best box", missed)
+    print("missed dresses by photograph:", ", ".join(f"{k} {n}" for k, n in by_photo.most_common()))
+
+
+if __name__ == "__main__":
+    main()
