@@ -28,23 +28,35 @@ def iou(a, b):
     return inter / union if union > 0 else 0
 
 
-def match(detections, objects, thr):
+def match_detections(detections, objects, thr):
     """Matches the detections scoring at least thr to the dresses among
     objects as eval detect counts them: best score first, each dress once,
     at IoU >= 0.5, a detection taking the free dress it overlaps most.
-    Returns the matched dresses' indices in objects, and for each
-    detection left over (best score first) the index of the object it
-    overlaps most if that IoU is at least 0.3, else None (the photograph
-    alone)."""
-    found, left = set(), []
+    Returns the matched (detection, dress index in objects) pairs and the
+    detections left over, each best score first."""
+    found, matched, left = set(), [], []
     for det in sorted((x for x in detections if x["score"] >= thr), key=lambda x: -x["score"]):
         free = [i for i, o in enumerate(objects) if o["class"] == 3 and i not in found and iou(det["box"], o["box"]) >= 0.5]
         if free:
-            found.add(max(free, key=lambda i: iou(det["box"], objects[i]["box"])))
-            continue
+            i = max(free, key=lambda i: iou(det["box"], objects[i]["box"]))
+            found.add(i)
+            matched.append((det, i))
+        else:
+            left.append(det)
+    return matched, left
+
+
+def match(detections, objects, thr):
+    """match_detections, as indices: the matched dresses' indices in
+    objects, and for each detection left over (best score first) the index
+    of the object it overlaps most if that IoU is at least 0.3, else None
+    (the photograph alone)."""
+    matched, left = match_detections(detections, objects, thr)
+    near = []
+    for det in left:
         best = max(range(len(objects)), key=lambda i: iou(det["box"], objects[i]["box"]), default=None)
-        left.append(best if best is not None and iou(det["box"], objects[best]["box"]) >= 0.3 else None)
-    return found, left
+        near.append(best if best is not None and iou(det["box"], objects[best]["box"]) >= 0.3 else None)
+    return {i for _, i in matched}, near
 
 
 def scans(d):

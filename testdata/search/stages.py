@@ -7,7 +7,7 @@ SCAN is an `fc2conv scan` output with a verifier (detections carry
 `scan_score` and `verifier_p`, session 45), TRUTH the `fc2conv scenes`
 ground truth. At THRESHOLD (say the operating point `eval detect
 --max-fp 0.1` prints) detections are matched to dresses greedily, best
-score first, at IoU ≥ 0.5, as `eval detect` does. Prints the medians of
+score first, at IoU ≥ 0.5, as `eval detect` does (phase.match_detections). Prints the medians of
 the two stages for the dresses found, the false positives and the
 missed dresses' best boxes (IoU ≥ 0.5 with them), how many of each the
 verifier scores below the scan, and what the false positives land on.
@@ -18,12 +18,7 @@ import json
 import statistics
 import sys
 
-
-def iou(a, b):
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    i = max(0, x2 - x1) * max(0, y2 - y1)
-    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - i
-    return i / u if u > 0 else 0
+from phase import iou, match_detections
 
 
 def load(path, key):
@@ -33,6 +28,15 @@ def load(path, key):
             r = json.loads(line)
             out[r["image"].split("/")[-1]] = r.get(key) or []
     return out
+
+
+def missed(dets, objs, matched):
+    """Yields each dress among objs that matched (match_detections) leaves
+    out, with the best-scored of dets at IoU >= 0.5 with it, or None."""
+    hit = {i for _, i in matched}
+    for i, o in enumerate(objs):
+        if o["class"] == 3 and i not in hit:
+            yield o, max((d for d in dets if iou(d["box"], o["box"]) >= 0.5), key=lambda d: d["score"], default=None)
 
 
 def summary(name, dets):
@@ -50,38 +54,24 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     truth, scan, t = load(sys.argv[1], "objects"), load(sys.argv[2], "detections"), float(sys.argv[3])
-    found, fps, missed, unboxed = [], [], [], 0
+    found, fps, lost, unboxed = [], [], [], 0
     for image, objs in truth.items():
-        dets = sorted(scan.get(image, []), key=lambda d: -d["score"])
+        dets = scan.get(image, [])
         if any("verifier_p" not in d for d in dets):
             sys.exit(f"stages.py: {sys.argv[2]}: {image} has a detection without verifier_p (scanned without a verifier, or before session 45)")
-        dresses = [o["box"] for o in objs if o["class"] == 3]
-        used = [False] * len(dresses)
-        for d in dets:
-            if d["score"] < t:
-                continue
-            best, best_iou = -1, 0.0
-            for g, b in enumerate(dresses):
-                v = iou(d["box"], b)
-                if not used[g] and v >= 0.5 and v > best_iou:
-                    best, best_iou = g, v
-            if best >= 0:
-                used[best] = True
-                found.append(d)
-                continue
+        matched, left = match_detections(dets, objs, t)
+        found += [d for d, _ in matched]
+        for d in left:
             under = max(objs, key=lambda o: iou(d["box"], o["box"]), default=None)
             fps.append((d, under["label"] if under and iou(d["box"], under["box"]) > 0.1 else "photograph"))
-        for g, b in enumerate(dresses):
-            if used[g]:
-                continue
-            near = [d for d in dets if iou(d["box"], b) >= 0.5]
-            if near:
-                missed.append(max(near, key=lambda d: d["score"]))
+        for _, best in missed(dets, objs, matched):
+            if best:
+                lost.append(best)
             else:
                 unboxed += 1
     summary("dresses found", found)
     summary("false positives", [d for d, _ in fps])
-    summary("missed dresses, their best box", missed)
+    summary("missed dresses, their best box", lost)
     print(f"missed dresses with no box at IoU ≥ 0.5: {unboxed}")
     print("false positives on:", ", ".join(f"{k} {n}" for k, n in collections.Counter(k for _, k in fps).most_common()))
 

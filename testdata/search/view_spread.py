@@ -7,7 +7,7 @@ MIN is a scan with the verifier's least over its views (the defaults'
 `--verifier-views 27 --verifier-pool min`), MEAN the same scenes scanned
 with `--verifier-pool mean`; both carry `verifier_p` (session 45).
 At THRESHOLD on MIN, detections are matched to dresses as `fc2conv eval
-detect` does (greedily, best score first, IoU ≥ 0.5). For the dresses
+detect` does (phase.match_detections). For the dresses
 found, the false positives and the missed dresses' best boxes, each box
 is looked up in MEAN (the box there with the same scan score and IoU
 ≥ 0.9) and the least and the mean of its views' p are compared: a low
@@ -20,7 +20,8 @@ import json
 import statistics
 import sys
 
-from stages import iou, load
+from phase import iou, match_detections
+from stages import load, missed
 
 
 def twin(d, others):
@@ -53,36 +54,20 @@ def main():
             r = json.loads(line)
             photos[r["image"].split("/")[-1]] = r.get("photo", "?")
     low, mean, t = load(sys.argv[2], "detections"), load(sys.argv[3], "detections"), float(sys.argv[4])
-    found, fps, missed = [], [], []
+    found, fps, lost = [], [], []
     by_photo = collections.Counter()
     for image, objs in truth.items():
-        dets = sorted(low.get(image, []), key=lambda d: -d["score"])
-        dresses = [o["box"] for o in objs if o["class"] == 3]
-        used = [False] * len(dresses)
-        for d in dets:
-            if d["score"] < t:
-                continue
-            best, best_iou = -1, 0.0
-            for g, b in enumerate(dresses):
-                v = iou(d["box"], b)
-                if not used[g] and v >= 0.5 and v > best_iou:
-                    best, best_iou = g, v
-            if best >= 0:
-                used[best] = True
-                found.append((d, twin(d, mean.get(image, []))))
-            else:
-                fps.append((d, twin(d, mean.get(image, []))))
-        for g, b in enumerate(dresses):
-            if used[g]:
-                continue
+        dets, twins = low.get(image, []), mean.get(image, [])
+        matched, left = match_detections(dets, objs, t)
+        found += [(d, twin(d, twins)) for d, _ in matched]
+        fps += [(d, twin(d, twins)) for d in left]
+        for _, best in missed(dets, objs, matched):
             by_photo[photos[image]] += 1
-            near = [d for d in dets if iou(d["box"], b) >= 0.5]
-            if near:
-                d = max(near, key=lambda d: d["score"])
-                missed.append((d, twin(d, mean.get(image, []))))
+            if best:
+                lost.append((best, twin(best, twins)))
     report("dresses found", found)
     report("false positives", fps)
-    report("missed dresses, their best box", missed)
+    report("missed dresses, their best box", lost)
     print("missed dresses by photograph:", ", ".join(f"{k} {n}" for k, n in by_photo.most_common()))
 
 
