@@ -73,12 +73,12 @@ func TestPageInBrowser(t *testing.T) {
 	scenePath, err := filepath.Abs(scene)
 	require.NoError(t, err)
 
-	// What the API answers for the same image and options.
-	apiBoxes := func(query string) []apiBox {
+	// What the API at base answers for the same image and options.
+	apiBoxes := func(base, query string) []apiBox {
 		f, err := os.Open(scenePath)
 		require.NoError(t, err)
 		defer f.Close()
-		resp, err := http.Post(ts.URL+"/v1/detect?scales="+sceneScales+query, "image/png", f)
+		resp, err := http.Post(base+"/v1/detect?scales="+sceneScales+query, "image/png", f)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -86,8 +86,8 @@ func TestPageInBrowser(t *testing.T) {
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
 		return rec.Detections
 	}
-	atModel := apiBoxes("")
-	atLow := apiBoxes("&threshold=0.02")
+	atModel := apiBoxes(ts.URL, "")
+	atLow := apiBoxes(ts.URL, "&threshold=0.02")
 	require.NotEmpty(t, atModel)
 	require.Greater(t, len(atLow), len(atModel), "a lower threshold must show more boxes for the slider check to mean something")
 
@@ -163,16 +163,9 @@ func TestPageInBrowser(t *testing.T) {
 	vs := newServer(t, Config{Workers: 1, Options: detect.Options{Verifier: ver}})
 	vts := httptest.NewServer(vs.Handler())
 	defer vts.Close()
-	f, err := os.Open(scenePath)
-	require.NoError(t, err)
-	defer f.Close()
-	resp, err := http.Post(vts.URL+"/v1/detect?scales="+sceneScales, "image/png", f)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var rec struct{ Detections []apiBox }
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&rec))
-	require.NotEmpty(t, rec.Detections)
-	require.NotNil(t, rec.Detections[0].VerifierP, "the API shows the stages")
+	verified := apiBoxes(vts.URL, "")
+	require.NotEmpty(t, verified)
+	require.NotNil(t, verified[0].VerifierP, "the API shows the stages")
 	require.NoError(t, chromedp.Do(step,
 		chromedp.Navigate(vts.URL+"/?scales="+sceneScales),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="idle"]`)),
@@ -181,8 +174,8 @@ func TestPageInBrowser(t *testing.T) {
 	), "uploading the scene behind a verifier")
 	page, err = chromedp.Run(step, chromedp.Evaluate[[]drawn](drawnBoxes))
 	require.NoError(t, err)
-	assertSameBoxes(t, rec.Detections, page, "behind a verifier")
-	assertTitles(t, rec.Detections, page)
+	assertSameBoxes(t, verified, page, "behind a verifier")
+	assertTitles(t, verified, page)
 }
 
 // assertTitles checks each drawn box's tooltip: its score and scale, and
