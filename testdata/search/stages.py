@@ -21,13 +21,14 @@ import sys
 from phase import iou, match_detections
 
 
-def load(path, key):
-    out = {}
+def records(path):
+    """Each JSONL record of path by its image's file name."""
     with open(path) as f:
-        for line in f:
-            r = json.loads(line)
-            out[r["image"].split("/")[-1]] = r.get(key) or []
-    return out
+        return {r["image"].split("/")[-1]: r for r in map(json.loads, f)}
+
+
+def load(path, key):
+    return {image: r.get(key) or [] for image, r in records(path).items()}
 
 
 def missed(dets, objs, matched):

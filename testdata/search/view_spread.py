@@ -16,12 +16,11 @@ that most do. Also prints the missed dresses by photograph. Standard
 library only; nothing here is used by the Go code or its tests.
 """
 import collections
-import json
 import statistics
 import sys
 
 from phase import iou, match_detections
-from stages import load, missed
+from stages import load, missed, records
 
 
 def twin(d, others):
@@ -47,12 +46,9 @@ def report(name, pairs):
 def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__)
-    truth = load(sys.argv[1], "objects")
-    photos = {}
-    with open(sys.argv[1]) as f:
-        for line in f:
-            r = json.loads(line)
-            photos[r["image"].split("/")[-1]] = r.get("photo", "?")
+    truth_records = records(sys.argv[1])
+    truth = {image: r.get("objects") or [] for image, r in truth_records.items()}
+    photos = {image: r.get("photo", "?") for image, r in truth_records.items()}
     low, mean, t = load(sys.argv[2], "detections"), load(sys.argv[3], "detections"), float(sys.argv[4])
     found, fps, lost = [], [], []
     by_photo = collections.Counter()
