@@ -204,76 +204,182 @@ func (t *Net) newBatchNorm(l *nn.BatchNorm, is nn.Shape) (*batchNorm, error) {
 	return bn, nil
 }
 
-// each calls f with channel c's values of every sample in turn.
-func (bn *batchNorm) each(batch, c int, x []float32, f func(v []float32)) {
-	for s := 0; s < batch; s++ {
-		o := (s*bn.c + c) * bn.hw
-		f(x[o : o+bn.hw])
+// bnGroup channels are summed together: each channel's sum is a chain
+// of dependent float64 additions, and chains of different channels run
+// side by side. Each is still added in sample and pixel order, so the
+// sums are the ones one channel at a time gives, to the bit.
+const bnGroup = 4
+
+// planes returns channels c0 … c0+n−1 of sample s.
+func (bn *batchNorm) planes(x []float32, s, c0, n int) [bnGroup][]float32 {
+	var p [bnGroup][]float32
+	for k := range n {
+		o := (s*bn.c + c0 + k) * bn.hw
+		p[k] = x[o : o+bn.hw]
 	}
+	return p
+}
+
+// groups runs f on each group of up to bnGroup channels, in parallel.
+func (bn *batchNorm) groups(threads int, f func(c0, n int)) {
+	parallel((bn.c+bnGroup-1)/bnGroup, threads, func(g int) {
+		c0 := g * bnGroup
+		f(c0, min(bnGroup, bn.c-c0))
+	})
+}
+
+// sums adds, for each of channels c0 … c0+n−1, its values (or, if
+// square, their squared distances from shift) over every sample, in order.
+func (bn *batchNorm) sums(batch int, x []float32, c0, n int, shift [bnGroup]float64, square bool) [bnGroup]float64 {
+	var sum [bnGroup]float64
+	for s := 0; s < batch; s++ {
+		p := bn.planes(x, s, c0, n)
+		switch {
+		case n == bnGroup && square:
+			sum = squares4(p, shift, sum)
+		case n == bnGroup:
+			sum = sums4(p, sum)
+		default:
+			for k := range n {
+				for _, v := range p[k] {
+					if square {
+						d := float64(v) - shift[k]
+						sum[k] += d * d
+					} else {
+						sum[k] += float64(v)
+					}
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// sums4 adds four planes' values to sum, each plane in order; the sums
+// stay in registers.
+func sums4(p [bnGroup][]float32, sum [bnGroup]float64) [bnGroup]float64 {
+	p0 := p[0]
+	p1, p2, p3 := p[1][:len(p0)], p[2][:len(p0)], p[3][:len(p0)]
+	s0, s1, s2, s3 := sum[0], sum[1], sum[2], sum[3]
+	for i, v := range p0 {
+		s0 += float64(v)
+		s1 += float64(p1[i])
+		s2 += float64(p2[i])
+		s3 += float64(p3[i])
+	}
+	return [bnGroup]float64{s0, s1, s2, s3}
+}
+
+// squares4 adds four planes' squared distances from their shifts to sum,
+// each plane in order.
+func squares4(p [bnGroup][]float32, shift, sum [bnGroup]float64) [bnGroup]float64 {
+	p0 := p[0]
+	p1, p2, p3 := p[1][:len(p0)], p[2][:len(p0)], p[3][:len(p0)]
+	s0, s1, s2, s3 := sum[0], sum[1], sum[2], sum[3]
+	m0, m1, m2, m3 := shift[0], shift[1], shift[2], shift[3]
+	for i, v := range p0 {
+		d0 := float64(v) - m0
+		d1 := float64(p1[i]) - m1
+		d2 := float64(p2[i]) - m2
+		d3 := float64(p3[i]) - m3
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	return [bnGroup]float64{s0, s1, s2, s3}
 }
 
 func (bn *batchNorm) forward(t *Net, in, out []float32) {
 	count := float64(t.batch * bn.hw)
 	l, m := bn.l, t.momentum
-	parallel(bn.c, t.threads, func(c int) {
-		var sum float64
-		bn.each(t.batch, c, in, func(v []float32) {
-			for _, x := range v {
-				sum += float64(x)
-			}
-		})
-		mean := sum / count
-		var sq float64
-		bn.each(t.batch, c, in, func(v []float32) {
-			for _, x := range v {
-				d := float64(x) - mean
-				sq += d * d
-			}
-		})
-		variance := sq / count
-		inv := 1 / math.Sqrt(variance+l.Eps)
-		bn.mean[c], bn.invStd[c] = mean, inv
-		scale := float64(l.Gamma.Data[c]) * inv
-		shift := float64(l.Beta.Data[c]) - mean*scale
-		for s := 0; s < t.batch; s++ {
-			o := (s*bn.c + c) * bn.hw
-			src := in[o : o+bn.hw]
-			dst := out[o : o+len(src)]
-			for i, x := range src {
-				dst[i] = float32(float64(x)*scale + shift)
-			}
+	bn.groups(t.threads, func(c0, n int) {
+		var mean [bnGroup]float64
+		sum := bn.sums(t.batch, in, c0, n, mean, false)
+		for k := range n {
+			mean[k] = sum[k] / count
 		}
-		unbiased := variance * count / max(1, count-1)
-		l.Mean.Data[c] = (1-m)*l.Mean.Data[c] + m*float32(mean)
-		l.Var.Data[c] = (1-m)*l.Var.Data[c] + m*float32(unbiased)
+		sq := bn.sums(t.batch, in, c0, n, mean, true)
+		for k := range n {
+			c := c0 + k
+			variance := sq[k] / count
+			inv := 1 / math.Sqrt(variance+l.Eps)
+			bn.mean[c], bn.invStd[c] = mean[k], inv
+			scale := float64(l.Gamma.Data[c]) * inv
+			shift := float64(l.Beta.Data[c]) - mean[k]*scale
+			for s := 0; s < t.batch; s++ {
+				o := (s*bn.c + c) * bn.hw
+				src := in[o : o+bn.hw]
+				dst := out[o : o+len(src)]
+				for i, x := range src {
+					dst[i] = float32(float64(x)*scale + shift)
+				}
+			}
+			unbiased := variance * count / max(1, count-1)
+			l.Mean.Data[c] = (1-m)*l.Mean.Data[c] + m*float32(mean[k])
+			l.Var.Data[c] = (1-m)*l.Var.Data[c] + m*float32(unbiased)
+		}
 	})
 }
 
 func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 	count := float64(t.batch * bn.hw)
-	parallel(bn.c, t.threads, func(c int) {
-		mean, inv := bn.mean[c], bn.invStd[c]
-		var dbeta, dgamma float64 // Σ dy and Σ dy·x̂
+	bn.groups(t.threads, func(c0, n int) {
+		var dbeta, dgamma [bnGroup]float64 // Σ dy and Σ dy·x̂
 		for s := 0; s < t.batch; s++ {
-			o := (s*bn.c + c) * bn.hw
-			dy := dout[o : o+bn.hw]
-			x := in[o : o+len(dy)] // as long as dy: no bounds checks below
-			for i, g := range dy {
-				dbeta += float64(g)
-				dgamma += float64(g) * (float64(x[i]) - mean) * inv
+			dy, x := bn.planes(dout, s, c0, n), bn.planes(in, s, c0, n)
+			if n == bnGroup {
+				bn.gradSums4(dy, x, c0, &dbeta, &dgamma)
+				continue
+			}
+			for k := range n {
+				mean, inv := bn.mean[c0+k], bn.invStd[c0+k]
+				xk := x[k][:len(dy[k])] // as long as dy: no bounds checks below
+				for i, g := range dy[k] {
+					dbeta[k] += float64(g)
+					dgamma[k] += float64(g) * (float64(xk[i]) - mean) * inv
+				}
 			}
 		}
-		bn.dgamma[c], bn.dbeta[c] = float32(dgamma), float32(dbeta)
-		if din == nil {
-			return
-		}
-		// dx = γ·σ⁻¹/n · (n·dy − Σdy − x̂·Σ(dy·x̂))
-		k := float64(bn.l.Gamma.Data[c]) * inv / count
-		for s := 0; s < t.batch; s++ {
-			o := (s*bn.c + c) * bn.hw
-			kernels.BatchNormGrad(din[o:o+bn.hw], in[o:o+bn.hw], dout[o:o+bn.hw], mean, inv, count, dbeta, dgamma, k)
+		for k := range n {
+			c := c0 + k
+			bn.dgamma[c], bn.dbeta[c] = float32(dgamma[k]), float32(dbeta[k])
+			if din == nil {
+				continue
+			}
+			// dx = γ·σ⁻¹/n · (n·dy − Σdy − x̂·Σ(dy·x̂))
+			mean, inv := bn.mean[c], bn.invStd[c]
+			kk := float64(bn.l.Gamma.Data[c]) * inv / count
+			for s := 0; s < t.batch; s++ {
+				o := (s*bn.c + c) * bn.hw
+				kernels.BatchNormGrad(din[o:o+bn.hw], in[o:o+bn.hw], dout[o:o+bn.hw], mean, inv, count, dbeta[k], dgamma[k], kk)
+			}
 		}
 	})
+}
+
+// gradSums4 adds one sample's Σ dy and Σ dy·x̂ of a full group of
+// channels, each in pixel order.
+func (bn *batchNorm) gradSums4(dy, x [bnGroup][]float32, c0 int, dbeta, dgamma *[bnGroup]float64) {
+	m0, m1, m2, m3 := bn.mean[c0], bn.mean[c0+1], bn.mean[c0+2], bn.mean[c0+3]
+	i0, i1, i2, i3 := bn.invStd[c0], bn.invStd[c0+1], bn.invStd[c0+2], bn.invStd[c0+3]
+	g0 := dy[0]
+	g1, g2, g3 := dy[1][:len(g0)], dy[2][:len(g0)], dy[3][:len(g0)]
+	x0, x1, x2, x3 := x[0][:len(g0)], x[1][:len(g0)], x[2][:len(g0)], x[3][:len(g0)]
+	b0, b1, b2, b3 := dbeta[0], dbeta[1], dbeta[2], dbeta[3]
+	d0, d1, d2, d3 := dgamma[0], dgamma[1], dgamma[2], dgamma[3]
+	for i, g := range g0 {
+		b0 += float64(g)
+		d0 += float64(g) * (float64(x0[i]) - m0) * i0
+		b1 += float64(g1[i])
+		d1 += float64(g1[i]) * (float64(x1[i]) - m1) * i1
+		b2 += float64(g2[i])
+		d2 += float64(g2[i]) * (float64(x2[i]) - m2) * i2
+		b3 += float64(g3[i])
+		d3 += float64(g3[i]) * (float64(x3[i]) - m3) * i3
+	}
+	dbeta[0], dbeta[1], dbeta[2], dbeta[3] = b0, b1, b2, b3
+	dgamma[0], dgamma[1], dgamma[2], dgamma[3] = d0, d1, d2, d3
 }
 
 // relu passes positive inputs and their gradients.

@@ -4,8 +4,6 @@ import (
 	"image"
 	"math"
 	"math/rand"
-
-	"github.com/disintegration/imaging"
 )
 
 // alphaFull is the item intensity (0–255) at and above which a pasted
@@ -253,19 +251,6 @@ func (c *canvas) gray() *image.Gray {
 // shrunk brings c to w×h grey bytes (row-major) the way the detector's
 // pyramid resamples an image: 8-bit first, then imaging's linear filter.
 func (c *canvas) shrunk(w, h int) []uint8 { return resized(c.gray(), w, h) }
-
-// resized is img resampled to w×h grey bytes (row-major) with imaging's
-// linear filter, as the detector's pyramid resamples.
-func resized(img image.Image, w, h int) []uint8 {
-	small := imaging.Resize(img, w, h, imaging.Linear)
-	out := make([]uint8, w*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			out[y*w+x] = small.Pix[y*small.Stride+4*x]
-		}
-	}
-	return out
-}
 
 // uniform returns a value uniformly distributed in [lo, hi).
 func uniform(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }

@@ -5,8 +5,6 @@ import (
 	"image/draw"
 	"math"
 	"math/rand"
-
-	"github.com/disintegration/imaging"
 )
 
 // SceneCrops says how windows are cut from whole painted scenes for a
@@ -171,9 +169,9 @@ func scaledRect(r image.Rectangle, k float64) image.Rectangle {
 }
 
 // cutOut is img under r, OutsideGrey where r leaves it.
-func cutOut(img *image.Gray, r image.Rectangle) image.Image {
+func cutOut(img *image.Gray, r image.Rectangle) *image.Gray {
 	if r.In(img.Rect) {
-		return imaging.Crop(img, r)
+		return img.SubImage(r).(*image.Gray) // only read
 	}
 	out := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
 	for i := range out.Pix {

@@ -30,7 +30,7 @@ func TestSceneCropperPaintsWhatCropsRead(t *testing.T) {
 		require.Equal(t, wholeTruth, truth)
 		painted := 0
 		for i, c := range crops {
-			want := resized(imaging.Crop(whole, c.Box), Side, Side)
+			want := imagingGray(imaging.Crop(whole, c.Box), Side, Side)
 			require.Equal(t, want, c.Pix, "seed %d, crop %d at %v", seed, i, c.Box)
 			painted += c.Box.Dx() * c.Box.Dy()
 		}
