@@ -182,8 +182,8 @@ func addTo(dst, src []float32) {
 
 // batchNorm normalises each channel with the batch's mean and biased
 // variance (over samples and pixels), then scales by gamma and shifts by
-// beta. Channels are independent, so they are what runs in parallel, each
-// summed in sample order.
+// beta. Channels are independent, so groups of them (bnGroup) are what
+// runs in parallel, each channel summed in sample order.
 type batchNorm struct {
 	l             *nn.BatchNorm
 	c, hw         int

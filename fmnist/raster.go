@@ -92,8 +92,7 @@ func lerpAt(u float64, n, stride int) lerp {
 	return lerp{i0 * stride, i1 * stride, f, 1 - f}
 }
 
-// bilinear samples pix at column x and row y; the result is in
-// [0,1].
+// bilinear samples pix at column x and row y; the result is in [0,1].
 func bilinear(pix []uint8, x, y lerp) float32 {
 	top := float64(pix[y.i0+x.i0])*x.g + float64(pix[y.i0+x.i1])*x.f
 	bot := float64(pix[y.i1+x.i0])*x.g + float64(pix[y.i1+x.i1])*x.f
@@ -104,8 +103,8 @@ func bilinear(pix []uint8, x, y lerp) float32 {
 // (x, y) shows photo point (ox + (x+0.5)*step, oy + (y+0.5)*step),
 // mirrored if flip. When a canvas pixel covers several photo pixels it
 // averages a few bilinear samples so that downscaling does not alias badly.
-// Where the samples fall is worked out once per column and once per row:
-// it was most of the time painting took.
+// Where the samples fall is worked out once per column and once per row,
+// so the loop over pixels only loads and blends.
 func (c *canvas) fillPhoto(g *image.Gray, ox, oy, step float64, flip bool, r image.Rectangle) {
 	if r.Empty() {
 		return

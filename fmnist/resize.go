@@ -12,7 +12,7 @@ import (
 // the detector's pyramid resamples that way, so windows cut for training
 // must too. imaging works on four channels, with opaque alpha weighting
 // each tap, and starts goroutines on every call; training calls it for
-// every window it paints, where that cost a tenth of a verifier's time.
+// every window it paints, several percent of a verifier's training.
 // This does one channel with the same float64 operations in the same
 // order, so every byte is imaging's (TestResizedIsImagings).
 func resized(img *image.Gray, w, h int) []uint8 {
@@ -84,7 +84,7 @@ func resample(taps []tap, src []uint8, offset, stride int) uint8 {
 		v += float64(src[offset+t.index*stride]) * aw
 		a += aw
 	}
-	if a == 0 {
+	if a == 0 { // no taps; never for the linear filter, whose nearest tap weighs > 0
 		return 0
 	}
 	return clampByte(v * (1 / a))
