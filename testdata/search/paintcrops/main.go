@@ -7,18 +7,28 @@
 // a box moved off its truth box by those standard deviations (of the side,
 // and of the log of the side), as a scan's voted boxes are; -background K
 // adds K boxes per item that touch no item much (IoU < 0.4), labelled 10;
-// -more-photos adds photographs as training's --more-photos does.
+// -more-photos adds photographs as training's --more-photos does;
+// -context K cuts each box with K times its side around it, as a verifier
+// with that nn.InputSpec.Context is shown one; -print paints that share
+// of the scenes on synthetic print. With -targets each item
+// also carries where its truth box lies from the box it was cut at, for
+// a box regressor (recentre.py): three little-endian float32, the centre's
+// offset in x and y as fractions of the cut box's side and the log of the
+// truth side over the cut side (zeros for background boxes).
 // Run from the repository root:
 //
 //	go run ./testdata/search/paintcrops 20000 /tmp/paint-train.bin
 //	go run ./testdata/search/paintcrops -jitter 0.05 -scale-jitter 0.12 -background 1 20000 /tmp/verify-train.bin
+//	go run ./testdata/search/paintcrops -jitter 0.1 -scale-jitter 0.2 -context 1.2857142857142858 -print 0.2 -targets 20000 /tmp/recentre-train.bin
 package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"image"
+	"math"
 	"math/rand"
 	"os"
 	"strconv"
@@ -39,6 +49,9 @@ func run(args []string) error {
 	jitter := fs.Float64("jitter", 0, "std of the box centre's offset, as a fraction of its side")
 	scaleJitter := fs.Float64("scale-jitter", 0, "std of the log of the box side's factor")
 	background := fs.Int("background", 0, "background boxes per item, labelled 10")
+	context := fs.Float64("context", 0, "each box cut with this many times its side around it (0 or 1: the box)")
+	printShare := fs.Float64("print", 0, "share of scenes painted on synthetic print, as training's --crop-print")
+	targets := fs.Bool("targets", false, "after each item's pixels, its truth box's offset from the cut box (3 float32)")
 	var more []string
 	fs.Func("more-photos", "a further photographs `dir` whose train split joins testdata/photos' (repeatable, as train's --more-photos)", func(dir string) error {
 		more = append(more, dir)
@@ -49,7 +62,7 @@ func run(args []string) error {
 	}
 	args = fs.Args()
 	if len(args) != 2 {
-		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] SCENES OUT.bin")
+		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-print P] [-targets] SCENES OUT.bin")
 	}
 	scenes, err := strconv.Atoi(args[0])
 	if err != nil || scenes < 1 {
@@ -74,14 +87,24 @@ func run(args []string) error {
 	}
 	w := bufio.NewWriter(f)
 	cropper := fmnist.NewSceneCropper(rand.New(rand.NewSource(7)), kept, photos,
-		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background})
+		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background, Context: *context, Print: *printShare})
 	items := 0
 	for range scenes {
-		crops, _ := cropper.Scene()
+		crops, truth := cropper.Scene()
+		next := 0 // each truth item's own crop comes first among its crops
 		for _, c := range crops {
 			w.WriteByte(byte(c.Class))
 			w.Write(c.Pix)
 			items++
+			if !*targets {
+				continue
+			}
+			var t [3]float32
+			if c.Class != fmnist.NoItem {
+				t = offset(c.Box, truth[next].Box)
+				next++
+			}
+			binary.Write(w, binary.LittleEndian, t)
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -92,4 +115,17 @@ func run(args []string) error {
 	}
 	fmt.Printf("%d items in %s\n", items, args[1])
 	return nil
+}
+
+// offset is where truth lies from the square box cut: its centre's move
+// in x and y as fractions of cut's side, and the log of its side over
+// cut's.
+func offset(cut image.Rectangle, truth [4]float64) [3]float32 {
+	side := float64(cut.Dx())
+	cx, cy := float64(cut.Min.X+cut.Max.X)/2, float64(cut.Min.Y+cut.Max.Y)/2
+	return [3]float32{
+		float32(((truth[0]+truth[2])/2 - cx) / side),
+		float32(((truth[1]+truth[3])/2 - cy) / side),
+		float32(math.Log((truth[2] - truth[0]) / side)),
+	}
 }
