@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""Is the verifier's reading of painted garments a limit of its size? A
+diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
+chooses nothing.
+
+usage: capacity.py train CROPS.bin ARCH EPOCHS OUT.pt
+       capacity.py eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
+
+train: CROPS.bin is paintcrops' output cut as a verifier's crops are
+(-jitter 0.05 -scale-jitter 0.12 -background 1 -context 9/7 -print 0.2:
+items at jittered boxes with the verifier's context, background boxes as
+"no item"), eleven classes; ARCH as ceiling.py's (bn3s, the verifier's
+shape; bn3; wide, about 8x its work). Random mirror, Adam 1e-3 with a
+cosine decay, batch 128, one thread, seed 1; a twentieth is held out
+and its dress-against-the-rest AUC printed after each epoch.
+
+eval: the network in the verifier's place in recentre.py's pipeline on
+the boxes of SCANDIR's scans (scored 0.1 or more there): each box scored
+sqrt(scan_score * the least of its 27 views), NMS at 0.3, written as
+OUTDIR/asis/SET.jsonl (at the scan's box) and OUTDIR/truth/SET.jsonl
+(at the truth box of any item it overlaps at IoU >= 0.3, recentre.py's
+oracle), for `fc2conv eval detect`. Comparing two ARCHs trained alike
+on the same boxes says what width gives; neither is compared with the
+shipped verifier, whose recipe (mining, raw items, garment weights) is
+not this one.
+"""
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ceiling import auc, net
+from ladder import iou, jsonl
+from peermodel import crop
+from recentre import FLOOR, PAD, least27, nms
+
+CONTEXT = 9 / 7
+DRESS = 3
+
+
+def load(path):
+    raw = np.fromfile(path, np.uint8).reshape(-1, 785)
+    x = torch.tensor((raw[:, 1:].reshape(-1, 1, 28, 28) / 255.0 - 0.5) / 0.5, dtype=torch.float32)
+    return x, torch.tensor(raw[:, 0], dtype=torch.long)
+
+
+def p_all(model, x):
+    with torch.no_grad():
+        return (F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2
+
+
+def train(path, arch, epochs, out):
+    torch.set_grad_enabled(True)  # the peer loaders import with it off
+    torch.set_num_threads(1)
+    torch.manual_seed(1)
+    x, y = load(path)
+    held = torch.arange(len(y)) % 20 == 0
+    xt, yt, xv, yv = x[~held], y[~held], x[held], y[held]
+    model = net(arch, 11)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    steps = epochs * ((len(yt) + 127) // 128)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for epoch in range(epochs):
+        start = time.time()
+        model.train()
+        for b in torch.randperm(len(yt)).split(128):
+            xb = xt[b]
+            flip = torch.rand(len(b)) < 0.5
+            xb[flip] = torch.flip(xb[flip], [3])
+            loss = F.cross_entropy(model(xb), yt[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        p = torch.cat([p_all(model, c) for c in xv.split(1024)])[:, DRESS].numpy()
+        print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, "
+              f"{time.time() - start:.0f} s", flush=True)
+    torch.save(model.state_dict(), out)
+
+
+class TorchVerifier:
+    """A trained ceiling.net, shown boxes as peermodel.PeerModel shows a
+    converted verifier: grey windows with CONTEXT, mirror averaged by the
+    caller, outputs as N x classes x 1 x 1 probabilities."""
+
+    def __init__(self, arch, path):
+        self.model = net(arch, 11)
+        self.model.load_state_dict(torch.load(path))
+        self.model.eval()
+        self.window, self.mean, self.std, self.context, self.positive = 28, 0.5, 0.5, CONTEXT, DRESS
+
+    def net(self, x):
+        return F.softmax(self.model(x), 1)[:, :, None, None]
+
+    def crop(self, img, box):
+        return crop(img, box, self.window)
+
+
+def evaluate(arch, path, scandir, outdir, sets):
+    torch.set_grad_enabled(False)
+    torch.set_num_threads(1)
+    peer = TorchVerifier(arch, path)
+    for s in sets:
+        name = os.path.basename(os.path.normpath(s))
+        truth = {t["image"]: [o["box"] for o in t["objects"]] for t in jsonl(os.path.join(s, "truth.jsonl"))}
+        outs = {"asis": [], "truth": []}
+        for rec in jsonl(os.path.join(scandir, name + ".jsonl")):
+            image = os.path.basename(rec["image"])
+            photo = Image.open(os.path.join(s, image)).convert("L")
+            img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
+            img.paste(photo, (PAD, PAD))
+            dets = {"asis": [], "truth": []}
+            for d in rec["detections"]:
+                if d["score"] < FLOOR:
+                    continue
+                s0, box = d["scan_score"], d["box"]
+                best = max(truth[image], key=lambda t: iou(box, t), default=None)
+                bt = best if best is not None and iou(box, best) >= 0.3 else box
+                for v, b in (("asis", box), ("truth", bt)):
+                    p = least27(peer, img, b)
+                    dets[v].append({"box": b, "score": math.sqrt(s0 * p), "scan_score": s0, "verifier_p": p})
+            for v in outs:
+                outs[v].append({"image": rec["image"], "width": rec["width"], "height": rec["height"],
+                                "detections": nms(dets[v])})
+        for v, recs in outs.items():
+            os.makedirs(os.path.join(outdir, v), exist_ok=True)
+            with open(os.path.join(outdir, v, name + ".jsonl"), "w") as f:
+                for r in recs:
+                    f.write(json.dumps(r) + "\n")
+        print(f"{name}: done", flush=True)
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) == 5 and a[0] == "train":
+        train(a[1], a[2], int(a[3]), a[4])
+    elif len(a) >= 6 and a[0] == "eval":
+        evaluate(a[1], a[2], a[3], a[4], a[5:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
