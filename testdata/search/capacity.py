@@ -28,26 +28,19 @@ import json
 import math
 import os
 import sys
-import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from ceiling import auc, net
 from ladder import iou, jsonl
+from painted_ceiling import fit, load
 from peermodel import crop
 from recentre import FLOOR, PAD, least27, nms
 
 CONTEXT = 9 / 7
 DRESS = 3
-
-
-def load(path):
-    raw = np.fromfile(path, np.uint8).reshape(-1, 785)
-    x = torch.tensor((raw[:, 1:].reshape(-1, 1, 28, 28) / 255.0 - 0.5) / 0.5, dtype=torch.float32)
-    return x, torch.tensor(raw[:, 0], dtype=torch.long)
 
 
 def p_all(model, x):
@@ -61,27 +54,13 @@ def train(path, arch, epochs, out):
     torch.manual_seed(1)
     x, y = load(path)
     held = torch.arange(len(y)) % 20 == 0
-    xt, yt, xv, yv = x[~held], y[~held], x[held], y[held]
+    xv, yv = x[held], y[held]
     model = net(arch, 11)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    steps = epochs * ((len(yt) + 127) // 128)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    for epoch in range(epochs):
-        start = time.time()
-        model.train()
-        for b in torch.randperm(len(yt)).split(128):
-            xb = xt[b]
-            flip = torch.rand(len(b)) < 0.5
-            xb[flip] = torch.flip(xb[flip], [3])
-            loss = F.cross_entropy(model(xb), yt[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        model.eval()
+
+    def report(epoch, secs, _):
         p = torch.cat([p_all(model, c) for c in xv.split(1024)])[:, DRESS].numpy()
-        print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, "
-              f"{time.time() - start:.0f} s", flush=True)
+        print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, {secs:.0f} s", flush=True)
+    fit(model, x[~held], y[~held], epochs, report)
     torch.save(model.state_dict(), out)
 
 

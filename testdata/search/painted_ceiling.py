@@ -39,14 +39,10 @@ def p_dress(model, x):
         return ((F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2)[:, 3].numpy()
 
 
-def main():
-    if len(sys.argv) < 6:
-        sys.exit(__doc__)
-    crops, arch, epochs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    torch.set_grad_enabled(True)
-    torch.manual_seed(1)
-    x, y = load(crops)
-    model = net(arch, int(y.max()) + 1)
+def fit(model, x, y, epochs, after_epoch):
+    """Trains model on (x, y): random mirror, Adam 1e-3 with a cosine
+    decay, batch 128; after_epoch(epoch, seconds, last loss) is called
+    after each epoch, the model in eval mode."""
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     steps = epochs * ((len(y) + 127) // 128)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -61,8 +57,20 @@ def main():
             loss.backward()
             opt.step()
             sched.step()
-        print(f"epoch {epoch + 1}/{epochs} loss {loss.item():.4f} {time.time() - start:.0f} s", flush=True)
-    model.eval()
+        model.eval()
+        after_epoch(epoch, time.time() - start, loss.item())
+
+
+def main():
+    if len(sys.argv) < 6:
+        sys.exit(__doc__)
+    crops, arch, epochs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    torch.set_grad_enabled(True)
+    torch.manual_seed(1)
+    x, y = load(crops)
+    model = net(arch, int(y.max()) + 1)
+    fit(model, x, y, epochs,
+        lambda epoch, secs, loss: print(f"epoch {epoch + 1}/{epochs} loss {loss:.4f} {secs:.0f} s", flush=True))
     os.makedirs(out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(out, "model.pt"))
     write_scans(lambda crops: p_dress(model, (torch.from_numpy(np.stack(crops))[:, None] / 255 - 0.5) / 0.5),
