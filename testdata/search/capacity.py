@@ -5,6 +5,7 @@ chooses nothing.
 
 usage: capacity.py train CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
+       capacity.py eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
 train: CROPS.bin is paintcrops' output cut as a verifier's crops are
 (-jitter 0.05 -scale-jitter 0.12 -background 1 -context 9/7 -print 0.2:
@@ -19,7 +20,10 @@ the boxes of SCANDIR's scans (scored 0.1 or more there): each box scored
 sqrt(scan_score * the least of its 27 views), NMS at 0.3, written as
 OUTDIR/asis/SET.jsonl (at the scan's box) and OUTDIR/truth/SET.jsonl
 (at the truth box of any item it overlaps at IoU >= 0.3, recentre.py's
-oracle), for `fc2conv eval detect`. Comparing two ARCHs trained alike
+oracle), for `fc2conv eval detect`. eval-with puts the network and the
+converted VERIFIER in its place together, their probabilities averaged
+view by view before the least (as `fc2conv ensemble` averages members).
+Comparing two ARCHs trained alike
 on the same boxes says what width gives; neither is compared with the
 shipped verifier, whose recipe (mining, raw items, garment weights) is
 not this one.
@@ -36,7 +40,7 @@ from PIL import Image
 from ceiling import auc, net
 from ladder import iou, jsonl
 from painted_ceiling import fit, load
-from peermodel import crop
+from peermodel import PeerModel, crop
 from recentre import FLOOR, PAD, least27, nms
 
 CONTEXT = 9 / 7
@@ -82,10 +86,28 @@ class TorchVerifier:
         return crop(img, box, self.window)
 
 
-def evaluate(arch, path, scandir, outdir, sets):
+class Averaged:
+    """Two verifiers shown the same windows, their probabilities averaged."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+        self.window, self.mean, self.std, self.context, self.positive = a.window, a.mean, a.std, a.context, a.positive
+        if (b.window, b.mean, b.std, b.context, b.positive) != (a.window, a.mean, a.std, a.context, a.positive):
+            sys.exit("capacity.py: the two verifiers are not shown the same windows")
+
+    def net(self, x):
+        return (self.a.net(x) + self.b.net(x)) / 2
+
+    def crop(self, img, box):
+        return self.a.crop(img, box)
+
+
+def evaluate(arch, path, scandir, outdir, sets, verifier=None):
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
     peer = TorchVerifier(arch, path)
+    if verifier:
+        peer = Averaged(PeerModel(verifier), peer)
     for s in sets:
         name = os.path.basename(os.path.normpath(s))
         truth = {t["image"]: [o["box"] for o in t["objects"]] for t in jsonl(os.path.join(s, "truth.jsonl"))}
@@ -122,6 +144,8 @@ def main():
         train(a[1], a[2], int(a[3]), a[4])
     elif len(a) >= 6 and a[0] == "eval":
         evaluate(a[1], a[2], a[3], a[4], a[5:])
+    elif len(a) >= 7 and a[0] == "eval-with":
+        evaluate(a[2], a[3], a[4], a[5], a[6:], verifier=a[1])
     else:
         sys.exit(__doc__)
 
