@@ -64,6 +64,12 @@ func run(args []string) error {
 	if len(args) != 2 {
 		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-print P] [-targets] SCENES OUT.bin")
 	}
+	if !(*printShare >= 0 && *printShare <= 1) {
+		return fmt.Errorf("-print %v: want a share from 0 to 1", *printShare)
+	}
+	if !(*context >= 0) || math.IsInf(*context, 0) {
+		return fmt.Errorf("-context %v: want a finite factor ≥ 0", *context)
+	}
 	scenes, err := strconv.Atoi(args[0])
 	if err != nil || scenes < 1 {
 		return fmt.Errorf("SCENES %q: want a positive count", args[0])
@@ -101,6 +107,9 @@ func run(args []string) error {
 			}
 			var t [3]float32
 			if c.Class != fmnist.NoItem {
+				if next == len(truth) {
+					return fmt.Errorf("scene crops: more item crops than items (%d)", len(truth))
+				}
 				t = offset(c.Box, truth[next].Box)
 				next++
 			}
