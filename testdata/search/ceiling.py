@@ -15,6 +15,8 @@ each item and its mirror as `fc2conv eval classify` scores. ARCH:
         batch norm, max-pools after the second and third, FC 800->128->10
   bn3   the issue's reference: 32, 32, pool, 64, pool, FC 256
   bn4   bn3 with a fourth convolution of 64 (train's bn4), FC 1024->256
+  bn3sp bn3s padded (28, pool 14, pool 7: 32*7*7 -> 128)
+  halfwide  wide at half the channels and FC 128
   wide  padded 3x3: 32, 32, pool, 64, 64, pool, 128, pool, FC 256: 5.9x
         bn3s's multiply-adds per window, outside the scan's cost budget
 """
@@ -52,6 +54,12 @@ def net(arch, classes=10):
     elif arch == "bn4":
         layers = block(1, 32, 0) + block(32, 32, 0) + [nn.MaxPool2d(2)] + block(32, 64, 0) + block(64, 64, 0) + [nn.MaxPool2d(2)]
         flat, hidden = 64 * 4 * 4, 256
+    elif arch == "bn3sp":
+        layers = block(1, 16, 1) + block(16, 32, 1) + [nn.MaxPool2d(2)] + block(32, 32, 1) + [nn.MaxPool2d(2)]
+        flat, hidden = 32 * 7 * 7, 128
+    elif arch == "halfwide":
+        layers = block(1, 16, 1) + block(16, 16, 1) + [nn.MaxPool2d(2)] + block(16, 32, 1) + block(32, 32, 1) + [nn.MaxPool2d(2)] + block(32, 64, 1) + [nn.MaxPool2d(2)]
+        flat, hidden = 64 * 3 * 3, 128
     elif arch == "wide":
         layers = block(1, 32, 1) + block(32, 32, 1) + [nn.MaxPool2d(2)] + block(32, 64, 1) + block(64, 64, 1) + [nn.MaxPool2d(2)] + block(64, 128, 1) + [nn.MaxPool2d(2)]
         flat, hidden = 128 * 3 * 3, 256
