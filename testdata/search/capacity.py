@@ -28,23 +28,18 @@ on the same boxes says what width gives; neither is compared with the
 shipped verifier, whose recipe (mining, raw items, garment weights) is
 not this one.
 """
-import json
-import math
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from ceiling import auc, net
-from ladder import iou, jsonl
 from painted_ceiling import fit, load
 from peermodel import PeerModel, crop
-from recentre import FLOOR, PAD, least27, nms
+from verifier_views import DRESS
+from recentre import detection, least27, rescore, truth_box
 
 CONTEXT = 9 / 7
-DRESS = 3
 
 
 def p_all(model, x):
@@ -108,34 +103,12 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None):
     peer = TorchVerifier(arch, path)
     if verifier:
         peer = Averaged(PeerModel(verifier), peer)
-    for s in sets:
-        name = os.path.basename(os.path.normpath(s))
-        truth = {t["image"]: [o["box"] for o in t["objects"]] for t in jsonl(os.path.join(s, "truth.jsonl"))}
-        outs = {"asis": [], "truth": []}
-        for rec in jsonl(os.path.join(scandir, name + ".jsonl")):
-            image = os.path.basename(rec["image"])
-            photo = Image.open(os.path.join(s, image)).convert("L")
-            img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
-            img.paste(photo, (PAD, PAD))
-            dets = {"asis": [], "truth": []}
-            for d in rec["detections"]:
-                if d["score"] < FLOOR:
-                    continue
-                s0, box = d["scan_score"], d["box"]
-                best = max(truth[image], key=lambda t: iou(box, t), default=None)
-                bt = best if best is not None and iou(box, best) >= 0.3 else box
-                for v, b in (("asis", box), ("truth", bt)):
-                    p = least27(peer, img, b)
-                    dets[v].append({"box": b, "score": math.sqrt(s0 * p), "scan_score": s0, "verifier_p": p})
-            for v in outs:
-                outs[v].append({"image": rec["image"], "width": rec["width"], "height": rec["height"],
-                                "detections": nms(dets[v])})
-        for v, recs in outs.items():
-            os.makedirs(os.path.join(outdir, v), exist_ok=True)
-            with open(os.path.join(outdir, v, name + ".jsonl"), "w") as f:
-                for r in recs:
-                    f.write(json.dumps(r) + "\n")
-        print(f"{name}: done", flush=True)
+
+    def variants(img, d, truth):
+        s0, box = d["scan_score"], d["box"]
+        bt = truth_box(box, truth)
+        return {"asis": detection(box, s0, least27(peer, img, box)), "truth": detection(bt, s0, least27(peer, img, bt))}
+    rescore(peer, scandir, outdir, sets, variants)
 
 
 def main():

@@ -15,21 +15,19 @@ views (recentre.py), both mirror averaged. Prints one line per such dress
 (image, side, best IoU of any box, members' p, verifier's p) and how many
 score below 0.35 on both.
 """
-import json
 import os
 import re
 import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ladder import iou, jsonl
 from peermodel import PeerModel
-from recentre import PAD, cut, least27
+from recentre import least27
+from verifier_views import DRESS, padded, windows
 
 LOW = 0.35
-DRESS = 3  # Fashion-MNIST's class in the truth
 
 
 def main():
@@ -52,10 +50,8 @@ def main():
             if best >= 0.5:
                 continue
             if img is None:
-                photo = Image.open(os.path.join(sys.argv[5], m.group(1), m.group(2))).convert("L")
-                img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * verifier.mean))
-                img.paste(photo, (PAD, PAD))
-            x = cut(members, img, o["box"], [(0, 0, 1)])
+                img = padded(verifier, os.path.join(sys.argv[5], m.group(1), m.group(2)))
+            x = windows(members, img, o["box"], [(0, 0, 1)])
             pm = float(((members.net(x) + members.net(torch.flip(x, [3]))) / 2)[0, members.positive, 0, 0])
             rows.append((name, o["box"][2] - o["box"][0], best, pm, least27(verifier, img, o["box"])))
     for name, side, best, pm, pv in sorted(rows, key=lambda r: r[1]):

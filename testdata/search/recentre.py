@@ -38,13 +38,12 @@ import sys
 import numpy as np
 import torch
 from torch import nn
-from PIL import Image
 
 from ladder import iou, jsonl
 from peermodel import PeerModel
+from verifier_views import padded, probabilities, windows
 
 FLOOR = 0.1
-PAD = 800
 NMS = 0.3
 E = math.exp(0.12)
 VIEWS27 = [(dx, dy, s) for dx in (-0.05, 0, 0.05) for dy in (-0.05, 0, 0.05) for s in (1 / E, 1, E)]
@@ -126,26 +125,19 @@ def predict(net, x):
     return (net(x) + pf) / 2
 
 
-def cut(peer, img, box, views):
-    """The verifier's windows at each view (centre moves, side factors) of box, with its context."""
-    x0, y0, x1, y1 = (c + PAD for c in box)
-    w, h = x1 - x0, y1 - y0
-    crops = []
-    for dx, dy, s in views:
-        s *= peer.context
-        cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
-        crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
-    return (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
-
-
 def least27(peer, img, box):
-    x = cut(peer, img, box, VIEWS27)
-    p = (peer.net(x) + peer.net(torch.flip(x, [3]))) / 2
-    return float(p[:, peer.positive, 0, 0].min())
+    """The verifier's least p(positive) over the scan's 27 views of box."""
+    return float(probabilities(peer, img, box, VIEWS27)[:, peer.positive].min())
+
+
+def truth_box(box, truth):
+    """The truth box of the item box overlaps most, if at IoU >= 0.3; else box."""
+    best = max(truth, key=lambda t: iou(box, t), default=None)
+    return best if best is not None and iou(box, best) >= 0.3 else box
 
 
 def moved(net, peer, img, box):
-    off = predict(net, cut(peer, img, box, [(0, 0, 1)]))[0].numpy()
+    off = predict(net, windows(peer, img, box, [(0, 0, 1)]))[0].numpy()
     side = box[2] - box[0]
     cx, cy = (box[0] + box[2]) / 2 + off[0] * side, (box[1] + box[3]) / 2 + off[1] * side
     half = side * math.exp(float(off[2])) / 2
@@ -160,6 +152,40 @@ def nms(dets):
     return kept
 
 
+def rescore(peer, scandir, outdir, sets, variants):
+    """For each set, each box of SCANDIR/SET.jsonl scored FLOOR or more is
+    passed to variants(img, detection, truth boxes), which returns one
+    rescored detection per variant name; each variant's boxes, kept by NMS,
+    go to OUTDIR/VARIANT/SET.jsonl. img is the scene padded for windows."""
+    for s in sets:
+        name = os.path.basename(os.path.normpath(s))
+        truth = {t["image"]: [o["box"] for o in t["objects"]] for t in jsonl(os.path.join(s, "truth.jsonl"))}
+        outs = {}
+        for rec in jsonl(os.path.join(scandir, name + ".jsonl")):
+            image = os.path.basename(rec["image"])
+            img = padded(peer, os.path.join(s, image))
+            dets = {}
+            for d in rec["detections"]:
+                if d["score"] < FLOOR:
+                    continue
+                for v, det in variants(img, d, truth[image]).items():
+                    dets.setdefault(v, []).append(det)
+            for v in dets.keys() | outs.keys():
+                outs.setdefault(v, []).append({"image": rec["image"], "width": rec["width"], "height": rec["height"],
+                                               "detections": nms(dets.get(v, []))})
+        for v, recs in outs.items():
+            os.makedirs(os.path.join(outdir, v), exist_ok=True)
+            with open(os.path.join(outdir, v, name + ".jsonl"), "w") as f:
+                for r in recs:
+                    f.write(json.dumps(r) + "\n")
+        print(f"{name}: done", flush=True)
+
+
+def detection(box, s0, p):
+    """A verified box as a scan records it, for eval detect and stages.py."""
+    return {"box": box, "score": math.sqrt(s0 * p), "scan_score": s0, "verifier_p": p}
+
+
 def evaluate(reg, verifier, scandir, outdir, sets):
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
@@ -167,47 +193,23 @@ def evaluate(reg, verifier, scandir, outdir, sets):
     net = regressor()
     net.load_state_dict(torch.load(reg))
     net.eval()
-    variants = ["asis", "moved1", "moved2", "scoreonly", "boxonly", "truth"]
-    worst = 0.0
-    for s in sets:
-        name = os.path.basename(os.path.normpath(s))
-        truth = {t["image"]: [o["box"] for o in t["objects"]] for t in jsonl(os.path.join(s, "truth.jsonl"))}
-        outs = {v: [] for v in variants}
-        for rec in jsonl(os.path.join(scandir, name + ".jsonl")):
-            image = os.path.basename(rec["image"])
-            photo = Image.open(os.path.join(s, image)).convert("L")
-            img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
-            img.paste(photo, (PAD, PAD))
-            dets = {v: [] for v in variants}
-            for d in rec["detections"]:
-                if d["score"] < FLOOR:
-                    continue
-                s0, box = d["scan_score"], d["box"]
 
-                def det(b, p):  # as a scan records a verified box, for stages.py
-                    return {"box": b, "score": math.sqrt(s0 * p), "scan_score": s0, "verifier_p": p}
-                p0 = least27(peer, img, box)
-                worst = max(worst, abs(math.sqrt(s0 * p0) - d["score"]))
-                dets["asis"].append(det(box, p0))
-                b1 = moved(net, peer, img, box)
-                dets["boxonly"].append(det(b1, p0))
-                dets["moved1"].append(det(b1, least27(peer, img, b1)))
-                b2 = moved(net, peer, img, b1)
-                p2 = least27(peer, img, b2)
-                dets["moved2"].append(det(b2, p2))
-                dets["scoreonly"].append(det(box, p2))
-                best = max(truth[image], key=lambda t: iou(box, t), default=None)
-                bt = best if best is not None and iou(box, best) >= 0.3 else box
-                dets["truth"].append(det(bt, least27(peer, img, bt)))
-            for v in variants:
-                outs[v].append({"image": rec["image"], "width": rec["width"], "height": rec["height"],
-                                "detections": nms(dets[v])})
-        for v in variants:
-            os.makedirs(os.path.join(outdir, v), exist_ok=True)
-            with open(os.path.join(outdir, v, name + ".jsonl"), "w") as f:
-                for r in outs[v]:
-                    f.write(json.dumps(r) + "\n")
-        print(f"{name}: done (largest |asis - scan| so far {worst:.4f})", flush=True)
+    worst = 0.0  # how far this pipeline's score at the scan's box is from the scan's
+
+    def variants(img, d, truth):
+        nonlocal worst
+        s0, box = d["scan_score"], d["box"]
+        p0 = least27(peer, img, box)
+        worst = max(worst, abs(math.sqrt(s0 * p0) - d["score"]))
+        b1 = moved(net, peer, img, box)
+        b2 = moved(net, peer, img, b1)
+        p2 = least27(peer, img, b2)
+        bt = truth_box(box, truth)
+        return {"asis": detection(box, s0, p0), "moved1": detection(b1, s0, least27(peer, img, b1)),
+                "moved2": detection(b2, s0, p2), "scoreonly": detection(box, s0, p2),
+                "boxonly": detection(b1, s0, p0), "truth": detection(bt, s0, least27(peer, img, bt))}
+    rescore(peer, scandir, outdir, sets, variants)
+    print(f"largest |asis - scan|: {worst:.4f}")
 
 
 def main():

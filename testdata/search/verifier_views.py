@@ -32,9 +32,18 @@ E = math.exp(0.12)
 VIEWS = [(0, 0, 1), (-0.05, 0, 1), (0.05, 0, 1), (0, -0.05, 1), (0, 0.05, 1), (0, 0, 1 / E), (0, 0, E)]
 
 
-def probabilities(peer, img, box, views=VIEWS):
-    """The verifier's class probabilities, mirror averaged, at each of views
-    (centre moves and side factors) of box."""
+def padded(peer, path):
+    """The grey image at path with PAD pixels of the peer's mean grey around
+    it, as the scan reads outside an image; boxes index it moved by PAD."""
+    photo = Image.open(path).convert("L")
+    img = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
+    img.paste(photo, (PAD, PAD))
+    return img
+
+
+def windows(peer, img, box, views=VIEWS):
+    """The peer's normalised input windows at each of views (centre moves
+    and side factors) of box, in a padded image."""
     x0, y0, x1, y1 = (c + PAD for c in box)
     w, h = x1 - x0, y1 - y0
     crops = []
@@ -42,7 +51,13 @@ def probabilities(peer, img, box, views=VIEWS):
         s *= peer.context  # the box with the surroundings the verifier was trained to see
         cx, cy, hw, hh = (x0 + x1) / 2 + dx * w, (y0 + y1) / 2 + dy * h, w * s / 2, h * s / 2
         crops.append(peer.crop(img, (cx - hw, cy - hh, cx + hw, cy + hh)))
-    x = (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
+    return (torch.from_numpy(np.stack(crops))[:, None] / 255 - peer.mean) / peer.std
+
+
+def probabilities(peer, img, box, views=VIEWS):
+    """The verifier's class probabilities, mirror averaged, at each of views
+    (centre moves and side factors) of box."""
+    x = windows(peer, img, box, views)
     return ((peer.net(x) + peer.net(torch.flip(x, [3]))) / 2)[:, :, 0, 0].numpy()
 
 
@@ -58,12 +73,10 @@ def boxes(peer, scandir, sets, at_views=probabilities):
             truth[(name, t["image"])] = (family, [o["box"] for o in t["objects"] if o["class"] == DRESS])
         for rec in jsonl(os.path.join(scandir, name + ".jsonl")):
             image = os.path.basename(rec["image"])
-            photo = Image.open(os.path.join(s, image)).convert("L")
-            padded = Image.new("L", (photo.width + 2 * PAD, photo.height + 2 * PAD), round(255 * peer.mean))
-            padded.paste(photo, (PAD, PAD))
+            img = padded(peer, os.path.join(s, image))
             for d in rec["detections"]:
                 if d["score"] >= FLOOR:
-                    out.append(((name, image), d["box"], d["score"], at_views(peer, padded, d["box"])))
+                    out.append(((name, image), d["box"], d["score"], at_views(peer, img, d["box"])))
     return out, truth
 
 
