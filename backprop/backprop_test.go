@@ -15,8 +15,10 @@ import (
 
 // testNets are the layer kinds training meets: 5×5 convolutions and an FC
 // head (the shipped members' dressnet), 3×3 stacks with batch norms after
-// convolutions and after a dense layer, and a padded, strided convolution
-// with an odd pool.
+// convolutions and after a dense layer, a padded, strided convolution
+// with an odd pool, and padded convolutions at stride 1 (a "wide"
+// verifier's), one whose 5×5 kernel is wider than its padded map's
+// unpadded columns at the edges.
 func testNets() map[string]*nn.Network {
 	one, two, three, five := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}, nn.Pair{H: 5, W: 5}
 	in := func(c, h, w int) nn.InputSpec {
@@ -35,6 +37,10 @@ func testNets() map[string]*nn.Network {
 		"strided": {Input: in(3, 11, 13), Layers: []nn.Layer{
 			nn.NewConv2D("c", 3, 5, three, two, one), nn.NewReLU("r"), nn.NewMaxPool2D("p", three, three, nn.Pair{}),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f", 5*2*2, 2), nn.NewSoftmax("sm")}},
+		"same": {Input: in(2, 7, 3), Layers: []nn.Layer{
+			nn.NewConv2D("c1", 2, 4, three, one, one), nn.NewBatchNorm("b1", 4, 1e-5), nn.NewReLU("r1"),
+			nn.NewConv2D("c2", 4, 3, five, one, two), nn.NewReLU("r2"),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f", 3*7*3, 2), nn.NewSoftmax("sm")}},
 	}
 }
 

@@ -121,8 +121,11 @@ func (c *conv) unfold(x, col []float32) {
 						continue
 					}
 					row := plane[iy*is.W : (iy+1)*is.W]
-					if l.Stride.W == 1 && l.Padding.W == 0 {
-						copy(d, row[kx:kx+os.W])
+					if l.Stride.W == 1 {
+						lo, hi := c.unpadded(kx)
+						clear(d[:lo])
+						copy(d[lo:hi], row[lo-l.Padding.W+kx:])
+						clear(d[hi:])
 						continue
 					}
 					for ox := range d {
@@ -157,8 +160,9 @@ func (c *conv) fold(col, dx []float32) {
 					}
 					row := plane[iy*is.W : (iy+1)*is.W]
 					s := src[oy*os.W : (oy+1)*os.W]
-					if l.Stride.W == 1 && l.Padding.W == 0 {
-						addTo(row[kx:kx+os.W], s)
+					if l.Stride.W == 1 {
+						lo, hi := c.unpadded(kx)
+						addTo(row[lo-l.Padding.W+kx:], s[lo:hi])
 						continue
 					}
 					for ox, v := range s {
@@ -170,6 +174,16 @@ func (c *conv) fold(col, dx []float32) {
 			}
 		}
 	}
+}
+
+// unpadded is the range [lo, hi) of output columns whose window column
+// kx reads the input rather than padding, at stride 1: a padded
+// convolution's rows are then copied whole, as an unpadded one's.
+func (c *conv) unpadded(kx int) (lo, hi int) {
+	pad := c.l.Padding.W
+	lo = min(max(0, pad-kx), c.os.W)
+	hi = max(lo, min(c.os.W, c.is.W+pad-kx))
+	return lo, hi
 }
 
 // addTo adds src into dst, element by element.

@@ -12,9 +12,14 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 )
 
-// MaxStride bounds an architecture's total stride, so that the converted
-// network still scores a window every 4 pixels or more densely.
+// MaxStride bounds a scanning architecture's total stride, so that the
+// converted network still scores a window every 4 pixels or more densely.
 const MaxStride = 4
+
+// MaxVerifierStride bounds a verifier's total stride. A verifier scores
+// one window at a time and is never scanned, so its pools are bounded
+// only by its 28×28 window.
+const MaxVerifierStride = 8
 
 // Architectures are the named architectures; any other name is read as a
 // spec (see Architecture).
@@ -30,20 +35,26 @@ var Architectures = map[string]string{
 	"bn3s": "c16,c32,p,c32,p,f128", // 0.67×
 	"bn3t": "c16,c16,p,c32,p,f128", // 0.48×
 	"bn4s": "c24,p,c48,c48,p,f256", // 0.95×: 28→26, pool 13, →11→9, pool 4
+	// A verifier's shape only (padded, stride 8; see CheckScanning): the
+	// "wide" network of models/SEARCH.md's "A wider verifier at the truth
+	// boxes", 28→28, pool 14→14, pool 7→7, pool 3: 128·3·3 = 1152 → 256;
+	// 5.9× the work of bn3s on a window.
+	"wide": "c32s,c32s,p,c64s,c64s,p,c128s,p,f256",
 }
 
 // Architecture builds the network named or described by spec, with
 // untrained weights (batch norms as the identity). "" and "dressnet" are
 // DressNet. A spec is a comma-separated list of blocks, in order:
 //
-//	c<N>[k<K>]  valid K×K convolution (K = 3 by default) to N channels, batch norm, ReLU
+//	c<N>[k<K>][s]  K×K convolution (K = 3 by default) to N channels, batch norm, ReLU;
+//	            valid, or with s zero-padded by (K−1)/2 so that the map keeps its size
 //	p           2×2 max-pool, stride 2
 //	f<N>        dense layer to N features, batch norm, ReLU (the first one flattens)
 //	d<R>        dropout with rate R in [0,1)
 //
 // followed by an implicit dense layer to the two classes and a softmax.
 // The window is 28×28 grey, as DressNet's, and the total stride is at most
-// MaxStride.
+// MaxVerifierStride; CheckScanning says whether the network may scan.
 func Architecture(spec string) (*nn.Network, error) {
 	if s, ok := Architectures[spec]; ok {
 		spec = s
@@ -71,22 +82,26 @@ func Architecture(spec string) (*nn.Network, error) {
 			if flat {
 				return nil, bad("a convolution after a dense layer")
 			}
-			n, k, err := convToken(tok[1:])
+			n, k, same, err := convToken(tok[1:])
 			if err != nil {
 				return nil, bad("%v", err)
 			}
 			if k > shape.H || k > shape.W {
 				return nil, bad("a %d×%d kernel on a %d×%d map", k, k, shape.H, shape.W)
 			}
-			add(nn.NewConv2D(name("conv"), shape.C, n, nn.Pair{H: k, W: k}, nn.Pair{H: 1, W: 1}, nn.Pair{}),
+			pad := 0
+			if same {
+				pad = (k - 1) / 2
+			}
+			add(nn.NewConv2D(name("conv"), shape.C, n, nn.Pair{H: k, W: k}, nn.Pair{H: 1, W: 1}, nn.Pair{H: pad, W: pad}),
 				nn.NewBatchNorm(name("bn"), n, 1e-5), nn.NewReLU(name("relu")))
-			shape = nn.Shape{C: n, H: shape.H - k + 1, W: shape.W - k + 1}
+			shape = nn.Shape{C: n, H: shape.H + 2*pad - k + 1, W: shape.W + 2*pad - k + 1}
 		case 'p':
 			if tok != "p" || flat {
 				return nil, bad("want p, before any dense layer")
 			}
-			if stride *= 2; stride > MaxStride {
-				return nil, bad("total stride %d over %d", stride, MaxStride)
+			if stride *= 2; stride > MaxVerifierStride {
+				return nil, bad("total stride %d over %d", stride, MaxVerifierStride)
 			}
 			if shape.H < 2 || shape.W < 2 {
 				return nil, bad("pooling a %d×%d map", shape.H, shape.W)
@@ -113,7 +128,7 @@ func Architecture(spec string) (*nn.Network, error) {
 			}
 			add(nn.NewDropout(name("dropout"), r))
 		default:
-			return nil, bad("unknown block (want c<N>[k<K>], p, f<N> or d<R>)")
+			return nil, bad("unknown block (want c<N>[k<K>][s], p, f<N> or d<R>)")
 		}
 	}
 	in := features
@@ -128,18 +143,44 @@ func Architecture(spec string) (*nn.Network, error) {
 	return net, nil
 }
 
-func convToken(s string) (n, k int, err error) {
+func convToken(s string) (n, k int, same bool, err error) {
+	s, same = strings.CutSuffix(s, "s")
 	k = 3
 	if a, b, ok := strings.Cut(s, "k"); ok {
 		s = a
 		if k, err = strconv.Atoi(b); err != nil || k < 1 || k > 9 {
-			return 0, 0, fmt.Errorf("want c<N>k<K>, K in [1,9]")
+			return 0, 0, false, fmt.Errorf("want c<N>k<K>, K in [1,9]")
 		}
 	}
 	if n, err = strconv.Atoi(s); err != nil || n < 1 || n > 1024 {
-		return 0, 0, fmt.Errorf("want c<N>, N in [1,1024]")
+		return 0, 0, false, fmt.Errorf("want c<N>, N in [1,1024]")
 	}
-	return n, k, nil
+	if same && k%2 == 0 {
+		return 0, 0, false, fmt.Errorf("a padded (s) convolution needs an odd K, not %d", k)
+	}
+	return n, k, same, nil
+}
+
+// CheckScanning reports why net, built by Architecture, cannot scan a
+// scene as one converted network, or nil. A padded convolution reads
+// zeros at its window's edge but the neighbouring pixels inside a scene,
+// so its converted form would not score what the window scores; and a
+// total stride over MaxStride would score too sparsely. Such shapes are
+// for verifiers, which score each window on its own.
+func CheckScanning(net *nn.Network) error {
+	for _, l := range net.Layers {
+		if c, ok := l.(*nn.Conv2D); ok && c.Padding != (nn.Pair{}) {
+			return fmt.Errorf("layer %q is padded: its converted form would not score what its window scores", c.Name())
+		}
+	}
+	g, err := net.Geometry()
+	if err != nil {
+		return err
+	}
+	if g.Stride.H > MaxStride || g.Stride.W > MaxStride {
+		return fmt.Errorf("total stride %d over %d", g.Stride.H, MaxStride)
+	}
+	return nil
 }
 
 // Cost is what one architecture costs the engine, in FLOPs (two per

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The named architectures build, keep the 28×28 grey window and a total
-// stride of at most 4, and end in the two-class softmax.
+// The named architectures build, keep the 28×28 grey window, end in the
+// two-class softmax, and all but the verifier's "wide" may scan.
 func TestNamedArchitectures(t *testing.T) {
 	for name := range train.Architectures {
 		net, err := train.Architecture(name)
@@ -19,11 +19,43 @@ func TestNamedArchitectures(t *testing.T) {
 		out, err := net.OutShape(net.Input.Window())
 		require.NoError(t, err)
 		assert.Equal(t, nn.Shape{C: 2, H: 1, W: 1}, out, name)
-		g, err := net.Geometry()
-		require.NoError(t, err)
-		assert.LessOrEqual(t, g.Stride.H, train.MaxStride, name)
 		assert.Equal(t, nn.KindSoftmax, net.Layers[len(net.Layers)-1].Kind(), name)
+		if name == "wide" {
+			assert.ErrorContains(t, train.CheckScanning(net), "padded", name)
+			continue
+		}
+		assert.NoError(t, train.CheckScanning(net), name)
 	}
+}
+
+// A padded block keeps its map's size, worked out by hand: wide's
+// 28 →28 →28, pool 14 →14 →14, pool 7 →7, pool 3, so 128·3·3 = 1152
+// features; a 5×5 padded block pads by 2.
+func TestPaddedArchitecture(t *testing.T) {
+	net, err := train.Architecture("wide")
+	require.NoError(t, err)
+	shapes, err := net.Shapes(net.Input.Window())
+	require.NoError(t, err)
+	flat := -1
+	for i, l := range net.Layers {
+		if l.Kind() == nn.KindFlatten {
+			flat = i
+		}
+	}
+	require.GreaterOrEqual(t, flat, 0)
+	assert.Equal(t, nn.Shape{C: 128, H: 3, W: 3}, shapes[flat])
+	g, err := net.Geometry()
+	require.NoError(t, err)
+	assert.Equal(t, nn.Pair{H: 8, W: 8}, g.Stride)
+	assert.ErrorContains(t, train.CheckScanning(net), `layer "conv1" is padded`)
+
+	net, err = train.Architecture("c8k5s,p")
+	require.NoError(t, err)
+	assert.Equal(t, nn.Pair{H: 2, W: 2}, net.Layers[0].(*nn.Conv2D).Padding)
+	// Unpadded, stride 8: fine for a verifier, too sparse to scan.
+	net, err = train.Architecture("c8,p,c8,p,c8,p")
+	require.NoError(t, err)
+	assert.ErrorContains(t, train.CheckScanning(net), "total stride 8 over 4")
 }
 
 // A spec's blocks become the layers it says, with the shapes worked out
@@ -45,7 +77,8 @@ func TestArchitectureSpec(t *testing.T) {
 
 func TestArchitectureRejects(t *testing.T) {
 	for spec, msg := range map[string]string{
-		"c32,p,p,p":           "total stride 8 over 4",
+		"c32,p,p,p,p":         "total stride 16 over 8",
+		"c8k4s":               "odd K",
 		"c32,,p":              "empty",
 		"f16,c8":              "convolution after a dense",
 		"c32k11":              "K in [1,9]",

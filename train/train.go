@@ -263,8 +263,14 @@ func (c Config) Validate() error {
 	case c.GarmentClasses && c.Trainer == "gorgonia":
 		return fieldErr("Config.GarmentClasses", "needs the native trainer, not %q", c.Trainer)
 	}
-	if _, err := Architecture(c.Arch); err != nil {
+	net, err := Architecture(c.Arch)
+	if err != nil {
 		return &FieldError{Field: "Config.Arch", Err: err}
+	}
+	if c.Sampler.Mix.SceneCrop == 0 {
+		if err := CheckScanning(net); err != nil {
+			return fieldErr("Config.Arch", "%q: %v; only a verifier (Mix.SceneCrop above 0) may have that shape", c.Arch, err)
+		}
 	}
 	if c.Trainer != "" && !slices.Contains(Trainers, c.Trainer) {
 		return fieldErr("Config.Trainer", "%q is not one of %v", c.Trainer, Trainers)

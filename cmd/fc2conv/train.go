@@ -53,7 +53,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.MinePrint, fl("Config.MinePrint", "mine-print"), d.MinePrint, "fraction of mining scenes on a page of synthetic print (random words in the Go fonts) instead of a photo")
 	fs.StringVar(&cfg.Resume, fl("Config.Resume", "resume"), "", "continue from a `checkpoint` (OUT.ckpt, written each epoch)")
 	fs.StringVar(&cfg.Init, fl("Config.Init", "init"), "", "fine-tune: start from this FC `model`'s weights instead of random ones")
-	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3s, bn3t, bn4s, or a spec such as c32,c32,p,c64,p,f256 (see README)")
+	fs.StringVar(&cfg.Arch, fl("Config.Arch", "arch"), "", "architecture of a fresh model: dressnet (the default), bn3, bn4, bn3s, bn3t, bn4s, wide (a verifier's only: padded, stride 8), or a spec such as c32,c32,p,c64,p,f256 (see README)")
 	fs.StringVar(&cfg.Trainer, fl("Config.Trainer", "trainer"), "native", "training path: native (package backprop, 2.7–3.4× faster per step; see README) or gorgonia (the graph path that trained the members shipped before issue 22)")
 	fs.BoolVar(&cfg.GarmentClasses, fl("Config.GarmentClasses", "garment-classes"), false, "a fresh model scores the ten Fashion-MNIST classes and \"no item\" instead of {not dress, dress}; its heatmap is still p(dress) (native trainer only)")
 	fs.Float64Var(&cfg.LabelSmoothing, fl("Config.LabelSmoothing", "label-smoothing"), 0, "move this much of each target onto all classes equally (0: hard labels)")
