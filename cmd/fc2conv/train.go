@@ -236,7 +236,9 @@ func fcnName(p string) string {
 }
 
 // printCost says what scanning with architecture arch costs the engine,
-// beside the embedded model (the shipped ensemble) and one dressnet.
+// beside the embedded model (the shipped ensemble) and one dressnet; or,
+// for a shape only a verifier may have, what a window costs beside the
+// embedded verifier's.
 func printCost(w io.Writer, arch string) error {
 	net, err := train.Architecture(arch)
 	if err != nil {
@@ -245,6 +247,12 @@ func printCost(w io.Writer, arch string) error {
 	member := train.DressNet()
 	train.InitWeights(net, 1) // all-zero weights would cost nothing
 	train.InitWeights(member, 1)
+	if arch == "" {
+		arch = "dressnet"
+	}
+	if why := train.CheckScanning(net); why != nil {
+		return printVerifierCost(w, arch, net, why)
+	}
 	shipped, err := models.DressFCN()
 	if err != nil {
 		return err
@@ -255,14 +263,29 @@ func printCost(w io.Writer, arch string) error {
 			return err
 		}
 	}
-	if arch == "" {
-		arch = "dressnet"
-	}
 	ratio := float64(c[0].Position) / float64(c[2].Position)
 	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window, %.2f MFLOP per scanned position at stride %d: %.2f× the embedded model's, %.2f× one dressnet's\n",
 		arch, float64(c[0].Window)/1e6, float64(c[0].Position)/1e6, c[0].Stride.H, ratio, float64(c[0].Position)/float64(c[1].Position))
 	if ratio > 2 {
 		fmt.Fprintln(w, "note: over 2× the embedded model's FLOPs per scanned position, issue 22's budget")
 	}
+	return nil
+}
+
+// printVerifierCost is printCost for a shape that cannot scan (why): a
+// verifier's cost is its window's, once per view of each box it rescores.
+func printVerifierCost(w io.Writer, arch string, net *nn.Network, why error) error {
+	shipped, err := models.Verifier()
+	if err != nil {
+		return err
+	}
+	var c [2]train.Cost
+	for i, n := range []*nn.Network{net, shipped} {
+		if c[i], err = train.CostOf(n); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window, %.2f× the embedded verifier's; a verifier's shape only (%v)\n",
+		arch, float64(c[0].Window)/1e6, float64(c[0].Window)/float64(c[1].Window), why)
 	return nil
 }

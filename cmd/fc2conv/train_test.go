@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,7 @@ func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--raw", "1.5"}, "fc2conv train: --raw: fmnist: sampler config: Mix.Raw = 1.5, want a fraction in [0,1]\n"},
 		{[]string{"--hard-negative", "1.5"}, "fc2conv train: --hard-negative: fmnist: sampler config: Mined.Negative = 1.5, want a fraction in [0,1]\n"},
 		{[]string{"--crop-print", "2"}, "fc2conv train: --crop-print: fmnist: sampler config: Crops.Print = 2, want in [0, 1] (a share of scenes)\n"},
+		{[]string{"--arch", "wide"}, "fc2conv train: --arch \"wide\": layer \"conv1\" is padded: its converted form would not score what its window scores; only a verifier (--scene-crops above 0) may have that shape\n"},
 	} {
 		args := append([]string{"train", "--out", out}, c.flags...)
 		code, _, stderr := runCLI(args...)
@@ -141,4 +143,19 @@ func TestTrainNotesBackgroundFlagsThatDrawNothing(t *testing.T) {
 
 	_, _, stderr = runCLI(append(base, "--raw", "0.2", "--print", "0.3")...)
 	assert.NotContains(t, stderr, "draws nothing")
+}
+
+// A verifier-only shape is costed per window, not per scanned position:
+// wide's 44.39 MFLOP counted by hand (multiply-adds 32·9·784 + 32·32·9·784
+// + 32·64·9·196 + 64·64·9·196 + 64·128·9·49 + 1152·256 + 256·2, twice).
+func TestPrintCostOfAVerifierShape(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, printCost(&b, "wide"))
+	assert.Contains(t, b.String(), `architecture "wide": 44.39 MFLOP per 28×28 window, `)
+	assert.Contains(t, b.String(), "the embedded verifier's; a verifier's shape only (layer \"conv1\" is padded")
+	assert.NotContains(t, b.String(), "scanned position")
+
+	b.Reset()
+	require.NoError(t, printCost(&b, "bn3s"))
+	assert.Contains(t, b.String(), "per scanned position at stride 4")
 }
