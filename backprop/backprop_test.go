@@ -17,8 +17,7 @@ import (
 // head (the shipped members' dressnet), 3×3 stacks with batch norms after
 // convolutions and after a dense layer, a padded, strided convolution
 // with an odd pool, and padded convolutions at stride 1 (a "wide"
-// verifier's), one whose 5×5 kernel is wider than its padded map's
-// unpadded columns at the edges.
+// verifier's), with 5×5 kernels whose edge columns read only padding.
 func testNets() map[string]*nn.Network {
 	one, two, three, five := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}, nn.Pair{H: 5, W: 5}
 	in := func(c, h, w int) nn.InputSpec {
@@ -41,6 +40,10 @@ func testNets() map[string]*nn.Network {
 			nn.NewConv2D("c1", 2, 4, three, one, one), nn.NewBatchNorm("b1", 4, 1e-5), nn.NewReLU("r1"),
 			nn.NewConv2D("c2", 4, 3, five, one, two), nn.NewReLU("r2"),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f", 3*7*3, 2), nn.NewSoftmax("sm")}},
+		// A kernel column past the map and its padding: no input to read.
+		"narrow": {Input: in(1, 5, 1), Layers: []nn.Layer{
+			nn.NewConv2D("c", 1, 2, five, one, two), nn.NewReLU("r"),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f", 2*5*1, 2), nn.NewSoftmax("sm")}},
 	}
 }
 

@@ -123,6 +123,10 @@ func (c *conv) unfold(x, col []float32) {
 					row := plane[iy*is.W : (iy+1)*is.W]
 					if l.Stride.W == 1 {
 						lo, hi := c.unpadded(kx)
+						if hi == lo {
+							clear(d)
+							continue
+						}
 						clear(d[:lo])
 						copy(d[lo:hi], row[lo-l.Padding.W+kx:])
 						clear(d[hi:])
@@ -161,8 +165,9 @@ func (c *conv) fold(col, dx []float32) {
 					row := plane[iy*is.W : (iy+1)*is.W]
 					s := src[oy*os.W : (oy+1)*os.W]
 					if l.Stride.W == 1 {
-						lo, hi := c.unpadded(kx)
-						addTo(row[lo-l.Padding.W+kx:], s[lo:hi])
+						if lo, hi := c.unpadded(kx); hi > lo {
+							addTo(row[lo-l.Padding.W+kx:], s[lo:hi])
+						}
 						continue
 					}
 					for ox, v := range s {

@@ -289,8 +289,16 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 			}
 			row := plane[iy*g.W : (iy+1)*g.W]
 			ix := ox*g.SW - g.PW + kx
-			if g.SW == 1 && ix >= 0 && ix+seg <= g.W {
-				copy(out, row[ix:])
+			if g.SW == 1 {
+				// zeros where the segment reads padding, the row between
+				lo, hi := min(max(0, -ix), seg), min(seg, g.W-ix)
+				if hi <= lo {
+					clear(out)
+					continue
+				}
+				clear(out[:lo])
+				copy(out[lo:hi], row[ix+lo:])
+				clear(out[hi:])
 				continue
 			}
 			for i := range out {

@@ -50,6 +50,9 @@ func TestGemmIm2colAgreesWithUnfolded(t *testing.T) {
 		{1, 5, 4100, 1, 3, 1, 1, 0, 1, 4},    // n past nc
 		{3, 10, 50, 3, 3, 1, 2, 2, 0, 6},     // stride on one axis only
 		{2, 9, 40, 3, 3, 1, 1, 1, 1, mc + 2}, // A past one mc block: B packed nc wide
+		{3, 7, 3, 5, 5, 1, 1, 2, 2, 6},       // padding 2 on a map narrower than the kernel
+		{3, 9, 7, 5, 5, 1, 1, 2, 2, 6},       // padding 2, a panel starting at the last output column: a segment wholly in padding
+		{2, 28, 28, 3, 3, 1, 1, 1, 1, 32},    // a padded ("wide") verifier's first layer
 	}
 	for name, p := range packedVariants() {
 		for _, s := range cases {
