@@ -25,7 +25,8 @@ var unfoldings = []struct {
 
 // unfoldCases are convolutions as the engine meets them: the dress
 // member's three (the second and third block diagonal once merged), the
-// seed's padded 3×3, a strided one, and a ReLU and pool fused or not.
+// seed's padded 3×3, a strided one, and a ReLU and pool fused or not;
+// padded ones, which the packed GEMM runs on a zero-padded copy.
 func unfoldCases(rng *rand.Rand) []struct {
 	name   string
 	in     Shape
@@ -44,7 +45,18 @@ func unfoldCases(rng *rand.Rand) []struct {
 		{"pair_conv2", Shape{32, 510, 1022}, []Layer{blockConv(rng, 32, 64, 2, three, one, Pair{}), NewReLU("relu"), pool()}}, // today's model: planes 16 bytes past a multiple of 4 KiB
 		{"seed_conv3x3", Shape{32, 128, 256}, []Layer{blockConv(rng, 32, 64, 1, three, one, one), NewReLU("relu"), pool()}},
 		{"strided", Shape{8, 61, 67}, []Layer{blockConv(rng, 8, 12, 1, three, two, one)}},
+		// A padded verifier's ("wide") second convolution, on its own
+		// 28×28 window: every row of it meets the padding.
+		{"verifier_conv2", Shape{32, 28, 28}, []Layer{blockConv(rng, 32, 32, 1, three, one, one), NewReLU("relu"), pool()}},
+		{"asymmetric_pad", Shape{3, 13, 22}, []Layer{asymmetric(blockConv(rng, 3, 6, 1, five, one, two), Pair{0, 1})}},
 	}
+}
+
+// asymmetric gives l the padding end given, PyTorch's "same" for even
+// kernels and ONNX's SAME_UPPER/LOWER.
+func asymmetric(l *Conv2D, end Pair) *Conv2D {
+	l.PaddingEnd = &end
+	return l
 }
 
 func unfoldEngine(t testing.TB, in Shape, layers []Layer) (*Engine, []float32) {

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -98,6 +99,12 @@ type convKernel struct {
 	relu      bool
 	pool      *Window  // fused max-pool: stride = kernel, no padding
 	call      convCall // the call in progress, cut into bands
+	// padded, for a padded convolution the packed GEMM unfolds itself,
+	// runs it unpadded on a zero-padded copy of the input (padIn): every
+	// panel of B is then a run of that copy, gathered whole, where
+	// panels at the padding would each be packed value by value.
+	padded *convKernel
+	padIn  []float32
 }
 
 // convCall is one forward call of a convolution, as parts for
@@ -128,7 +135,7 @@ func (l *Conv2D) newKernel(k kernels.Kernels) kernel {
 // setGroups runs the convolution as g block-diagonal products, packing
 // each block's weights once when the GEMM takes packed weights.
 func (c *convKernel) setGroups(g int) {
-	c.groups, c.packed = g, nil
+	c.groups, c.packed, c.padded = g, nil, nil
 	if _, ok := c.gemm.(kernels.Packed); !ok {
 		return
 	}
@@ -145,6 +152,7 @@ func (c *convKernel) setGroups(g int) {
 // to the kernel, no padding, floor mode). It returns how many layers it
 // absorbed.
 func (c *convKernel) fuse(next []Layer) int {
+	c.padded = nil
 	n := 0
 	if n < len(next) && next[n].Kind() == KindReLU {
 		c.relu = true
@@ -274,12 +282,44 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	return p
 }
 
-func (c *convKernel) scratch(is, _ Shape) int {
+func (c *convKernel) scratch(is, os Shape) int {
+	if pc, ps := c.padding(is); pc != nil {
+		return pc.scratch(ps, os)
+	}
 	p := c.plan(is, 1)
 	return p.rows * p.perRow
 }
 
+// padding is the kernel that runs this padded convolution on a
+// zero-padded input of shape ps, or nil when it runs as it is: unpadded,
+// or not unfolded by the packed GEMM (whose edge path is the slow one).
+// The padded copy holds the same zeros the unfolding would read, so the
+// products and their order are the same.
+func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
+	l := c.l
+	w := l.Window()
+	if !w.Padded() || c.packed == nil || unfoldWith == unfoldExplicit || l.Stride.W != 1 {
+		return nil, Shape{}
+	}
+	ps = Shape{C: is.C, H: is.H + w.Padding.H + w.PaddingEnd.H, W: is.W + w.Padding.W + w.PaddingEnd.W}
+	if int64(ps.Size()) >= 1<<31 {
+		return nil, Shape{}
+	}
+	if c.padded == nil {
+		u := *l
+		u.Padding, u.PaddingEnd = Pair{}, nil
+		c.padded = &convKernel{l: &u, gemm: c.gemm, groups: c.groups, packed: c.packed, relu: c.relu, pool: c.pool}
+	}
+	return c.padded, ps
+}
+
 func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
+	if pc, ps := c.padding(is); pc != nil {
+		w := c.l.Window()
+		c.padIn = slices.Grow(c.padIn[:0], ps.Size())[:ps.Size()]
+		padInto(c.padIn, ps, in, is, w.Padding)
+		return pc.forward(x, c.padIn, ps, out, os)
+	}
 	p := c.plan(is, x.threads)
 	if p.implicit && is != c.unfoldFor {
 		l := c.l
@@ -368,6 +408,18 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 			for j := range row {
 				row[j] += b
 			}
+		}
+	}
+}
+
+// padInto writes the map in (shape is) into dst (shape ps, at least as
+// large), its top left corner at pad, and zeros around it.
+func padInto(dst []float32, ps Shape, in []float32, is Shape, pad Pair) {
+	clear(dst)
+	for ch := 0; ch < is.C; ch++ {
+		for y := 0; y < is.H; y++ {
+			o := ch*ps.H*ps.W + (y+pad.H)*ps.W + pad.W
+			copy(dst[o:o+is.W], in[ch*is.H*is.W+y*is.W:])
 		}
 	}
 }
