@@ -29,7 +29,8 @@ func TestTrainQualityFlagsValidated(t *testing.T) {
 		flags []string
 		want  string
 	}{
-		{[]string{"--arch", "c8,p,p,p"}, `fc2conv train: --arch architecture "c8,p,p,p": block 4 "p": total stride 8 over 4` + "\n"},
+		{[]string{"--arch", "c8,p,p,p"}, `fc2conv train: --arch "c8,p,p,p": total stride 8 over 4; only a verifier (--scene-crops above 0) may have that shape` + "\n"},
+		{[]string{"--arch", "c8,p,p,p,p"}, `fc2conv train: --arch architecture "c8,p,p,p,p": block 5 "p": total stride 16 over 8` + "\n"},
 		{[]string{"--mine-confusable", "2"}, "fc2conv train: --mine-confusable 2 out of range [0,1]\n"},
 		{[]string{"--label-smoothing", "0.6"}, "fc2conv train: --label-smoothing 0.6 out of range [0,0.5)\n"},
 		{[]string{"--mixup", "11"}, "fc2conv train: --mixup 11 out of range [0,10]\n"},
