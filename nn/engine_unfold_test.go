@@ -26,7 +26,8 @@ var unfoldings = []struct {
 // unfoldCases are convolutions as the engine meets them: the dress
 // member's three (the second and third block diagonal once merged), the
 // seed's padded 3×3, a strided one, and a ReLU and pool fused or not;
-// padded ones, which the packed GEMM runs on a zero-padded copy.
+// padded ones small enough (padCopyMax) that the packed GEMM runs them on
+// a zero-padded copy.
 func unfoldCases(rng *rand.Rand) []struct {
 	name   string
 	in     Shape

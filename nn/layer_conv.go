@@ -290,11 +290,18 @@ func (c *convKernel) scratch(is, os Shape) int {
 	return p.rows * p.perRow
 }
 
+// padCopyMax is the largest padded input, in float32s (256 KiB), that a
+// padded convolution copies: on a small map (a verifier's window) most
+// panels meet the padding, on a scene's few do, and a copy of a scene's
+// map would cost its memory for little.
+const padCopyMax = 1 << 16
+
 // padding is the kernel that runs this padded convolution on a
 // zero-padded input of shape ps, or nil when it runs as it is: unpadded,
-// or not unfolded by the packed GEMM (whose edge path is the slow one).
-// The padded copy holds the same zeros the unfolding would read, so the
-// products and their order are the same.
+// not unfolded by the packed GEMM (whose edge path is the slow one), or
+// on an input over padCopyMax once padded. The padded copy holds the same
+// zeros the unfolding would read, so the products and their order are
+// the same.
 func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
 	l := c.l
 	w := l.Window()
@@ -302,7 +309,7 @@ func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
 		return nil, Shape{}
 	}
 	ps = Shape{C: is.C, H: is.H + w.Padding.H + w.PaddingEnd.H, W: is.W + w.Padding.W + w.PaddingEnd.W}
-	if int64(ps.Size()) >= 1<<31 {
+	if int64(ps.C)*int64(ps.H)*int64(ps.W) > padCopyMax {
 		return nil, Shape{}
 	}
 	if c.padded == nil {
