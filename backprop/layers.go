@@ -185,10 +185,7 @@ func (c *conv) fold(col, dx []float32) {
 // kx reads the input rather than padding, at stride 1: a padded
 // convolution's rows are then copied whole, as an unpadded one's.
 func (c *conv) unpadded(kx int) (lo, hi int) {
-	pad := c.l.Padding.W
-	lo = min(max(0, pad-kx), c.os.W)
-	hi = max(lo, min(c.os.W, c.is.W+pad-kx))
-	return lo, hi
+	return kernels.InsideRun(kx-c.l.Padding.W, c.os.W, c.is.W)
 }
 
 // addTo adds src into dst, element by element.

@@ -244,15 +244,15 @@ func printCost(w io.Writer, arch string) error {
 	if err != nil {
 		return err
 	}
-	member := train.DressNet()
 	train.InitWeights(net, 1) // all-zero weights would cost nothing
-	train.InitWeights(member, 1)
 	if arch == "" {
 		arch = "dressnet"
 	}
 	if why := train.CheckScanning(net); why != nil {
 		return printVerifierCost(w, arch, net, why)
 	}
+	member := train.DressNet()
+	train.InitWeights(member, 1)
 	shipped, err := models.DressFCN()
 	if err != nil {
 		return err

@@ -291,8 +291,8 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 			ix := ox*g.SW - g.PW + kx
 			if g.SW == 1 {
 				// zeros where the segment reads padding, the row between
-				lo, hi := min(max(0, -ix), seg), min(seg, g.W-ix)
-				if hi <= lo {
+				lo, hi := InsideRun(ix, seg, g.W)
+				if hi == lo {
 					clear(out)
 					continue
 				}
@@ -311,6 +311,16 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 		}
 		clear(d[cols:])
 	}
+}
+
+// InsideRun is the range [lo, hi) of the i in [0, n) for which start+i
+// lies in [0, w): the part of a run of n stride-1 reads, starting at
+// start, that is inside a row of w values rather than in its padding;
+// hi == lo when none is.
+func InsideRun(start, n, w int) (lo, hi int) {
+	lo = min(max(0, -start), n)
+	hi = max(lo, min(n, w-start))
+	return lo, hi
 }
 
 // gather copies, for each row p of a panel, nr floats from

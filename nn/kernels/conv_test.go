@@ -291,3 +291,19 @@ func TestMicroDirectTwinsAgree(t *testing.T) {
 		}, "%s: 48 columns of row 1 past the input", impl.name)
 	}
 }
+
+// InsideRun's ranges, worked out by hand: a run inside the row, cut at
+// either end by the padding, past the row, and before it.
+func TestInsideRun(t *testing.T) {
+	for _, c := range []struct{ start, n, w, lo, hi int }{
+		{0, 5, 8, 0, 5},
+		{-2, 5, 8, 2, 5},
+		{6, 5, 8, 0, 2},
+		{-2, 12, 8, 2, 10},
+		{9, 5, 8, 0, 0},
+		{-7, 5, 8, 5, 5},
+	} {
+		lo, hi := InsideRun(c.start, c.n, c.w)
+		require.Equal(t, [2]int{c.lo, c.hi}, [2]int{lo, hi}, "%+v", c)
+	}
+}
