@@ -39,6 +39,10 @@ type SceneCrops struct {
 	// synthetic print (Print) instead of a photograph, so that a
 	// verifier, which sees no other background, sees items on pages.
 	Print float64 `json:",omitempty"`
+	// Side is the side crops are resampled to; 0 is Side, a verifier's
+	// window. A diagnostic sets more to see an item at its own pixels
+	// with Context around it (testdata/search/paintcrops -side).
+	Side int `json:",omitempty"`
 }
 
 // OutsideGrey is what a crop with context shows beyond the scene: the
@@ -68,7 +72,8 @@ const (
 	jitterTries = 10
 )
 
-// Crop is one window cut from a scene and resampled to Side×Side: grey
+// Crop is one window cut from a scene and resampled to Side×Side
+// (SceneCrops.Side×SceneCrops.Side when that is set): grey
 // pixels, row-major, the class of the item it frames (NoItem for a
 // background box) and the box it was cut at, in scene pixels.
 type Crop struct {
@@ -136,8 +141,12 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 		regions[i] = cuts[i].Intersect(bounds)
 	}
 	img := plan.paint(regions)
+	side := Side
+	if c.cfg.Side > 0 {
+		side = c.cfg.Side
+	}
 	for i := range crops { // resampled as the detector's pyramid resamples
-		crops[i].Pix = resized(cutOut(img, cuts[i]), Side, Side)
+		crops[i].Pix = resized(cutOut(img, cuts[i]), side, side)
 	}
 	return crops, plan.truth
 }

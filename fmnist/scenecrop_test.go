@@ -183,3 +183,31 @@ func TestSceneCropperPartial(t *testing.T) {
 	}
 	assert.Greater(t, partial, items*3/2, "most of the two draws per item find a box")
 }
+
+// Side changes only how finely a crop is resampled: the same stream cuts
+// the same boxes with the same classes, and a crop's mean grey is nearly
+// the same at either side (a crop of one item, not of another).
+func TestSceneCropperSide(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	cfg := fmnist.SceneCrops{Shift: 0.05, Scale: 0.12, Background: 1, Context: 9.0 / 7}
+	big := cfg
+	big.Side = 36
+	a, ta := fmnist.NewSceneCropper(rand.New(rand.NewSource(4)), items, photos, cfg).Scene()
+	b, tb := fmnist.NewSceneCropper(rand.New(rand.NewSource(4)), items, photos, big).Scene()
+	require.Equal(t, ta, tb)
+	require.Len(t, b, len(a))
+	mean := func(p []uint8) float64 {
+		s := 0.0
+		for _, v := range p {
+			s += float64(v)
+		}
+		return s / float64(len(p))
+	}
+	for i := range a {
+		assert.Equal(t, a[i].Box, b[i].Box)
+		assert.Equal(t, a[i].Class, b[i].Class)
+		require.Len(t, a[i].Pix, fmnist.Side*fmnist.Side)
+		require.Len(t, b[i].Pix, 36*36)
+		assert.InDelta(t, mean(a[i].Pix), mean(b[i].Pix), 3, "crop %d", i)
+	}
+}

@@ -44,28 +44,42 @@ def block(cin, cout, pad):
     return [nn.Conv2d(cin, cout, 3, padding=pad), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
-def net(arch, classes=10):
+def net(arch, classes=10, side=28):
+    """ARCH's network for side x side windows (28: as every figure before
+    capacity.py's --side was measured)."""
     if arch == "bn3s":
         layers = block(1, 16, 0) + block(16, 32, 0) + [nn.MaxPool2d(2)] + block(32, 32, 0) + [nn.MaxPool2d(2)]
-        flat, hidden = 32 * 5 * 5, 128
+        hidden = 128
     elif arch == "bn3":
         layers = block(1, 32, 0) + block(32, 32, 0) + [nn.MaxPool2d(2)] + block(32, 64, 0) + [nn.MaxPool2d(2)]
-        flat, hidden = 64 * 5 * 5, 256
+        hidden = 256
     elif arch == "bn4":
         layers = block(1, 32, 0) + block(32, 32, 0) + [nn.MaxPool2d(2)] + block(32, 64, 0) + block(64, 64, 0) + [nn.MaxPool2d(2)]
-        flat, hidden = 64 * 4 * 4, 256
+        hidden = 256
     elif arch == "bn3sp":
         layers = block(1, 16, 1) + block(16, 32, 1) + [nn.MaxPool2d(2)] + block(32, 32, 1) + [nn.MaxPool2d(2)]
-        flat, hidden = 32 * 7 * 7, 128
+        hidden = 128
     elif arch == "halfwide":
         layers = block(1, 16, 1) + block(16, 16, 1) + [nn.MaxPool2d(2)] + block(16, 32, 1) + block(32, 32, 1) + [nn.MaxPool2d(2)] + block(32, 64, 1) + [nn.MaxPool2d(2)]
-        flat, hidden = 64 * 3 * 3, 128
+        hidden = 128
     elif arch == "wide":
         layers = block(1, 32, 1) + block(32, 32, 1) + [nn.MaxPool2d(2)] + block(32, 64, 1) + block(64, 64, 1) + [nn.MaxPool2d(2)] + block(64, 128, 1) + [nn.MaxPool2d(2)]
-        flat, hidden = 128 * 3 * 3, 256
+        hidden = 256
     else:
         sys.exit(f"unknown ARCH {arch!r}\n" + __doc__)
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, classes))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(flat_size(layers, side), hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, classes))
+
+
+def flat_size(layers, side):
+    """The length of the flattened maps layers leave of a side x side window."""
+    channels = 1
+    for layer in layers:
+        if isinstance(layer, nn.Conv2d):
+            side = side + 2 * layer.padding[0] - layer.kernel_size[0] + 1
+            channels = layer.out_channels
+        elif isinstance(layer, nn.MaxPool2d):
+            side //= 2
+    return channels * side * side
 
 
 def auc(scores, positive):

@@ -28,9 +28,10 @@ from ceiling import net
 from oracle import SHIFTS, SIZES, write_scans  # its loader turns autograd off on import
 
 
-def load(path):
-    raw = np.fromfile(path, np.uint8).reshape(-1, 785)
-    x = torch.tensor((raw[:, 1:].reshape(-1, 1, 28, 28) / 255.0 - 0.5) / 0.5, dtype=torch.float32)
+def load(path, side=28):
+    """paintcrops' crops of side x side pixels, normalised, and their labels."""
+    raw = np.fromfile(path, np.uint8).reshape(-1, 1 + side * side)
+    x = torch.tensor((raw[:, 1:].reshape(-1, 1, side, side) / 255.0 - 0.5) / 0.5, dtype=torch.float32)
     return x, torch.tensor(raw[:, 0], dtype=torch.long)
 
 

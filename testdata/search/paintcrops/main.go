@@ -3,13 +3,14 @@
 // (fmnist.MakeScene), from the train items that training keeps (the split
 // of --split-seed 1 and --val-fraction 0.1 leaves the held-out items out),
 // each cut at its truth box and resampled to 28×28 (fmnist.SceneCropper).
-// One label byte and 784 pixel bytes per item. With -jitter or -scale-jitter each item is cut at
+// One label byte and 784 pixel bytes per item (at the default -side). With -jitter or -scale-jitter each item is cut at
 // a box moved off its truth box by those standard deviations (of the side,
 // and of the log of the side), as a scan's voted boxes are; -background K
 // adds K boxes per item that touch no item much (IoU < 0.4), labelled 10;
 // -more-photos adds photographs as training's --more-photos does;
 // -context K cuts each box with K times its side around it, as a verifier
-// with that nn.InputSpec.Context is shown one; -print paints that share
+// with that nn.InputSpec.Context is shown one; -side N resamples each cut
+// to N×N instead of 28×28 (N² pixel bytes per item); -print paints that share
 // of the scenes on synthetic print. With -targets each item
 // also carries where its truth box lies from the box it was cut at, for
 // a box regressor (recentre.py): three little-endian float32, the centre's
@@ -50,6 +51,7 @@ func run(args []string) error {
 	scaleJitter := fs.Float64("scale-jitter", 0, "std of the log of the box side's factor")
 	background := fs.Int("background", 0, "background boxes per item, labelled 10")
 	context := fs.Float64("context", 0, "each box cut with this many times its side around it (0 or 1: the box)")
+	side := fs.Int("side", fmnist.Side, "side of the square each cut is resampled to")
 	printShare := fs.Float64("print", 0, "share of scenes painted on synthetic print, as training's --crop-print")
 	targets := fs.Bool("targets", false, "after each item's pixels, its truth box's offset from the cut box (3 float32)")
 	var more []string
@@ -62,13 +64,16 @@ func run(args []string) error {
 	}
 	args = fs.Args()
 	if len(args) != 2 {
-		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-print P] [-targets] SCENES OUT.bin")
+		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-side N] [-print P] [-targets] SCENES OUT.bin")
 	}
 	if !(*printShare >= 0 && *printShare <= 1) {
 		return fmt.Errorf("-print %v: want a share from 0 to 1", *printShare)
 	}
 	if !(*context >= 0) || math.IsInf(*context, 0) {
 		return fmt.Errorf("-context %v: want a finite factor ≥ 0", *context)
+	}
+	if *side < 8 || *side > 112 {
+		return fmt.Errorf("-side %d: want 8 to 112 pixels", *side)
 	}
 	scenes, err := strconv.Atoi(args[0])
 	if err != nil || scenes < 1 {
@@ -93,7 +98,7 @@ func run(args []string) error {
 	}
 	w := bufio.NewWriter(f)
 	cropper := fmnist.NewSceneCropper(rand.New(rand.NewSource(7)), kept, photos,
-		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background, Context: *context, Print: *printShare})
+		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background, Context: *context, Print: *printShare, Side: *side})
 	items := 0
 	for range scenes {
 		crops, truth := cropper.Scene()
