@@ -3,15 +3,16 @@
 diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
 chooses nothing.
 
-usage: capacity.py [--side N] train CROPS.bin ARCH EPOCHS OUT.pt
-       capacity.py [--side N] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
+usage: capacity.py [--side N] [--context K] train CROPS.bin ARCH EPOCHS OUT.pt
+       capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
        capacity.py eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
 --side N (default 28): the network reads N x N windows, each box still
 shown with the verifier's context 9/7, so at 36 an item's box spans 28
 pixels, a Fashion-MNIST item's own, where at 28 it spans 22 ("Does the
 verifier see too few pixels?" in models/SEARCH.md); CROPS.bin must be
-paintcrops' -side N.
+paintcrops' -side N. --context K (default 9/7) shows each box with K
+times its side around it, as paintcrops' -context K cut CROPS.bin.
 
 train: CROPS.bin is paintcrops' output cut as a verifier's crops are
 (-jitter 0.05 -scale-jitter 0.12 -background 1 -context 9/7 -print 0.2:
@@ -74,11 +75,11 @@ class TorchVerifier:
     converted verifier: grey windows with CONTEXT, mirror averaged by the
     caller, outputs as N x classes x 1 x 1 probabilities."""
 
-    def __init__(self, arch, path, side=28):
+    def __init__(self, arch, path, side=28, context=CONTEXT):
         self.model = net(arch, 11, side)
         self.model.load_state_dict(torch.load(path))
         self.model.eval()
-        self.window, self.mean, self.std, self.context, self.positive = side, 0.5, 0.5, CONTEXT, DRESS
+        self.window, self.mean, self.std, self.context, self.positive = side, 0.5, 0.5, context, DRESS
 
     def net(self, x):
         return F.softmax(self.model(x), 1)[:, :, None, None]
@@ -103,10 +104,10 @@ class Averaged:
         return self.a.crop(img, box)
 
 
-def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28):
+def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=CONTEXT):
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
-    peer = TorchVerifier(arch, path, side)
+    peer = TorchVerifier(arch, path, side, context)
     if verifier:
         peer = Averaged(PeerModel(verifier), peer)
 
@@ -119,17 +120,22 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28):
 
 def main():
     a = sys.argv[1:]
-    side = 28
-    if len(a) >= 2 and a[0] == "--side":
-        side = int(a[1])
+    side, context = 28, CONTEXT
+    while len(a) >= 2 and a[0] in ("--side", "--context"):
+        if a[0] == "--side":
+            side = int(a[1])
+        else:
+            context = float(a[1])
         a = a[2:]
-        if not 8 <= side <= 112:
-            sys.exit(f"capacity.py: --side {side}: want 8 to 112")
+    if not 8 <= side <= 112:
+        sys.exit(f"capacity.py: --side {side}: want 8 to 112")
+    if not 1 <= context <= 3:
+        sys.exit(f"capacity.py: --context {context}: want 1 to 3")
     if len(a) == 5 and a[0] == "train":
         train(a[1], a[2], int(a[3]), a[4], side)
     elif len(a) >= 6 and a[0] == "eval":
-        evaluate(a[1], a[2], a[3], a[4], a[5:], side=side)
-    elif len(a) >= 7 and a[0] == "eval-with" and side == 28:
+        evaluate(a[1], a[2], a[3], a[4], a[5:], side=side, context=context)
+    elif len(a) >= 7 and a[0] == "eval-with" and (side, context) == (28, CONTEXT):
         evaluate(a[2], a[3], a[4], a[5], a[6:], verifier=a[1])
     else:
         sys.exit(__doc__)
