@@ -5,7 +5,7 @@ chooses nothing.
 
 usage: capacity.py [--side N] [--context K] train CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
-       capacity.py eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
+       capacity.py [--side N] [--context K] eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
 --side N (default 28): the network reads N x N windows, each box still
 shown with the verifier's context 9/7, so at 36 an item's box spans 28
@@ -28,8 +28,10 @@ sqrt(scan_score * the least of its 27 views), NMS at 0.3, written as
 OUTDIR/asis/SET.jsonl (at the scan's box) and OUTDIR/truth/SET.jsonl
 (at the truth box of any item it overlaps at IoU >= 0.3, recentre.py's
 oracle), for `fc2conv eval detect`. eval-with puts the network and the
-converted VERIFIER in its place together, their probabilities averaged
-view by view before the least (as `fc2conv ensemble` averages members).
+converted VERIFIER in its place together, each shown every view through
+its own window (--side and --context are the network's), their
+probabilities averaged view by view before the least (as `fc2conv
+ensemble` averages members).
 Comparing two ARCHs trained alike
 on the same boxes says what width gives; neither is compared with the
 shipped verifier, whose recipe (mining, raw items, garment weights) is
@@ -44,7 +46,8 @@ from ceiling import auc, net
 from painted_ceiling import fit, load
 from peermodel import PeerModel, crop
 from verifier_views import DRESS
-from recentre import detection, least27, rescore, truth_box
+from recentre import VIEWS27, detection, least27, rescore, truth_box
+from verifier_views import probabilities
 
 CONTEXT = 9 / 7
 
@@ -89,19 +92,23 @@ class TorchVerifier:
 
 
 class Averaged:
-    """Two verifiers shown the same windows, their probabilities averaged."""
+    """Two verifiers shown the same boxes, each through its own window
+    (side and context), their probabilities averaged view by view."""
 
     def __init__(self, a, b):
         self.a, self.b = a, b
-        self.window, self.mean, self.std, self.context, self.positive = a.window, a.mean, a.std, a.context, a.positive
-        if (b.window, b.mean, b.std, b.context, b.positive) != (a.window, a.mean, a.std, a.context, a.positive):
-            sys.exit("capacity.py: the two verifiers are not shown the same windows")
+        self.mean, self.positive = a.mean, a.positive
+        if (b.mean, b.positive) != (a.mean, a.positive):
+            sys.exit("capacity.py: the two verifiers pad or score differently")
 
-    def net(self, x):
-        return (self.a.net(x) + self.b.net(x)) / 2
+    def least27(self, img, box):
+        p = (probabilities(self.a, img, box, VIEWS27) + probabilities(self.b, img, box, VIEWS27)) / 2
+        return float(p[:, self.positive].min())
 
-    def crop(self, img, box):
-        return self.a.crop(img, box)
+
+def least(peer, img, box):
+    """The least p(positive) over the scan's 27 views of box."""
+    return peer.least27(img, box) if isinstance(peer, Averaged) else least27(peer, img, box)
 
 
 def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=CONTEXT):
@@ -114,7 +121,7 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=
     def variants(img, d, truth):
         s0, box = d["scan_score"], d["box"]
         bt = truth_box(box, truth)
-        return {"asis": detection(box, s0, least27(peer, img, box)), "truth": detection(bt, s0, least27(peer, img, bt))}
+        return {"asis": detection(box, s0, least(peer, img, box)), "truth": detection(bt, s0, least(peer, img, bt))}
     rescore(peer, scandir, outdir, sets, variants)
 
 
@@ -135,8 +142,8 @@ def main():
         train(a[1], a[2], int(a[3]), a[4], side)
     elif len(a) >= 6 and a[0] == "eval":
         evaluate(a[1], a[2], a[3], a[4], a[5:], side=side, context=context)
-    elif len(a) >= 7 and a[0] == "eval-with" and (side, context) == (28, CONTEXT):
-        evaluate(a[2], a[3], a[4], a[5], a[6:], verifier=a[1])
+    elif len(a) >= 7 and a[0] == "eval-with":
+        evaluate(a[2], a[3], a[4], a[5], a[6:], verifier=a[1], side=side, context=context)
     else:
         sys.exit(__doc__)
 
