@@ -40,18 +40,40 @@ func (s *Set) InContext(k float64) (*Set, error) {
 	if k <= 1 {
 		return s, nil
 	}
+	return s.inWindow(k, s.Cols, s.Rows)
+}
+
+// InWindow is InContext for a window of side×side pixels: each item in
+// the middle of a black square k times its side (k ≤ 1: none), resampled
+// to side. A window of 36 with context 9/7 shows a 28×28 item at its own
+// pixels. The items must be square.
+func (s *Set) InWindow(k float64, side int) (*Set, error) {
+	switch {
+	case s.Rows != s.Cols:
+		return nil, fmt.Errorf("fmnist: window: items are %d×%d, want square", s.Rows, s.Cols)
+	case side < 1 || side > MaxSide:
+		return nil, fmt.Errorf("fmnist: window side %d out of range [1,%d]", side, MaxSide)
+	case side == s.Cols:
+		return s.InContext(k)
+	}
+	return s.inWindow(max(k, 1), side, side)
+}
+
+// inWindow shows each item in the middle of a black square k ≥ 1 times
+// its size, resampled to w×h.
+func (s *Set) inWindow(k float64, w, h int) (*Set, error) {
 	if k > MaxSceneScale {
 		return nil, fmt.Errorf("fmnist: context %v out of range [1,%d]", k, MaxSceneScale)
 	}
-	w, h := int(math.Round(float64(s.Cols)*k)), int(math.Round(float64(s.Rows)*k))
-	at := image.Pt((w-s.Cols)/2, (h-s.Rows)/2)
-	window := image.NewGray(image.Rect(0, 0, w, h))
-	out := &Set{Rows: s.Rows, Cols: s.Cols, Labels: append([]uint8(nil), s.Labels...), Images: make([][]uint8, len(s.Images))}
+	ww, wh := int(math.Round(float64(s.Cols)*k)), int(math.Round(float64(s.Rows)*k))
+	at := image.Pt((ww-s.Cols)/2, (wh-s.Rows)/2)
+	window := image.NewGray(image.Rect(0, 0, ww, wh))
+	out := &Set{Rows: h, Cols: w, Labels: append([]uint8(nil), s.Labels...), Images: make([][]uint8, len(s.Images))}
 	for i, item := range s.Images {
 		for y := range s.Rows {
 			copy(window.Pix[(at.Y+y)*window.Stride+at.X:], item[y*s.Cols:(y+1)*s.Cols])
 		}
-		out.Images[i] = resized(window, s.Cols, s.Rows)
+		out.Images[i] = resized(window, w, h)
 	}
 	return out, nil
 }

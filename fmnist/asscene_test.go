@@ -95,3 +95,36 @@ func TestOnBlack(t *testing.T) {
 		}
 	}
 }
+
+// A 36-pixel window with context 9/7 shows a 28×28 item at its own
+// pixels in a 4-pixel black margin; at 28 it is InContext.
+func TestInWindow(t *testing.T) {
+	item := make([]uint8, 28*28)
+	for i := range item {
+		item[i] = uint8(i % 251)
+	}
+	set := &Set{Rows: 28, Cols: 28, Labels: []uint8{6}, Images: [][]uint8{item}}
+	got, err := set.InWindow(9.0/7, 36)
+	require.NoError(t, err)
+	require.Equal(t, 36, got.Rows)
+	require.Equal(t, 36, got.Cols)
+	require.Equal(t, []uint8{6}, got.Labels)
+	for y := range 36 {
+		for x := range 36 {
+			want := uint8(0)
+			if x >= 4 && x < 32 && y >= 4 && y < 32 {
+				want = item[(y-4)*28+x-4]
+			}
+			require.Equal(t, want, got.Images[0][y*36+x], "(%d, %d)", x, y)
+		}
+	}
+	at28, err := set.InWindow(9.0/7, 28)
+	require.NoError(t, err)
+	ctx, err := set.InContext(9.0 / 7)
+	require.NoError(t, err)
+	require.Equal(t, ctx, at28)
+	_, err = (&Set{Rows: 28, Cols: 27}).InWindow(1, 36)
+	require.ErrorContains(t, err, "want square")
+	_, err = set.InWindow(1, 0)
+	require.ErrorContains(t, err, "window side 0")
+}

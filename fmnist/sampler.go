@@ -8,10 +8,13 @@ import (
 	"slices"
 )
 
-// PatchSize is the side of a training patch; Sample writes PatchLen values.
+// PatchSize is the side of a training patch unless SceneCrops.Side says
+// otherwise; Sample then writes PatchLen values.
 const (
 	PatchSize = Side
 	PatchLen  = PatchSize * PatchSize
+	// MaxPatchSide bounds SceneCrops.Side.
+	MaxPatchSide = 4 * PatchSize
 )
 
 // SamplerConfig controls the training patches, in five parts: what kind
@@ -255,6 +258,12 @@ func (c SamplerConfig) Validate() error {
 		return configErr("Crops.Confusable", "Crops.Confusable = %v, want in [0, 1] (a share of scenes)", c.Crops.Confusable)
 	case !(c.Crops.Print >= 0 && c.Crops.Print <= 1):
 		return configErr("Crops.Print", "Crops.Print = %v, want in [0, 1] (a share of scenes)", c.Crops.Print)
+	case c.Crops.Side != 0 && (c.Crops.Side < PatchSize || c.Crops.Side > MaxPatchSide):
+		return configErr("Crops.Side", "Crops.Side = %d, want 0 or in [%d, %d] pixels", c.Crops.Side, PatchSize, MaxPatchSide)
+	case c.PatchSide() != PatchSize && c.Mix.SceneCrop < 1 && c.Mix.Raw < 1:
+		// The painted patches (background, pasted item, jitter) are
+		// drawn at 28 pixels only.
+		return configErr("Crops.Side", "Crops.Side = %d needs Mix.Raw 1 or Mix.SceneCrop 1, not %v and %v: only scene crops, raw items and mined windows are cut at another side", c.Crops.Side, c.Mix.Raw, c.Mix.SceneCrop)
 	case c.Crops.Context != 0 && !(c.Crops.Context >= 1 && c.Crops.Context <= MaxSceneScale):
 		return configErr("Crops.Context", "Crops.Context = %v, want 0 or in [1, %d] (the window's side over the box's)", c.Crops.Context, MaxSceneScale)
 	case !(c.Jitter.GainMin > 0 && c.Jitter.GainMin <= c.Jitter.GainMax && c.Jitter.GainMax <= 4):
@@ -263,7 +272,17 @@ func (c SamplerConfig) Validate() error {
 	return nil
 }
 
-// Sampler makes 28×28 training patches for a dress-vs-rest classifier,
+// PatchSide is the side of the sampler's patches: Crops.Side, or
+// PatchSize when that is 0.
+func (c SamplerConfig) PatchSide() int {
+	if c.Crops.Side > 0 {
+		return c.Crops.Side
+	}
+	return PatchSize
+}
+
+// Sampler makes training patches (PatchSize square unless
+// SamplerConfig.PatchSide says otherwise) for a dress-vs-rest classifier,
 // deterministically for a given seed and sequence of calls. It is not safe
 // for concurrent use.
 type Sampler struct {
@@ -287,8 +306,10 @@ type Sampler struct {
 	// cropper cuts Mix.SceneCrop's samples, queued a scene at a time.
 	cropper *SceneCropper
 	crops   []Crop
+	// side is every patch's side (SamplerConfig.PatchSide), n its values.
+	side, n int
 
-	// c is the 28×28 patch. A scene-style sample is painted on big (28k
+	// c is the 28×28 painted patch. A scene-style sample is painted on big (28k
 	// px square, k = mag) and resampled into c; cur is the one being
 	// painted.
 	c, big canvas
@@ -334,9 +355,10 @@ func NewSamplerWith(items *Set, photos []*image.Gray, seed int64, cfg SamplerCon
 }
 
 func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig) *Sampler {
-	s := &Sampler{cfg: cfg, rng: rand.New(rand.NewSource(seed)), scale: 1,
+	s := &Sampler{cfg: cfg, rng: rand.New(rand.NewSource(seed)), scale: 1, side: cfg.PatchSide(),
 		c:   canvas{pix: make([]float32, PatchLen), w: PatchSize, h: PatchSize},
 		big: canvas{pix: make([]float32, bigSide*bigSide)}}
+	s.n = s.side * s.side
 	s.cur, s.mag = &s.c, 1
 	if items != nil && items.Rows > 0 && items.Cols > 0 {
 		s.items = items
@@ -374,12 +396,23 @@ func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig)
 	}
 	s.raw = s.items
 	if cfg.Mix.Raw > 0 && s.items != nil {
-		if raw, err := s.items.InContext(cfg.Crops.Context); err == nil { // else Validate's error
+		if raw, err := s.rawItems(); err == nil { // else Validate's error
 			s.raw = raw
 		}
 	}
 	return s
 }
+
+// rawItems are the items as Mix.Raw shows them, in the patch's window.
+func (s *Sampler) rawItems() (*Set, error) {
+	if s.side == PatchSize {
+		return s.items.InContext(s.cfg.Crops.Context)
+	}
+	return s.items.InWindow(s.cfg.Crops.Context, s.side)
+}
+
+// Side is the side of the sampler's patches; each holds Side² values.
+func (s *Sampler) Side() int { return s.side }
 
 // Config returns the sampler's configuration.
 func (s *Sampler) Config() SamplerConfig { return s.cfg }
@@ -390,12 +423,12 @@ func (s *Sampler) HardNegatives() int { return len(s.hard) }
 // HardPositives is how many mined positives the sampler holds.
 func (s *Sampler) HardPositives() int { return len(s.pos) }
 
-// AddPositive stores a copy of a PatchLen-value patch (values in [0,1])
+// AddPositive stores a copy of a Side²-value patch (values in [0,1])
 // showing a dress that the current model misses; later samples mix such
 // patches in as positives (see MinedMix.Positive).
 func (s *Sampler) AddPositive(patch []float32) error {
-	if len(patch) != PatchLen {
-		return fmt.Errorf("fmnist: hard positive has %d values, want %d", len(patch), PatchLen)
+	if len(patch) != s.n {
+		return fmt.Errorf("fmnist: hard positive has %d values, want %d", len(patch), s.n)
 	}
 	s.pos, s.posNext = addCapped(s.pos, s.posNext, patch, s.cfg.Mined.Cap)
 	return nil
@@ -419,12 +452,12 @@ func addCapped(pool [][]float32, next int, patch []float32, limit int) ([][]floa
 	return pool, (next + 1) % limit
 }
 
-// AddNegative stores a copy of a PatchLen-value patch (values in [0,1])
+// AddNegative stores a copy of a Side²-value patch (values in [0,1])
 // that the current model wrongly scores as a dress; later samples mix such
 // patches in as negatives (see MinedMix.Negative).
 func (s *Sampler) AddNegative(patch []float32) error {
-	if len(patch) != PatchLen {
-		return fmt.Errorf("fmnist: hard negative has %d values, want %d", len(patch), PatchLen)
+	if len(patch) != s.n {
+		return fmt.Errorf("fmnist: hard negative has %d values, want %d", len(patch), s.n)
 	}
 	s.hard, s.hardPos = addCapped(s.hard, s.hardPos, patch, s.cfg.Mined.Cap)
 	return nil
@@ -435,10 +468,9 @@ func (s *Sampler) AddNegative(patch []float32) error {
 // negative. It follows the ten Fashion-MNIST classes.
 const NoItem = NumClasses
 
-// Sample writes one PatchSize×PatchSize patch, row-major with values in
-// [0,1], to dst[:PatchLen] and returns its label: 1 for a centred dress,
-// 0 otherwise. If dst is shorter than PatchLen nothing is written and the
-// label is -1.
+// Sample writes one Side×Side patch, row-major with values in [0,1], to
+// dst[:Side²] and returns its label: 1 for a centred dress, 0 otherwise.
+// If dst is shorter than Side² nothing is written and the label is -1.
 func (s *Sampler) Sample(dst []float32) (label int) {
 	switch c := s.SampleClass(dst); c {
 	case -1:
@@ -459,7 +491,7 @@ func (s *Sampler) DressScale() float64 { return s.scale }
 // the Fashion-MNIST class of the item the patch frames, or NoItem. It
 // draws the same patches from the same random stream as Sample.
 func (s *Sampler) SampleClass(dst []float32) (class int) {
-	if len(dst) < PatchLen {
+	if len(dst) < s.n {
 		return -1
 	}
 	cfg := &s.cfg
@@ -528,7 +560,7 @@ func (s *Sampler) sceneCrop(dst []float32) int {
 		dst[i] = float32(v) / 255
 	}
 	if s.rng.Intn(2) == 0 {
-		mirrorRows(dst[:PatchLen])
+		mirrorRows(dst[:s.n], s.side)
 	}
 	return c.Class
 }
@@ -539,14 +571,14 @@ func (s *Sampler) copyMined(dst []float32, pool [][]float32) {
 	h := pool[s.rng.Intn(len(pool))]
 	copy(dst, h)
 	if s.rng.Intn(2) != 0 {
-		mirrorRows(dst)
+		mirrorRows(dst[:s.n], s.side)
 	}
 }
 
-// mirrorRows mirrors a PatchSize×PatchSize patch left to right in place.
-func mirrorRows(p []float32) {
-	for y := 0; y < PatchSize; y++ {
-		slices.Reverse(p[y*PatchSize : (y+1)*PatchSize])
+// mirrorRows mirrors a side×side patch left to right in place.
+func mirrorRows(p []float32, side int) {
+	for y := 0; y < side; y++ {
+		slices.Reverse(p[y*side : (y+1)*side])
 	}
 }
 
@@ -564,7 +596,7 @@ func (s *Sampler) rawItem(dst []float32, positive bool) int {
 	i := pool[s.rng.Intn(len(pool))]
 	s.raw.Unit(dst, i)
 	if s.rng.Intn(2) == 0 {
-		mirrorRows(dst)
+		mirrorRows(dst[:s.n], s.side)
 	}
 	return int(s.items.Labels[i])
 }

@@ -39,9 +39,10 @@ type SceneCrops struct {
 	// synthetic print (Print) instead of a photograph, so that a
 	// verifier, which sees no other background, sees items on pages.
 	Print float64 `json:",omitempty"`
-	// Side is the side crops are resampled to; 0 is Side, a verifier's
-	// window. A diagnostic sets more to see an item at its own pixels
-	// with Context around it (testdata/search/paintcrops -side).
+	// Side is the side crops are resampled to, and in a SamplerConfig the
+	// side of every patch the sampler draws: a verifier's window. 0 is
+	// Side (28). More shows an item at its own pixels with Context around
+	// it: 36 with Context 9/7 frames a 28-pixel box.
 	Side int `json:",omitempty"`
 }
 

@@ -211,3 +211,60 @@ func TestSceneCropperSide(t *testing.T) {
 		assert.InDelta(t, mean(a[i].Pix), mean(b[i].Pix), 3, "crop %d", i)
 	}
 }
+
+// A sampler whose Crops.Side is 36 draws 36×36 patches of every kind it
+// allows (scene crops, raw items in their margin, mined windows), the
+// same stream for the same seed; the painted kinds, drawn at 28 only,
+// are refused.
+func TestSamplerSide(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	cfg := fmnist.DefaultSamplerConfig()
+	cfg.Mix.SceneCrop, cfg.Mix.Raw = 0.5, 1
+	cfg.Crops = fmnist.SceneCrops{Shift: 0.05, Scale: 0.12, Background: 1, Context: 9.0 / 7, Side: 36}
+	cfg.Mined.Negative = 0.5
+	s, err := fmnist.NewSamplerWith(items, photos, 3, cfg)
+	require.NoError(t, err)
+	require.Equal(t, 36, s.Side())
+	require.Error(t, s.AddNegative(make([]float32, fmnist.PatchLen)), "a 28×28 patch is no 36×36 one")
+	mined := make([]float32, 36*36)
+	for i := range mined {
+		mined[i] = 0.25
+	}
+	require.NoError(t, s.AddNegative(mined))
+	require.Equal(t, -1, s.SampleClass(make([]float32, fmnist.PatchLen)), "too short for a patch")
+	dst := make([]float32, 36*36)
+	var minedSeen, rawSeen int
+	for range 200 {
+		c := s.SampleClass(dst)
+		require.GreaterOrEqual(t, c, 0)
+		require.LessOrEqual(t, c, fmnist.NoItem)
+		if dst[0] == 0.25 && dst[36*36-1] == 0.25 {
+			minedSeen++
+		}
+		// A raw item's margin (4 px at 36 with context 9/7) is black.
+		if dst[0] == 0 && dst[3] == 0 && dst[3*36] == 0 && dst[36*36-1] == 0 {
+			rawSeen++
+		}
+	}
+	assert.Greater(t, minedSeen, 10)
+	assert.Greater(t, rawSeen, 10)
+
+	a, b := make([]float32, 36*36), make([]float32, 36*36)
+	s1, err := fmnist.NewSamplerWith(items, photos, 8, cfg)
+	require.NoError(t, err)
+	s2, err := fmnist.NewSamplerWith(items, photos, 8, cfg)
+	require.NoError(t, err)
+	for range 20 {
+		require.Equal(t, s1.SampleClass(a), s2.SampleClass(b))
+		require.Equal(t, a, b)
+	}
+
+	painted := cfg
+	painted.Mix.Raw = 0.5
+	_, err = fmnist.NewSamplerWith(items, photos, 3, painted)
+	require.ErrorContains(t, err, "Crops.Side = 36 needs Mix.Raw 1 or Mix.SceneCrop 1")
+	big := cfg
+	big.Crops.Side = fmnist.MaxPatchSide + 1
+	_, err = fmnist.NewSamplerWith(items, photos, 3, big)
+	require.ErrorContains(t, err, "Crops.Side = 113")
+}
