@@ -18,7 +18,7 @@ const MaxStride = 4
 
 // MaxVerifierStride bounds a verifier's total stride. A verifier scores
 // one window at a time and is never scanned, so its pools are bounded
-// only by its 28×28 window.
+// only by its window.
 const MaxVerifierStride = 8
 
 // Architectures are the named architectures; any other name is read as a
@@ -56,14 +56,28 @@ var Architectures = map[string]string{
 // The window is 28×28 grey, as DressNet's, and the total stride is at most
 // MaxVerifierStride; CheckScanning says whether the network may scan.
 func Architecture(spec string) (*nn.Network, error) {
+	return ArchitectureAt(spec, fmnist.PatchSize)
+}
+
+// ArchitectureAt is Architecture for a side×side grey window. Only a
+// verifier reads a window other than 28×28 (CheckScanning), and DressNet
+// reads 28×28 only.
+func ArchitectureAt(spec string, side int) (*nn.Network, error) {
 	if s, ok := Architectures[spec]; ok {
 		spec = s
 	}
+	if side < 1 || side > fmnist.MaxPatchSide {
+		return nil, fmt.Errorf("architecture %q: window side %d out of range [1,%d]", spec, side, fmnist.MaxPatchSide)
+	}
 	if spec == "" {
+		if side != fmnist.PatchSize {
+			return nil, fmt.Errorf("architecture \"dressnet\": reads %d×%d windows, not %d×%d", fmnist.PatchSize, fmnist.PatchSize, side, side)
+		}
 		return DressNet(), nil
 	}
 	net := DressNet()
 	net.Layers = nil
+	net.Input.Height, net.Input.Width = side, side
 	shape := net.Input.Window()
 	flat := false
 	features := 0 // after the flatten
@@ -164,10 +178,14 @@ func convToken(s string) (n, k int, same bool, err error) {
 // CheckScanning reports why net, built by Architecture, cannot scan a
 // scene as one converted network, or nil. A padded convolution reads
 // zeros at its window's edge but the neighbouring pixels inside a scene,
-// so its converted form would not score what the window scores; and a
-// total stride over MaxStride would score too sparsely. Such shapes are
-// for verifiers, which score each window on its own.
+// so its converted form would not score what the window scores; a total
+// stride over MaxStride would score too sparsely; and a scanning window
+// is 28×28, a Fashion-MNIST item's (issue 22). Such shapes are for
+// verifiers, which score each window on its own.
 func CheckScanning(net *nn.Network) error {
+	if in := net.Input; in.Height != fmnist.PatchSize || in.Width != fmnist.PatchSize {
+		return fmt.Errorf("its window is %d×%d: a scanning network reads %d×%d", in.Width, in.Height, fmnist.PatchSize, fmnist.PatchSize)
+	}
 	for _, l := range net.Layers {
 		if c, ok := l.(*nn.Conv2D); ok && c.Padding != (nn.Pair{}) {
 			return fmt.Errorf("layer %q is padded: its converted form would not score what its window scores", c.Name())

@@ -5,8 +5,8 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 )
 
-// batch is one training step's input: Batch patches of 784 normalised
-// pixels and their targets, classes values each.
+// batch is one training step's input: Batch patches of normalised pixels
+// (Config.patchLen each) and their targets, classes values each.
 type batch struct{ xs, ys []float32 }
 
 // batchMaker draws an epoch's batches. Everything it holds (the sampler,
@@ -23,14 +23,14 @@ type batchMaker struct {
 }
 
 func newBatch(cfg Config, classes int) batch {
-	return batch{xs: make([]float32, cfg.Batch*784), ys: make([]float32, cfg.Batch*classes)}
+	return batch{xs: make([]float32, cfg.Batch*cfg.patchLen()), ys: make([]float32, cfg.Batch*classes)}
 }
 
 // fill draws one batch into b.
 func (m *batchMaker) fill(b batch) {
-	k := m.classes
+	k, n := m.classes, m.cfg.patchLen()
 	for i := 0; i < m.cfg.Batch; i++ {
-		x := b.xs[i*784 : (i+1)*784]
+		x := b.xs[i*n : (i+1)*n]
 		lab := sample(m.sampler, x, k)
 		if m.er != nil {
 			m.er.erase(x)

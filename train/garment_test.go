@@ -90,6 +90,45 @@ func TestTrainWithContext(t *testing.T) {
 	assert.NotEqual(t, bare, got)
 }
 
+// A verifier with a wider window (Crops.Side 36, context 9/7: a box at
+// 28 pixels) is built, trained, mined, saved and converted at that
+// window; it scores items at their own pixels in a 4-pixel margin, and
+// mines at the scales that bring items of 28 px to that box.
+func TestTrainWithAWiderWindow(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Arch, cfg.GarmentClasses = "c4,p,c8,p,f16", true
+	cfg.Sampler.Mix.SceneCrop, cfg.Sampler.Mix.Raw = 0.8, 1
+	cfg.Sampler.Crops.Context, cfg.Sampler.Crops.Side = 9.0/7, 36
+	net, hist, err := Run(cfg)
+	require.NoError(t, err)
+	assert.Equal(t, nn.Shape{C: 1, H: 36, W: 36}, net.Input.Window())
+	assert.Positive(t, hist[1].Mined+hist[1].MinedPositives, "mining ran: %+v", hist[1])
+	assert.Less(t, hist[1].Loss, hist[0].Loss, "loss must fall: %+v", hist)
+	saved, err := nn.Load(cfg.Out)
+	require.NoError(t, err)
+	assert.Equal(t, 36, saved.Input.Width)
+	res, err := convert.Convert(saved)
+	require.NoError(t, err)
+	rep, err := convert.Verify(saved, res.Network, convert.VerifyOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+
+	det, err := mineDetector(saved)
+	require.NoError(t, err)
+	assert.InDelta(t, 1.0, det.Scales(0, 0)[0], 1e-12, "a 28 px item fills the 28 px box at scale 1")
+
+	items, err := fmnist.Load(cfg.DataDir, "train")
+	require.NoError(t, err)
+	got, err := Scores(net, items)
+	require.NoError(t, err)
+	shown, err := items.InWindow(9.0/7, 36)
+	require.NoError(t, err)
+	net.Input.Context = 0
+	want, err := Scores(net, shown)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
 func TestGarmentClassesConfigErrors(t *testing.T) {
 	for _, c := range []struct {
 		set func(*Config)
@@ -139,11 +178,11 @@ func TestLoadInitClasses(t *testing.T) {
 	odd.Positive = 0
 	path := dir + "/odd.safetensors"
 	require.NoError(t, odd.Save(path))
-	_, err := loadInit(path)
+	_, err := loadInit(path, fmnist.PatchSize)
 	assert.ErrorContains(t, err, "or the garment classes")
 	ok := DressNet()
 	require.NoError(t, ok.Save(dir+"/ok.safetensors"))
-	_, err = loadInit(dir + "/ok.safetensors")
+	_, err = loadInit(dir + "/ok.safetensors", fmnist.PatchSize)
 	assert.NoError(t, err)
 }
 

@@ -25,13 +25,20 @@ type Metrics struct {
 	CalledDress [fmnist.NumClasses]float64 `json:"called_dress"`
 }
 
-// Scores runs the FC network on every item of set (raw 28×28, pixels/255)
-// and returns p(dress).
+// Scores runs the FC network on every item of set (raw 28×28, pixels/255,
+// in the network's window with its context) and returns p(dress).
 func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
-	if set.Rows != net.Input.Height || set.Cols != net.Input.Width || net.Input.Channels != 1 {
-		return nil, fmt.Errorf("scores: items are %d×%d, the network wants %v", set.Rows, set.Cols, net.Input.Window())
+	in := net.Input
+	var err error
+	switch {
+	case in.Channels == 1 && set.Rows == in.Height && set.Cols == in.Width:
+		set, err = set.InContext(in.Context)
+	case in.Channels == 1 && in.Height == in.Width && set.Rows == set.Cols:
+		// A verifier's wider window: the items at their own pixels, in a margin.
+		set, err = set.InWindow(in.Context, in.Width)
+	default:
+		return nil, fmt.Errorf("scores: items are %d×%d, the network wants %v", set.Rows, set.Cols, in.Window())
 	}
-	set, err := set.InContext(net.Input.Context)
 	if err != nil {
 		return nil, fmt.Errorf("scores: %w", err)
 	}

@@ -24,7 +24,8 @@ const (
 )
 
 // mineScales bring items of 28–84 px back to the 28 px window (for a
-// network with context, to the box it frames: see mineDetector).
+// network with context or a wider window, to the box it frames: see
+// mineDetector).
 var mineScales = []float64{1, 1 / 1.5, 1 / 2.0, 1 / 2.5, 1 / 3.0}
 
 // minePositiveIoU is how well a window must frame a dress to count as a
@@ -288,6 +289,12 @@ func mineDetector(net *nn.Network) (*detect.Detector, error) {
 	scales := slices.Clone(mineScales)
 	for i := range scales {
 		scales[i] /= fcn.Input.ContextFactor()
+		// A wider window frames a box of more than 28 px (36 with
+		// context 9/7: 28 px, an item's own), so it sees each item at
+		// a larger scale.
+		if w := net.Input.Width; w != fmnist.PatchSize {
+			scales[i] *= float64(w) / fmnist.PatchSize
+		}
 	}
 	det, err := detect.New(fcn, detect.Options{Class: detect.Class(fcn.Positive), Threshold: mineThreshold, Scales: scales, NoFlip: true})
 	if err != nil {

@@ -89,7 +89,8 @@ func newGorgoniaStepper(cfg Config, net *nn.Network) (*gorgoniaStepper, error) {
 func (s *gorgoniaStepper) step(xs, ys []float32, lr float64) (float64, error) {
 	// Wrapped per step, without copying: batches come from several
 	// buffers (see batchMaker.run).
-	xT := tensor.New(tensor.WithShape(s.batch, 1, 28, 28), tensor.WithBacking(xs))
+	in := s.g.Input.Shape()
+	xT := tensor.New(tensor.WithShape(in...), tensor.WithBacking(xs))
 	yT := tensor.New(tensor.WithShape(s.batch, 2), tensor.WithBacking(ys))
 	G.WithLearnRate(lr)(s.solver)
 	if err := G.Let(s.g.Input, xT); err != nil {

@@ -183,6 +183,12 @@ type checkpointState struct {
 	History []EpochStats `json:"history"`
 }
 
+// patchLen is the number of values in one training patch.
+func (c Config) patchLen() int {
+	side := c.Sampler.PatchSide()
+	return side * side
+}
+
 func (c Config) mineOptions() MineOptions {
 	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable, CascadeWeight: c.MineCascadeWeight}
 }
@@ -263,7 +269,10 @@ func (c Config) Validate() error {
 	case c.GarmentClasses && c.Trainer == "gorgonia":
 		return fieldErr("Config.GarmentClasses", "needs the native trainer, not %q", c.Trainer)
 	}
-	net, err := Architecture(c.Arch)
+	if err := c.Sampler.Validate(); err != nil {
+		return &FieldError{Field: "Config.Sampler", Err: err}
+	}
+	net, err := ArchitectureAt(c.Arch, c.Sampler.PatchSide())
 	if err != nil {
 		return &FieldError{Field: "Config.Arch", Err: err}
 	}
@@ -274,9 +283,6 @@ func (c Config) Validate() error {
 	}
 	if c.Trainer != "" && !slices.Contains(Trainers, c.Trainer) {
 		return fieldErr("Config.Trainer", "%q is not one of %v", c.Trainer, Trainers)
-	}
-	if err := c.Sampler.Validate(); err != nil {
-		return &FieldError{Field: "Config.Sampler", Err: err}
 	}
 	if err := c.mineOptions().validate(); err != nil {
 		var fe *FieldError
@@ -363,12 +369,12 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
 	case cfg.Init != "":
-		if net, err = loadInit(cfg.Init); err != nil {
+		if net, err = loadInit(cfg.Init, cfg.Sampler.PatchSide()); err != nil {
 			return nil, nil, err
 		}
 		net.Input.Context = cfg.Sampler.Crops.Context
 	default:
-		if net, err = Architecture(cfg.Arch); err != nil {
+		if net, err = ArchitectureAt(cfg.Arch, cfg.Sampler.PatchSide()); err != nil {
 			return nil, nil, &FieldError{Field: "Config.Arch", Err: err}
 		}
 		if cfg.GarmentClasses {
@@ -402,7 +408,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 	}
 	var mix *mixer
 	if cfg.Mixup > 0 {
-		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, 784, classes)
+		mix = newMixer(cfg.Mixup, cfg.Seed, cfg.Batch, cfg.patchLen(), classes)
 	}
 	var hard Mined // mined so far, re-added to each epoch's sampler
 	// out is the network scored each epoch and saved: the live one, or
@@ -455,7 +461,7 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		lr := LearnRate(cfg.LR, epoch, cfg.Epochs)
 		var er *eraser
 		if cfg.Erase > 0 {
-			er = newEraser(cfg.Erase, cfg.Seed, epoch, fmnist.PatchSize)
+			er = newEraser(cfg.Erase, cfg.Seed, epoch, cfg.Sampler.PatchSide())
 		}
 		bar := newBar(cfg, epoch)
 		var sum float64
@@ -741,7 +747,7 @@ func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int, cfg 
 	ys := make([]int, n)
 	spec := DressNet().Input
 	for i := range xs {
-		xs[i] = make([]float32, 784)
+		xs[i] = make([]float32, s.Side()*s.Side())
 		ys[i] = sample(s, xs[i], classes)
 		normalise(xs[i], spec)
 	}
@@ -794,14 +800,16 @@ func loadCascade(path string) (*nn.Network, error) {
 }
 
 // loadInit loads the model a fine-tuning run starts from: an FC
-// classifier of 28×28 grey windows into {not dress, dress}, like DressNet,
-// or into the garment classes (see SetGarmentClasses).
-func loadInit(path string) (*nn.Network, error) {
+// classifier of side×side grey windows (28, as DressNet's, unless a
+// verifier's Crops.Side says otherwise) into {not dress, dress}, like
+// DressNet, or into the garment classes (see SetGarmentClasses).
+func loadInit(path string, side int) (*nn.Network, error) {
 	net, err := nn.Load(path)
 	if err != nil {
 		return nil, &FieldError{Field: "Config.Init", Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	want := DressNet()
+	want.Input.Height, want.Input.Width = side, side
 	in := net.Input
 	if in.Channels != 1 || in.Height != want.Input.Height || in.Width != want.Input.Width ||
 		!(slices.Equal(net.Labels, want.Labels) && net.Positive == want.Positive ||

@@ -207,6 +207,9 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.Sampler.Crops.Context, c.Sampler.Mix.Raw = 5, 1 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 5 out of range [1,4]: a model file holds no more"},
 		{func(c *Config) { c.Sampler.Crops.Context = 1.5 }, "Config.Sampler.Crops.Context", "train: Config.Sampler.Crops.Context 1.5 needs Mix.Raw 1, not 0: only scene crops, raw items and mined windows show context"},
 		{func(c *Config) { c.Sampler.Background.Scene = 2 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]"},
+		{func(c *Config) { c.Sampler.Crops.Side, c.Sampler.Mix.Raw = 36, 1 }, "Config.Arch", `train: Config.Arch architecture "dressnet": reads 28×28 windows, not 36×36`},
+		{func(c *Config) { c.Arch, c.Sampler.Crops.Side, c.Sampler.Mix.Raw = "bn3s", 36, 1 }, "Config.Arch", `train: Config.Arch "bn3s": its window is 36×36: a scanning network reads 28×28; only a verifier (Mix.SceneCrop above 0) may have that shape`},
+		{func(c *Config) { c.Arch, c.Sampler.Crops.Side, c.Sampler.Mix.SceneCrop = "bn3s", 36, 0.8 }, "Config.Sampler", "train: Config.Sampler fmnist: sampler config: Crops.Side = 36 needs Mix.Raw 1 or Mix.SceneCrop 1, not 0 and 0.8: only scene crops, raw items and mined windows are cut at another side"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Out = "m.safetensors"

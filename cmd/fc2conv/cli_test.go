@@ -273,6 +273,9 @@ func TestTrainSamplerFlagsValidated(t *testing.T) {
 		{[]string{"--mine-negative-iou", "0.8"}, false, "--mine-negative-iou 0.8"},
 		{[]string{"--crop-context", "0.5", "--raw", "1"}, true, "--crop-context: fmnist: sampler config: Crops.Context = 0.5"},
 		{[]string{"--crop-context", "1.5"}, false, "--crop-context 1.5 needs --raw 1, not 0"},
+		{[]string{"--crop-window", "20", "--raw", "1"}, true, "--crop-window: fmnist: sampler config: Crops.Side = 20, want 0 or in [28, 112] pixels"},
+		{[]string{"--crop-window", "36"}, true, "--crop-window: fmnist: sampler config: Crops.Side = 36 needs Mix.Raw 1 or Mix.SceneCrop 1"},
+		{[]string{"--crop-window", "36", "--arch", "bn3s", "--raw", "1"}, false, `--arch "bn3s": its window is 36×36: a scanning network reads 28×28; only a verifier (--scene-crops above 0) may have that shape`},
 	} {
 		args := append([]string{"train"}, c.flags...)
 		code, _, stderr := runCLI(append(args, "--out", filepath.Join(t.TempDir(), "m.safetensors"))...)

@@ -81,6 +81,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&s.Crops.Print, fl("Crops.Print", "crop-print"), s.Crops.Print, "with --scene-crops: fraction of scenes painted on a page of synthetic print instead of a photograph (--print reaches no scene crop)")
 	fs.Float64Var(&s.Crops.Context, fl("Crops.Context", "crop-context"), s.Crops.Context, "with --scene-crops and --raw 1: show every window `k` times its box's side (1 to 4; 0 for none), so that a verifier sees an item's outline against its surroundings; the model stores k, and scan crops its boxes to match")
 	flagOf["Config.Sampler.Crops.Context"] = "--crop-context"
+	fs.IntVar(&s.Crops.Side, fl("Crops.Side", "crop-window"), s.Crops.Side, "with --scene-crops and --raw 1: a verifier's window side in pixels (28 to 112; 0 for 28): every patch is cut at that side, so that with --crop-context 1.2857142857142858 a window of 36 reads each box at 28 pixels, an item's own; the model stores it and scan shows it its boxes so")
 	fs.Float64Var(&s.Background.Photo, fl("Background.Photo", "photo"), s.Background.Photo, "fraction of patches on photographs (the rest: synthetic clutter)")
 	fs.Float64Var(&s.Mined.Positive, fl("Mined.Positive", "hard-positive"), s.Mined.Positive, "fraction of positives drawn from the mined positives")
 	fs.Float64Var(&s.Mined.Negative, fl("Mined.Negative", "hard-negative"), s.Mined.Negative, "fraction of negatives drawn from the mined negatives, once mining has found some (with --scene-crops, of the negatives not cut from scenes)")
@@ -132,7 +133,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if cfg.Resume == "" && cfg.Init == "" {
-		if err := printCost(stdout, cfg.Arch); err != nil {
+		if err := printCost(stdout, cfg.Arch, cfg.Sampler.PatchSide()); err != nil {
 			fmt.Fprintf(stderr, "fc2conv train: --arch: %v\n", err)
 			return exitFail
 		}
@@ -237,10 +238,10 @@ func fcnName(p string) string {
 
 // printCost says what scanning with architecture arch costs the engine,
 // beside the embedded model (the shipped ensemble) and one dressnet; or,
-// for a shape only a verifier may have, what a window costs beside the
-// embedded verifier's.
-func printCost(w io.Writer, arch string) error {
-	net, err := train.Architecture(arch)
+// for a shape only a verifier may have (or a verifier's side×side window
+// other than 28), what a window costs beside the embedded verifier's.
+func printCost(w io.Writer, arch string, side int) error {
+	net, err := train.ArchitectureAt(arch, side)
 	if err != nil {
 		return err
 	}
@@ -285,7 +286,8 @@ func printVerifierCost(w io.Writer, arch string, net *nn.Network, why error) err
 			return err
 		}
 	}
-	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per 28×28 window, %.2f× the embedded verifier's; a verifier's shape only (%v)\n",
-		arch, float64(c[0].Window)/1e6, float64(c[0].Window)/float64(c[1].Window), why)
+	win := net.Input.Window()
+	fmt.Fprintf(w, "architecture %q: %.2f MFLOP per %d×%d window, %.2f× the embedded verifier's; a verifier's shape only (%v)\n",
+		arch, float64(c[0].Window)/1e6, win.W, win.H, float64(c[0].Window)/float64(c[1].Window), why)
 	return nil
 }

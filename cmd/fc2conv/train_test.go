@@ -150,12 +150,19 @@ func TestTrainNotesBackgroundFlagsThatDrawNothing(t *testing.T) {
 // + 32·64·9·196 + 64·64·9·196 + 64·128·9·49 + 1152·256 + 256·2, twice).
 func TestPrintCostOfAVerifierShape(t *testing.T) {
 	var b bytes.Buffer
-	require.NoError(t, printCost(&b, "wide"))
+	require.NoError(t, printCost(&b, "wide", 28))
 	assert.Contains(t, b.String(), `architecture "wide": 44.39 MFLOP per 28×28 window, `)
 	assert.Contains(t, b.String(), "the embedded verifier's; a verifier's shape only (layer \"conv1\" is padded")
 	assert.NotContains(t, b.String(), "scanned position")
 
 	b.Reset()
-	require.NoError(t, printCost(&b, "bn3s"))
+	require.NoError(t, printCost(&b, "bn3s", 28))
 	assert.Contains(t, b.String(), "per scanned position at stride 4")
+
+	// bn3s on a 36×36 window (multiply-adds 16·9·34² + 32·16·9·32² +
+	// 32·32·9·14² + 1568·128 + 128·2, twice) reads like a verifier's shape.
+	b.Reset()
+	require.NoError(t, printCost(&b, "bn3s", 36))
+	assert.Contains(t, b.String(), `architecture "bn3s": 13.78 MFLOP per 36×36 window, `)
+	assert.Contains(t, b.String(), "a verifier's shape only (its window is 36×36: a scanning network reads 28×28)")
 }
