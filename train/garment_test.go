@@ -182,7 +182,7 @@ func TestLoadInitClasses(t *testing.T) {
 	assert.ErrorContains(t, err, "or the garment classes")
 	ok := DressNet()
 	require.NoError(t, ok.Save(dir+"/ok.safetensors"))
-	_, err = loadInit(dir + "/ok.safetensors", fmnist.PatchSize)
+	_, err = loadInit(dir+"/ok.safetensors", fmnist.PatchSize)
 	assert.NoError(t, err)
 }
 
