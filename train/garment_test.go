@@ -121,6 +121,9 @@ func TestTrainWithAWiderWindow(t *testing.T) {
 	require.NoError(t, err)
 	got, err := Scores(net, items)
 	require.NoError(t, err)
+	_, err = Calibrate(net, tinyConfig(t))
+	assert.EqualError(t, err, "train: calibrate: the model reads 36×36 windows, the validation patches are 28×28")
+
 	shown, err := items.InWindow(9.0/7, 36)
 	require.NoError(t, err)
 	net.Input.Context = 0

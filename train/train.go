@@ -635,6 +635,9 @@ func Calibrate(net *nn.Network, cfg Config) (Calibration, error) {
 	if cfg.ValPatches < 1 {
 		return Calibration{}, fieldErr("Config.ValPatches", "%d, want ≥ 1 to calibrate on", cfg.ValPatches)
 	}
+	if in, side := net.Input, cfg.Sampler.PatchSide(); in.Height != side || in.Width != side {
+		return Calibration{}, fmt.Errorf("train: calibrate: the model reads %d×%d windows, the validation patches are %d×%d", in.Width, in.Height, side, side)
+	}
 	classes, err := outputClasses(net)
 	if err != nil {
 		return Calibration{}, err
