@@ -301,7 +301,7 @@ type Sampler struct {
 	pos      [][]float32 // mined positives
 	posNext  int         // next slot to replace once pos is full
 	// raw are items as Mix.Raw shows them: items itself, or in a black
-	// margin of Crops.Context.
+	// margin of Crops.Context, in the patch's window (Set.InWindow).
 	raw *Set
 	// cropper cuts Mix.SceneCrop's samples, queued a scene at a time.
 	cropper *SceneCropper
@@ -396,19 +396,11 @@ func newSampler(items *Set, photos []*image.Gray, seed int64, cfg SamplerConfig)
 	}
 	s.raw = s.items
 	if cfg.Mix.Raw > 0 && s.items != nil {
-		if raw, err := s.rawItems(); err == nil { // else Validate's error
+		if raw, err := s.items.InWindow(cfg.Crops.Context, s.side); err == nil { // else Validate's error
 			s.raw = raw
 		}
 	}
 	return s
-}
-
-// rawItems are the items as Mix.Raw shows them, in the patch's window.
-func (s *Sampler) rawItems() (*Set, error) {
-	if s.side == PatchSize {
-		return s.items.InContext(s.cfg.Crops.Context)
-	}
-	return s.items.InWindow(s.cfg.Crops.Context, s.side)
 }
 
 // Side is the side of the sampler's patches; each holds Side² values.

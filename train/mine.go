@@ -291,7 +291,8 @@ func mineDetector(net *nn.Network) (*detect.Detector, error) {
 		scales[i] /= fcn.Input.ContextFactor()
 		// A wider window frames a box of more than 28 px (36 with
 		// context 9/7: 28 px, an item's own), so it sees each item at
-		// a larger scale.
+		// a larger scale; at 28 nothing is multiplied, so the scales
+		// (and the models mined with them) stay as they were.
 		if w := net.Input.Width; w != fmnist.PatchSize {
 			scales[i] *= float64(w) / fmnist.PatchSize
 		}
