@@ -121,6 +121,11 @@ func TestTrainWithAWiderWindow(t *testing.T) {
 	require.NoError(t, err)
 	got, err := Scores(net, items)
 	require.NoError(t, err)
+	resume := tinyConfig(t)
+	resume.Resume = cfg.Out + ".ckpt"
+	_, _, err = Run(resume)
+	assert.ErrorContains(t, err, "the model reads 36×36 windows, the patches are 28×28")
+
 	_, err = Calibrate(net, tinyConfig(t))
 	assert.EqualError(t, err, "train: calibrate: the model reads 36×36 windows, the validation patches are 28×28")
 

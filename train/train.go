@@ -367,6 +367,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if net, start, history, err = loadCheckpoint(cfg.Resume); err != nil {
 			return nil, nil, err
 		}
+		if in, side := net.Input, cfg.Sampler.PatchSide(); in.Height != side || in.Width != side {
+			return nil, nil, fieldErr("Config.Resume", "%s: the model reads %d×%d windows, the patches are %d×%d (Config.Sampler.Crops.Side)", cfg.Resume, in.Width, in.Height, side, side)
+		}
 		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
 	case cfg.Init != "":
 		if net, err = loadInit(cfg.Init, cfg.Sampler.PatchSide()); err != nil {
