@@ -367,8 +367,8 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if net, start, history, err = loadCheckpoint(cfg.Resume); err != nil {
 			return nil, nil, err
 		}
-		if in, side := net.Input, cfg.Sampler.PatchSide(); in.Height != side || in.Width != side {
-			return nil, nil, fieldErr("Config.Resume", "%s: the model reads %d×%d windows, the patches are %d×%d (Config.Sampler.Crops.Side)", cfg.Resume, in.Width, in.Height, side, side)
+		if err := checkWindow(net, cfg.Sampler.PatchSide(), "patches"); err != nil {
+			return nil, nil, fieldErr("Config.Resume", "%s: %w (Config.Sampler.Crops.Side)", cfg.Resume, err)
 		}
 		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
 	case cfg.Init != "":
@@ -803,6 +803,16 @@ func loadCascade(path string) (*nn.Network, error) {
 		return nil, &FieldError{Field: "Config.MineCascade", Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return net, nil
+}
+
+// checkWindow says when net does not read the side×side windows of the
+// patches it is to be shown (a 36-pixel verifier resumed or calibrated
+// without its --crop-window), naming them as patches.
+func checkWindow(net *nn.Network, side int, patches string) error {
+	if in := net.Input; in.Height != side || in.Width != side {
+		return fmt.Errorf("the model reads %d×%d windows, the %s are %d×%d", in.Width, in.Height, patches, side, side)
+	}
+	return nil
 }
 
 // loadInit loads the model a fine-tuning run starts from: an FC
