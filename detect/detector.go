@@ -93,6 +93,15 @@ type Options struct {
 	// Threshold² are verified. Detect then needs the verifier and the
 	// network unmodified, as it does the network alone.
 	Verifier *nn.Network
+	// MoreVerifiers, when set, are averaged with Verifier into one
+	// verifier, as convert.Ensemble merges networks: each is shown the
+	// same views, at its own window, context and normalisation, and p is
+	// the last layer (softmax or sigmoid, the same for all) of the mean
+	// of their logits. They must have Verifier's outputs, positive class
+	// and labels; their windows may differ, which an ensemble file
+	// cannot hold. Verifier's stored views and pool are the ensemble's
+	// own; its stored threshold is not (the members' do not carry over).
+	MoreVerifiers []*nn.Network
 	// VerifierClass is the verifier's output scored; nil means its
 	// Positive class.
 	VerifierClass *int
@@ -298,6 +307,8 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 			return err
 		}
 		d.verifier = v
+	} else if len(opt.MoreVerifiers) > 0 {
+		return optErr("MoreVerifiers", "set without a verifier")
 	} else if opt.VerifierClass != nil {
 		return optErr("VerifierClass", "set without a verifier")
 	} else if opt.VerifierViews != 0 && opt.VerifierViews != 1 {
@@ -310,7 +321,7 @@ func (d *Detector) setOptions(opt Options, classes int) error {
 	d.thr = opt.Threshold
 	// Stored thresholds hold for the positive classes they were chosen for.
 	positives := d.class == d.net.Positive && (d.verifier == nil || d.verifier.class == opt.Verifier.Positive)
-	if d.thr == 0 && d.verifier != nil && positives {
+	if d.thr == 0 && d.verifier != nil && len(opt.MoreVerifiers) == 0 && positives {
 		d.thr = opt.Verifier.Threshold
 	}
 	if d.thr == 0 && positives {

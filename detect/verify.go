@@ -14,29 +14,40 @@ import (
 	"github.com/fc2conv/fc2conv/nn"
 )
 
-// verifier is the detector's second stage (Options.Verifier): a
-// classifier shown the image under each box the scan reports.
+// verifier is the detector's second stage (Options.Verifier and
+// MoreVerifiers): classifiers shown the image under each box the scan
+// reports.
 type verifier struct {
 	class int
-	norm  *normalizer
-	win   nn.Pair
 	// out is the length of one output, checked to hold class.
 	out int
+	// nets are Options.Verifier then MoreVerifiers. With more than one,
+	// each runs without its last layer and final applies that layer to
+	// the mean of their logits, as convert.Ensemble merges networks.
+	nets  []*verifierNet
+	final nn.Layer
 	// views are the boxes shown for each box, as offsets (Options.VerifierViews).
 	views []view
 	// pool makes the box's p of the views' (Options.VerifierPool).
 	pool Pool
 	// weight is the verifier's in the verified score (Options.VerifierWeight).
 	weight float64
+	// threads is Options.Threads resolved: how many goroutines verify
+	// the boxes (see p).
+	threads int
+}
+
+// verifierNet is one network of a verifier and how it is shown a box:
+// each sees the box at its own window and context, normalised its own way.
+type verifierNet struct {
+	norm *normalizer
+	win  nn.Pair
 	// context is the network's nn.InputSpec.ContextFactor: each view's
 	// box is shown with this much of its surroundings.
 	context float64
 	// mean and std undo norm, for VerifierWindows.
 	mean, std []float32
-	// threads is Options.Threads resolved: how many goroutines verify
-	// the boxes (see p).
-	threads int
-	engines enginePool
+	engines   enginePool
 }
 
 // scanThreshold is the least scan score whose box can verify to t > 0.
@@ -205,55 +216,109 @@ func CheckVerifier(net *nn.Network) error {
 	if net == nil {
 		return fmt.Errorf("verifier is nil")
 	}
-	_, err := newVerifier(net, nil, 1)
+	_, err := newVerifier([]*nn.Network{net}, nil, 1)
 	return err
 }
 
-func newVerifier(net *nn.Network, class *int, threads int) (*verifier, error) {
-	if err := net.Validate(); err != nil {
-		return nil, err
+// newVerifier builds the verifier of nets (Options.Verifier then
+// MoreVerifiers, at least one), scoring class (nil: the first's Positive)
+// on threads goroutines. Errors about one of several nets say which.
+func newVerifier(nets []*nn.Network, class *int, threads int) (*verifier, error) {
+	v := &verifier{views: []view{boxItself}, weight: DefaultVerifierWeight, threads: threads}
+	if threads < 1 {
+		v.threads = runtime.GOMAXPROCS(0)
 	}
-	switch last := net.Layers[len(net.Layers)-1].(type) {
+	for i, net := range nets {
+		vn, out, last, err := newVerifierNet(net, len(nets) > 1, v.threads)
+		if len(nets) > 1 && err == nil && i > 0 {
+			err = sameScores(nets[0], net, v.out, out, v.final, last)
+		}
+		if err != nil {
+			if len(nets) > 1 {
+				return nil, fmt.Errorf("verifier %d of %d: %w", i+1, len(nets), err)
+			}
+			return nil, err
+		}
+		if i == 0 {
+			v.class, v.out, v.final = net.Positive, out, last
+		}
+		v.nets = append(v.nets, vn)
+	}
+	if class != nil {
+		v.class = *class
+	}
+	if v.class < 0 || v.class >= v.out {
+		return nil, fmt.Errorf("class %d out of range: it has %d outputs", v.class, v.out)
+	}
+	return v, nil
+}
+
+// newVerifierNet checks net as a verifier and builds its engines, on
+// its logits (without its last layer) when they are to be averaged. It
+// returns the length of net's output and its last layer.
+func newVerifierNet(net *nn.Network, logits bool, threads int) (*verifierNet, int, nn.Layer, error) {
+	if net == nil {
+		return nil, 0, nil, errors.New("it is nil")
+	}
+	if err := net.Validate(); err != nil {
+		return nil, 0, nil, err
+	}
+	last := net.Layers[len(net.Layers)-1]
+	switch last.(type) {
 	case *nn.Softmax, *nn.Sigmoid:
 	default:
 		// The combined score assumes p in [0,1].
-		return nil, fmt.Errorf("its last layer %q is a %s, want a softmax or sigmoid: it must score probabilities", last.Name(), last.Kind())
+		return nil, 0, nil, fmt.Errorf("its last layer %q is a %s, want a softmax or sigmoid: it must score probabilities", last.Name(), last.Kind())
 	}
 	norm, err := newNormalizer(net.Input)
 	if err != nil {
-		return nil, fmt.Errorf("input: %w", err)
+		return nil, 0, nil, fmt.Errorf("input: %w", err)
 	}
 	win := net.Input.Window()
 	out, err := net.OutShape(win)
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
 	if out.H != 1 || out.W != 1 {
-		return nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
+		return nil, 0, nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
-	v := &verifier{class: net.Positive, norm: norm, win: nn.Pair{H: win.H, W: win.W}, out: out.C, views: []view{boxItself}, weight: DefaultVerifierWeight,
-		context: net.Input.ContextFactor(), mean: net.Input.Mean, std: net.Input.Std}
-	if class != nil {
-		v.class = *class
+	run := net
+	if logits {
+		run = &nn.Network{Input: net.Input, Layers: net.Layers[:len(net.Layers)-1], Labels: net.Labels, Positive: net.Positive}
 	}
-	if v.class < 0 || v.class >= out.C {
-		return nil, fmt.Errorf("class %d out of range: it has %d outputs", v.class, out.C)
+	vn := &verifierNet{norm: norm, win: nn.Pair{H: win.H, W: win.W}, context: net.Input.ContextFactor(), mean: net.Input.Mean, std: net.Input.Std}
+	vn.engines.keep = threads
+	vn.engines.new = func() *nn.Engine { return nn.NewEngine(run) }
+	return vn, out.C, last, nil
+}
+
+// sameScores reports why net's scores cannot be averaged with first's:
+// their logits must mean the same classes, in the same order, under the
+// same kind of last layer.
+func sameScores(first, net *nn.Network, firstOut, out int, firstLast, last nn.Layer) error {
+	switch {
+	case out != firstOut:
+		return fmt.Errorf("it has %d outputs, the first verifier %d", out, firstOut)
+	case last.Kind() != firstLast.Kind():
+		return fmt.Errorf("it ends in a %s, the first verifier in a %s", last.Kind(), firstLast.Kind())
+	case net.Positive != first.Positive:
+		return fmt.Errorf("its positive class is %d, the first verifier's %d", net.Positive, first.Positive)
+	case len(net.Labels) > 0 && len(first.Labels) > 0 && !slices.Equal(net.Labels, first.Labels):
+		return fmt.Errorf("its labels %q are not the first verifier's %q", net.Labels, first.Labels)
 	}
-	v.threads = threads
-	if threads < 1 {
-		v.threads = runtime.GOMAXPROCS(0)
-	}
-	v.engines.keep = v.threads
-	v.engines.new = func() *nn.Engine { return nn.NewEngine(net) }
-	return v, nil
+	return nil
 }
 
 // verifierOf builds opt's verifier, its scoring resolved by
 // VerifierScoring, or says which option it cannot use.
 func verifierOf(opt Options) (*verifier, error) {
-	v, err := newVerifier(opt.Verifier, opt.VerifierClass, opt.Threads)
+	v, err := newVerifier(append([]*nn.Network{opt.Verifier}, opt.MoreVerifiers...), opt.VerifierClass, opt.Threads)
 	if err != nil {
-		return nil, optErr("Verifier", "%w", err)
+		name := "Verifier"
+		if len(opt.MoreVerifiers) > 0 {
+			name = "MoreVerifiers"
+		}
+		return nil, optErr(name, "%w", err)
 	}
 	if v.views, v.pool, err = scoring(opt); err != nil {
 		return nil, err
@@ -308,7 +373,7 @@ func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float6
 	for range workers {
 		wg.Go(func() {
 			s := v.newScorer(noFlip, v.threads/workers)
-			defer v.engines.put(s.engine)
+			defer s.release()
 			for i := int(next.Add(1)) - 1; i < len(boxes); i = int(next.Add(1)) - 1 {
 				ps[i], errs[i] = s.p(src, boxes[i])
 			}
@@ -323,50 +388,71 @@ func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float6
 	return ps, nil
 }
 
-// A scorer verifies one box at a time on one engine, reusing its buffers.
+// A scorer verifies one box at a time on one engine per network,
+// reusing its buffers.
 type scorer struct {
-	v       *verifier
+	v      *verifier
+	nets   []netScorer
+	out    []float32
+	logits []float64 // the nets' summed, with more than one
+	passes int
+}
+
+// netScorer is a scorer's state for one of its verifier's networks.
+type netScorer struct {
 	engine  *nn.Engine
 	shape   nn.Shape
-	in, out []float32
-	passes  int
+	in      []float32
 	windows []window
 	reg     region
 }
 
 func (v *verifier) newScorer(noFlip bool, threads int) *scorer {
-	e := v.engines.get()
-	e.SetThreads(threads)
-	shape := nn.Shape{C: v.norm.channels, H: v.win.H, W: v.win.W}
 	passes := 2
 	if noFlip {
 		passes = 1
 	}
-	return &scorer{v: v, engine: e, shape: shape, in: make([]float32, shape.Size()),
-		out: make([]float32, v.out), passes: passes, windows: make([]window, len(v.views))}
+	s := &scorer{v: v, out: make([]float32, v.out), logits: make([]float64, v.out), passes: passes}
+	for _, vn := range v.nets {
+		e := vn.engines.get()
+		e.SetThreads(threads)
+		shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
+		s.nets = append(s.nets, netScorer{engine: e, shape: shape, in: make([]float32, shape.Size()), windows: make([]window, len(v.views))})
+	}
+	return s
+}
+
+// release returns s's engines to their pools.
+func (s *scorer) release() {
+	for i, ns := range s.nets {
+		s.v.nets[i].engines.put(ns.engine)
+	}
 }
 
 // p is the verifier's p(class) of the image under box.
 func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
 	v := s.v
-	// The views overlap: their pixels are normalised once.
-	for k, w := range v.views {
-		v.window(&s.windows[k], w.at(box), src.Rect.Size())
+	// The views overlap: their pixels are normalised once per network.
+	for i := range s.nets {
+		ns, vn := &s.nets[i], v.nets[i]
+		for k, w := range v.views {
+			vn.window(&ns.windows[k], w.at(box), src.Rect.Size())
+		}
+		ns.reg.normalise(src, reach(ns.windows), vn.norm)
 	}
-	s.reg.normalise(src, reach(s.windows), v.norm)
 	sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
 	for k := range v.views {
-		s.reg.resample(s.in, s.windows[k])
+		for i := range s.nets {
+			s.nets[i].reg.resample(s.nets[i].in, s.nets[i].windows[k])
+		}
 		pv := 0.0
 		for pass := range s.passes {
-			if pass == 1 {
-				mirrorRows(s.in, v.win.W) // the same crop, mirrored
-			}
-			if _, err := s.engine.ForwardInto(s.out, s.in, s.shape); err != nil {
+			p, err := s.forward(pass == 1)
+			if err != nil {
 				return 0, err
 			}
-			pv += float64(s.out[v.class])
-			sum += float64(s.out[v.class]) // in the order the mean always summed
+			pv += p
+			sum += p // in the order the mean always summed
 		}
 		// Once NaN, best and least stay NaN: no comparison with it holds.
 		if pv > best || math.IsNaN(pv) {
@@ -383,6 +469,41 @@ func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
 		return least / float64(s.passes), nil
 	}
 	return sum / float64(s.passes*len(v.views)), nil
+}
+
+// forward is p(class) of the crops in s.nets' inputs, mirrored in place
+// first when mirror is set.
+func (s *scorer) forward(mirror bool) (float64, error) {
+	v := s.v
+	for i := range s.nets {
+		ns := &s.nets[i]
+		if mirror {
+			mirrorRows(ns.in, ns.shape.W) // the same crop, mirrored
+		}
+		if _, err := ns.engine.ForwardInto(s.out, ns.in, ns.shape); err != nil {
+			return 0, err
+		}
+		if len(s.nets) == 1 {
+			return float64(s.out[v.class]), nil
+		}
+		for c, z := range s.out {
+			if i == 0 {
+				s.logits[c] = 0
+			}
+			s.logits[c] += float64(z)
+		}
+	}
+	n := float64(len(s.nets))
+	zc := s.logits[v.class] / n
+	if _, ok := v.final.(*nn.Sigmoid); ok {
+		return 1 / (1 + math.Exp(-zc)), nil
+	}
+	// softmax of the mean logits at class: 1 / Σ exp(z_j − z_class).
+	var denom float64
+	for _, z := range s.logits {
+		denom += math.Exp(z/n - zc)
+	}
+	return 1 / denom, nil
 }
 
 // A BoxVerifier is a detector's second stage on its own: the p a
@@ -433,17 +554,17 @@ func (b *BoxVerifier) Scores(img image.Image, boxes [][4]float64) ([]float64, er
 	return ps, nil
 }
 
-// window sets w to the window the verifier is shown for box (the box
+// window sets w to the window the network is shown for box (the box
 // scaled by its context) of an image of size.
-func (v *verifier) window(w *window, box [4]float64, size image.Point) {
+func (v *verifierNet) window(w *window, box [4]float64, size image.Point) {
 	if v.context > 1 {
 		box = view{scale: v.context}.at(box)
 	}
 	w.set(box, size, v.win)
 }
 
-// crop writes the normalised window the verifier is shown for box to dst.
-func (v *verifier) crop(dst []float32, src *image.NRGBA, box [4]float64) {
+// crop writes the normalised window the network is shown for box to dst.
+func (v *verifierNet) crop(dst []float32, src *image.NRGBA, box [4]float64) {
 	var w window
 	v.window(&w, box, src.Rect.Size())
 	cropWindow(dst, src, w, v.norm)
@@ -459,15 +580,16 @@ func asNRGBA(img image.Image) *image.NRGBA {
 }
 
 // VerifierWindows returns the window the verifier is shown for each box
-// (Options.Verifier; with context, the box scaled by it), one view, not
+// (Options.Verifier's, not MoreVerifiers'; with context, the box scaled
+// by it), one view, not
 // mirrored, as pixel values in [0,1], channel-major: what a training
 // sampler holds. Training uses it to mine a verifier's mistakes on the
 // boxes a scan gives it.
 func (d *Detector) VerifierWindows(img image.Image, boxes [][4]float64) ([][]float32, error) {
-	v := d.verifier
-	if v == nil {
+	if d.verifier == nil {
 		return nil, errors.New("detect: verifier windows: the detector has no verifier")
 	}
+	v := d.verifier.nets[0]
 	if img == nil {
 		return nil, errors.New("detect: verifier windows: image is nil")
 	}

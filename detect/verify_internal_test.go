@@ -145,7 +145,7 @@ func randomVerifier(rng *rand.Rand) *nn.Network {
 func TestRescoreAveragesViews(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	net := randomVerifier(rng)
-	v, err := newVerifier(net, nil, 1)
+	v, err := newVerifier([]*nn.Network{net}, nil, 1)
 	require.NoError(t, err)
 	img := greyNRGBA(rng, 64, 48)
 	box := [4]float64{13.5, 9.25, 37.5, 33.25}
@@ -238,7 +238,7 @@ func TestRescoreWithContext(t *testing.T) {
 	img := greyNRGBA(rng, 64, 48)
 	score := func(context float64, box [4]float64) float64 {
 		net.Input.Context = context
-		v, err := newVerifier(net, nil, 1)
+		v, err := newVerifier([]*nn.Network{net}, nil, 1)
 		require.NoError(t, err)
 		dets := []Detection{{Box: box, Score: 1}}
 		require.NoError(t, v.rescore(img, dets, false))

@@ -109,7 +109,8 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 		if err := detect.CheckVerifier(verNet); err != nil {
 			return usageErr("--verifier %s: %v", verName, err)
 		}
-		if _, _, err := detect.VerifierScoring(vopt); err != nil {
+		// Builds every verifier of the list, and checks how they score.
+		if _, err := detect.NewBoxVerifier(vopt); err != nil {
 			err, _ = optionFlagErr(err)
 			return usageErr("%v", err)
 		}
@@ -273,8 +274,9 @@ func verifiedScores(scores []float64, opt detect.Options, set *fmnist.Set, weigh
 	return verified, nil
 }
 
-// verifierPs are opt's verifier's p of each item. With one view, one
-// pass on the item as training saw it; with more, as a scan's box on the
+// verifierPs are opt's verifier's p of each item. With one view and one
+// verifier, one pass on the item as training saw it; with more of
+// either (verifiers may differ in window), as a scan's box on the
 // item shows it: the views of the item's box on black
 // (detect.BoxVerifier, each mirror averaged), pooled, the items shared
 // among the cores, with a progress bar on stderr when it is a terminal.
@@ -283,7 +285,7 @@ func verifierPs(opt detect.Options, set *fmnist.Set, stderr io.Writer) ([]float6
 	if err != nil {
 		return nil, err
 	}
-	if views == 1 {
+	if views == 1 && len(opt.MoreVerifiers) == 0 {
 		return train.Scores(opt.Verifier, set)
 	}
 	opt.Threads = 1 // the items are shared among the cores instead
@@ -331,7 +333,7 @@ func itemScoring(opt detect.Options, weight float64) string {
 		return ""
 	}
 	s := "one window"
-	if views > 1 {
+	if views > 1 || len(opt.MoreVerifiers) > 0 { // as verifierPs shows them
 		s = fmt.Sprintf("views %d on black, %s", views, pool)
 	}
 	if weight != detect.DefaultVerifierWeight {

@@ -136,6 +136,16 @@ func TestEvalClassifyVerifierViews(t *testing.T) {
 	assert.Contains(t, least, "verifier-fcn.safetensors (views 27 on black, min)")
 	ece := func(out string) string { return regexp.MustCompile(`calibration error.*`).FindString(out) }
 	assert.NotEqual(t, ece(one), ece(least), "the least of the views moves the scores")
+	// A list averages its members' logits: the verifier with itself is itself.
+	list := "../../models/verifier-fcn.safetensors,../../models/verifier-fcn.safetensors"
+	code, twice, stderr := runCLI(append(args[:len(args)-1:len(args)-1], list, "--verifier-views", "27", "--verifier-pool", "min")...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, twice, "verified by "+list+" (views 27 on black, min)")
+	body := func(out string) string { return out[strings.Index(out, "\n"):] } // after the title
+	assert.Equal(t, body(least), body(twice))
+	code, _, stderr = runCLI(append(args[:len(args)-1:len(args)-1], "embedded,../../models/dress.safetensors")...)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--verifier: verifier 2 of 2: it has 2 outputs, the first verifier 11")
 
 	for _, c := range []struct{ flags, msg string }{
 		{"--verifier-views 3", "--verifier-views: 3 views: want 1, 5, 7 or 27"},

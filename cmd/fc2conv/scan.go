@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -269,6 +270,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case set["threshold"]: // the user chose it: nothing to warn of
+	case len(opt.MoreVerifiers) > 0:
+		// Each one's threshold was chosen for its own p, not their mean.
+		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s averages %d verifiers, whose thresholds were not chosen for it; scanning at %g (set --threshold)\n", *verifierPath, 1+len(opt.MoreVerifiers), recThr)
 	case opt.Verifier != nil && opt.Verifier.Threshold == 0:
 		// The model's threshold was chosen for its own score, not the verified one.
 		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s stores no threshold; scanning at %g (set --threshold)\n", cmp.Or(*verifierPath, verifierEmbedded), recThr)
@@ -353,7 +357,7 @@ var optionFlags = map[string]string{
 	"Class": "--class", "Threshold": "--threshold", "NMS": "--nms", "Vote": "--vote",
 	"ScaleFactor": "--scale-factor", "Scales": "--scales", "MinSize": "--min-size", "MaxSize": "--max-size",
 	"Step": "--step", "MaxDetections": "--max-detections", "Upsample": "--upsample", "Threads": "--threads",
-	"Verifier": "--verifier", "VerifierViews": "--verifier-views", "VerifierPool": "--verifier-pool", "VerifierWeight": "--verifier-weight",
+	"Verifier": "--verifier", "MoreVerifiers": "--verifier", "VerifierViews": "--verifier-views", "VerifierPool": "--verifier-pool", "VerifierWeight": "--verifier-weight",
 }
 
 // optionFlagErr rewrites an invalid detect option as an error about its
@@ -472,6 +476,7 @@ const (
 
 // verifierHelp is the --verifier flag's description for scan and serve.
 const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, ending in a softmax or sigmoid), \"embedded\" or \"none\"; " +
+	"several, comma-separated, are averaged as one (their logits' mean; each sees the box at its own window; the first's stored views and pool apply, no stored threshold); " +
 	"it is shown the image under each box the scan keeps, a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, " +
 	"and --threshold applies to that score (default: the embedded verifier with the embedded model, none with --model; see README)"
 
@@ -503,39 +508,72 @@ func (f verifierScoringFlags) set(opt *detect.Options) error {
 	return nil
 }
 
-// openVerifier puts the --verifier model into opt: the file at path
-// (fc2conv's own or ONNX, within lim), the embedded verifier for
-// "embedded", none for "none". Left empty it is the embedded verifier when
-// the model is the embedded one (modelPath "") and none otherwise: the
-// shipped defaults are the pair and its verifier together. It returns the
-// name and bytes that identify the verifier in records ("" and nil for
-// none). Errors name the flag.
+// openVerifier puts the --verifier models into opt: path is one or more,
+// comma-separated, each a file (fc2conv's own or ONNX, within lim) or
+// "embedded"; the first is opt.Verifier and the rest its MoreVerifiers.
+// "none" is none. Left empty it is the embedded verifier when the model
+// is the embedded one (modelPath "") and none otherwise: the shipped
+// defaults are the pair and its verifier together. It returns the name
+// and bytes that identify the verifiers in records ("" and nil for
+// none): one verifier's own, several's names joined by commas and their
+// bytes' hashes. Errors name the flag and the file.
 func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (string, []byte, error) {
 	if path == "" && modelPath == "" {
 		path = verifierEmbedded
 	}
+	if path == "" || path == verifierNone {
+		return "", nil, nil
+	}
+	var names []string
+	var files [][]byte
+	for part := range strings.SplitSeq(path, ",") {
+		net, name, b, err := openOneVerifier(part, lim)
+		if err != nil {
+			return "", nil, err
+		}
+		if opt.Verifier == nil {
+			opt.Verifier = net
+		} else {
+			opt.MoreVerifiers = append(opt.MoreVerifiers, net)
+		}
+		names, files = append(names, name), append(files, b)
+	}
+	if len(files) == 1 {
+		return names[0], files[0], nil
+	}
+	var sums []byte
+	for _, b := range files {
+		sum := sha256.Sum256(b)
+		sums = append(sums, sum[:]...)
+	}
+	return strings.Join(names, ","), sums, nil
+}
+
+// openOneVerifier opens one of --verifier's models: "embedded" or a file.
+func openOneVerifier(path string, lim nn.Limits) (*nn.Network, string, []byte, error) {
+	var net *nn.Network
 	var err error
 	switch {
-	case path == "" || path == verifierNone:
-		return "", nil, nil
 	case path == verifierEmbedded:
-		if opt.Verifier, err = models.Verifier(); err != nil {
-			return "", nil, fmt.Errorf("--verifier: %w", err)
+		if net, err = models.Verifier(); err != nil {
+			return nil, "", nil, fmt.Errorf("--verifier: %w", err)
 		}
-		return "embedded:verifier", models.VerifierFile(), nil
+		return net, "embedded:verifier", models.VerifierFile(), nil
+	case path == "" || path == verifierNone:
+		return nil, "", nil, fmt.Errorf("--verifier: %q in a list: want files or %q, comma-separated, or %q alone", path, verifierEmbedded, verifierNone)
 	case isONNX(path):
-		opt.Verifier, err = onnx.Import(path, onnx.Options{Limits: lim})
+		net, err = onnx.Import(path, onnx.Options{Limits: lim})
 	default:
-		opt.Verifier, err = nn.LoadLimits(path, lim)
+		net, err = nn.LoadLimits(path, lim)
 	}
 	var b []byte
 	if err == nil {
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("--verifier %s: %w", path, err)
+		return nil, "", nil, fmt.Errorf("--verifier %s: %w", path, err)
 	}
-	return filepath.Base(path), b, nil
+	return net, filepath.Base(path), b, nil
 }
 
 // modelRecord names the model file at path for records: its base name and

@@ -260,6 +260,54 @@ func TestScanVerifierFlag(t *testing.T) {
 	assert.Contains(t, stderr, "fc2conv scan: warning: --verifier "+noThr+" stores no threshold; scanning at 0.8445 (set --threshold)\n")
 }
 
+// --verifier with several models averages them: the embedded verifier
+// twice is itself (the mean of one logit is that logit), named and
+// hashed apart from it; the list's errors name the flag.
+func TestScanVerifierList(t *testing.T) {
+	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	scanWith := func(verifier string) (map[string]any, []map[string]any, string) {
+		t.Helper()
+		code, stdout, stderr := scanCLI("--quiet", "--scales", "0.5", "--threshold", "0.2", "--verifier", verifier, scene)
+		require.Equal(t, exitOK, code, stderr)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(stdout), &rec), stdout)
+		var dets []map[string]any
+		for _, d := range detectionsOf(t, stdout) {
+			var det map[string]any
+			require.NoError(t, json.Unmarshal(d, &det))
+			dets = append(dets, det)
+		}
+		require.NotEmpty(t, dets)
+		return rec, dets, stderr
+	}
+	one, oneDets, _ := scanWith("embedded")
+	twice, twiceDets, _ := scanWith("embedded,embedded")
+	assert.Equal(t, "embedded:dress-fcn+embedded:verifier,embedded:verifier", twice["model"])
+	assert.NotEqual(t, one["model_sha256"], twice["model_sha256"])
+	// Unset, the threshold is the model's, as for a verifier without one.
+	code, stdout, stderr := scanCLI("--quiet", "--scales", "0.5", "--verifier", "embedded,embedded", scene)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"threshold":0.8445,`)
+	assert.Contains(t, stderr, "fc2conv scan: warning: --verifier embedded,embedded averages 2 verifiers, whose thresholds were not chosen for it; scanning at 0.8445 (set --threshold)\n")
+	require.Len(t, twiceDets, len(oneDets))
+	for i := range oneDets {
+		assert.Equal(t, oneDets[i]["box"], twiceDets[i]["box"], "detection %d", i)
+		assert.InDelta(t, oneDets[i]["verifier_p"], twiceDets[i]["verifier_p"], 1e-4, "detection %d", i)
+	}
+
+	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
+	for _, bad := range [][2]string{
+		{"embedded,none", `--verifier: "none" in a list: want files or "embedded", comma-separated, or "none" alone`},
+		{"embedded,", `--verifier: "" in a list`},
+		{"embedded," + fcPath, "--verifier: verifier 2 of 2: it has 2 outputs, the first verifier 11"},
+		{"embedded,missing.safetensors", "--verifier missing.safetensors: open missing.safetensors"},
+	} {
+		code, _, stderr := scanCLI("--verifier", bad[0], scene)
+		assert.NotEqual(t, exitOK, code, bad[0])
+		assert.Contains(t, stderr, "fc2conv scan: "+bad[1], bad[0])
+	}
+}
+
 // assertMissingFileNamesFlag: a missing model file given to flag is a
 // usage error that names the flag and the file.
 func assertMissingFileNamesFlag(t *testing.T, flag, img string) {
