@@ -1,7 +1,6 @@
 package detect_test
 
 import (
-	"errors"
 	"math"
 	"math/rand"
 	"testing"
@@ -124,10 +123,7 @@ func TestMoreVerifiersErrors(t *testing.T) {
 	positive0.Positive = 0
 	noSoftmax := randomDenseVerifier(t, rng, 12, 2, nn.NewSoftmax("softmax"))
 	noSoftmax.Layers = noSoftmax.Layers[:2]
-	cases := []struct {
-		name, option, msg string
-		opt               detect.Options
-	}{
+	assertOptionErrors(t, []optionErrorCase{
 		{"without a verifier", "MoreVerifiers", "set without a verifier", detect.Options{MoreVerifiers: []*nn.Network{two}}},
 		{"nil", "MoreVerifiers", "verifier 2 of 2: it is nil", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{nil}}},
 		{"outputs", "MoreVerifiers", "verifier 3 of 3: it has 3 outputs, the first verifier 2", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{two, three}}},
@@ -136,14 +132,5 @@ func TestMoreVerifiersErrors(t *testing.T) {
 		{"labels", "MoreVerifiers", `its labels ["a" "c"] are not the first verifier's ["a" "b"]`, detect.Options{Verifier: labelled("a", "b"), MoreVerifiers: []*nn.Network{labelled("a", "c")}}},
 		{"logits", "MoreVerifiers", `verifier 2 of 2: its last layer "fc" is a dense`, detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{noSoftmax}}},
 		{"class", "MoreVerifiers", "class 2 out of range", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{two}, VerifierClass: detect.Class(2)}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := detect.New(squareFCN(t), c.opt)
-			var oe *detect.OptionError
-			require.True(t, errors.As(err, &oe), "%v", err)
-			assert.Equal(t, c.option, oe.Option)
-			assert.Contains(t, err.Error(), c.msg)
-		})
-	}
+	})
 }

@@ -118,10 +118,7 @@ func TestVerifierWeight(t *testing.T) {
 func TestVerifierOptionErrors(t *testing.T) {
 	noSoftmax := brightnessVerifier(t, 0, 0, 0)
 	noSoftmax.Layers = noSoftmax.Layers[:2]
-	cases := []struct {
-		name, option, msg string
-		opt               detect.Options
-	}{
+	assertOptionErrors(t, []optionErrorCase{
 		{"logits", "Verifier", `last layer "fc" is a dense`, detect.Options{Verifier: noSoftmax}},
 		{"class out of range", "Verifier", "class 2 out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierClass: detect.Class(2)}},
 		{"class without verifier", "VerifierClass", "without a verifier", detect.Options{VerifierClass: detect.Class(0)}},
@@ -138,7 +135,18 @@ func TestVerifierOptionErrors(t *testing.T) {
 		{"weight 1", "VerifierWeight", "weight 1 out of range (0,1)", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: 1}},
 		{"weight NaN", "VerifierWeight", "out of range", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierWeight: math.NaN()}},
 		{"views not offered", "VerifierViews", "3 views: want 1, 5, 7 or 27", detect.Options{Verifier: brightnessVerifier(t, 0, 0, 0), VerifierViews: 3}},
-	}
+	})
+}
+
+// optionErrorCase is options detect.New refuses, the option it names and
+// part of its message.
+type optionErrorCase struct {
+	name, option, msg string
+	opt               detect.Options
+}
+
+func assertOptionErrors(t *testing.T, cases []optionErrorCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := detect.New(squareFCN(t), c.opt)
