@@ -131,6 +131,7 @@ func TestMoreVerifiersErrors(t *testing.T) {
 		{"positive", "MoreVerifiers", "its positive class is 0, the first verifier's 1", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{positive0}}},
 		{"labels", "MoreVerifiers", `its labels ["a" "c"] are not the first verifier's ["a" "b"]`, detect.Options{Verifier: labelled("a", "b"), MoreVerifiers: []*nn.Network{labelled("a", "c")}}},
 		{"logits", "MoreVerifiers", `verifier 2 of 2: its last layer "fc" is a dense`, detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{noSoftmax}}},
-		{"class", "MoreVerifiers", "class 2 out of range", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{two}, VerifierClass: detect.Class(2)}},
+		{"class", "Verifier", "class 2 out of range", detect.Options{Verifier: two, MoreVerifiers: []*nn.Network{two}, VerifierClass: detect.Class(2)}},
+		{"the first of several", "Verifier", `verifier 1 of 2: its last layer "fc" is a dense`, detect.Options{Verifier: noSoftmax, MoreVerifiers: []*nn.Network{two}}},
 	})
 }

@@ -235,7 +235,7 @@ func newVerifier(nets []*nn.Network, class *int, threads int) (*verifier, error)
 		}
 		if err != nil {
 			if len(nets) > 1 {
-				return nil, fmt.Errorf("verifier %d of %d: %w", i+1, len(nets), err)
+				return nil, &netError{i: i, n: len(nets), err: err}
 			}
 			return nil, err
 		}
@@ -252,6 +252,15 @@ func newVerifier(nets []*nn.Network, class *int, threads int) (*verifier, error)
 	}
 	return v, nil
 }
+
+// netError is newVerifier's error about one of its several nets.
+type netError struct {
+	i, n int
+	err  error
+}
+
+func (e *netError) Error() string { return fmt.Sprintf("verifier %d of %d: %v", e.i+1, e.n, e.err) }
+func (e *netError) Unwrap() error { return e.err }
 
 // newVerifierNet checks net as a verifier and builds its engines, on
 // its logits (without its last layer) when they are to be averaged. It
@@ -315,7 +324,7 @@ func verifierOf(opt Options) (*verifier, error) {
 	v, err := newVerifier(append([]*nn.Network{opt.Verifier}, opt.MoreVerifiers...), opt.VerifierClass, opt.Threads)
 	if err != nil {
 		name := "Verifier"
-		if len(opt.MoreVerifiers) > 0 {
+		if ne := (*netError)(nil); errors.As(err, &ne) && ne.i > 0 {
 			name = "MoreVerifiers"
 		}
 		return nil, optErr(name, "%w", err)
