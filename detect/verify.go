@@ -229,9 +229,9 @@ func newVerifier(nets []*nn.Network, class *int, threads int) (*verifier, error)
 		v.threads = runtime.GOMAXPROCS(0)
 	}
 	for i, net := range nets {
-		vn, out, last, err := newVerifierNet(net, len(nets) > 1, v.threads)
+		vn, out, err := newVerifierNet(net, len(nets) > 1, v.threads)
 		if len(nets) > 1 && err == nil && i > 0 {
-			err = sameScores(nets[0], net, v.out, out, v.final, last)
+			err = sameScores(nets[0], net, v.out, out)
 		}
 		if err != nil {
 			if len(nets) > 1 {
@@ -240,7 +240,7 @@ func newVerifier(nets []*nn.Network, class *int, threads int) (*verifier, error)
 			return nil, err
 		}
 		if i == 0 {
-			v.class, v.out, v.final = net.Positive, out, last
+			v.class, v.out, v.final = net.Positive, out, lastLayer(net)
 		}
 		v.nets = append(v.nets, vn)
 	}
@@ -264,32 +264,32 @@ func (e *netError) Unwrap() error { return e.err }
 
 // newVerifierNet checks net as a verifier and builds its engines, on
 // its logits (without its last layer) when they are to be averaged. It
-// returns the length of net's output and its last layer.
-func newVerifierNet(net *nn.Network, logits bool, threads int) (*verifierNet, int, nn.Layer, error) {
+// returns the length of net's output.
+func newVerifierNet(net *nn.Network, logits bool, threads int) (*verifierNet, int, error) {
 	if net == nil {
-		return nil, 0, nil, errors.New("it is nil")
+		return nil, 0, errors.New("it is nil")
 	}
 	if err := net.Validate(); err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
-	last := net.Layers[len(net.Layers)-1]
+	last := lastLayer(net)
 	switch last.(type) {
 	case *nn.Softmax, *nn.Sigmoid:
 	default:
 		// The combined score assumes p in [0,1].
-		return nil, 0, nil, fmt.Errorf("its last layer %q is a %s, want a softmax or sigmoid: it must score probabilities", last.Name(), last.Kind())
+		return nil, 0, fmt.Errorf("its last layer %q is a %s, want a softmax or sigmoid: it must score probabilities", last.Name(), last.Kind())
 	}
 	norm, err := newNormalizer(net.Input)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("input: %w", err)
+		return nil, 0, fmt.Errorf("input: %w", err)
 	}
 	win := net.Input.Window()
 	out, err := net.OutShape(win)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	if out.H != 1 || out.W != 1 {
-		return nil, 0, nil, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
+		return nil, 0, fmt.Errorf("gives a %d×%d map on its %d×%d window, want one score vector", out.H, out.W, win.W, win.H)
 	}
 	run := net
 	if logits {
@@ -298,13 +298,17 @@ func newVerifierNet(net *nn.Network, logits bool, threads int) (*verifierNet, in
 	vn := &verifierNet{norm: norm, win: nn.Pair{H: win.H, W: win.W}, context: net.Input.ContextFactor(), mean: net.Input.Mean, std: net.Input.Std}
 	vn.engines.keep = threads
 	vn.engines.new = func() *nn.Engine { return nn.NewEngine(run) }
-	return vn, out.C, last, nil
+	return vn, out.C, nil
 }
+
+// lastLayer is a valid network's last layer.
+func lastLayer(net *nn.Network) nn.Layer { return net.Layers[len(net.Layers)-1] }
 
 // sameScores reports why net's scores cannot be averaged with first's:
 // their logits must mean the same classes, in the same order, under the
 // same kind of last layer.
-func sameScores(first, net *nn.Network, firstOut, out int, firstLast, last nn.Layer) error {
+func sameScores(first, net *nn.Network, firstOut, out int) error {
+	firstLast, last := lastLayer(first), lastLayer(net)
 	switch {
 	case out != firstOut:
 		return fmt.Errorf("it has %d outputs, the first verifier %d", out, firstOut)
