@@ -511,6 +511,7 @@ func (f verifierScoringFlags) set(opt *detect.Options) error {
 // openVerifier puts the --verifier models into opt: path is one or more,
 // comma-separated, each a file (fc2conv's own or ONNX, within lim) or
 // "embedded"; the first is opt.Verifier and the rest its MoreVerifiers.
+// A path that names an existing file is that file, commas and all.
 // "none" is none. Left empty it is the embedded verifier when the model
 // is the embedded one (modelPath "") and none otherwise: the shipped
 // defaults are the pair and its verifier together. It returns the name
@@ -524,9 +525,13 @@ func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (s
 	if path == "" || path == verifierNone {
 		return "", nil, nil
 	}
+	parts := strings.Split(path, ",")
+	if len(parts) > 1 && isFile(path) {
+		parts = []string{path} // a file whose own name holds a comma
+	}
 	var names []string
 	var files [][]byte
-	for part := range strings.SplitSeq(path, ",") {
+	for _, part := range parts {
 		net, name, b, err := openOneVerifier(part, lim)
 		if err != nil {
 			return "", nil, err
@@ -859,4 +864,10 @@ func (o *scanOutput) abandon() {
 	if o.tmp != "" {
 		os.Remove(o.tmp)
 	}
+}
+
+// isFile reports whether path names an existing regular file.
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }

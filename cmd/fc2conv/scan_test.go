@@ -295,6 +295,16 @@ func TestScanVerifierList(t *testing.T) {
 		assert.InDelta(t, oneDets[i]["verifier_p"], twiceDets[i]["verifier_p"], 1e-4, "detection %d", i)
 	}
 
+	// A file whose own name holds a comma is that one file, not a list.
+	comma := filepath.Join(t.TempDir(), "verifier,copy.safetensors")
+	require.NoError(t, os.WriteFile(comma, models.VerifierFile(), 0o644))
+	commaRec, commaDets, _ := scanWith(comma)
+	assert.Equal(t, "embedded:dress-fcn+verifier,copy.safetensors", commaRec["model"])
+	require.Len(t, commaDets, len(oneDets))
+	for i := range oneDets {
+		assert.Equal(t, oneDets[i]["verifier_p"], commaDets[i]["verifier_p"], "detection %d", i)
+	}
+
 	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
 	for _, bad := range [][2]string{
 		{"embedded,none", `--verifier: "none" in a list: want files or "embedded", comma-separated, or "none" alone`},
