@@ -211,12 +211,14 @@ func (v view) at(box [4]float64) [4]float64 {
 
 // CheckVerifier reports why net cannot be an Options.Verifier, or nil: it
 // must be valid, give one score vector on its window, and end in a
-// softmax or sigmoid, so that it scores probabilities.
-func CheckVerifier(net *nn.Network) error {
+// softmax or sigmoid, so that it scores probabilities. With more, they are
+// checked as its MoreVerifiers: each so, and all agreeing in outputs,
+// last layer, positive class and labels; errors name the member.
+func CheckVerifier(net *nn.Network, more ...*nn.Network) error {
 	if net == nil {
 		return fmt.Errorf("verifier is nil")
 	}
-	_, err := newVerifier([]*nn.Network{net}, nil, 1)
+	_, err := newVerifier(append([]*nn.Network{net}, more...), nil, 1)
 	return err
 }
 

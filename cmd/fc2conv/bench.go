@@ -36,7 +36,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, fmt.Sprintf("timed passes per measurement, 1 to %d (the median is printed)", maxBenchRuns))
 	imagePath := fs.String("image", "", "scan this image `file` instead of a synthetic one of --size")
 	noScan := fs.Bool("no-scan", false, "time the engine only, not a whole scan")
-	verifierPath := fs.String("verifier", "", "the scan's second-stage classifier, as scan --verifier: a `file`, \"embedded\" or \"none\", or several comma-separated to average (default: the embedded verifier with the embedded model)")
+	verifierPath := fs.String("verifier", "", "the scan's second-stage classifier, as scan --verifier: a `file`, \"embedded\" or \"none\", or several comma-separated to average, or a list saved by verifier-list (.json) (default: the embedded verifier with the embedded model)")
 	scoring := addVerifierScoringFlags(fs)
 	kernel := fs.String("kernel", "", "GEMM micro-kernel `name`, to compare them: one of "+strings.Join(kernels.MicroKernels(), ", ")+" (default: the first, the fastest this CPU has)")
 	if code, ok := parse(fs, args); !ok {

@@ -43,7 +43,7 @@ func leaves(prefix string, table map[string]command) []string {
 // the command has; "help CMD" prints the same.
 func TestHelpOnEveryCommand(t *testing.T) {
 	names := leaves("", commands)
-	require.Len(t, names, 12, "bench, calibrate, convert, ensemble, eval classify, eval detect, inspect, scan, scenes, serve, train, verify")
+	require.Len(t, names, 13, "bench, calibrate, convert, ensemble, eval classify, eval detect, inspect, scan, scenes, serve, train, verifier-list, verify")
 	for _, name := range names {
 		args := strings.Fields(name)
 		code, stdout, stderr := runCLI(append(args, "--help")...)

@@ -144,7 +144,10 @@ func runEvalClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	if !isSet(fs, "threshold") {
 		var verThr float64
-		if verNet != nil {
+		switch {
+		case len(vopt.MoreVerifiers) > 0:
+			verThr = vopt.Threshold // a verifier list's own; 0 for a comma-separated list, as in scan
+		case verNet != nil:
 			verThr = verNet.Threshold
 		}
 		*threshold = cmp.Or(verThr, net.Threshold, detect.DefaultThreshold) // as scan chooses it

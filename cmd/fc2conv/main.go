@@ -35,17 +35,18 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"convert":   {summary: "rewrite an FC model as a fully convolutional one and check it", run: runConvert},
-	"verify":    {summary: "run the FC↔conv equivalence checks on a model", run: runVerify},
-	"train":     {summary: "train the dress classifier on Fashion-MNIST", run: runTrain},
-	"calibrate": {summary: "fit a temperature to a dress model on validation patches", run: runCalibrate},
-	"scan":      {summary: "scan images for dresses (or any class) and write boxes and heatmaps", run: runScan},
-	"scenes":    {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
-	"eval":      {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
-	"ensemble":  {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
-	"bench":     {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
-	"inspect":   {summary: "print a model's layers, shapes, parameters, FLOPs and geometry", run: runInspect},
-	"serve":     {summary: "serve detection over HTTP, with a browser page and Prometheus metrics", run: runServe},
+	"convert":       {summary: "rewrite an FC model as a fully convolutional one and check it", run: runConvert},
+	"verify":        {summary: "run the FC↔conv equivalence checks on a model", run: runVerify},
+	"train":         {summary: "train the dress classifier on Fashion-MNIST", run: runTrain},
+	"calibrate":     {summary: "fit a temperature to a dress model on validation patches", run: runCalibrate},
+	"scan":          {summary: "scan images for dresses (or any class) and write boxes and heatmaps", run: runScan},
+	"scenes":        {summary: "write evaluation scenes with ground-truth boxes", run: runScenes},
+	"eval":          {summary: "evaluate: 'eval classify' on t10k, 'eval detect' on scenes", subs: evalCommands},
+	"ensemble":      {summary: "merge models that differ only in weights into one averaging their logits", run: runEnsemble},
+	"bench":         {summary: "time the engine per layer and a whole scan (GFLOP/s, images/s, peak memory)", run: runBench},
+	"inspect":       {summary: "print a model's layers, shapes, parameters, FLOPs and geometry", run: runInspect},
+	"serve":         {summary: "serve detection over HTTP, with a browser page and Prometheus metrics", run: runServe},
+	"verifier-list": {summary: "save verifiers to average as one, with the threshold chosen for their mean", run: runVerifierList},
 }
 
 var evalCommands = map[string]command{
@@ -79,6 +80,8 @@ var examples = map[string]string{
 		"fc2conv bench testdata/torch/seed.safetensors --no-scan",
 	"inspect": "fc2conv inspect\nfc2conv inspect models/dress.safetensors --size 2048x1024\nfc2conv inspect testdata/onnx/chain_op13.onnx --mean 0.5 --std 0.25 --json",
 	"serve":   "fc2conv serve\nfc2conv serve --addr 0.0.0.0:8080 --workers 2 --model my-fcn.safetensors",
+	"verifier-list": "fc2conv verifier-list -o /tmp/pair.json --threshold 0.41 /tmp/v69-fcn.safetensors /tmp/v54-fcn.safetensors\n" +
+		"fc2conv scan --verifier /tmp/pair.json --out boxes.jsonl photos/",
 	"ensemble": "fc2conv ensemble -o /tmp/ens.safetensors /tmp/a.safetensors /tmp/b.safetensors\n" +
 		"fc2conv convert /tmp/ens.safetensors -o /tmp/ens-fcn.safetensors",
 }

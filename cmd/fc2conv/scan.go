@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -270,6 +271,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case set["threshold"]: // the user chose it: nothing to warn of
+	case len(opt.MoreVerifiers) > 0 && isVerifierList(*verifierPath):
+		// A verifier list's threshold was chosen for the mean: nothing to warn of.
 	case len(opt.MoreVerifiers) > 0:
 		// Each one's threshold was chosen for its own p, not their mean.
 		fmt.Fprintf(stderr, "fc2conv scan: warning: --verifier %s averages %d verifiers, whose thresholds were not chosen for it; scanning at %g (set --threshold)\n", *verifierPath, 1+len(opt.MoreVerifiers), recThr)
@@ -476,7 +479,7 @@ const (
 
 // verifierHelp is the --verifier flag's description for scan and serve.
 const verifierHelp = "second-stage classifier: a `file` (.safetensors or ONNX, ending in a softmax or sigmoid), \"embedded\" or \"none\"; " +
-	"several, comma-separated, are averaged as one (their logits' mean; each sees the box at its own window; the first's stored views and pool apply, no stored threshold); " +
+	"several, comma-separated, are averaged as one (their logits' mean; each sees the box at its own window; the first's stored views and pool apply, no stored threshold); a .json file is a list saved by 'fc2conv verifier-list', averaged so at its own threshold; " +
 	"it is shown the image under each box the scan keeps, a box's score becomes sqrt(scan score × verifier's p), boxes go through --nms again, " +
 	"and --threshold applies to that score (default: the embedded verifier with the embedded model, none with --model; see README)"
 
@@ -529,6 +532,9 @@ func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (s
 	if len(parts) > 1 && isFile(path) {
 		parts = []string{path} // a file whose own name holds a comma
 	}
+	if len(parts) == 1 && isVerifierList(path) {
+		return openVerifierList(opt, path, lim)
+	}
 	var names []string
 	var files [][]byte
 	for _, part := range parts {
@@ -554,6 +560,64 @@ func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (s
 	return strings.Join(names, ","), sums, nil
 }
 
+// isVerifierList reports whether a --verifier path names a verifier list
+// file (detect.VerifierList) rather than a model.
+func isVerifierList(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".json")
+}
+
+// openVerifierList puts the members of the verifier list file at path into
+// opt, each checked against the hash the list pins, and its threshold
+// into opt.Threshold unless one is set. Records name the list and hash
+// its bytes, which pin every member's.
+func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, []byte, error) {
+	b, err := readFileMax(path, detect.MaxVerifierListBytes)
+	if err != nil {
+		return "", nil, fmt.Errorf("--verifier %s: %w", path, err)
+	}
+	list, err := detect.ParseVerifierList(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("--verifier %s: %w", path, err)
+	}
+	n := len(list.Verifiers)
+	for i, m := range list.Verifiers {
+		file := filepath.Join(filepath.Dir(path), filepath.FromSlash(m.File))
+		if isVerifierList(file) {
+			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d, %s, is a list; a list holds models", path, i+1, n, m.File)
+		}
+		net, mb, err := loadVerifierFile(file, lim)
+		if err != nil {
+			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d: %w", path, i+1, n, err)
+		}
+		if sum := sha256.Sum256(mb); hex.EncodeToString(sum[:]) != m.SHA256 {
+			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d, %s, has changed since the list was written (SHA-256 %x…, the list pins %.12s…); its threshold was chosen for the files it pins",
+				path, i+1, n, file, sum[:6], m.SHA256)
+		}
+		if i == 0 {
+			opt.Verifier = net
+		} else {
+			opt.MoreVerifiers = append(opt.MoreVerifiers, net)
+		}
+	}
+	if opt.Threshold == 0 {
+		opt.Threshold = list.Threshold
+	}
+	return filepath.Base(path), b, nil
+}
+
+// readFileMax reads the file at path, refusing one of more than max bytes
+// before reading it.
+func readFileMax(path string, max int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), max)
+	}
+	return os.ReadFile(path)
+}
+
 // openOneVerifier opens one of --verifier's models: "embedded" or a file.
 func openOneVerifier(path string, lim nn.Limits) (*nn.Network, string, []byte, error) {
 	var net *nn.Network
@@ -566,19 +630,31 @@ func openOneVerifier(path string, lim nn.Limits) (*nn.Network, string, []byte, e
 		return net, "embedded:verifier", models.VerifierFile(), nil
 	case path == "" || path == verifierNone:
 		return nil, "", nil, fmt.Errorf("--verifier: %q in a list: want files or %q, comma-separated, or %q alone", path, verifierEmbedded, verifierNone)
-	case isONNX(path):
-		net, err = onnx.Import(path, onnx.Options{Limits: lim})
-	default:
-		net, err = nn.LoadLimits(path, lim)
+	case isVerifierList(path):
+		return nil, "", nil, fmt.Errorf("--verifier: %s in a list: a verifier list file is given alone", path)
 	}
-	var b []byte
-	if err == nil {
-		b, err = os.ReadFile(path)
-	}
+	net, b, err := loadVerifierFile(path, lim)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("--verifier %s: %w", path, err)
 	}
 	return net, filepath.Base(path), b, nil
+}
+
+// loadVerifierFile loads a verifier model file (fc2conv's own or ONNX,
+// within lim) and its bytes, which records hash.
+func loadVerifierFile(path string, lim nn.Limits) (*nn.Network, []byte, error) {
+	var net *nn.Network
+	var err error
+	if isONNX(path) {
+		net, err = onnx.Import(path, onnx.Options{Limits: lim})
+	} else {
+		net, err = nn.LoadLimits(path, lim)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := os.ReadFile(path)
+	return net, b, err
 }
 
 // modelRecord names the model file at path for records: its base name and

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
+	"github.com/fc2conv/fc2conv/scan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -546,4 +547,78 @@ func TestScanProgressLines(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	q.finish()
 	assert.Empty(t, quiet.String(), "--quiet")
+}
+
+// verifier-list saves --verifier A,B with a threshold chosen for their
+// mean; --verifier LIST.json scans as A,B at that threshold, without the
+// warning, names the list in records, and refuses a member whose bytes
+// have changed since. eval classify calls at the list's threshold.
+func TestVerifierListFile(t *testing.T) {
+	dir := t.TempDir()
+	scene := filepath.Join("..", "..", "testdata", "samples", "scene_000.png")
+	a, b := filepath.Join(dir, "m", "a.safetensors"), filepath.Join(dir, "m", "b.safetensors")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "m"), 0o755))
+	for _, p := range []string{a, b} {
+		require.NoError(t, os.WriteFile(p, models.VerifierFile(), 0o644))
+	}
+	list := filepath.Join(dir, "pair.json")
+	code, stdout, stderr := runCLI("verifier-list", "-o", list, "--threshold", "0.2", a, b)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "wrote "+list+": 2 verifiers averaged, threshold 0.2\n", stdout)
+	saved, err := os.ReadFile(list)
+	require.NoError(t, err)
+	assert.Contains(t, string(saved), `"file": "m/a.safetensors"`, "members are named relative to the list")
+
+	code, fromList, stderr := scanCLI("--quiet", "--scales", "0.5", "--verifier", list, scene)
+	require.Equal(t, exitOK, code, stderr)
+	assert.NotContains(t, stderr, "warning", "a list's own threshold needs no warning")
+	code, fromPair, stderr := scanCLI("--quiet", "--scales", "0.5", "--threshold", "0.2", "--verifier", a+","+b, scene)
+	require.Equal(t, exitOK, code, stderr)
+	var recList, recPair scan.Record
+	require.NoError(t, json.Unmarshal([]byte(fromList), &recList))
+	require.NoError(t, json.Unmarshal([]byte(fromPair), &recPair))
+	assert.Equal(t, "embedded:dress-fcn+pair.json", recList.Model)
+	assert.InDelta(t, 0.2, recList.Threshold, 0)
+	require.NotEmpty(t, recList.Detections)
+	assert.Equal(t, recPair.Detections, recList.Detections, "the list scans as its members given with its threshold")
+
+	// eval classify calls a dress at the list's threshold; a bare pair at the model's, as scan does.
+	fixture := filepath.Join("..", "..", "testdata", "fmnist")
+	code, stdout, stderr = runCLI("eval", "classify", "--data", fixture, "--verifier", list)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "at p ≥ 0.20\n")
+	code, stdout, stderr = runCLI("eval", "classify", "--data", fixture, "--verifier", a+","+b)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "at p ≥ 0.84\n")
+
+	// A member changed since the list was written is refused by name.
+	edited, err := models.Verifier()
+	require.NoError(t, err)
+	edited.Threshold = 0.5
+	require.NoError(t, edited.Save(b))
+	code, _, stderr = scanCLI("--verifier", list, scene)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv scan: --verifier "+list+": verifier 2 of 2, "+b+", has changed since the list was written")
+	code, _, stderr = scanCLI("--verifier", "embedded,"+list, scene)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv scan: --verifier: "+list+" in a list: a verifier list file is given alone\n")
+
+	for _, bad := range [][]string{
+		{"verifier-list", "-o", filepath.Join(dir, "x.json"), a, a},
+		{"verifier-list", "-o", filepath.Join(dir, "x.json"), "--threshold", "1", a, a},
+		{"verifier-list", "-o", filepath.Join(dir, "x.json"), "--threshold", "0.5", a},
+		{"verifier-list", "-o", filepath.Join(dir, "x.safetensors"), "--threshold", "0.5", a, a},
+		{"verifier-list", "-o", filepath.Join(dir, "x.json"), "--threshold", "0.5", "embedded", a},
+		{"verifier-list", "-o", list, "--threshold", "0.5", a, a},
+	} {
+		code, _, stderr := runCLI(bad...)
+		assert.Equal(t, exitUsage, code, "%v", bad)
+		assert.Contains(t, stderr, "fc2conv verifier-list: ", "%v", bad)
+	}
+	fcPath := filepath.Join("..", "..", "models", "dress.safetensors")
+	code, _, stderr = runCLI("verifier-list", "-o", filepath.Join(dir, "x.json"), "--threshold", "0.5", a, fcPath)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv verifier-list: verifier 2 of 2: it has 2 outputs, the first verifier 11\n")
+	assert.Contains(t, stderr, "  verifier 2: "+fcPath+"\n")
+	assert.NoFileExists(t, filepath.Join(dir, "x.json"), "nothing written on an error")
 }
