@@ -605,15 +605,15 @@ func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, 
 	return filepath.Base(path), b, nil
 }
 
-// readFileMax reads the file at path, refusing one of more than max bytes
-// before reading it.
-func readFileMax(path string, max int64) ([]byte, error) {
+// readFileMax reads the file at path, refusing one of more than limit
+// bytes before reading it.
+func readFileMax(path string, limit int64) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), max)
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), limit)
 	}
 	return os.ReadFile(path)
 }
