@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/scan"
@@ -602,6 +603,13 @@ func TestVerifierListFile(t *testing.T) {
 	code, _, stderr = scanCLI("--verifier", "embedded,"+list, scene)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv scan: --verifier: "+list+" in a list: a verifier list file is given alone\n")
+
+	// A list file is bounded before it is read.
+	big := filepath.Join(dir, "big.json")
+	require.NoError(t, os.WriteFile(big, make([]byte, detect.MaxVerifierListBytes+1), 0o644))
+	code, _, stderr = scanCLI("--verifier", big, scene)
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr, "fc2conv scan: --verifier "+big+": 65537 bytes, more than 65536\n")
 
 	for _, bad := range [][]string{
 		{"verifier-list", "-o", filepath.Join(dir, "x.json"), a, a},
