@@ -2,6 +2,8 @@ package detect
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +29,16 @@ type ListedVerifier struct {
 	File   string `json:"file"`   // relative to the list's directory, slash-separated
 	SHA256 string `json:"sha256"` // of the file's bytes, lowercase hex
 }
+
+// ListVerifier lists the verifier file whose bytes are b, named by file
+// (relative to the list, slash-separated), pinned by b's SHA-256.
+func ListVerifier(file string, b []byte) ListedVerifier {
+	sum := sha256.Sum256(b)
+	return ListedVerifier{File: file, SHA256: hex.EncodeToString(sum[:])}
+}
+
+// Pins reports whether b are the bytes v was listed with.
+func (v ListedVerifier) Pins(b []byte) bool { return ListVerifier(v.File, b).SHA256 == v.SHA256 }
 
 // MaxVerifierListBytes bounds a list file, read before it is parsed.
 const MaxVerifierListBytes = 1 << 16

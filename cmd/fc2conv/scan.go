@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -542,11 +541,7 @@ func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (s
 		if err != nil {
 			return "", nil, err
 		}
-		if opt.Verifier == nil {
-			opt.Verifier = net
-		} else {
-			opt.MoreVerifiers = append(opt.MoreVerifiers, net)
-		}
+		addVerifier(opt, net)
 		names, files = append(names, name), append(files, b)
 	}
 	if len(files) == 1 {
@@ -558,6 +553,16 @@ func openVerifier(opt *detect.Options, path, modelPath string, lim nn.Limits) (s
 		sums = append(sums, sum[:]...)
 	}
 	return strings.Join(names, ","), sums, nil
+}
+
+// addVerifier puts net into opt: the first as Verifier, the rest as its
+// MoreVerifiers, in order.
+func addVerifier(opt *detect.Options, net *nn.Network) {
+	if opt.Verifier == nil {
+		opt.Verifier = net
+	} else {
+		opt.MoreVerifiers = append(opt.MoreVerifiers, net)
+	}
 }
 
 // isVerifierList reports whether a --verifier path names a verifier list
@@ -589,15 +594,11 @@ func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, 
 		if err != nil {
 			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d: %w", path, i+1, n, err)
 		}
-		if sum := sha256.Sum256(mb); hex.EncodeToString(sum[:]) != m.SHA256 {
-			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d, %s, has changed since the list was written (SHA-256 %x…, the list pins %.12s…); its threshold was chosen for the files it pins",
-				path, i+1, n, file, sum[:6], m.SHA256)
+		if !m.Pins(mb) {
+			return "", nil, fmt.Errorf("--verifier %s: verifier %d of %d, %s, has changed since the list was written (SHA-256 %.12s…, the list pins %.12s…); its threshold was chosen for the files it pins",
+				path, i+1, n, file, detect.ListVerifier(m.File, mb).SHA256, m.SHA256)
 		}
-		if i == 0 {
-			opt.Verifier = net
-		} else {
-			opt.MoreVerifiers = append(opt.MoreVerifiers, net)
-		}
+		addVerifier(opt, net)
 	}
 	if opt.Threshold == 0 {
 		opt.Threshold = list.Threshold

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -69,8 +67,7 @@ func runVerifierList(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fc2conv verifier-list: %s: not reachable from -o's directory: %v\n", path, err)
 			return exitFail
 		}
-		sum := sha256.Sum256(b)
-		list.Verifiers = append(list.Verifiers, detect.ListedVerifier{File: filepath.ToSlash(rel), SHA256: hex.EncodeToString(sum[:])})
+		list.Verifiers = append(list.Verifiers, detect.ListVerifier(filepath.ToSlash(rel), b))
 		nets = append(nets, net)
 	}
 	if err := detect.CheckVerifier(nets[0], nets[1:]...); err != nil {
