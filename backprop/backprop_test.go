@@ -320,6 +320,15 @@ func BenchmarkStep(b *testing.B) {
 			l = append(l, pool("p2"), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f1", 32*5*5, 128), nn.NewBatchNorm("f1bn", 128, 1e-5), nn.NewReLU("f1r"), nn.NewDense("out", 128, 2), nn.NewSoftmax("sm"))
 			return &nn.Network{Input: in, Layers: l}
 		}},
+		{"bn3s36", func() *nn.Network { // the shipped verifier's shape: bn3s on a 36-pixel window
+			in36 := in
+			in36.Height, in36.Width = 36, 36
+			l := append(cbr("c1", 1, 16), cbr("c2", 16, 32)...)
+			l = append(l, pool("p1"))
+			l = append(l, cbr("c3", 32, 32)...)
+			l = append(l, pool("p2"), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("f1", 32*7*7, 128), nn.NewBatchNorm("f1bn", 128, 1e-5), nn.NewReLU("f1r"), nn.NewDense("out", 128, 2), nn.NewSoftmax("sm"))
+			return &nn.Network{Input: in36, Layers: l}
+		}},
 	}
 	const batch = 64
 	for _, tc := range nets {

@@ -19,6 +19,9 @@ type conv struct {
 	wT             []float32   // k×m
 	cols           [][]float32 // per sample: its unfolded input, from forward for backward
 	pdw, pdb, dcol [][]float32 // per chunk
+	// rowRuns[ky] and colRuns[kx]: the output rows and columns [lo, hi)
+	// whose window row ky or column kx reads the input, not padding.
+	rowRuns, colRuns [][2]int
 }
 
 func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
@@ -29,6 +32,12 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 	c.dw = t.param(l.Name()+".weight", l.Weight.Data, true)
 	c.db = t.param(l.Name()+".bias", l.Bias.Data, false)
 	c.wT = make([]float32, c.k*c.m)
+	for ky := range l.Kernel.H {
+		c.rowRuns = append(c.rowRuns, insideRun(ky-l.Padding.H, l.Stride.H, os.H, is.H))
+	}
+	for kx := range l.Kernel.W {
+		c.colRuns = append(c.colRuns, insideRun(kx-l.Padding.W, l.Stride.W, os.W, is.W))
+	}
 	if int64(t.batch)*int64(c.k)*int64(c.n) > 1<<28 {
 		return nil, fmt.Errorf("unfolded input of %d×%d per sample is too large for a batch of %d", c.k, c.n, t.batch)
 	}
@@ -53,10 +62,7 @@ func (c *conv) forward(t *Net, in, out []float32) {
 			c.unfold(in[s*isz:(s+1)*isz], col)
 			o := out[s*osz : (s+1)*osz]
 			for m := 0; m < c.m; m++ {
-				row := o[m*c.n : (m+1)*c.n]
-				for j := range row {
-					row[j] = b[m]
-				}
+				fill(o[m*c.n:(m+1)*c.n], b[m])
 			}
 			w.times(c.n, col, c.n, o, c.n)
 		}
@@ -74,13 +80,7 @@ func (c *conv) backward(t *Net, _, _, dout, din []float32) {
 		for s := b0; s < b1; s++ {
 			dy := dout[s*osz : (s+1)*osz]
 			t.gemm.GemmTransB(c.m, c.k, c.n, dy, c.n, c.cols[s], c.n, pdw, c.k)
-			for m := 0; m < c.m; m++ {
-				var sum float32
-				for _, v := range dy[m*c.n : (m+1)*c.n] {
-					sum += v
-				}
-				pdb[m] += sum
-			}
+			addRowSums(pdb, dy, c.n)
 			if din != nil {
 				clear(dcol)
 				wT.times(c.n, dy, c.n, dcol, c.n)
@@ -110,34 +110,33 @@ func (c *conv) unfold(x, col []float32) {
 	for ci := 0; ci < is.C; ci++ {
 		plane := x[ci*is.H*is.W : (ci+1)*is.H*is.W]
 		for ky := 0; ky < l.Kernel.H; ky++ {
+			rows := c.rowRuns[ky]
 			for kx := 0; kx < l.Kernel.W; kx++ {
 				dst := col[p*c.n : (p+1)*c.n]
 				p++
-				for oy := 0; oy < os.H; oy++ {
-					iy := oy*l.Stride.H - l.Padding.H + ky
-					d := dst[oy*os.W : (oy+1)*os.W]
-					if iy < 0 || iy >= is.H {
-						clear(d)
-						continue
-					}
-					row := plane[iy*is.W : (iy+1)*is.W]
-					if l.Stride.W == 1 {
-						lo, hi := c.unpadded(kx)
-						if hi == lo {
-							clear(d)
-							continue
+				cols := c.colRuns[kx]
+				if rows[1] == rows[0] || cols[1] == cols[0] {
+					clear(dst)
+					continue
+				}
+				clear(dst[:rows[0]*os.W])
+				clear(dst[rows[1]*os.W:])
+				iy, ix := rows[0]*l.Stride.H-l.Padding.H+ky, cols[0]*l.Stride.W-l.Padding.W+kx
+				if l.Stride.W == 1 {
+					kernels.CopyRows(dst[rows[0]*os.W+cols[0]:], os.W, plane[iy*is.W+ix:], l.Stride.H*is.W, rows[1]-rows[0], cols[1]-cols[0])
+				} else {
+					for oy := rows[0]; oy < rows[1]; oy++ {
+						src, d := plane[(iy+(oy-rows[0])*l.Stride.H)*is.W:], dst[oy*os.W:]
+						for ox := cols[0]; ox < cols[1]; ox++ {
+							d[ox] = src[ix+(ox-cols[0])*l.Stride.W]
 						}
-						clear(d[:lo])
-						copy(d[lo:hi], row[lo-l.Padding.W+kx:])
-						clear(d[hi:])
-						continue
 					}
-					for ox := range d {
-						if ix := ox*l.Stride.W - l.Padding.W + kx; ix >= 0 && ix < is.W {
-							d[ox] = row[ix]
-						} else {
-							d[ox] = 0
-						}
+				}
+				if cols[0] > 0 || cols[1] < os.W {
+					for oy := rows[0]; oy < rows[1]; oy++ {
+						d := dst[oy*os.W : (oy+1)*os.W]
+						clear(d[:cols[0]])
+						clear(d[cols[1]:])
 					}
 				}
 			}
@@ -146,7 +145,8 @@ func (c *conv) unfold(x, col []float32) {
 }
 
 // fold is unfold's adjoint: it sets dx to the sum, over every window
-// position, of col's values at the input pixels they were read from.
+// position, of col's values at the input pixels they were read from. The
+// sums run in unfold's order: row (ci, ky, kx), then output pixel.
 func (c *conv) fold(col, dx []float32) {
 	l, is, os := c.l, c.is, c.os
 	clear(dx)
@@ -154,26 +154,23 @@ func (c *conv) fold(col, dx []float32) {
 	for ci := 0; ci < is.C; ci++ {
 		plane := dx[ci*is.H*is.W : (ci+1)*is.H*is.W]
 		for ky := 0; ky < l.Kernel.H; ky++ {
+			rows := c.rowRuns[ky]
 			for kx := 0; kx < l.Kernel.W; kx++ {
 				src := col[p*c.n : (p+1)*c.n]
 				p++
-				for oy := 0; oy < os.H; oy++ {
-					iy := oy*l.Stride.H - l.Padding.H + ky
-					if iy < 0 || iy >= is.H {
-						continue
-					}
-					row := plane[iy*is.W : (iy+1)*is.W]
-					s := src[oy*os.W : (oy+1)*os.W]
-					if l.Stride.W == 1 {
-						if lo, hi := c.unpadded(kx); hi > lo {
-							addTo(row[lo-l.Padding.W+kx:], s[lo:hi])
-						}
-						continue
-					}
-					for ox, v := range s {
-						if ix := ox*l.Stride.W - l.Padding.W + kx; ix >= 0 && ix < is.W {
-							row[ix] += v
-						}
+				cols := c.colRuns[kx]
+				if rows[1] == rows[0] || cols[1] == cols[0] {
+					continue
+				}
+				iy, ix := rows[0]*l.Stride.H-l.Padding.H+ky, cols[0]*l.Stride.W-l.Padding.W+kx
+				if l.Stride.W == 1 {
+					kernels.AddRows(plane[iy*is.W+ix:], l.Stride.H*is.W, src[rows[0]*os.W+cols[0]:], os.W, rows[1]-rows[0], cols[1]-cols[0])
+					continue
+				}
+				for oy := rows[0]; oy < rows[1]; oy++ {
+					row, s := plane[(iy+(oy-rows[0])*l.Stride.H)*is.W:], src[oy*os.W:]
+					for ox := cols[0]; ox < cols[1]; ox++ {
+						row[ix+(ox-cols[0])*l.Stride.W] += s[ox]
 					}
 				}
 			}
@@ -181,18 +178,60 @@ func (c *conv) fold(col, dx []float32) {
 	}
 }
 
-// unpadded is the range [lo, hi) of output columns whose window column
-// kx reads the input rather than padding, at stride 1: a padded
-// convolution's rows are then copied whole, as an unpadded one's.
-func (c *conv) unpadded(kx int) (lo, hi int) {
-	return kernels.InsideRun(kx-c.l.Padding.W, c.os.W, c.is.W)
+// insideRun is the range [lo, hi) of the i in [0, n) for which
+// start + i·stride lies in [0, w): the output rows (or columns) whose
+// window row (or column) reads the input rather than padding.
+func insideRun(start, stride, n, w int) [2]int {
+	lo, hi := 0, 0
+	if start < 0 {
+		lo = (-start + stride - 1) / stride
+	}
+	if w > start {
+		hi = (w - start + stride - 1) / stride
+	}
+	lo = min(lo, n)
+	return [2]int{lo, min(max(hi, lo), n)}
 }
 
-// addTo adds src into dst, element by element.
-func addTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] += v
+// fill sets every value of x to v, by copies that double the filled
+// part: Go stores one value at a time in a loop.
+func fill(x []float32, v float32) {
+	if len(x) == 0 {
+		return
+	}
+	x[0] = v
+	for k := 1; k < len(x); k *= 2 {
+		copy(x[k:], x[:k])
+	}
+}
+
+// addRowSums adds to sums[m] the sum of row m of the len(sums)×n matrix
+// x, each row summed in order from zero. Four rows run side by side: one
+// row's sum is a chain of dependent additions, and four chains take
+// about as long as one.
+func addRowSums(sums, x []float32, n int) {
+	m := 0
+	for ; m+4 <= len(sums); m += 4 {
+		r0 := x[m*n : (m+1)*n]
+		r1, r2, r3 := x[(m+1)*n:][:len(r0)], x[(m+2)*n:][:len(r0)], x[(m+3)*n:][:len(r0)]
+		var s0, s1, s2, s3 float32
+		for j, v := range r0 {
+			s0 += v
+			s1 += r1[j]
+			s2 += r2[j]
+			s3 += r3[j]
+		}
+		sums[m] += s0
+		sums[m+1] += s1
+		sums[m+2] += s2
+		sums[m+3] += s3
+	}
+	for ; m < len(sums); m++ {
+		var s float32
+		for _, v := range x[m*n : (m+1)*n] {
+			s += v
+		}
+		sums[m] += s
 	}
 }
 
@@ -325,11 +364,7 @@ func (bn *batchNorm) forward(t *Net, in, out []float32) {
 			shift := float64(l.Beta.Data[c]) - mean[k]*scale
 			for s := 0; s < t.batch; s++ {
 				o := (s*bn.c + c) * bn.hw
-				src := in[o : o+bn.hw]
-				dst := out[o : o+len(src)]
-				for i, x := range src {
-					dst[i] = float32(float64(x)*scale + shift)
-				}
+				kernels.BatchNormApply(out[o:o+bn.hw], in[o:o+bn.hw], scale, shift)
 			}
 			unbiased := variance * count / max(1, count-1)
 			l.Mean.Data[c] = (1-m)*l.Mean.Data[c] + m*float32(mean[k])
@@ -477,29 +512,16 @@ func (p *maxPool) forwardAny(x, y []float32, arg []int32) {
 	}
 }
 
-// forward2x2 is forward for 2×2 windows at stride 2, the common case,
-// with the same comparisons in the same order (so the same first of equal
-// maxima) but no index arithmetic per input.
+// forward2x2 is forward for 2×2 windows at stride 2, the common case: one
+// output row at a time, with forwardAny's comparisons in its order (so
+// the same first of equal maxima).
 func (p *maxPool) forward2x2(x, y []float32, arg []int32) {
 	w := p.is.W
 	for c := 0; c < p.os.C; c++ {
 		for oy := 0; oy < p.os.H; oy++ {
 			top := (c*p.is.H + 2*oy) * w
 			o := (c*p.os.H + oy) * p.os.W
-			for ox := range y[o : o+p.os.W] {
-				i := top + 2*ox
-				best, bv := i, x[i]
-				if v := x[i+1]; v > bv {
-					best, bv = i+1, v
-				}
-				if v := x[i+w]; v > bv {
-					best, bv = i+w, v
-				}
-				if v := x[i+w+1]; v > bv {
-					best, bv = i+w+1, v
-				}
-				y[o+ox], arg[o+ox] = bv, int32(best)
-			}
+			kernels.MaxPool2x2Arg(y[o:o+p.os.W], arg[o:o+p.os.W], x[top:top+w], x[top+w:top+2*w], int32(top), int32(w))
 		}
 	}
 }

@@ -39,3 +39,33 @@ func batchNormGradGo(dx, x, dy []float32, mean, inv, count, dbeta, dgamma, k flo
 		dx[i] = float32(k * (float64(count*float64(g)) - dbeta - float64(xh*dgamma)))
 	}
 }
+
+// bnApplyAsm is the assembly BatchNormApply loop for this CPU, or nil;
+// set once by init. It handles blocks·4 values.
+var bnApplyAsm func(dst, src *float32, blocks int, scale, shift float64)
+
+// BatchNormApply writes a batch norm's output for one channel of one
+// sample (training): dst[i] = float32(src[i]·scale + shift), the product
+// and the sum each in float64 and rounded, then rounded to float32.
+// Every backend gives the Go loop's bits. dst must hold len(src) values.
+func BatchNormApply(dst, src []float32, scale, shift float64) {
+	if len(dst) < len(src) {
+		panic(fmt.Sprintf("kernels: BatchNormApply: len(dst)=%d < len(src)=%d", len(dst), len(src)))
+	}
+	n := 0
+	if bnApplyAsm != nil {
+		if n = len(src) &^ 3; n > 0 {
+			bnApplyAsm(&dst[0], &src[0], n/4, scale, shift)
+		}
+	}
+	batchNormApplyGo(dst[n:], src[n:], scale, shift)
+}
+
+// batchNormApplyGo is BatchNormApply's pure-Go twin; the conversion of
+// the product keeps it from being fused with the sum.
+func batchNormApplyGo(dst, src []float32, scale, shift float64) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = float32(float64(float64(x)*scale) + shift)
+	}
+}

@@ -38,3 +38,27 @@ loop:
 	JNZ        loop
 	VZEROUPPER
 	RET
+
+// func bnApplyAVX(dst, src *float32, blocks int, scale, shift float64)
+//
+// For blocks blocks of 4 floats: dst = float32(src·scale + shift) in
+// float64, a multiply then an add (no fused multiply-add), as the Go twin.
+TEXT ·bnApplyAVX(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         blocks+16(FP), CX
+	VBROADCASTSD scale+24(FP), Y8
+	VBROADCASTSD shift+32(FP), Y9
+
+applyloop:
+	VCVTPS2PD  (SI), Y0
+	VMULPD     Y8, Y0, Y0
+	VADDPD     Y9, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS    X0, (DI)
+	ADDQ       $16, SI
+	ADDQ       $16, DI
+	DECQ       CX
+	JNZ        applyloop
+	VZEROUPPER
+	RET

@@ -62,3 +62,47 @@ func TestBatchNormGradDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(20, func() { BatchNormGrad(dx, x, dy, 0.5, 2, 43264, 0.1, 0.2, 1e-5) })
 	assert.Zero(t, allocs)
 }
+
+// BatchNormApply gives its Go twin's bits for every length, with zeros,
+// infinities, denormals and values that overflow float32 once scaled; a
+// NaN comes out a NaN.
+func TestBatchNormApplyMatchesTwin(t *testing.T) {
+	if bnApplyAsm == nil {
+		t.Skip("no assembly batch norm on this CPU")
+	}
+	rng := rand.New(rand.NewSource(24))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(-1)), 1e-39, 3e38}
+	for trial := 0; trial < 200; trial++ {
+		n := rng.Intn(70)
+		src, dst, want := make([]float32, n), make([]float32, n+1), make([]float32, n+1)
+		for i := range src {
+			src[i] = float32(rng.NormFloat64() * 3)
+			if rng.Intn(9) == 0 {
+				src[i] = special[rng.Intn(len(special))]
+			}
+		}
+		scale, shift := rng.NormFloat64()*10, rng.NormFloat64()
+		want[n], dst[n] = 7, 7 // past the end: untouched
+		batchNormApplyGo(want[:n], src, scale, shift)
+		BatchNormApply(dst[:n], src, scale, shift)
+		for i := range want {
+			if math.IsNaN(float64(want[i])) {
+				require.True(t, math.IsNaN(float64(dst[i])), "trial %d element %d: want NaN, got %v", trial, i, dst[i])
+				continue
+			}
+			require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]), "trial %d n=%d element %d", trial, n, i)
+		}
+	}
+}
+
+// The formula by hand, with a sum that rounds in float64 before float32:
+// 1 + 2⁻³⁰ is kept in float64 and lost in float32.
+func TestBatchNormApplyByHand(t *testing.T) {
+	src := []float32{1, -2, 0, 0.5, 4}
+	dst := make([]float32, 5)
+	BatchNormApply(dst, src, 2, 1)
+	assert.Equal(t, []float32{3, -3, 1, 2, 9}, dst)
+	BatchNormApply(dst, src, math.Ldexp(1, -30), 1)
+	assert.Equal(t, []float32{1, 1, 1, 1, 1}, dst)
+	assert.Panics(t, func() { BatchNormApply(dst[:4], src, 1, 0) })
+}

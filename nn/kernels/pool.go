@@ -47,3 +47,47 @@ func maxPool2x2Go(o, a, c []float32, b, floor float32) {
 		o[px] = max(floor, max(a[i], a[i+1], c[i], c[i+1])+b)
 	}
 }
+
+// poolArgAsm is the assembly MaxPool2x2Arg for this CPU, or nil; set once
+// by init. It handles blocks·8 outputs on slices already checked.
+var poolArgAsm func(o *float32, arg *int32, a, c *float32, blocks int, top, w int32)
+
+// MaxPool2x2Arg is a training max-pool's forward over one output row:
+// o[x] is the maximum of a[2x], a[2x+1], c[2x], c[2x+1] and arg[x] its
+// index within the sample, where a starts at index top and c at top+w.
+// The four are compared in that order with >, so the first of equal
+// maxima wins and a NaN where the search starts is kept (a later one is
+// passed over). Every backend gives the Go loop's bits and indices.
+// a and c must hold 2·len(o) values and arg len(o); it panics if not.
+func MaxPool2x2Arg(o []float32, arg []int32, a, c []float32, top, w int32) {
+	n := len(o)
+	if len(arg) < n || len(a) < 2*n || len(c) < 2*n {
+		panic(fmt.Sprintf("kernels: MaxPool2x2Arg of %d outputs called with len(arg)=%d len(a)=%d len(c)=%d", n, len(arg), len(a), len(c)))
+	}
+	done := 0
+	if poolArgAsm != nil {
+		if done = n &^ 7; done > 0 {
+			poolArgAsm(&o[0], &arg[0], &a[0], &c[0], done/8, top, w)
+		}
+	}
+	maxPool2x2ArgGo(o[done:], arg[done:n], a[2*done:2*n], c[2*done:2*n], top+int32(2*done), w)
+}
+
+// maxPool2x2ArgGo is MaxPool2x2Arg's pure-Go twin, on checked slices.
+func maxPool2x2ArgGo(o []float32, arg []int32, a, c []float32, top, w int32) {
+	arg, a, c = arg[:len(o)], a[:2*len(o)], c[:2*len(o)]
+	for x := range o {
+		i := 2 * x
+		best, bv := top+int32(i), a[i]
+		if v := a[i+1]; v > bv {
+			best, bv = top+int32(i+1), v
+		}
+		if v := c[i]; v > bv {
+			best, bv = top+w+int32(i), v
+		}
+		if v := c[i+1]; v > bv {
+			best, bv = top+w+int32(i+1), v
+		}
+		o[x], arg[x] = bv, best
+	}
+}

@@ -33,3 +33,14 @@ func maxPool2x2AVX2Checked(o, a, c []float32, b, floor float32) {
 	}
 	maxPool2x2Go(o[n:], a[2*n:], c[2*n:], b, floor)
 }
+
+// maxPool2x2ArgAVX2 is poolArgAsm in assembly (pool_amd64.s).
+//
+//go:noescape
+func maxPool2x2ArgAVX2(o *float32, arg *int32, a, c *float32, blocks int, top, w int32)
+
+func init() {
+	if cpu.X86.HasAVX2 {
+		poolArgAsm = maxPool2x2ArgAVX2
+	}
+}

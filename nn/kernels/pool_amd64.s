@@ -58,3 +58,83 @@ done:
 	SETNE nan+40(FP)
 	VZEROUPPER
 	RET
+
+// Twice the lane number: the column of each output's first input.
+DATA evens<>+0(SB)/4, $0
+DATA evens<>+4(SB)/4, $2
+DATA evens<>+8(SB)/4, $4
+DATA evens<>+12(SB)/4, $6
+DATA evens<>+16(SB)/4, $8
+DATA evens<>+20(SB)/4, $10
+DATA evens<>+24(SB)/4, $12
+DATA evens<>+28(SB)/4, $14
+GLOBL evens<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2x2ArgAVX2(o *float32, arg *int32, a, c *float32, blocks int, top, w int32)
+//
+// Per block, 16 values of each row give 8 outputs. Each row is split into
+// its even and odd inputs as in maxPool2x2AVX2 (outputs in the order
+// 0 1 4 5 | 2 3 6 7), then Go's chain of compares: the best so far is
+// replaced where the next input is greater (VCMPPS GT_OQ, false on a NaN
+// either side, as Go's >), its offset 0, 1, w or w+1 with it (VBLENDVPS
+// moves bits, so the ints ride in float lanes). VPERMPD puts the qwords
+// back in order, and the index is offset + top + 2·column.
+//
+// Registers: DX o, R8 arg, SI a, DI c, CX blocks left, Y9 the columns'
+// indices (top + 2·column), Y10 1, Y11 w, Y12 w+1, Y13 16.
+TEXT ·maxPool2x2ArgAVX2(SB), NOSPLIT, $0-48
+	MOVQ         o+0(FP), DX
+	MOVQ         arg+8(FP), R8
+	MOVQ         a+16(FP), SI
+	MOVQ         c+24(FP), DI
+	MOVQ         blocks+32(FP), CX
+	MOVL         top+40(FP), AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	VPADDD       evens<>(SB), Y9, Y9
+	MOVL         $1, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         w+44(FP), AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	VPADDD       Y10, Y11, Y12
+	MOVL         $16, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+
+argloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (DI), Y2
+	VMOVUPS 32(DI), Y3
+	VSHUFPS $0x88, Y1, Y0, Y4 // a even: the best so far
+	VSHUFPS $0xDD, Y1, Y0, Y5 // a odd
+	VSHUFPS $0x88, Y3, Y2, Y6 // c even
+	VSHUFPS $0xDD, Y3, Y2, Y7 // c odd
+	VPXOR   Y8, Y8, Y8        // offsets: 0
+
+	VCMPPS    $0x1e, Y4, Y5, Y0 // a odd > best
+	VBLENDVPS Y0, Y5, Y4, Y4
+	VBLENDVPS Y0, Y10, Y8, Y8
+	VCMPPS    $0x1e, Y4, Y6, Y0 // c even > best
+	VBLENDVPS Y0, Y6, Y4, Y4
+	VBLENDVPS Y0, Y11, Y8, Y8
+	VCMPPS    $0x1e, Y4, Y7, Y0 // c odd > best
+	VBLENDVPS Y0, Y7, Y4, Y4
+	VBLENDVPS Y0, Y12, Y8, Y8
+
+	VPERMPD $0xD8, Y4, Y4
+	VPERMPD $0xD8, Y8, Y8
+	VPADDD  Y9, Y8, Y8
+	VMOVUPS Y4, (DX)
+	VMOVDQU Y8, (R8)
+	VPADDD  Y13, Y9, Y9
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	DECQ    CX
+	JNZ     argloop
+	VZEROUPPER
+	RET

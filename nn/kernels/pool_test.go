@@ -190,3 +190,59 @@ func BenchmarkMaxPool2x2(b *testing.B) {
 		})
 	}
 }
+
+// MaxPool2x2Arg gives its Go twin's maxima (bit for bit) and indices for
+// every length, on rows with ties, both zeros, infinities and NaNs, and
+// leaves the values past len(o) alone.
+func TestMaxPool2x2ArgMatchesTwin(t *testing.T) {
+	if poolArgAsm == nil {
+		t.Skip("no assembly arg-max pool on this CPU")
+	}
+	rng := rand.New(rand.NewSource(23))
+	for kind := 0; kind < 5; kind++ {
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 24, 33} {
+			a, c := poolRow(rng, kind%4, 2*n+1), poolRow(rng, kind%4, 2*n+1)
+			if kind == 4 { // NaNs first, last and in between
+				for i := range a {
+					if rng.Intn(5) == 0 {
+						a[i] = float32(math.NaN())
+					}
+					if rng.Intn(5) == 0 {
+						c[i] = math.Float32frombits(0x7fc00123)
+					}
+				}
+			}
+			top, w := int32(rng.Intn(100)), int32(2*n+1+rng.Intn(5))
+			want, got := make([]float32, n+1), make([]float32, n+1)
+			wantArg, gotArg := make([]int32, n+1), make([]int32, n+1)
+			want[n], got[n], wantArg[n], gotArg[n] = 7, 7, -7, -7
+			maxPool2x2ArgGo(want[:n], wantArg[:n], a, c, top, w)
+			MaxPool2x2Arg(got[:n], gotArg[:n], a, c, top, w)
+			for i := range want {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "kind %d n=%d output %d", kind, n, i)
+				require.Equal(t, wantArg[i], gotArg[i], "kind %d n=%d index %d", kind, n, i)
+			}
+		}
+	}
+}
+
+// The definition, by hand: the first of equal maxima, indices counted
+// from top (row a) and top+w (row c), a NaN kept only where it starts.
+func TestMaxPool2x2ArgByHand(t *testing.T) {
+	nan := float32(math.NaN())
+	a := []float32{1, 2, 5, 5, 0, 0, nan, 9}
+	c := []float32{3, 0, 5, 6, 1, 0, 9, 9}
+	o, arg := make([]float32, 4), make([]int32, 4)
+	MaxPool2x2Arg(o, arg, a, c, 100, 10)
+	assert.Equal(t, []float32{3, 6, 1}, o[:3])
+	assert.True(t, math.IsNaN(float64(o[3])))
+	assert.Equal(t, []int32{110, 113, 114, 106}, arg)
+	// Past the assembly's blocks: 9 outputs, the last from the Go loop.
+	a9, c9 := make([]float32, 18), make([]float32, 18)
+	c9[17] = 1
+	o9, arg9 := make([]float32, 9), make([]int32, 9)
+	MaxPool2x2Arg(o9, arg9, a9, c9, 0, 20)
+	assert.Equal(t, float32(1), o9[8])
+	assert.Equal(t, []int32{0, 2, 4, 6, 8, 10, 12, 14, 37}, arg9)
+	assert.Panics(t, func() { MaxPool2x2Arg(o9, arg9[:8], a9, c9, 0, 20) })
+}
