@@ -28,7 +28,7 @@ func TestRowsMatchTwins(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(22))
 	kernels := []struct {
-		name     string
+		name      string
 		asm, twin func(dst []float32, dstStride int, src []float32, srcStride, rows, width int)
 	}{{"AddRows", AddRows, addRowsGo}, {"CopyRows", CopyRows, copyRowsGo}}
 	for _, k := range kernels {
