@@ -378,11 +378,12 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 	bn.groups(t.threads, func(c0, n int) {
 		var dbeta, dgamma [bnGroup]float64 // Σ dy and Σ dy·x̂
 		for s := 0; s < t.batch; s++ {
-			dy, x := bn.planes(dout, s, c0, n), bn.planes(in, s, c0, n)
 			if n == bnGroup {
-				bn.gradSums4(dy, x, c0, &dbeta, &dgamma)
+				o := (s*bn.c + c0) * bn.hw
+				kernels.BatchNormGradSums4(dout[o:], in[o:], bn.hw, bn.hw, (*[4]float64)(bn.mean[c0:]), (*[4]float64)(bn.invStd[c0:]), &dbeta, &dgamma)
 				continue
 			}
+			dy, x := bn.planes(dout, s, c0, n), bn.planes(in, s, c0, n)
 			for k := range n {
 				mean, inv := bn.mean[c0+k], bn.invStd[c0+k]
 				xk := x[k][:len(dy[k])] // as long as dy: no bounds checks below
@@ -407,30 +408,6 @@ func (bn *batchNorm) backward(t *Net, in, _, dout, din []float32) {
 			}
 		}
 	})
-}
-
-// gradSums4 adds one sample's Σ dy and Σ dy·x̂ of a full group of
-// channels, each in pixel order.
-func (bn *batchNorm) gradSums4(dy, x [bnGroup][]float32, c0 int, dbeta, dgamma *[bnGroup]float64) {
-	m0, m1, m2, m3 := bn.mean[c0], bn.mean[c0+1], bn.mean[c0+2], bn.mean[c0+3]
-	i0, i1, i2, i3 := bn.invStd[c0], bn.invStd[c0+1], bn.invStd[c0+2], bn.invStd[c0+3]
-	g0 := dy[0]
-	g1, g2, g3 := dy[1][:len(g0)], dy[2][:len(g0)], dy[3][:len(g0)]
-	x0, x1, x2, x3 := x[0][:len(g0)], x[1][:len(g0)], x[2][:len(g0)], x[3][:len(g0)]
-	b0, b1, b2, b3 := dbeta[0], dbeta[1], dbeta[2], dbeta[3]
-	d0, d1, d2, d3 := dgamma[0], dgamma[1], dgamma[2], dgamma[3]
-	for i, g := range g0 {
-		b0 += float64(g)
-		d0 += float64(g) * (float64(x0[i]) - m0) * i0
-		b1 += float64(g1[i])
-		d1 += float64(g1[i]) * (float64(x1[i]) - m1) * i1
-		b2 += float64(g2[i])
-		d2 += float64(g2[i]) * (float64(x2[i]) - m2) * i2
-		b3 += float64(g3[i])
-		d3 += float64(g3[i]) * (float64(x3[i]) - m3) * i3
-	}
-	dbeta[0], dbeta[1], dbeta[2], dbeta[3] = b0, b1, b2, b3
-	dgamma[0], dgamma[1], dgamma[2], dgamma[3] = d0, d1, d2, d3
 }
 
 // relu passes positive inputs and their gradients.

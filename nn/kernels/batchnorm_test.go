@@ -106,3 +106,66 @@ func TestBatchNormApplyByHand(t *testing.T) {
 	assert.Equal(t, []float32{1, 1, 1, 1, 1}, dst)
 	assert.Panics(t, func() { BatchNormApply(dst[:4], src, 1, 0) })
 }
+
+// BatchNormGradSums4 gives its Go twin's bits for every length (whole
+// blocks of four pixels and the tail), with planes apart by more than
+// their length, sums that start from nonzero values, and zeros, denormals
+// and large values among the inputs; a NaN comes out a NaN.
+func TestBatchNormGradSums4MatchesTwin(t *testing.T) {
+	if !useBNSumsAsm {
+		t.Skip("no assembly batch norm sums on this CPU")
+	}
+	rng := rand.New(rand.NewSource(25))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), 1e-39, 3e38, -3e38}
+	for trial := 0; trial < 300; trial++ {
+		n := rng.Intn(40)
+		stride := n + rng.Intn(5)
+		dy, x := make([]float32, 3*stride+n), make([]float32, 3*stride+n)
+		for i := range dy {
+			dy[i], x[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*4)
+			if trial%3 == 0 && rng.Intn(15) == 0 {
+				x[i] = special[rng.Intn(len(special))]
+			}
+		}
+		var mean, inv, wantB, wantG, gotB, gotG [4]float64
+		for k := range mean {
+			mean[k], inv[k] = rng.NormFloat64(), 1/(0.1+rng.Float64())
+			wantB[k], wantG[k] = rng.NormFloat64(), rng.NormFloat64()
+		}
+		gotB, gotG = wantB, wantG
+		bnGradSums4Go(dy, x, stride, n, &mean, &inv, &wantB, &wantG)
+		BatchNormGradSums4(dy, x, stride, n, &mean, &inv, &gotB, &gotG)
+		for k := range wantB {
+			for _, p := range [][2]float64{{wantB[k], gotB[k]}, {wantG[k], gotG[k]}} {
+				if math.IsNaN(p[0]) {
+					require.True(t, math.IsNaN(p[1]), "trial %d channel %d: want NaN, got %v", trial, k, p[1])
+					continue
+				}
+				require.Equal(t, math.Float64bits(p[0]), math.Float64bits(p[1]), "trial %d n=%d channel %d", trial, n, k)
+			}
+		}
+	}
+}
+
+// The sums by hand: channel k's planes start k·stride values in, and only
+// the first n values of each count.
+func TestBatchNormGradSums4ByHand(t *testing.T) {
+	// stride 6, n 5: channel k's dy is all k+1, its x is 0 1 2 3 4; the
+	// sixth value of each plane is outside and would add 100.
+	dy, x := make([]float32, 3*6+5), make([]float32, 3*6+5)
+	for k := 0; k < 4; k++ {
+		for i := 0; i < 6 && k*6+i < len(dy); i++ {
+			dy[k*6+i], x[k*6+i] = float32(k+1), float32(i)
+			if i == 5 {
+				dy[k*6+i], x[k*6+i] = 100, 100
+			}
+		}
+	}
+	mean, inv := [4]float64{2, 2, 0, 0}, [4]float64{1, 0.5, 1, 2}
+	dbeta, dgamma := [4]float64{1, 0, 0, 0}, [4]float64{}
+	BatchNormGradSums4(dy, x, 6, 5, &mean, &inv, &dbeta, &dgamma)
+	// Σ dy = 5(k+1); Σ (x − mean) = 0 for mean 2 and 10 for mean 0.
+	assert.Equal(t, [4]float64{6, 10, 15, 20}, dbeta)
+	assert.Equal(t, [4]float64{0, 0, 30, 80}, dgamma)
+	assert.Panics(t, func() { BatchNormGradSums4(dy[:22], x, 6, 5, &mean, &inv, &dbeta, &dgamma) })
+}
