@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -85,13 +86,7 @@ func TestBatchNormApplyMatchesTwin(t *testing.T) {
 		want[n], dst[n] = 7, 7 // past the end: untouched
 		batchNormApplyGo(want[:n], src, scale, shift)
 		BatchNormApply(dst[:n], src, scale, shift)
-		for i := range want {
-			if math.IsNaN(float64(want[i])) {
-				require.True(t, math.IsNaN(float64(dst[i])), "trial %d element %d: want NaN, got %v", trial, i, dst[i])
-				continue
-			}
-			require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]), "trial %d n=%d element %d", trial, n, i)
-		}
+		sameBits(t, want, dst, fmt.Sprintf("trial %d n=%d", trial, n))
 	}
 }
 

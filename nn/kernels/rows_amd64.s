@@ -2,6 +2,18 @@
 
 #include "textflag.h"
 
+// ROWSARGS loads both functions' arguments: DI dst, SI src, R8 and R9
+// their strides in bytes, R10 rows, R11 width.
+#define ROWSARGS \
+	MOVQ dst+0(FP), DI \
+	MOVQ dstStride+8(FP), R8 \
+	MOVQ src+16(FP), SI \
+	MOVQ srcStride+24(FP), R9 \
+	MOVQ rows+32(FP), R10 \
+	MOVQ width+40(FP), R11 \
+	SHLQ $2, R8 \
+	SHLQ $2, R9
+
 // func addRowsAVX(dst *float32, dstStride int, src *float32, srcStride, rows, width int)
 //
 // Row by row: 8 values at a time, then 4, then one. Each sum is one
@@ -11,14 +23,7 @@
 // Registers: DI dst row, SI src row, R8/R9 strides in bytes, R10 rows
 // left; AX, BX, CX walk one row.
 TEXT ·addRowsAVX(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ dstStride+8(FP), R8
-	MOVQ src+16(FP), SI
-	MOVQ srcStride+24(FP), R9
-	MOVQ rows+32(FP), R10
-	MOVQ width+40(FP), R11
-	SHLQ $2, R8
-	SHLQ $2, R9
+	ROWSARGS
 
 addrow:
 	MOVQ DI, AX
@@ -70,14 +75,7 @@ addnext:
 //
 // addRowsAVX's walk, storing src's values.
 TEXT ·copyRowsAVX(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ dstStride+8(FP), R8
-	MOVQ src+16(FP), SI
-	MOVQ srcStride+24(FP), R9
-	MOVQ rows+32(FP), R10
-	MOVQ width+40(FP), R11
-	SHLQ $2, R8
-	SHLQ $2, R9
+	ROWSARGS
 
 copyrow:
 	MOVQ DI, AX
