@@ -47,7 +47,8 @@ var bnApplyAsm func(dst, src *float32, blocks int, scale, shift float64)
 // BatchNormApply writes a batch norm's output for one channel of one
 // sample (training): dst[i] = float32(src[i]·scale + shift), the product
 // and the sum each in float64 and rounded, then rounded to float32.
-// Every backend gives the Go loop's bits. dst must hold len(src) values.
+// Every backend gives the Go loop's bits (a NaN comes out a NaN, its
+// payload the hardware's). dst must hold len(src) values.
 func BatchNormApply(dst, src []float32, scale, shift float64) {
 	if len(dst) < len(src) {
 		panic(fmt.Sprintf("kernels: BatchNormApply: len(dst)=%d < len(src)=%d", len(dst), len(src)))

@@ -2,9 +2,9 @@ package kernels
 
 import "fmt"
 
-// rowsAsm holds the assembly AddRows and CopyRows for this CPU, or nils
-// (other architectures, the purego tag, CPUs without AVX); set once by
-// init. They take rows ≥ 1 and width ≥ 1 on slices already checked, and
+// addRowsAsm and copyRowsAsm are the assembly AddRows and CopyRows for
+// this CPU, or nil (other architectures, the purego tag, CPUs without
+// AVX); set once by init. They take rows ≥ 1 and width ≥ 1 on slices already checked, and
 // strides in values.
 var (
 	addRowsAsm  func(dst *float32, dstStride int, src *float32, srcStride, rows, width int)
