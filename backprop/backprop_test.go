@@ -293,8 +293,9 @@ func TestNewRefusesWhatItCannotTrain(t *testing.T) {
 }
 
 // BenchmarkStep times one training step (forward, backward, Adam) on a
-// batch of 64 windows, natively and through gorgonia's graph, for the
-// shipped members' architecture and a 3×3 stack with batch norms:
+// batch of 64 windows, natively and through gorgonia's graph, for
+// DressNet, the members' bn3s (3×3 stacks with batch norms) and bn3s on
+// the shipped verifier's 36×36 windows:
 // GOMAXPROCS=1 go test -run XXX -bench Step -count 3 ./backprop
 func BenchmarkStep(b *testing.B) {
 	one, two, three, five := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}, nn.Pair{H: 5, W: 5}
