@@ -404,20 +404,23 @@ func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float6
 }
 
 // A scorer verifies one box at a time on one engine per network,
-// reusing its buffers.
+// reusing its buffers. A box's views and their mirror images go through
+// each network as one batch (nn.Engine.ForwardBatch): the classifier's
+// head then runs once for all of them.
 type scorer struct {
 	v      *verifier
 	nets   []netScorer
-	out    []float32
 	logits []float64 // the nets' summed, with more than one
 	passes int
 }
 
 // netScorer is a scorer's state for one of its verifier's networks.
 type netScorer struct {
-	engine  *nn.Engine
-	shape   nn.Shape
-	in      []float32
+	engine *nn.Engine
+	shape  nn.Shape
+	// in holds the batch: view k's crop, then its mirror image when the
+	// scorer mirrors, one after another; out their outputs.
+	in, out []float32
 	windows []window
 	reg     region
 }
@@ -427,12 +430,14 @@ func (v *verifier) newScorer(noFlip bool, threads int) *scorer {
 	if noFlip {
 		passes = 1
 	}
-	s := &scorer{v: v, out: make([]float32, v.out), logits: make([]float64, v.out), passes: passes}
+	s := &scorer{v: v, logits: make([]float64, v.out), passes: passes}
+	batch := passes * len(v.views)
 	for _, vn := range v.nets {
 		e := vn.engines.get()
 		e.SetThreads(threads)
 		shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
-		s.nets = append(s.nets, netScorer{engine: e, shape: shape, in: make([]float32, shape.Size()), windows: make([]window, len(v.views))})
+		s.nets = append(s.nets, netScorer{engine: e, shape: shape, in: make([]float32, batch*shape.Size()),
+			out: make([]float32, batch*v.out), windows: make([]window, len(v.views))})
 	}
 	return s
 }
@@ -447,25 +452,16 @@ func (s *scorer) release() {
 // p is the verifier's p(class) of the image under box.
 func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
 	v := s.v
-	// The views overlap: their pixels are normalised once per network.
 	for i := range s.nets {
-		ns, vn := &s.nets[i], v.nets[i]
-		for k, w := range v.views {
-			vn.window(&ns.windows[k], w.at(box), src.Rect.Size())
+		if err := s.nets[i].forward(v.nets[i], v.views, src, box, s.passes); err != nil {
+			return 0, err
 		}
-		ns.reg.normalise(src, reach(ns.windows), vn.norm)
 	}
 	sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
 	for k := range v.views {
-		for i := range s.nets {
-			s.nets[i].reg.resample(s.nets[i].in, s.nets[i].windows[k])
-		}
 		pv := 0.0
 		for pass := range s.passes {
-			p, err := s.forward(pass == 1)
-			if err != nil {
-				return 0, err
-			}
+			p := s.classP(k*s.passes + pass)
 			pv += p
 			sum += p // in the order the mean always summed
 		}
@@ -486,39 +482,54 @@ func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
 	return sum / float64(s.passes*len(v.views)), nil
 }
 
-// forward is p(class) of the crops in s.nets' inputs, mirrored in place
-// first when mirror is set.
-func (s *scorer) forward(mirror bool) (float64, error) {
+// forward runs vn, ns's network, on box's views, each followed by its
+// mirror image when passes is 2.
+func (ns *netScorer) forward(vn *verifierNet, views []view, src *image.NRGBA, box [4]float64, passes int) error {
+	for k, w := range views {
+		vn.window(&ns.windows[k], w.at(box), src.Rect.Size())
+	}
+	// The views overlap: their pixels are normalised once.
+	ns.reg.normalise(src, reach(ns.windows), vn.norm)
+	size := ns.shape.Size()
+	for k := range views {
+		crop := ns.in[k*passes*size : (k*passes+1)*size]
+		ns.reg.resample(crop, ns.windows[k])
+		if passes == 2 {
+			mirror := ns.in[(k*passes+1)*size : (k*passes+2)*size]
+			copy(mirror, crop)
+			mirrorRows(mirror, ns.shape.W)
+		}
+	}
+	_, err := ns.engine.ForwardBatch(ns.out, ns.in, passes*len(views), ns.shape)
+	return err
+}
+
+// classP is p(class) of batch item j: its network's output, or with
+// several networks the softmax (or sigmoid) of their mean logits.
+func (s *scorer) classP(j int) float64 {
 	v := s.v
+	if len(s.nets) == 1 {
+		return float64(s.nets[0].out[j*v.out+v.class])
+	}
+	for c := range s.logits {
+		s.logits[c] = 0
+	}
 	for i := range s.nets {
-		ns := &s.nets[i]
-		if mirror {
-			mirrorRows(ns.in, ns.shape.W) // the same crop, mirrored
-		}
-		if _, err := ns.engine.ForwardInto(s.out, ns.in, ns.shape); err != nil {
-			return 0, err
-		}
-		if len(s.nets) == 1 {
-			return float64(s.out[v.class]), nil
-		}
-		for c, z := range s.out {
-			if i == 0 {
-				s.logits[c] = 0
-			}
+		for c, z := range s.nets[i].out[j*v.out : (j+1)*v.out] {
 			s.logits[c] += float64(z)
 		}
 	}
 	n := float64(len(s.nets))
 	zc := s.logits[v.class] / n
 	if _, ok := v.final.(*nn.Sigmoid); ok {
-		return 1 / (1 + math.Exp(-zc)), nil
+		return 1 / (1 + math.Exp(-zc))
 	}
 	// softmax of the mean logits at class: 1 / Σ exp(z_j − z_class).
 	var denom float64
 	for _, z := range s.logits {
 		denom += math.Exp(z/n - zc)
 	}
-	return 1 / denom, nil
+	return 1 / denom
 }
 
 // A BoxVerifier is a detector's second stage on its own: the p a

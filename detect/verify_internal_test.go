@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -345,6 +346,50 @@ func TestCropBitForBit(t *testing.T) {
 			clear(got)
 			shared.resample(got, windows[i])
 			require.Equal(t, want, got, "%d channels, box %v from the shared region", norm.channels, box)
+		}
+	}
+}
+
+// A box's views run through the verifier as one batch; each p is still
+// what the views give one window at a time, to the bit. The embedded
+// verifier has a head (its former FC layers) that the batch runs once.
+func TestBatchedViewsMatchOneByOne(t *testing.T) {
+	net, err := models.Verifier()
+	require.NoError(t, err)
+	rng := rand.New(rand.NewSource(5))
+	img := greyNRGBA(rng, 160, 120)
+	views, err := verifierViews(27)
+	require.NoError(t, err)
+	v, err := newVerifier([]*nn.Network{net}, nil, 1)
+	require.NoError(t, err)
+	v.views = views
+	vn := v.nets[0]
+	e := nn.NewEngine(net)
+	shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
+	crop := make([]float32, shape.Size())
+	out := make([]float32, v.out)
+	for _, box := range [][4]float64{{20, 15, 80, 75}, {-10, 30, 40, 80}, {100.5, 60.25, 158, 119}, {5, 5, 19, 19}} {
+		// One window at a time, as the scorer did before it batched.
+		sum, least, best := 0.0, math.Inf(1), math.Inf(-1)
+		for _, w := range views {
+			pv := 0.0
+			vn.crop(crop, img, w.at(box))
+			for pass := range 2 {
+				if pass == 1 {
+					mirrorRows(crop, shape.W)
+				}
+				_, err := e.ForwardInto(out, crop, shape)
+				require.NoError(t, err)
+				pv += float64(out[v.class])
+				sum += float64(out[v.class])
+			}
+			least, best = min(least, pv), max(best, pv)
+		}
+		for pool, want := range map[Pool]float64{PoolMin: least / 2, PoolMax: best / 2, PoolMean: sum / 54} {
+			v.pool = pool
+			got, err := v.p(img, [][4]float64{box}, false)
+			require.NoError(t, err)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got[0]), "box %v pool %v: %v against %v", box, pool, got[0], want)
 		}
 	}
 }

@@ -28,6 +28,8 @@ type Engine struct {
 	// so a repeated size allocates nothing.
 	lastIn     Shape
 	lastShapes []Shape
+	kernels    kernels.Kernels
+	head       *batchHead // ForwardBatch's, for the last input shape
 }
 
 // step runs layers [from, to) with one kernel.
@@ -83,7 +85,7 @@ func NewEngine(net *Network) *Engine {
 
 // NewEngineWith prepares an engine that uses the given numeric kernels.
 func NewEngineWith(net *Network, k kernels.Kernels) *Engine {
-	e := &Engine{net: net, exec: exec{threads: 1}}
+	e := &Engine{net: net, exec: exec{threads: 1}, kernels: k}
 	for i := 0; i < len(net.Layers); {
 		kern := net.Layers[i].newKernel(k)
 		to := i + 1
@@ -185,11 +187,17 @@ func (e *Engine) ForwardInto(dst, src []float32, shape Shape) (Shape, error) {
 // run is the forward pass; with costs (one per step) it also times each
 // step.
 func (e *Engine) run(dst, src []float32, shapes []Shape, costs []LayerCost) {
+	copy(dst, e.pass(src, shapes, len(e.steps), costs))
+}
+
+// pass runs the first steps of the forward pass on src and returns their
+// output, which lives in the engine's buffers until the next pass.
+func (e *Engine) pass(src []float32, shapes []Shape, steps int, costs []LayerCost) []float32 {
 	e.reserve(shapes)
 	cur := e.bufA[:shapes[0].Size()]
 	copy(cur, src)
 	other := e.bufB
-	for i, s := range e.steps {
+	for i, s := range e.steps[:steps] {
 		is, os := shapes[s.from], shapes[s.to]
 		out := other[:os.Size()]
 		var t0 time.Time
@@ -203,7 +211,7 @@ func (e *Engine) run(dst, src []float32, shapes []Shape, costs []LayerCost) {
 			costs[i].Time = time.Since(t0)
 		}
 	}
-	copy(dst, cur)
+	return cur
 }
 
 // LayerCost is what one step of a forward pass did and how long it took:
@@ -242,8 +250,13 @@ func (e *Engine) reserve(shapes []Shape) {
 		e.bufA = make([]float32, maxAct)
 		e.bufB = make([]float32, maxAct)
 	}
-	e.exec.need = need
-	if len(e.exec.scratch) < need*e.exec.threads {
-		e.exec.scratch = make([]float32, need*e.exec.threads)
+	e.exec.reserve(need)
+}
+
+// reserve sets the scratch per thread to need, growing it when short.
+func (x *exec) reserve(need int) {
+	x.need = need
+	if len(x.scratch) < need*x.threads {
+		x.scratch = make([]float32, need*x.threads)
 	}
 }

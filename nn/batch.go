@@ -1,0 +1,188 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/fc2conv/fc2conv/nn/kernels"
+)
+
+// ForwardBatch runs the network on n inputs of one shape, held one after
+// another in src, and writes their n outputs one after another into dst,
+// which must hold n times the output's size. Each output is ForwardInto's
+// for its input, bit for bit.
+//
+// What it saves is the head of a classifier run on its own window (a
+// verifier's views): from the step whose output is 1×1 on, a fully
+// convolutional network runs once for the whole batch. On one window that
+// step (a former FC layer, a convolution whose kernel covers its input)
+// is a matrix–vector product, which the GEMM runs at a few percent of its
+// rate; on n windows it is one product with n columns. The rest of the
+// network runs item by item. It allocates nothing once the engine has
+// seen a batch this large.
+func (e *Engine) ForwardBatch(dst, src []float32, n int, shape Shape) (Shape, error) {
+	if n < 0 {
+		return Shape{}, fmt.Errorf("engine: batch of %d inputs", n)
+	}
+	shapes, err := e.shapes(shape)
+	if err != nil {
+		return Shape{}, err
+	}
+	in, out := shape.Size(), shapes[len(shapes)-1].Size()
+	if n > 0 && (in > MaxActivation/n || out > MaxActivation/n) {
+		return Shape{}, fmt.Errorf("engine: batch of %d inputs of %v is more than %d values; split it", n, shape, MaxActivation)
+	}
+	if len(src) != n*in {
+		return Shape{}, fmt.Errorf("engine: batch input holds %d values, %d inputs of %v need %d", len(src), n, shape, n*in)
+	}
+	if len(dst) < n*out {
+		return Shape{}, fmt.Errorf("engine: batch output buffer holds %d values, %d outputs of %v need %d", len(dst), n, shapes[len(shapes)-1], n*out)
+	}
+	h := e.headFor(shape, shapes)
+	if h == nil || n < 2 {
+		for i := range n {
+			e.run(dst[i*out:(i+1)*out], src[i*in:(i+1)*in], shapes, nil)
+		}
+		return shapes[len(shapes)-1], nil
+	}
+	h.run(e, dst, src, n, shapes)
+	return shapes[len(shapes)-1], nil
+}
+
+// batchHead is an engine's head for one input shape: the steps from the
+// first whose output is 1×1 on (first), run for a whole batch at once. n
+// outputs of 1×1 side by side are one C×1×n map, on which the head's
+// later layers, all pointwise, compute each item as they would alone; and
+// the first step's convolution, whose kernel covers its input, is a 1×1
+// convolution over the items' inputs flattened into columns (K×1×n): its
+// weights and their order are the same, and so is every sum, the packed
+// GEMM's order not depending on the number of columns.
+type batchHead struct {
+	input Shape  // the engine's input shape this head is for
+	first int    // e.steps[first] is the head's first step
+	k     int    // values per item entering the head: the columns' height
+	steps []step // steps[0] rebuilt as a 1×1 convolution; the rest e's own
+	// cols holds the batch's inputs to the head as columns; bufA and bufB
+	// hold the head's activations.
+	cols, bufA, bufB []float32
+}
+
+// headFor is the batch head of shape's pass (shapes), built on first use
+// and kept for the last input shape, or nil when the network has none:
+// no step shrinks the map to 1×1 with a convolution covering its input,
+// or a later layer is not pointwise (a flatten, a dense, a window over
+// more than one position or with a stride).
+func (e *Engine) headFor(shape Shape, shapes []Shape) *batchHead {
+	if e.head != nil && e.head.input == shape {
+		return e.head
+	}
+	e.head = nil
+	first := -1
+	for i, s := range e.steps {
+		if o := shapes[s.to]; o.H == 1 && o.W == 1 {
+			first = i
+			break
+		}
+	}
+	// Only the packed GEMM is known to sum in an order that does not
+	// depend on the number of columns.
+	if _, ok := e.kernels.(kernels.Packed); !ok || first < 0 {
+		return nil
+	}
+	s := e.steps[first]
+	conv, ok := e.net.Layers[s.from].(*Conv2D)
+	is := shapes[s.from]
+	if !ok || conv.Window().Padded() || conv.Kernel != (Pair{is.H, is.W}) {
+		return nil
+	}
+	for _, l := range e.net.Layers[s.from+1:] {
+		if !pointwise(l) {
+			return nil
+		}
+	}
+	// The same weights read as OutC×(InC·KH·KW)×1×1: PyTorch's layout
+	// flattens each filter in the order the input flattens.
+	k := is.Size()
+	// Its groups are the convolution's own: each group's products then
+	// cover the same columns of the weights.
+	flat := &Conv2D{base: base{conv.LayerName}, InC: k, OutC: conv.OutC, Kernel: Pair{1, 1}, Stride: Pair{1, 1}, Weight: conv.Weight, Bias: conv.Bias}
+	orig, ok := s.k.(*convKernel)
+	if !ok {
+		return nil
+	}
+	kern := &convKernel{l: flat, gemm: e.kernels}
+	kern.setGroups(orig.groups)
+	if kern.fuse(e.net.Layers[s.from+1:]) != s.to-s.from-1 {
+		return nil
+	}
+	h := &batchHead{input: shape, first: first, k: k}
+	h.steps = append(h.steps, step{s.from, s.to, kern})
+	h.steps = append(h.steps, e.steps[first+1:]...)
+	e.head = h
+	return h
+}
+
+// pointwise reports whether l computes each position from that position
+// alone, so that items side by side in a map do not mix.
+func pointwise(l Layer) bool {
+	switch l.Kind() {
+	case KindFlatten, KindDense:
+		return false
+	}
+	w, ok := l.(Windowed)
+	if !ok {
+		return true
+	}
+	win := w.Window()
+	return win.Kernel == Pair{1, 1} && win.Stride == Pair{1, 1} && !win.Padded()
+}
+
+// run computes the batch: the trunk item by item into h.cols, then the
+// head once, its C×1×n output written out item by item.
+func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
+	in := shapes[0].Size()
+	h.cols = grow(h.cols, h.k*n)
+	for i := range n {
+		x := e.pass(src[i*in:(i+1)*in], shapes, h.first, nil)
+		for r, v := range x[:h.k] {
+			h.cols[r*n+i] = v
+		}
+	}
+	// The head's shapes for n items: each step's output C×1×1 becomes
+	// C×1×n, and its input that of the step before.
+	is := Shape{C: h.k, H: 1, W: n}
+	maxAct, need := is.Size(), 0
+	for _, s := range h.steps {
+		os := Shape{C: shapes[s.to].C, H: 1, W: n}
+		maxAct = max(maxAct, os.Size())
+		need = max(need, s.k.scratch(is, os))
+		is = os
+	}
+	h.bufA, h.bufB = grow(h.bufA, maxAct), grow(h.bufB, maxAct)
+	e.exec.reserve(need)
+	cur, other := h.bufA[:h.k*n], h.bufB
+	copy(cur, h.cols)
+	is = Shape{C: h.k, H: 1, W: n}
+	for _, s := range h.steps {
+		os := Shape{C: shapes[s.to].C, H: 1, W: n}
+		out := other[:os.Size()]
+		if s.k.forward(&e.exec, cur, is, out, os) {
+			cur, other = out, cur[:cap(cur)]
+		}
+		is = os
+	}
+	// cur is C×1×n; each item's output is its column.
+	c := is.C
+	for i := range n {
+		for r := range c {
+			dst[i*c+r] = cur[r*n+i]
+		}
+	}
+}
+
+// grow returns b with length n, reallocated only when too short.
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
