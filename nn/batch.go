@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -48,19 +49,20 @@ func (e *Engine) ForwardBatch(dst, src []float32, n int, shape Shape) (Shape, er
 	return shapes[len(shapes)-1], nil
 }
 
-// batchHead is an engine's head for one input shape: the steps from the
-// first whose output is 1×1 on (first), run for a whole batch at once. n
-// outputs of 1×1 side by side are one C×1×n map, on which the head's
-// later layers, all pointwise, compute each item as they would alone; and
-// the first step's convolution, whose kernel covers its input, is a 1×1
-// convolution over the items' inputs flattened into columns (K×1×n): its
-// weights and their order are the same, and so is every sum, the packed
-// GEMM's order not depending on the number of columns.
+// batchHead is an engine's head for one input shape: the steps after the
+// map has shrunk to 1×1, run for a whole batch at once. n vectors side by
+// side are one C×1×n map, on which pointwise layers compute each item as
+// they would alone, and a dense layer each column as it would one vector;
+// a convolution whose kernel covers its input is a 1×1 convolution over
+// the items' inputs flattened into columns (K×1×n). The weights and their
+// order are the same, and so is every sum: the packed GEMM's order does
+// not depend on the number of columns.
 type batchHead struct {
-	input Shape  // the engine's input shape this head is for
-	first int    // e.steps[first] is the head's first step
-	k     int    // values per item entering the head: the columns' height
-	steps []step // steps[0] rebuilt as a 1×1 convolution; the rest e's own
+	first int // the trunk is e.steps[:first]
+	k     int // values per item entering the head: the columns' height
+	// steps are the head's: e's own, the first rebuilt as a 1×1
+	// convolution when it is a converted FC layer.
+	steps []step
 	// cols holds the batch's inputs to the head as columns; bufA and bufB
 	// hold the head's activations.
 	cols, bufA, bufB []float32
@@ -68,72 +70,75 @@ type batchHead struct {
 
 // headFor is the batch head of shape's pass (shapes), built on first use
 // and kept for the last input shape, or nil when the network has none:
-// no step shrinks the map to 1×1 with a convolution covering its input,
-// or a later layer is not pointwise (a flatten, a dense, a window over
-// more than one position or with a stride).
+// no step shrinks the map to 1×1, or a layer after it is not pointwise
+// (a window over more than one position, or with a stride). The head
+// starts at the first step whose output is 1×1: there, a convolution
+// whose kernel covers its input (a converted FC layer) is rebuilt as a
+// 1×1 convolution over the columns; any other such step (a flatten, a
+// pool over the whole map) stays in the trunk, item by item.
 func (e *Engine) headFor(shape Shape, shapes []Shape) *batchHead {
-	if e.head != nil && e.head.input == shape {
+	if e.headKnown && e.headInput == shape {
 		return e.head
 	}
-	e.head = nil
-	first := -1
-	for i, s := range e.steps {
-		if o := shapes[s.to]; o.H == 1 && o.W == 1 {
-			first = i
-			break
-		}
-	}
+	e.head, e.headInput, e.headKnown = nil, shape, true
+	first := slices.IndexFunc(e.steps, func(s step) bool { o := shapes[s.to]; return o.H == 1 && o.W == 1 })
 	// Only the packed GEMM is known to sum in an order that does not
 	// depend on the number of columns.
 	if _, ok := e.kernels.(kernels.Packed); !ok || first < 0 {
 		return nil
 	}
 	s := e.steps[first]
-	conv, ok := e.net.Layers[s.from].(*Conv2D)
-	is := shapes[s.from]
-	if !ok || conv.Window().Padded() || conv.Kernel != (Pair{is.H, is.W}) {
-		return nil
+	h := &batchHead{first: first + 1, k: shapes[s.to].C}
+	after := s.to // the first layer that must be pointwise
+	if kern := e.flatConv(s, shapes[s.from]); kern != nil {
+		h.first, h.k, after = first, shapes[s.from].Size(), s.from+1
+		h.steps = append(h.steps, step{s.from, s.to, kern})
 	}
-	for _, l := range e.net.Layers[s.from+1:] {
-		if !pointwise(l) {
+	for _, l := range e.net.Layers[after:] {
+		if w, ok := l.(Windowed); ok && !pointwise(w.Window()) {
 			return nil
 		}
 	}
-	// The same weights read as OutC×(InC·KH·KW)×1×1: PyTorch's layout
-	// flattens each filter in the order the input flattens.
-	k := is.Size()
-	// Its groups are the convolution's own: each group's products then
-	// cover the same columns of the weights.
-	flat := &Conv2D{base: base{conv.LayerName}, InC: k, OutC: conv.OutC, Kernel: Pair{1, 1}, Stride: Pair{1, 1}, Weight: conv.Weight, Bias: conv.Bias}
-	orig, ok := s.k.(*convKernel)
-	if !ok {
+	for _, s := range e.steps[first+1:] {
+		if e.net.Layers[s.from].Kind() == KindFlatten {
+			// A vector flattens to itself, in either order; on the
+			// batch's C×1×n map an HWC flatten would transpose it.
+			s.k = inPlace(func([]float32, Shape) {})
+		}
+		h.steps = append(h.steps, s)
+	}
+	if len(h.steps) == 0 {
+		return nil // nothing to run once
+	}
+	e.head = h
+	return h
+}
+
+// flatConv is step s (on input is) as a 1×1 convolution over its input
+// flattened, when s is a convolution whose kernel covers its unpadded
+// input; else nil. The weights are the same, read as OutC×(InC·KH·KW)×1×1:
+// PyTorch's layout flattens each filter as the input flattens.
+func (e *Engine) flatConv(s step, is Shape) kernel {
+	conv, ok := e.net.Layers[s.from].(*Conv2D)
+	orig, _ := s.k.(*convKernel)
+	if !ok || orig == nil || conv.Window().Padded() || conv.Kernel != (Pair{is.H, is.W}) {
 		return nil
 	}
+	flat := &Conv2D{base: base{conv.LayerName}, InC: is.Size(), OutC: conv.OutC, Kernel: Pair{1, 1}, Stride: Pair{1, 1}, Weight: conv.Weight, Bias: conv.Bias}
+	// Its groups are the convolution's own: each group's products then
+	// cover the same columns of the weights.
 	kern := &convKernel{l: flat, gemm: e.kernels}
 	kern.setGroups(orig.groups)
 	if kern.fuse(e.net.Layers[s.from+1:]) != s.to-s.from-1 {
 		return nil
 	}
-	h := &batchHead{input: shape, first: first, k: k}
-	h.steps = append(h.steps, step{s.from, s.to, kern})
-	h.steps = append(h.steps, e.steps[first+1:]...)
-	e.head = h
-	return h
+	return kern
 }
 
-// pointwise reports whether l computes each position from that position
-// alone, so that items side by side in a map do not mix.
-func pointwise(l Layer) bool {
-	switch l.Kind() {
-	case KindFlatten, KindDense:
-		return false
-	}
-	w, ok := l.(Windowed)
-	if !ok {
-		return true
-	}
-	win := w.Window()
-	return win.Kernel == Pair{1, 1} && win.Stride == Pair{1, 1} && !win.Padded()
+// pointwise reports whether a window reads each position alone, so that
+// items side by side in a map do not mix.
+func pointwise(w Window) bool {
+	return w.Kernel == Pair{1, 1} && w.Stride == Pair{1, 1} && !w.Padded()
 }
 
 // run computes the batch: the trunk item by item into h.cols, then the

@@ -29,7 +29,11 @@ type Engine struct {
 	lastIn     Shape
 	lastShapes []Shape
 	kernels    kernels.Kernels
-	head       *batchHead // ForwardBatch's, for the last input shape
+	// head is ForwardBatch's for input headInput (nil: none), once
+	// headKnown.
+	head      *batchHead
+	headInput Shape
+	headKnown bool
 }
 
 // step runs layers [from, to) with one kernel.

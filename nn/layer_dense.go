@@ -71,8 +71,17 @@ func (d denseKernel) flops(_, _ Shape) int64 { return 2 * int64(d.l.In) * int64(
 
 func (denseKernel) scratch(_, _ Shape) int { return 0 }
 
-func (d denseKernel) forward(_ *exec, in []float32, _ Shape, out []float32, _ Shape) bool {
-	copy(out, d.l.Bias.Data)
-	d.gemm.Gemm(d.l.Out, 1, d.l.In, d.l.Weight.Data, d.l.In, in, 1, out, 1)
+// forward computes one vector, or in a batch's head (Engine.ForwardBatch)
+// n vectors side by side, an In×1×n map: the bias first, then the product
+// added, column by column as for one.
+func (d denseKernel) forward(_ *exec, in []float32, is Shape, out []float32, _ Shape) bool {
+	n := is.H * is.W
+	for o, b := range d.l.Bias.Data {
+		row := out[o*n : (o+1)*n]
+		for j := range row {
+			row[j] = b
+		}
+	}
+	d.gemm.Gemm(d.l.Out, n, d.l.In, d.l.Weight.Data, d.l.In, in, n, out, n)
 	return true
 }

@@ -24,18 +24,15 @@ func Logits(net *nn.Network, xs [][]float32) ([][]float64, error) {
 	}
 	cut := *net
 	cut.Layers = net.Layers[:n-1]
-	e := nn.NewEngine(&cut)
-	win := net.Input.Window()
 	out := make([][]float64, len(xs))
-	for i, x := range xs {
-		y, _, err := e.Forward(x, win)
-		if err != nil {
-			return nil, fmt.Errorf("logits: input %d: %w", i, err)
-		}
+	err := forwardInputs(&cut, xs, func(i int, y []float32) {
 		out[i] = make([]float64, len(y))
 		for k, v := range y {
 			out[i][k] = float64(v)
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("logits: %w", err)
 	}
 	return out, nil
 }

@@ -42,19 +42,59 @@ func Scores(net *nn.Network, set *fmnist.Set) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scores: %w", err)
 	}
-	e := nn.NewEngine(net)
-	x := make([]float32, set.Rows*set.Cols)
 	out := make([]float64, set.Len())
-	for i := range set.Images {
+	err = forwardEach(net, set.Len(), func(i int, x []float32) {
 		set.Unit(x, i)
 		normalise(x, net.Input)
-		y, _, err := e.Forward(x, net.Input.Window())
-		if err != nil {
-			return nil, fmt.Errorf("scores: item %d: %w", i, err)
-		}
-		out[i] = float64(y[net.Positive])
+	}, func(i int, y []float32) { out[i] = float64(y[net.Positive]) })
+	if err != nil {
+		return nil, fmt.Errorf("scores: %w", err)
 	}
 	return out, nil
+}
+
+// forwardInputs runs net on each of xs, windows of its input shape, and
+// hands each output to use, in order.
+func forwardInputs(net *nn.Network, xs [][]float32, use func(i int, y []float32)) error {
+	win := net.Input.Window()
+	for i, x := range xs {
+		if len(x) != win.Size() {
+			return fmt.Errorf("input %d holds %d values, the window %v needs %d", i, len(x), win, win.Size())
+		}
+	}
+	return forwardEach(net, len(xs), func(i int, x []float32) { copy(x, xs[i]) }, use)
+}
+
+// evalBatch is how many windows an evaluation pass runs through the
+// engine at once (nn.Engine.ForwardBatch): a classifier's FC head then
+// runs once for all of them, a product in place of one matrix–vector
+// product per window, to the same bits.
+const evalBatch = 256
+
+// forwardEach runs net on n windows of its input shape, fill writing
+// window i into x, and hands each output to use, in order.
+func forwardEach(net *nn.Network, n int, fill func(i int, x []float32), use func(i int, y []float32)) error {
+	e := nn.NewEngine(net)
+	win := net.Input.Window()
+	out, err := e.OutShape(win)
+	if err != nil {
+		return err
+	}
+	b := min(n, evalBatch)
+	xs, ys := make([]float32, b*win.Size()), make([]float32, b*out.Size())
+	for lo := 0; lo < n; lo += b {
+		m := min(b, n-lo)
+		for i := range m {
+			fill(lo+i, xs[i*win.Size():(i+1)*win.Size()])
+		}
+		if _, err := e.ForwardBatch(ys[:m*out.Size()], xs[:m*win.Size()], m, win); err != nil {
+			return fmt.Errorf("inputs %d to %d: %w", lo, lo+m-1, err)
+		}
+		for i := range m {
+			use(lo+i, ys[i*out.Size():(i+1)*out.Size()])
+		}
+	}
+	return nil
 }
 
 // Evaluate computes the metrics of scores against set's labels, calling

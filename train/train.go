@@ -761,18 +761,17 @@ func fixedPatches(set *fmnist.Set, photos []*image.Gray, seed int64, n int, cfg 
 }
 
 // Accuracy is the fraction of patches called rightly positive or not at
-// p(positive) > 0.5 (the arg-max, for two classes).
+// p(positive) > 0.5 (the arg-max, for two classes); 0 when the patches
+// are not windows of net's input.
 func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
-	e := nn.NewEngine(net)
 	ok := 0
-	for i, x := range xs {
-		out, _, err := e.Forward(x, net.Input.Window())
-		if err != nil {
-			continue
-		}
+	err := forwardInputs(net, xs, func(i int, out []float32) {
 		if (out[net.Positive] > 0.5) == (ys[i] == net.Positive) {
 			ok++
 		}
+	})
+	if err != nil {
+		return 0
 	}
 	return float64(ok) / float64(max(1, len(xs)))
 }
