@@ -2,7 +2,10 @@ package train
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fc2conv/fc2conv/fmnist"
 	"github.com/fc2conv/fc2conv/nn"
@@ -72,27 +75,49 @@ func forwardInputs(net *nn.Network, xs [][]float32, use func(i int, y []float32)
 const evalBatch = 256
 
 // forwardEach runs net on n windows of its input shape, fill writing
-// window i into x, and hands each output to use, in order.
+// window i into x, and hands each output to use, in order. Batches of
+// evalBatch windows are shared out among GOMAXPROCS goroutines, each
+// with an engine of its own: a window's output does not depend on which
+// one runs it. fill is called from several goroutines at once; use from
+// the caller's only.
 func forwardEach(net *nn.Network, n int, fill func(i int, x []float32), use func(i int, y []float32)) error {
-	e := nn.NewEngine(net)
 	win := net.Input.Window()
-	out, err := e.OutShape(win)
+	out, err := nn.NewEngine(net).OutShape(win)
 	if err != nil {
 		return err
 	}
-	b := min(n, evalBatch)
-	xs, ys := make([]float32, b*win.Size()), make([]float32, b*out.Size())
-	for lo := 0; lo < n; lo += b {
-		m := min(b, n-lo)
-		for i := range m {
-			fill(lo+i, xs[i*win.Size():(i+1)*win.Size()])
+	if out.Size() > 0 && n > nn.MaxActivation/out.Size() {
+		return fmt.Errorf("%d outputs of %v are more than %d values", n, out, nn.MaxActivation)
+	}
+	ys := make([]float32, n*out.Size())
+	batches := (n + evalBatch - 1) / evalBatch
+	errs := make([]error, batches)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), batches) {
+		wg.Go(func() {
+			e := nn.NewEngine(net)
+			xs := make([]float32, evalBatch*win.Size())
+			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
+				lo := b * evalBatch
+				m := min(evalBatch, n-lo)
+				for i := range m {
+					fill(lo+i, xs[i*win.Size():(i+1)*win.Size()])
+				}
+				if _, err := e.ForwardBatch(ys[lo*out.Size():(lo+m)*out.Size()], xs[:m*win.Size()], m, win); err != nil {
+					errs[b] = fmt.Errorf("inputs %d to %d: %w", lo, lo+m-1, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		if _, err := e.ForwardBatch(ys[:m*out.Size()], xs[:m*win.Size()], m, win); err != nil {
-			return fmt.Errorf("inputs %d to %d: %w", lo, lo+m-1, err)
-		}
-		for i := range m {
-			use(lo+i, ys[i*out.Size():(i+1)*out.Size()])
-		}
+	}
+	for i := range n {
+		use(i, ys[i*out.Size():(i+1)*out.Size()])
 	}
 	return nil
 }
