@@ -375,38 +375,59 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 
 // p returns the verifier's p(class) of the image under each box: pooled
 // by v.pool over v.views, each mirror averaged unless noFlip. Boxes are
-// scored up to v.threads at a time, the threads left over splitting each
-// pass: a small window's passes split poorly, and neither a box's p nor a
-// pass depends on how they are spread.
+// scored a batch at a time (see batchBoxes), up to v.threads batches at
+// once, the threads left over splitting each pass: a small window's
+// passes split poorly, and neither a box's p nor a pass depends on how
+// they are spread or batched.
 func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float64, error) {
 	src := asNRGBA(img)
 	ps := make([]float64, len(boxes))
-	errs := make([]error, len(boxes))
+	per := v.batchBoxes(noFlip)
+	batches := (len(boxes) + per - 1) / per
+	errs := make([]error, batches)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	workers := min(v.threads, len(boxes))
+	workers := min(v.threads, batches)
 	for range workers {
 		wg.Go(func() {
-			s := v.newScorer(noFlip, v.threads/workers)
+			s := v.newScorer(noFlip, v.threads/workers, per)
 			defer s.release()
-			for i := int(next.Add(1)) - 1; i < len(boxes); i = int(next.Add(1)) - 1 {
-				ps[i], errs[i] = s.p(src, boxes[i])
+			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
+				lo, hi := b*per, min((b+1)*per, len(boxes))
+				if err := s.score(src, boxes[lo:hi], ps[lo:hi]); err != nil {
+					errs[b] = fmt.Errorf("boxes %d to %d: %w", lo, hi-1, err)
+				}
 			}
 		})
 	}
 	wg.Wait()
-	for i, err := range errs {
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("box %d: %w", i, err)
+			return nil, err
 		}
 	}
 	return ps, nil
 }
 
-// A scorer verifies one box at a time on one engine per network,
-// reusing its buffers. A box's views and their mirror images go through
-// each network as one batch (nn.Engine.ForwardBatch): the classifier's
-// head then runs once for all of them.
+// batchWindows is about how many windows a scorer runs through a network
+// at once: enough that its head's product has columns to spare (a
+// verifier with 27 views has 54 a box), few enough to stay in cache.
+const batchWindows = 64
+
+// batchBoxes is how many boxes a scorer takes at once: as many as fill
+// batchWindows with their views and mirror images, at least one.
+func (v *verifier) batchBoxes(noFlip bool) int {
+	passes := 2
+	if noFlip {
+		passes = 1
+	}
+	return max(1, batchWindows/(passes*len(v.views)))
+}
+
+// A scorer verifies a few boxes at a time on one engine per network,
+// reusing its buffers. The boxes' views and their mirror images go
+// through each network as one batch (nn.Engine.ForwardBatch): the
+// classifier's head then runs once for all of them.
 type scorer struct {
 	v      *verifier
 	nets   []netScorer
@@ -418,26 +439,29 @@ type scorer struct {
 type netScorer struct {
 	engine *nn.Engine
 	shape  nn.Shape
-	// in holds the batch: view k's crop, then its mirror image when the
-	// scorer mirrors, one after another; out their outputs.
+	// in holds the batch: box by box, view k's crop, then its mirror
+	// image when the scorer mirrors, one after another; out their
+	// outputs.
 	in, out []float32
+	outs    int // outputs per window
 	windows []window
 	reg     region
 }
 
-func (v *verifier) newScorer(noFlip bool, threads int) *scorer {
+// newScorer makes a scorer of up to boxes boxes at a time.
+func (v *verifier) newScorer(noFlip bool, threads, boxes int) *scorer {
 	passes := 2
 	if noFlip {
 		passes = 1
 	}
 	s := &scorer{v: v, logits: make([]float64, v.out), passes: passes}
-	batch := passes * len(v.views)
+	batch := boxes * passes * len(v.views)
 	for _, vn := range v.nets {
 		e := vn.engines.get()
 		e.SetThreads(threads)
 		shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
 		s.nets = append(s.nets, netScorer{engine: e, shape: shape, in: make([]float32, batch*shape.Size()),
-			out: make([]float32, batch*v.out), windows: make([]window, len(v.views))})
+			out: make([]float32, batch*v.out), outs: v.out, windows: make([]window, len(v.views))})
 	}
 	return s
 }
@@ -449,58 +473,68 @@ func (s *scorer) release() {
 	}
 }
 
-// p is the verifier's p(class) of the image under box.
-func (s *scorer) p(src *image.NRGBA, box [4]float64) (float64, error) {
+// score sets ps[b] to the verifier's p(class) of the image under
+// boxes[b].
+func (s *scorer) score(src *image.NRGBA, boxes [][4]float64, ps []float64) error {
 	v := s.v
 	for i := range s.nets {
-		if err := s.nets[i].forward(v.nets[i], v.views, src, box, s.passes); err != nil {
-			return 0, err
+		if err := s.nets[i].forward(v.nets[i], v.views, src, boxes, s.passes); err != nil {
+			return err
 		}
 	}
-	sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
-	for k := range v.views {
-		pv := 0.0
-		for pass := range s.passes {
-			p := s.classP(k*s.passes + pass)
-			pv += p
-			sum += p // in the order the mean always summed
+	views := len(v.views)
+	for b := range boxes {
+		sum, best, least := 0.0, math.Inf(-1), math.Inf(1)
+		for k := range views {
+			pv := 0.0
+			for pass := range s.passes {
+				p := s.classP((b*views+k)*s.passes + pass)
+				pv += p
+				sum += p // in the order the mean always summed
+			}
+			// Once NaN, best and least stay NaN: no comparison with it holds.
+			if pv > best || math.IsNaN(pv) {
+				best = pv
+			}
+			if pv < least || math.IsNaN(pv) {
+				least = pv
+			}
 		}
-		// Once NaN, best and least stay NaN: no comparison with it holds.
-		if pv > best || math.IsNaN(pv) {
-			best = pv
-		}
-		if pv < least || math.IsNaN(pv) {
-			least = pv
+		switch v.pool {
+		case PoolMax:
+			ps[b] = best / float64(s.passes)
+		case PoolMin:
+			ps[b] = least / float64(s.passes)
+		default:
+			ps[b] = sum / float64(s.passes*views)
 		}
 	}
-	switch v.pool {
-	case PoolMax:
-		return best / float64(s.passes), nil
-	case PoolMin:
-		return least / float64(s.passes), nil
-	}
-	return sum / float64(s.passes*len(v.views)), nil
+	return nil
 }
 
-// forward runs vn, ns's network, on box's views, each followed by its
-// mirror image when passes is 2.
-func (ns *netScorer) forward(vn *verifierNet, views []view, src *image.NRGBA, box [4]float64, passes int) error {
-	for k, w := range views {
-		vn.window(&ns.windows[k], w.at(box), src.Rect.Size())
-	}
-	// The views overlap: their pixels are normalised once.
-	ns.reg.normalise(src, reach(ns.windows), vn.norm)
+// forward runs vn, ns's network, on each box's views, each followed by
+// its mirror image when passes is 2.
+func (ns *netScorer) forward(vn *verifierNet, views []view, src *image.NRGBA, boxes [][4]float64, passes int) error {
 	size := ns.shape.Size()
-	for k := range views {
-		crop := ns.in[k*passes*size : (k*passes+1)*size]
-		ns.reg.resample(crop, ns.windows[k])
-		if passes == 2 {
-			mirror := ns.in[(k*passes+1)*size : (k*passes+2)*size]
-			copy(mirror, crop)
-			mirrorRows(mirror, ns.shape.W)
+	for b, box := range boxes {
+		for k, w := range views {
+			vn.window(&ns.windows[k], w.at(box), src.Rect.Size())
+		}
+		// A box's views overlap: their pixels are normalised once.
+		ns.reg.normalise(src, reach(ns.windows), vn.norm)
+		for k := range views {
+			j := (b*len(views) + k) * passes
+			crop := ns.in[j*size : (j+1)*size]
+			ns.reg.resample(crop, ns.windows[k])
+			if passes == 2 {
+				mirror := ns.in[(j+1)*size : (j+2)*size]
+				copy(mirror, crop)
+				mirrorRows(mirror, ns.shape.W)
+			}
 		}
 	}
-	_, err := ns.engine.ForwardBatch(ns.out, ns.in, passes*len(views), ns.shape)
+	n := len(boxes) * len(views) * passes
+	_, err := ns.engine.ForwardBatch(ns.out[:n*ns.outs], ns.in[:n*size], n, ns.shape)
 	return err
 }
 

@@ -350,46 +350,66 @@ func TestCropBitForBit(t *testing.T) {
 	}
 }
 
-// A box's views run through the verifier as one batch; each p is still
-// what the views give one window at a time, to the bit. The embedded
-// verifier has a head (its former FC layers) that the batch runs once.
+// A box's views, and with few views several boxes', run through the
+// verifier as one batch; each p is still what the views give one window
+// at a time, to the bit. The embedded verifier has a head (its former FC
+// layers) that the batch runs once.
 func TestBatchedViewsMatchOneByOne(t *testing.T) {
 	net, err := models.Verifier()
 	require.NoError(t, err)
 	rng := rand.New(rand.NewSource(5))
 	img := greyNRGBA(rng, 160, 120)
-	views, err := verifierViews(27)
-	require.NoError(t, err)
-	v, err := newVerifier([]*nn.Network{net}, nil, 1)
-	require.NoError(t, err)
-	v.views = views
-	vn := v.nets[0]
+	boxes := [][4]float64{{20, 15, 80, 75}, {-10, 30, 40, 80}, {100.5, 60.25, 158, 119}, {5, 5, 19, 19}}
+	for range 16 {
+		x, y, side := rng.Float64()*140, rng.Float64()*100, 8+rng.Float64()*60
+		boxes = append(boxes, [4]float64{x, y, x + side, y + side*(0.8+0.4*rng.Float64())})
+	}
 	e := nn.NewEngine(net)
-	shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
-	crop := make([]float32, shape.Size())
-	out := make([]float32, v.out)
-	for _, box := range [][4]float64{{20, 15, 80, 75}, {-10, 30, 40, 80}, {100.5, 60.25, 158, 119}, {5, 5, 19, 19}} {
-		// One window at a time, as the scorer did before it batched.
-		sum, least, best := 0.0, math.Inf(1), math.Inf(-1)
-		for _, w := range views {
-			pv := 0.0
-			vn.crop(crop, img, w.at(box))
-			for pass := range 2 {
-				if pass == 1 {
-					mirrorRows(crop, shape.W)
-				}
-				_, err := e.ForwardInto(out, crop, shape)
-				require.NoError(t, err)
-				pv += float64(out[v.class])
-				sum += float64(out[v.class])
-			}
-			least, best = min(least, pv), max(best, pv)
-		}
-		for pool, want := range map[Pool]float64{PoolMin: least / 2, PoolMax: best / 2, PoolMean: sum / 54} {
-			v.pool = pool
-			got, err := v.p(img, [][4]float64{box}, false)
+	for _, nviews := range []int{1, 5, 27} {
+		for _, noFlip := range []bool{false, true} {
+			views, err := verifierViews(nviews)
 			require.NoError(t, err)
-			require.Equal(t, math.Float64bits(want), math.Float64bits(got[0]), "box %v pool %v: %v against %v", box, pool, got[0], want)
+			v, err := newVerifier([]*nn.Network{net}, nil, 1)
+			require.NoError(t, err)
+			v.views = views
+			vn := v.nets[0]
+			shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
+			crop := make([]float32, shape.Size())
+			out := make([]float32, v.out)
+			passes := 2
+			if noFlip {
+				passes = 1
+			}
+			want := map[Pool][]float64{}
+			for _, box := range boxes {
+				// One window at a time, as the scorer did before it batched.
+				sum, least, best := 0.0, math.Inf(1), math.Inf(-1)
+				for _, w := range views {
+					pv := 0.0
+					vn.crop(crop, img, w.at(box))
+					for pass := range passes {
+						if pass == 1 {
+							mirrorRows(crop, shape.W)
+						}
+						_, err := e.ForwardInto(out, crop, shape)
+						require.NoError(t, err)
+						pv += float64(out[v.class])
+						sum += float64(out[v.class])
+					}
+					least, best = min(least, pv), max(best, pv)
+				}
+				want[PoolMin] = append(want[PoolMin], least/float64(passes))
+				want[PoolMax] = append(want[PoolMax], best/float64(passes))
+				want[PoolMean] = append(want[PoolMean], sum/float64(passes*nviews))
+			}
+			for pool, want := range want {
+				v.pool = pool
+				got, err := v.p(img, boxes, noFlip)
+				require.NoError(t, err)
+				for b := range boxes {
+					require.Equal(t, math.Float64bits(want[b]), math.Float64bits(got[b]), "%d views, noFlip %v, box %d %v, pool %v: %v against %v", nviews, noFlip, b, boxes[b], pool, got[b], want[b])
+				}
+			}
 		}
 	}
 }
