@@ -13,13 +13,13 @@ import (
 // for its input, bit for bit.
 //
 // What it saves is the head of a classifier run on its own window (a
-// verifier's views): from the step whose output is 1×1 on, a fully
-// convolutional network runs once for the whole batch. On one window that
-// step (a former FC layer, a convolution whose kernel covers its input)
-// is a matrix–vector product, which the GEMM runs at a few percent of its
-// rate; on n windows it is one product with n columns. The rest of the
-// network runs item by item. It allocates nothing once the engine has
-// seen a batch this large.
+// verifier's views, validation patches): the layers after its map has
+// shrunk to 1×1 (dense layers, or in a converted network the convolutions
+// that were its FC layers) run once for the whole batch. On one window
+// such a layer is a matrix–vector product, which the GEMM runs at a few
+// percent of its rate; on n windows it is one product with n columns.
+// The rest of the network runs item by item. It allocates nothing once
+// the engine has seen a batch this large.
 func (e *Engine) ForwardBatch(dst, src []float32, n int, shape Shape) (Shape, error) {
 	if n < 0 {
 		return Shape{}, fmt.Errorf("engine: batch of %d inputs", n)
@@ -56,7 +56,8 @@ func (e *Engine) ForwardBatch(dst, src []float32, n int, shape Shape) (Shape, er
 // a convolution whose kernel covers its input is a 1×1 convolution over
 // the items' inputs flattened into columns (K×1×n). The weights and their
 // order are the same, and so is every sum: the packed GEMM's order does
-// not depend on the number of columns.
+// not depend on the number of columns, and each of its sums starts
+// from +0 whether it overwrites its output or adds to a cleared one.
 type batchHead struct {
 	first int // the trunk is e.steps[:first]
 	k     int // values per item entering the head: the columns' height
