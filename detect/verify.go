@@ -417,11 +417,16 @@ const batchWindows = 64
 // batchBoxes is how many boxes a scorer takes at once: as many as fill
 // batchWindows with their views and mirror images, at least one.
 func (v *verifier) batchBoxes(noFlip bool) int {
-	passes := 2
+	return max(1, batchWindows/(passesOf(noFlip)*len(v.views)))
+}
+
+// passesOf is how many passes a view takes: the crop, and its mirror
+// image unless noFlip.
+func passesOf(noFlip bool) int {
 	if noFlip {
-		passes = 1
+		return 1
 	}
-	return max(1, batchWindows/(passes*len(v.views)))
+	return 2
 }
 
 // A scorer verifies a few boxes at a time on one engine per network,
@@ -443,25 +448,20 @@ type netScorer struct {
 	// image when the scorer mirrors, one after another; out their
 	// outputs.
 	in, out []float32
-	outs    int // outputs per window
 	windows []window
 	reg     region
 }
 
 // newScorer makes a scorer of up to boxes boxes at a time.
 func (v *verifier) newScorer(noFlip bool, threads, boxes int) *scorer {
-	passes := 2
-	if noFlip {
-		passes = 1
-	}
-	s := &scorer{v: v, logits: make([]float64, v.out), passes: passes}
-	batch := boxes * passes * len(v.views)
+	s := &scorer{v: v, logits: make([]float64, v.out), passes: passesOf(noFlip)}
+	batch := boxes * s.passes * len(v.views)
 	for _, vn := range v.nets {
 		e := vn.engines.get()
 		e.SetThreads(threads)
 		shape := nn.Shape{C: vn.norm.channels, H: vn.win.H, W: vn.win.W}
 		s.nets = append(s.nets, netScorer{engine: e, shape: shape, in: make([]float32, batch*shape.Size()),
-			out: make([]float32, batch*v.out), outs: v.out, windows: make([]window, len(v.views))})
+			out: make([]float32, batch*v.out), windows: make([]window, len(v.views))})
 	}
 	return s
 }
@@ -478,7 +478,7 @@ func (s *scorer) release() {
 func (s *scorer) score(src *image.NRGBA, boxes [][4]float64, ps []float64) error {
 	v := s.v
 	for i := range s.nets {
-		if err := s.nets[i].forward(v.nets[i], v.views, src, boxes, s.passes); err != nil {
+		if err := s.forward(i, src, boxes); err != nil {
 			return err
 		}
 	}
@@ -512,9 +512,10 @@ func (s *scorer) score(src *image.NRGBA, boxes [][4]float64, ps []float64) error
 	return nil
 }
 
-// forward runs vn, ns's network, on each box's views, each followed by
-// its mirror image when passes is 2.
-func (ns *netScorer) forward(vn *verifierNet, views []view, src *image.NRGBA, boxes [][4]float64, passes int) error {
+// forward runs network i on each box's views, each followed by its
+// mirror image when s mirrors.
+func (s *scorer) forward(i int, src *image.NRGBA, boxes [][4]float64) error {
+	ns, vn, views, passes := &s.nets[i], s.v.nets[i], s.v.views, s.passes
 	size := ns.shape.Size()
 	for b, box := range boxes {
 		for k, w := range views {
@@ -534,7 +535,7 @@ func (ns *netScorer) forward(vn *verifierNet, views []view, src *image.NRGBA, bo
 		}
 	}
 	n := len(boxes) * len(views) * passes
-	_, err := ns.engine.ForwardBatch(ns.out[:n*ns.outs], ns.in[:n*size], n, ns.shape)
+	_, err := ns.engine.ForwardBatch(ns.out[:n*s.v.out], ns.in[:n*size], n, ns.shape)
 	return err
 }
 
