@@ -146,7 +146,7 @@ func pointwise(w Window) bool {
 // head once, its C×1×n output written out item by item.
 func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
 	in := shapes[0].Size()
-	h.cols = grow(h.cols, h.k*n)
+	h.cols = slices.Grow(h.cols[:0], h.k*n)[:h.k*n]
 	for i := range n {
 		x := e.pass(src[i*in:(i+1)*in], shapes, h.first, nil)
 		for r, v := range x[:h.k] {
@@ -163,7 +163,7 @@ func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
 		need = max(need, s.k.scratch(is, os))
 		is = os
 	}
-	h.bufA, h.bufB = grow(h.bufA, maxAct), grow(h.bufB, maxAct)
+	h.bufA, h.bufB = slices.Grow(h.bufA[:0], maxAct)[:maxAct], slices.Grow(h.bufB[:0], maxAct)[:maxAct]
 	e.exec.reserve(need)
 	cur, other := h.bufA[:h.k*n], h.bufB
 	copy(cur, h.cols)
@@ -183,12 +183,4 @@ func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
 			dst[i*c+r] = cur[r*n+i]
 		}
 	}
-}
-
-// grow returns b with length n, reallocated only when too short.
-func grow(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
 }

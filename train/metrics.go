@@ -82,7 +82,7 @@ const evalBatch = 256
 // the caller's only.
 func forwardEach(net *nn.Network, n int, fill func(i int, x []float32), use func(i int, y []float32)) error {
 	win := net.Input.Window()
-	out, err := nn.NewEngine(net).OutShape(win)
+	out, err := net.OutShape(win)
 	if err != nil {
 		return err
 	}
