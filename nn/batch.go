@@ -64,9 +64,9 @@ type batchHead struct {
 	// steps are the head's: e's own, the first rebuilt as a 1×1
 	// convolution when it is a converted FC layer.
 	steps []step
-	// cols holds the batch's inputs to the head as columns; bufA and bufB
-	// hold the head's activations.
-	cols, bufA, bufB []float32
+	// bufA and bufB hold the head's activations, the first its input:
+	// the trunk's outputs as columns.
+	bufA, bufB []float32
 }
 
 // headFor is the batch head of shape's pass (shapes), built on first use
@@ -142,17 +142,9 @@ func pointwise(w Window) bool {
 	return w.Kernel == Pair{1, 1} && w.Stride == Pair{1, 1} && !w.Padded()
 }
 
-// run computes the batch: the trunk item by item into h.cols, then the
-// head once, its C×1×n output written out item by item.
+// run computes the batch: the trunk item by item into the head's input,
+// then the head once, its C×1×n output written out item by item.
 func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
-	in := shapes[0].Size()
-	h.cols = slices.Grow(h.cols[:0], h.k*n)[:h.k*n]
-	for i := range n {
-		x := e.pass(src[i*in:(i+1)*in], shapes, h.first, nil)
-		for r, v := range x[:h.k] {
-			h.cols[r*n+i] = v
-		}
-	}
 	// The head's shapes for n items: each step's output C×1×1 becomes
 	// C×1×n, and its input that of the step before.
 	is := Shape{C: h.k, H: 1, W: n}
@@ -164,9 +156,16 @@ func (h *batchHead) run(e *Engine, dst, src []float32, n int, shapes []Shape) {
 		is = os
 	}
 	h.bufA, h.bufB = slices.Grow(h.bufA[:0], maxAct)[:maxAct], slices.Grow(h.bufB[:0], maxAct)[:maxAct]
-	e.exec.reserve(need)
+	// The trunk, item by item, each output a column of the head's input.
 	cur, other := h.bufA[:h.k*n], h.bufB
-	copy(cur, h.cols)
+	in := shapes[0].Size()
+	for i := range n {
+		x := e.pass(src[i*in:(i+1)*in], shapes, h.first, nil)
+		for r, v := range x[:h.k] {
+			cur[r*n+i] = v
+		}
+	}
+	e.exec.reserve(need)
 	is = Shape{C: h.k, H: 1, W: n}
 	for _, s := range h.steps {
 		os := Shape{C: shapes[s.to].C, H: 1, W: n}
