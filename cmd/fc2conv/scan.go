@@ -607,16 +607,25 @@ func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, 
 }
 
 // readFileMax reads the file at path, refusing one of more than limit
-// bytes before reading it.
+// bytes: a regular file by its size before reading it, anything else (a
+// pipe, a device, a file that grows meanwhile) once limit bytes are read.
 func readFileMax(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > limit {
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
 		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), limit)
 	}
-	return os.ReadFile(path)
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
 }
 
 // openOneVerifier opens one of --verifier's models: "embedded" or a file.

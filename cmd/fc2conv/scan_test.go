@@ -610,6 +610,19 @@ func TestVerifierListFile(t *testing.T) {
 	code, _, stderr = scanCLI("--verifier", big, scene)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "fc2conv scan: --verifier "+big+": 65537 bytes, more than 65536\n")
+	// A pipe has no size to check first: its reading stops at the bound.
+	if pipe := filepath.Join(dir, "pipe.json"); mkfifo(pipe) == nil {
+		go func() {
+			f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
+			if err == nil {
+				_, _ = f.Write(make([]byte, 4*detect.MaxVerifierListBytes)) // fails once the reader stops
+				_ = f.Close()
+			}
+		}()
+		code, _, stderr = scanCLI("--verifier", pipe, scene)
+		assert.Equal(t, exitFail, code)
+		assert.Contains(t, stderr, "fc2conv scan: --verifier "+pipe+": more than 65536 bytes\n")
+	}
 
 	for _, bad := range [][]string{
 		{"verifier-list", "-o", filepath.Join(dir, "x.json"), a, a},
