@@ -17,11 +17,14 @@ import (
 	"golang.org/x/term"
 )
 
-// Exit codes: 0 success, 1 failure (or some inputs failed), 2 usage error.
+// Exit codes: 0 success, 1 failure (or some inputs failed), 2 usage
+// error, 3 scan's --out held by another scan (nothing done: a script
+// sharing outputs between runs moves on).
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitOK     = 0
+	exitFail   = 1
+	exitUsage  = 2
+	exitLocked = 3
 	// exitHelp is returned by parse, and so by a command, when --help was
 	// asked for; run prints the help to stdout and exits 0. It never
 	// leaves the process.

@@ -217,6 +217,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		unlock, err := scan.LockOutput(outTarget)
 		if err != nil {
 			fmt.Fprintf(stderr, "fc2conv scan: --out: %v\n", err)
+			if errors.Is(err, scan.ErrLocked) {
+				return exitLocked
+			}
 			return exitFail
 		}
 		defer func() {

@@ -291,7 +291,7 @@ func TestScanKillResumeAndLock(t *testing.T) {
 	waitForLines(t, out, 2)
 
 	code, _, stderr := runBin(t, bin, "", "scan", "--quiet", "--out", out, dir)
-	assert.Equal(t, exitFail, code)
+	assert.Equal(t, exitLocked, code)
 	assert.Contains(t, stderr, "another scan is writing this output")
 	assert.Contains(t, stderr, fmt.Sprintf("held by process %d", cmd.Process.Pid))
 

@@ -141,7 +141,7 @@ func TestScanOutputIntegrity(t *testing.T) {
 	unlock, err := scan.LockOutput(out)
 	require.NoError(t, err)
 	code, _, stderr = scanCLI("--quiet", "--out", out, img)
-	assert.Equal(t, exitFail, code)
+	assert.Equal(t, exitLocked, code)
 	assert.Contains(t, stderr, "another scan is writing this output")
 	assert.NoFileExists(t, out, "the refused scan did not touch --out")
 	require.NoError(t, unlock())

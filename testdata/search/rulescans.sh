@@ -60,15 +60,15 @@ for n in "${names[@]}"; do
 	whole "$n" && continue
 	# Each copy keeps its own stderr: the other may be scanning this set.
 	log=$out/$n.log part=$out/$n.log.$$
-	if GOMAXPROCS=1 "$bin" scan --quiet --workers 1 --threshold 0.05 --resume "$@" \
-		--out "$out/$n.jsonl" "$sets/$n" > /dev/null 2> "$part"; then
+	GOMAXPROCS=1 "$bin" scan --quiet --workers 1 --threshold 0.05 --resume "$@" \
+		--out "$out/$n.jsonl" "$sets/$n" > /dev/null 2> "$part"
+	case $? in
+	0)
 		mv "$part" "$log"
-		echo "$n $(date +%T) $(tail -n 1 "$log")"
-	elif grep -q "another scan is writing this output" "$part"; then
-		rm -f "$part" # the other copy has it
-	else
-		echo "rulescans.sh: scanning $n failed; see $part" >&2
-	fi
+		echo "$n $(date +%T) $(tail -n 1 "$log")" ;;
+	3) rm -f "$part" ;; # --out is locked: the other copy has this set
+	*) echo "rulescans.sh: scanning $n failed; see $part" >&2 ;;
+	esac
 done
 
 missing=()
