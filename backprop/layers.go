@@ -33,10 +33,12 @@ func (t *Net) newConv(l *nn.Conv2D, is, os nn.Shape) (*conv, error) {
 	c.db = t.param(l.Name()+".bias", l.Bias.Data, false)
 	c.wT = make([]float32, c.k*c.m)
 	for ky := range l.Kernel.H {
-		c.rowRuns = append(c.rowRuns, insideRun(ky-l.Padding.H, l.Stride.H, os.H, is.H))
+		lo, hi := kernels.InsideRun(ky-l.Padding.H, l.Stride.H, os.H, is.H)
+		c.rowRuns = append(c.rowRuns, [2]int{lo, hi})
 	}
 	for kx := range l.Kernel.W {
-		c.colRuns = append(c.colRuns, insideRun(kx-l.Padding.W, l.Stride.W, os.W, is.W))
+		lo, hi := kernels.InsideRun(kx-l.Padding.W, l.Stride.W, os.W, is.W)
+		c.colRuns = append(c.colRuns, [2]int{lo, hi})
 	}
 	if int64(t.batch)*int64(c.k)*int64(c.n) > 1<<28 {
 		return nil, fmt.Errorf("unfolded input of %d×%d per sample is too large for a batch of %d", c.k, c.n, t.batch)
@@ -176,21 +178,6 @@ func (c *conv) fold(col, dx []float32) {
 			}
 		}
 	}
-}
-
-// insideRun is the range [lo, hi) of the i in [0, n) for which
-// start + i·stride lies in [0, w): the output rows (or columns) whose
-// window row (or column) reads the input rather than padding.
-func insideRun(start, stride, n, w int) [2]int {
-	lo, hi := 0, 0
-	if start < 0 {
-		lo = (-start + stride - 1) / stride
-	}
-	if w > start {
-		hi = (w - start + stride - 1) / stride
-	}
-	lo = min(lo, n)
-	return [2]int{lo, min(max(hi, lo), n)}
 }
 
 // fill sets every value of x to v, by copies that double the filled

@@ -291,7 +291,7 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 			ix := ox*g.SW - g.PW + kx
 			if g.SW == 1 {
 				// zeros where the segment reads padding, the row between
-				lo, hi := InsideRun(ix, seg, g.W)
+				lo, hi := InsideRun(ix, 1, seg, g.W)
 				if hi == lo {
 					clear(out)
 					continue
@@ -313,14 +313,19 @@ func (b *im2colBand) packEdge(panel []float32, pc, kb, j, cols int) {
 	}
 }
 
-// InsideRun is the range [lo, hi) of the i in [0, n) for which start+i
-// lies in [0, w): the part of a run of n stride-1 reads, starting at
-// start, that is inside a row of w values rather than in its padding;
-// hi == lo when none is.
-func InsideRun(start, n, w int) (lo, hi int) {
-	lo = min(max(0, -start), n)
-	hi = max(lo, min(n, w-start))
-	return lo, hi
+// InsideRun is the range [lo, hi) of the i in [0, n) for which
+// start + i·stride lies in [0, w): the part of a run of n reads, starting
+// at start, that is inside a row of w values rather than in its padding;
+// hi == lo when none is. stride must be at least 1.
+func InsideRun(start, stride, n, w int) (lo, hi int) {
+	if start < 0 {
+		lo = (-start + stride - 1) / stride
+	}
+	if w > start {
+		hi = (w - start + stride - 1) / stride
+	}
+	lo = min(lo, n)
+	return lo, min(max(hi, lo), n)
 }
 
 // gather copies, for each row p of a panel, nr floats from

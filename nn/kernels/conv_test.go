@@ -293,17 +293,37 @@ func TestMicroDirectTwinsAgree(t *testing.T) {
 }
 
 // InsideRun's ranges, worked out by hand: a run inside the row, cut at
-// either end by the padding, past the row, and before it.
+// either end by the padding, past the row, and before it; then every
+// small case, strided too, against the reads counted one by one.
 func TestInsideRun(t *testing.T) {
-	for _, c := range []struct{ start, n, w, lo, hi int }{
-		{0, 5, 8, 0, 5},
-		{-2, 5, 8, 2, 5},
-		{6, 5, 8, 0, 2},
-		{-2, 12, 8, 2, 10},
-		{9, 5, 8, 0, 0},
-		{-7, 5, 8, 5, 5},
+	for _, c := range []struct{ start, stride, n, w, lo, hi int }{
+		{0, 1, 5, 8, 0, 5},
+		{-2, 1, 5, 8, 2, 5},
+		{6, 1, 5, 8, 0, 2},
+		{-2, 1, 12, 8, 2, 10},
+		{9, 1, 5, 8, 0, 0},
+		{-7, 1, 5, 8, 5, 5},
+		{-1, 2, 5, 8, 1, 5}, // reads -1, 1, 3, 5, 7
+		{-3, 2, 6, 8, 2, 6}, // reads -3, -1, 1, 3, 5, 7
+		{1, 3, 5, 8, 0, 3},  // reads 1, 4, 7, 10, 13
+		{-5, 3, 4, 2, 2, 3}, // reads -5, -2, 1, 4
+		{-4, 3, 2, 8, 2, 2}, // reads -4, -1: none inside
 	} {
-		lo, hi := InsideRun(c.start, c.n, c.w)
+		lo, hi := InsideRun(c.start, c.stride, c.n, c.w)
 		require.Equal(t, [2]int{c.lo, c.hi}, [2]int{lo, hi}, "%+v", c)
+	}
+	for start := -9; start <= 9; start++ {
+		for stride := 1; stride <= 4; stride++ {
+			for n := 0; n <= 7; n++ {
+				for w := 1; w <= 8; w++ {
+					lo, hi := InsideRun(start, stride, n, w)
+					require.True(t, 0 <= lo && lo <= hi && hi <= n, "start %d stride %d n %d w %d: [%d,%d)", start, stride, n, w, lo, hi)
+					for i := range n {
+						x := start + i*stride
+						require.Equal(t, x >= 0 && x < w, i >= lo && i < hi, "start %d stride %d n %d w %d: read %d", start, stride, n, w, i)
+					}
+				}
+			}
+		}
 	}
 }
