@@ -7,10 +7,9 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/disintegration/imaging"
+	"github.com/fc2conv/fc2conv/internal/work"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -380,31 +379,28 @@ func (v *verifier) rescore(img image.Image, dets []Detection, noFlip bool) error
 // passes split poorly, and neither a box's p nor a pass depends on how
 // they are spread or batched.
 func (v *verifier) p(img image.Image, boxes [][4]float64, noFlip bool) ([]float64, error) {
-	src := asNRGBA(img)
 	ps := make([]float64, len(boxes))
+	if len(boxes) == 0 {
+		return ps, nil
+	}
+	src := asNRGBA(img)
 	per := v.batchBoxes(noFlip)
 	batches := (len(boxes) + per - 1) / per
-	errs := make([]error, batches)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	workers := min(v.threads, batches)
-	for range workers {
-		wg.Go(func() {
-			s := v.newScorer(noFlip, v.threads/workers, per)
-			defer s.release()
-			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
-				lo, hi := b*per, min((b+1)*per, len(boxes))
-				if err := s.score(src, boxes[lo:hi], ps[lo:hi]); err != nil {
-					errs[b] = fmt.Errorf("boxes %d to %d: %w", lo, hi-1, err)
-				}
-			}
-		})
+	workers := max(1, min(v.threads, batches))
+	scorers := make([]*scorer, workers)
+	for w := range scorers {
+		scorers[w] = v.newScorer(noFlip, v.threads/workers, per)
+		defer scorers[w].release()
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	err := work.Each(batches, workers, func(w, b int) error {
+		lo, hi := b*per, min((b+1)*per, len(boxes))
+		if err := scorers[w].score(src, boxes[lo:hi], ps[lo:hi]); err != nil {
+			return fmt.Errorf("boxes %d to %d: %w", lo, hi-1, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ps, nil
 }

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"sync"
-	"sync/atomic"
 
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/internal/work"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -91,30 +90,25 @@ func forwardEach(net *nn.Network, n int, fill func(i int, x []float32), use func
 	}
 	ys := make([]float32, n*out.Size())
 	batches := (n + evalBatch - 1) / evalBatch
-	errs := make([]error, batches)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), batches) {
-		wg.Go(func() {
-			e := nn.NewEngine(net)
-			xs := make([]float32, evalBatch*win.Size())
-			for b := int(next.Add(1)) - 1; b < batches; b = int(next.Add(1)) - 1 {
-				lo := b * evalBatch
-				m := min(evalBatch, n-lo)
-				for i := range m {
-					fill(lo+i, xs[i*win.Size():(i+1)*win.Size()])
-				}
-				if _, err := e.ForwardBatch(ys[lo*out.Size():(lo+m)*out.Size()], xs[:m*win.Size()], m, win); err != nil {
-					errs[b] = fmt.Errorf("inputs %d to %d: %w", lo, lo+m-1, err)
-				}
-			}
-		})
+	workers := max(1, min(runtime.GOMAXPROCS(0), batches))
+	engines, inputs := make([]*nn.Engine, workers), make([][]float32, workers)
+	for w := range workers {
+		engines[w], inputs[w] = nn.NewEngine(net), make([]float32, evalBatch*win.Size())
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	err = work.Each(batches, workers, func(w, b int) error {
+		lo := b * evalBatch
+		m := min(evalBatch, n-lo)
+		xs := inputs[w]
+		for i := range m {
+			fill(lo+i, xs[i*win.Size():(i+1)*win.Size()])
 		}
+		if _, err := engines[w].ForwardBatch(ys[lo*out.Size():(lo+m)*out.Size()], xs[:m*win.Size()], m, win); err != nil {
+			return fmt.Errorf("inputs %d to %d: %w", lo, lo+m-1, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for i := range n {
 		use(i, ys[i*out.Size():(i+1)*out.Size()])
