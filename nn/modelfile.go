@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"github.com/fc2conv/fc2conv/internal/fileio"
 )
 
 // The model file is one .safetensors file. Tensors are named
@@ -157,28 +159,16 @@ func LoadLimits(path string, lim Limits) (*Network, error) {
 	return n, nil
 }
 
-// readBounded reads a whole file after checking it is at most limit bytes.
+// readBounded reads a whole file of at most limit bytes. A larger one is
+// beyond the Limits when they set the bound, else not a model file.
 func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
+	b, err := fileio.ReadMax(path, limit)
+	if se := (*fileio.SizeError)(nil); errors.As(err, &se) {
 		kind := ErrFormat
 		if limit < maxFileSize {
 			kind = ErrLimit
 		}
-		return nil, fmt.Errorf("%s: %w: file is %d bytes, more than the %d accepted", path, kind, st.Size(), limit)
-	}
-	// Read no more than the limit even if the file grows meanwhile.
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("%s: %w: file grew beyond the %d bytes accepted while being read", path, ErrFormat, limit)
+		return nil, fmt.Errorf("%s: %w: %w", path, kind, err)
 	}
 	return b, err
 }

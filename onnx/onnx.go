@@ -13,12 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fc2conv/fc2conv/internal/fileio"
 	"github.com/fc2conv/fc2conv/nn"
 )
 
@@ -78,20 +78,11 @@ const (
 // Import reads an ONNX model file. External tensor data is read from
 // files in the model's folder.
 func Import(path string, opt Options) (*nn.Network, error) {
-	f, err := os.Open(path)
+	b, err := fileio.ReadMax(path, MaxFileSize)
+	if se := (*fileio.SizeError)(nil); errors.As(err, &se) {
+		return nil, fmt.Errorf("import ONNX %s: %w: %w", path, ErrFormat, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("import ONNX: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("import ONNX: %w", err)
-	}
-	if st.Size() > MaxFileSize {
-		return nil, fmt.Errorf("import ONNX %s: %w: %d bytes exceeds the %d-byte limit", path, ErrFormat, st.Size(), int64(MaxFileSize))
-	}
-	b := make([]byte, st.Size())
-	if _, err := f.ReadAt(b, 0); err != nil {
 		return nil, fmt.Errorf("import ONNX: %w", err)
 	}
 	n, err := Decode(b, filepath.Dir(path), opt)

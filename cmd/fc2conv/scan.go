@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/internal/fileio"
 	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/onnx"
@@ -579,7 +580,7 @@ func isVerifierList(path string) bool {
 // into opt.Threshold unless one is set. Records name the list and hash
 // its bytes, which pin every member's.
 func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, []byte, error) {
-	b, err := readFileMax(path, detect.MaxVerifierListBytes)
+	b, err := fileio.ReadMax(path, detect.MaxVerifierListBytes)
 	if err != nil {
 		return "", nil, fmt.Errorf("--verifier %s: %w", path, err)
 	}
@@ -607,28 +608,6 @@ func openVerifierList(opt *detect.Options, path string, lim nn.Limits) (string, 
 		opt.Threshold = list.Threshold
 	}
 	return filepath.Base(path), b, nil
-}
-
-// readFileMax reads the file at path, refusing one of more than limit
-// bytes: a regular file by its size before reading it, anything else (a
-// pipe, a device, a file that grows meanwhile) once limit bytes are read.
-func readFileMax(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("more than %d bytes", limit)
-	}
-	return b, nil
 }
 
 // openOneVerifier opens one of --verifier's models: "embedded" or a file.

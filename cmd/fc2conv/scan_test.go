@@ -609,7 +609,7 @@ func TestVerifierListFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, make([]byte, detect.MaxVerifierListBytes+1), 0o644))
 	code, _, stderr = scanCLI("--verifier", big, scene)
 	assert.Equal(t, exitFail, code)
-	assert.Contains(t, stderr, "fc2conv scan: --verifier "+big+": 65537 bytes, more than 65536\n")
+	assert.Contains(t, stderr, "fc2conv scan: --verifier "+big+": file is 65537 bytes, more than the 65536 accepted\n")
 	// A pipe has no size to check first: its reading stops at the bound.
 	if pipe := filepath.Join(dir, "pipe.json"); mkfifo(pipe) == nil {
 		go func() {
@@ -621,7 +621,7 @@ func TestVerifierListFile(t *testing.T) {
 		}()
 		code, _, stderr = scanCLI("--verifier", pipe, scene)
 		assert.Equal(t, exitFail, code)
-		assert.Contains(t, stderr, "fc2conv scan: --verifier "+pipe+": more than 65536 bytes\n")
+		assert.Contains(t, stderr, "fc2conv scan: --verifier "+pipe+": file gave more than the 65536 bytes accepted\n")
 	}
 
 	for _, bad := range [][]string{
