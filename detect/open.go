@@ -24,10 +24,17 @@ func OpenLimits(path string, opt Options, lim nn.Limits) (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: open model: %w", err)
 	}
-	if !net.IsFullyConvolutional() {
+	return NewConverted(net, opt)
+}
+
+// NewConverted is New for a network in either form, as Open takes a file:
+// a fully convolutional one is used as it is, a classifier with an FC
+// head is converted first with convert.ConvertChecked.
+func NewConverted(net *nn.Network, opt Options) (*Detector, error) {
+	if net != nil && !net.IsFullyConvolutional() {
 		res, _, err := convert.ConvertChecked(net, convert.VerifyOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("detect: open model %s: %w", path, err)
+			return nil, fmt.Errorf("detect: converting the FC head: %w", err)
 		}
 		net = res.Network
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/convert"
 	"github.com/fc2conv/fc2conv/detect"
+	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/nn/nntest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,6 +39,18 @@ func TestOpenFCAndConverted(t *testing.T) {
 		require.NoError(t, err, p)
 		assert.Equal(t, want, got, p)
 	}
+
+	// NewConverted does the same for networks held in memory.
+	for name, n := range map[string]*nn.Network{"fc": fc, "fcn": res.Network} {
+		d, err := detect.NewConverted(n, opt)
+		require.NoError(t, err, name)
+		assert.True(t, d.Network().IsFullyConvolutional(), name)
+		got, err := d.Detect(img)
+		require.NoError(t, err, name)
+		assert.Equal(t, want, got, name)
+	}
+	_, err = detect.New(fc, opt)
+	assert.ErrorContains(t, err, "convert it to a fully convolutional network first", "New itself takes only the converted form")
 
 	_, err = detect.Open(filepath.Join(dir, "absent.safetensors"), opt)
 	assert.ErrorIs(t, err, fs.ErrNotExist)

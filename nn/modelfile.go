@@ -142,21 +142,28 @@ func Load(path string) (*Network, error) { return LoadLimits(path, Limits{}) }
 // LoadLimits reads and validates a .safetensors model file; a file larger
 // than lim allows is refused before it is read.
 func LoadLimits(path string, lim Limits) (*Network, error) {
+	n, _, err := ReadModel(path, lim)
+	return n, err
+}
+
+// ReadModel is LoadLimits that also returns the bytes it decoded, read
+// once, so that a caller hashing them names exactly the model it loaded.
+func ReadModel(path string, lim Limits) (*Network, []byte, error) {
 	lim, err := lim.Resolve()
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, nil, fmt.Errorf("load model %s: %w", path, err)
 	}
 	// The header is at most maxHeader bytes, so anything beyond that and
 	// the weights is not a model within the limits.
 	b, err := readBounded(path, min(maxFileSize, lim.MaxWeightBytes+maxHeader+8))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n, err := unmarshal(b, lim)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, nil, fmt.Errorf("load model %s: %w", path, err)
 	}
-	return n, nil
+	return n, b, nil
 }
 
 // readBounded reads a whole file of at most limit bytes. A larger one is

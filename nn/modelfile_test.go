@@ -832,3 +832,21 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// ReadModel gives the model Load gives and the very bytes of its file.
+func TestReadModelBytes(t *testing.T) {
+	net := nntest.RandomFC(rand.New(rand.NewSource(3)), nntest.Options{})
+	p := filepath.Join(t.TempDir(), "m.safetensors")
+	require.NoError(t, net.Save(p))
+	want, err := os.ReadFile(p)
+	require.NoError(t, err)
+	got, b, err := nn.ReadModel(p, nn.Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, want, b)
+	loaded, err := nn.Load(p)
+	require.NoError(t, err)
+	assert.Equal(t, loaded, got)
+	_, b, err = nn.ReadModel(filepath.Join(t.TempDir(), "none.safetensors"), nn.Limits{})
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Nil(t, b)
+}

@@ -78,18 +78,26 @@ const (
 // Import reads an ONNX model file. External tensor data is read from
 // files in the model's folder.
 func Import(path string, opt Options) (*nn.Network, error) {
+	n, _, err := ReadModel(path, opt)
+	return n, err
+}
+
+// ReadModel is Import that also returns the model file's bytes, read
+// once, so that a caller hashing them names exactly the model it
+// imported (external tensor data are other files, not among them).
+func ReadModel(path string, opt Options) (*nn.Network, []byte, error) {
 	b, err := fileio.ReadMax(path, MaxFileSize)
 	if se := (*fileio.SizeError)(nil); errors.As(err, &se) {
-		return nil, fmt.Errorf("import ONNX %s: %w: %w", path, ErrFormat, err)
+		return nil, nil, fmt.Errorf("import ONNX %s: %w: %w", path, ErrFormat, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("import ONNX: %w", err)
+		return nil, nil, fmt.Errorf("import ONNX: %w", err)
 	}
 	n, err := Decode(b, filepath.Dir(path), opt)
 	if err != nil {
-		return nil, fmt.Errorf("import ONNX %s: %w", path, err)
+		return nil, nil, fmt.Errorf("import ONNX %s: %w", path, err)
 	}
-	return n, nil
+	return n, b, nil
 }
 
 // Decode reads an ONNX model from its bytes. dir is the folder external

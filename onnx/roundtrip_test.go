@@ -2,6 +2,7 @@ package onnx_test
 
 import (
 	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -80,4 +81,19 @@ func TestExportLabels(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, float32(0.5), back.Input.Mean[0])
 	assert.Equal(t, float32(0.25), back.Input.Std[len(back.Input.Std)-1])
+}
+
+// ReadModel gives the network Import gives and the very bytes of its file.
+func TestReadModelBytes(t *testing.T) {
+	fc := nntest.RandomFC(rand.New(rand.NewSource(5)), nntest.Options{})
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	require.NoError(t, onnx.Export(fc, p))
+	want, err := os.ReadFile(p)
+	require.NoError(t, err)
+	got, b, err := onnx.ReadModel(p, onnx.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, want, b)
+	imported, err := onnx.Import(p, onnx.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, imported, got)
 }

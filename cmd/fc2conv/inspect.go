@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/fc2conv/fc2conv/convert"
-	"github.com/fc2conv/fc2conv/models"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/scan"
 )
@@ -46,20 +45,12 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	var net *nn.Network
-	if path == "" {
-		net, err = models.DressFCN()
-	} else {
-		net, err = loadModel(path, opt)
-	}
-	var model scan.Model
-	if err == nil {
-		model, err = modelRecord(path)
-	}
+	net, b, err := readModelOrEmbedded(path, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "fc2conv inspect: %v\n", err)
 		return exitFail
 	}
+	model := modelRecord(path, b)
 	if path == "" {
 		path = model.Name
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fc2conv/fc2conv/convert"
-	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/fc2conv/fc2conv/onnx"
 )
@@ -20,10 +18,17 @@ func isONNX(path string) bool { return strings.EqualFold(filepath.Ext(path), ".o
 // loadModel reads fc2conv's own model file, or imports an ONNX classifier
 // with opt supplying what ONNX does not record (pixel scaling, labels).
 func loadModel(path string, opt onnx.Options) (*nn.Network, error) {
+	net, _, err := readModel(path, opt)
+	return net, err
+}
+
+// readModel is loadModel that also returns the file's bytes, read once,
+// which records hash; opt.Limits bound either format.
+func readModel(path string, opt onnx.Options) (*nn.Network, []byte, error) {
 	if isONNX(path) {
-		return onnx.Import(path, opt)
+		return onnx.ReadModel(path, opt)
 	}
-	return nn.Load(path)
+	return nn.ReadModel(path, opt.Limits)
 }
 
 // saveModel writes net as ONNX for a .onnx path, else as fc2conv's own
@@ -33,31 +38,6 @@ func saveModel(net *nn.Network, path string) error {
 		return onnx.Export(net, path)
 	}
 	return net.Save(path)
-}
-
-// openDetector is detect.Open that also takes an ONNX classifier,
-// imported with imp (if given) and converted on load with the same check
-// convert runs.
-func openDetector(path string, opt detect.Options, imp ...onnx.Options) (*detect.Detector, error) {
-	if !isONNX(path) {
-		return detect.Open(path, opt)
-	}
-	var io onnx.Options
-	if len(imp) > 0 {
-		io = imp[0]
-	}
-	net, err := onnx.Import(path, io)
-	if err != nil {
-		return nil, err
-	}
-	if !net.IsFullyConvolutional() {
-		res, _, err := convert.ConvertChecked(net, convert.VerifyOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		net = res.Network
-	}
-	return detect.New(net, opt)
 }
 
 // onnxFlags are the preprocessing flags of commands that import ONNX: an

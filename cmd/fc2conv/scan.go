@@ -447,31 +447,24 @@ func verifierScoring(opt detect.Options) string {
 }
 
 // openModelLimits opens the model file at path (an FC model is converted) or,
-// for "", the embedded model, and names it for records (modelRecord). An
-// ONNX model is imported with imp (scan's --mean, --std and --labels) if
-// given; a safetensors file is loaded within lim.
+// for "", the embedded model, and names it for records (modelRecord). A
+// file is read once, within lim; an ONNX one is imported with imp (scan's
+// --mean, --std and --labels) if given.
 func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
-	var d *detect.Detector
-	var err error
-	switch {
-	case path == "":
-		var net *nn.Network
-		if net, err = models.DressFCN(); err == nil {
-			d, err = detect.New(net, opt)
-		}
-	case isONNX(path):
-		d, err = openDetector(path, opt, imp...)
-	default:
-		d, err = detect.OpenLimits(path, opt, lim)
+	var io onnx.Options
+	if len(imp) > 0 {
+		io = imp[0]
 	}
+	io.Limits = lim
+	net, b, err := readModelOrEmbedded(path, io)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
-	model, err := modelRecord(path)
+	d, err := detect.NewConverted(net, opt)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
-	return d, model, nil
+	return d, modelRecord(path, b), nil
 }
 
 // Values of --verifier that name no file.
@@ -635,32 +628,27 @@ func openOneVerifier(path string, lim nn.Limits) (*nn.Network, string, []byte, e
 // loadVerifierFile loads a verifier model file (fc2conv's own or ONNX,
 // within lim) and its bytes, which records hash.
 func loadVerifierFile(path string, lim nn.Limits) (*nn.Network, []byte, error) {
-	var net *nn.Network
-	var err error
-	if isONNX(path) {
-		net, err = onnx.Import(path, onnx.Options{Limits: lim})
-	} else {
-		net, err = nn.LoadLimits(path, lim)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := os.ReadFile(path)
-	return net, b, err
+	return readModel(path, onnx.Options{Limits: lim})
 }
 
-// modelRecord names the model file at path for records: its base name and
-// hash or, for "", "embedded:dress-fcn" and the hash of the embedded file,
-// which is models/dress-fcn.safetensors.
-func modelRecord(path string) (scan.Model, error) {
+// readModelOrEmbedded is readModel that, for "", gives the embedded
+// model and its file's bytes.
+func readModelOrEmbedded(path string, opt onnx.Options) (*nn.Network, []byte, error) {
 	if path == "" {
-		return scan.NewModel("embedded:dress-fcn", models.DressFCNFile()), nil
+		net, err := models.DressFCN()
+		return net, models.DressFCNFile(), err
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return scan.Model{}, err
+	return readModel(path, opt)
+}
+
+// modelRecord names the model read from path, whose bytes are b, for
+// records: its base name and hash or, for "", "embedded:dress-fcn" and the
+// hash of the embedded file, which is models/dress-fcn.safetensors.
+func modelRecord(path string, b []byte) scan.Model {
+	if path == "" {
+		return scan.NewModel("embedded:dress-fcn", b)
 	}
-	return scan.NewModel(filepath.Base(path), b), nil
+	return scan.NewModel(filepath.Base(path), b)
 }
 
 // scanOne detects in one image and writes its heatmap files; every
