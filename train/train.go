@@ -17,6 +17,7 @@ import (
 
 	"github.com/fc2conv/fc2conv/detect"
 	"github.com/fc2conv/fc2conv/fmnist"
+	"github.com/fc2conv/fc2conv/internal/fileio"
 	"github.com/fc2conv/fc2conv/nn"
 	"github.com/schollz/progressbar/v3"
 )
@@ -369,6 +370,9 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		}
 		if err := checkWindow(net, cfg.Sampler.PatchSide(), "patches"); err != nil {
 			return nil, nil, fieldErr("Config.Resume", "%s: %w (Config.Sampler.Crops.Side)", cfg.Resume, err)
+		}
+		if start >= cfg.Epochs {
+			return nil, nil, fieldErr("Config.Epochs", "%d, but %s is after epoch %d: nothing is left to train", cfg.Epochs, cfg.Resume, start)
 		}
 		fmt.Fprintf(cfg.Log, "resumed %s after epoch %d\n", cfg.Resume, start)
 	case cfg.Init != "":
@@ -838,18 +842,25 @@ func loadInit(path string, side int) (*nn.Network, error) {
 	return net, nil
 }
 
+// maxCheckpointJSON bounds a checkpoint's JSON: a config and at most 1000
+// epochs' figures take well under a megabyte.
+const maxCheckpointJSON = 16 << 20
+
 func loadCheckpoint(path string) (*nn.Network, int, []EpochStats, error) {
 	net, err := nn.Load(path)
 	if err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
 	}
-	b, err := os.ReadFile(path + ".json")
+	b, err := fileio.ReadMax(path+".json", maxCheckpointJSON)
 	if err != nil {
-		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s: %w", path, err)}
+		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s.json: %w", path, err)}
 	}
 	var c checkpointState
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, 0, nil, &FieldError{Field: "Config.Resume", Err: fmt.Errorf("%s.json: %w", path, err)}
+	}
+	if c.Epoch < 1 || len(c.History) != c.Epoch {
+		return nil, 0, nil, fieldErr("Config.Resume", "%s.json: after epoch %d with %d epochs of history: not a checkpoint train wrote", path, c.Epoch, len(c.History))
 	}
 	return net, c.Epoch, c.History, nil
 }

@@ -101,6 +101,18 @@ func TestTrainDeterministicAndResumable(t *testing.T) {
 	_, hist, err = Run(c)
 	require.NoError(t, err)
 	require.Len(t, hist, 2)
+
+	// A checkpoint already at the last epoch, and one whose record does
+	// not add up, are refused by name.
+	done := c
+	done.Epochs = 1
+	_, _, err = Run(done)
+	assert.EqualError(t, err, fmt.Sprintf("train: Config.Epochs 1, but %s is after epoch 1: nothing is left to train", c.Resume))
+	bad := bytes.Replace(b, []byte(`"epoch": 1`), []byte(`"epoch": 7`), 1)
+	require.NotEqual(t, b, bad, "the checkpoint records its epoch")
+	require.NoError(t, os.WriteFile(meta, bad, 0o644))
+	_, _, err = Run(c)
+	assert.EqualError(t, err, fmt.Sprintf("train: Config.Resume %s.json: after epoch 7 with 1 epochs of history: not a checkpoint train wrote", c.Resume))
 }
 
 // --init starts from a model's weights: with a negligible learning rate
