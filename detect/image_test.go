@@ -38,8 +38,8 @@ func TestPreprocessGreyAndRGB(t *testing.T) {
 	assert.Equal(t, nn.Shape{C: 3, H: 1, W: 2}, shape)
 	assert.InDeltaSlice(t, []float32{
 		1, 0, // R: 1, 0
-		(0 - 0.2) / 0.5, (0.2 - 0.2) / 0.5, // G: 0, 51/255 = 0.2
-		(0 - 1) / 2.0, (1 - 1) / 2.0, // B: 0, 1
+		-0.2 / 0.5, 0, // G: 0, 51/255 = 0.2, less the mean 0.2, over 0.5
+		-1 / 2.0, 0, // B: 0, 1, less the mean 1, over 2
 	}, x, 1e-6)
 }
 

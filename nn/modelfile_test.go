@@ -464,13 +464,13 @@ const allocBudget = 64 << 20
 
 // unmarshalMeasured decodes b, failing on a panic, and reports the bytes
 // allocated meanwhile.
-func unmarshalMeasured(t *testing.T, b []byte) (err error, allocated uint64) {
+func unmarshalMeasured(t *testing.T, b []byte) (allocated uint64, err error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	require.NotPanics(t, func() { _, err = nn.Unmarshal(b) })
 	runtime.ReadMemStats(&after)
-	return err, after.TotalAlloc - before.TotalAlloc
+	return after.TotalAlloc - before.TotalAlloc, err
 }
 
 func TestModelFileBadFiles(t *testing.T) {
@@ -688,7 +688,7 @@ func TestModelFileBadFiles(t *testing.T) {
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err, allocated := unmarshalMeasured(t, c.file)
+			allocated, err := unmarshalMeasured(t, c.file)
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, c.is), "error %q does not wrap %v", err, c.is)
 			for _, w := range c.want {

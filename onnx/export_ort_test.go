@@ -73,12 +73,9 @@ func TestExportORT(t *testing.T) {
 	nntest.Randomize(act, rng)
 	actFCN, err := convert.Convert(act)
 	require.NoError(t, err)
-	for _, c := range []ortCase{
-		{Name: "activations_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
-		{Name: "activations_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})},
-	} {
-		cases = append(cases, c)
-	}
+	cases = append(cases,
+		ortCase{Name: "activations_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
+		ortCase{Name: "activations_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
 	nets["activations_fc"], nets["activations_fcn"] = act, actFCN.Network
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
