@@ -451,12 +451,12 @@ func verifierScoring(opt detect.Options) string {
 // file is read once, within lim; an ONNX one is imported with imp (scan's
 // --mean, --std and --labels) if given.
 func openModelLimits(path string, opt detect.Options, lim nn.Limits, imp ...onnx.Options) (*detect.Detector, scan.Model, error) {
-	var io onnx.Options
+	var o onnx.Options
 	if len(imp) > 0 {
-		io = imp[0]
+		o = imp[0]
 	}
-	io.Limits = lim
-	net, b, err := readModelOrEmbedded(path, io)
+	o.Limits = lim
+	net, b, err := readModelOrEmbedded(path, o)
 	if err != nil {
 		return nil, scan.Model{}, err
 	}
