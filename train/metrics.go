@@ -88,6 +88,9 @@ func forwardEach(net *nn.Network, n int, fill func(i int, x []float32), use func
 	if out.Size() > 0 && n > nn.MaxActivation/out.Size() {
 		return fmt.Errorf("%d outputs of %v are more than %d values", n, out, nn.MaxActivation)
 	}
+	if n == 0 {
+		return nil
+	}
 	ys := make([]float32, n*out.Size())
 	batches := (n + evalBatch - 1) / evalBatch
 	workers := max(1, min(runtime.GOMAXPROCS(0), batches))
