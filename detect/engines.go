@@ -12,8 +12,8 @@ import (
 // collection, and the next call then allocates an engine's buffers (most
 // of a scan's memory) while the dropped ones wait for the collector: with
 // two workers on 16 scenes the peak memory varied from 508 to 732 MiB,
-// and with the engines kept it stayed at 507 to 511 (README, "Speed and
-// memory against PyTorch").
+// and with the engines kept it stayed at 507 to 511 (docs/PERFORMANCE.md,
+// "Every run against PyTorch").
 type enginePool struct {
 	keep  int
 	new   func() *nn.Engine

@@ -1,5 +1,5 @@
 """Single-thread float32 rates of PyTorch on this machine, the peer figures
-for BenchmarkGemm (README, "Measured figures"):
+for BenchmarkGemm (docs/PERFORMANCE.md, "GEMM kernels"):
 
     /usr/bin/python3 nn/kernels/testdata/torchrate.py
 
