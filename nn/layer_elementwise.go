@@ -95,6 +95,11 @@ func (*Softmax) String() string { return "softmax over channels" }
 
 func (*Softmax) newKernel(kernels.Kernels) kernel { return inPlace(softmaxChannels) }
 
+// SoftmaxChannels normalises x, a map of shape s, over channels at each
+// position, to the bits a Softmax layer gives: for code that holds a
+// network's logits and needs its probabilities too.
+func SoftmaxChannels(x []float32, s Shape) { softmaxChannels(x, s) }
+
 // softmaxChannels normalises over channels at each spatial position.
 func softmaxChannels(x []float32, s Shape) {
 	plane := s.H * s.W

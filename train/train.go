@@ -508,13 +508,15 @@ func Run(cfg Config) (*nn.Network, []EpochStats, error) {
 		if bar != nil {
 			_ = bar.Finish()
 		}
-		acc := Accuracy(out, valX, valY)
-		var valNLL, valECE float64
+		var acc, valNLL, valECE float64
 		if len(valX) > 0 {
+			// One pass gives the logits; the accuracy is read from their
+			// softmax, to the bits Accuracy would get in a second pass.
 			z, err := Logits(out, valX)
 			if err != nil {
 				return nil, nil, fmt.Errorf("train: validation: %w", err)
 			}
+			acc = logitsAccuracy(z, valY, out.Positive)
 			nll, r, err := scoreStats(z, valY, out.Positive, 1)
 			if err != nil {
 				return nil, nil, fmt.Errorf("train: validation: %w", err)
@@ -778,6 +780,25 @@ func Accuracy(net *nn.Network, xs [][]float32, ys []int) float64 {
 		return 0
 	}
 	return float64(ok) / float64(max(1, len(xs)))
+}
+
+// logitsAccuracy is Accuracy from the logits Logits returned: each row
+// goes through the softmax a Softmax layer runs, in float32 as the
+// network held it.
+func logitsAccuracy(z [][]float64, ys []int, positive int) float64 {
+	ok := 0
+	var p []float32
+	for i, zi := range z {
+		p = p[:0]
+		for _, v := range zi {
+			p = append(p, float32(v))
+		}
+		nn.SoftmaxChannels(p, nn.Shape{C: len(p), H: 1, W: 1})
+		if (p[positive] > 0.5) == (ys[i] == positive) {
+			ok++
+		}
+	}
+	return float64(ok) / float64(max(1, len(z)))
 }
 
 func saveCheckpoint(path string, net *nn.Network, c checkpoint) error {

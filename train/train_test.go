@@ -465,3 +465,24 @@ func TestTrainCalibrates(t *testing.T) {
 	assert.Greater(t, hist[0].ValNLL, 0.0)
 	assert.Contains(t, log.String(), fmt.Sprintf("val patches acc %.4f NLL %.4f ECE %.4f", hist[0].ValAcc, hist[0].ValNLL, hist[0].ValECE))
 }
+
+// The epoch's validation reads its accuracy from the logits' softmax: it
+// must call every patch as a second pass through the softmax would.
+func TestLogitsAccuracyIsAccuracy(t *testing.T) {
+	cfg, net := trainOneEpoch(t, tinyConfig(t))
+	_, valSet, photos, err := cfg.data()
+	require.NoError(t, err)
+	xs, ys, err := cfg.valPatches(valSet, photos, 2)
+	require.NoError(t, err)
+	require.NotEmpty(t, xs)
+	z, err := Logits(net, xs)
+	require.NoError(t, err)
+	for i := range xs {
+		require.Equal(t, Accuracy(net, xs[i:i+1], ys[i:i+1]), logitsAccuracy(z[i:i+1], ys[i:i+1], net.Positive), "patch %d", i)
+	}
+	assert.Equal(t, Accuracy(net, xs, ys), logitsAccuracy(z, ys, net.Positive))
+	// A tie is p = 0.5 exactly: not called positive.
+	assert.Equal(t, 1.0, logitsAccuracy([][]float64{{0.25, 0.25}}, []int{0}, 1))
+	assert.Equal(t, 0.0, logitsAccuracy([][]float64{{0.25, 0.25}}, []int{1}, 1))
+	assert.Equal(t, 0.5, logitsAccuracy([][]float64{{-3, 2}, {2, -3}}, []int{0, 0}, 1))
+}
