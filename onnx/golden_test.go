@@ -65,3 +65,54 @@ func chw(t *testing.T, d *nn.Tensor) ([]float32, nn.Shape) {
 	require.Len(t, d.Shape, 3)
 	return d.Data, nn.Shape{C: d.Shape[0], H: d.Shape[1], W: d.Shape[2]}
 }
+
+// Models that scale their own input (testdata/onnx/gen.py): torch's
+// (x - mean) / std, and Keras's Rescaling on an N×H×W×C input read as
+// 0–255 pixels (--std 1/255). The import must fold the scaling into the
+// input mean and std PyTorch's side computed, and the network fed
+// (pixels - mean) / std must give PyTorch's outputs, FC form and
+// converted; the padded first convolution pads the scaled map, as the
+// graph does.
+func TestGoldenInputScaling(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  onnx.Options
+	}{
+		{"torch_norm_op13", onnx.Options{}},
+		{"keras_rescale_op13", onnx.Options{Std: []float32{1.0 / 255}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("..", "testdata", "onnx")
+			golden, err := nn.ReadTensors(filepath.Join(dir, tc.name+".golden.safetensors"))
+			require.NoError(t, err)
+			fc, err := onnx.Import(filepath.Join(dir, tc.name+".onnx"), tc.opt)
+			require.NoError(t, err)
+			assert.InDeltaSlice(t, golden["mean"].Data, fc.Input.Mean, 1e-6, "folded mean")
+			assert.InDeltaSlice(t, golden["std"].Data, fc.Input.Std, 1e-6, "folded std")
+
+			x, xs := chw(t, golden["window_input"])
+			got, _, err := nn.NewEngine(fc).Forward(normalised(x, xs, fc.Input), xs)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(got, golden["window_output"].Data), tol, "imported FC form vs PyTorch")
+
+			res, rep, err := convert.ConvertChecked(fc, convert.VerifyOptions{Seed: 1})
+			require.NoError(t, err)
+			assert.LessOrEqual(t, rep.MaxAbs(), convert.Tolerance)
+			big, bs := chw(t, golden["large_input"])
+			heat, _, err := nn.NewEngine(res.Network).Forward(normalised(big, bs, res.Network.Input), bs)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, nntest.MaxAbsDiff(heat, golden["large_output"].Data), tol, "heatmap vs PyTorch FCN")
+		})
+	}
+}
+
+// normalised is pixels in [0,1] (shape s) as the network reads them.
+func normalised(px []float32, s nn.Shape, in nn.InputSpec) []float32 {
+	out := make([]float32, len(px))
+	plane := s.H * s.W
+	for i, v := range px {
+		c := i / plane
+		out[i] = (v - in.Mean[c]) / in.Std[c]
+	}
+	return out
+}

@@ -64,6 +64,24 @@ func initOf(m *pb.ModelProto, name string) *pb.TensorProto {
 	return nil
 }
 
+// scale puts an op of v and a constant (dims, values) in front of v's
+// consumers, the constant first when constFirst.
+func scale(m *pb.ModelProto, v, op string, constFirst bool, dims []int64, values ...float32) {
+	n := &pb.NodeProto{Name: "scale", OpType: op, Input: []string{v, "k"}, Output: []string{"scaled"}}
+	if constFirst {
+		n.Input = []string{"k", v}
+	}
+	for _, x := range m.Graph.Node {
+		for i, in := range x.Input {
+			if in == v {
+				x.Input[i] = "scaled"
+			}
+		}
+	}
+	m.Graph.Node = append(m.Graph.Node, n)
+	m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: "k", DataType: int32(pb.TensorProto_FLOAT), Dims: dims, FloatData: values})
+}
+
 // Every refused model gets an error that says what and where, and wraps
 // ErrFormat or ErrUnsupported; nothing panics or allocates by a declared
 // size.
@@ -138,6 +156,21 @@ func TestRefused(t *testing.T) {
 		{"two outputs", edit(t, func(m *pb.ModelProto) {
 			m.Graph.Output = append(m.Graph.Output, m.Graph.Output[0])
 		}), onnx.ErrUnsupported, "2 graph outputs"},
+		{"scaling after a layer", edit(t, func(m *pb.ModelProto) {
+			scale(m, nodeOf(m, "Relu").Output[0], "Mul", false, []int64{}, 2)
+		}), onnx.ErrUnsupported, `(Mul): unsupported ONNX model: Mul is read only as a scaling of the input before the first layer`},
+		{"negative input scale", edit(t, func(m *pb.ModelProto) {
+			scale(m, "input", "Mul", false, []int64{}, -2)
+		}), onnx.ErrUnsupported, "scales input channel 0 by -2 (shift -0); only a positive, finite scale"},
+		{"input subtracted from a constant", edit(t, func(m *pb.ModelProto) {
+			scale(m, "input", "Sub", true, []int64{}, 1)
+		}), onnx.ErrUnsupported, `node "scale" (Sub): unsupported ONNX model: Sub of the input from a constant; only input - constant is read`},
+		{"input divided by 0", edit(t, func(m *pb.ModelProto) {
+			scale(m, "input", "Div", false, []int64{}, 0)
+		}), onnx.ErrUnsupported, "divides input channel 0 by 0"},
+		{"per-pixel input shift", edit(t, func(m *pb.ModelProto) {
+			scale(m, "input", "Add", false, []int64{1, 1, 6, 6}, make([]float32, 36)...)
+		}), onnx.ErrUnsupported, `node "scale" (Add): input scaling: unsupported ONNX model: a constant of shape [1 1 6 6] does not broadcast over 1 channels`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -260,4 +293,29 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("accepted an invalid network: %v", err)
 		}
 	})
+}
+
+// A scaling of the input folds into its mean and std, by hand: with
+// pixels read as x = (p - 0.5) / 0.25 and the graph computing 4·x - 1
+// (Mul with the constant first, then Sub), the network reads
+// (p - 0.5625) / 0.0625.
+func TestInputScalingFolds(t *testing.T) {
+	b := edit(t, func(m *pb.ModelProto) {
+		scale(m, "input", "Mul", true, []int64{1}, 4)
+		n := &pb.NodeProto{Name: "shift", OpType: "Sub", Input: []string{"scaled", "one"}, Output: []string{"shifted"}}
+		for _, x := range m.Graph.Node {
+			for i, in := range x.Input {
+				if in == "scaled" {
+					x.Input[i] = "shifted"
+				}
+			}
+		}
+		m.Graph.Node = append(m.Graph.Node, n)
+		m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: "one", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{1}})
+	})
+	net, err := onnx.Decode(b, "", onnx.Options{Mean: []float32{0.5}, Std: []float32{0.25}})
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0.5625}, net.Input.Mean)
+	assert.Equal(t, []float32{0.0625}, net.Input.Std)
+	assert.Len(t, net.Layers, len(small(t).Layers), "the scaling is no layer")
 }

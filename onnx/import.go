@@ -48,7 +48,12 @@ type importer struct {
 	// consumers of each computed value, and the graph's outputs.
 	consumers map[string][]*pb.NodeProto
 	outputs   map[string]bool
-	absorbed  *pb.NodeProto // the input's transpose to NCHW, if any
+	// absorbed are the nodes input reads before the chain starts: the
+	// input's transpose to NCHW and the input scaling before it.
+	absorbed map[*pb.NodeProto]bool
+	// scaling is what the graph does to its own input before its first
+	// layer (see inputScaling); nil when nothing.
+	scaling *inputScaling
 }
 
 func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network, error) {
@@ -142,7 +147,7 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, fmt.Errorf("%w: the chain from input %q ends at %q, which is not the graph output %q", ErrUnsupported, in.Name, cur, g.Output[0].Name)
 	}
 	for _, n := range g.Node {
-		if !done[n] && n.OpType != "Constant" && n != im.absorbed {
+		if !done[n] && n.OpType != "Constant" && !im.absorbed[n] {
 			return nil, nodeErr(n, fmt.Errorf("%w: not on the chain from the input to the output (a branch or a computation on constants)", ErrUnsupported))
 		}
 	}
@@ -167,8 +172,9 @@ func nodeErr(n *pb.NodeProto, err error) error {
 }
 
 // input reads the image input: N×C×H×W, or N×H×W×C when a Transpose to
-// NCHW follows (tf2onnx's Keras layout), which is absorbed. The batch may
-// be free; height and width must be fixed unless the model's fc2conv
+// NCHW follows (tf2onnx's Keras layout), which is absorbed with any
+// scaling of the input before it (see scaleInput). The batch may be
+// free; height and width must be fixed unless the model's fc2conv
 // metadata gives the window (a converted network Export wrote).
 func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string, error) {
 	tt := v.GetType().GetTensorType()
@@ -196,14 +202,34 @@ func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string,
 	}
 	c, h, w := size[1], size[2], size[3]
 	start := v.Name
-	if cs := im.consumers[v.Name]; len(cs) == 1 && cs[0].OpType == "Transpose" {
+	// tf2onnx writes Keras's Rescaling on the N×H×W×C input, before its
+	// transpose: look past such nodes for it.
+	var scales []*pb.NodeProto
+	at := v.Name
+	for cs := im.consumers[at]; len(cs) == 1 && isScaling(cs[0]) && !im.outputs[at]; cs = im.consumers[at] {
+		scales = append(scales, cs[0])
+		at = firstOut(cs[0])
+	}
+	im.absorbed = map[*pb.NodeProto]bool{}
+	nhwcInput := false
+	if cs := im.consumers[at]; len(cs) == 1 && cs[0].OpType == "Transpose" && !im.outputs[at] {
 		if perm, _ := (attrs{node: cs[0]}).ints("perm", nil); slices.Equal(perm, []int64{0, 3, 1, 2}) {
 			c, h, w = size[3], size[1], size[2]
-			im.absorbed, start = cs[0], firstOut(cs[0])
+			im.absorbed[cs[0]], start = true, firstOut(cs[0])
+			nhwcInput = true
 		}
 	}
 	if c == 0 {
 		return "", fmt.Errorf("%w: input %q has a free channel count", ErrUnsupported, v.Name)
+	}
+	if nhwcInput { // else the chain reads them as NCHW, from the input on
+		chain := v.Name
+		for _, n := range scales {
+			if err := im.scaleInput(n, chain, c, 0); err != nil {
+				return "", nodeErr(n, err)
+			}
+			im.absorbed[n], chain = true, firstOut(n)
+		}
 	}
 	if h == 0 || w == 0 {
 		var win []int
@@ -226,8 +252,13 @@ func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string,
 // node appends the layers of one node whose data input is cur, and
 // returns the value the chain continues with.
 func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
-	if n.OpType == "Add" && len(n.Input) == 2 && n.Input[1] == cur {
-		// Add commutes: read bias + x as x + bias.
+	if isScaling(n) && len(im.net.Layers) == 0 && im.pad == nil && im.layout == nchw {
+		// The input scaled before any layer: N×C×H×W here, so a
+		// per-channel constant has the height and width after its axis.
+		return firstOut(n), im.scaleInput(n, cur, im.shape.C, 2)
+	}
+	if (n.OpType == "Add" || n.OpType == "Mul") && len(n.Input) == 2 && n.Input[1] == cur {
+		// Add and Mul commute: read bias + x as x + bias.
 		n = &pb.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{cur, n.Input[0]}, Output: n.Output, Attribute: n.Attribute}
 	}
 	if len(n.Input) == 0 || n.Input[0] != cur {
@@ -291,6 +322,8 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		err = im.matMul(n)
 	case "Add":
 		err = im.addBias(n, bias)
+	case "Mul", "Div", "Sub":
+		err = fmt.Errorf("%w: %s is read only as a scaling of the input before the first layer (Keras's Rescaling, torch's (x - mean) / std)", ErrUnsupported, n.OpType)
 	case "LeakyRelu":
 		var alpha float64
 		if alpha, err = a.float("alpha", 0.01); err == nil {

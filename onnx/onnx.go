@@ -139,6 +139,11 @@ func Decode(b []byte, dir string, opt Options) (*nn.Network, error) {
 	if err := applyOptions(net, meta, opt); err != nil {
 		return nil, err
 	}
+	if im.scaling != nil {
+		if err := im.scaling.fold(&net.Input); err != nil {
+			return nil, err
+		}
+	}
 	if err := net.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}

@@ -755,7 +755,7 @@ func (im *importer) matMul(n *pb.NodeProto) error {
 // into that layer's bias.
 func (im *importer) addBias(n *pb.NodeProto, bias *nn.Tensor) error {
 	if bias == nil {
-		return fmt.Errorf("%w: Add is supported only as the bias right after a Conv, Gemm or MatMul", ErrUnsupported)
+		return fmt.Errorf("%w: Add is supported only as the bias right after a Conv, Gemm or MatMul, or as a shift of the input before the first layer", ErrUnsupported)
 	}
 	c, cd, err := im.weight(n, 1, "B")
 	if err != nil {
@@ -791,5 +791,5 @@ func addBroadcast(bias, c []float32, dims []int64, scale float32, fromEnd int) e
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: bias of shape %v does not broadcast over %d channels", ErrUnsupported, dims, len(bias))
+	return fmt.Errorf("%w: a constant of shape %v does not broadcast over %d channels", ErrUnsupported, dims, len(bias))
 }

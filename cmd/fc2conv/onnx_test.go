@@ -58,6 +58,8 @@ func TestConvertONNXFlagErrors(t *testing.T) {
 		{[]string{"convert", filepath.Join("..", "..", "testdata", "torch", "seed.safetensors"), "--mean", "0.5", "-o", out}, "--mean is for an ONNX model"},
 		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--std", "0", "-o", out}, "--std 0: every value must be > 0"},
 		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--mean", "a", "-o", out}, `--mean "a": "a" is not a number`},
+		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--std", "1/0", "-o", out}, `--std "1/0": "1/0" is not a number or a fraction`},
+		{[]string{"convert", filepath.Join(onnxDir, "chain_op13.onnx"), "--mean", "1e40", "-o", out}, `--mean "1e40": "1e40" is not a number`},
 	} {
 		code, _, stderr := runCLI(c.args...)
 		assert.Equal(t, exitUsage, code, "%v", c.args)
@@ -72,6 +74,21 @@ func TestConvertONNXFlagErrors(t *testing.T) {
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "malformed ONNX model")
 	assert.NoFileExists(t, out)
+}
+
+// A Keras model that rescales its own 0–255 input (testdata/onnx/gen.py):
+// --std 1/255 says the graph reads pixels × 255, and the converted model
+// stores the normalisation PyTorch's side computed for it.
+func TestConvertONNXInputScaling(t *testing.T) {
+	golden, err := nn.ReadTensors(filepath.Join(onnxDir, "keras_rescale_op13.golden.safetensors"))
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "fcn.safetensors")
+	code, stdout, stderr := runCLI("convert", filepath.Join(onnxDir, "keras_rescale_op13.onnx"), "--std", "1/255", "-o", out)
+	require.Equal(t, exitOK, code, stderr)
+	fcn, err := nn.Load(out)
+	require.NoError(t, err, stdout)
+	assert.InDeltaSlice(t, golden["mean"].Data, fcn.Input.Mean, 1e-6)
+	assert.InDeltaSlice(t, golden["std"].Data, fcn.Input.Std, 1e-6)
 }
 
 func TestVerifyONNX(t *testing.T) {

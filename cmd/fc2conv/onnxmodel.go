@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -51,8 +53,8 @@ type onnxFlags struct {
 // --positive (scan has --class for that).
 func addONNXFlags(fs *flag.FlagSet, positive bool) onnxFlags {
 	f := onnxFlags{
-		mean:   fs.String("mean", "", "ONNX model only: per-channel `mean` of pixels scaled to [0,1], one value or one per channel, comma-separated (default 0, or the model's fc2conv metadata)"),
-		std:    fs.String("std", "", "ONNX model only: per-channel `std`, as --mean (default 1)"),
+		mean:   fs.String("mean", "", "ONNX model only: per-channel `mean` of pixels scaled to [0,1], one value or one per channel, comma-separated, each a number or a fraction such as 1/255 (default 0, or the model's fc2conv metadata); the graph's input is (pixel - mean) / std, and a scaling the graph does itself (Keras's Rescaling, torch's (x - mean) / std) is applied after it"),
+		std:    fs.String("std", "", "ONNX model only: per-channel `std`, as --mean (default 1; --std 1/255 for a graph that reads pixels in 0-255)"),
 		labels: fs.String("labels", "", "ONNX model only: comma-separated class `names`, one per output"),
 	}
 	if positive {
@@ -104,11 +106,31 @@ func floatList(name, s string) ([]float32, error) {
 	}
 	var out []float32
 	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		v, err := number(strings.TrimSpace(f))
 		if err != nil {
-			return nil, fmt.Errorf("--%s %q: %q is not a number", name, s, f)
+			return nil, fmt.Errorf("--%s %q: %q is not a number or a fraction such as 1/255", name, s, f)
 		}
 		out = append(out, float32(v))
 	}
 	return out, nil
+}
+
+// number reads a float or a fraction of two ("1/255") that is finite as
+// a float32.
+func number(s string) (float64, error) {
+	num, den, frac := strings.Cut(s, "/")
+	v, err := strconv.ParseFloat(num, 64)
+	if err == nil && frac {
+		var d float64
+		if d, err = strconv.ParseFloat(den, 64); err == nil {
+			if d == 0 {
+				return 0, errors.New("division by zero")
+			}
+			v /= d
+		}
+	}
+	if f := float64(float32(v)); err == nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
+		err = errors.New("not finite")
+	}
+	return v, err
 }

@@ -50,6 +50,16 @@ Models (the op list of the importer, across opsets 9 to 21):
   ceil_pool_op13           max and average pools with ceil_mode
   asym_pad_op13            a conv with pads (0,0,1,1), edited from a padded conv;
                            PyTorch runs ZeroPad2d((0,1,0,1)) + an unpadded conv
+  torch_norm_op13          (x - mean) / std inside the model (Sub, Div with
+                           1×C×1×1 constants) before a padded conv; pixels in [0,1]
+  keras_rescale_op13       Keras's Rescaling(1/255, offset per channel) on the
+                           N,H,W,C input as tf2onnx writes it (Mul, Add with a
+                           C-vector, then the Transpose); the graph reads 0-255
+  For these two the golden holds pixels in [0,1] (window_input, large_input)
+  and the input mean and std the import must fold the scaling into
+  ("mean", "std"; for keras_rescale_op13 with --std 1/255, the graph's
+  0-255 input), checked here: the body on (pixels - mean) / std gives the
+  exported model's output on the graph's own input.
 
 Also "check": onnx.checker (full_check) on the models fc2conv exported for
 ONNX Runtime (exported/, see run_ort.js); and "seed-check DIR RAWDIR
@@ -483,9 +493,95 @@ def asym_pad_op13():
     print("%-20s opset 13 window 2x10x8 -> (2,)" % "asym_pad_op13")
 
 
+
+class Normalize(tnn.Module):
+    """torch's preprocessing inside a model: (x - mean) / std, per channel."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class Rescaling(tnn.Module):
+    """Keras's Rescaling(scale, offset) on an N,H,W,C input: Mul, then Add
+    of a C-vector (broadcast over the last axis), as tf2onnx writes it."""
+
+    def __init__(self, scale, offset):
+        super().__init__()
+        self.scale = scale
+        self.register_buffer("offset", torch.tensor(offset))
+
+    def forward(self, x):
+        return x * self.scale + self.offset
+
+
+def make_scaled(name, exported, body, window, large, gen, graph_input, mean, std, nhwc=False):
+    """A model that scales its own input. graph_input maps pixels in [0,1]
+    (C,H,W) to what the graph reads; mean and std are what the import must
+    fold that scaling into, so that body((pixels - mean) / std) is the
+    exported model's output."""
+    c = window[0]
+    m = torch.tensor(mean, dtype=torch.float32).view(c, 1, 1)
+    sd = torch.tensor(std, dtype=torch.float32).view(c, 1, 1)
+    win = torch.rand(*window, generator=gen)
+    x = graph_input(win)[None]
+    if nhwc:
+        x = x.permute(0, 2, 3, 1).contiguous()
+    win_out = exported(x)[0]
+    d = (body(((win - m) / sd)[None])[0] - win_out).abs().max().item()
+    assert d <= TOL, "%s: the body on the folded normalisation differs by %g" % (name, d)
+    path = os.path.join(HERE, name + ".onnx")
+    save(export(exported, path, x, 13), path)
+    big = torch.rand(*large, generator=gen)
+    big_out = torchgen.to_fcn(body, window)(((big - m) / sd)[None])[0]
+    torchgen.write_safetensors(os.path.join(HERE, name + ".golden.safetensors"), [
+        ("window_input", torchgen.np32(win)), ("window_output", torchgen.np32(win_out)),
+        ("large_input", torchgen.np32(big)), ("large_output", torchgen.np32(big_out)),
+        ("mean", np.array(mean, dtype=np.float32)), ("std", np.array(std, dtype=np.float32))])
+    print("%-20s opset 13 window %s -> %s large -> %s" % (
+        name, "x".join(map(str, window)), tuple(win_out.shape), "x".join(map(str, big_out.shape))))
+
+
+def scaled_feat(seed):
+    torch.manual_seed(seed)
+    return [("conv1", tnn.Conv2d(3, 4, 3, padding=1)), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+            ("conv2", tnn.Conv2d(4, 5, 3)), ("relu2", tnn.ReLU())]
+
+
+def torch_norm_op13():
+    feat = scaled_feat(101)
+    head = [("flatten", tnn.Flatten()), ("fc1", tnn.Linear(5 * 4 * 3, 6)), ("relu3", tnn.ReLU()),
+            ("fc2", tnn.Linear(6, 2)), ("softmax", tnn.Softmax(dim=1))]
+    body = seq(*feat, *head)
+    body.fc2.weight.mul_(3.0)
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    exported = seq(("norm", Normalize(mean, std)), *feat, *head)
+    make_scaled("torch_norm_op13", exported, body, (3, 12, 10), (3, 28, 22), torch.Generator().manual_seed(102),
+                lambda p: p, mean, std)
+
+
+def keras_rescale_op13():
+    feat = scaled_feat(111)
+    n = 5 * 4 * 3
+    fc1, fc2 = tnn.Linear(n, 6), tnn.Linear(6, 2)
+    fc2.weight.mul_(3.0)
+    body = seq(*feat, ("flatten", torchgen.FlattenHWC()), ("fc1", fc1), ("relu3", tnn.ReLU()), ("fc2", fc2))
+    offset = [-0.5, -0.25, 0.125]
+    exported = seq(("rescale", Rescaling(1 / 255.0, offset)), ("nhwc", NHWCInput()), *feat,
+                   ("flatten", ReshapeHWC(n)), ("fc1", MatMulAdd(fc1)), ("relu3", tnn.ReLU()), ("fc2", fc2))
+    # Read with --std 1/255 (the graph's input is pixels × 255): the
+    # rescaling's 1/255 cancels it, and its offset o is a mean of -o.
+    make_scaled("keras_rescale_op13", exported, body, (3, 12, 10), (3, 28, 22), torch.Generator().manual_seed(112),
+                lambda p: p * 255.0, [-o for o in offset], [1.0, 1.0, 1.0], nhwc=True)
+
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
-    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13))
+    reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
+    torch_norm_op13, keras_rescale_op13))
 
 
 def check_exported():
