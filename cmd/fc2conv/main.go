@@ -69,7 +69,8 @@ var examples = map[string]string{
 		"fc2conv calibrate --model /tmp/dress.safetensors --out /tmp/dress-final.safetensors --threshold 0.87   # chosen on validation scenes scanned with dress-cal",
 	"convert": "fc2conv convert testdata/torch/seed.safetensors -o /tmp/seed-fcn.safetensors\n" +
 		"fc2conv convert /tmp/dress.safetensors -o /tmp/dress-fcn.safetensors --threshold 0.8445\n" +
-		"fc2conv convert testdata/onnx/keras_nhwc_op13.onnx --mean 0.5 --std 0.25 -o /tmp/keras-fcn.onnx",
+		"fc2conv convert testdata/onnx/keras_nhwc_op13.onnx --mean 0.5 --std 0.25 -o /tmp/keras-fcn.onnx\n" +
+		"fc2conv convert testdata/onnx/keras_rescale_op13.onnx --std 1/255 -o /tmp/k-fcn.safetensors   # a Keras graph that reads 0-255",
 	"verify": "fc2conv verify models/dress.safetensors\n" +
 		"fc2conv verify models/dress-fcn.safetensors --fc models/dress.safetensors\n" +
 		"fc2conv verify models/dress.safetensors --image testdata/samples/scene_000.png\n" +
