@@ -156,9 +156,15 @@ func TestRefused(t *testing.T) {
 		{"two outputs", edit(t, func(m *pb.ModelProto) {
 			m.Graph.Output = append(m.Graph.Output, m.Graph.Output[0])
 		}), onnx.ErrUnsupported, "2 graph outputs"},
-		{"scaling after a layer", edit(t, func(m *pb.ModelProto) {
+		{"scaling after a ReLU", edit(t, func(m *pb.ModelProto) {
 			scale(m, nodeOf(m, "Relu").Output[0], "Mul", false, []int64{}, 2)
-		}), onnx.ErrUnsupported, `(Mul): unsupported ONNX model: Mul is read only as a scaling of the input before the first layer`},
+		}), onnx.ErrUnsupported, `(Mul): unsupported ONNX model: Mul is read only right after a Conv, Gemm or MatMul, or as a scaling of the input`},
+		{"division by 0 after a conv", edit(t, func(m *pb.ModelProto) {
+			scale(m, nodeOf(m, "Conv").Output[0], "Div", false, []int64{1, 2, 1, 1}, 1, 0)
+		}), onnx.ErrUnsupported, `node "scale" (Div): unsupported ONNX model: divides channel 1 by 0`},
+		{"scale overflowing float32", edit(t, func(m *pb.ModelProto) {
+			scale(m, nodeOf(m, "Conv").Output[0], "Div", false, []int64{}, 1e-45)
+		}), onnx.ErrUnsupported, "Div makes a weight or bias overflow float32"},
 		{"negative input scale", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Mul", false, []int64{}, -2)
 		}), onnx.ErrUnsupported, "scales input channel 0 by -2 (shift -0); only a positive, finite scale"},

@@ -257,8 +257,8 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		// per-channel constant has the height and width after its axis.
 		return firstOut(n), im.scaleInput(n, cur, im.shape.C, 2)
 	}
-	if n.OpType == "Add" && len(n.Input) == 2 && n.Input[1] == cur {
-		// Add commutes: read bias + x as x + bias.
+	if (n.OpType == "Add" || n.OpType == "Mul") && len(n.Input) == 2 && n.Input[1] == cur {
+		// Add and Mul commute: read k + x as x + k.
 		n = &pb.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{cur, n.Input[0]}, Output: n.Output, Attribute: n.Attribute}
 	}
 	if len(n.Input) == 0 || n.Input[0] != cur {
@@ -323,7 +323,7 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 	case "Add":
 		err = im.addBias(n, bias)
 	case "Mul", "Div", "Sub":
-		err = fmt.Errorf("%w: %s is read only as a scaling of the input before the first layer (Keras's Rescaling, torch's (x - mean) / std)", ErrUnsupported, n.OpType)
+		err = im.affineAfter(n, bias)
 	case "LeakyRelu":
 		var alpha float64
 		if alpha, err = a.float("alpha", 0.01); err == nil {

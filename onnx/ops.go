@@ -769,6 +769,61 @@ func (im *importer) addBias(n *pb.NodeProto, bias *nn.Tensor) error {
 	return nil
 }
 
+// affineAfter takes a Mul, Div or Sub of a constant right after a Conv,
+// Gemm or MatMul into that layer: tf2onnx writes a Keras
+// BatchNormalization after a Dense as a Mul and an Add. A scale
+// multiplies the layer's weights and bias, channel by channel (both have
+// the output channel first); a Sub subtracts from the bias.
+func (im *importer) affineAfter(n *pb.NodeProto, bias *nn.Tensor) error {
+	if bias == nil {
+		return fmt.Errorf("%w: %s is read only right after a Conv, Gemm or MatMul, or as a scaling of the input before the first layer (Keras's Rescaling, torch's (x - mean) / std)", ErrUnsupported, n.OpType)
+	}
+	c, cd, err := im.weight(n, 1, "B")
+	if err != nil {
+		return err
+	}
+	ch, rank := im.channelAxis()
+	k := make([]float32, len(bias.Data))
+	if err := addBroadcast(k, c, cd, 1, int(rank-1-ch)); err != nil {
+		return err
+	}
+	im.bias = bias
+	if n.OpType == "Sub" {
+		for i, v := range k {
+			bias.Data[i] -= v
+		}
+		return nil
+	}
+	var w []float32
+	switch l := im.net.Layers[len(im.net.Layers)-1].(type) {
+	case *nn.Conv2D:
+		w = l.Weight.Data
+	case *nn.Dense:
+		w = l.Weight.Data
+	default:
+		return fmt.Errorf("%w: %s after a %s layer", ErrUnsupported, n.OpType, l.Kind())
+	}
+	per := len(w) / len(k) // weights of one output channel
+	for i, v := range k {
+		if n.OpType == "Div" {
+			if v == 0 {
+				return fmt.Errorf("%w: divides channel %d by 0", ErrUnsupported, i)
+			}
+			v = 1 / v
+		}
+		bias.Data[i] *= v
+		for j := i * per; j < (i+1)*per; j++ {
+			w[j] *= v
+		}
+	}
+	for _, x := range append(w[:len(w):len(w)], bias.Data...) {
+		if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
+			return fmt.Errorf("%w: %s makes a weight or bias overflow float32", ErrUnsupported, n.OpType)
+		}
+	}
+	return nil
+}
+
 // addBroadcast adds scale·c to bias, c being a scalar or one value per
 // channel in a shape that broadcasts along the channel axis, which is
 // fromEnd axes before the value's last.

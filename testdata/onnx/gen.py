@@ -50,6 +50,11 @@ Models (the op list of the importer, across opsets 9 to 21):
   ceil_pool_op13           max and average pools with ceil_mode
   asym_pad_op13            a conv with pads (0,0,1,1), edited from a padded conv;
                            PyTorch runs ZeroPad2d((0,1,0,1)) + an unpadded conv
+  affine_op13              arithmetic on a layer's output, folded into that layer:
+                           a conv's output × a 1×C×1×1 constant − another (Mul,
+                           Sub), a Gemm's × a vector + a vector (Mul, Add: what
+                           tf2onnx writes for Keras's BatchNormalization after a
+                           Dense), the last Gemm's / 2 (Div)
   torch_norm_op13          (x - mean) / std inside the model (Sub, Div with
                            1×C×1×1 constants) before a padded conv; pixels in [0,1]
   keras_rescale_op13       Keras's Rescaling(1/255, offset per channel) on the
@@ -494,6 +499,56 @@ def asym_pad_op13():
 
 
 
+
+class Affine(tnn.Module):
+    """Elementwise arithmetic with constants, in this order: × mul, / div,
+    − sub, + add (each optional)."""
+
+    def __init__(self, mul=None, div=None, sub=None, add=None):
+        super().__init__()
+        self.div = div
+        for k, v in (("mul", mul), ("sub", sub), ("add", add)):
+            self.register_buffer(k, v)
+
+    def forward(self, x):
+        if self.mul is not None:
+            x = x * self.mul
+        if self.div is not None:
+            x = x / self.div
+        if self.sub is not None:
+            x = x - self.sub
+        if self.add is not None:
+            x = x + self.add
+        return x
+
+
+def affine_op13():
+    torch.manual_seed(121)
+    conv1, conv2 = tnn.Conv2d(2, 4, 3, padding=1), tnn.Conv2d(4, 5, 3)
+    fc1, fc2 = tnn.Linear(5 * 4 * 3, 6), tnn.Linear(6, 3)
+    fc2.weight.mul_(3.0)
+    g = torch.Generator().manual_seed(122)
+    s1, t1 = torch.rand(4, generator=g) + 0.5, torch.randn(4, generator=g)
+    g2, b2 = torch.rand(6, generator=g) + 0.5, torch.randn(6, generator=g)
+    d = 2.0
+    exported = seq(("conv1", conv1), ("aff1", Affine(mul=s1.view(1, 4, 1, 1), sub=t1.view(1, 4, 1, 1))),
+                   ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)), ("conv2", conv2), ("relu2", tnn.ReLU()),
+                   ("flatten", tnn.Flatten()), ("fc1", fc1), ("bn", Affine(mul=g2, add=b2)), ("relu3", tnn.ReLU()),
+                   ("fc2", fc2), ("scale", Affine(div=d)), ("softmax", tnn.Softmax(dim=1)))
+    # The same network with the arithmetic folded into the layers, by
+    # hand; make() checks it against the exported module.
+    conv1f, fc1f, fc2f = tnn.Conv2d(2, 4, 3, padding=1), tnn.Linear(5 * 4 * 3, 6), tnn.Linear(6, 3)
+    conv1f.weight.copy_(conv1.weight * s1.view(4, 1, 1, 1))
+    conv1f.bias.copy_(conv1.bias * s1 - t1)
+    fc1f.weight.copy_(fc1.weight * g2.view(6, 1))
+    fc1f.bias.copy_(fc1.bias * g2 + b2)
+    fc2f.weight.copy_(fc2.weight / d)
+    fc2f.bias.copy_(fc2.bias / d)
+    body = seq(("conv1", conv1f), ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)), ("conv2", conv2),
+               ("relu2", tnn.ReLU()), ("flatten", tnn.Flatten()), ("fc1", fc1f), ("relu3", tnn.ReLU()),
+               ("fc2", fc2f), ("softmax", tnn.Softmax(dim=1)))
+    make("affine_op13", exported, body, (2, 12, 10), (2, 28, 22), 13, torch.Generator().manual_seed(123))
+
 class Normalize(tnn.Module):
     """torch's preprocessing inside a model: (x - mean) / std, per channel."""
 
@@ -581,7 +636,7 @@ def keras_rescale_op13():
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
-    torch_norm_op13, keras_rescale_op13))
+    affine_op13, torch_norm_op13, keras_rescale_op13))
 
 
 def check_exported():
