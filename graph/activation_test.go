@@ -34,3 +34,31 @@ func TestActivationsMatchEngine(t *testing.T) {
 		assert.Less(t, v, float32(0), "log-probabilities")
 	}
 }
+
+// ELU and tanh, the same way: the gorgonia graph builds ELU from its
+// parts (relu(x) + alpha·(exp(min(x, 0)) − 1)).
+func TestELUTanhMatchEngine(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	net := &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 6, Width: 5, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{nn.NewConv2D("conv", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
+			nn.NewELU("elu", 0.7), nn.NewTanh("tanh"), nn.NewFlatten("flat", nn.FlattenCHW),
+			nn.NewDense("fc", 4*6*5, 3), nn.NewELU("elu2", 1.5)},
+	}
+	nntest.Randomize(net, rng)
+	require.NoError(t, net.Validate())
+	x := nntest.Input(rng, net.Input.Window())
+	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	got, err := graph.Forward(net, x, net.Input.Window())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5)
+	negative := 0
+	for _, v := range want {
+		assert.Greater(t, v, float32(-1.5), "an ELU with alpha 1.5 stays above -1.5")
+		if v < 0 {
+			negative++
+		}
+	}
+	assert.Positive(t, negative, "the last ELU's negative branch is reached")
+}

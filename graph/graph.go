@@ -143,6 +143,10 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 			}
 		case *nn.LeakyReLU:
 			x, err = G.LeakyRelu(x, l.Alpha)
+		case *nn.ELU:
+			x, err = elu(x, l.Alpha)
+		case *nn.Tanh:
+			x, err = G.Tanh(x)
 		case *nn.Clip:
 			x, err = clip(x, l.Min, l.Max)
 		case *nn.LogSoftmax:
@@ -362,6 +366,35 @@ func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
 
 // clip is lo + relu(x-lo) - relu(x-hi): min(max(x, lo), hi) from ops
 // gorgonia differentiates.
+// elu is relu(x) + alpha·(exp(min(x, 0)) − 1), min(x, 0) being
+// −relu(−x).
+func elu(x *G.Node, alpha float64) (*G.Node, error) {
+	pos, err := G.Rectify(x)
+	var neg *G.Node
+	if err == nil {
+		neg, err = G.Neg(x)
+	}
+	if err == nil {
+		neg, err = G.Rectify(neg)
+	}
+	if err == nil {
+		neg, err = G.Neg(neg)
+	}
+	if err == nil {
+		neg, err = G.Exp(neg)
+	}
+	if err == nil {
+		neg, err = G.Sub(neg, G.NewConstant(float32(1)))
+	}
+	if err == nil {
+		neg, err = G.Mul(neg, G.NewConstant(float32(alpha)))
+	}
+	if err == nil {
+		pos, err = G.Add(pos, neg)
+	}
+	return pos, err
+}
+
 func clip(x *G.Node, lo, hi float64) (*G.Node, error) {
 	l, h := G.NewConstant(float32(lo)), G.NewConstant(float32(hi))
 	a, err := G.Sub(x, l)

@@ -21,6 +21,10 @@ func TestActivations(t *testing.T) {
 	}{
 		{nn.NewLeakyReLU("a", 0.1), []float32{-0.2, 0.5, 7, 1, -0.1, 0}},
 		{nn.NewClip("a", 0, 6), []float32{0, 0.5, 6, 1, 0, 0}},
+		// e^-2 = 0.1353352832, e^-1 = 0.3678794412; tanh 0.5 = 0.4621171573,
+		// tanh 1 = 0.7615941560, tanh 2 = 0.9640275801, tanh 7 = 0.9999983369.
+		{nn.NewELU("a", 0.5), []float32{0.5 * (0.1353352832 - 1), 0.5, 7, 1, 0.5 * (0.3678794412 - 1), 0}},
+		{nn.NewTanh("a"), []float32{-0.9640275801, 0.4621171573, 0.9999983369, 0.7615941560, -0.7615941560, 0}},
 		// Channels (-2, 1), (0.5, -1), (7, 0) at the three positions.
 		{nn.NewLogSoftmax("a"), []float32{
 			-3 - float32(math.Log1p(math.Exp(-3))), -float32(math.Log1p(math.Exp(-1.5))), -float32(math.Log1p(math.Exp(-7))),
@@ -37,7 +41,7 @@ func TestActivations(t *testing.T) {
 		require.NoError(t, err)
 		assert.InDeltaSlice(t, c.want, got, 1e-6, "%s", c.l)
 	}
-	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN())} {
+	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN()), nn.NewELU("e", math.Inf(-1))} {
 		net := &nn.Network{
 			Input:  nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}},
 			Layers: []nn.Layer{bad},

@@ -7,17 +7,21 @@ import (
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
-// The activations other frameworks' models bring (ONNX's LeakyRelu, Clip
-// as ReLU6, LogSoftmax). Each keeps the shape and works per position, so
-// it converts as it is.
+// The activations other frameworks' models bring (ONNX's LeakyRelu, Elu,
+// Tanh, Clip as ReLU6, LogSoftmax). Each keeps the shape and works per
+// position, so it converts as it is.
 const (
 	KindLeakyReLU  Kind = "leakyrelu"
+	KindELU        Kind = "elu"
+	KindTanh       Kind = "tanh"
 	KindClip       Kind = "clip"
 	KindLogSoftmax Kind = "logsoftmax"
 )
 
 func init() {
 	register(KindLeakyReLU, func() Layer { return &LeakyReLU{} })
+	register(KindELU, func() Layer { return &ELU{} })
+	register(KindTanh, func() Layer { return &Tanh{} })
 	register(KindClip, func() Layer { return &Clip{} })
 	register(KindLogSoftmax, func() Layer { return &LogSoftmax{} })
 }
@@ -55,6 +59,62 @@ func (l *LeakyReLU) newKernel(kernels.Kernels) kernel {
 			if v < 0 {
 				x[j] = a * v
 			}
+		}
+	})
+}
+
+// ELU is x for x > 0, Alpha·(eˣ − 1) below, elementwise.
+type ELU struct {
+	base
+	Alpha float64 `json:"alpha"`
+}
+
+// NewELU returns an ELU with scale alpha below zero.
+func NewELU(name string, alpha float64) *ELU { return &ELU{base: base{name}, Alpha: alpha} }
+
+// Kind implements Layer.
+func (*ELU) Kind() Kind { return KindELU }
+
+// OutShape implements Layer.
+func (*ELU) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (l *ELU) String() string { return fmt.Sprintf("elu %g", l.Alpha) }
+
+func (l *ELU) check() error {
+	if math.IsNaN(l.Alpha) || math.IsInf(l.Alpha, 0) {
+		return fmt.Errorf("%s: alpha %v must be finite", l.label(KindELU), l.Alpha)
+	}
+	return nil
+}
+
+func (l *ELU) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			if v < 0 { // Expm1 keeps the digits exp(v) − 1 would cancel near 0
+				x[j] = float32(l.Alpha * math.Expm1(float64(v)))
+			}
+		}
+	})
+}
+
+// Tanh is the hyperbolic tangent, elementwise.
+type Tanh struct{ base }
+
+// NewTanh returns a tanh layer.
+func NewTanh(name string) *Tanh { return &Tanh{base{name}} }
+
+// Kind implements Layer.
+func (*Tanh) Kind() Kind { return KindTanh }
+
+// OutShape implements Layer.
+func (*Tanh) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (*Tanh) String() string { return string(KindTanh) }
+
+func (*Tanh) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			x[j] = float32(math.Tanh(float64(v)))
 		}
 	})
 }

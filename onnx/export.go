@@ -181,6 +181,11 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 	case *nn.LeakyReLU:
 		return []*pb.NodeProto{node("LeakyRelu", []string{in},
 			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+	case *nn.ELU:
+		return []*pb.NodeProto{node("Elu", []string{in},
+			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+	case *nn.Tanh:
+		return []*pb.NodeProto{node("Tanh", []string{in})}, nil, rank, nil
 	case *nn.Clip:
 		lo := floatTensor(name+".min", nil, []float32{float32(l.Min)})
 		hi := floatTensor(name+".max", nil, []float32{float32(l.Max)})

@@ -77,6 +77,26 @@ func TestExportORT(t *testing.T) {
 		ortCase{Name: "activations_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
 		ortCase{Name: "activations_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
 	nets["activations_fc"], nets["activations_fcn"] = act, actFCN.Network
+	// And the two added later, in a network of their own so that the
+	// first's files stay as ONNX Runtime ran them.
+	act2 := &nn.Network{
+		Input:  nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Labels: []string{"a", "b", "c"},
+		Layers: []nn.Layer{
+			nn.NewConv2D("conv1", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
+			nn.NewELU("elu", 0.7), nn.NewMaxPool2D("pool", nn.Pair{H: 2, W: 2}, nn.Pair{H: 2, W: 2}, nn.Pair{}),
+			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewTanh("tanh"),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 4*3*2, 5), nn.NewELU("elu2", 1),
+			nn.NewDense("fc2", 5, 3), nn.NewSoftmax("softmax"),
+		},
+	}
+	nntest.Randomize(act2, rng)
+	act2FCN, err := convert.Convert(act2)
+	require.NoError(t, err)
+	cases = append(cases,
+		ortCase{Name: "activations2_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
+		ortCase{Name: "activations2_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
+	nets["activations2_fc"], nets["activations2_fcn"] = act2, act2FCN.Network
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		for _, c := range cases {

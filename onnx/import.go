@@ -329,6 +329,13 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		if alpha, err = a.float("alpha", 0.01); err == nil {
 			err = im.add(n, nn.NewLeakyReLU(im.name(n), alpha))
 		}
+	case "Elu":
+		var alpha float64
+		if alpha, err = a.float("alpha", 1); err == nil {
+			err = im.add(n, nn.NewELU(im.name(n), alpha))
+		}
+	case "Tanh":
+		err = im.add(n, nn.NewTanh(im.name(n)))
 	case "LogSoftmax":
 		err = im.softmax(n, a)
 	default:

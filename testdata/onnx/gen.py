@@ -37,6 +37,7 @@ Models (the op list of the importer, across opsets 9 to 21):
                            Concat into the Reshape, folded to a constant on import
   activations_op9, activations_op13  LeakyRelu, ReLU6 (Clip with min/max as
                            attributes, then as inputs) and a LogSoftmax head
+  elu_tanh_op13            ELU (alpha 0.7 and the default 1) and Tanh
   reduce_mean_op13, keras_gap_op13, squeeze_op13  (all from global_pools_op13)
                            global average pooling as x.mean((2, 3)) (ReduceMean), as
                            tf2onnx writes Keras's GlobalAveragePooling2D (NHWC input,
@@ -384,6 +385,16 @@ def activations(opset):
     return run
 
 
+
+def elu_tanh_op13():
+    torch.manual_seed(171)
+    net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("elu", tnn.ELU(0.7)), ("pool1", tnn.MaxPool2d(2)),
+              ("conv2", tnn.Conv2d(6, 6, 3)), ("tanh", tnn.Tanh()), ("flatten", tnn.Flatten()),
+              ("fc1", tnn.Linear(6 * 4 * 3, 5)), ("elu2", tnn.ELU()), ("fc2", tnn.Linear(5, 3)),
+              ("softmax", tnn.Softmax(dim=1)))
+    net.conv2.weight.mul_(3.0)  # so that tanh saturates on part of the window
+    make("elu_tanh_op13", net, net, (3, 12, 10), (3, 24, 22), 13, torch.Generator().manual_seed(172))
+
 class MeanHW(tnn.Module):
     """Global average pooling as a mean: ReduceMean, keepdims 0."""
 
@@ -636,7 +647,7 @@ def keras_rescale_op13():
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
-    affine_op13, torch_norm_op13, keras_rescale_op13))
+    elu_tanh_op13, affine_op13, torch_norm_op13, keras_rescale_op13))
 
 
 def check_exported():
