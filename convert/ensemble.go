@@ -186,11 +186,42 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 			return nil, fmt.Errorf("%w: flatten order %s interleaves the members; convert the members first", ErrIncompatible, l.Order)
 		}
 		return nn.NewFlatten(l.Name(), l.Order), nil
+	case *nn.PReLU:
+		return mergePReLU(ls, stacked)
 	}
 	// The other kinds have no weights and treat each channel on its own
 	// (a softmax may only follow the last weighted layer, which averages),
 	// so one copy serves the stacked members.
 	return nn.CloneLayer(ls[0]), nil
+}
+
+// mergePReLU merges the members' PReLUs: on stacked maps their
+// per-channel slopes side by side, on the one map they all still read
+// the same slopes. A slope shared by every channel serves the merged map
+// only when the members share it too: its channel count is not the
+// layer's to know.
+func mergePReLU(ls []nn.Layer, stacked bool) (nn.Layer, error) {
+	first := ls[0].(*nn.PReLU)
+	same := true
+	for _, l := range ls[1:] {
+		same = same && slices.Equal(l.(*nn.PReLU).Slope.Data, first.Slope.Data)
+	}
+	switch {
+	case same && (!stacked || first.Channels == 1):
+		return nn.CloneLayer(first), nil
+	case !stacked:
+		return nil, fmt.Errorf("%w: prelu %q: the members' slopes differ on the map they all read", ErrIncompatible, first.Name())
+	case first.Channels == 1:
+		return nil, fmt.Errorf("%w: prelu %q: the members' shared slopes differ; give each one slope per channel", ErrIncompatible, first.Name())
+	}
+	if first.Channels > nn.MaxDim/len(ls) {
+		return nil, fmt.Errorf("%w: prelu %q: %d members of %d slopes exceed %d channels", ErrIncompatible, first.Name(), len(ls), first.Channels, nn.MaxDim)
+	}
+	out := nn.NewPReLU(first.Name(), len(ls)*first.Channels)
+	for i, l := range ls {
+		copy(out.Slope.Data[i*first.Channels:], l.(*nn.PReLU).Slope.Data)
+	}
+	return out, nil
 }
 
 // checkMerged refuses a merged weight matrix above nn.MaxElements before

@@ -179,3 +179,42 @@ func TestEnsembleTooLarge(t *testing.T) {
 	assert.ErrorContains(t, err, `layer "fc2"`)
 	assert.ErrorContains(t, err, "use fewer members")
 }
+
+// PReLU has weights: merged members keep their own slopes side by side,
+// a slope shared by every channel merges only when the members agree on
+// it, and one before any weighted layer must be the same in every member.
+func TestEnsemblePReLU(t *testing.T) {
+	build := func(first, mid nn.Layer) *nn.Network {
+		return &nn.Network{
+			Input: nn.InputSpec{Channels: 2, Height: 6, Width: 6, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+			Layers: []nn.Layer{first, nn.NewConv2D("conv", 2, 3, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), mid,
+				nn.NewConv2D("head", 3, 2, nn.Pair{H: 4, W: 4}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewSoftmax("softmax")},
+		}
+	}
+	rng := rand.New(rand.NewSource(5))
+	ms := members(t, build(nn.NewReLU("in"), nn.NewPReLU("prelu", 3)), 3, rng)
+	ens, err := convert.Ensemble(ms...)
+	require.NoError(t, err)
+	big := nn.Shape{C: 2, H: 9, W: 8}
+	x := nntest.Input(rng, big)
+	want, _ := meanOfLogits(t, ms, x, big)
+	got, _, err := nn.NewEngine(ens).Forward(x, big)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "per-channel slopes")
+
+	shared := members(t, build(nn.NewReLU("in"), nn.NewPReLU("prelu", 1)), 2, rng)
+	_, err = convert.Ensemble(shared...)
+	assert.ErrorIs(t, err, convert.ErrIncompatible)
+	assert.ErrorContains(t, err, `prelu "prelu": the members' shared slopes differ`)
+	copy(shared[1].Layers[2].(*nn.PReLU).Slope.Data, shared[0].Layers[2].(*nn.PReLU).Slope.Data)
+	ens, err = convert.Ensemble(shared...)
+	require.NoError(t, err)
+	want, _ = meanOfLogits(t, shared, x, big)
+	got, _, err = nn.NewEngine(ens).Forward(x, big)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "one shared slope")
+
+	onInput := members(t, build(nn.NewPReLU("in", 2), nn.NewReLU("relu")), 2, rng)
+	_, err = convert.Ensemble(onInput...)
+	assert.ErrorContains(t, err, `prelu "in": the members' slopes differ on the map they all read`)
+}

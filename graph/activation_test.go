@@ -35,15 +35,16 @@ func TestActivationsMatchEngine(t *testing.T) {
 	}
 }
 
-// ELU and tanh, the same way: the gorgonia graph builds ELU from its
-// parts (relu(x) + alpha·(exp(min(x, 0)) − 1)).
-func TestELUTanhMatchEngine(t *testing.T) {
+// ELU, tanh and PReLU, the same way: the gorgonia graph builds ELU and
+// PReLU from their parts (relu(x) + alpha·(exp(min(x, 0)) − 1), relu(x) +
+// slope·min(x, 0)).
+func TestELUTanhPReLUMatchEngine(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	net := &nn.Network{
 		Input: nn.InputSpec{Channels: 2, Height: 6, Width: 5, Mean: []float32{0, 0}, Std: []float32{1, 1}},
 		Layers: []nn.Layer{nn.NewConv2D("conv", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
-			nn.NewELU("elu", 0.7), nn.NewTanh("tanh"), nn.NewFlatten("flat", nn.FlattenCHW),
-			nn.NewDense("fc", 4*6*5, 3), nn.NewELU("elu2", 1.5)},
+			nn.NewELU("elu", 0.7), nn.NewPReLU("prelu", 4), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 4*6*5, 3), nn.NewPReLU("prelu2", 3), nn.NewELU("elu2", 1.5)},
 	}
 	nntest.Randomize(net, rng)
 	require.NoError(t, net.Validate())

@@ -143,6 +143,8 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 			}
 		case *nn.LeakyReLU:
 			x, err = G.LeakyRelu(x, l.Alpha)
+		case *nn.PReLU:
+			x, err = prelu(x, l)
 		case *nn.ELU:
 			x, err = elu(x, l.Alpha)
 		case *nn.Tanh:
@@ -366,6 +368,32 @@ func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
 
 // clip is lo + relu(x-lo) - relu(x-hi): min(max(x, lo), hi) from ops
 // gorgonia differentiates.
+// prelu is relu(x) + slope·min(x, 0), min(x, 0) being −relu(−x), the
+// slope one for every channel or one per channel.
+func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
+	pos, err := G.Rectify(x)
+	var neg *G.Node
+	if err == nil {
+		neg, err = G.Neg(x)
+	}
+	if err == nil {
+		neg, err = G.Rectify(neg)
+	}
+	if err == nil {
+		neg, err = G.Neg(neg)
+	}
+	if err == nil && l.Channels == 1 {
+		neg, err = G.Mul(neg, G.NewConstant(l.Slope.Data[0]))
+	} else if err == nil {
+		s := G.NewTensor(x.Graph(), G.Float32, 1, G.WithShape(l.Channels), G.WithValue(tensor.New(tensor.WithShape(l.Channels), tensor.WithBacking(append([]float32(nil), l.Slope.Data...)))), G.WithName(l.Name()+".slope"))
+		neg, err = mulChannelwise(neg, s, l.Channels)
+	}
+	if err == nil {
+		pos, err = G.Add(pos, neg)
+	}
+	return pos, err
+}
+
 // elu is relu(x) + alpha·(exp(min(x, 0)) − 1), min(x, 0) being
 // −relu(−x).
 func elu(x *G.Node, alpha float64) (*G.Node, error) {

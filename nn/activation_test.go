@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +25,8 @@ func TestActivations(t *testing.T) {
 		// e^-2 = 0.1353352832, e^-1 = 0.3678794412; tanh 0.5 = 0.4621171573,
 		// tanh 1 = 0.7615941560, tanh 2 = 0.9640275801, tanh 7 = 0.9999983369.
 		{nn.NewELU("a", 0.5), []float32{0.5 * (0.1353352832 - 1), 0.5, 7, 1, 0.5 * (0.3678794412 - 1), 0}},
+		{prelu(0.25, -0.5), []float32{-0.5, 0.5, 7, 1, 0.5, 0}},
+		{prelu(0.1), []float32{-0.2, 0.5, 7, 1, -0.1, 0}},
 		{nn.NewTanh("a"), []float32{-0.9640275801, 0.4621171573, 0.9999983369, 0.7615941560, -0.7615941560, 0}},
 		// Channels (-2, 1), (0.5, -1), (7, 0) at the three positions.
 		{nn.NewLogSoftmax("a"), []float32{
@@ -41,11 +44,45 @@ func TestActivations(t *testing.T) {
 		require.NoError(t, err)
 		assert.InDeltaSlice(t, c.want, got, 1e-6, "%s", c.l)
 	}
-	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN()), nn.NewELU("e", math.Inf(-1))} {
+	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN()), nn.NewELU("e", math.Inf(-1)), nn.NewPReLU("p", 3)} {
 		net := &nn.Network{
 			Input:  nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}},
 			Layers: []nn.Layer{bad},
 		}
 		assert.ErrorIs(t, net.Validate(), nn.ErrInvalid, "%s", bad)
 	}
+}
+
+// prelu is a PReLU with these slopes (one: shared by every channel).
+func prelu(slopes ...float32) *nn.PReLU {
+	l := nn.NewPReLU("a", len(slopes))
+	copy(l.Slope.Data, slopes)
+	return l
+}
+
+// The activations ONNX brings survive the model file: configuration and
+// weights (PReLU's slopes) come back, and so do the outputs.
+func TestActivationsModelFile(t *testing.T) {
+	conv := nn.NewConv2D("conv", 2, 3, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+	for i := range conv.Weight.Data {
+		conv.Weight.Data[i] = float32(i%4) - 1.5
+	}
+	net := &nn.Network{
+		Input:  nn.InputSpec{Channels: 2, Height: 1, Width: 1, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{conv, prelu(0.1, 0.2, 0.3), nn.NewELU("elu", 0.5), nn.NewTanh("tanh")},
+	}
+	net.Layers[1].(*nn.PReLU).LayerName = "prelu"
+	path := filepath.Join(t.TempDir(), "act.safetensors")
+	require.NoError(t, net.Save(path))
+	back, err := nn.Load(path)
+	require.NoError(t, err)
+	require.Len(t, back.Layers, 4)
+	assert.Equal(t, []float32{0.1, 0.2, 0.3}, back.Layers[1].(*nn.PReLU).Slope.Data)
+	assert.Equal(t, 0.5, back.Layers[2].(*nn.ELU).Alpha)
+	in := []float32{1, -2, 0.5, 3}
+	want, _, err := nn.NewEngine(net).Forward(append([]float32(nil), in...), nn.Shape{C: 2, H: 1, W: 2})
+	require.NoError(t, err)
+	got, _, err := nn.NewEngine(back).Forward(append([]float32(nil), in...), nn.Shape{C: 2, H: 1, W: 2})
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
 }

@@ -7,11 +7,12 @@ import (
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
 
-// The activations other frameworks' models bring (ONNX's LeakyRelu, Elu,
-// Tanh, Clip as ReLU6, LogSoftmax). Each keeps the shape and works per
-// position, so it converts as it is.
+// The activations other frameworks' models bring (ONNX's LeakyRelu,
+// PRelu, Elu, Tanh, Clip as ReLU6, LogSoftmax). Each keeps the shape and
+// works per position, so it converts as it is.
 const (
 	KindLeakyReLU  Kind = "leakyrelu"
+	KindPReLU      Kind = "prelu"
 	KindELU        Kind = "elu"
 	KindTanh       Kind = "tanh"
 	KindClip       Kind = "clip"
@@ -20,6 +21,7 @@ const (
 
 func init() {
 	register(KindLeakyReLU, func() Layer { return &LeakyReLU{} })
+	register(KindPReLU, func() Layer { return &PReLU{} })
 	register(KindELU, func() Layer { return &ELU{} })
 	register(KindTanh, func() Layer { return &Tanh{} })
 	register(KindClip, func() Layer { return &Clip{} })
@@ -58,6 +60,61 @@ func (l *LeakyReLU) newKernel(kernels.Kernels) kernel {
 		for j, v := range x {
 			if v < 0 {
 				x[j] = a * v
+			}
+		}
+	})
+}
+
+// PReLU is x for x ≥ 0, a learned slope times x below: one slope for
+// every channel (Channels 1), or one per channel (PyTorch's PReLU and its
+// num_parameters; MTCNN's networks use it).
+type PReLU struct {
+	base
+	Channels int     `json:"num_parameters"`
+	Slope    *Tensor `json:"-"`
+}
+
+// NewPReLU returns a zero-slope PReLU over channels slopes (1: shared).
+func NewPReLU(name string, channels int) *PReLU {
+	l := &PReLU{base: base{name}, Channels: channels}
+	l.allocate()
+	return l
+}
+
+// Kind implements Layer.
+func (*PReLU) Kind() Kind { return KindPReLU }
+
+// Params implements Layer.
+func (l *PReLU) Params() []Param { return []Param{{"weight", []int{l.Channels}, l.Slope}} }
+
+func (l *PReLU) allocate() { l.Slope = NewTensor(l.Channels) }
+
+func (l *PReLU) check() error {
+	if l.Channels < 1 || l.Channels > MaxDim {
+		return fmt.Errorf("%s: %d slopes out of range [1,%d]", l.label(KindPReLU), l.Channels, MaxDim)
+	}
+	return nil
+}
+
+// OutShape implements Layer.
+func (l *PReLU) OutShape(in Shape) (Shape, error) {
+	if l.Channels != 1 && l.Channels != in.C {
+		return Shape{}, fmt.Errorf("prelu %q: %d slopes for %d channels; want 1 or %d", l.LayerName, l.Channels, in.C, in.C)
+	}
+	return in, nil
+}
+
+func (l *PReLU) String() string { return fmt.Sprintf("prelu, %d slopes", l.Channels) }
+
+func (l *PReLU) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, s Shape) {
+		plane := s.H * s.W
+		for c := 0; c < s.C; c++ {
+			a := l.Slope.Data[min(c, l.Channels-1)]
+			for j, v := range x[c*plane : (c+1)*plane] {
+				if v < 0 {
+					x[c*plane+j] = a * v
+				}
 			}
 		}
 	})

@@ -181,6 +181,14 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 	case *nn.LeakyReLU:
 		return []*pb.NodeProto{node("LeakyRelu", []string{in},
 			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+	case *nn.PReLU:
+		// Slopes broadcast along axis 1: C×1×1 on a map, C on a vector.
+		shape := []int{l.Channels}
+		if rank == 4 && l.Channels > 1 {
+			shape = []int{l.Channels, 1, 1}
+		}
+		s := floatTensor(name+".slope", shape, l.Slope.Data)
+		return []*pb.NodeProto{node("PRelu", []string{in, s.Name})}, []*pb.TensorProto{s}, rank, nil
 	case *nn.ELU:
 		return []*pb.NodeProto{node("Elu", []string{in},
 			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil

@@ -329,6 +329,8 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		if alpha, err = a.float("alpha", 0.01); err == nil {
 			err = im.add(n, nn.NewLeakyReLU(im.name(n), alpha))
 		}
+	case "PRelu":
+		err = im.prelu(n)
 	case "Elu":
 		var alpha float64
 		if alpha, err = a.float("alpha", 1); err == nil {

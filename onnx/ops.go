@@ -769,6 +769,28 @@ func (im *importer) addBias(n *pb.NodeProto, bias *nn.Tensor) error {
 	return nil
 }
 
+// prelu reads a PRelu: its slope is one value, or one per channel in a
+// shape that broadcasts along the channel axis (C×1×1 on a map, F on a
+// vector, as PyTorch exports nn.PReLU). Per channel, it commutes with a
+// channels-last transpose.
+func (im *importer) prelu(n *pb.NodeProto) error {
+	c, cd, err := im.weight(n, 1, "slope")
+	if err != nil {
+		return err
+	}
+	l := nn.NewPReLU(im.name(n), 1)
+	if len(c) != 1 {
+		ch, rank := im.channelAxis()
+		l = nn.NewPReLU(l.Name(), im.shape.C)
+		if err := addBroadcast(l.Slope.Data, c, cd, 1, int(rank-1-ch)); err != nil {
+			return err
+		}
+		return im.add(n, l)
+	}
+	l.Slope.Data[0] = c[0]
+	return im.add(n, l)
+}
+
 // affineAfter takes a Mul, Div or Sub of a constant right after a Conv,
 // Gemm or MatMul into that layer: tf2onnx writes a Keras
 // BatchNormalization after a Dense as a Mul and an Add. A scale

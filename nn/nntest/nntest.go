@@ -160,6 +160,10 @@ func Randomize(net *nn.Network, rng *rand.Rand) {
 				l.Mean.Data[i] = float32(rng.NormFloat64() * 0.3)
 				l.Var.Data[i] = float32(0.5 + rng.Float64())
 			}
+		case *nn.PReLU:
+			for i := range l.Slope.Data {
+				l.Slope.Data[i] = float32(0.05 + 0.4*rng.Float64())
+			}
 		}
 	}
 }
