@@ -174,6 +174,15 @@ func TestRefused(t *testing.T) {
 		{"input divided by 0", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Div", false, []int64{}, 0)
 		}), onnx.ErrUnsupported, "divides input channel 0 by 0"},
+		{"cycle of input scalings", edit(t, func(m *pb.ModelProto) {
+			// input → scale → scaled → again → b → back → scaled: the
+			// walk past the input's scalings must end.
+			scale(m, "input", "Mul", false, []int64{}, 2)
+			nodeOf(m, "Conv").Input[0] = "b"
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "again", OpType: "Mul", Input: []string{"scaled", "k"}, Output: []string{"b2"}},
+				&pb.NodeProto{Name: "back", OpType: "Mul", Input: []string{"b2", "k"}, Output: []string{"scaled"}})
+		}), onnx.ErrFormat, "cycle"},
 		{"per-pixel input shift", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Add", false, []int64{1, 1, 6, 6}, make([]float32, 36)...)
 		}), onnx.ErrUnsupported, `node "scale" (Add): input scaling: unsupported ONNX model: a constant of shape [1 1 6 6] does not broadcast over 1 channels`},

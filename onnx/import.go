@@ -206,8 +206,8 @@ func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string,
 	// transpose: look past such nodes for it.
 	var scales []*pb.NodeProto
 	at := v.Name
-	for cs := im.consumers[at]; len(cs) == 1 && isScaling(cs[0]) && !im.outputs[at]; cs = im.consumers[at] {
-		scales = append(scales, cs[0])
+	for cs := im.consumers[at]; len(cs) == 1 && isScaling(cs[0]) && !im.outputs[at] && !slices.Contains(scales, cs[0]); cs = im.consumers[at] {
+		scales = append(scales, cs[0]) // Contains: a cycle ends the walk, and the chain reports it
 		at = firstOut(cs[0])
 	}
 	im.absorbed = map[*pb.NodeProto]bool{}
