@@ -35,7 +35,7 @@ func TestActivationsMatchEngine(t *testing.T) {
 	}
 }
 
-// ELU, tanh and PReLU, the same way: the gorgonia graph builds ELU and
+// ELU, SiLU, tanh and PReLU, the same way: the gorgonia graph builds ELU and
 // PReLU from their parts (relu(x) + alpha·(exp(min(x, 0)) − 1), relu(x) +
 // slope·min(x, 0)).
 func TestELUTanhPReLUMatchEngine(t *testing.T) {
@@ -43,7 +43,7 @@ func TestELUTanhPReLUMatchEngine(t *testing.T) {
 	net := &nn.Network{
 		Input: nn.InputSpec{Channels: 2, Height: 6, Width: 5, Mean: []float32{0, 0}, Std: []float32{1, 1}},
 		Layers: []nn.Layer{nn.NewConv2D("conv", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
-			nn.NewELU("elu", 0.7), nn.NewPReLU("prelu", 4), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1),
+			nn.NewELU("elu", 0.7), nn.NewPReLU("prelu", 4), nn.NewSiLU("silu"), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 4*6*5, 3), nn.NewPReLU("prelu2", 3), nn.NewELU("elu2", 1.5)},
 	}
 	nntest.Randomize(net, rng)

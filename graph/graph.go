@@ -149,6 +149,11 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 			x, err = elu(x, l.Alpha)
 		case *nn.Tanh:
 			x, err = G.Tanh(x)
+		case *nn.SiLU:
+			var s *G.Node
+			if s, err = G.Sigmoid(x); err == nil {
+				x, err = G.HadamardProd(x, s)
+			}
 		case *nn.Clip:
 			x, err = clip(x, l.Min, l.Max)
 		case *nn.LogSoftmax:

@@ -8,13 +8,14 @@ import (
 )
 
 // The activations other frameworks' models bring (ONNX's LeakyRelu,
-// PRelu, Elu, Tanh, Clip as ReLU6, LogSoftmax). Each keeps the shape and
-// works per position, so it converts as it is.
+// PRelu, Elu, Tanh, x·Sigmoid(x) as SiLU, Clip as ReLU6, LogSoftmax).
+// Each keeps the shape and works per position, so it converts as it is.
 const (
 	KindLeakyReLU  Kind = "leakyrelu"
 	KindPReLU      Kind = "prelu"
 	KindELU        Kind = "elu"
 	KindTanh       Kind = "tanh"
+	KindSiLU       Kind = "silu"
 	KindClip       Kind = "clip"
 	KindLogSoftmax Kind = "logsoftmax"
 )
@@ -24,6 +25,7 @@ func init() {
 	register(KindPReLU, func() Layer { return &PReLU{} })
 	register(KindELU, func() Layer { return &ELU{} })
 	register(KindTanh, func() Layer { return &Tanh{} })
+	register(KindSiLU, func() Layer { return &SiLU{} })
 	register(KindClip, func() Layer { return &Clip{} })
 	register(KindLogSoftmax, func() Layer { return &LogSoftmax{} })
 }
@@ -172,6 +174,28 @@ func (*Tanh) newKernel(kernels.Kernels) kernel {
 	return inPlace(func(x []float32, _ Shape) {
 		for j, v := range x {
 			x[j] = float32(math.Tanh(float64(v)))
+		}
+	})
+}
+
+// SiLU is x·sigmoid(x) (swish), elementwise.
+type SiLU struct{ base }
+
+// NewSiLU returns a SiLU layer.
+func NewSiLU(name string) *SiLU { return &SiLU{base{name}} }
+
+// Kind implements Layer.
+func (*SiLU) Kind() Kind { return KindSiLU }
+
+// OutShape implements Layer.
+func (*SiLU) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (*SiLU) String() string { return string(KindSiLU) }
+
+func (*SiLU) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			x[j] = float32(float64(v) / (1 + math.Exp(-float64(v))))
 		}
 	})
 }

@@ -194,6 +194,10 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
 	case *nn.Tanh:
 		return []*pb.NodeProto{node("Tanh", []string{in})}, nil, rank, nil
+	case *nn.SiLU:
+		// x·sigmoid(x), as torch writes nn.SiLU: the one fork Import reads.
+		sig := &pb.NodeProto{Name: name + ".sigmoid", OpType: "Sigmoid", Input: []string{in}, Output: []string{name + ".sigmoid"}}
+		return []*pb.NodeProto{sig, node("Mul", []string{in, sig.Output[0]})}, nil, rank, nil
 	case *nn.Clip:
 		lo := floatTensor(name+".min", nil, []float32{float32(l.Min)})
 		hi := floatTensor(name+".max", nil, []float32{float32(l.Max)})

@@ -85,7 +85,7 @@ func TestExportORT(t *testing.T) {
 		Layers: []nn.Layer{
 			nn.NewConv2D("conv1", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
 			nn.NewELU("elu", 0.7), nn.NewPReLU("prelu", 4), nn.NewMaxPool2D("pool", nn.Pair{H: 2, W: 2}, nn.Pair{H: 2, W: 2}, nn.Pair{}),
-			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1),
+			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1), nn.NewSiLU("silu"),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 4*3*2, 5), nn.NewELU("elu2", 1), nn.NewPReLU("prelu2", 5),
 			nn.NewDense("fc2", 5, 3), nn.NewSoftmax("softmax"),
 		},

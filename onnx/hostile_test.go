@@ -183,6 +183,15 @@ func TestRefused(t *testing.T) {
 				&pb.NodeProto{Name: "again", OpType: "Mul", Input: []string{"scaled", "k"}, Output: []string{"b2"}},
 				&pb.NodeProto{Name: "back", OpType: "Mul", Input: []string{"b2", "k"}, Output: []string{"scaled"}})
 		}), onnx.ErrFormat, "cycle"},
+		{"sigmoid read twice", edit(t, func(m *pb.ModelProto) {
+			// conv → relu, and x·sigmoid(x) whose sigmoid also feeds a
+			// second node: no SiLU, a branch.
+			r := nodeOf(m, "Relu")
+			r.OpType, r.Output = "Sigmoid", []string{"sig"}
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "swish", OpType: "Mul", Input: []string{"conv", "sig"}, Output: []string{"relu"}},
+				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"sig"}, Output: []string{"side"}})
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Sigmoid) and "swish" (Mul): the graph branches there`},
 		{"per-pixel input shift", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Add", false, []int64{1, 1, 6, 6}, make([]float32, 36)...)
 		}), onnx.ErrUnsupported, `node "scale" (Add): input scaling: unsupported ONNX model: a constant of shape [1 1 6 6] does not broadcast over 1 channels`},

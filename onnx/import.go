@@ -125,6 +125,18 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		if len(cs) == 0 {
 			break
 		}
+		if sig, mul := swish(cs, cur, im.consumers); mul != nil && !im.outputs[cur] && !done[sig] && !done[mul] {
+			done[sig], done[mul] = true, true
+			if im.pad != nil {
+				return nil, nodeErr(sig, fmt.Errorf("%w: a Pad is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported))
+			}
+			if err := im.add(mul, nn.NewSiLU(im.name(mul))); err != nil {
+				return nil, nodeErr(mul, err)
+			}
+			im.bias = nil
+			cur = firstOut(mul)
+			continue
+		}
 		if len(cs) > 1 || (im.outputs[cur] && len(cs) > 0) {
 			names := make([]string, len(cs))
 			for i, c := range cs {
@@ -158,6 +170,30 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, fmt.Errorf("%w: %d layers, at most %d", ErrUnsupported, len(im.net.Layers), nn.MaxLayers)
 	}
 	return im.net, nil
+}
+
+// swish finds x·sigmoid(x) where the chain's value cur forks: its two
+// consumers are a Sigmoid of cur and a Mul of cur by that Sigmoid's
+// output, which feeds nothing else (torch's nn.SiLU). It returns the two
+// nodes, or nils.
+func swish(cs []*pb.NodeProto, cur string, consumers map[string][]*pb.NodeProto) (sig, mul *pb.NodeProto) {
+	if len(cs) != 2 {
+		return nil, nil
+	}
+	sig, mul = cs[0], cs[1]
+	if sig.OpType != "Sigmoid" {
+		sig, mul = mul, sig
+	}
+	if sig.OpType != "Sigmoid" || mul.OpType != "Mul" || len(sig.Input) != 1 || len(sig.Output) != 1 ||
+		len(sig.Attribute) > 0 || len(mul.Input) != 2 || len(mul.Attribute) > 0 || len(mul.Output) != 1 {
+		return nil, nil
+	}
+	s := sig.Output[0]
+	if !(mul.Input[0] == cur && mul.Input[1] == s || mul.Input[0] == s && mul.Input[1] == cur) ||
+		len(consumers[s]) != 1 || (sig.Domain != "" && sig.Domain != "ai.onnx") || (mul.Domain != "" && mul.Domain != "ai.onnx") {
+		return nil, nil
+	}
+	return sig, mul
 }
 
 func firstOut(n *pb.NodeProto) string {

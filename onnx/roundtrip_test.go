@@ -97,3 +97,46 @@ func TestReadModelBytes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, imported, got)
 }
+
+// The activations ONNX brings (PRelu shared and per channel, Elu, Tanh,
+// SiLU as Sigmoid and Mul) come back from their own export as the same
+// layers with the same outputs, in FC form and converted.
+func TestRoundTripActivations(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	fc := &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 8, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("conv", 2, 3, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewPReLU("prelu", 3),
+			nn.NewSiLU("silu"), nn.NewELU("elu", 0.3), nn.NewPReLU("shared", 1), nn.NewTanh("tanh"),
+			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 3*6*6, 4), nn.NewPReLU("prelu2", 4), nn.NewSiLU("silu2"),
+			nn.NewDense("out", 4, 2), nn.NewSoftmax("softmax"),
+		},
+	}
+	nntest.Randomize(fc, rng)
+	res, err := convert.Convert(fc)
+	require.NoError(t, err)
+	for _, net := range []*nn.Network{fc, res.Network} {
+		b, err := onnx.Marshal(net)
+		require.NoError(t, err)
+		back, err := onnx.Decode(b, "", onnx.Options{})
+		require.NoError(t, err)
+		var kinds, backKinds []nn.Kind
+		for _, l := range net.Layers {
+			kinds = append(kinds, l.Kind())
+		}
+		for _, l := range back.Layers {
+			backKinds = append(backKinds, l.Kind())
+		}
+		assert.Equal(t, kinds, backKinds)
+		in := nn.Shape{C: 2, H: 13, W: 11}
+		if !net.IsFullyConvolutional() {
+			in = net.Input.Window()
+		}
+		x := nntest.Input(rng, in)
+		want, _, err := nn.NewEngine(net).Forward(x, in)
+		require.NoError(t, err)
+		got, _, err := nn.NewEngine(back).Forward(x, in)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6, "as TestRoundTrip")
+	}
+}

@@ -38,6 +38,8 @@ Models (the op list of the importer, across opsets 9 to 21):
   activations_op9, activations_op13  LeakyRelu, ReLU6 (Clip with min/max as
                            attributes, then as inputs) and a LogSoftmax head
   elu_tanh_op13            ELU (alpha 0.7 and the default 1) and Tanh
+  silu_op13                nn.SiLU, which torch writes as x·Sigmoid(x): a Sigmoid
+                           and a Mul reading the same value
   prelu_op13               PReLU as MTCNN's networks use it: one slope per channel
                            after a conv (C×1×1 on export), one shared, one per
                            feature after a Linear
@@ -399,6 +401,15 @@ def elu_tanh_op13():
     make("elu_tanh_op13", net, net, (3, 12, 10), (3, 24, 22), 13, torch.Generator().manual_seed(172))
 
 
+
+def silu_op13():
+    torch.manual_seed(191)
+    net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("silu1", tnn.SiLU()), ("pool1", tnn.MaxPool2d(2)),
+              ("conv2", tnn.Conv2d(6, 6, 3)), ("silu2", tnn.SiLU()), ("flatten", tnn.Flatten()),
+              ("fc1", tnn.Linear(6 * 4 * 3, 5)), ("silu3", tnn.SiLU()), ("fc2", tnn.Linear(5, 2)),
+              ("softmax", tnn.Softmax(dim=1)))
+    make("silu_op13", net, net, (3, 12, 10), (3, 24, 22), 13, torch.Generator().manual_seed(192))
+
 def prelu_op13():
     torch.manual_seed(181)
     net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("prelu1", tnn.PReLU(6)), ("pool1", tnn.MaxPool2d(2)),
@@ -662,7 +673,7 @@ def keras_rescale_op13():
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
-    elu_tanh_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13))
+    elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13))
 
 
 def check_exported():
