@@ -22,6 +22,16 @@ func TestActivationsMatchEngine(t *testing.T) {
 		Layers: []nn.Layer{conv, nn.NewLeakyReLU("leaky", 0.2), nn.NewClip("relu6", 0, 0.3),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 4*6*5, 3), nn.NewLogSoftmax("logp")},
 	}
+	for _, v := range matchEngine(t, net, rng) {
+		assert.Less(t, v, float32(0), "log-probabilities")
+	}
+}
+
+// matchEngine randomises net, runs it on a random window in the engine
+// and in the gorgonia graph, checks they agree and returns the engine's
+// output.
+func matchEngine(t *testing.T, net *nn.Network, rng *rand.Rand) []float32 {
+	t.Helper()
 	nntest.Randomize(net, rng)
 	require.NoError(t, net.Validate())
 	x := nntest.Input(rng, net.Input.Window())
@@ -30,9 +40,7 @@ func TestActivationsMatchEngine(t *testing.T) {
 	got, err := graph.Forward(net, x, net.Input.Window())
 	require.NoError(t, err)
 	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5)
-	for _, v := range want {
-		assert.Less(t, v, float32(0), "log-probabilities")
-	}
+	return want
 }
 
 // ELU, SiLU, tanh and PReLU, the same way: the gorgonia graph builds ELU and
@@ -46,16 +54,8 @@ func TestELUTanhPReLUMatchEngine(t *testing.T) {
 			nn.NewELU("elu", 0.7), nn.NewPReLU("prelu", 4), nn.NewSiLU("silu"), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 4*6*5, 3), nn.NewPReLU("prelu2", 3), nn.NewELU("elu2", 1.5)},
 	}
-	nntest.Randomize(net, rng)
-	require.NoError(t, net.Validate())
-	x := nntest.Input(rng, net.Input.Window())
-	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	got, err := graph.Forward(net, x, net.Input.Window())
-	require.NoError(t, err)
-	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-5)
 	negative := 0
-	for _, v := range want {
+	for _, v := range matchEngine(t, net, rng) {
 		assert.Greater(t, v, float32(-1.5), "an ELU with alpha 1.5 stays above -1.5")
 		if v < 0 {
 			negative++

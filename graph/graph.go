@@ -371,13 +371,10 @@ func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
 	return out.Data().([]float32), nil
 }
 
-// clip is lo + relu(x-lo) - relu(x-hi): min(max(x, lo), hi) from ops
-// gorgonia differentiates.
-// prelu is relu(x) + slope·min(x, 0), min(x, 0) being −relu(−x), the
-// slope one for every channel or one per channel.
-func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
-	pos, err := G.Rectify(x)
-	var neg *G.Node
+// parts splits x into relu(x) and min(x, 0), the latter as −relu(−x):
+// the pieces PReLU and ELU are made of.
+func parts(x *G.Node) (pos, neg *G.Node, err error) {
+	pos, err = G.Rectify(x)
 	if err == nil {
 		neg, err = G.Neg(x)
 	}
@@ -387,6 +384,13 @@ func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
 	if err == nil {
 		neg, err = G.Neg(neg)
 	}
+	return pos, neg, err
+}
+
+// prelu is relu(x) + slope·min(x, 0), the slope one for every channel or
+// one per channel.
+func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
+	pos, neg, err := parts(x)
 	if err == nil && l.Channels == 1 {
 		neg, err = G.Mul(neg, G.NewConstant(l.Slope.Data[0]))
 	} else if err == nil {
@@ -399,20 +403,9 @@ func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
 	return pos, err
 }
 
-// elu is relu(x) + alpha·(exp(min(x, 0)) − 1), min(x, 0) being
-// −relu(−x).
+// elu is relu(x) + alpha·(exp(min(x, 0)) − 1).
 func elu(x *G.Node, alpha float64) (*G.Node, error) {
-	pos, err := G.Rectify(x)
-	var neg *G.Node
-	if err == nil {
-		neg, err = G.Neg(x)
-	}
-	if err == nil {
-		neg, err = G.Rectify(neg)
-	}
-	if err == nil {
-		neg, err = G.Neg(neg)
-	}
+	pos, neg, err := parts(x)
 	if err == nil {
 		neg, err = G.Exp(neg)
 	}
@@ -428,6 +421,8 @@ func elu(x *G.Node, alpha float64) (*G.Node, error) {
 	return pos, err
 }
 
+// clip is lo + relu(x-lo) - relu(x-hi): min(max(x, lo), hi) from ops
+// gorgonia differentiates.
 func clip(x *G.Node, lo, hi float64) (*G.Node, error) {
 	l, h := G.NewConstant(float32(lo)), G.NewConstant(float32(hi))
 	a, err := G.Sub(x, l)

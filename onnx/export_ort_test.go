@@ -70,16 +70,21 @@ func TestExportORT(t *testing.T) {
 			nn.NewFlatten("flat", nn.FlattenHWC), nn.NewDense("fc", 4*3*2, 3), nn.NewLogSoftmax("logp"),
 		},
 	}
-	nntest.Randomize(act, rng)
-	actFCN, err := convert.Convert(act)
-	require.NoError(t, err)
-	cases = append(cases,
-		ortCase{Name: "activations_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
-		ortCase{Name: "activations_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
-	nets["activations_fc"], nets["activations_fcn"] = act, actFCN.Network
+	// addActivations randomises net (2×10×8) and adds it and its converted
+	// form, run on 2×23×19, as two cases.
+	addActivations := func(name string, net *nn.Network) {
+		nntest.Randomize(net, rng)
+		fcn, err := convert.Convert(net)
+		require.NoError(t, err)
+		cases = append(cases,
+			ortCase{Name: name + "_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
+			ortCase{Name: name + "_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
+		nets[name+"_fc"], nets[name+"_fcn"] = net, fcn.Network
+	}
+	addActivations("activations", act)
 	// And the two added later, in a network of their own so that the
 	// first's files stay as ONNX Runtime ran them.
-	act2 := &nn.Network{
+	addActivations("activations2", &nn.Network{
 		Input:  nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
 		Labels: []string{"a", "b", "c"},
 		Layers: []nn.Layer{
@@ -89,14 +94,7 @@ func TestExportORT(t *testing.T) {
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 4*3*2, 5), nn.NewELU("elu2", 1), nn.NewPReLU("prelu2", 5),
 			nn.NewDense("fc2", 5, 3), nn.NewSoftmax("softmax"),
 		},
-	}
-	nntest.Randomize(act2, rng)
-	act2FCN, err := convert.Convert(act2)
-	require.NoError(t, err)
-	cases = append(cases,
-		ortCase{Name: "activations2_fc", Shape: []int{1, 2, 10, 8}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 10, W: 8})},
-		ortCase{Name: "activations2_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
-	nets["activations2_fc"], nets["activations2_fcn"] = act2, act2FCN.Network
+	})
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		for _, c := range cases {
