@@ -838,9 +838,11 @@ func (im *importer) affineAfter(n *pb.NodeProto, bias *nn.Tensor) error {
 			w[j] *= v
 		}
 	}
-	for _, x := range append(w[:len(w):len(w)], bias.Data...) {
-		if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
-			return fmt.Errorf("%w: %s makes a weight or bias overflow float32", ErrUnsupported, n.OpType)
+	for _, vs := range [][]float32{w, bias.Data} {
+		for _, x := range vs {
+			if math.IsInf(float64(x), 0) || math.IsNaN(float64(x)) {
+				return fmt.Errorf("%w: %s makes a weight or bias overflow float32", ErrUnsupported, n.OpType)
+			}
 		}
 	}
 	return nil
