@@ -356,10 +356,10 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		err = im.gemm(n, a)
 	case "MatMul":
 		err = im.matMul(n)
-	case "Add":
+	case "Add", "Sub":
 		err = im.addBias(n, bias)
-	case "Mul", "Div", "Sub":
-		err = im.affineAfter(n, bias)
+	case "Mul", "Div":
+		err = im.scaleAfter(n, bias)
 	case "LeakyRelu":
 		var alpha float64
 		if alpha, err = a.float("alpha", 0.01); err == nil {

@@ -751,18 +751,22 @@ func (im *importer) matMul(n *pb.NodeProto) error {
 	return nil
 }
 
-// addBias takes an Add of a constant right after a Conv, Gemm or MatMul
-// into that layer's bias.
+// addBias takes an Add (or a Sub) of a constant right after a Conv, Gemm
+// or MatMul into that layer's bias.
 func (im *importer) addBias(n *pb.NodeProto, bias *nn.Tensor) error {
 	if bias == nil {
-		return fmt.Errorf("%w: Add is supported only as the bias right after a Conv, Gemm or MatMul, or as a shift of the input before the first layer", ErrUnsupported)
+		return fmt.Errorf("%w: %s is supported only as the bias right after a Conv, Gemm or MatMul, or as a shift of the input before the first layer", ErrUnsupported, n.OpType)
 	}
 	c, cd, err := im.weight(n, 1, "B")
 	if err != nil {
 		return err
 	}
+	sign := float32(1)
+	if n.OpType == "Sub" {
+		sign = -1
+	}
 	ch, rank := im.channelAxis()
-	if err := addBroadcast(bias.Data, c, cd, 1, int(rank-1-ch)); err != nil {
+	if err := addBroadcast(bias.Data, c, cd, sign, int(rank-1-ch)); err != nil {
 		return err
 	}
 	im.bias = bias
@@ -778,25 +782,24 @@ func (im *importer) prelu(n *pb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	l := nn.NewPReLU(im.name(n), 1)
+	slopes := 1
 	if len(c) != 1 {
-		ch, rank := im.channelAxis()
-		l = nn.NewPReLU(l.Name(), im.shape.C)
-		if err := addBroadcast(l.Slope.Data, c, cd, 1, int(rank-1-ch)); err != nil {
-			return err
-		}
-		return im.add(n, l)
+		slopes = im.shape.C
 	}
-	l.Slope.Data[0] = c[0]
+	l := nn.NewPReLU(im.name(n), slopes)
+	ch, rank := im.channelAxis()
+	if err := addBroadcast(l.Slope.Data, c, cd, 1, int(rank-1-ch)); err != nil {
+		return err
+	}
 	return im.add(n, l)
 }
 
-// affineAfter takes a Mul, Div or Sub of a constant right after a Conv,
-// Gemm or MatMul into that layer: tf2onnx writes a Keras
-// BatchNormalization after a Dense as a Mul and an Add. A scale
-// multiplies the layer's weights and bias, channel by channel (both have
-// the output channel first); a Sub subtracts from the bias.
-func (im *importer) affineAfter(n *pb.NodeProto, bias *nn.Tensor) error {
+// scaleAfter takes a Mul or Div by a constant right after a Conv, Gemm
+// or MatMul into that layer: tf2onnx writes a Keras BatchNormalization
+// after a Dense as a Mul and an Add. The scale multiplies the layer's
+// weights and bias, channel by channel (both have the output channel
+// first).
+func (im *importer) scaleAfter(n *pb.NodeProto, bias *nn.Tensor) error {
 	if bias == nil {
 		return fmt.Errorf("%w: %s is read only right after a Conv, Gemm or MatMul, or as a scaling of the input before the first layer (Keras's Rescaling, torch's (x - mean) / std)", ErrUnsupported, n.OpType)
 	}
@@ -810,12 +813,6 @@ func (im *importer) affineAfter(n *pb.NodeProto, bias *nn.Tensor) error {
 		return err
 	}
 	im.bias = bias
-	if n.OpType == "Sub" {
-		for i, v := range k {
-			bias.Data[i] -= v
-		}
-		return nil
-	}
 	var w []float32
 	switch l := im.net.Layers[len(im.net.Layers)-1].(type) {
 	case *nn.Conv2D:
