@@ -135,8 +135,7 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 				break
 			}
 			scale, shift := l.ScaleShift()
-			s := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(scale))), G.WithName(l.Name()+".scale"))
-			t := G.NewTensor(g, G.Float32, 1, G.WithShape(l.Features), G.WithValue(tensor.New(tensor.WithShape(l.Features), tensor.WithBacking(shift))), G.WithName(l.Name()+".shift"))
+			s, t := vector(g, l.Name()+".scale", scale), vector(g, l.Name()+".shift", shift)
 			x, err = mulChannelwise(x, s, l.Features)
 			if err == nil {
 				x, err = addChannelwise(x, t, l.Features)
@@ -371,6 +370,11 @@ func Forward(net *nn.Network, x []float32, s nn.Shape) ([]float32, error) {
 	return out.Data().([]float32), nil
 }
 
+// vector is a constant vector node named name, backed by v.
+func vector(g *G.ExprGraph, name string, v []float32) *G.Node {
+	return G.NewTensor(g, G.Float32, 1, G.WithShape(len(v)), G.WithValue(tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v))), G.WithName(name))
+}
+
 // parts splits x into relu(x) and min(x, 0), the latter as −relu(−x):
 // the pieces PReLU and ELU are made of.
 func parts(x *G.Node) (pos, neg *G.Node, err error) {
@@ -394,7 +398,7 @@ func prelu(x *G.Node, l *nn.PReLU) (*G.Node, error) {
 	if err == nil && l.Channels == 1 {
 		neg, err = G.Mul(neg, G.NewConstant(l.Slope.Data[0]))
 	} else if err == nil {
-		s := G.NewTensor(x.Graph(), G.Float32, 1, G.WithShape(l.Channels), G.WithValue(tensor.New(tensor.WithShape(l.Channels), tensor.WithBacking(append([]float32(nil), l.Slope.Data...)))), G.WithName(l.Name()+".slope"))
+		s := vector(x.Graph(), l.Name()+".slope", append([]float32(nil), l.Slope.Data...))
 		neg, err = mulChannelwise(neg, s, l.Channels)
 	}
 	if err == nil {
