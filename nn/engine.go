@@ -89,17 +89,23 @@ func NewEngine(net *Network) *Engine {
 
 // NewEngineWith prepares an engine that uses the given numeric kernels.
 func NewEngineWith(net *Network, k kernels.Kernels) *Engine {
-	e := &Engine{net: net, exec: exec{threads: 1}, kernels: k}
-	for i := 0; i < len(net.Layers); {
-		kern := net.Layers[i].newKernel(k)
+	return &Engine{net: net, steps: planSteps(net.Layers, k), exec: exec{threads: 1}, kernels: k}
+}
+
+// planSteps prepares the kernels that run layers, each fusing what it can of
+// the layers after it.
+func planSteps(layers []Layer, k kernels.Kernels) []step {
+	var steps []step
+	for i := 0; i < len(layers); {
+		kern := layers[i].newKernel(k)
 		to := i + 1
 		if f, ok := kern.(fuser); ok {
-			to += f.fuse(net.Layers[to:])
+			to += f.fuse(layers[to:])
 		}
-		e.steps = append(e.steps, step{i, to, kern})
+		steps = append(steps, step{i, to, kern})
 		i = to
 	}
-	return e
+	return steps
 }
 
 // SetThreads lets the engine split each convolution's bands over n

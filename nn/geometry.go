@@ -41,11 +41,39 @@ func (g Geometry) CellBox(i, j int) Box {
 // network's spatial layers.
 func (n *Network) Geometry() (Geometry, error) {
 	g := Geometry{Stride: Pair{1, 1}, Window: Pair{n.Input.Height, n.Input.Width}, Field: Pair{1, 1}}
-	var shapes []Shape // on the window, once a ceil-mode pool asks
-	for i, l := range n.Layers {
+	shapes, err := n.Shapes(n.Input.Window())
+	if err != nil {
+		return Geometry{}, err
+	}
+	return g, g.add(n.Layers, shapes)
+}
+
+// add moves g through layers, whose shapes on the window are shapes. A
+// residual block moves it as its body does; its shortcut, of the same
+// stride, only marks it padded.
+func (g *Geometry) add(layers []Layer, shapes []Shape) error {
+	for i, l := range layers {
 		if l.Kind() == KindFlatten {
 			// What follows works on the whole map: it sees the whole window.
 			g.Field = g.Window
+			continue
+		}
+		if r, ok := l.(*Residual); ok {
+			short := Geometry{Stride: Pair{1, 1}}
+			for j, b := range [2][]Layer{r.Body, r.Shortcut} {
+				bs, err := branchShapes(b, shapes[i])
+				if err != nil {
+					return err
+				}
+				into := g
+				if j == 1 {
+					into = &short
+				}
+				if err := into.add(b, bs); err != nil {
+					return err
+				}
+			}
+			g.Padded = g.Padded || short.Padded
 			continue
 		}
 		wl, ok := l.(Windowed)
@@ -63,22 +91,13 @@ func (n *Network) Geometry() (Geometry, error) {
 		g.Stride.H *= s.H
 		g.Stride.W *= s.W
 		if g.Stride.H > MaxDim || g.Stride.W > MaxDim {
-			return Geometry{}, fmt.Errorf("%w: total stride %v exceeds %d", ErrInvalid, g.Stride, MaxDim)
+			return fmt.Errorf("%w: total stride %v exceeds %d", ErrInvalid, g.Stride, MaxDim)
 		}
-		if w.Padded() {
+		if w.Padded() || (w.Ceil && w.Overhangs(shapes[i])) {
 			g.Padded = true
 		}
-		if w.Ceil && !g.Padded {
-			if shapes == nil {
-				var err error
-				if shapes, err = n.Shapes(n.Input.Window()); err != nil {
-					return Geometry{}, err
-				}
-			}
-			g.Padded = w.Overhangs(shapes[i])
-		}
 	}
-	return g, nil
+	return nil
 }
 
 // GridSize is the number of heatmap rows and columns for an image of h×w

@@ -125,12 +125,14 @@ func (n *Network) Validate() error {
 		if l == nil {
 			return fmt.Errorf("%w: layer %d is nil", ErrInvalid, i)
 		}
-		if l.Name() == "" || seen[l.Name()] {
-			return fmt.Errorf("%w: layer %d: name %q is empty or repeated", ErrInvalid, i, l.Name())
-		}
-		seen[l.Name()] = true
 		if err := l.check(); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		for _, name := range layerNames(l) {
+			if name == "" || seen[name] {
+				return fmt.Errorf("%w: layer %d: name %q is empty or repeated", ErrInvalid, i, name)
+			}
+			seen[name] = true
 		}
 		for _, p := range l.Params() {
 			if err := checkParam(l, p); err != nil {
@@ -220,4 +222,15 @@ func sameInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// layerNames is l's name and, for a residual block, its layers' names.
+func layerNames(l Layer) []string {
+	names := []string{l.Name()}
+	if r, ok := l.(*Residual); ok {
+		for _, s := range r.Sublayers() {
+			names = append(names, layerNames(s)...)
+		}
+	}
+	return names
 }

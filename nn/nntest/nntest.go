@@ -19,6 +19,9 @@ type Options struct {
 	Grown    bool
 	MaxStage int // conv stages, 1..MaxStage (default 3)
 	MaxDense int // dense layers, 1..MaxDense (default 3)
+	// Residual makes some conv stages ResNet blocks: two padded convs,
+	// with an identity shortcut or a strided 1×1 conv, then a ReLU.
+	Residual bool
 }
 
 // RandomFC returns a random valid classifier with an FC head: conv stages
@@ -43,6 +46,12 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 	}
 	stages := 1 + rng.Intn(opt.MaxStage)
 	for s := 0; s < stages; s++ {
+		if opt.Residual && rng.Intn(2) == 0 {
+			var block *nn.Residual
+			block, c = residualBlock(rng, name("block"), c)
+			layers = append(layers, block, nn.NewReLU(name("relu")))
+			continue
+		}
 		oc := 1 + rng.Intn(6)
 		k := nn.Pair{H: 1 + rng.Intn(4), W: 1 + rng.Intn(4)}
 		st := nn.Pair{H: 1 + rng.Intn(2), W: 1 + rng.Intn(2)}
@@ -124,6 +133,36 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 	return net
 }
 
+// residualBlock is a ResNet block on c channels named name: conv, batch
+// norm or not, ReLU, conv, batch norm or not; an identity shortcut, or a
+// 1×1 conv (and batch norm or not) where the stride or channels change.
+// It returns the block and its output channels.
+func residualBlock(rng *rand.Rand, name string, c int) (*nn.Residual, int) {
+	oc := c
+	if rng.Intn(2) == 0 {
+		oc = 1 + rng.Intn(6)
+	}
+	k := 1 + 2*rng.Intn(2)
+	kp := nn.Pair{H: k, W: k}
+	st := nn.Pair{H: 1 + rng.Intn(2), W: 1 + rng.Intn(2)}
+	pad := nn.Pair{H: k / 2, W: k / 2}
+	bn := func(layers []nn.Layer, n string, ch int) []nn.Layer {
+		if rng.Intn(2) == 0 {
+			return layers
+		}
+		return append(layers, nn.NewBatchNorm(n, ch, 1e-5))
+	}
+	body := []nn.Layer{nn.NewConv2D(name+"_conv1", c, oc, kp, st, pad)}
+	body = bn(body, name+"_bn1", oc)
+	body = append(body, nn.NewReLU(name+"_relu1"), nn.NewConv2D(name+"_conv2", oc, oc, kp, nn.Pair{H: 1, W: 1}, pad))
+	body = bn(body, name+"_bn2", oc)
+	var short []nn.Layer
+	if oc != c || st != (nn.Pair{H: 1, W: 1}) {
+		short = bn([]nn.Layer{nn.NewConv2D(name+"_down", c, oc, nn.Pair{H: 1, W: 1}, st, nn.Pair{})}, name+"_downbn", oc)
+	}
+	return nn.NewResidual(name, body, short), oc
+}
+
 // minSide finds the smallest input height (or width) the layers accept.
 func minSide(net *nn.Network, height bool) int {
 	for n := 1; n < 1024; n++ {
@@ -142,9 +181,13 @@ func minSide(net *nn.Network, height bool) int {
 
 // Randomize fills every weight with values scaled to keep activations in a
 // useful range, and gives batch norms non-trivial statistics.
-func Randomize(net *nn.Network, rng *rand.Rand) {
-	for _, l := range net.Layers {
+func Randomize(net *nn.Network, rng *rand.Rand) { randomize(net.Layers, rng) }
+
+func randomize(layers []nn.Layer, rng *rand.Rand) {
+	for _, l := range layers {
 		switch l := l.(type) {
+		case *nn.Residual:
+			randomize(l.Sublayers(), rng)
 		case *nn.Conv2D:
 			a := 1.5 / math.Sqrt(float64(l.InC*l.Kernel.H*l.Kernel.W))
 			uniform(rng, l.Weight.Data, a)
