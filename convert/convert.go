@@ -4,7 +4,8 @@
 // The first Dense after the Flatten becomes a convolution whose kernel is
 // the incoming feature map; later Dense layers become 1×1 convolutions.
 // Dropout disappears, a BatchNorm that follows a Dense or Conv2D is folded
-// into its weights, and Softmax stays a softmax over channels.
+// into its weights (inside residual blocks too), and Softmax stays a
+// softmax over channels.
 package convert
 
 import (
@@ -74,24 +75,11 @@ func Convert(net *nn.Network) (*Result, error) {
 			step.From = l.String()
 			step.To = fmt.Sprintf("conv %d×%d×%d×%d", conv.OutC, conv.InC, conv.Kernel.H, conv.Kernel.W)
 			step.Result = conv.Name()
-		case *nn.Dropout:
-			step.From, step.To = "dropout", "removed: identity at inference"
-		case *nn.BatchNorm:
-			if prev := lastLayer(out); prev != nil && foldable(net, i) {
-				if err := foldBatchNorm(prev, l); err != nil {
-					return nil, err
-				}
-				step.From, step.To = l.String(), "folded into "+prev.Name()
-				break
-			}
-			cp := nn.CloneLayer(l)
-			out.Layers = append(out.Layers, cp)
-			step.From, step.To, step.Result = l.String(), "batchnorm over channels", cp.Name()
 		default:
-			// Every other kind works on maps of any size as it is.
-			cp := nn.CloneLayer(l)
-			out.Layers = append(out.Layers, cp)
-			step.From, step.To, step.Result = l.String(), cp.String(), cp.Name()
+			var err error
+			if out.Layers, err = mapLayer(net.Layers, i, out.Layers, &step); err != nil {
+				return nil, err
+			}
 		}
 		res.Steps = append(res.Steps, step)
 	}
@@ -107,11 +95,53 @@ func Convert(net *nn.Network) (*Result, error) {
 	return res, nil
 }
 
+// mapLayer converts src[i], a layer that works on maps, onto out, the
+// converted layers so far, and records what became of it in step: a
+// dropout is removed, a batch norm right after a convolution is folded
+// into it, a residual block is converted branch by branch, and every
+// other kind works on maps of any size as it is.
+func mapLayer(src []nn.Layer, i int, out []nn.Layer, step *Step) ([]nn.Layer, error) {
+	switch l := src[i].(type) {
+	case *nn.Dropout:
+		step.From, step.To = "dropout", "removed: identity at inference"
+		return out, nil
+	case *nn.BatchNorm:
+		if prev := lastConv(out); prev != nil && foldable(src, i) {
+			if err := foldBatchNorm(prev, l); err != nil {
+				return nil, err
+			}
+			step.From, step.To = l.String(), "folded into "+prev.Name()
+			return out, nil
+		}
+		step.To = "batchnorm over channels"
+	case *nn.Residual:
+		var branches [2][]nn.Layer
+		for b, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+			for j := range ls {
+				var sub Step
+				var err error
+				if branches[b], err = mapLayer(ls, j, branches[b], &sub); err != nil {
+					return nil, err
+				}
+			}
+		}
+		block := nn.NewResidual(l.Name(), branches[0], branches[1])
+		step.From, step.To, step.Result = l.String(), block.String(), block.Name()
+		return append(out, block), nil
+	}
+	cp := nn.CloneLayer(src[i])
+	step.From, step.Result = src[i].String(), cp.Name()
+	if step.To == "" {
+		step.To = cp.String()
+	}
+	return append(out, cp), nil
+}
+
 // foldable reports whether the batch norm at index i directly follows a
 // Dense or Conv2D (possibly with a Dropout between, which disappears).
-func foldable(net *nn.Network, i int) bool {
+func foldable(layers []nn.Layer, i int) bool {
 	for j := i - 1; j >= 0; j-- {
-		switch net.Layers[j].Kind() {
+		switch layers[j].Kind() {
 		case nn.KindDropout:
 			continue
 		case nn.KindDense, nn.KindConv2D:
@@ -122,11 +152,11 @@ func foldable(net *nn.Network, i int) bool {
 	return false
 }
 
-func lastLayer(n *nn.Network) *nn.Conv2D {
-	if len(n.Layers) == 0 {
+func lastConv(layers []nn.Layer) *nn.Conv2D {
+	if len(layers) == 0 {
 		return nil
 	}
-	c, _ := n.Layers[len(n.Layers)-1].(*nn.Conv2D)
+	c, _ := layers[len(layers)-1].(*nn.Conv2D)
 	return c
 }
 

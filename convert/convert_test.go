@@ -16,7 +16,8 @@ const tol = convert.Tolerance
 func randomPair(t *testing.T, seed int64, padded bool) (*nn.Network, *convert.Result) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(seed))
-	fc := nntest.RandomFC(rng, nntest.Options{Padded: padded})
+	// A third of the networks hold residual blocks.
+	fc := nntest.RandomFC(rng, nntest.Options{Padded: padded, Residual: seed%3 == 0})
 	res, err := convert.Convert(fc)
 	require.NoError(t, err, "seed %d", seed)
 	require.True(t, res.Network.IsFullyConvolutional(), "seed %d", seed)
@@ -212,4 +213,47 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		require.NoError(t, err)
 		assert.Greater(t, rep.MaxAbs(), 1e-3, "tampering must show")
 	}
+}
+
+// A residual block is converted branch by branch: its batch norms fold
+// into the convolutions before them, and its outputs stay the FC form's.
+func TestResidualBlocksConvert(t *testing.T) {
+	folded := 0
+	for seed := int64(0); seed < 40; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		fc := nntest.RandomFC(rng, nntest.Options{Padded: true, Residual: true})
+		res, err := convert.Convert(fc)
+		require.NoError(t, err, "seed %d", seed)
+		byName := map[string]nn.Layer{}
+		for _, l := range fc.Layers {
+			byName[l.Name()] = l
+		}
+		for _, l := range res.Network.Layers {
+			block, ok := l.(*nn.Residual)
+			if !ok {
+				continue
+			}
+			src := byName[block.Name()].(*nn.Residual)
+			before, after := kinds(src.Sublayers()), kinds(block.Sublayers())
+			assert.Equal(t, before[nn.KindConv2D], after[nn.KindConv2D], "seed %d", seed)
+			assert.Zero(t, after[nn.KindBatchNorm], "seed %d: a batch norm left in %q", seed, block.Name())
+			folded += before[nn.KindBatchNorm]
+		}
+		win := fc.Input.Window()
+		x := nntest.Input(rng, win)
+		want, _, err := nn.NewEngine(fc).Forward(x, win)
+		require.NoError(t, err)
+		got, _, err := nn.NewEngine(res.Network).Forward(x, win)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), tol, "seed %d", seed)
+	}
+	assert.Positive(t, folded, "no block held a batch norm")
+}
+
+func kinds(ls []nn.Layer) map[nn.Kind]int {
+	m := map[nn.Kind]int{}
+	for _, l := range ls {
+		m[l.Kind()]++
+	}
+	return m
 }

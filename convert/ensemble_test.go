@@ -3,6 +3,7 @@ package convert_test
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/convert"
@@ -157,6 +158,15 @@ func TestEnsembleErrors(t *testing.T) {
 	}
 	_, err = convert.Ensemble(relu, relu)
 	assert.ErrorContains(t, err, `layer "last" (relu) after the last weighted layer`)
+
+	// Residual blocks are refused, not copied with member 0's weights.
+	var res *nn.Network
+	for seed := int64(0); res == nil || !slices.ContainsFunc(res.Layers, func(l nn.Layer) bool { return l.Kind() == nn.KindResidual }); seed++ {
+		res = nntest.RandomFC(rand.New(rand.NewSource(seed)), nntest.Options{Residual: true})
+	}
+	_, err = convert.Ensemble(members(t, res, 2, rng)...)
+	assert.ErrorIs(t, err, convert.ErrIncompatible)
+	assert.ErrorContains(t, err, "members with residual blocks are not merged")
 }
 
 // Block-diagonal layers grow with the square of the member count; a

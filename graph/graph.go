@@ -82,11 +82,21 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 		gr.momentum = DefaultMomentum
 	}
 	gr.Input = G.NewTensor(g, G.Float32, 4, G.WithShape(opt.Batch, in.C, in.H, in.W), G.WithName("input"))
-	x := gr.Input
-	for i, l := range net.Layers {
+	if gr.Output, err = gr.chain(gr.Input, net.Layers, shapes, opt); err != nil {
+		return nil, err
+	}
+	return gr, nil
+}
+
+// chain builds layers on x, whose shapes are shapes (shapes[0] is x's).
+func (gr *Graph) chain(x *G.Node, layers []nn.Layer, shapes []nn.Shape, opt Options) (*G.Node, error) {
+	g := gr.G
+	for i, l := range layers {
 		is := shapes[i]
 		var err error
 		switch l := l.(type) {
+		case *nn.Residual:
+			x, err = gr.residual(x, l, is, opt)
 		case *nn.Conv2D:
 			wt := gr.learnable(l.Weight, l.Name()+".weight")
 			b := gr.learnable(l.Bias, l.Name()+".bias")
@@ -173,8 +183,23 @@ func Build(net *nn.Network, opt Options) (gr *Graph, err error) {
 			gr.Logits = nil
 		}
 	}
-	gr.Output = x
-	return gr, nil
+	return x, nil
+}
+
+// residual builds a block: its body and its shortcut (x itself when it
+// has none) on x, summed.
+func (gr *Graph) residual(x *G.Node, l *nn.Residual, is nn.Shape, opt Options) (*G.Node, error) {
+	var out [2]*G.Node
+	for i, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+		shapes, err := (&nn.Network{Layers: ls}).Shapes(is)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = gr.chain(x, ls, shapes, opt); err != nil {
+			return nil, err
+		}
+	}
+	return G.Add(out[0], out[1])
 }
 
 // learnable makes a weight node whose value shares t's storage, so a

@@ -19,8 +19,9 @@ type Options struct {
 	Grown    bool
 	MaxStage int // conv stages, 1..MaxStage (default 3)
 	MaxDense int // dense layers, 1..MaxDense (default 3)
-	// Residual makes some conv stages ResNet blocks: two padded convs,
-	// with an identity shortcut or a strided 1×1 conv, then a ReLU.
+	// Residual makes some conv stages ResNet blocks: two convs (3×3 and
+	// padded only with Padded), with an identity shortcut or a strided
+	// 1×1 conv, then a ReLU.
 	Residual bool
 }
 
@@ -48,7 +49,7 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 	for s := 0; s < stages; s++ {
 		if opt.Residual && rng.Intn(2) == 0 {
 			var block *nn.Residual
-			block, c = residualBlock(rng, name("block"), c)
+			block, c = residualBlock(rng, name("block"), c, opt.Padded)
 			layers = append(layers, block, nn.NewReLU(name("relu")))
 			continue
 		}
@@ -136,13 +137,18 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 // residualBlock is a ResNet block on c channels named name: conv, batch
 // norm or not, ReLU, conv, batch norm or not; an identity shortcut, or a
 // 1×1 conv (and batch norm or not) where the stride or channels change.
-// It returns the block and its output channels.
-func residualBlock(rng *rand.Rand, name string, c int) (*nn.Residual, int) {
+// Unless padded, the convs are 1×1, which need no padding to keep the
+// two branches' shapes equal. It returns the block and its output
+// channels.
+func residualBlock(rng *rand.Rand, name string, c int, padded bool) (*nn.Residual, int) {
 	oc := c
 	if rng.Intn(2) == 0 {
 		oc = 1 + rng.Intn(6)
 	}
-	k := 1 + 2*rng.Intn(2)
+	k := 1
+	if padded {
+		k += 2 * rng.Intn(2)
+	}
 	kp := nn.Pair{H: k, W: k}
 	st := nn.Pair{H: 1 + rng.Intn(2), W: 1 + rng.Intn(2)}
 	pad := nn.Pair{H: k / 2, W: k / 2}
