@@ -61,27 +61,9 @@ func Marshal(net *nn.Network) ([]byte, error) {
 		return nil, fmt.Errorf("export ONNX: %w", err)
 	}
 	out := shapes[len(shapes)-1]
-	cur := InputName
-	rank := 4
-	for i, l := range net.Layers {
-		next := l.Name()
-		if i == len(net.Layers)-1 {
-			next = OutputName
-		}
-		nodes, inits, r, err := exportLayer(l, cur, next, rank)
-		if err != nil {
-			return nil, fmt.Errorf("export ONNX: layer %q: %w", l.Name(), err)
-		}
-		if nodes == nil { // dropout: nothing at inference
-			if i == len(net.Layers)-1 {
-				nodes = []*pb.NodeProto{{Name: l.Name(), OpType: "Identity", Input: []string{cur}, Output: []string{next}}}
-			} else {
-				continue
-			}
-		}
-		g.Node = append(g.Node, nodes...)
-		g.Initializer = append(g.Initializer, inits...)
-		cur, rank = next, r
+	var rank int
+	if _, rank, err = exportChain(g, net.Layers, InputName, OutputName, 4); err != nil {
+		return nil, fmt.Errorf("export ONNX: %w", err)
 	}
 	if rank == 2 {
 		g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, param("N"), dim(int64(out.C)))}
@@ -140,9 +122,40 @@ func metadata(net *nn.Network) []*pb.StringStringEntryProto {
 	return kv
 }
 
+// exportChain appends to g the nodes and initializers of layers, reading
+// in (of the given rank); each layer writes a value named after it, the
+// last one final when final is not "". It returns the last value and its
+// rank.
+func exportChain(g *pb.GraphProto, layers []nn.Layer, in, final string, rank int) (string, int, error) {
+	cur := in
+	for i, l := range layers {
+		next := l.Name()
+		last := i == len(layers)-1 && final != ""
+		if last {
+			next = final
+		}
+		nodes, inits, r, err := exportLayer(g, l, cur, next, rank)
+		if err != nil {
+			return "", 0, fmt.Errorf("layer %q: %w", l.Name(), err)
+		}
+		if nodes == nil { // dropout: nothing at inference
+			if !last {
+				continue
+			}
+			nodes = []*pb.NodeProto{{Name: l.Name(), OpType: "Identity", Input: []string{cur}, Output: []string{next}}}
+		}
+		g.Node = append(g.Node, nodes...)
+		g.Initializer = append(g.Initializer, inits...)
+		cur, rank = next, r
+	}
+	return cur, rank, nil
+}
+
 // exportLayer returns the nodes and initializers of one layer reading in
 // (of the given rank) and writing out, and the rank of out.
-func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.TensorProto, int, error) {
+// A residual block appends its branches to g itself and returns the Add
+// that sums them.
+func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.TensorProto, int, error) {
 	name := l.Name()
 	node := func(op string, inputs []string, at ...*pb.AttributeProto) *pb.NodeProto {
 		return &pb.NodeProto{Name: name, OpType: op, Input: inputs, Output: []string{out}, Attribute: at}
@@ -219,6 +232,15 @@ func exportLayer(l nn.Layer, in, out string, rank int) ([]*pb.NodeProto, []*pb.T
 	case *nn.Dense:
 		ps, ts := params()
 		return []*pb.NodeProto{node("Gemm", append([]string{in}, ps...), intAttr("transB", 1))}, ts, 2, nil
+	case *nn.Residual:
+		var ends [2]string
+		for b, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+			var err error
+			if ends[b], _, err = exportChain(g, ls, in, "", rank); err != nil {
+				return nil, nil, 0, err
+			}
+		}
+		return []*pb.NodeProto{node("Add", ends[:])}, nil, rank, nil
 	}
 	return nil, nil, 0, fmt.Errorf("%w: layer kind %s has no ONNX form here", ErrUnsupported, l.Kind())
 }

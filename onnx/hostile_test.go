@@ -2,9 +2,11 @@ package onnx_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,6 +194,40 @@ func TestRefused(t *testing.T) {
 				&pb.NodeProto{Name: "swish", OpType: "Mul", Input: []string{"conv", "sig"}, Output: []string{"relu"}},
 				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"sig"}, Output: []string{"side"}})
 		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Sigmoid) and "swish" (Mul): the graph branches there`},
+		{"branches joined by a Concat", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"conv"}, Output: []string{"side"}},
+				&pb.NodeProto{Name: "join", OpType: "Concat", Input: []string{"relu", "side"}, Output: []string{"joined"}, Attribute: []*pb.AttributeProto{{Name: "axis", Type: pb.AttributeProto_INT, I: 1}}})
+			nodeOf(m, "Flatten").Input[0] = "joined"
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Relu) and "side" (Relu): the graph branches there; only a chain from input to output, with residual blocks`},
+		{"residual branches of different shapes", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "join", OpType: "Add", Input: []string{"relu", "input"}, Output: []string{"joined"}})
+			nodeOf(m, "Flatten").Input[0] = "joined"
+		}), onnx.ErrUnsupported, `node "join" (Add): unsupported ONNX model: residual "join": on 1×6×6 the body gives 2×4×4 and the shortcut 1×6×6`},
+		{"residual block on a vector", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "join", OpType: "Add", Input: []string{"flat", "fc"}, Output: []string{"joined"}})
+			nodeOf(m, "Softmax").Input[0] = "joined"
+		}), onnx.ErrUnsupported, `node "join" (Add): unsupported ONNX model: a residual block on a flattened vector`},
+		{"residual blocks nested 9 deep", edit(t, func(m *pb.ModelProto) {
+			// relu → block0 ⊃ block1 ⊃ … ⊃ block8, each an identity
+			// shortcut around a ReLU and the next block.
+			head, tail := m.Graph.Node[:2], m.Graph.Node[2:] // conv, relu; flatten, gemm, softmax
+			m.Graph.Node = slices.Clone(head)
+			var nest func(v string, d int) string
+			nest = func(v string, d int) string {
+				r := fmt.Sprintf("r%d", d)
+				m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: r, OpType: "Relu", Input: []string{v}, Output: []string{r}})
+				inner := r
+				if d > 0 {
+					inner = nest(r, d-1)
+				}
+				a := fmt.Sprintf("add%d", d)
+				m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: a, OpType: "Add", Input: []string{v, inner}, Output: []string{a}})
+				return a
+			}
+			tail[0].Input[0] = nest("relu", nn.MaxNesting)
+			m.Graph.Node = append(m.Graph.Node, tail...) // in topological order
+		}), onnx.ErrUnsupported, `unsupported ONNX model: residual blocks nested more than 8 deep`},
 		{"per-pixel input shift", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Add", false, []int64{1, 1, 6, 6}, make([]float32, 36)...)
 		}), onnx.ErrUnsupported, `node "scale" (Add): input scaling: unsupported ONNX model: a constant of shape [1 1 6 6] does not broadcast over 1 channels`},

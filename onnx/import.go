@@ -54,6 +54,13 @@ type importer struct {
 	// scaling is what the graph does to its own input before its first
 	// layer (see inputScaling); nil when nothing.
 	scaling *inputScaling
+	// order is the graph's nodes, topologically sorted as ONNX requires,
+	// and index each node's place there: where a fork's branches join.
+	order []*pb.NodeProto
+	index map[*pb.NodeProto]int
+	// depth counts the residual blocks being read around the current
+	// node.
+	depth int
 }
 
 func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network, error) {
@@ -93,6 +100,10 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, fmt.Errorf("%w: %d graph outputs; a classifier has one", ErrUnsupported, len(g.Output))
 	}
 	im.outputs = map[string]bool{g.Output[0].Name: true}
+	im.order, im.index = g.Node, make(map[*pb.NodeProto]int, len(g.Node))
+	for i, n := range g.Node {
+		im.index[n] = i
+	}
 	im.consumers = map[string][]*pb.NodeProto{}
 	for _, n := range g.Node {
 		if _, ok := im.consts[firstOut(n)]; ok && n.OpType == "Constant" {
@@ -117,43 +128,8 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, err
 	}
 	done := map[*pb.NodeProto]bool{}
-	for {
-		cs, err := im.foldShapes(im.consumers[cur], done)
-		if err != nil {
-			return nil, err
-		}
-		if len(cs) == 0 {
-			break
-		}
-		if sig, mul := swish(cs, cur, im.consumers); mul != nil && !im.outputs[cur] && !done[sig] && !done[mul] {
-			done[sig], done[mul] = true, true
-			if im.pad != nil {
-				return nil, nodeErr(sig, fmt.Errorf("%w: a Pad is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported))
-			}
-			if err := im.add(mul, nn.NewSiLU(im.name(mul))); err != nil {
-				return nil, nodeErr(mul, err)
-			}
-			im.bias = nil
-			cur = firstOut(mul)
-			continue
-		}
-		if len(cs) > 1 || (im.outputs[cur] && len(cs) > 0) {
-			names := make([]string, len(cs))
-			for i, c := range cs {
-				names[i] = fmt.Sprintf("%q (%s)", c.Name, c.OpType)
-			}
-			return nil, fmt.Errorf("%w: value %q feeds %s: the graph branches there; only a single chain from input to output is supported", ErrUnsupported, cur, strings.Join(names, " and "))
-		}
-		n := cs[0]
-		if done[n] {
-			return nil, nodeErr(n, fmt.Errorf("%w: the graph has a cycle through this node", ErrFormat))
-		}
-		done[n] = true
-		next, err := im.node(n, cur)
-		if err != nil {
-			return nil, nodeErr(n, err)
-		}
-		cur = next
+	if cur, err = im.walk(cur, "", done); err != nil {
+		return nil, err
 	}
 	if !im.outputs[cur] {
 		return nil, fmt.Errorf("%w: the chain from input %q ends at %q, which is not the graph output %q", ErrUnsupported, in.Name, cur, g.Output[0].Name)
@@ -170,6 +146,58 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, fmt.Errorf("%w: %d layers, at most %d", ErrUnsupported, len(im.net.Layers), nn.MaxLayers)
 	}
 	return im.net, nil
+}
+
+// walk appends the layers of the chain from the value cur on, until the
+// value end ("": until nothing reads it), and returns where it stopped.
+// A fork that two branches join again by an Add becomes a residual
+// block; nodes walked are marked in done.
+func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, error) {
+	for cur != end {
+		cs, err := im.foldShapes(im.consumers[cur], done)
+		if err != nil {
+			return "", err
+		}
+		if len(cs) == 0 {
+			break
+		}
+		if sig, mul := swish(cs, cur, im.consumers); mul != nil && !im.outputs[cur] && !done[sig] && !done[mul] {
+			done[sig], done[mul] = true, true
+			if im.pad != nil {
+				return "", nodeErr(sig, fmt.Errorf("%w: a Pad is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported))
+			}
+			if err := im.add(mul, nn.NewSiLU(im.name(mul))); err != nil {
+				return "", nodeErr(mul, err)
+			}
+			im.bias = nil
+			cur = firstOut(mul)
+			continue
+		}
+		if join, ends := im.join(cs, cur); join != nil && !im.outputs[cur] {
+			if cur, err = im.residual(cur, cs, join, ends, done); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if len(cs) > 1 || (im.outputs[cur] && len(cs) > 0) {
+			names := make([]string, len(cs))
+			for i, c := range cs {
+				names[i] = fmt.Sprintf("%q (%s)", c.Name, c.OpType)
+			}
+			return "", fmt.Errorf("%w: value %q feeds %s: the graph branches there; only a chain from input to output, with residual blocks (two branches summed by an Add), is supported", ErrUnsupported, cur, strings.Join(names, " and "))
+		}
+		n := cs[0]
+		if done[n] {
+			return "", nodeErr(n, fmt.Errorf("%w: the graph has a cycle through this node", ErrFormat))
+		}
+		done[n] = true
+		next, err := im.node(n, cur)
+		if err != nil {
+			return "", nodeErr(n, err)
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
 // swish finds x·sigmoid(x) where the chain's value cur forks: its two

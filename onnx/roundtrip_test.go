@@ -17,12 +17,12 @@ import (
 
 // Export then import gives back a network with the same outputs, for
 // random FC networks (both flatten orders, batch norms, padded convs and
-// pools, all heads) and their converted forms on inputs larger than the
+// pools, residual blocks, all heads) and their converted forms on inputs larger than the
 // window; the spec, labels and threshold travel in metadata_props.
 func TestRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for i := 0; i < 30; i++ {
-		fc := nntest.RandomFC(rng, nntest.Options{Padded: i%2 == 0, Grown: i%3 != 0})
+		fc := nntest.RandomFC(rng, nntest.Options{Padded: i%2 == 0, Grown: i%3 != 0, Residual: i%4 == 0})
 		nntest.Randomize(fc, rng)
 		fc.Input.Mean[0], fc.Input.Std[0] = 0.25, 0.5
 		fc.Threshold = 0.75

@@ -66,7 +66,14 @@ Models (the op list of the importer, across opsets 9 to 21):
   keras_rescale_op13       Keras's Rescaling(1/255, offset per channel) on the
                            N,H,W,C input as tf2onnx writes it (Mul, Add with a
                            C-vector, then the Transpose); the graph reads 0-255
-  For these two the golden holds pixels in [0,1] (window_input, large_input)
+  resnet_op13              ResNet basic blocks (torchvision's): one with an identity
+                           shortcut, one with a strided 1x1 projection; the graph
+                           forks at each block's input and an Add joins it again
+  resnet_preact_op11       pre-activation blocks (batch norm and ReLU before each
+                           conv, x + body), GlobalAveragePool and a sigmoid head
+  keras_resnet_op13        a projection block between tf2onnx's Keras layouts (N,H,W,C
+                           input, channels-last flatten, MatMul + Add)
+  For torch_norm_op13 and keras_rescale_op13 the golden holds pixels in [0,1] (window_input, large_input)
   and the input mean and std the import must fold the scaling into
   ("mean", "std"; for keras_rescale_op13 with --std 1/255, the graph's
   0-255 input), checked here: the body on (pixels - mean) / std gives the
@@ -670,10 +677,85 @@ def keras_rescale_op13():
     make_scaled("keras_rescale_op13", exported, body, (3, 12, 10), (3, 28, 22), torch.Generator().manual_seed(112),
                 lambda p: p * 255.0, [-o for o in offset], [1.0, 1.0, 1.0], nhwc=True)
 
+class BasicBlock(tnn.Module):
+    """A ResNet's basic block (torchvision's): two 3x3 convolutions with batch
+    norms, summed with the input, or with its strided 1x1 projection where
+    the stride or the channels change, then a ReLU."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(cout)
+        self.relu = tnn.ReLU()
+        self.conv2 = tnn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = tnn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + (x if self.down is None else self.down(x)))
+
+
+class PreActBlock(tnn.Module):
+    """A pre-activation ResNet's block on an unchanged map: batch norm and
+    ReLU before each 3x3 convolution, and the input added first (x + body,
+    the other order of the Add's inputs)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bn1, self.conv1 = tnn.BatchNorm2d(c), tnn.Conv2d(c, c, 3, padding=1)
+        self.bn2, self.conv2 = tnn.BatchNorm2d(c), tnn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
+
+
+def resnet_op13():
+    torch.manual_seed(201)
+    net = seq(("conv1", tnn.Conv2d(3, 8, 3, padding=1, bias=False)), ("bn1", tnn.BatchNorm2d(8)),
+              ("relu1", tnn.ReLU()), ("pool1", tnn.MaxPool2d(2)),
+              ("block1", BasicBlock(8, 8)), ("block2", BasicBlock(8, 12, 2)),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(12 * 4 * 4, 16)), ("relu2", tnn.ReLU()),
+              ("fc2", tnn.Linear(16, 3)), ("softmax", tnn.Softmax(dim=1)))
+    randomize(net, torch.Generator().manual_seed(202))
+    net.fc2.weight.mul_(3.0)
+    make("resnet_op13", net, net, (3, 16, 16), (3, 40, 36), 13, torch.Generator().manual_seed(203))
+
+
+def resnet_preact_op11():
+    torch.manual_seed(211)
+    feat = [("conv1", tnn.Conv2d(1, 6, 3, padding=1)), ("block1", PreActBlock(6)), ("block2", PreActBlock(6)),
+            ("bn", tnn.BatchNorm2d(6)), ("relu", tnn.ReLU())]
+    head = [("flatten", tnn.Flatten()), ("fc", tnn.Linear(6, 1)), ("sigmoid", tnn.Sigmoid())]
+    exported = seq(*feat, ("gap", tnn.AdaptiveAvgPool2d(1)), *head)
+    # The 10x8 window's map is 10x8: a stride-1 average pool of that size is
+    # the global pool there, and slides on larger inputs.
+    body = seq(*feat, ("gap", tnn.AvgPool2d((10, 8), stride=1)), *head)
+    randomize(body, torch.Generator().manual_seed(212))  # the modules are shared
+    body.fc.weight.mul_(4.0)
+    make("resnet_preact_op11", exported, body, (1, 10, 8), (1, 26, 20), 11, torch.Generator().manual_seed(213))
+
+
+def keras_resnet_op13():
+    torch.manual_seed(221)
+    feat = [("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("relu1", tnn.ReLU()), ("block1", BasicBlock(6, 8, 2))]
+    n = 8 * 6 * 5
+    fc1 = tnn.Linear(n, 2)
+    fc1.weight.mul_(3.0)
+    body = seq(*feat, ("flatten", torchgen.FlattenHWC()), ("fc1", fc1))
+    exported = seq(("nhwc", NHWCInput()), *feat, ("flatten", ReshapeHWC(n)), ("fc1", MatMulAdd(fc1)))
+    randomize(body, torch.Generator().manual_seed(222))
+    make("keras_resnet_op13", exported, body, (3, 12, 10), (3, 30, 24), 13, torch.Generator().manual_seed(223),
+         nhwc=True)
+
+
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
-    elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13))
+    elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13,
+    resnet_op13, resnet_preact_op11, keras_resnet_op13))
 
 
 def check_exported():
