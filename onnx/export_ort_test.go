@@ -70,9 +70,9 @@ func TestExportORT(t *testing.T) {
 			nn.NewFlatten("flat", nn.FlattenHWC), nn.NewDense("fc", 4*3*2, 3), nn.NewLogSoftmax("logp"),
 		},
 	}
-	// addActivations randomises net (2×10×8) and adds it and its converted
-	// form, run on 2×23×19, as two cases.
-	addActivations := func(name string, net *nn.Network) {
+	// addCase randomises net (2×10×8) and adds it and its converted form,
+	// run on 2×23×19, as two cases.
+	addCase := func(name string, net *nn.Network) {
 		nntest.Randomize(net, rng)
 		fcn, err := convert.Convert(net)
 		require.NoError(t, err)
@@ -81,10 +81,10 @@ func TestExportORT(t *testing.T) {
 			ortCase{Name: name + "_fcn", Shape: []int{1, 2, 23, 19}, Input: nntest.Input(rng, nn.Shape{C: 2, H: 23, W: 19})})
 		nets[name+"_fc"], nets[name+"_fcn"] = net, fcn.Network
 	}
-	addActivations("activations", act)
+	addCase("activations", act)
 	// And the two added later, in a network of their own so that the
 	// first's files stay as ONNX Runtime ran them.
-	addActivations("activations2", &nn.Network{
+	addCase("activations2", &nn.Network{
 		Input:  nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
 		Labels: []string{"a", "b", "c"},
 		Layers: []nn.Layer{
@@ -93,6 +93,20 @@ func TestExportORT(t *testing.T) {
 			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewTanh("tanh"), nn.NewPReLU("shared", 1), nn.NewSiLU("silu"),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 4*3*2, 5), nn.NewELU("elu2", 1), nn.NewPReLU("prelu2", 5),
 			nn.NewDense("fc2", 5, 3), nn.NewSoftmax("softmax"),
+		},
+	})
+	// Residual blocks: one whose body starts with a batch norm and an
+	// identity shortcut, one strided with a 1×1 projection.
+	one, two, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 2, W: 2}, nn.Pair{H: 3, W: 3}
+	addCase("residual", &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("stem", 2, 4, three, one, one),
+			nn.NewResidual("block1", []nn.Layer{nn.NewBatchNorm("b1bn", 4, 1e-5), nn.NewReLU("b1relu"), nn.NewConv2D("b1conv", 4, 4, three, one, one)}, nil),
+			nn.NewResidual("block2",
+				[]nn.Layer{nn.NewConv2D("b2conv1", 4, 6, three, two, one), nn.NewReLU("b2relu"), nn.NewConv2D("b2conv2", 6, 6, three, one, one)},
+				[]nn.Layer{nn.NewConv2D("b2down", 4, 6, one, two, nn.Pair{})}),
+			nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 6*5*4, 3), nn.NewSoftmax("softmax"),
 		},
 	})
 	if *update {
