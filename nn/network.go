@@ -134,6 +134,9 @@ func (n *Network) Validate() error {
 			}
 			seen[name] = true
 		}
+		if len(seen) > MaxLayers {
+			return fmt.Errorf("%w: more than %d layers, counting those inside residual blocks", ErrInvalid, MaxLayers)
+		}
 		for _, p := range l.Params() {
 			if err := checkParam(l, p); err != nil {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)

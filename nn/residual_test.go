@@ -206,3 +206,14 @@ func TestResidualDeepDocumentRefused(t *testing.T) {
 	_, err = nn.Unmarshal(editLayer(t, good, "block", func(l map[string]any) { l["extra"] = 1 }))
 	assert.ErrorContains(t, err, `unknown field "extra"`)
 }
+
+// The layer bound counts the layers inside blocks.
+func TestResidualCountsItsLayers(t *testing.T) {
+	var body []nn.Layer
+	for i := range nn.MaxLayers {
+		body = append(body, nn.NewReLU(fmt.Sprintf("r%d", i)))
+	}
+	net := preActivation()
+	net.Layers = append([]nn.Layer{nn.NewResidual("long", body, nil)}, net.Layers...)
+	assert.ErrorContains(t, net.Validate(), "more than 1024 layers, counting those inside residual blocks")
+}

@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -139,4 +140,44 @@ func TestRoundTripActivations(t *testing.T) {
 		require.NoError(t, err)
 		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6, "as TestRoundTrip")
 	}
+}
+
+// Blocks inside blocks come back from their own export nested as they
+// were, with the same outputs.
+func TestRoundTripNestedResidual(t *testing.T) {
+	one, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 3, W: 3}
+	var block nn.Layer = nn.NewConv2D("c0", 2, 2, three, one, one)
+	for d := 1; d <= nn.MaxNesting; d++ {
+		body := []nn.Layer{nn.NewReLU(fmt.Sprintf("r%d", d)), block}
+		var short []nn.Layer
+		if d%2 == 0 {
+			short = []nn.Layer{nn.NewConv2D(fmt.Sprintf("s%d", d), 2, 2, one, one, nn.Pair{})}
+		}
+		block = nn.NewResidual(fmt.Sprintf("b%d", d), body, short)
+	}
+	net := &nn.Network{
+		Input:  nn.InputSpec{Channels: 2, Height: 5, Width: 4, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{block, nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 2*5*4, 2)},
+	}
+	rng := rand.New(rand.NewSource(3))
+	nntest.Randomize(net, rng)
+	b, err := onnx.Marshal(net)
+	require.NoError(t, err)
+	back, err := onnx.Decode(b, "", onnx.Options{})
+	require.NoError(t, err)
+	depth := 0
+	for l := back.Layers[0]; l != nil; depth++ {
+		r, ok := l.(*nn.Residual)
+		if !ok {
+			break
+		}
+		l = r.Body[len(r.Body)-1]
+	}
+	assert.Equal(t, nn.MaxNesting, depth, "blocks nested in the import")
+	x := nntest.Input(rng, net.Input.Window())
+	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	got, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6)
 }

@@ -73,6 +73,8 @@ Models (the op list of the importer, across opsets 9 to 21):
                            conv, x + body), GlobalAveragePool and a sigmoid head
   keras_resnet_op13        a projection block between tf2onnx's Keras layouts (N,H,W,C
                            input, channels-last flatten, MatMul + Add)
+  resnet_bottleneck_op17   ResNet bottleneck blocks (torchvision's), strided and not,
+                           each with a 1x1 projection
   For torch_norm_op13 and keras_rescale_op13 the golden holds pixels in [0,1] (window_input, large_input)
   and the input mean and std the import must fold the scaling into
   ("mean", "std"; for keras_rescale_op13 with --std 1/255, the graph's
@@ -712,6 +714,35 @@ class PreActBlock(tnn.Module):
         return x + self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
 
 
+class Bottleneck(tnn.Module):
+    """A ResNet's bottleneck block (torchvision's): 1x1 down to a narrow
+    width, a strided 3x3, 1x1 up four times wider, batch norms, summed with
+    the strided 1x1 projection of the input, then a ReLU."""
+
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        cout = 4 * width
+        self.conv1, self.bn1 = tnn.Conv2d(cin, width, 1, bias=False), tnn.BatchNorm2d(width)
+        self.conv2, self.bn2 = tnn.Conv2d(width, width, 3, stride, 1, bias=False), tnn.BatchNorm2d(width)
+        self.conv3, self.bn3 = tnn.Conv2d(width, cout, 1, bias=False), tnn.BatchNorm2d(cout)
+        self.relu = tnn.ReLU()
+        self.down = tnn.Sequential(tnn.Conv2d(cin, cout, 1, stride, bias=False), tnn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        return self.relu(self.bn3(self.conv3(out)) + self.down(x))
+
+
+def resnet_bottleneck_op17():
+    torch.manual_seed(231)
+    net = seq(("conv1", tnn.Conv2d(1, 8, 3, padding=1)), ("relu1", tnn.ReLU()),
+              ("block1", Bottleneck(8, 4, 2)), ("block2", Bottleneck(16, 4, 1)),
+              ("flatten", tnn.Flatten()), ("fc", tnn.Linear(16 * 5 * 4, 4)))
+    randomize(net, torch.Generator().manual_seed(232))
+    make("resnet_bottleneck_op17", net, net, (1, 10, 8), (1, 24, 20), 17, torch.Generator().manual_seed(233))
+
+
 def resnet_op13():
     torch.manual_seed(201)
     net = seq(("conv1", tnn.Conv2d(3, 8, 3, padding=1, bias=False)), ("bn1", tnn.BatchNorm2d(8)),
@@ -755,7 +786,7 @@ MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
     elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13,
-    resnet_op13, resnet_preact_op11, keras_resnet_op13))
+    resnet_op13, resnet_preact_op11, keras_resnet_op13, resnet_bottleneck_op17))
 
 
 def check_exported():
