@@ -116,7 +116,7 @@ func mapLayer(src []nn.Layer, i int, out []nn.Layer, step *Step) ([]nn.Layer, er
 		step.To = "batchnorm over channels"
 	case *nn.Residual:
 		var branches [2][]nn.Layer
-		for b, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+		for b, ls := range l.Branches() {
 			for j := range ls {
 				var sub Step
 				var err error

@@ -190,7 +190,7 @@ func (gr *Graph) chain(x *G.Node, layers []nn.Layer, shapes []nn.Shape, opt Opti
 // has none) on x, summed.
 func (gr *Graph) residual(x *G.Node, l *nn.Residual, is nn.Shape, opt Options) (*G.Node, error) {
 	var out [2]*G.Node
-	for i, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+	for i, ls := range l.Branches() {
 		shapes, err := (&nn.Network{Layers: ls}).Shapes(is)
 		if err != nil {
 			return nil, err

@@ -60,7 +60,7 @@ func (g *Geometry) add(layers []Layer, shapes []Shape) error {
 		}
 		if r, ok := l.(*Residual); ok {
 			short := Geometry{Stride: Pair{1, 1}}
-			for j, b := range [2][]Layer{r.Body, r.Shortcut} {
+			for j, b := range r.Branches() {
 				bs, err := branchShapes(b, shapes[i])
 				if err != nil {
 					return err

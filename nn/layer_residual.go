@@ -39,8 +39,8 @@ func NewResidual(name string, body, shortcut []Layer) *Residual {
 // Kind implements Layer.
 func (*Residual) Kind() Kind { return KindResidual }
 
-// branches are the block's two layer lists, body first.
-func (l *Residual) branches() [2][]Layer { return [2][]Layer{l.Body, l.Shortcut} }
+// Branches are the block's two layer lists, body first.
+func (l *Residual) Branches() [2][]Layer { return [2][]Layer{l.Body, l.Shortcut} }
 
 // Sublayers lists the block's layers, body then shortcut, each block
 // among them as one layer.
@@ -70,28 +70,27 @@ type residualDoc struct {
 
 // MarshalJSON writes the block with its layers' entries nested.
 func (l *Residual) MarshalJSON() ([]byte, error) {
-	doc := residualDoc{Name: l.LayerName}
-	for i, ls := range l.branches() {
+	var raws [2][]json.RawMessage
+	for i, ls := range l.Branches() {
 		for _, s := range ls {
 			raw, err := encodeLayer(s)
 			if err != nil {
 				return nil, fmt.Errorf("layer %q: %w", s.Name(), err)
 			}
-			if i == 0 {
-				doc.Body = append(doc.Body, raw)
-			} else {
-				doc.Shortcut = append(doc.Shortcut, raw)
-			}
+			raws[i] = append(raws[i], raw)
 		}
 	}
-	return json.Marshal(doc)
+	return json.Marshal(residualDoc{Name: l.LayerName, Body: raws[0], Shortcut: raws[1]})
 }
 
 // UnmarshalJSON reads the block and its layers, without weights. A
 // document nested deeper than MaxNesting blocks is refused before any of
 // it is decoded.
 func (l *Residual) UnmarshalJSON(b []byte) error {
-	if d := jsonDepth(b); d > 3*MaxNesting+1 { // a block is an object, its list and the layers' objects
+	// A block nests two levels (its object and its list); the deepest
+	// valid document adds the innermost layer's object and a pair's
+	// array. The bound leaves slack, and check reports depths within it.
+	if d := jsonDepth(b); d > 3*MaxNesting+1 {
 		return fmt.Errorf("residual blocks nested more than %d deep", MaxNesting)
 	}
 	var doc residualDoc
@@ -153,7 +152,7 @@ func (l *Residual) check() error {
 		return fmt.Errorf("%s: blocks nested %d deep, at most %d", l.label(KindResidual), d, MaxNesting)
 	}
 	var strides [2]Pair
-	for i, ls := range l.branches() {
+	for i, ls := range l.Branches() {
 		strides[i] = Pair{1, 1}
 		for _, s := range ls {
 			if s == nil {
@@ -243,7 +242,7 @@ func branchShapes(ls []Layer, in Shape) ([]Shape, error) {
 // OutShape implements Layer.
 func (l *Residual) OutShape(in Shape) (Shape, error) {
 	var outs [2]Shape
-	for i, ls := range l.branches() {
+	for i, ls := range l.Branches() {
 		shapes, err := branchShapes(ls, in)
 		if err != nil {
 			return Shape{}, fmt.Errorf("%s: %w", l.label(KindResidual), err)

@@ -234,7 +234,7 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 		return []*pb.NodeProto{node("Gemm", append([]string{in}, ps...), intAttr("transB", 1))}, ts, 2, nil
 	case *nn.Residual:
 		var ends [2]string
-		for b, ls := range [2][]nn.Layer{l.Body, l.Shortcut} {
+		for b, ls := range l.Branches() {
 			var err error
 			if ends[b], _, err = exportChain(g, ls, in, "", rank); err != nil {
 				return nil, nil, 0, err
