@@ -31,6 +31,13 @@ func TestActivations(t *testing.T) {
 		// 1/(1+e^-7) = 0.9990889488, 1/(1+e^-1) = 0.7310585786.
 		{nn.NewSiLU("a"), []float32{-2 * 0.1192029220, 0.5 * 0.6224593312, 7 * 0.9990889488, 0.7310585786, -(1 - 0.7310585786), 0}},
 		{nn.NewTanh("a"), []float32{-0.9640275801, 0.4621171573, 0.9999983369, 0.7615941560, -0.7615941560, 0}},
+		// Values from PyTorch in float64 (torch.nn.functional's gelu,
+		// hardswish, softplus, mish; clamp(0.2·x + 0.5, 0, 1)).
+		{nn.NewUnary("a", nn.KindGELU), []float32{-0.0455002639, 0.3457312306, 7.0, 0.8413447461, -0.1586552539, 0}},
+		{nn.NewUnary("a", nn.KindHardSwish), []float32{-0.3333333333, 0.2916666667, 7.0, 0.6666666667, -0.3333333333, 0}},
+		{nn.NewUnary("a", nn.KindSoftplus), []float32{0.126928011, 0.9740769842, 7.0009114665, 1.3132616875, 0.3132616875, 0.6931471806}},
+		{nn.NewUnary("a", nn.KindMish), []float32{-0.2525014827, 0.3752452113, 6.9999883798, 0.8650983883, -0.3034014614, 0}},
+		{nn.NewHardSigmoid("a", 0.2, 0.5), []float32{0.1, 0.6, 1, 0.7, 0.3, 0.5}},
 		// Channels (-2, 1), (0.5, -1), (7, 0) at the three positions.
 		{nn.NewLogSoftmax("a"), []float32{
 			-3 - float32(math.Log1p(math.Exp(-3))), -float32(math.Log1p(math.Exp(-1.5))), -float32(math.Log1p(math.Exp(-7))),
@@ -47,7 +54,8 @@ func TestActivations(t *testing.T) {
 		require.NoError(t, err)
 		assert.InDeltaSlice(t, c.want, got, 1e-6, "%s", c.l)
 	}
-	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN()), nn.NewELU("e", math.Inf(-1)), nn.NewPReLU("p", 3)} {
+	for _, bad := range []nn.Layer{nn.NewClip("c", 6, 0), nn.NewClip("c", 0, math.Inf(1)), nn.NewLeakyReLU("l", math.NaN()), nn.NewELU("e", math.Inf(-1)), nn.NewPReLU("p", 3),
+		nn.NewUnary("u", nn.KindReLU), nn.NewHardSigmoid("h", math.NaN(), 0.5)} {
 		net := &nn.Network{
 			Input:  nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}},
 			Layers: []nn.Layer{bad},
@@ -88,4 +96,27 @@ func TestActivationsModelFile(t *testing.T) {
 	got, _, err := nn.NewEngine(back).Forward(append([]float32(nil), in...), nn.Shape{C: 2, H: 1, W: 2})
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
+}
+
+// Softplus and Mish stay finite where eˣ overflows, and GELU keeps its
+// tiny negative tail instead of cancelling it.
+func TestUnaryExtremes(t *testing.T) {
+	in := []float32{1000, -1000, -10}
+	for _, c := range []struct {
+		kind nn.Kind
+		want []float32
+	}{
+		{nn.KindSoftplus, []float32{1000, 0, 4.539889921686465e-05}},
+		{nn.KindMish, []float32{1000, 0, -4.5398899185674697e-04}},
+		// 0.5·(−10)·erfc(10/√2) by Python's math.erfc (PyTorch's float64 gelu
+		// cancels it to −0: 0.5·x·(1 + erf(x/√2))).
+		{nn.KindGELU, []float32{1000, 0, -7.619853024160593e-23}},
+	} {
+		net := &nn.Network{Layers: []nn.Layer{nn.NewUnary("u", c.kind)}}
+		got, _, err := nn.NewEngine(net).Forward(append([]float32(nil), in...), nn.Shape{C: 1, H: 1, W: 3})
+		require.NoError(t, err)
+		for i := range got {
+			assert.InEpsilon(t, c.want[i]+1e-30, got[i]+1e-30, 1e-5, "%s(%v)", c.kind, in[i])
+		}
+	}
 }

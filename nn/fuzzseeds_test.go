@@ -62,7 +62,7 @@ func structuredSeeds(t testing.TB) [][]byte {
 		layer(fcn, "mp", "stride", []int{1 << 30, 1}),
 		layer(fcn, "bn", "eps", -1),
 		layer(fcn, "bn", "num_features", 0),
-		layer(fcn, "sm", "type", "gelu"),
+		layer(fcn, "sm", "type", "frobnicate"),
 		layer(fcn, "sm", "name", "c1"),
 		layer(fcn, "head", "extra", 1),
 		layer(hand, "flat", "order", "WHC"),

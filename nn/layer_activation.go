@@ -18,6 +18,9 @@ const (
 	KindSiLU       Kind = "silu"
 	KindClip       Kind = "clip"
 	KindLogSoftmax Kind = "logsoftmax"
+	// KindHardSigmoid is ONNX's HardSigmoid: torch's Hardsigmoid is
+	// alpha 1/6, beta 0.5.
+	KindHardSigmoid Kind = "hardsigmoid"
 )
 
 func init() {
@@ -28,6 +31,7 @@ func init() {
 	register(KindSiLU, func() Layer { return &SiLU{} })
 	register(KindClip, func() Layer { return &Clip{} })
 	register(KindLogSoftmax, func() Layer { return &LogSoftmax{} })
+	register(KindHardSigmoid, func() Layer { return &HardSigmoid{} })
 }
 
 // LeakyReLU is x for x ≥ 0, Alpha·x below, elementwise.
@@ -196,6 +200,43 @@ func (*SiLU) newKernel(kernels.Kernels) kernel {
 	return inPlace(func(x []float32, _ Shape) {
 		for j, v := range x {
 			x[j] = float32(float64(v) / (1 + math.Exp(-float64(v))))
+		}
+	})
+}
+
+// HardSigmoid is max(0, min(1, Alpha·x + Beta)), elementwise.
+type HardSigmoid struct {
+	base
+	Alpha float64 `json:"alpha"`
+	Beta  float64 `json:"beta"`
+}
+
+// NewHardSigmoid returns a hard sigmoid of slope alpha and offset beta.
+func NewHardSigmoid(name string, alpha, beta float64) *HardSigmoid {
+	return &HardSigmoid{base: base{name}, Alpha: alpha, Beta: beta}
+}
+
+// Kind implements Layer.
+func (*HardSigmoid) Kind() Kind { return KindHardSigmoid }
+
+// OutShape implements Layer.
+func (*HardSigmoid) OutShape(in Shape) (Shape, error) { return in, nil }
+
+func (l *HardSigmoid) String() string { return fmt.Sprintf("hardsigmoid %g·x + %g", l.Alpha, l.Beta) }
+
+func (l *HardSigmoid) check() error {
+	for _, v := range []float64{l.Alpha, l.Beta} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: alpha %v and beta %v must be finite", l.label(KindHardSigmoid), l.Alpha, l.Beta)
+		}
+	}
+	return nil
+}
+
+func (l *HardSigmoid) newKernel(kernels.Kernels) kernel {
+	return inPlace(func(x []float32, _ Shape) {
+		for j, v := range x {
+			x[j] = float32(min(max(l.Alpha*float64(v)+l.Beta, 0), 1))
 		}
 	})
 }
