@@ -63,3 +63,25 @@ func TestELUTanhPReLUMatchEngine(t *testing.T) {
 	}
 	assert.Positive(t, negative, "the last ELU's negative branch is reached")
 }
+
+// GELU, HardSwish, Softplus, Mish and HardSigmoid: the graph builds each
+// from gorgonia's ops (GELU's erf by a polynomial with error ≤ 1.5e-7),
+// the engine computes it in float64; they agree from −8 to 8 and where
+// eˣ overflows float32.
+func TestUnaryMatchEngine(t *testing.T) {
+	x := []float32{-95, 95}
+	for v := -8.0; v <= 8; v += 0.05 {
+		x = append(x, float32(v))
+	}
+	s := nn.Shape{C: 1, H: 1, W: len(x)}
+	for _, l := range []nn.Layer{nn.NewUnary("u", nn.KindGELU), nn.NewUnary("u", nn.KindHardSwish), nn.NewUnary("u", nn.KindSoftplus),
+		nn.NewUnary("u", nn.KindMish), nn.NewHardSigmoid("h", 1.0/6, 0.5)} {
+		net := &nn.Network{Input: nn.InputSpec{Channels: 1, Height: 1, Width: 1, Mean: []float32{0}, Std: []float32{1}}, Layers: []nn.Layer{l}}
+		require.NoError(t, net.Validate())
+		want, _, err := nn.NewEngine(net).Forward(append([]float32(nil), x...), s)
+		require.NoError(t, err)
+		got, err := graph.Forward(net, append([]float32(nil), x...), s)
+		require.NoError(t, err, "%s", l)
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 2e-6, "%s", l)
+	}
+}

@@ -165,6 +165,12 @@ func (gr *Graph) chain(x *G.Node, layers []nn.Layer, shapes []nn.Shape, opt Opti
 			}
 		case *nn.Clip:
 			x, err = clip(x, l.Min, l.Max)
+		case *nn.HardSigmoid:
+			c := &calc{}
+			x = c.clip(c.two(G.Add, c.two(G.Mul, x, k(l.Alpha)), k(l.Beta)), 0, 1)
+			err = c.err
+		case *nn.Unary:
+			x, err = unary(x, l)
 		case *nn.LogSoftmax:
 			x, err = G.LogSoftMax(x, 1)
 		case *nn.Sigmoid:
