@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
@@ -186,14 +187,14 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 	case *nn.BatchNorm:
 		ps, ts := params()
 		return []*pb.NodeProto{node("BatchNormalization", append([]string{in}, ps...),
-			&pb.AttributeProto{Name: "epsilon", Type: pb.AttributeProto_FLOAT, F: float32(l.Eps)})}, ts, rank, nil
+			floatAttr("epsilon", l.Eps))}, ts, rank, nil
 	case *nn.ReLU:
 		return []*pb.NodeProto{node("Relu", []string{in})}, nil, rank, nil
 	case *nn.Sigmoid:
 		return []*pb.NodeProto{node("Sigmoid", []string{in})}, nil, rank, nil
 	case *nn.LeakyReLU:
 		return []*pb.NodeProto{node("LeakyRelu", []string{in},
-			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+			floatAttr("alpha", l.Alpha))}, nil, rank, nil
 	case *nn.PReLU:
 		// Slopes broadcast along axis 1: C×1×1 on a map, C on a vector.
 		shape := []int{l.Channels}
@@ -204,13 +205,18 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 		return []*pb.NodeProto{node("PRelu", []string{in, s.Name})}, []*pb.TensorProto{s}, rank, nil
 	case *nn.ELU:
 		return []*pb.NodeProto{node("Elu", []string{in},
-			&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: float32(l.Alpha)})}, nil, rank, nil
+			floatAttr("alpha", l.Alpha))}, nil, rank, nil
 	case *nn.Tanh:
 		return []*pb.NodeProto{node("Tanh", []string{in})}, nil, rank, nil
 	case *nn.SiLU:
 		// x·sigmoid(x), as torch writes nn.SiLU: the one fork Import reads.
 		sig := &pb.NodeProto{Name: name + ".sigmoid", OpType: "Sigmoid", Input: []string{in}, Output: []string{name + ".sigmoid"}}
 		return []*pb.NodeProto{sig, node("Mul", []string{in, sig.Output[0]})}, nil, rank, nil
+	case *nn.HardSigmoid:
+		return []*pb.NodeProto{node("HardSigmoid", []string{in}, floatAttr("alpha", l.Alpha), floatAttr("beta", l.Beta))}, nil, rank, nil
+	case *nn.Unary:
+		nodes, inits := exportUnary(l, in, out)
+		return nodes, inits, rank, nil
 	case *nn.Clip:
 		lo := floatTensor(name+".min", nil, []float32{float32(l.Min)})
 		hi := floatTensor(name+".max", nil, []float32{float32(l.Max)})
@@ -243,6 +249,50 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 		return []*pb.NodeProto{node("Add", ends[:])}, nil, rank, nil
 	}
 	return nil, nil, 0, fmt.Errorf("%w: layer kind %s has no ONNX form here", ErrUnsupported, l.Kind())
+}
+
+// exportUnary writes l as opset 13 has it: Softplus as itself, the
+// others as the nodes torch writes for them there (HardSwish and Mish
+// as x times a function of x, GELU with Erf), which Import reads back.
+func exportUnary(l *nn.Unary, in, out string) ([]*pb.NodeProto, []*pb.TensorProto) {
+	name := l.Name()
+	var nodes []*pb.NodeProto
+	var inits []*pb.TensorProto
+	// step appends op on inputs, writing out when last, else a value named
+	// after the layer and the op.
+	step := func(op string, last bool, inputs []string, at ...*pb.AttributeProto) string {
+		v := name + "." + strings.ToLower(op) + fmt.Sprint(len(nodes))
+		if last {
+			v = out
+		}
+		nodes = append(nodes, &pb.NodeProto{Name: v, OpType: op, Input: inputs, Output: []string{v}, Attribute: at})
+		return v
+	}
+	constant := func(suffix string, v float64) string {
+		t := floatTensor(name+"."+suffix, nil, []float32{float32(v)})
+		inits = append(inits, t)
+		return t.Name
+	}
+	switch l.Kind() {
+	case nn.KindSoftplus:
+		step("Softplus", true, []string{in})
+	case nn.KindHardSwish:
+		h := step("HardSigmoid", false, []string{in}, floatAttr("alpha", 1.0/6), floatAttr("beta", 0.5))
+		step("Mul", true, []string{in, h})
+	case nn.KindMish:
+		t := step("Tanh", false, []string{step("Softplus", false, []string{in})})
+		step("Mul", true, []string{in, t})
+	case nn.KindGELU:
+		d := step("Div", false, []string{in, constant("sqrt2", math.Sqrt2)})
+		a := step("Add", false, []string{step("Erf", false, []string{d}), constant("one", 1)})
+		m := step("Mul", false, []string{in, a})
+		step("Mul", true, []string{m, constant("half", 0.5)})
+	}
+	return nodes, inits
+}
+
+func floatAttr(name string, v float64) *pb.AttributeProto {
+	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_FLOAT, F: float32(v)}
 }
 
 // slideAttrs are the kernel, strides, pads (top, left, bottom, right) and,

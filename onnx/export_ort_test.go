@@ -109,6 +109,18 @@ func TestExportORT(t *testing.T) {
 			nn.NewReLU("relu"), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 6*5*4, 3), nn.NewSoftmax("softmax"),
 		},
 	})
+	// And the activations added with them, after them so that their
+	// files stay as ONNX Runtime ran them.
+	addCase("activations3", &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("conv1", 2, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}),
+			nn.NewUnary("gelu", nn.KindGELU), nn.NewMaxPool2D("pool", nn.Pair{H: 2, W: 2}, nn.Pair{H: 2, W: 2}, nn.Pair{}),
+			nn.NewConv2D("conv2", 4, 4, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewUnary("hswish", nn.KindHardSwish),
+			nn.NewUnary("mish", nn.KindMish), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc1", 4*3*2, 5),
+			nn.NewUnary("softplus", nn.KindSoftplus), nn.NewDense("fc2", 5, 3), nn.NewHardSigmoid("hsig", 0.2, 0.5),
+		},
+	})
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		for _, c := range cases {

@@ -125,8 +125,12 @@ func TestRefused(t *testing.T) {
 			m.MetadataProps = nil
 			m.Graph.Input[0].Type.GetTensorType().Shape.Dim[2].Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: "H"}
 		}), onnx.ErrUnsupported, "free height or width; the window must be fixed for conversion"},
-		{"unknown op", edit(t, func(m *pb.ModelProto) { nodeOf(m, "Relu").OpType = "Gelu" }),
-			onnx.ErrUnsupported, `node "relu" (Gelu): unsupported ONNX model: op type Gelu`},
+		{"unknown op", edit(t, func(m *pb.ModelProto) { nodeOf(m, "Relu").OpType = "Erf" }),
+			onnx.ErrUnsupported, `node "relu" (Erf): unsupported ONNX model: op type Erf`},
+		{"tanh GELU", edit(t, func(m *pb.ModelProto) {
+			r := nodeOf(m, "Relu")
+			r.OpType, r.Attribute = "Gelu", []*pb.AttributeProto{{Name: "approximate", Type: pb.AttributeProto_STRING, S: []byte("tanh")}}
+		}), onnx.ErrUnsupported, `node "relu" (Gelu): unsupported ONNX model: approximate "tanh" (only the exact GELU, "none")`},
 		{"unknown attribute", edit(t, func(m *pb.ModelProto) {
 			n := nodeOf(m, "Conv")
 			n.Attribute = append(n.Attribute, &pb.AttributeProto{Name: "frobnicate", Type: pb.AttributeProto_INT, I: 1})
@@ -228,6 +232,23 @@ func TestRefused(t *testing.T) {
 			tail[0].Input[0] = nest("relu", nn.MaxNesting)
 			m.Graph.Node = append(m.Graph.Node, tail...) // in topological order
 		}), onnx.ErrUnsupported, `unsupported ONNX model: residual blocks nested more than 8 deep`},
+		{"x times a hard sigmoid other than torch's", edit(t, func(m *pb.ModelProto) {
+			// x·hardsigmoid(x) with ONNX's default alpha 0.2: no Hardswish.
+			r := nodeOf(m, "Relu")
+			r.OpType, r.Output = "HardSigmoid", []string{"hs"}
+			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "gate", OpType: "Mul", Input: []string{"conv", "hs"}, Output: []string{"relu"}})
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (HardSigmoid) and "gate" (Mul): the graph branches there`},
+		{"GELU's nodes without the final halving", edit(t, func(m *pb.ModelProto) {
+			r := nodeOf(m, "Relu")
+			r.OpType, r.Input, r.Output = "Div", []string{"conv", "sqrt2"}, []string{"d"}
+			m.Graph.Initializer = append(m.Graph.Initializer,
+				&pb.TensorProto{Name: "sqrt2", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{math.Sqrt2}},
+				&pb.TensorProto{Name: "one", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{1}})
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "erf", OpType: "Erf", Input: []string{"d"}, Output: []string{"e"}},
+				&pb.NodeProto{Name: "plus", OpType: "Add", Input: []string{"e", "one"}, Output: []string{"a"}},
+				&pb.NodeProto{Name: "gate", OpType: "Mul", Input: []string{"conv", "a"}, Output: []string{"relu"}})
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Div) and "gate" (Mul): the graph branches there`},
 		{"per-pixel input shift", edit(t, func(m *pb.ModelProto) {
 			scale(m, "input", "Add", false, []int64{1, 1, 6, 6}, make([]float32, 36)...)
 		}), onnx.ErrUnsupported, `node "scale" (Add): input scaling: unsupported ONNX model: a constant of shape [1 1 6 6] does not broadcast over 1 channels`},

@@ -161,16 +161,18 @@ func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, 
 		if len(cs) == 0 {
 			break
 		}
-		if sig, mul := swish(cs, cur, im.consumers); mul != nil && !im.outputs[cur] && !done[sig] && !done[mul] {
-			done[sig], done[mul] = true, true
-			if im.pad != nil {
-				return "", nodeErr(sig, fmt.Errorf("%w: a Pad is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported))
+		if g := im.gate(cs, cur); g != nil && !slices.ContainsFunc(g.nodes, func(n *pb.NodeProto) bool { return done[n] }) {
+			for _, n := range g.nodes {
+				done[n] = true
 			}
-			if err := im.add(mul, nn.NewSiLU(im.name(mul))); err != nil {
-				return "", nodeErr(mul, err)
+			if im.pad != nil {
+				return "", nodeErr(g.nodes[0], fmt.Errorf("%w: a Pad is supported only right before a Conv or an AveragePool that counts pads", ErrUnsupported))
+			}
+			if err := im.add(g.last, g.layer(im.name(g.last))); err != nil {
+				return "", nodeErr(g.last, err)
 			}
 			im.bias = nil
-			cur = firstOut(mul)
+			cur = firstOut(g.last)
 			continue
 		}
 		if join, ends := im.join(cs, cur); join != nil && !im.outputs[cur] {
@@ -198,30 +200,6 @@ func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, 
 		cur = next
 	}
 	return cur, nil
-}
-
-// swish finds x·sigmoid(x) where the chain's value cur forks: its two
-// consumers are a Sigmoid of cur and a Mul of cur by that Sigmoid's
-// output, which feeds nothing else (torch's nn.SiLU). It returns the two
-// nodes, or nils.
-func swish(cs []*pb.NodeProto, cur string, consumers map[string][]*pb.NodeProto) (sig, mul *pb.NodeProto) {
-	if len(cs) != 2 {
-		return nil, nil
-	}
-	sig, mul = cs[0], cs[1]
-	if sig.OpType != "Sigmoid" {
-		sig, mul = mul, sig
-	}
-	if sig.OpType != "Sigmoid" || mul.OpType != "Mul" || len(sig.Input) != 1 || len(sig.Output) != 1 ||
-		len(sig.Attribute) > 0 || len(mul.Input) != 2 || len(mul.Attribute) > 0 || len(mul.Output) != 1 {
-		return nil, nil
-	}
-	s := sig.Output[0]
-	if !(mul.Input[0] == cur && mul.Input[1] == s || mul.Input[0] == s && mul.Input[1] == cur) ||
-		len(consumers[s]) != 1 || (sig.Domain != "" && sig.Domain != "ai.onnx") || (mul.Domain != "" && mul.Domain != "ai.onnx") {
-		return nil, nil
-	}
-	return sig, mul
 }
 
 func firstOut(n *pb.NodeProto) string {
@@ -402,6 +380,26 @@ func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
 		}
 	case "Tanh":
 		err = im.add(n, nn.NewTanh(im.name(n)))
+	case "HardSigmoid":
+		var alpha, beta float64
+		if alpha, err = a.float("alpha", 0.2); err == nil {
+			if beta, err = a.float("beta", 0.5); err == nil {
+				err = im.add(n, nn.NewHardSigmoid(im.name(n), alpha, beta))
+			}
+		}
+	case "HardSwish":
+		err = im.add(n, nn.NewUnary(im.name(n), nn.KindHardSwish))
+	case "Softplus":
+		err = im.add(n, nn.NewUnary(im.name(n), nn.KindSoftplus))
+	case "Mish":
+		err = im.add(n, nn.NewUnary(im.name(n), nn.KindMish))
+	case "Gelu":
+		var approx string
+		if approx, err = a.str("approximate", "none"); err == nil && approx != "none" {
+			err = fmt.Errorf("%w: approximate %q (only the exact GELU, \"none\")", ErrUnsupported, approx)
+		} else if err == nil {
+			err = im.add(n, nn.NewUnary(im.name(n), nn.KindGELU))
+		}
 	case "LogSoftmax":
 		err = im.softmax(n, a)
 	default:

@@ -109,8 +109,9 @@ func TestRoundTripActivations(t *testing.T) {
 		Layers: []nn.Layer{
 			nn.NewConv2D("conv", 2, 3, nn.Pair{H: 3, W: 3}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewPReLU("prelu", 3),
 			nn.NewSiLU("silu"), nn.NewELU("elu", 0.3), nn.NewPReLU("shared", 1), nn.NewTanh("tanh"),
+			nn.NewUnary("gelu", nn.KindGELU), nn.NewUnary("hswish", nn.KindHardSwish), nn.NewUnary("mish", nn.KindMish),
 			nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 3*6*6, 4), nn.NewPReLU("prelu2", 4), nn.NewSiLU("silu2"),
-			nn.NewDense("out", 4, 2), nn.NewSoftmax("softmax"),
+			nn.NewUnary("softplus", nn.KindSoftplus), nn.NewDense("out", 4, 2), nn.NewHardSigmoid("hsig", 0.3, 0.4),
 		},
 	}
 	nntest.Randomize(fc, rng)

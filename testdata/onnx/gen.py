@@ -75,6 +75,13 @@ Models (the op list of the importer, across opsets 9 to 21):
                            input, channels-last flatten, MatMul + Add)
   resnet_bottleneck_op17   ResNet bottleneck blocks (torchvision's), strided and not,
                            each with a 1x1 projection
+  activations3_op13        GELU (Div, Erf, Add, Mul, Mul), Hardswish (HardSigmoid and
+                           Mul), Mish (Softplus, Tanh, Mul), Softplus and a
+                           Hardsigmoid head, as torch 1.13 writes them at opset 13
+  hardswish_op14           Hardswish as the HardSwish op (opset 14)
+  activations3_op20        activations3_op13 with ONNX's Gelu (opset 20) and Mish
+                           (opset 18) ops in place of their nodes; onnx 1.12
+                           cannot check it, ONNX Runtime runs it (run_ort.js)
   For torch_norm_op13 and keras_rescale_op13 the golden holds pixels in [0,1] (window_input, large_input)
   and the input mean and std the import must fold the scaling into
   ("mean", "std"; for keras_rescale_op13 with --std 1/255, the graph's
@@ -714,6 +721,62 @@ class PreActBlock(tnn.Module):
         return x + self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
 
 
+def activations3_op13():
+    torch.manual_seed(241)
+    net = seq(("conv1", tnn.Conv2d(3, 6, 3, padding=1)), ("gelu", tnn.GELU()), ("pool1", tnn.MaxPool2d(2)),
+              ("conv2", tnn.Conv2d(6, 6, 3)), ("hswish", tnn.Hardswish()), ("mish", tnn.Mish()),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(6 * 4 * 3, 5)), ("softplus", tnn.Softplus()),
+              ("fc2", tnn.Linear(5, 3)), ("hsig", tnn.Hardsigmoid()))
+    net.conv2.weight.mul_(4.0)  # so that Hardswish's three pieces are all reached
+    net.fc2.weight.mul_(4.0)    # and Hardsigmoid clips at both ends on some outputs
+    make("activations3_op13", net, net, (3, 12, 10), (3, 24, 22), 13, torch.Generator().manual_seed(242))
+
+
+def hardswish_op14():
+    torch.manual_seed(251)
+    net = seq(("conv1", tnn.Conv2d(2, 4, 3, padding=1)), ("hswish", tnn.Hardswish()), ("pool1", tnn.MaxPool2d(2)),
+              ("flatten", tnn.Flatten()), ("fc1", tnn.Linear(4 * 5 * 4, 2)))
+    net.conv1.weight.mul_(4.0)
+    make("hardswish_op14", net, net, (2, 10, 8), (2, 22, 18), 14, torch.Generator().manual_seed(252))
+
+
+def activations3_op20():
+    """activations3_op13 with the GELU and Mish torch writes as several
+    nodes replaced by ONNX's own Gelu (opset 20) and Mish (opset 18) ops;
+    the other ops keep their semantics at opset 20."""
+    m = onnx.load(os.path.join(HERE, "activations3_op13.onnx"))
+    g = m.graph
+
+    def replace(first_op, count, node):
+        i = next(i for i, n in enumerate(g.node) if n.op_type == first_op)
+        j, span = i, []
+        while len(span) < count:  # skip the Constant nodes in between
+            if g.node[j].op_type != "Constant":
+                span.append(g.node[j])
+            j += 1
+        node.input[0] = span[0].input[0]
+        node.output[0] = span[-1].output[0]
+        for n in span:
+            g.node.remove(n)
+        g.node.insert(i, node)
+
+    replace("Div", 5, helper.make_node("Gelu", ["x"], ["y"], name="gelu"))
+    replace("Softplus", 3, helper.make_node("Mish", ["x"], ["y"], name="mish"))
+    read = {v for n in g.node for v in n.input}
+    for n in [n for n in g.node if n.op_type == "Constant" and n.output[0] not in read]:
+        g.node.remove(n)
+    m.ir_version = 9
+    for o in m.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 20
+    # onnx 1.12's checker knows opsets up to 17 only: saved unchecked.
+    onnx.save_model(m, os.path.join(HERE, "activations3_op20.onnx"))
+    src = os.path.join(HERE, "activations3_op13.golden.safetensors")
+    with open(src, "rb") as f, open(os.path.join(HERE, "activations3_op20.golden.safetensors"), "wb") as h:
+        h.write(f.read())
+    print("%-20s opset 20 (activations3_op13 with Gelu and Mish ops)" % "activations3_op20")
+
+
 class Bottleneck(tnn.Module):
     """A ResNet's bottleneck block (torchvision's): 1x1 down to a narrow
     width, a strided 3x3, 1x1 up four times wider, batch norms, summed with
@@ -786,7 +849,8 @@ MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
     elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13,
-    resnet_op13, resnet_preact_op11, keras_resnet_op13, resnet_bottleneck_op17))
+    resnet_op13, resnet_preact_op11, keras_resnet_op13, resnet_bottleneck_op17,
+    activations3_op13, hardswish_op14, activations3_op20))
 
 
 def check_exported():

@@ -3,7 +3,8 @@
 // Runtime and writes exported/ort_outputs.json, which TestExportORT
 // compares with fc2conv's own engine. It also checks that chain_op21.onnx
 // (chain_op17 relabelled opset 21 by gen.py) still computes what
-// chain_op17.onnx does.
+// chain_op17.onnx does, and activations3_op20.onnx (Gelu and Mish ops in
+// place of their nodes) what activations3_op13.onnx does.
 //
 //   cd testdata/onnx && npm install --ignore-scripts && node run_ort.js
 //   node run_ort.js MODEL.onnx IN.json OUT.json   # one model, one input
@@ -42,11 +43,16 @@ async function one(model, inFile, outFile) {
   }
   fs.writeFileSync(path.join(dir, 'ort_outputs.json'), JSON.stringify(out) + '\n');
 
-  const x = Array.from({ length: 2 * 16 * 12 }, (_, i) => Math.sin(i * 0.37));
-  const a = await run(path.join(__dirname, 'chain_op17.onnx'), x, [2, 1, 16, 12]);
-  const b = await run(path.join(__dirname, 'chain_op21.onnx'), x, [2, 1, 16, 12]);
-  let d = 0;
-  for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
-  console.log(`chain_op21 vs chain_op17 in ONNX Runtime ${ort.env.versions.common}: max abs diff ${d}`);
-  if (d > 0) process.exit(1);
+  // Relabelled models against the ones they came from, on one input.
+  for (const [a, b, shape, tol] of [['chain_op17', 'chain_op21', [2, 1, 16, 12], 0],
+    ['activations3_op13', 'activations3_op20', [2, 3, 12, 10], 1e-5]]) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    const x = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37));
+    const ra = await run(path.join(__dirname, a + '.onnx'), x, shape);
+    const rb = await run(path.join(__dirname, b + '.onnx'), x, shape);
+    let d = 0;
+    for (let i = 0; i < ra.data.length; i++) d = Math.max(d, Math.abs(ra.data[i] - rb.data[i]));
+    console.log(`${b} vs ${a} in ONNX Runtime ${ort.env.versions.common}: max abs diff ${d}`);
+    if (d > tol) process.exit(1);
+  }
 })().catch((e) => { console.error(e); process.exit(1); });
