@@ -209,7 +209,7 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 	case *nn.Tanh:
 		return []*pb.NodeProto{node("Tanh", []string{in})}, nil, rank, nil
 	case *nn.SiLU:
-		// x·sigmoid(x), as torch writes nn.SiLU: the one fork Import reads.
+		// x·sigmoid(x), as torch writes nn.SiLU (Import reads it as a gate).
 		sig := &pb.NodeProto{Name: name + ".sigmoid", OpType: "Sigmoid", Input: []string{in}, Output: []string{name + ".sigmoid"}}
 		return []*pb.NodeProto{sig, node("Mul", []string{in, sig.Output[0]})}, nil, rank, nil
 	case *nn.HardSigmoid:
