@@ -96,7 +96,7 @@ func (e *Engine) headFor(shape Shape, shapes []Shape) *batchHead {
 		h.steps = append(h.steps, step{s.from, s.to, kern})
 	}
 	for _, l := range e.net.Layers[after:] {
-		if w, ok := l.(Windowed); ok && !pointwise(w.Window()) {
+		if !pointwiseLayer(l) {
 			return nil
 		}
 	}
@@ -140,6 +140,19 @@ func (e *Engine) flatConv(s step, is Shape) kernel {
 // items side by side in a map do not mix.
 func pointwise(w Window) bool {
 	return w.Kernel == Pair{1, 1} && w.Stride == Pair{1, 1} && !w.Padded()
+}
+
+// pointwiseLayer reports whether l reads each position alone: a layer
+// without a window, one whose window is pointwise, or a residual block
+// whose layers all are.
+func pointwiseLayer(l Layer) bool {
+	switch l := l.(type) {
+	case Windowed:
+		return pointwise(l.Window())
+	case *Residual:
+		return !slices.ContainsFunc(l.Sublayers(), func(s Layer) bool { return !pointwiseLayer(s) })
+	}
+	return true
 }
 
 // run computes the batch: the trunk item by item into the head's input,

@@ -217,3 +217,26 @@ func TestResidualCountsItsLayers(t *testing.T) {
 	net.Layers = append([]nn.Layer{nn.NewResidual("long", body, nil)}, net.Layers...)
 	assert.ErrorContains(t, net.Validate(), "more than 1024 layers, counting those inside residual blocks")
 }
+
+// After the map has shrunk to 1×1, ForwardBatch runs the layers on the
+// batch side by side; a residual block there whose branch reads its
+// neighbours (a padded 3×3 conv) must run item by item, and one of 1×1
+// convs may run batched: both give ForwardInto's bits.
+func TestResidualInBatchHead(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	one, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 3, W: 3}
+	for _, k := range []nn.Pair{three, one} {
+		pad := nn.Pair{H: k.H / 2, W: k.W / 2}
+		net := &nn.Network{
+			Input: nn.InputSpec{Channels: 2, Height: 4, Width: 4, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+			Layers: []nn.Layer{
+				nn.NewConv2D("fc1", 2, 5, nn.Pair{H: 4, W: 4}, one, nn.Pair{}), nn.NewReLU("r"),
+				nn.NewResidual("block", []nn.Layer{nn.NewConv2D("c", 5, 5, k, one, pad), nn.NewReLU("br")}, nil),
+				nn.NewConv2D("fc2", 5, 3, one, one, nn.Pair{}), nn.NewSoftmax("softmax"),
+			},
+		}
+		nntest.Randomize(net, rng)
+		require.NoError(t, net.Validate())
+		checkBatch(t, net, net.Input.Window(), 6, 1, rng, fmt.Sprintf("a block of %v convs in the head", k))
+	}
+}
