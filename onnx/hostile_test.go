@@ -238,6 +238,14 @@ func TestRefused(t *testing.T) {
 			r.OpType, r.Output = "HardSigmoid", []string{"hs"}
 			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "gate", OpType: "Mul", Input: []string{"conv", "hs"}, Output: []string{"relu"}})
 		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (HardSigmoid) and "gate" (Mul): the graph branches there`},
+		{"squeeze-and-excitation", edit(t, func(m *pb.ModelProto) {
+			// x · sigmoid(mean of x over the map), per channel: a Mul joins.
+			r := nodeOf(m, "Relu")
+			r.OpType, r.Output = "GlobalAveragePool", []string{"squeezed"}
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "excite", OpType: "Sigmoid", Input: []string{"squeezed"}, Output: []string{"s"}},
+				&pb.NodeProto{Name: "scale", OpType: "Mul", Input: []string{"conv", "s"}, Output: []string{"relu"}})
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (GlobalAveragePool) and "scale" (Mul): the graph branches there`},
 		{"GELU's nodes without the final halving", edit(t, func(m *pb.ModelProto) {
 			r := nodeOf(m, "Relu")
 			r.OpType, r.Input, r.Output = "Div", []string{"conv", "sqrt2"}, []string{"d"}
