@@ -238,6 +238,19 @@ func TestRefused(t *testing.T) {
 			r.OpType, r.Output = "HardSigmoid", []string{"hs"}
 			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "gate", OpType: "Mul", Input: []string{"conv", "hs"}, Output: []string{"relu"}})
 		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (HardSigmoid) and "gate" (Mul): the graph branches there`},
+		{"a branch that starts with a scaling", edit(t, func(m *pb.ModelProto) {
+			// conv + relu(conv · 0.5): the Mul heads a residual body, where
+			// it is no scaling of the network's input.
+			r := nodeOf(m, "Relu")
+			r.Input, r.Output = []string{"half"}, []string{"r"}
+			m.Graph.Initializer = append(m.Graph.Initializer, &pb.TensorProto{Name: "k", DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{0.5}})
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "scale", OpType: "Mul", Input: []string{"conv", "k"}, Output: []string{"half"}},
+				&pb.NodeProto{Name: "join", OpType: "Add", Input: []string{"conv", "r"}, Output: []string{"relu"}})
+			// In the graph's order: conv, scale, relu, join, then the rest.
+			g := m.Graph.Node
+			m.Graph.Node = []*pb.NodeProto{g[0], g[len(g)-2], g[1], g[len(g)-1], g[2], g[3], g[4]}
+		}), onnx.ErrUnsupported, `node "scale" (Mul): unsupported ONNX model: Mul is read only right after a Conv, Gemm or MatMul`},
 		{"squeeze-and-excitation", edit(t, func(m *pb.ModelProto) {
 			// x · sigmoid(mean of x over the map), per channel: a Mul joins.
 			r := nodeOf(m, "Relu")

@@ -294,7 +294,7 @@ func (im *importer) input(v *pb.ValueInfoProto, meta map[string]string) (string,
 // node appends the layers of one node whose data input is cur, and
 // returns the value the chain continues with.
 func (im *importer) node(n *pb.NodeProto, cur string) (string, error) {
-	if isScaling(n) && len(im.net.Layers) == 0 && im.pad == nil && im.layout == nchw {
+	if isScaling(n) && len(im.net.Layers) == 0 && im.depth == 0 && im.pad == nil && im.layout == nchw {
 		// The input scaled before any layer: N×C×H×W here, so a
 		// per-channel constant has the height and width after its axis.
 		return firstOut(n), im.scaleInput(n, cur, im.shape.C, 2)
