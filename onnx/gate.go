@@ -119,7 +119,7 @@ func (im *importer) gateOf(chain []*pb.NodeProto, mul *pb.NodeProto) *gated {
 		if ops[0] == "Mul" {
 			scale = 1 / math.Sqrt2
 		}
-		if !im.byConstant(chain[0], scale, true) || len(chain[1].Attribute) > 0 || !im.byConstant(chain[2], 1, false) {
+		if !im.byConstant(chain[0], scale, ops[0] == "Div") || len(chain[1].Attribute) > 0 || !im.byConstant(chain[2], 1, false) {
 			return nil
 		}
 		out := mul.Output[0]
