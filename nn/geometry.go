@@ -45,7 +45,10 @@ func (n *Network) Geometry() (Geometry, error) {
 	if err != nil {
 		return Geometry{}, err
 	}
-	return g, g.add(n.Layers, shapes)
+	if err := g.add(n.Layers, shapes); err != nil {
+		return Geometry{}, err
+	}
+	return g, nil
 }
 
 // add moves g through layers, whose shapes on the window are shapes. A
