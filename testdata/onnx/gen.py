@@ -276,18 +276,26 @@ def chain(opset):
     return run
 
 
-def chain_op21():
-    m = onnx.load(os.path.join(HERE, "chain_op17.onnx"))
-    m.ir_version = 10
+def relabel(src, dst, opset, ir, what, edit=None):
+    """Save model src as dst at another opset (after edit, if given), with
+    src's golden: for ops whose semantics the new opset keeps. onnx 1.12's
+    checker knows opsets up to 17 only, so dst is saved unchecked."""
+    m = onnx.load(os.path.join(HERE, src + ".onnx"))
+    if edit:
+        edit(m.graph)
+    m.ir_version = ir
     for o in m.opset_import:
         if o.domain in ("", "ai.onnx"):
-            o.version = 21
-    # onnx 1.12's checker knows opsets up to 17 only: saved unchecked.
-    onnx.save_model(m, os.path.join(HERE, "chain_op21.onnx"))
-    src = os.path.join(HERE, "chain_op17.golden.safetensors")
-    with open(src, "rb") as f, open(os.path.join(HERE, "chain_op21.golden.safetensors"), "wb") as g:
+            o.version = opset
+    onnx.save_model(m, os.path.join(HERE, dst + ".onnx"))
+    with open(os.path.join(HERE, src + ".golden.safetensors"), "rb") as f, \
+            open(os.path.join(HERE, dst + ".golden.safetensors"), "wb") as g:
         g.write(f.read())
-    print("%-20s opset 21 (chain_op17 relabelled)" % "chain_op21")
+    print("%-20s opset %d (%s)" % (dst, opset, what))
+
+
+def chain_op21():
+    relabel("chain_op17", "chain_op21", 21, 10, "chain_op17 relabelled")
 
 
 def gap_sigmoid_op11():
@@ -744,37 +752,27 @@ def activations3_op20():
     """activations3_op13 with the GELU and Mish torch writes as several
     nodes replaced by ONNX's own Gelu (opset 20) and Mish (opset 18) ops;
     the other ops keep their semantics at opset 20."""
-    m = onnx.load(os.path.join(HERE, "activations3_op13.onnx"))
-    g = m.graph
+    def edit(g):
+        def replace(first_op, count, node):
+            i = next(i for i, n in enumerate(g.node) if n.op_type == first_op)
+            j, span = i, []
+            while len(span) < count:  # skip the Constant nodes in between
+                if g.node[j].op_type != "Constant":
+                    span.append(g.node[j])
+                j += 1
+            node.input[0] = span[0].input[0]
+            node.output[0] = span[-1].output[0]
+            for n in span:
+                g.node.remove(n)
+            g.node.insert(i, node)
 
-    def replace(first_op, count, node):
-        i = next(i for i, n in enumerate(g.node) if n.op_type == first_op)
-        j, span = i, []
-        while len(span) < count:  # skip the Constant nodes in between
-            if g.node[j].op_type != "Constant":
-                span.append(g.node[j])
-            j += 1
-        node.input[0] = span[0].input[0]
-        node.output[0] = span[-1].output[0]
-        for n in span:
+        replace("Div", 5, helper.make_node("Gelu", ["x"], ["y"], name="gelu"))
+        replace("Softplus", 3, helper.make_node("Mish", ["x"], ["y"], name="mish"))
+        read = {v for n in g.node for v in n.input}
+        for n in [n for n in g.node if n.op_type == "Constant" and n.output[0] not in read]:
             g.node.remove(n)
-        g.node.insert(i, node)
 
-    replace("Div", 5, helper.make_node("Gelu", ["x"], ["y"], name="gelu"))
-    replace("Softplus", 3, helper.make_node("Mish", ["x"], ["y"], name="mish"))
-    read = {v for n in g.node for v in n.input}
-    for n in [n for n in g.node if n.op_type == "Constant" and n.output[0] not in read]:
-        g.node.remove(n)
-    m.ir_version = 9
-    for o in m.opset_import:
-        if o.domain in ("", "ai.onnx"):
-            o.version = 20
-    # onnx 1.12's checker knows opsets up to 17 only: saved unchecked.
-    onnx.save_model(m, os.path.join(HERE, "activations3_op20.onnx"))
-    src = os.path.join(HERE, "activations3_op13.golden.safetensors")
-    with open(src, "rb") as f, open(os.path.join(HERE, "activations3_op20.golden.safetensors"), "wb") as h:
-        h.write(f.read())
-    print("%-20s opset 20 (activations3_op13 with Gelu and Mish ops)" % "activations3_op20")
+    relabel("activations3_op13", "activations3_op20", 20, 9, "activations3_op13 with Gelu and Mish ops", edit)
 
 
 class Bottleneck(tnn.Module):
