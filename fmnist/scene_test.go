@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"math/rand"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,6 +35,33 @@ func TestPhotosSplit(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown photo split")
 	_, err = fmnist.Photos(t.TempDir(), fmnist.PhotosTrain)
 	assert.ErrorContains(t, err, "SPLIT.txt")
+}
+
+// The committed training photographs beyond testdata/photos (train
+// --more-photos) must all load, stay within the stored size, and list no
+// evaluation photograph, or a rule's candidate would train on what it is
+// judged on.
+func TestMorePhotoDirs(t *testing.T) {
+	seen := map[string]string{}
+	for _, dir := range []string{"photos-extra", "photos-more", "photos-plus"} {
+		path := filepath.Join("..", "testdata", dir)
+		names, err := fmnist.PhotoNames(path, fmnist.PhotosTrain)
+		require.NoError(t, err, dir)
+		_, err = fmnist.PhotoNames(path, fmnist.PhotosEval)
+		assert.ErrorContains(t, err, "lists no eval photos", dir)
+		photos, err := fmnist.Photos(path, fmnist.PhotosTrain)
+		require.NoError(t, err, dir)
+		require.Len(t, photos, len(names), dir)
+		for i, p := range photos {
+			b := p.Bounds()
+			assert.LessOrEqual(t, max(b.Dx(), b.Dy()), 640, "%s/%s", dir, names[i])
+			assert.GreaterOrEqual(t, min(b.Dx(), b.Dy()), 100, "%s/%s", dir, names[i])
+			prev, dup := seen[names[i]]
+			assert.False(t, dup, "%s/%s also in %s", dir, names[i], prev)
+			seen[names[i]] = dir
+		}
+	}
+	assert.Len(t, seen, 22+32+19)
 }
 
 func TestMakeScene(t *testing.T) {

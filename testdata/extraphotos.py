@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Builds testdata/photos-extra and testdata/photos-more: more training
-photographs, from Debian.
+"""Builds testdata/photos-extra, testdata/photos-more and
+testdata/photos-plus: more training photographs, from Debian.
 
-usage: /usr/bin/python3 testdata/extraphotos.py [--more] [OUTDIR]
+usage: /usr/bin/python3 testdata/extraphotos.py [--more | --plus] [OUTDIR]
 
 The 16 training photographs of testdata/photos are few, and the detector
 fires on photographs busier than any of them. This adds 22 photographs
@@ -30,6 +30,18 @@ mostly landscapes and close-ups:
   of testdata/valphotos.py holds them (as "table" and "lenna");
 - lomiri-wallpapers-20.04 20.04.0-2, its two photographs (CC-BY-SA-3.0,
   Aury88 and Lukas Baubkus, debian/copyright).
+
+With --plus it builds testdata/photos-plus instead (session 61): 19
+photographs from two packages none of the others came from:
+
+- lomiri-wallpapers-16.04 20.04.0-2, its 14 photographs (a bridge, a
+  dragonfly, a fig, brushes, a room, mountains, a pattern of light, a
+  bird, dogs at a window, a clock, a stream, a valley, dandelions, a
+  sunset; umang is a gradient and is left out), each CC-BY-4.0,
+  CC-BY-SA-4.0 or CC0-1.0 with its author as debian/copyright lists;
+- palapeli-data 4:22.12.3-1, the five photographs of its puzzle
+  collection (a castle, a bridge at night, citrus slices, a bee, a
+  chameleon), GPL-2+ (debian/copyright's "Files: *").
 Needs python3-pil, apt-get and dpkg-deb.
 """
 import os
@@ -74,13 +86,34 @@ MORE_SOURCES = [("cv-" + n.split(".")[0].lower(), OPENCV, CV + "data/" + n) for 
     ("lomiri-infinitesea", LOMIRI, "usr/share/backgrounds/Infinite-Sea_by_Aury88.jpg"),
     ("lomiri-kleiber", LOMIRI, "usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg"),
 ]
-HEADERS = {
-    False: "# More training photographs (testdata/extraphotos.py), from Debian:\n"
+LOMIRI16 = "lomiri-wallpapers-16.04=20.04.0-2"
+PALAPELI = "palapeli-data=4:22.12.3-1"
+PLUS_SOURCES = [("lomiri16-" + n.split("_by_")[0].lower().replace("_", ""), LOMIRI16, "usr/share/backgrounds/" + n) for n in (
+    "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Picture_0B_by_freespace.jpg",
+    "Picture_1A_by_freespace.jpg", "Wine_by_Jakkub_Mede.jpg", "aitzgorri_by_Aitzol_Berasategi.jpg",
+    "analogpattern_by_Peter_Nerlich.jpg", "free_by_Peter_Nerlich.jpg",
+    "friends_by_Aitzol_Berasategi.jpg", "greentock_by_Peter_Nerlich.jpg",
+    "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    "seeding_by_Clements_Engelhardt.jpg", "sunset_by_Aitzol_Berasategi.jpg")] + [
+    ("palapeli-" + n, PALAPELI, "usr/share/palapeli/collection/%s.jpg" % n) for n in (
+        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee",
+        "panther-chameleon-female")]
+MODES = {  # flag: (sources, default dir, SPLIT.txt header)
+    None: (SOURCES, "photos-extra",
+           "# More training photographs (testdata/extraphotos.py), from Debian:\n"
            "# kde-*: plasma-workspace-wallpapers 4:5.27.5-2, LGPL-3 (each wallpaper's metadata.json);\n"
-           "# mate-*: mate-backgrounds 1.26.0-1 nature set, GPL-2+ (debian/copyright).\n",
-    True: "# Still more training photographs (testdata/extraphotos.py --more), from Debian:\n"
-          "# cv-*: opencv-doc 4.6.0+dfsg-12, OpenCV's sample images, Apache-2.0 AND BSD-3-Clause (debian/copyright);\n"
-          "# lomiri-*: lomiri-wallpapers-20.04 20.04.0-2, CC-BY-SA-3.0, Aury88 and Lukas Baubkus (debian/copyright).\n",
+           "# mate-*: mate-backgrounds 1.26.0-1 nature set, GPL-2+ (debian/copyright).\n"),
+    "--more": (MORE_SOURCES, "photos-more",
+               "# Still more training photographs (testdata/extraphotos.py --more), from Debian:\n"
+               "# cv-*: opencv-doc 4.6.0+dfsg-12, OpenCV's sample images, Apache-2.0 AND BSD-3-Clause (debian/copyright);\n"
+               "# lomiri-*: lomiri-wallpapers-20.04 20.04.0-2, CC-BY-SA-3.0, Aury88 and Lukas Baubkus (debian/copyright).\n"),
+    "--plus": (PLUS_SOURCES, "photos-plus",
+               "# Training photographs from two more packages (testdata/extraphotos.py --plus), from Debian:\n"
+               "# lomiri16-*: lomiri-wallpapers-16.04 20.04.0-2, CC-BY-4.0, CC-BY-SA-4.0 or CC0-1.0, each file's author in debian/copyright;\n"
+               "#   by Sander Klootwijk (bridge), Bolly (dragonfly), Trevor Freespace (picture0b, picture1a), Jakub Mede (wine),\n"
+               "#   Aitzol Berasategi (aitzgorri, friends, life, picosdeeuropa, sunset), Peter Nerlich (analogpattern, free,\n"
+               "#   greentock), Clemens Engelhardt (seeding);\n"
+               "# palapeli-*: palapeli-data 4:22.12.3-1, the puzzle collection, GPL-2+ (debian/copyright).\n"),
 }
 
 
@@ -97,13 +130,12 @@ def unpack(tmp, sources):
 
 def main():
     args = sys.argv[1:]
-    more = args[:1] == ["--more"]
-    if more:
+    flag = args[0] if args[:1] and args[0] in MODES else None
+    if flag:
         args = args[1:]
     if len(args) > 1 or args[:1] and args[0].startswith("-"):
         sys.exit(__doc__)
-    sources = MORE_SOURCES if more else SOURCES
-    default = "photos-more" if more else "photos-extra"
+    sources, default, header = MODES[flag]
     out = args[0] if args else os.path.join(os.path.dirname(__file__), default)
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +145,7 @@ def main():
             save_grey(Image.open(os.path.join(roots[pkg], path)), os.path.join(out, name + ".jpg"))
             lines.append("train %s.jpg" % name)
     with open(os.path.join(out, "SPLIT.txt"), "w") as f:
-        f.write(HEADERS[more] + "# 8-bit grey, longest side 640 px, JPEG quality 90. Training only.\n")
+        f.write(header + "# 8-bit grey, longest side 640 px, JPEG quality 90. Training only.\n")
         f.write("\n".join(lines) + "\n")
 
 
