@@ -48,6 +48,9 @@ type exec struct {
 	threads int
 	need    int // scratch per thread
 	scratch []float32
+	// padded holds a padded convolution's zero-padded input while it
+	// runs; the engine runs one layer at a time, so one buffer serves all.
+	padded []float32
 }
 
 // parts is work cut into independent parts, each run with its own

@@ -25,9 +25,8 @@ var unfoldings = []struct {
 
 // unfoldCases are convolutions as the engine meets them: the dress
 // member's three (the second and third block diagonal once merged), the
-// seed's padded 3×3, a strided one, and a ReLU and pool fused or not;
-// padded ones small enough (padCopyMax) that the packed GEMM runs them on
-// a zero-padded copy.
+// seed's padded 3×3, a strided one, a ResNet's, and a ReLU and pool fused
+// or not; padded ones, which the packed GEMM runs on a zero-padded copy.
 func unfoldCases(rng *rand.Rand) []struct {
 	name   string
 	in     Shape
@@ -50,6 +49,11 @@ func unfoldCases(rng *rand.Rand) []struct {
 		// 28×28 window: every row of it meets the padding.
 		{"verifier_conv2", Shape{32, 28, 28}, []Layer{blockConv(rng, 32, 32, 1, three, one, one), NewReLU("relu"), pool()}},
 		{"asymmetric_pad", Shape{3, 13, 22}, []Layer{asymmetric(blockConv(rng, 3, 6, 1, five, one, two), Pair{0, 1})}},
+		// A ResNet-18's 3×3 convolutions on a 512×384 image, unpooled:
+		// rows of 128 and 16 columns, where the band runs in wide rows and
+		// is copied to the output (plan's crossing).
+		{"resnet_layer1", Shape{64, 96, 128}, []Layer{blockConv(rng, 64, 64, 1, three, one, one), NewReLU("relu")}},
+		{"resnet_layer4", Shape{256, 12, 16}, []Layer{blockConv(rng, 256, 256, 1, three, one, one)}},
 	}
 }
 

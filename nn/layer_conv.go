@@ -100,11 +100,10 @@ type convKernel struct {
 	pool      *Window  // fused max-pool: stride = kernel, no padding
 	call      convCall // the call in progress, cut into bands
 	// padded, for a padded convolution the packed GEMM unfolds itself,
-	// runs it unpadded on a zero-padded copy of the input (padIn): every
-	// panel of B is then a run of that copy, gathered whole, where
+	// runs it unpadded on a zero-padded copy of the input (exec.padded):
+	// every panel of B is then a run of that copy, gathered whole, where
 	// panels at the padding would each be packed value by value.
 	padded *convKernel
-	padIn  []float32
 }
 
 // convCall is one forward call of a convolution, as parts for
@@ -257,13 +256,19 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 		p.k = l.InC * l.Kernel.H * l.Kernel.W
 	}
 	w := l.Window()
-	// The pooled band sits in scratch, so its rows can be as wide as the
-	// input's: every panel of B is then one run of the input (see
-	// kernels.Im2col.SetWide).
-	p.wide = p.implicit && c.pool != nil && w.Stride == Pair{1, 1} && w.Padding == Pair{} && w.PaddingEnd == Pair{}
+	// A band held in scratch can have rows as wide as the input's, so that
+	// every panel of B is one run of the input (see
+	// kernels.Im2col.SetWide). A pooled band is there anyway; an unpooled
+	// one is then copied to the output, OutC·OW values a row, which pays
+	// where the panel crossing each row's end, packed value by value, reads
+	// more (K·PanelWidth): on a ResNet's small maps, not on a scene's.
+	flat := p.implicit && w.Stride == Pair{1, 1} && !w.Padded()
+	crossing := cs.W%kernels.PanelWidth != 0 && l.InC*l.Kernel.H*l.Kernel.W*kernels.PanelWidth > l.OutC*cs.W
+	p.wide = flat && (c.pool != nil || crossing)
 	p.colW = cs.W
 	if p.wide {
 		p.colW = is.W
+		p.perRow = l.OutC * p.colW // the band's output, in scratch
 	}
 	step := 1
 	if c.pool != nil {
@@ -290,18 +295,16 @@ func (c *convKernel) scratch(is, os Shape) int {
 	return p.rows * p.perRow
 }
 
-// padCopyMax is the largest padded input, in float32s (256 KiB), that a
-// padded convolution copies: on a small map (a verifier's window) most
-// panels meet the padding, on a scene's few do, and a copy of a scene's
-// map would cost its memory for little.
-const padCopyMax = 1 << 16
-
 // padding is the kernel that runs this padded convolution on a
 // zero-padded input of shape ps, or nil when it runs as it is: unpadded,
-// not unfolded by the packed GEMM (whose edge path is the slow one), or
-// on an input over padCopyMax once padded. The padded copy holds the same
-// zeros the unfolding would read, so the products and their order are
-// the same.
+// or not unfolded by the packed GEMM (whose edge path is the slow one).
+// Every padded map is copied, a scene's too: the edge path packed each
+// panel that meets the padding value by value, which on a ResNet's maps
+// (a row of 128 or fewer columns) is a third of the panels and a fifth of
+// the whole pass, where the copy is one sweep of the map into a buffer
+// the engine's convolutions share (exec.padded). The padded copy holds
+// the same zeros the unfolding would read, so the products and their
+// order are the same.
 func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
 	l := c.l
 	w := l.Window()
@@ -309,7 +312,7 @@ func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
 		return nil, Shape{}
 	}
 	ps = Shape{C: is.C, H: is.H + w.Padding.H + w.PaddingEnd.H, W: is.W + w.Padding.W + w.PaddingEnd.W}
-	if int64(ps.C)*int64(ps.H)*int64(ps.W) > padCopyMax {
+	if int64(ps.C)*int64(ps.H)*int64(ps.W) >= 1<<31 { // kernels.Im2col's int32 offsets
 		return nil, Shape{}
 	}
 	if c.padded == nil {
@@ -322,10 +325,9 @@ func (c *convKernel) padding(is Shape) (pc *convKernel, ps Shape) {
 
 func (c *convKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	if pc, ps := c.padding(is); pc != nil {
-		w := c.l.Window()
-		c.padIn = slices.Grow(c.padIn[:0], ps.Size())[:ps.Size()]
-		padInto(c.padIn, ps, in, is, w.Padding)
-		return pc.forward(x, c.padIn, ps, out, os)
+		x.padded = slices.Grow(x.padded[:0], ps.Size())[:ps.Size()]
+		padInto(x.padded, ps, in, is, c.l.Window().Padding)
+		return pc.forward(x, x.padded, ps, out, os)
 	}
 	p := c.plan(is, x.threads)
 	if p.implicit && is != c.unfoldFor {
@@ -368,10 +370,11 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 	default:
 		b, ldb = in[r0*cs.W:], is.H*is.W
 	}
-	// C: the output's rows, or with a fused pool the band in scratch.
+	// C: the output's rows, or with a fused pool or wide rows the band in
+	// scratch.
 	var dst []float32
 	ldc := n
-	if c.pool != nil {
+	if c.pool != nil || p.wide {
 		dst = scratch[p.k*n : p.k*n+l.OutC*n]
 	} else {
 		dst, ldc = out[r0*cs.W:], plane
@@ -414,6 +417,13 @@ func (c *convKernel) band(p plan, in []float32, is Shape, out []float32, os Shap
 			row, b := dst[oc*ldc:oc*ldc+n], bias[oc]
 			for j := range row {
 				row[j] += b
+			}
+		}
+	}
+	if p.wide && c.pool == nil { // the band's rows, W apart, to the output's
+		for oc := 0; oc < l.OutC; oc++ {
+			for r := r0; r < r1; r++ {
+				copy(out[oc*plane+r*cs.W:oc*plane+(r+1)*cs.W], dst[oc*ldc+(r-r0)*p.colW:])
 			}
 		}
 	}

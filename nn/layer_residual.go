@@ -260,6 +260,7 @@ func (l *Residual) OutShape(in Shape) (Shape, error) {
 type residualKernel struct {
 	body, shortcut branch
 	bufA, bufB     []float32
+	relu           bool // a ReLU after the block, applied with the sum
 }
 
 // branch is one side of a block as the engine runs it, with the shapes
@@ -276,6 +277,16 @@ func (l *Residual) newKernel(k kernels.Kernels) kernel {
 		body:     branch{layers: l.Body, steps: planSteps(l.Body, k)},
 		shortcut: branch{layers: l.Shortcut, steps: planSteps(l.Shortcut, k)},
 	}
+}
+
+// fuse takes a ReLU after the block into the sum, as a ResNet's basic
+// and bottleneck blocks end: the map is then swept once, not twice.
+func (r *residualKernel) fuse(next []Layer) int {
+	r.relu = len(next) > 0 && next[0].Kind() == KindReLU
+	if r.relu {
+		return 1
+	}
+	return 0
 }
 
 // shapesOn gives the shapes after each layer of b on input is; OutShape
@@ -299,22 +310,41 @@ func (r *residualKernel) scratch(is, _ Shape) int {
 	return need
 }
 
-func (r *residualKernel) forward(x *exec, in []float32, is Shape, out []float32, _ Shape) bool {
-	if len(r.shortcut.layers) == 0 {
-		copy(out, in)
+// forward writes one branch straight into out and adds the other to it:
+// the body, when the shortcut is the input itself, else the shortcut.
+// Either way each value is shortcut + body, the same sum.
+func (r *residualKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
+	out = out[:os.Size()]
+	other := in
+	if len(r.shortcut.steps) == 0 {
+		r.run(x, &r.body, in, is, out)
 	} else {
-		copy(out, r.run(x, &r.shortcut, in, is))
+		r.run(x, &r.shortcut, in, is, out)
+		other = r.run(x, &r.body, in, is, nil)
 	}
-	for i, v := range r.run(x, &r.body, in, is) {
-		out[i] += v
+	other = other[:len(out)]
+	if !r.relu {
+		for i, v := range other {
+			out[i] += v
+		}
+		return true
+	}
+	for i, v := range other {
+		if s := out[i] + v; s >= 0 || s != s {
+			out[i] = s
+		} else {
+			out[i] = 0 // as the ReLU layer: below zero only, −0 and NaN kept
+		}
 	}
 	return true
 }
 
-// run passes in through b in r's own buffers, since a branch's maps may
-// outgrow the engine's (a bottleneck's wide middle), and returns the
-// result, which lives there until the next call.
-func (r *residualKernel) run(x *exec, b *branch, in []float32, is Shape) []float32 {
+// run passes in through b and returns the result: in dst when dst is not
+// nil (it must not be in), else in r's own buffers until the next call.
+// The buffers are r's since a branch's maps may outgrow the engine's (a
+// bottleneck's wide middle). in is read, never written: a branch whose
+// first step works in place gets a copy.
+func (r *residualKernel) run(x *exec, b *branch, in []float32, is Shape, dst []float32) []float32 {
 	shapes := b.shapesOn(is)
 	size := 0
 	for _, s := range shapes {
@@ -323,13 +353,33 @@ func (r *residualKernel) run(x *exec, b *branch, in []float32, is Shape) []float
 	if len(r.bufA) < size {
 		r.bufA, r.bufB = make([]float32, size), make([]float32, size)
 	}
-	cur, other := r.bufA[:is.Size()], r.bufB
-	copy(cur, in)
-	for _, s := range b.steps {
-		o := other[:shapes[s.to].Size()]
-		if s.k.forward(x, cur, shapes[s.from], o, shapes[s.to]) {
-			cur, other = o, cur[:cap(cur)]
+	cur, owned := in[:is.Size()], false
+	// free is a buffer of r's that cur is not.
+	free := func() []float32 {
+		if owned && &cur[0] == &r.bufA[0] {
+			return r.bufB
 		}
+		return r.bufA
+	}
+	for i, s := range b.steps {
+		if _, ok := s.k.(inPlace); ok && !owned {
+			buf := free()[:len(cur)]
+			copy(buf, cur)
+			cur, owned = buf, true
+		}
+		var o []float32
+		if i == len(b.steps)-1 && dst != nil {
+			o = dst[:shapes[s.to].Size()]
+		} else {
+			o = free()[:shapes[s.to].Size()]
+		}
+		if s.k.forward(x, cur, shapes[s.from], o, shapes[s.to]) {
+			cur, owned = o, true
+		}
+	}
+	if dst != nil && &cur[0] != &dst[0] {
+		copy(dst, cur)
+		return dst[:len(cur)]
 	}
 	return cur
 }

@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,31 @@ func TestResidualKeepsItsInput(t *testing.T) {
 	require.NoError(t, err)
 	// x + 2·relu(x) + 0.5: −3 + 0 + 0.5, 4 + 8 + 0.5.
 	assert.Equal(t, []float32{-2.5, 12.5}, got)
+}
+
+// A ReLU after a block runs inside the block's kernel, with the ReLU
+// layer's own values: negatives to zero, a NaN kept.
+func TestResidualFusesTheReLUAfterIt(t *testing.T) {
+	conv := nn.NewConv2D("conv", 1, 1, nn.Pair{H: 1, W: 1}, nn.Pair{H: 1, W: 1}, nn.Pair{})
+	conv.Weight.Data[0] = 1
+	net := &nn.Network{
+		Input:  nn.InputSpec{Channels: 1, Height: 1, Width: 4, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{nn.NewResidual("block", []nn.Layer{conv}, nil), nn.NewReLU("relu")},
+	}
+	nan := float32(math.NaN())
+	x := []float32{-1, 2, nan, -0.25}
+	s := nn.Shape{C: 1, H: 1, W: 4}
+	costs, err := nn.NewEngine(net).Profile(x, s)
+	require.NoError(t, err)
+	require.Len(t, costs, 1, "one step: the block with its ReLU")
+	require.Len(t, costs[0].Fused, 1)
+	assert.Equal(t, "relu", costs[0].Fused[0].Name())
+	got, _, err := nn.NewEngine(net).Forward(x, s)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0, 4}, got[:2])
+	assert.True(t, math.IsNaN(float64(got[2])))
+	assert.Equal(t, float32(0), got[3])
+	assert.Equal(t, []float32{-1, 2}, x[:2], "the input is read, not written")
 }
 
 func TestResidualModelFile(t *testing.T) {

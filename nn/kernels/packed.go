@@ -24,11 +24,16 @@ import (
 // nc: the packed kc×nc block of B (4 MiB) stays in L3; it is a multiple of nr.
 const (
 	mr = 4
-	nr = 24
+	nr = PanelWidth
 	kc = 256
 	mc = 128
 	nc = 170 * nr
 )
+
+// PanelWidth is the columns of B a micro-kernel call reads (nr): a
+// convolution's unfolded panel that crosses an output row's end is packed
+// value by value (Im2col), which callers weigh when they choose a layout.
+const PanelWidth = 24
 
 var ncConv = 170 * nr
 
