@@ -4,7 +4,7 @@
 // The first Dense after the Flatten becomes a convolution whose kernel is
 // the incoming feature map; later Dense layers become 1×1 convolutions.
 // Dropout disappears, a BatchNorm that follows a Dense or Conv2D is folded
-// into its weights (inside residual blocks too), and Softmax stays a
+// into its weights (inside blocks too), and Softmax stays a
 // softmax over channels.
 package convert
 
@@ -114,18 +114,18 @@ func mapLayer(src []nn.Layer, i int, out []nn.Layer, step *Step) ([]nn.Layer, er
 			return out, nil
 		}
 		step.To = "batchnorm over channels"
-	case *nn.Residual:
-		var branches [2][]nn.Layer
-		for b, ls := range l.Branches() {
+	case nn.Block:
+		paths := make([][]nn.Layer, len(l.Paths()))
+		for b, ls := range l.Paths() {
 			for j := range ls {
 				var sub Step
 				var err error
-				if branches[b], err = mapLayer(ls, j, branches[b], &sub); err != nil {
+				if paths[b], err = mapLayer(ls, j, paths[b], &sub); err != nil {
 					return nil, err
 				}
 			}
 		}
-		block := nn.NewResidual(l.Name(), branches[0], branches[1])
+		block := l.WithPaths(paths)
 		step.From, step.To, step.Result = l.String(), block.String(), block.Name()
 		return append(out, block), nil
 	}

@@ -17,7 +17,7 @@ func randomPair(t *testing.T, seed int64, padded bool) (*nn.Network, *convert.Re
 	t.Helper()
 	rng := rand.New(rand.NewSource(seed))
 	// A third of the networks hold residual blocks.
-	fc := nntest.RandomFC(rng, nntest.Options{Padded: padded, Residual: seed%3 == 0})
+	fc := nntest.RandomFC(rng, nntest.Options{Padded: padded, Residual: seed%3 == 0, Concat: seed%3 == 1})
 	res, err := convert.Convert(fc)
 	require.NoError(t, err, "seed %d", seed)
 	require.True(t, res.Network.IsFullyConvolutional(), "seed %d", seed)

@@ -188,10 +188,10 @@ func mergeLayer(ls []nn.Layer, stacked, final bool) (nn.Layer, error) {
 		return nn.NewFlatten(l.Name(), l.Order), nil
 	case *nn.PReLU:
 		return mergePReLU(ls, stacked)
-	case *nn.Residual:
-		// Side by side, an identity shortcut on the shared input would
-		// not match a body that stacks the members' channels.
-		return nil, fmt.Errorf("%w: residual block %q: members with residual blocks are not merged (their side-by-side form is not built)", ErrIncompatible, l.Name())
+	case nn.Block:
+		// Side by side, an identity path on the shared input would not
+		// match a path that stacks the members' channels.
+		return nil, fmt.Errorf("%w: %s %q: members with blocks are not merged (their side-by-side form is not built)", ErrIncompatible, l.Kind(), l.Name())
 	}
 	// The other kinds have no weights and treat each channel on its own
 	// (a softmax may only follow the last weighted layer, which averages),

@@ -166,7 +166,7 @@ func TestEnsembleErrors(t *testing.T) {
 	}
 	_, err = convert.Ensemble(members(t, res, 2, rng)...)
 	assert.ErrorIs(t, err, convert.ErrIncompatible)
-	assert.ErrorContains(t, err, "members with residual blocks are not merged")
+	assert.ErrorContains(t, err, "members with blocks are not merged")
 }
 
 // Block-diagonal layers grow with the square of the member count; a

@@ -95,8 +95,8 @@ func (gr *Graph) chain(x *G.Node, layers []nn.Layer, shapes []nn.Shape, opt Opti
 		is := shapes[i]
 		var err error
 		switch l := l.(type) {
-		case *nn.Residual:
-			x, err = gr.residual(x, l, is, opt)
+		case nn.Block:
+			x, err = gr.block(x, l, is, opt)
 		case *nn.Conv2D:
 			wt := gr.learnable(l.Weight, l.Name()+".weight")
 			b := gr.learnable(l.Bias, l.Name()+".bias")
@@ -192,20 +192,26 @@ func (gr *Graph) chain(x *G.Node, layers []nn.Layer, shapes []nn.Shape, opt Opti
 	return x, nil
 }
 
-// residual builds a block: its body and its shortcut (x itself when it
-// has none) on x, summed.
-func (gr *Graph) residual(x *G.Node, l *nn.Residual, is nn.Shape, opt Options) (*G.Node, error) {
-	var out [2]*G.Node
-	for i, ls := range l.Branches() {
+// block builds each of l's paths on x (x itself for an empty one) and
+// joins them: a residual block's two summed, a concatenation's stacked
+// on channels.
+func (gr *Graph) block(x *G.Node, l nn.Block, is nn.Shape, opt Options) (*G.Node, error) {
+	var outs []*G.Node
+	for _, ls := range l.Paths() {
 		shapes, err := (&nn.Network{Layers: ls}).Shapes(is)
 		if err != nil {
 			return nil, err
 		}
-		if out[i], err = gr.chain(x, ls, shapes, opt); err != nil {
+		out, err := gr.chain(x, ls, shapes, opt)
+		if err != nil {
 			return nil, err
 		}
+		outs = append(outs, out)
 	}
-	return G.Add(out[0], out[1])
+	if l.Kind() == nn.KindConcat {
+		return G.Concat(1, outs...)
+	}
+	return G.Add(outs[0], outs[1])
 }
 
 // learnable makes a weight node whose value shares t's storage, so a

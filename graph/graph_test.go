@@ -17,7 +17,7 @@ import (
 func TestEngineMatchesGraph(t *testing.T) {
 	for seed := int64(0); seed < 40; seed++ {
 		rng := rand.New(rand.NewSource(seed))
-		net := nntest.RandomFC(rng, nntest.Options{Padded: seed%2 == 0, Residual: seed%3 == 0})
+		net := nntest.RandomFC(rng, nntest.Options{Padded: seed%2 == 0, Residual: seed%3 == 0, Concat: seed%3 == 1})
 		require.NoError(t, net.Validate(), "seed %d", seed)
 		win := net.Input.Window()
 		x := nntest.Input(rng, win)
@@ -36,7 +36,7 @@ func TestEngineMatchesGraph(t *testing.T) {
 // sizes other than the window.
 func TestConvertedGraphMatchesEngine(t *testing.T) {
 	for seed := int64(0); seed < 20; seed++ {
-		fc := nntest.RandomFC(rand.New(rand.NewSource(seed)), nntest.Options{Padded: seed%2 == 1, Residual: seed%3 == 0})
+		fc := nntest.RandomFC(rand.New(rand.NewSource(seed)), nntest.Options{Padded: seed%2 == 1, Residual: seed%3 == 0, Concat: seed%3 == 2})
 		res, err := convert.Convert(fc)
 		require.NoError(t, err, "seed %d", seed)
 		rng := rand.New(rand.NewSource(seed + 4000))

@@ -143,13 +143,13 @@ func pointwise(w Window) bool {
 }
 
 // pointwiseLayer reports whether l reads each position alone: a layer
-// without a window, one whose window is pointwise, or a residual block
+// without a window, one whose window is pointwise, or a block
 // whose layers all are.
 func pointwiseLayer(l Layer) bool {
 	switch l := l.(type) {
 	case Windowed:
 		return pointwise(l.Window())
-	case *Residual:
+	case Block:
 		return !slices.ContainsFunc(l.Sublayers(), func(s Layer) bool { return !pointwiseLayer(s) })
 	}
 	return true

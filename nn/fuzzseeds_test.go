@@ -86,8 +86,9 @@ func structuredSeeds(t testing.TB) [][]byte {
 		layer(layer(fcn, "c1", "padding_end", []int{0, 1}), "mp", "ceil_mode", true),
 		layer(fcn, "ap", "padding_end", []int{-1, 0}),
 		layer(fcn, "mp", "ceil_mode", "yes"),
-		// Residual blocks (a format addition): valid.
+		// Residual blocks and concatenations (format additions): valid.
 		marshal(t, nntest.RandomFC(rand.New(rand.NewSource(5)), nntest.Options{Padded: true, Residual: true})),
+		marshal(t, nntest.RandomFC(rand.New(rand.NewSource(6)), nntest.Options{Padded: true, Concat: true})),
 	)
 	return seeds
 }

@@ -52,8 +52,8 @@ func (n *Network) Geometry() (Geometry, error) {
 }
 
 // add moves g through layers, whose shapes on the window are shapes. A
-// residual block moves it as its body does; its shortcut, of the same
-// stride, only marks it padded.
+// block moves it as each of its paths does, from the same start: the
+// stride is theirs, the field the span of theirs.
 func (g *Geometry) add(layers []Layer, shapes []Shape) error {
 	for i, l := range layers {
 		if l.Kind() == KindFlatten {
@@ -61,22 +61,30 @@ func (g *Geometry) add(layers []Layer, shapes []Shape) error {
 			g.Field = g.Window
 			continue
 		}
-		if r, ok := l.(*Residual); ok {
-			short := Geometry{Stride: Pair{1, 1}}
-			for j, b := range r.Branches() {
-				bs, err := branchShapes(b, shapes[i])
+		if b, ok := l.(Block); ok {
+			// Each path moves a copy of g; the block's field spans
+			// theirs (an Inception module's widest path), and its
+			// stride is theirs, which check holds equal.
+			start := *g
+			for j, p := range b.Paths() {
+				ps, err := branchShapes(p, shapes[i])
 				if err != nil {
 					return err
 				}
-				into := g
-				if j == 1 {
-					into = &short
-				}
-				if err := into.add(b, bs); err != nil {
+				pg := start
+				if err := pg.add(p, ps); err != nil {
 					return err
 				}
+				if j == 0 {
+					*g = pg
+					continue
+				}
+				endH := max(g.Field.H-g.Reach.H, pg.Field.H-pg.Reach.H)
+				endW := max(g.Field.W-g.Reach.W, pg.Field.W-pg.Reach.W)
+				g.Reach = Pair{max(g.Reach.H, pg.Reach.H), max(g.Reach.W, pg.Reach.W)}
+				g.Field = Pair{g.Reach.H + endH, g.Reach.W + endW}
+				g.Padded = g.Padded || pg.Padded
 			}
-			g.Padded = g.Padded || short.Padded
 			continue
 		}
 		wl, ok := l.(Windowed)

@@ -778,9 +778,9 @@ func fuzzSeeds(t testing.TB) [][]byte {
 func TestFuzzSeedsBehave(t *testing.T) {
 	// The valid files: the first base seed, the five whole networks of
 	// structuredSeeds and three of its edits (a zero variance with eps > 0,
-	// a large finite weight, trailing padding with a ceil-mode pool), and
-	// one with residual blocks.
-	valid := map[int]bool{0: true, 16: true, 17: true, 18: true, 19: true, 20: true, 51: true, 52: true, 53: true, 56: true}
+	// a large finite weight, trailing padding with a ceil-mode pool), one
+	// with residual blocks and one with concatenations.
+	valid := map[int]bool{0: true, 16: true, 17: true, 18: true, 19: true, 20: true, 51: true, 52: true, 53: true, 56: true, 57: true}
 	for i, b := range fuzzSeeds(t) {
 		_, err := nn.Unmarshal(b)
 		if valid[i] {

@@ -135,7 +135,7 @@ func (n *Network) Validate() error {
 			seen[name] = true
 		}
 		if len(seen) > MaxLayers {
-			return fmt.Errorf("%w: more than %d layers, counting those inside residual blocks", ErrInvalid, MaxLayers)
+			return fmt.Errorf("%w: more than %d layers, counting those inside blocks", ErrInvalid, MaxLayers)
 		}
 		for _, p := range l.Params() {
 			if err := checkParam(l, p); err != nil {
@@ -227,10 +227,10 @@ func sameInts(a, b []int) bool {
 	return true
 }
 
-// layerNames is l's name and, for a residual block, its layers' names.
+// layerNames is l's name and, for a block, its layers' names.
 func layerNames(l Layer) []string {
 	names := []string{l.Name()}
-	if r, ok := l.(*Residual); ok {
+	if r, ok := l.(Block); ok {
 		for _, s := range r.Sublayers() {
 			names = append(names, layerNames(s)...)
 		}

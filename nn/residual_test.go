@@ -17,8 +17,9 @@ import (
 )
 
 // layerByLayer runs layers one at a time, each through an engine of its
-// own (so nothing is fused), and a residual block as the sum of its two
-// branches run the same way: the engine's block kernel is held to it.
+// own (so nothing is fused), a residual block as the sum of its two
+// branches run the same way, and a concatenation as its paths' outputs
+// appended: the engine's block kernels are held to it.
 func layerByLayer(t *testing.T, layers []nn.Layer, x []float32, s nn.Shape) ([]float32, nn.Shape) {
 	t.Helper()
 	for _, l := range layers {
@@ -30,6 +31,17 @@ func layerByLayer(t *testing.T, layers []nn.Layer, x []float32, s nn.Shape) ([]f
 				body[i] += short[i]
 			}
 			x, s = body, bs
+			continue
+		}
+		if c, ok := l.(*nn.Concat); ok {
+			var stacked []float32
+			var out nn.Shape
+			for _, p := range c.Branches {
+				y, ys := layerByLayer(t, p, x, s)
+				stacked = append(stacked, y...)
+				out = nn.Shape{C: out.C + ys.C, H: ys.H, W: ys.W}
+			}
+			x, s = stacked, out
 			continue
 		}
 		one := &nn.Network{Layers: []nn.Layer{l}}
@@ -226,7 +238,7 @@ func TestResidualDeepDocumentRefused(t *testing.T) {
 	_, err = nn.Unmarshal(nest(0))
 	require.NoError(t, err)
 	_, err = nn.Unmarshal(nest(40))
-	assert.ErrorContains(t, err, "residual blocks nested more than 8 deep")
+	assert.ErrorContains(t, err, "blocks nested more than 8 deep")
 	_, err = nn.Unmarshal(nest(nn.MaxNesting))
 	assert.ErrorContains(t, err, "nested 9 deep, at most 8")
 	_, err = nn.Unmarshal(editLayer(t, good, "block", func(l map[string]any) { l["extra"] = 1 }))
@@ -241,7 +253,7 @@ func TestResidualCountsItsLayers(t *testing.T) {
 	}
 	net := preActivation()
 	net.Layers = append([]nn.Layer{nn.NewResidual("long", body, nil)}, net.Layers...)
-	assert.ErrorContains(t, net.Validate(), "more than 1024 layers, counting those inside residual blocks")
+	assert.ErrorContains(t, net.Validate(), "more than 1024 layers, counting those inside blocks")
 }
 
 // After the map has shrunk to 1×1, ForwardBatch runs the layers on the

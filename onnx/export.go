@@ -238,15 +238,18 @@ func exportLayer(g *pb.GraphProto, l nn.Layer, in, out string, rank int) ([]*pb.
 	case *nn.Dense:
 		ps, ts := params()
 		return []*pb.NodeProto{node("Gemm", append([]string{in}, ps...), intAttr("transB", 1))}, ts, 2, nil
-	case *nn.Residual:
-		var ends [2]string
-		for b, ls := range l.Branches() {
+	case nn.Block:
+		ends := make([]string, len(l.Paths()))
+		for b, ls := range l.Paths() {
 			var err error
 			if ends[b], _, err = exportChain(g, ls, in, "", rank); err != nil {
 				return nil, nil, 0, err
 			}
 		}
-		return []*pb.NodeProto{node("Add", ends[:])}, nil, rank, nil
+		if l.Kind() == nn.KindConcat {
+			return []*pb.NodeProto{node("Concat", ends, intAttr("axis", 1))}, nil, rank, nil
+		}
+		return []*pb.NodeProto{node("Add", ends)}, nil, rank, nil
 	}
 	return nil, nil, 0, fmt.Errorf("%w: layer kind %s has no ONNX form here", ErrUnsupported, l.Kind())
 }

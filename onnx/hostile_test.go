@@ -198,12 +198,25 @@ func TestRefused(t *testing.T) {
 				&pb.NodeProto{Name: "swish", OpType: "Mul", Input: []string{"conv", "sig"}, Output: []string{"relu"}},
 				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"sig"}, Output: []string{"side"}})
 		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Sigmoid) and "swish" (Mul): the graph branches there`},
-		{"branches joined by a Concat", edit(t, func(m *pb.ModelProto) {
+		{"branches joined by a Concat on the height axis", edit(t, func(m *pb.ModelProto) {
 			m.Graph.Node = append(m.Graph.Node,
 				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"conv"}, Output: []string{"side"}},
+				&pb.NodeProto{Name: "join", OpType: "Concat", Input: []string{"relu", "side"}, Output: []string{"joined"}, Attribute: []*pb.AttributeProto{{Name: "axis", Type: pb.AttributeProto_INT, I: 2}}})
+			nodeOf(m, "Flatten").Input[0] = "joined"
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Relu) and "side" (Relu): the graph branches there; only a chain from input to output, with residual blocks (two branches summed by an Add) and concatenations`},
+		{"a Concat reading one branch twice", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "side", OpType: "Relu", Input: []string{"conv"}, Output: []string{"side"}},
+				&pb.NodeProto{Name: "join", OpType: "Concat", Input: []string{"relu", "side", "relu"}, Output: []string{"joined"}, Attribute: []*pb.AttributeProto{{Name: "axis", Type: pb.AttributeProto_INT, I: 1}}})
+			nodeOf(m, "Flatten").Input[0] = "joined"
+		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Relu) and "side" (Relu): the graph branches there`},
+		{"concatenated branches of different sizes", edit(t, func(m *pb.ModelProto) {
+			m.Graph.Node = append(m.Graph.Node,
+				&pb.NodeProto{Name: "side", OpType: "MaxPool", Input: []string{"conv"}, Output: []string{"side"}, Attribute: []*pb.AttributeProto{
+					{Name: "kernel_shape", Type: pb.AttributeProto_INTS, Ints: []int64{2, 2}}, {Name: "strides", Type: pb.AttributeProto_INTS, Ints: []int64{2, 2}}}},
 				&pb.NodeProto{Name: "join", OpType: "Concat", Input: []string{"relu", "side"}, Output: []string{"joined"}, Attribute: []*pb.AttributeProto{{Name: "axis", Type: pb.AttributeProto_INT, I: 1}}})
 			nodeOf(m, "Flatten").Input[0] = "joined"
-		}), onnx.ErrUnsupported, `value "conv" feeds "relu" (Relu) and "side" (Relu): the graph branches there; only a chain from input to output, with residual blocks`},
+		}), onnx.ErrUnsupported, `node "join" (Concat): unsupported ONNX model: concat "join": on 2×4×4 path 0 gives 4×4 and path 1 2×2`},
 		{"residual branches of different shapes", edit(t, func(m *pb.ModelProto) {
 			m.Graph.Node = append(m.Graph.Node, &pb.NodeProto{Name: "join", OpType: "Add", Input: []string{"relu", "input"}, Output: []string{"joined"}})
 			nodeOf(m, "Flatten").Input[0] = "joined"
@@ -231,7 +244,7 @@ func TestRefused(t *testing.T) {
 			}
 			tail[0].Input[0] = nest("relu", nn.MaxNesting)
 			m.Graph.Node = append(m.Graph.Node, tail...) // in topological order
-		}), onnx.ErrUnsupported, `unsupported ONNX model: residual blocks nested more than 8 deep`},
+		}), onnx.ErrUnsupported, `node "add0" (Add): unsupported ONNX model: blocks nested more than 8 deep`},
 		{"x times a hard sigmoid other than torch's", edit(t, func(m *pb.ModelProto) {
 			// x·hardsigmoid(x) with ONNX's default alpha 0.2: no Hardswish.
 			r := nodeOf(m, "Relu")

@@ -150,8 +150,9 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 
 // walk appends the layers of the chain from the value cur on, until the
 // value end ("": until nothing reads it), and returns where it stopped.
-// A fork that two branches join again by an Add becomes a residual
-// block; nodes walked are marked in done.
+// A fork whose branches join again by an Add becomes a residual block,
+// by a Concat on channels a concatenation; nodes walked are marked in
+// done.
 func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, error) {
 	for cur != end {
 		cs, err := im.foldShapes(im.consumers[cur], done)
@@ -175,8 +176,8 @@ func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, 
 			cur = firstOut(g.last)
 			continue
 		}
-		if join, ends := im.join(cs, cur); join != nil && !im.outputs[cur] {
-			if cur, err = im.residual(cur, cs, join, ends, done); err != nil {
+		if join, ends, from := im.join(cs, cur); join != nil && !im.outputs[cur] {
+			if cur, err = im.block(cur, cs, join, ends, from, done); err != nil {
 				return "", err
 			}
 			continue
@@ -186,7 +187,7 @@ func (im *importer) walk(cur, end string, done map[*pb.NodeProto]bool) (string, 
 			for i, c := range cs {
 				names[i] = fmt.Sprintf("%q (%s)", c.Name, c.OpType)
 			}
-			return "", fmt.Errorf("%w: value %q feeds %s: the graph branches there; only a chain from input to output, with residual blocks (two branches summed by an Add), is supported", ErrUnsupported, cur, strings.Join(names, " and "))
+			return "", fmt.Errorf("%w: value %q feeds %s: the graph branches there; only a chain from input to output, with residual blocks (two branches summed by an Add) and concatenations (branches joined by a Concat on channels), is supported", ErrUnsupported, cur, strings.Join(names, " and "))
 		}
 		n := cs[0]
 		if done[n] {

@@ -23,7 +23,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for i := 0; i < 30; i++ {
-		fc := nntest.RandomFC(rng, nntest.Options{Padded: i%2 == 0, Grown: i%3 != 0, Residual: i%4 == 0})
+		fc := nntest.RandomFC(rng, nntest.Options{Padded: i%2 == 0, Grown: i%3 != 0, Residual: i%4 == 0, Concat: i%4 == 1})
 		nntest.Randomize(fc, rng)
 		fc.Input.Mean[0], fc.Input.Std[0] = 0.25, 0.5
 		fc.Threshold = 0.75

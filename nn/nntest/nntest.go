@@ -23,6 +23,11 @@ type Options struct {
 	// padded only with Padded), with an identity shortcut or a strided
 	// 1×1 conv, then a ReLU.
 	Residual bool
+	// Concat makes some conv stages Inception modules: two to four paths
+	// (the input itself, a 1×1 conv, a 3×3 conv after a 1×1 one, a 3×3
+	// max-pool of stride 1 then a 1×1 conv; the 3×3 ones only with
+	// Padded) stacked on channels, then a ReLU.
+	Concat bool
 }
 
 // RandomFC returns a random valid classifier with an FC head: conv stages
@@ -50,6 +55,12 @@ func RandomFC(rng *rand.Rand, opt Options) *nn.Network {
 		if opt.Residual && rng.Intn(2) == 0 {
 			var block *nn.Residual
 			block, c = residualBlock(rng, name("block"), c, opt.Padded)
+			layers = append(layers, block, nn.NewReLU(name("relu")))
+			continue
+		}
+		if opt.Concat && rng.Intn(2) == 0 {
+			var block *nn.Concat
+			block, c = inceptionBlock(rng, name("mixed"), c, opt.Padded)
 			layers = append(layers, block, nn.NewReLU(name("relu")))
 			continue
 		}
@@ -169,6 +180,54 @@ func residualBlock(rng *rand.Rand, name string, c int, padded bool) (*nn.Residua
 	return nn.NewResidual(name, body, short), oc
 }
 
+// inceptionBlock is an Inception module on c channels named name, of two
+// to four distinct paths drawn from: the input itself, a 1×1 conv (and
+// batch norm or not), and with padded a 1×1 then a padded 3×3 conv, and a
+// padded 3×3 max-pool of stride 1 then a 1×1 conv. It returns the block
+// and its output channels.
+func inceptionBlock(rng *rand.Rand, name string, c int, padded bool) (*nn.Concat, int) {
+	one, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 3, W: 3}
+	conv := func(n string, in, k int) (*nn.Conv2D, int) {
+		oc := 1 + rng.Intn(4)
+		kp := nn.Pair{H: k, W: k}
+		return nn.NewConv2D(n, in, oc, kp, one, nn.Pair{H: k / 2, W: k / 2}), oc
+	}
+	kinds := []int{0, 1}
+	if padded {
+		kinds = append(kinds, 2, 3)
+	}
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	kinds = kinds[:2+rng.Intn(len(kinds)-1)]
+	var paths [][]nn.Layer
+	out := 0
+	for i, kind := range kinds {
+		p := fmt.Sprintf("%s_p%d", name, i)
+		switch kind {
+		case 0:
+			paths = append(paths, nil)
+			out += c
+		case 1:
+			cv, oc := conv(p+"_1x1", c, 1)
+			path := []nn.Layer{cv}
+			if rng.Intn(2) == 0 {
+				path = append(path, nn.NewBatchNorm(p+"_bn", oc, 1e-5))
+			}
+			paths = append(paths, path)
+			out += oc
+		case 2:
+			reduce, mid := conv(p+"_reduce", c, 1)
+			cv, oc := conv(p+"_3x3", mid, 3)
+			paths = append(paths, []nn.Layer{reduce, nn.NewReLU(p + "_relu"), cv})
+			out += oc
+		case 3:
+			cv, oc := conv(p+"_proj", c, 1)
+			paths = append(paths, []nn.Layer{nn.NewMaxPool2D(p+"_pool", three, one, one), cv})
+			out += oc
+		}
+	}
+	return nn.NewConcat(name, paths...), out
+}
+
 // minSide finds the smallest input height (or width) the layers accept.
 func minSide(net *nn.Network, height bool) int {
 	for n := 1; n < 1024; n++ {
@@ -192,7 +251,7 @@ func Randomize(net *nn.Network, rng *rand.Rand) { randomize(net.Layers, rng) }
 func randomize(layers []nn.Layer, rng *rand.Rand) {
 	for _, l := range layers {
 		switch l := l.(type) {
-		case *nn.Residual:
+		case nn.Block:
 			randomize(l.Sublayers(), rng)
 		case *nn.Conv2D:
 			a := 1.5 / math.Sqrt(float64(l.InC*l.Kernel.H*l.Kernel.W))
