@@ -113,7 +113,7 @@ func TestConcatGeometry(t *testing.T) {
 	g, err := net.Geometry()
 	require.NoError(t, err)
 	assert.Equal(t, nn.Pair{H: 1, W: 1}, g.Stride)
-	assert.Equal(t, nn.Pair{H: 2, W: 2}, g.Reach) // the 5×5 path's padding
+	assert.Equal(t, nn.Pair{H: 2, W: 2}, g.Reach)   // the 5×5 path's padding
 	assert.Equal(t, nn.Pair{H: 10, W: 10}, g.Field) // 5, then the 6×6 after the block
 	assert.True(t, g.Padded)
 }
@@ -156,7 +156,7 @@ func TestConcatRefused(t *testing.T) {
 func TestConcatTooManyPathsRefused(t *testing.T) {
 	one := nn.Pair{H: 1, W: 1}
 	net := &nn.Network{
-		Input:  nn.InputSpec{Channels: 1, Height: 2, Width: 2, Mean: []float32{0}, Std: []float32{1}},
+		Input: nn.InputSpec{Channels: 1, Height: 2, Width: 2, Mean: []float32{0}, Std: []float32{1}},
 		Layers: []nn.Layer{
 			nn.NewConcat("m", nil, []nn.Layer{nn.NewConv2D("c", 1, 1, one, one, nn.Pair{})}),
 			nn.NewConv2D("head", 2, 2, nn.Pair{H: 2, W: 2}, one, nn.Pair{}),
