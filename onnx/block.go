@@ -2,8 +2,10 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/fc2conv/fc2conv/nn"
 )
@@ -70,7 +72,7 @@ func (im *importer) join(cs []*pb.NodeProto, cur string) (join *pb.NodeProto, en
 }
 
 // isJoin reports whether n is an Add of two values or a Concat of k on
-// axis 1 (channels) with nothing else set.
+// channels.
 func isJoin(n *pb.NodeProto, k int) bool {
 	if n.Domain != "" && n.Domain != "ai.onnx" || len(n.Input) != k {
 		return false
@@ -79,13 +81,69 @@ func isJoin(n *pb.NodeProto, k int) bool {
 	case "Add":
 		return k == 2 && len(n.Attribute) == 0
 	case "Concat":
-		if len(n.Attribute) != 1 || n.Attribute[0].Name != "axis" || n.Attribute[0].Type != pb.AttributeProto_INT {
-			return false
-		}
-		axis := n.Attribute[0].I
-		return axis == 1 || axis == -3
+		return channelConcat(n)
 	}
 	return false
+}
+
+// channelConcat reports whether n is a Concat on axis 1 of N×C×H×W
+// (channels) with nothing else set.
+func channelConcat(n *pb.NodeProto) bool {
+	if n.OpType != "Concat" || len(n.Attribute) != 1 || n.Attribute[0].Name != "axis" || n.Attribute[0].Type != pb.AttributeProto_INT {
+		return false
+	}
+	axis := n.Attribute[0].I
+	return axis == 1 || axis == -3
+}
+
+// chainConcats rewrites the concatenations torchvision's DenseNet exports
+// into forks of two paths: a Concat of one input is that input, and a
+// Concat on channels whose inputs begin with all of an earlier one's (two
+// or more) reads that one's output in their place, since cat(x, f1, f2) =
+// cat(cat(x, f1), f2). Every layer of a dense block then forks its
+// input into itself and the identity, joined by the next Concat. nodes
+// are in topological order; a node is copied before it changes, the
+// graph output is never renamed, and the result has the same order.
+func chainConcats(nodes []*pb.NodeProto, outputs map[string]bool) []*pb.NodeProto {
+	alias := map[string]string{} // a one-input Concat's output → its input
+	type concat struct {
+		inputs []string // as the graph lists them, before any rewrite
+		output string
+	}
+	var concats []concat
+	out := make([]*pb.NodeProto, 0, len(nodes))
+	for _, n := range nodes {
+		if slices.ContainsFunc(n.Input, func(v string) bool { _, ok := alias[v]; return ok }) {
+			n = proto.Clone(n).(*pb.NodeProto)
+			for i, v := range n.Input {
+				if a, ok := alias[v]; ok {
+					n.Input[i] = a
+				}
+			}
+		}
+		if n.OpType == "Concat" && (n.Domain == "" || n.Domain == "ai.onnx") && len(n.Input) == 1 && len(n.Output) == 1 && !outputs[n.Output[0]] {
+			alias[n.Output[0]] = n.Input[0]
+			continue
+		}
+		if !channelConcat(n) || len(n.Output) != 1 {
+			out = append(out, n)
+			continue
+		}
+		c := concat{inputs: n.Input, output: n.Output[0]}
+		best := -1
+		for i, m := range concats {
+			if len(m.inputs) < len(n.Input) && slices.Equal(m.inputs, n.Input[:len(m.inputs)]) && (best < 0 || len(m.inputs) > len(concats[best].inputs)) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			n = proto.Clone(n).(*pb.NodeProto)
+			n.Input = append([]string{concats[best].output}, n.Input[len(concats[best].inputs):]...)
+		}
+		concats = append(concats, c)
+		out = append(out, n)
+	}
+	return out
 }
 
 // block reads the block from the fork at cur (read by cs) to its join:

@@ -121,6 +121,27 @@ func TestExportORT(t *testing.T) {
 			nn.NewUnary("softplus", nn.KindSoftplus), nn.NewDense("fc2", 5, 3), nn.NewHardSigmoid("hsig", 0.2, 0.5),
 		},
 	})
+	// Concatenations, after those: an Inception module of four paths (one
+	// the input itself, one a padded max pool of stride 1) and a DenseNet
+	// layer's, nested in a residual block's body.
+	four := []nn.Layer{nn.NewMaxPool2D("m1pool", three, one, one), nn.NewConv2D("m1proj", 4, 2, one, one, nn.Pair{})}
+	addCase("concat", &nn.Network{
+		Input: nn.InputSpec{Channels: 2, Height: 10, Width: 8, Mean: []float32{0, 0}, Std: []float32{1, 1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("stem", 2, 4, three, one, one), nn.NewReLU("stemrelu"),
+			nn.NewConcat("mixed1",
+				[]nn.Layer{nn.NewConv2D("m1a", 4, 3, one, one, nn.Pair{})},
+				nil,
+				[]nn.Layer{nn.NewConv2D("m1reduce", 4, 2, one, one, nn.Pair{}), nn.NewReLU("m1relu"), nn.NewConv2D("m1b", 2, 3, three, one, one)},
+				four),
+			nn.NewReLU("relu1"),
+			nn.NewResidual("block", []nn.Layer{
+				nn.NewConcat("dense", nil, []nn.Layer{nn.NewBatchNorm("dbn", 12, 1e-5), nn.NewReLU("drelu"), nn.NewConv2D("dconv", 12, 4, three, one, one)}),
+				nn.NewConv2D("trans", 16, 12, one, one, nn.Pair{}),
+			}, nil),
+			nn.NewMaxPool2D("pool", two, two, nn.Pair{}), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 12*5*4, 3), nn.NewSoftmax("softmax"),
+		},
+	})
 	if *update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		for _, c := range cases {

@@ -23,7 +23,7 @@ func TestGoldenPyTorch(t *testing.T) {
 	for _, name := range []string{
 		"chain_op9", "chain_op13", "chain_op17", "chain_op21", "gap_sigmoid_op11", "keras_nhwc_op13",
 		"keras_flatten_op11", "reshape_gemm_op17", "view_batch_op9", "view_batch_op13", "activations_op9", "activations_op13", "reduce_mean_op13", "keras_gap_op13", "squeeze_op13", "dtypes_op13", "external_op13", "ceil_pool_op13", "asym_pad_op13", "affine_op13", "elu_tanh_op13", "prelu_op13", "silu_op13",
-		"resnet_op13", "resnet_preact_op11", "keras_resnet_op13", "resnet_bottleneck_op17",
+		"resnet_op13", "resnet_preact_op11", "keras_resnet_op13", "resnet_bottleneck_op17", "inception_op13", "densenet_op13",
 		"activations3_op13", "hardswish_op14", "activations3_op20",
 	} {
 		t.Run(name, func(t *testing.T) {

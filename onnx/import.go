@@ -100,12 +100,13 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 		return nil, fmt.Errorf("%w: %d graph outputs; a classifier has one", ErrUnsupported, len(g.Output))
 	}
 	im.outputs = map[string]bool{g.Output[0].Name: true}
-	im.order, im.index = g.Node, make(map[*pb.NodeProto]int, len(g.Node))
-	for i, n := range g.Node {
+	im.order = chainConcats(g.Node, im.outputs)
+	im.index = make(map[*pb.NodeProto]int, len(im.order))
+	for i, n := range im.order {
 		im.index[n] = i
 	}
 	im.consumers = map[string][]*pb.NodeProto{}
-	for _, n := range g.Node {
+	for _, n := range im.order {
 		if _, ok := im.consts[firstOut(n)]; ok && n.OpType == "Constant" {
 			continue
 		}
@@ -134,7 +135,7 @@ func (im *importer) graph(g *pb.GraphProto, meta map[string]string) (*nn.Network
 	if !im.outputs[cur] {
 		return nil, fmt.Errorf("%w: the chain from input %q ends at %q, which is not the graph output %q", ErrUnsupported, in.Name, cur, g.Output[0].Name)
 	}
-	for _, n := range g.Node {
+	for _, n := range im.order {
 		if !done[n] && n.OpType != "Constant" && !im.absorbed[n] {
 			return nil, nodeErr(n, fmt.Errorf("%w: not on the chain from the input to the output (a branch or a computation on constants)", ErrUnsupported))
 		}

@@ -75,6 +75,12 @@ Models (the op list of the importer, across opsets 9 to 21):
                            input, channels-last flatten, MatMul + Add)
   resnet_bottleneck_op17   ResNet bottleneck blocks (torchvision's), strided and not,
                            each with a 1x1 projection
+  inception_op13           two GoogLeNet Inception modules (torchvision's): four
+                           paths (1x1; 1x1, 3x3; 1x1, 3x3; a 3x3 max pool of
+                           stride 1, 1x1) from one fork, joined by a Concat
+  densenet_op13            two DenseNet dense blocks (torchvision's) and a
+                           transition: each layer's Concat repeats the one's
+                           before it, the block's last lists every map
   activations3_op13        GELU (Div, Erf, Add, Mul, Mul), Hardswish (HardSigmoid and
                            Mul), Mish (Softplus, Tanh, Mul), Softplus and a
                            Hardsigmoid head, as torch 1.13 writes them at opset 13
@@ -843,12 +849,93 @@ def keras_resnet_op13():
          nhwc=True)
 
 
+class BasicConv(tnn.Sequential):
+    """torchvision's BasicConv2d: a convolution without bias, a batch norm
+    (eps 0.001) and a ReLU."""
+
+    def __init__(self, cin, cout, k, **kw):
+        super().__init__(tnn.Conv2d(cin, cout, k, bias=False, **kw), tnn.BatchNorm2d(cout, eps=0.001), tnn.ReLU())
+
+
+class Inception(tnn.Module):
+    """GoogLeNet's Inception module (torchvision's): a 1x1 path, a 1x1 then
+    3x3 path, a second one (GoogLeNet's "5x5", a 3x3 in torchvision), and a
+    3x3 max pool of stride 1 (ceil mode) then 1x1, stacked on channels."""
+
+    def __init__(self, cin, c1, r3, c3, r5, c5, cp):
+        super().__init__()
+        self.branch1 = BasicConv(cin, c1, 1)
+        self.branch2 = tnn.Sequential(BasicConv(cin, r3, 1), BasicConv(r3, c3, 3, padding=1))
+        self.branch3 = tnn.Sequential(BasicConv(cin, r5, 1), BasicConv(r5, c5, 3, padding=1))
+        self.branch4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1, ceil_mode=True), BasicConv(cin, cp, 1))
+
+    def forward(self, x):
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+def inception_op13():
+    torch.manual_seed(251)
+    net = seq(("conv1", BasicConv(3, 8, 3, padding=1)), ("pool1", tnn.MaxPool2d(2)),
+              ("mixed3a", Inception(8, 4, 4, 6, 2, 3, 3)), ("mixed3b", Inception(16, 6, 4, 8, 2, 4, 4)),
+              ("pool2", tnn.MaxPool2d(2)), ("flatten", tnn.Flatten()), ("fc", tnn.Linear(22 * 4 * 3, 3)),
+              ("softmax", tnn.Softmax(dim=1)))
+    randomize(net, torch.Generator().manual_seed(252))
+    net.fc.weight.mul_(3.0)
+    make("inception_op13", net, net, (3, 16, 12), (3, 36, 30), 13, torch.Generator().manual_seed(253))
+
+
+class DenseLayer(tnn.Module):
+    """torchvision's _DenseLayer: batch norm, ReLU, 1x1 to bn_size·growth,
+    batch norm, ReLU, 3x3 to growth, on the concatenation of every
+    feature map before it (a list, as torchvision passes it)."""
+
+    def __init__(self, cin, growth, bn_size):
+        super().__init__()
+        self.norm1, self.conv1 = tnn.BatchNorm2d(cin), tnn.Conv2d(cin, bn_size * growth, 1, bias=False)
+        self.norm2 = tnn.BatchNorm2d(bn_size * growth)
+        self.conv2 = tnn.Conv2d(bn_size * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, features):
+        x = torch.cat(features, 1)
+        return self.conv2(torch.relu(self.norm2(self.conv1(torch.relu(self.norm1(x))))))
+
+
+class DenseBlock(tnn.Module):
+    """torchvision's _DenseBlock: each layer reads the concatenation of the
+    block's input and every layer's output before it; the block gives the
+    concatenation of them all. Exported, every layer's Concat repeats the
+    inputs of the one before, and the block's last Concat lists them all."""
+
+    def __init__(self, layers, cin, growth, bn_size=2):
+        super().__init__()
+        self.layers = tnn.ModuleList(DenseLayer(cin + i * growth, growth, bn_size) for i in range(layers))
+
+    def forward(self, x):
+        features = [x]
+        for layer in self.layers:
+            features.append(layer(features))
+        return torch.cat(features, 1)
+
+
+def densenet_op13():
+    torch.manual_seed(261)
+    net = seq(("conv0", tnn.Conv2d(1, 6, 3, padding=1, bias=False)), ("norm0", tnn.BatchNorm2d(6)),
+              ("relu0", tnn.ReLU()), ("block1", DenseBlock(3, 6, 4)),
+              ("norm1", tnn.BatchNorm2d(18)), ("relu1", tnn.ReLU()), ("trans", tnn.Conv2d(18, 8, 1, bias=False)),
+              ("pool", tnn.AvgPool2d(2)), ("block2", DenseBlock(2, 8, 4)),
+              ("norm5", tnn.BatchNorm2d(16)), ("relu5", tnn.ReLU()),
+              ("flatten", tnn.Flatten()), ("fc", tnn.Linear(16 * 5 * 4, 2)))
+    randomize(net, torch.Generator().manual_seed(262))
+    net.fc.weight.mul_(3.0)
+    make("densenet_op13", net, net, (1, 10, 8), (1, 26, 22), 13, torch.Generator().manual_seed(263))
+
+
 MODELS = OrderedDict((f.__name__, f) for f in (
     chain(9), chain(13), chain(17), chain_op21, gap_sigmoid_op11, keras_nhwc_op13, keras_flatten_op11,
     reshape_gemm_op17, view_batch(9), view_batch(13), activations(9), activations(13), global_pools_op13, dtypes_op13, external_op13, ceil_pool_op13, asym_pad_op13,
     elu_tanh_op13, silu_op13, prelu_op13, affine_op13, torch_norm_op13, keras_rescale_op13,
     resnet_op13, resnet_preact_op11, keras_resnet_op13, resnet_bottleneck_op17,
-    activations3_op13, hardswish_op14, activations3_op20))
+    activations3_op13, hardswish_op14, activations3_op20, inception_op13, densenet_op13))
 
 
 def check_exported():
