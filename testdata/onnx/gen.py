@@ -75,12 +75,6 @@ Models (the op list of the importer, across opsets 9 to 21):
                            input, channels-last flatten, MatMul + Add)
   resnet_bottleneck_op17   ResNet bottleneck blocks (torchvision's), strided and not,
                            each with a 1x1 projection
-  inception_op13           two GoogLeNet Inception modules (torchvision's): four
-                           paths (1x1; 1x1, 3x3; 1x1, 3x3; a 3x3 max pool of
-                           stride 1, 1x1) from one fork, joined by a Concat
-  densenet_op13            two DenseNet dense blocks (torchvision's) and a
-                           transition: each layer's Concat repeats the one's
-                           before it, the block's last lists every map
   activations3_op13        GELU (Div, Erf, Add, Mul, Mul), Hardswish (HardSigmoid and
                            Mul), Mish (Softplus, Tanh, Mul), Softplus and a
                            Hardsigmoid head, as torch 1.13 writes them at opset 13
@@ -88,6 +82,12 @@ Models (the op list of the importer, across opsets 9 to 21):
   activations3_op20        activations3_op13 with ONNX's Gelu (opset 20) and Mish
                            (opset 18) ops in place of their nodes; onnx 1.12
                            cannot check it, ONNX Runtime runs it (run_ort.js)
+  inception_op13           two GoogLeNet Inception modules (torchvision's): four
+                           paths (1x1; 1x1, 3x3; 1x1, 3x3; a 3x3 max pool of
+                           stride 1, 1x1) from one fork, joined by a Concat
+  densenet_op13            two DenseNet dense blocks (torchvision's) and a
+                           transition: each layer's Concat repeats the one's
+                           before it, the block's last lists every map
   For torch_norm_op13 and keras_rescale_op13 the golden holds pixels in [0,1] (window_input, large_input)
   and the input mean and std the import must fold the scaling into
   ("mean", "std"; for keras_rescale_op13 with --std 1/255, the graph's
