@@ -2,52 +2,13 @@ package nn_test
 
 import (
 	"fmt"
-	"math/rand"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/kernels"
-	"github.com/fc2conv/fc2conv/nn/nntest"
 )
-
-func hasKind(net *nn.Network, k nn.Kind) bool {
-	for _, l := range net.Layers {
-		if l.Kind() == k {
-			return true
-		}
-	}
-	return false
-}
-
-func TestConcatEngineMatchesPaths(t *testing.T) {
-	blocks := 0
-	for seed := int64(1); seed <= 30; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		net := nntest.RandomFC(rng, nntest.Options{Concat: true, Residual: seed%3 == 0, Padded: seed%2 == 0})
-		require.NoError(t, net.Validate(), "seed %d", seed)
-		if hasKind(net, nn.KindConcat) {
-			blocks++
-		}
-		x := nntest.Input(rng, net.Input.Window())
-		want, ws := layerByLayer(t, net.Layers, x, net.Input.Window())
-		for _, k := range []kernels.Kernels{kernels.Reference{}, kernels.Default} {
-			e := nn.NewEngineWith(net, k)
-			e.SetThreads(1 + int(seed%2))
-			for range 2 { // the second pass reuses the paths' buffers
-				got, gs, err := e.Forward(x, net.Input.Window())
-				require.NoError(t, err)
-				assert.Equal(t, ws, gs)
-				assert.LessOrEqual(t, nntest.MaxAbsDiff(want, got), 1e-5, "seed %d, %T", seed, k)
-			}
-		}
-	}
-	assert.GreaterOrEqual(t, blocks, 10, "too few networks with a concatenation")
-}
 
 // An identity path is copied, in order: the input's channels come where
 // the path stands.
@@ -66,36 +27,6 @@ func TestConcatStacksInOrder(t *testing.T) {
 	// 2x; x; −relu(x); relu(x) + 10
 	assert.Equal(t, []float32{-6, 8, -3, 4, 0, -4, 10, 14}, got)
 	assert.Equal(t, []float32{-3, 4}, x, "the input is read, not written")
-}
-
-func TestConcatModelFile(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
-	var net *nn.Network
-	for net == nil || !hasKind(net, nn.KindConcat) {
-		net = nntest.RandomFC(rng, nntest.Options{Concat: true, Padded: true})
-	}
-	path := filepath.Join(t.TempDir(), "mixed.safetensors")
-	require.NoError(t, net.Save(path))
-	back, err := nn.Load(path)
-	require.NoError(t, err)
-	x := nntest.Input(rng, net.Input.Window())
-	a, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	b, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	assert.Equal(t, a, b)
-
-	tensors, err := nn.ReadTensors(path)
-	require.NoError(t, err)
-	nested := 0
-	for name := range tensors {
-		if strings.Count(name, ".") == 2 {
-			nested++
-			assert.Regexp(t, `^mixed\d+\.mixed\d+_p\d_(1x1|bn|reduce|3x3|proj)\.`, name)
-		}
-	}
-	assert.Positive(t, nested, "no tensor named <block>.<layer>.<param>")
-	assert.Equal(t, a, cloned(t, net, x))
 }
 
 // The block's field spans its widest path's; the stride is the paths'.

@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fc2conv/fc2conv/nn"
-	"github.com/fc2conv/fc2conv/nn/kernels"
 	"github.com/fc2conv/fc2conv/nn/nntest"
 )
 
@@ -50,26 +47,6 @@ func layerByLayer(t *testing.T, layers []nn.Layer, x []float32, s nn.Shape) ([]f
 		require.NoError(t, err)
 	}
 	return x, s
-}
-
-func TestResidualEngineMatchesBranches(t *testing.T) {
-	for seed := int64(1); seed <= 30; seed++ {
-		rng := rand.New(rand.NewSource(seed))
-		net := nntest.RandomFC(rng, nntest.Options{Residual: true, Padded: seed%2 == 0})
-		require.NoError(t, net.Validate(), "seed %d", seed)
-		x := nntest.Input(rng, net.Input.Window())
-		want, ws := layerByLayer(t, net.Layers, x, net.Input.Window())
-		for _, k := range []kernels.Kernels{kernels.Reference{}, kernels.Default} {
-			e := nn.NewEngineWith(net, k)
-			e.SetThreads(1 + int(seed%2))
-			for range 2 { // the second pass reuses the block's buffers
-				got, gs, err := e.Forward(x, net.Input.Window())
-				require.NoError(t, err)
-				assert.Equal(t, ws, gs)
-				assert.LessOrEqual(t, nntest.MaxAbsDiff(want, got), 1e-5, "seed %d, %T", seed, k)
-			}
-		}
-	}
 }
 
 // preActivation is a block whose body starts in place (a pre-activation
@@ -117,45 +94,6 @@ func TestResidualFusesTheReLUAfterIt(t *testing.T) {
 	assert.True(t, math.IsNaN(float64(got[2])))
 	assert.Equal(t, float32(0), got[3])
 	assert.Equal(t, []float32{-1, 2}, x[:2], "the input is read, not written")
-}
-
-func TestResidualModelFile(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
-	var net *nn.Network
-	for net == nil || !hasBlock(net) {
-		net = nntest.RandomFC(rng, nntest.Options{Residual: true})
-	}
-	path := filepath.Join(t.TempDir(), "res.safetensors")
-	require.NoError(t, net.Save(path))
-	back, err := nn.Load(path)
-	require.NoError(t, err)
-	x := nntest.Input(rng, net.Input.Window())
-	a, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	b, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	assert.Equal(t, a, b)
-
-	tensors, err := nn.ReadTensors(path)
-	require.NoError(t, err)
-	var nested int
-	for name := range tensors {
-		if strings.Count(name, ".") == 2 {
-			nested++
-			assert.Regexp(t, `^block\d+\.block\d+_(conv1|conv2|down|bn1|bn2|downbn)\.`, name)
-		}
-	}
-	assert.Positive(t, nested, "no tensor named <block>.<layer>.<param>")
-	assert.Equal(t, a, cloned(t, net, x))
-}
-
-func hasBlock(net *nn.Network) bool {
-	for _, l := range net.Layers {
-		if l.Kind() == nn.KindResidual {
-			return true
-		}
-	}
-	return false
 }
 
 // cloned runs a deep copy of net's layers on x.
