@@ -24,17 +24,17 @@ func (im *importer) join(cs []*pb.NodeProto, cur string) (join *pb.NodeProto, en
 	if len(cs) < 2 || len(cs) > nn.MaxPaths {
 		return nil, nil, nil
 	}
-	all := 1<<len(cs) - 1
+	all := uint64(1)<<len(cs) - 1 // all ones for 64 branches too
 	from0 := len(im.order)
 	for _, c := range cs {
 		from0 = min(from0, im.index[c])
 	}
-	reached := map[string]int{} // value → the branches it depends on, a bit each
+	reached := map[string]uint64{} // value → the branches it depends on, a bit each
 	for _, n := range im.order[from0:] {
 		if n.OpType == "Constant" {
 			continue
 		}
-		mask := 0
+		var mask uint64
 		for b, c := range cs {
 			if n == c {
 				mask |= 1 << b
@@ -52,7 +52,7 @@ func (im *importer) join(cs []*pb.NodeProto, cur string) (join *pb.NodeProto, en
 		if mask != all || !isJoin(n, len(cs)) {
 			return nil, nil, nil
 		}
-		used := 0
+		var used uint64
 		for _, v := range n.Input {
 			b := -1
 			for i, c := range cs {

@@ -182,3 +182,34 @@ func TestRoundTripNestedResidual(t *testing.T) {
 	require.NoError(t, err)
 	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6)
 }
+
+// A concatenation of MaxPaths paths, one the input itself, comes back
+// from its export with its paths in order.
+func TestRoundTripWidestConcat(t *testing.T) {
+	one := nn.Pair{H: 1, W: 1}
+	paths := [][]nn.Layer{nil}
+	for i := 1; i < nn.MaxPaths; i++ {
+		paths = append(paths, []nn.Layer{nn.NewConv2D(fmt.Sprintf("p%d", i), 1, 1, one, one, nn.Pair{})})
+	}
+	net := &nn.Network{
+		Input:  nn.InputSpec{Channels: 1, Height: 3, Width: 2, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{nn.NewConcat("wide", paths...), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", nn.MaxPaths*3*2, 2)},
+	}
+	rng := rand.New(rand.NewSource(4))
+	nntest.Randomize(net, rng)
+	b, err := onnx.Marshal(net)
+	require.NoError(t, err)
+	back, err := onnx.Decode(b, "", onnx.Options{})
+	require.NoError(t, err)
+	c, ok := back.Layers[0].(*nn.Concat)
+	require.True(t, ok, "%T", back.Layers[0])
+	require.Len(t, c.Branches, nn.MaxPaths)
+	assert.Empty(t, c.Branches[0], "the identity path first")
+	assert.Equal(t, "p63", c.Branches[63][0].Name())
+	x := nntest.Input(rng, net.Input.Window())
+	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	got, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6)
+}
