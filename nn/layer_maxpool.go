@@ -48,6 +48,12 @@ func (l *MaxPool2D) OutShape(in Shape) (Shape, error) {
 
 // maxPoolKernel pools each channel on its own, the channels shared among
 // the engine's threads (a ResNet's stem pool is as slow as a conv on one).
+// A window's maximum is taken in two passes, each an elementwise maximum
+// of whole rows (kernels.MaxInto, in SIMD where the CPU has it): the
+// window's input rows into one row of column maxima, then that row
+// against itself shifted by 1 … KW−1 columns; a window inside the map then
+// reads its maximum at its first column. Windows clipped by the padding
+// or a ceil-mode overhang take theirs from the column maxima directly.
 type maxPoolKernel struct {
 	w Window
 	// call is the pass in progress, kept so that parallel allocates
@@ -63,7 +69,8 @@ type maxPoolCall struct {
 
 func (l *MaxPool2D) newKernel(kernels.Kernels) kernel { return &maxPoolKernel{w: l.Window()} }
 
-func (*maxPoolKernel) scratch(_, _ Shape) int { return 0 }
+// scratch holds the column maxima and the window maxima of one row.
+func (*maxPoolKernel) scratch(is, _ Shape) int { return 2 * is.W }
 
 func (k *maxPoolKernel) forward(x *exec, in []float32, is Shape, out []float32, os Shape) bool {
 	k.call = maxPoolCall{w: k.w, in: in, out: out, is: is, os: os}
@@ -71,35 +78,56 @@ func (k *maxPoolKernel) forward(x *exec, in []float32, is Shape, out []float32, 
 	return true
 }
 
-// run pools channel c.
-func (p *maxPoolCall) run(c int, _ []float32) {
+// run pools channel c. The maxima are Go's max of the window's values
+// clipped to the input (padding and an overhang never win, a NaN does);
+// their order differs from a plain loop's only in which NaN's payload
+// comes out.
+func (p *maxPoolCall) run(c int, scratch []float32) {
 	w, is, os := p.w, p.is, p.os
 	src := p.in[c*is.H*is.W : (c+1)*is.H*is.W]
 	dst := p.out[c*os.H*os.W : (c+1)*os.H*os.W]
+	cols, wins := scratch[:is.W], scratch[is.W:2*is.W]
+	kw := w.Kernel.W
+	inside := is.W - kw + 1 // windows that start at 0 … inside−1 lie in the row
 	for oy := 0; oy < os.H; oy++ {
+		row := dst[oy*os.W : (oy+1)*os.W]
 		y0 := oy*w.Stride.H - w.Padding.H
 		y1 := min(y0+w.Kernel.H, is.H)
 		y0 = max(y0, 0)
-		for ox := 0; ox < os.W; ox++ {
-			x0 := ox*w.Stride.W - w.Padding.W
-			x1 := min(x0+w.Kernel.W, is.W)
-			x0 = max(x0, 0)
-			// The window clipped to the input: padding and a ceil-mode
-			// overhang never win.
-			m := float32(math.Inf(-1))
-			if x1-x0 == 3 { // a ResNet's 3×3 pool: the same maxima, unrolled
-				for y := y0; y < y1; y++ {
-					r := src[y*is.W+x0 : y*is.W+x0+3]
-					m = max(m, r[0], r[1], r[2])
-				}
-			} else {
-				for y := y0; y < y1; y++ {
-					for _, v := range src[y*is.W+x0 : y*is.W+x1] {
-						m = max(m, v) // NaN wins, as in PyTorch
-					}
-				}
+		if y1 <= y0 {
+			for i := range row {
+				row[i] = float32(math.Inf(-1))
 			}
-			dst[oy*os.W+ox] = m
+			continue
+		}
+		col := src[y0*is.W : (y0+1)*is.W]
+		if y1-y0 > 1 {
+			kernels.MaxInto(cols, col, src[(y0+1)*is.W:(y0+2)*is.W])
+			for y := y0 + 2; y < y1; y++ {
+				kernels.MaxInto(cols, cols, src[y*is.W:(y+1)*is.W])
+			}
+			col = cols
+		}
+		win := col
+		if kw > 1 && inside > 0 {
+			win = wins[:inside]
+			kernels.MaxInto(win, col, col[1:])
+			for d := 2; d < kw; d++ {
+				kernels.MaxInto(win, win, col[d:])
+			}
+		}
+		for ox := range row {
+			x0 := ox*w.Stride.W - w.Padding.W
+			if x0 >= 0 && x0 < inside {
+				row[ox] = win[x0]
+				continue
+			}
+			lo := min(max(x0, 0), is.W)
+			m := float32(math.Inf(-1))
+			for _, v := range col[lo:max(lo, min(x0+kw, is.W))] {
+				m = max(m, v)
+			}
+			row[ox] = m
 		}
 	}
 }
