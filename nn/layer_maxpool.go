@@ -116,12 +116,28 @@ func (p *maxPoolCall) run(c int, scratch []float32) {
 				kernels.MaxInto(win, win, col[d:])
 			}
 		}
-		for ox := range row {
-			x0 := ox*w.Stride.W - w.Padding.W
-			if x0 >= 0 && x0 < inside {
-				row[ox] = win[x0]
-				continue
+		// Outputs [first, last) have their window inside the row.
+		sw, pw := w.Stride.W, w.Padding.W
+		first := min((pw+sw-1)/sw, os.W)
+		last := first
+		if inside > 0 {
+			last = max(first, min(os.W, (inside-1+pw)/sw+1))
+		}
+		if sw == 1 {
+			copy(row[first:last], win[first-pw:])
+		} else {
+			for ox := first; ox < last; ox++ {
+				row[ox] = win[ox*sw-pw]
 			}
+		}
+		for ox := 0; ox < len(row); ox++ {
+			if ox == first {
+				ox = last // the clipped windows: before first and from last on
+				if ox == len(row) {
+					break
+				}
+			}
+			x0 := ox*sw - pw
 			lo := min(max(x0, 0), is.W)
 			m := float32(math.Inf(-1))
 			for _, v := range col[lo:max(lo, min(x0+kw, is.W))] {
