@@ -71,3 +71,42 @@ func TestGrownHeatmapAndTiling(t *testing.T) {
 		}
 	}
 }
+
+// An Inception module whose first path is a 1×1 conv and whose widest
+// reads 5×5 around each cell (a padded conv after a padded pool), in a
+// residual block: tiling, down to one cell per tile, changes nothing,
+// since the geometry's field spans the widest path, not the first.
+func TestBlockHeatmapTiling(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	one, three := pair(1, 1), pair(3, 3)
+	mixed := nn.NewConcat("mixed",
+		[]nn.Layer{nn.NewConv2D("m1x1", 4, 2, one, one, pair(0, 0))},
+		[]nn.Layer{nn.NewMaxPool2D("mpool", three, one, one), nn.NewConv2D("m3x3", 4, 2, three, one, one)},
+		nil)
+	net := &nn.Network{
+		Input: spec(3, 12, 12),
+		Layers: []nn.Layer{
+			nn.NewConv2D("stem", 3, 4, three, pair(2, 2), one), nn.NewReLU("relu1"), // 4×6×6
+			nn.NewResidual("block", []nn.Layer{mixed, nn.NewReLU("mrelu"), nn.NewConv2D("proj", 8, 4, one, one, pair(0, 0))}, nil),
+			nn.NewConv2D("head", 4, 2, pair(6, 6), one, pair(0, 0)), nn.NewSigmoid("sigmoid"),
+		},
+		Positive: 1,
+	}
+	nntest.Randomize(net, rng)
+	require.NoError(t, net.Validate())
+	g, err := net.Geometry()
+	require.NoError(t, err)
+	// The 3×3 path (pool then conv, each padded by 1 at stride 2) reaches
+	// 1 + 2 + 2 pixels back; the 1×1 path only the stem's 1.
+	require.Equal(t, pair(5, 5), g.Reach)
+	img := randomImage(rng, 70, 45)
+	opt := detect.Options{}
+	opt.Class, opt.NoFlip = detect.Class(1), true
+	full := heatmapAt1(t, net, img, opt)
+	for _, budget := range []int{1, 400, 900} {
+		opt.MaxTilePixels = budget
+		got := heatmapAt1(t, net, img, opt)
+		require.Equal(t, [2]int{full.Rows, full.Cols}, [2]int{got.Rows, got.Cols})
+		assert.LessOrEqual(t, nntest.MaxAbsDiff(got.Data, full.Data), 1e-6, "budget %d", budget)
+	}
+}
