@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fc2conv/fc2conv/nn/kernels"
 )
@@ -221,6 +222,7 @@ type branch struct {
 	steps  []step
 	in     Shape
 	shapes []Shape
+	costs  []LayerCost // the steps' times in the last profiled pass
 }
 
 func newBranch(ls []Layer, k kernels.Kernels) branch {
@@ -291,6 +293,10 @@ func (r *pathRunner) run(x *exec, b *branch, in []float32, is Shape, dst []float
 		return r.bufA
 	}
 	for i, s := range b.steps {
+		var t0 time.Time
+		if x.profile {
+			t0 = time.Now()
+		}
 		if _, ok := s.k.(inPlace); ok && !owned {
 			buf := free()[:len(cur)]
 			copy(buf, cur)
@@ -304,6 +310,9 @@ func (r *pathRunner) run(x *exec, b *branch, in []float32, is Shape, dst []float
 		}
 		if s.k.forward(x, cur, shapes[s.from], o, shapes[s.to]) {
 			cur, owned = o, true
+		}
+		if x.profile {
+			b.record(i, shapes, time.Since(t0))
 		}
 	}
 	if dst != nil && (len(cur) == 0 || &cur[0] != &dst[0]) {

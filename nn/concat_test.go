@@ -3,6 +3,7 @@ package nn_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -106,4 +107,40 @@ func TestConcatTooManyPathsRefused(t *testing.T) {
 	})
 	_, err = nn.Unmarshal(many)
 	assert.ErrorContains(t, err, `concat "m": 65 paths, at most 64`)
+}
+
+// Profile times a block's paths step by step, nested blocks too, within
+// the block's own time.
+func TestProfileTimesPaths(t *testing.T) {
+	one, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 3, W: 3}
+	inner := nn.NewResidual("inner", []nn.Layer{nn.NewConv2D("ic", 2, 2, three, one, one)}, nil)
+	block := nn.NewConcat("mixed",
+		[]nn.Layer{nn.NewConv2D("a", 2, 3, one, one, nn.Pair{}), nn.NewReLU("ar")},
+		nil,
+		[]nn.Layer{inner, nn.NewReLU("ir"), nn.NewConv2D("b", 2, 1, three, one, one)})
+	net := &nn.Network{Layers: []nn.Layer{nn.NewConv2D("stem", 1, 2, three, one, one), block}}
+	s := nn.Shape{C: 1, H: 40, W: 50}
+	costs, err := nn.NewEngine(net).Profile(make([]float32, s.Size()), s)
+	require.NoError(t, err)
+	require.Len(t, costs, 2)
+	assert.Nil(t, costs[0].Paths, "a conv has no paths")
+	paths := costs[1].Paths
+	require.Len(t, paths, 3)
+	require.Len(t, paths[0], 1, "the 1×1 conv with its ReLU fused")
+	assert.Equal(t, "a", paths[0][0].Layer.Name())
+	assert.Equal(t, "ar", paths[0][0].Fused[0].Name())
+	assert.Equal(t, int64(2*2*3*40*50), paths[0][0].FLOPs)
+	assert.Empty(t, paths[1], "the identity")
+	require.Len(t, paths[2], 2, "the block with its ReLU, then the conv")
+	assert.Equal(t, "inner", paths[2][0].Layer.Name())
+	require.Len(t, paths[2][0].Paths, 2)
+	assert.Equal(t, "ic", paths[2][0].Paths[0][0].Layer.Name())
+	var sum time.Duration
+	for _, p := range paths {
+		for _, c := range p {
+			assert.Positive(t, c.Time, c.Layer.Name())
+			sum += c.Time
+		}
+	}
+	assert.LessOrEqual(t, sum, costs[1].Time)
 }

@@ -51,6 +51,8 @@ type exec struct {
 	// padded holds a padded convolution's zero-padded input while it
 	// runs; the engine runs one layer at a time, so one buffer serves all.
 	padded []float32
+	// profile makes blocks time their paths' steps (Profile).
+	profile bool
 }
 
 // parts is work cut into independent parts, each run with its own
@@ -210,6 +212,8 @@ func (e *Engine) pass(src []float32, shapes []Shape, steps int, costs []LayerCos
 	cur := e.bufA[:shapes[0].Size()]
 	copy(cur, src)
 	other := e.bufB
+	e.exec.profile = costs != nil
+	defer func() { e.exec.profile = false }()
 	for i, s := range e.steps[:steps] {
 		is, os := shapes[s.from], shapes[s.to]
 		out := other[:os.Size()]
@@ -222,6 +226,9 @@ func (e *Engine) pass(src []float32, shapes []Shape, steps int, costs []LayerCos
 		}
 		if costs != nil {
 			costs[i].Time = time.Since(t0)
+			if p, ok := s.k.(profiled); ok {
+				costs[i].Paths = p.pathCosts()
+			}
 		}
 	}
 	return cur
@@ -238,6 +245,9 @@ type LayerCost struct {
 	// weights.
 	FLOPs int64
 	Time  time.Duration
+	// Paths are a block's paths step by step, timed by Profile (nil
+	// elsewhere and for other layers).
+	Paths [][]LayerCost
 }
 
 // Profile runs the network on src like Forward and times every step.

@@ -173,5 +173,7 @@ func (c *concatKernel) forward(x *exec, in []float32, is Shape, out []float32, _
 	return true
 }
 
+func (c *concatKernel) pathCosts() [][]LayerCost { return branchCosts(c.all()...) }
+
 // flops is its paths' (stacking is no product).
 func (c *concatKernel) flops(is, _ Shape) int64 { return pathsFlops(is, c.all()...) }

@@ -170,5 +170,7 @@ func (r *residualKernel) forward(x *exec, in []float32, is Shape, out []float32,
 	return true
 }
 
+func (r *residualKernel) pathCosts() [][]LayerCost { return branchCosts(&r.body, &r.shortcut) }
+
 // flops is its branches' (the sum itself is not a product).
 func (r *residualKernel) flops(is, _ Shape) int64 { return pathsFlops(is, &r.body, &r.shortcut) }

@@ -26,7 +26,8 @@ const maxBenchRuns = 1000
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("bench", "[MODEL.safetensors]",
-		"Times the engine on MODEL (default: the embedded dress model): per layer and in\n"+
+		"Times the engine on MODEL (default: the embedded dress model): per layer (a\n"+
+			"residual block's or concatenation's paths step by step under it, marked ↳) and in\n"+
 			"total, the median time over --runs passes, GFLOP/s, and the share of this\n"+
 			"machine's single-thread GEMM rate (measured first, with the same kernels);\n"+
 			"then a whole default scan of one image: seconds per image, images per second\n"+
@@ -194,6 +195,17 @@ func gemmRate(runs int) float64 {
 func printProfile(w io.Writer, profiles [][]nn.LayerCost, rate float64) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "layer\tkind\toutput\tms\tGFLOP/s\tof GEMM rate\t")
+	total, flops := profileRows(tw, profiles, rate, "")
+	g := float64(flops) / total.Seconds() / 1e9
+	fmt.Fprintf(tw, "total\t\t\t%.2f\t%.1f\t%.0f%%\t\n", float64(total.Microseconds())/1e3, g, 100*g/rate)
+	tw.Flush()
+}
+
+// profileRows prints one row per step, the median over the runs, and
+// under a block each path's steps after a "path N" row, marked one "↳"
+// deeper (the table is right-aligned, so the marks sit by the names); it
+// returns the steps' summed time and FLOPs.
+func profileRows(tw io.Writer, profiles [][]nn.LayerCost, rate float64, indent string) (time.Duration, int64) {
 	var total time.Duration
 	var flops int64
 	for i, c := range profiles[0] {
@@ -213,11 +225,21 @@ func printProfile(w io.Writer, profiles [][]nn.LayerCost, rate float64) {
 		for _, f := range c.Fused {
 			name, kind = name+"+"+f.Name(), kind+"+"+string(f.Kind())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%.2f\t%s\t%s\t\n", name, kind, c.Out, float64(t.Microseconds())/1e3, gf, share)
+		fmt.Fprintf(tw, "%s%s\t%s\t%v\t%.2f\t%s\t%s\t\n", indent, name, kind, c.Out, float64(t.Microseconds())/1e3, gf, share)
+		for p := range c.Paths {
+			runs := make([][]nn.LayerCost, len(profiles))
+			for r, prof := range profiles {
+				runs[r] = prof[i].Paths[p]
+			}
+			if len(runs[0]) == 0 {
+				fmt.Fprintf(tw, "%s↳ path %d: the input itself\t\t\t\t\t\t\n", indent, p)
+				continue
+			}
+			fmt.Fprintf(tw, "%s↳ path %d\t\t\t\t\t\t\n", indent, p)
+			profileRows(tw, runs, rate, indent+"↳ ")
+		}
 	}
-	g := float64(flops) / total.Seconds() / 1e9
-	fmt.Fprintf(tw, "total\t\t\t%.2f\t%.1f\t%.0f%%\t\n", float64(total.Microseconds())/1e3, g, 100*g/rate)
-	tw.Flush()
+	return total, flops
 }
 
 // benchImage is the image a scan is timed on: the file, or a synthetic

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -40,6 +41,16 @@ func TestBenchKernel(t *testing.T) {
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Regexp(t, regexp.MustCompile(`single-thread GEMM rate: [0-9.]+ GFLOP/s \(512×512×512, median of 1, go micro-kernel\)`), out)
 	assert.Equal(t, before, kernels.Default, "the default is put back")
+}
+
+// A model with blocks gets a row per step of each path, under its block.
+func TestBenchBlockPaths(t *testing.T) {
+	code, out, errOut := runCLI("bench", "--size", "32x32", "--runs", "1", "--no-scan", filepath.Join("..", "..", "testdata", "onnx", "inception_op13.onnx"))
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "mixed3b_Concat")
+	assert.Contains(t, out, "↳ path 3")
+	assert.Regexp(t, `↳ mixed3b_branch4_branch4_0_MaxPool +maxpool2d +16×16×16`, out)
+	assert.Regexp(t, `(?m)^ +total +[0-9.]+`, out)
 }
 
 func TestBenchUsageErrors(t *testing.T) {
