@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
@@ -131,6 +132,49 @@ func BenchmarkUnfold(b *testing.B) {
 					}
 					b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 				})
+			})
+		}
+	}
+}
+
+// BenchmarkWideRows times unpooled stride-1 convolutions whose output
+// rows end inside a panel, with the band in rows as wide as the input's
+// wherever plan's rule weighs the edge path at 1, 10 (the engine's) and
+// never: GoogLeNet's 3×3 on 96×128, ResNet-18's first stage, and the dress
+// pair's last convolution at a small pyramid level and at scale 1.
+// GOMAXPROCS=1 go test -run XXX -bench WideRows -count 5 ./nn
+func BenchmarkWideRows(b *testing.B) {
+	rng := rand.New(rand.NewSource(3))
+	one, three, five := Pair{1, 1}, Pair{3, 3}, Pair{5, 5}
+	cases := []struct {
+		name   string
+		in     Shape
+		layers []Layer
+	}{
+		{"googlenet_conv3", Shape{64, 96, 128}, []Layer{blockConv(rng, 64, 192, 1, three, one, one), NewReLU("r")}},
+		{"resnet_layer1", Shape{64, 96, 128}, []Layer{blockConv(rng, 64, 64, 1, three, one, one), NewReLU("r")}},
+		{"pair_fc_small", Shape{64, 30, 60}, []Layer{blockConv(rng, 64, 256, 1, five, one, Pair{}), NewReLU("r")}},
+		{"pair_fc_scale1", Shape{64, 125, 253}, []Layer{blockConv(rng, 64, 256, 1, five, one, Pair{}), NewReLU("r")}},
+	}
+	for _, tc := range cases {
+		for _, w := range []int{1, 10, 0} {
+			b.Run(fmt.Sprintf("%s/edge%d", tc.name, w), func(b *testing.B) {
+				old := edgeCost
+				edgeCost = w
+				defer func() { edgeCost = old }()
+				e, x := unfoldEngine(b, tc.in, tc.layers) // a plan of its own
+				os, err := e.OutShape(tc.in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				dst := make([]float32, os.Size())
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if _, err := e.ForwardInto(dst, x, tc.in); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}

@@ -239,6 +239,13 @@ const (
 // benchmarks and tests change it to compare the three.
 var unfoldWith = unfoldDirect
 
+// edgeCost weighs a value packed by the edge path against one copied out
+// of a wide band: plan runs an unpooled band wide when the panels that
+// cross its rows' ends would cost more. Ten (the edge path goes segment
+// by segment, a copy a row at a time) won on every layer of
+// BenchmarkWideRows; benchmarks change it to compare.
+var edgeCost = 10
+
 func (c *convKernel) plan(is Shape, threads int) plan {
 	l := c.l
 	cs, _ := l.OutShape(is)
@@ -260,10 +267,11 @@ func (c *convKernel) plan(is Shape, threads int) plan {
 	// every panel of B is one run of the input (see
 	// kernels.Im2col.SetWide). A pooled band is there anyway; an unpooled
 	// one is then copied to the output, OutC·OW values a row, which pays
-	// where the panel crossing each row's end, packed value by value, reads
-	// more (K·PanelWidth): on a ResNet's small maps, not on a scene's.
+	// where the panel crossing each row's end, packed by the edge path,
+	// costs more (K·PanelWidth values, weighed by edgeCost): on a ResNet's
+	// and an Inception module's maps, not on a scene's first layer.
 	flat := p.implicit && w.Stride == Pair{1, 1} && !w.Padded()
-	crossing := cs.W%kernels.PanelWidth != 0 && l.InC*l.Kernel.H*l.Kernel.W*kernels.PanelWidth > l.OutC*cs.W
+	crossing := cs.W%kernels.PanelWidth != 0 && edgeCost*l.InC*l.Kernel.H*l.Kernel.W*kernels.PanelWidth > l.OutC*cs.W
 	p.wide = flat && (c.pool != nil || crossing)
 	p.colW = cs.W
 	if p.wide {
