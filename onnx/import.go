@@ -58,8 +58,8 @@ type importer struct {
 	// and index each node's place there: where a fork's branches join.
 	order []*pb.NodeProto
 	index map[*pb.NodeProto]int
-	// depth counts the residual blocks being read around the current
-	// node.
+	// depth counts the blocks (residual blocks, concatenations) being
+	// read around the current node.
 	depth int
 }
 
