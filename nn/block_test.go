@@ -96,3 +96,38 @@ func TestBlockModelFile(t *testing.T) {
 		assert.Equal(t, a, cloned(t, net, x), bc.kind)
 	}
 }
+
+// Blocks keep ForwardInto's promise: once an engine has seen an input
+// size, a pass on one thread allocates nothing, paths included.
+func TestBlockForwardIntoAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	rng := rand.New(rand.NewSource(3))
+	one, three := nn.Pair{H: 1, W: 1}, nn.Pair{H: 3, W: 3}
+	net := &nn.Network{
+		Input: nn.InputSpec{Channels: 1, Height: 8, Width: 8, Mean: []float32{0}, Std: []float32{1}},
+		Layers: []nn.Layer{
+			nn.NewConv2D("stem", 1, 4, three, one, one), nn.NewReLU("r"),
+			nn.NewResidual("block", []nn.Layer{nn.NewConv2D("bc", 4, 4, three, one, one)}, nil), nn.NewReLU("br"),
+			nn.NewConcat("mixed", nil, []nn.Layer{nn.NewMaxPool2D("mp", three, one, one), nn.NewConv2D("mc", 4, 2, one, one, nn.Pair{})}),
+			nn.NewConv2D("head", 6, 2, nn.Pair{H: 8, W: 8}, one, nn.Pair{}), nn.NewSoftmax("s"),
+		},
+	}
+	nntest.Randomize(net, rng)
+	require.NoError(t, net.Validate())
+	in := nn.Shape{C: 1, H: 40, W: 56}
+	x := nntest.Input(rng, in)
+	e := nn.NewEngine(net)
+	out, err := e.OutShape(in)
+	require.NoError(t, err)
+	dst := make([]float32, out.Size())
+	_, err = e.ForwardInto(dst, x, in)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := e.ForwardInto(dst, x, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}

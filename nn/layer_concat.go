@@ -135,32 +135,24 @@ func (l *Concat) OutShape(in Shape) (Shape, error) {
 // concatKernel runs each path straight into its channels of the output:
 // maps are channel-major, so those are one run of it.
 type concatKernel struct {
-	paths  []branch
+	paths  []*branch
 	runner pathRunner
 }
 
 func (l *Concat) newKernel(k kernels.Kernels) kernel {
 	c := &concatKernel{}
 	for _, ls := range l.Branches {
-		c.paths = append(c.paths, newBranch(ls, k))
+		b := newBranch(ls, k)
+		c.paths = append(c.paths, &b)
 	}
 	return c
 }
 
-func (c *concatKernel) all() []*branch {
-	bs := make([]*branch, len(c.paths))
-	for i := range c.paths {
-		bs[i] = &c.paths[i]
-	}
-	return bs
-}
-
-func (c *concatKernel) scratch(is, _ Shape) int { return pathsScratch(is, c.all()...) }
+func (c *concatKernel) scratch(is, _ Shape) int { return pathsScratch(is, c.paths...) }
 
 func (c *concatKernel) forward(x *exec, in []float32, is Shape, out []float32, _ Shape) bool {
 	off := 0
-	for i := range c.paths {
-		b := &c.paths[i]
+	for _, b := range c.paths {
 		shapes := b.shapesOn(is)
 		n := shapes[len(shapes)-1].Size()
 		if len(b.steps) == 0 {
@@ -173,7 +165,7 @@ func (c *concatKernel) forward(x *exec, in []float32, is Shape, out []float32, _
 	return true
 }
 
-func (c *concatKernel) pathCosts() [][]LayerCost { return branchCosts(c.all()...) }
+func (c *concatKernel) pathCosts() [][]LayerCost { return branchCosts(c.paths...) }
 
 // flops is its paths' (stacking is no product).
-func (c *concatKernel) flops(is, _ Shape) int64 { return pathsFlops(is, c.all()...) }
+func (c *concatKernel) flops(is, _ Shape) int64 { return pathsFlops(is, c.paths...) }

@@ -121,7 +121,7 @@ func (l *Residual) OutShape(in Shape) (Shape, error) {
 // one branch into out and the other added to it.
 type residualKernel struct {
 	body, shortcut branch
-	paths          pathRunner
+	runner         pathRunner
 	relu           bool // a ReLU after the block, applied with the sum
 }
 
@@ -148,10 +148,10 @@ func (r *residualKernel) forward(x *exec, in []float32, is Shape, out []float32,
 	out = out[:os.Size()]
 	other := in
 	if len(r.shortcut.steps) == 0 {
-		r.paths.run(x, &r.body, in, is, out)
+		r.runner.run(x, &r.body, in, is, out)
 	} else {
-		r.paths.run(x, &r.shortcut, in, is, out)
-		other = r.paths.run(x, &r.body, in, is, nil)
+		r.runner.run(x, &r.shortcut, in, is, out)
+		other = r.runner.run(x, &r.body, in, is, nil)
 	}
 	other = other[:len(out)]
 	if !r.relu {
