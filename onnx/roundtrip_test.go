@@ -160,12 +160,7 @@ func TestRoundTripNestedResidual(t *testing.T) {
 		Input:  nn.InputSpec{Channels: 2, Height: 5, Width: 4, Mean: []float32{0, 0}, Std: []float32{1, 1}},
 		Layers: []nn.Layer{block, nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", 2*5*4, 2)},
 	}
-	rng := rand.New(rand.NewSource(3))
-	nntest.Randomize(net, rng)
-	b, err := onnx.Marshal(net)
-	require.NoError(t, err)
-	back, err := onnx.Decode(b, "", onnx.Options{})
-	require.NoError(t, err)
+	back := roundTrip(t, net, rand.New(rand.NewSource(3)))
 	depth := 0
 	for l := back.Layers[0]; l != nil; depth++ {
 		r, ok := l.(*nn.Residual)
@@ -175,12 +170,25 @@ func TestRoundTripNestedResidual(t *testing.T) {
 		l = r.Body[len(r.Body)-1]
 	}
 	assert.Equal(t, nn.MaxNesting, depth, "blocks nested in the import")
+}
+
+// roundTrip randomizes net's weights, exports it and imports it back,
+// checks that both give the same outputs on a random window, and
+// returns the import.
+func roundTrip(t *testing.T, net *nn.Network, rng *rand.Rand) *nn.Network {
+	t.Helper()
+	nntest.Randomize(net, rng)
+	b, err := onnx.Marshal(net)
+	require.NoError(t, err)
+	back, err := onnx.Decode(b, "", onnx.Options{})
+	require.NoError(t, err)
 	x := nntest.Input(rng, net.Input.Window())
 	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
 	require.NoError(t, err)
 	got, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
 	require.NoError(t, err)
 	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6)
+	return back
 }
 
 // A concatenation of MaxPaths paths, one the input itself, comes back
@@ -195,21 +203,10 @@ func TestRoundTripWidestConcat(t *testing.T) {
 		Input:  nn.InputSpec{Channels: 1, Height: 3, Width: 2, Mean: []float32{0}, Std: []float32{1}},
 		Layers: []nn.Layer{nn.NewConcat("wide", paths...), nn.NewFlatten("flat", nn.FlattenCHW), nn.NewDense("fc", nn.MaxPaths*3*2, 2)},
 	}
-	rng := rand.New(rand.NewSource(4))
-	nntest.Randomize(net, rng)
-	b, err := onnx.Marshal(net)
-	require.NoError(t, err)
-	back, err := onnx.Decode(b, "", onnx.Options{})
-	require.NoError(t, err)
+	back := roundTrip(t, net, rand.New(rand.NewSource(4)))
 	c, ok := back.Layers[0].(*nn.Concat)
 	require.True(t, ok, "%T", back.Layers[0])
 	require.Len(t, c.Branches, nn.MaxPaths)
 	assert.Empty(t, c.Branches[0], "the identity path first")
 	assert.Equal(t, "p63", c.Branches[63][0].Name())
-	x := nntest.Input(rng, net.Input.Window())
-	want, _, err := nn.NewEngine(net).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	got, _, err := nn.NewEngine(back).Forward(x, net.Input.Window())
-	require.NoError(t, err)
-	assert.LessOrEqual(t, nntest.MaxAbsDiff(got, want), 1e-6)
 }
