@@ -43,6 +43,16 @@ PAGES = [
     ("serif-bold-inverse", "dejavu/DejaVuSerif-Bold.ttf", (26, 40), 230, 40),
 ]
 WIDTH, HEIGHT = 640, 400
+# The Debian package each font directory comes from, for the error below.
+FONT_PACKAGES = {"dejavu": "fonts-dejavu-core", "liberation2": "fonts-liberation2", "lato": "fonts-lato"}
+
+
+def check_fonts():
+    """Exits naming the packages to install if a font is missing, before any
+    page is written: a half-built family would select on other pages."""
+    missing = sorted({FONT_PACKAGES[f.split("/")[0]] for _, f, *_ in PAGES if not os.path.exists(FONTS + f)})
+    if missing:
+        sys.exit("printphotos.py: fonts missing under %s; install Debian's %s" % (FONTS, " ".join(missing)))
 
 
 def words():
@@ -87,6 +97,7 @@ def main():
     if len(args) != 1 or args[0].startswith("-"):
         sys.exit(__doc__)
     out = args[0]
+    check_fonts()
     os.makedirs(out, exist_ok=True)
     rng = random.Random(8 if blocky else 7)
     vocab = words()
