@@ -116,18 +116,5 @@ func TestBlockForwardIntoAllocatesNothing(t *testing.T) {
 	}
 	nntest.Randomize(net, rng)
 	require.NoError(t, net.Validate())
-	in := nn.Shape{C: 1, H: 40, W: 56}
-	x := nntest.Input(rng, in)
-	e := nn.NewEngine(net)
-	out, err := e.OutShape(in)
-	require.NoError(t, err)
-	dst := make([]float32, out.Size())
-	_, err = e.ForwardInto(dst, x, in)
-	require.NoError(t, err)
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := e.ForwardInto(dst, x, in); err != nil {
-			t.Fatal(err)
-		}
-	})
-	assert.Zero(t, allocs)
+	assertWarmPassAllocatesNothing(t, net, nn.Shape{C: 1, H: 40, W: 56}, rng)
 }

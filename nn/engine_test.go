@@ -125,7 +125,13 @@ func TestForwardIntoAllocatesNothing(t *testing.T) {
 			nn.NewConv2D("head", 8, 2, nn.Pair{H: 4, W: 4}, nn.Pair{H: 1, W: 1}, nn.Pair{}), nn.NewSoftmax("s")},
 	}
 	nntest.Randomize(net, rng)
-	in := nn.Shape{C: 1, H: 64, W: 96}
+	assertWarmPassAllocatesNothing(t, net, nn.Shape{C: 1, H: 64, W: 96}, rng)
+}
+
+// assertWarmPassAllocatesNothing runs net once on a random input of shape
+// in, then checks that further passes of that size allocate nothing.
+func assertWarmPassAllocatesNothing(t *testing.T, net *nn.Network, in nn.Shape, rng *rand.Rand) {
+	t.Helper()
 	x := nntest.Input(rng, in)
 	e := nn.NewEngine(net)
 	out, err := e.OutShape(in)
