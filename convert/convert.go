@@ -98,8 +98,8 @@ func Convert(net *nn.Network) (*Result, error) {
 // mapLayer converts src[i], a layer that works on maps, onto out, the
 // converted layers so far, and records what became of it in step: a
 // dropout is removed, a batch norm right after a convolution is folded
-// into it, a block (residual or concatenation) is converted path by path, and every
-// other kind works on maps of any size as it is.
+// into it, a block (residual or concatenation) is converted path by
+// path, and every other kind works on maps of any size as it is.
 func mapLayer(src []nn.Layer, i int, out []nn.Layer, step *Step) ([]nn.Layer, error) {
 	switch l := src[i].(type) {
 	case *nn.Dropout:
