@@ -197,6 +197,22 @@ func scoring(opt Options) ([]view, Pool, error) {
 	return views, pool, nil
 }
 
+// ViewBoxes returns the boxes a verifier shown n views of box scores
+// (Options.VerifierViews: 1, 5, 7 or 27; 0 is 1), the box itself first,
+// so that a caller can find the view that decides a pooled p. Training
+// mines a verifier's mistakes with them as scan scores its boxes.
+func ViewBoxes(box [4]float64, n int) ([][4]float64, error) {
+	views, err := verifierViews(n)
+	if err != nil {
+		return nil, fmt.Errorf("detect: view boxes: %w", err)
+	}
+	out := make([][4]float64, len(views))
+	for i, v := range views {
+		out[i] = v.at(box)
+	}
+	return out, nil
+}
+
 // at is box seen through v.
 func (v view) at(box [4]float64) [4]float64 {
 	if v == boxItself {

@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/fc2conv/fc2conv/detect"
@@ -343,4 +344,43 @@ func TestBoxVerifierThreadsChangeNothing(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "%d threads", threads)
 	}
+}
+
+// TestViewBoxesDecideThePool checks that ViewBoxes are the boxes a
+// verifier with views pools: each scored alone, their least is the p of
+// the box scored with 27 views and their least, and their mean with the
+// mean, to the bit; the box itself comes first.
+func TestViewBoxesDecideThePool(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	img := randomImage(rng, 90, 70)
+	box := [4]float64{21.5, 14.25, 55.5, 48.25}
+	views, err := detect.ViewBoxes(box, 27)
+	require.NoError(t, err)
+	require.Len(t, views, 27)
+	assert.Equal(t, box, views[0])
+	ver := brightnessVerifier(t, 0.03, -0.2, 0)
+	one, err := detect.NewBoxVerifier(detect.Options{Verifier: ver, NoFlip: true})
+	require.NoError(t, err)
+	each, err := one.Scores(img, views)
+	require.NoError(t, err)
+	var sum float64
+	for _, p := range each {
+		sum += p
+	}
+	for pool, want := range map[string]float64{"min": slices.Min(each), "mean": sum / 27} {
+		bv, err := detect.NewBoxVerifier(detect.Options{Verifier: withViews(ver, 27, pool), NoFlip: true})
+		require.NoError(t, err)
+		got, err := bv.Scores(img, [][4]float64{box})
+		require.NoError(t, err)
+		assert.InDelta(t, want, got[0], 1e-12, "pool %s", pool)
+	}
+	assert.Greater(t, slices.Max(each)-slices.Min(each), 1e-3, "the views see different pixels")
+
+	for _, n := range []int{0, 1} {
+		got, err := detect.ViewBoxes(box, n)
+		require.NoError(t, err)
+		assert.Equal(t, [][4]float64{box}, got, "%d views", n)
+	}
+	_, err = detect.ViewBoxes(box, 9)
+	assert.ErrorContains(t, err, "detect: view boxes: 9 views: want 1, 5, 7 or 27")
 }

@@ -68,6 +68,16 @@ type MineOptions struct {
 	// models/SEARCH.md); repeating its boxes gives them more of the
 	// mined pool without scanning more scenes.
 	CascadeWeight int
+	// CascadeViews, when above 1, mines the cascade's dresses as a scan
+	// with that many verifier views (detect.ViewBoxes: 5, 7 or 27) and
+	// their least scores them: a box on a dress is a positive when its
+	// least view's verified score is below the mining threshold, and the
+	// window mined is that view's, the one that loses the dress. With one
+	// view the least is the box itself, but scan's defaults show 27, and
+	// the dresses they miss are lost to a few of them (models/SEARCH.md,
+	// "The two stages of the defaults' scores"). 0 or 1: the box alone.
+	// The cascade's negatives are mined as before.
+	CascadeViews int
 }
 
 // maxCascadeWeight bounds MineOptions.CascadeWeight well past any useful
@@ -95,6 +105,9 @@ func (o MineOptions) validate() error {
 		return fieldErr("MineOptions.NegativeIoU", "%v out of range [0,%v)", o.NegativeIoU, minePositiveIoU)
 	case o.CascadeWeight < 0 || o.CascadeWeight > maxCascadeWeight:
 		return fieldErr("MineOptions.CascadeWeight", "%d out of range [0,%d]", o.CascadeWeight, maxCascadeWeight)
+	}
+	if _, err := detect.ViewBoxes([4]float64{0, 0, 1, 1}, o.CascadeViews); err != nil {
+		return fieldErr("MineOptions.CascadeViews", "%d, want 0, 1, 5, 7 or 27", o.CascadeViews)
 	}
 	return nil
 }
@@ -127,9 +140,9 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 	if err != nil {
 		return Mined{}, err
 	}
-	var cascade *detect.Detector
+	var cascade *cascadeMiner
 	if opt.Cascade != nil {
-		if cascade, err = cascadeDetector(opt.Cascade, net); err != nil {
+		if cascade, err = newCascadeMiner(opt.Cascade, net, opt.CascadeViews); err != nil {
 			return Mined{}, err
 		}
 	}
@@ -165,7 +178,7 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 		if cascade == nil {
 			continue
 		}
-		if negs, poss, err = mineBoxes(cascade, img, truth, negIoU); err != nil {
+		if negs, poss, err = cascade.mine(img, truth, negIoU); err != nil {
 			return Mined{}, fmt.Errorf("train: mining scene %d with the cascade: %w", s, err)
 		}
 		for range max(opt.CascadeWeight, 1) {
@@ -182,10 +195,20 @@ func MineHardExamples(net *nn.Network, items *fmnist.Set, photos []*image.Gray, 
 // looks at: low enough to see the dresses the pair misses.
 const cascadeFloor = 0.05
 
-// cascadeDetector is scan with net, converted, as its verifier: the
+// cascadeMiner mines a network's mistakes as the verifier behind a scan
+// network: det is the cascade, one view and no mirror averaging, as
+// mining scans; views, when set, rescores its boxes on dresses as a scan
+// with MineOptions.CascadeViews views does.
+type cascadeMiner struct {
+	det   *detect.Detector
+	views *viewScorer
+}
+
+// newCascadeMiner is scan with net, converted, as its verifier: the
 // detector's defaults (pyramid, vote, NMS), one view, no mirror
-// averaging, as mining scans.
-func cascadeDetector(scan, net *nn.Network) (*detect.Detector, error) {
+// averaging, as mining scans; with views above 1, also net alone on the
+// views of each box (MineOptions.CascadeViews).
+func newCascadeMiner(scan, net *nn.Network, views int) (*cascadeMiner, error) {
 	res, err := convert.Convert(net)
 	if err != nil {
 		return nil, fmt.Errorf("train: mining with the cascade: %w", err)
@@ -194,24 +217,42 @@ func cascadeDetector(scan, net *nn.Network) (*detect.Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: mining with the cascade: %w", err)
 	}
-	return det, nil
+	c := &cascadeMiner{det: det}
+	if views > 1 {
+		bv, err := detect.NewBoxVerifier(detect.Options{Verifier: res.Network, NoFlip: true})
+		if err != nil {
+			return nil, fmt.Errorf("train: mining with the cascade's views: %w", err)
+		}
+		c.views = &viewScorer{bv: bv, n: views}
+	}
+	return c, nil
 }
 
-// mineBoxes runs the cascade on one scene and returns, as the verifier is
+// mine runs the cascade on one scene and returns, as the verifier is
 // shown them, its worst boxes, at most minePerScene of each kind: the
 // highest-scoring negatives and the lowest-scoring positives.
-func mineBoxes(det *detect.Detector, img image.Image, truth []fmnist.Object, negIoU float64) (negs, poss [][]float32, err error) {
-	res, err := det.Detect(img)
+func (c *cascadeMiner) mine(img image.Image, truth []fmnist.Object, negIoU float64) (negs, poss [][]float32, err error) {
+	res, err := c.det.Detect(img)
 	if err != nil {
 		return nil, nil, err
 	}
-	var negDets, posDets []detect.Detection
+	var negDets, posDets, onDress []detect.Detection
 	for _, d := range res.Detections {
-		switch mineKind(float32(d.Score), dressOverlap(d.Box, truth), negIoU) {
+		overlap := dressOverlap(d.Box, truth)
+		if c.views != nil && overlap >= minePositiveIoU {
+			onDress = append(onDress, d) // never a negative: negIoU < minePositiveIoU
+			continue
+		}
+		switch mineKind(float32(d.Score), overlap, negIoU) {
 		case mineNegative:
 			negDets = append(negDets, d)
 		case minePositive:
 			posDets = append(posDets, d)
+		}
+	}
+	if c.views != nil {
+		if posDets, err = c.views.missed(img, onDress); err != nil {
+			return nil, nil, err
 		}
 	}
 	slices.SortStableFunc(negDets, func(a, b detect.Detection) int { return cmp.Compare(b.Score, a.Score) })
@@ -222,11 +263,54 @@ func mineBoxes(det *detect.Detector, img image.Image, truth []fmnist.Object, neg
 		boxes = append(boxes, d.Box)
 	}
 	// One call, so that the scene is converted for cropping once.
-	wins, err := det.VerifierWindows(img, boxes)
+	wins, err := c.det.VerifierWindows(img, boxes)
 	if err != nil {
 		return nil, nil, err
 	}
 	return wins[:len(negDets)], wins[len(negDets):], nil
+}
+
+// viewScorer scores a box as a scan with n verifier views and their least
+// does, each view by bv alone.
+type viewScorer struct {
+	bv *detect.BoxVerifier
+	n  int
+}
+
+// missed returns the detections of dets, boxes on dresses, whose
+// verified score with the least of their views is below the mining
+// threshold, each moved to that view and given that score.
+func (s *viewScorer) missed(img image.Image, dets []detect.Detection) ([]detect.Detection, error) {
+	if len(dets) == 0 {
+		return nil, nil
+	}
+	boxes := make([][4]float64, 0, len(dets)*s.n)
+	for _, d := range dets {
+		views, err := detect.ViewBoxes(d.Box, s.n)
+		if err != nil {
+			return nil, err
+		}
+		boxes = append(boxes, views...)
+	}
+	ps, err := s.bv.Scores(img, boxes)
+	if err != nil {
+		return nil, fmt.Errorf("train: mining the cascade's views: %w", err)
+	}
+	var out []detect.Detection
+	for i, d := range dets {
+		least := i * s.n // the first of equal least p; NaN stays, as in the pool
+		for k := least + 1; k < (i+1)*s.n; k++ {
+			if ps[k] < ps[least] || math.IsNaN(ps[k]) {
+				least = k
+			}
+		}
+		score := detect.VerifiedScore(d.ScanScore, ps[least], detect.DefaultVerifierWeight)
+		if float32(score) < mineThreshold {
+			d.Box, d.Score = boxes[least], score
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // MineItems scores every item of set raw, as Scores does (and as

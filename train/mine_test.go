@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"slices"
@@ -168,7 +169,8 @@ func BenchmarkMineItems(b *testing.B) {
 }
 
 // BenchmarkMineCascade is 100 mining scenes' cost for the shipped
-// verifier, alone and with the shipped pair as --mine-cascade (the
+// verifier, alone, with the shipped pair as --mine-cascade, and with
+// --mine-cascade-views 27 too (the
 // README's figures: GOMAXPROCS=1 go test ./train -run '^$' -bench
 // MineCascade -benchtime 1x -count 3, the medians).
 func BenchmarkMineCascade(b *testing.B) {
@@ -183,12 +185,13 @@ func BenchmarkMineCascade(b *testing.B) {
 	pair, err := models.DressFCN()
 	require.NoError(b, err)
 	for _, c := range []struct {
-		name string
-		scan *nn.Network
-	}{{"own", nil}, {"cascade", pair}} {
+		name  string
+		scan  *nn.Network
+		views int
+	}{{"own", nil, 0}, {"cascade", pair, 0}, {"cascade27", pair, 27}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				_, err := MineHardExamples(net, items, photos, 1, MineOptions{Scenes: 100, Cascade: c.scan})
+				_, err := MineHardExamples(net, items, photos, 1, MineOptions{Scenes: 100, Cascade: c.scan, CascadeViews: c.views})
 				require.NoError(b, err)
 			}
 		})
@@ -244,7 +247,7 @@ func TestMineHardExamplesCascade(t *testing.T) {
 	assert.LessOrEqual(t, missed.CascadePositives, 3*minePerScene)
 }
 
-// mineBoxes keeps the cascade's worst boxes in order, cut as its verifier
+// The cascade's miner keeps its worst boxes in order, cut as its verifier
 // sees them: the FC network scores each mined negative at least its
 // verified score squared (that score is √(scan · p), scan ≤ 1).
 func TestMineBoxes(t *testing.T) {
@@ -254,12 +257,12 @@ func TestMineBoxes(t *testing.T) {
 	require.NoError(t, err)
 	img, truth := fmnist.MakeScene(rand.New(rand.NewSource(2)), items, photos[0], mineW, mineH, mineItems)
 
-	det, err := cascadeDetector(scan.Network, net)
+	c, err := newCascadeMiner(scan.Network, net, 0)
 	require.NoError(t, err)
-	negs, _, err := mineBoxes(det, img, truth, DefaultMineNegativeIoU)
+	negs, _, err := c.mine(img, truth, DefaultMineNegativeIoU)
 	require.NoError(t, err)
 
-	res, err := det.Detect(img)
+	res, err := c.det.Detect(img)
 	require.NoError(t, err)
 	var want []detect.Detection
 	for _, d := range res.Detections {
@@ -283,4 +286,84 @@ func TestMineBoxes(t *testing.T) {
 		require.NoError(t, err)
 		assert.GreaterOrEqual(t, float64(out[1]), want[k].Score*want[k].Score-1e-4, "negative %d", k)
 	}
+}
+
+// With views, the cascade's positives are its boxes on dresses whose
+// least view, scored by the FC network itself, brings the verified score
+// below the mining threshold, worst first, each cut at that view; its
+// negatives are those of the box alone.
+func TestMineCascadeViews(t *testing.T) {
+	items, photos := mineData(t)
+	pair, err := models.DressFCN()
+	require.NoError(t, err)
+	net := spreadNet()
+	// p(dress) about 0.25 on these windows, so that the verified score
+	// of a dress the pair frames sits near 0.5 and the views decide it.
+	net.Layers[9].(*nn.Dense).Bias.Data[1] = -0.8
+	e := nn.NewEngine(net)
+	pOf := func(win []float32) float64 {
+		x := make([]float32, len(win))
+		for i, v := range win {
+			x[i] = (v - 0.5) / 0.5
+		}
+		out, _, err := e.Forward(x, net.Input.Window())
+		require.NoError(t, err)
+		return float64(out[1])
+	}
+	one, err := newCascadeMiner(pair, net, 1)
+	require.NoError(t, err)
+	require.Nil(t, one.views, "one view is the box alone")
+	views, err := newCascadeMiner(pair, net, 27)
+	require.NoError(t, err)
+
+	var moved, more int
+	for seed := int64(1); seed <= 6; seed++ {
+		img, truth := fmnist.MakeScene(rand.New(rand.NewSource(seed)), items, photos[0], mineW, mineH, mineItems)
+		negs1, poss1, err := one.mine(img, truth, DefaultMineNegativeIoU)
+		require.NoError(t, err)
+		negs, poss, err := views.mine(img, truth, DefaultMineNegativeIoU)
+		require.NoError(t, err)
+		assert.Equal(t, negs1, negs, "scene %d: negatives as with the box alone", seed)
+
+		res, err := views.det.Detect(img)
+		require.NoError(t, err)
+		type want struct {
+			score float64
+			win   []float32
+		}
+		var wants []want
+		for _, d := range res.Detections {
+			if dressOverlap(d.Box, truth) < minePositiveIoU {
+				continue
+			}
+			boxes, err := detect.ViewBoxes(d.Box, 27)
+			require.NoError(t, err)
+			wins, err := views.det.VerifierWindows(img, boxes)
+			require.NoError(t, err)
+			k := 0
+			for i := range wins {
+				if pOf(wins[i]) < pOf(wins[k]) {
+					k = i
+				}
+			}
+			if s := math.Sqrt(d.ScanScore * pOf(wins[k])); s < mineThreshold {
+				wants = append(wants, want{s, wins[k]})
+				if k != 0 {
+					moved++
+				}
+			}
+		}
+		slices.SortStableFunc(wants, func(a, b want) int { return cmp.Compare(a.score, b.score) })
+		require.Len(t, poss, min(len(wants), minePerScene), "scene %d", seed)
+		for i, w := range wants[:len(poss)] {
+			assert.Equal(t, w.win, poss[i], "scene %d positive %d", seed, i)
+		}
+		assert.GreaterOrEqual(t, len(poss), len(poss1), "scene %d: the least view is at most the box's", seed)
+		more += len(poss) - len(poss1)
+	}
+	assert.Positive(t, more, "the views find dresses the box alone does not")
+	assert.Positive(t, moved, "and cut them where they are lost")
+
+	_, err = MineHardExamples(net, items, photos, 1, MineOptions{Scenes: 1, Cascade: pair, CascadeViews: 9})
+	assert.ErrorContains(t, err, "MineOptions.CascadeViews 9, want 0, 1, 5, 7 or 27")
 }

@@ -64,8 +64,12 @@ type Config struct {
 	// MineCascadeWeight is how many times each of MineCascade's boxes
 	// enters the mined pools (0 means once; MineOptions.CascadeWeight).
 	MineCascadeWeight int
-	Init              string // model whose weights training starts from (fine-tuning) instead of random ones
-	Arch              string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
+	// MineCascadeViews, above 1, mines MineCascade's boxes on dresses
+	// as a scan with that many verifier views and their least scores
+	// them (MineOptions.CascadeViews); 0 or 1: the box alone.
+	MineCascadeViews int
+	Init             string // model whose weights training starts from (fine-tuning) instead of random ones
+	Arch             string // architecture of a fresh model: a name in Architectures or a spec (see Architecture); "" is DressNet
 	// Trainer is the training path, one of Trainers: "native" (package
 	// backprop, the default for "") or "gorgonia" (package graph), which
 	// trained the members shipped before issue 22.
@@ -191,7 +195,7 @@ func (c Config) patchLen() int {
 }
 
 func (c Config) mineOptions() MineOptions {
-	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable, CascadeWeight: c.MineCascadeWeight}
+	return MineOptions{Scenes: c.MineScenes, Leaves: c.MineLeaves, Print: c.MinePrint, PrintBlocky: c.Sampler.Background.PrintBlocky, NegativeIoU: c.MineNegIoU, Confusable: c.MineConfusable, CascadeWeight: c.MineCascadeWeight, CascadeViews: c.MineCascadeViews}
 }
 
 // splitSeed is the seed of the item split.
@@ -211,6 +215,7 @@ var configField = map[string]string{
 	"MineOptions.NegativeIoU":   "Config.MineNegIoU",
 	"MineOptions.Confusable":    "Config.MineConfusable",
 	"MineOptions.CascadeWeight": "Config.MineCascadeWeight",
+	"MineOptions.CascadeViews":  "Config.MineCascadeViews",
 }
 
 // Validate reports the first setting out of range, as a *FieldError
@@ -236,6 +241,8 @@ func (c Config) Validate() error {
 		return fieldErr("Config.MineItems", "set with Config.MineFrom 0; items are mined in the mining rounds")
 	case c.MineCascadeWeight > 1 && c.MineCascade == "":
 		return fieldErr("Config.MineCascadeWeight", "%d without Config.MineCascade; it weights the cascade's boxes", c.MineCascadeWeight)
+	case c.MineCascadeViews > 1 && c.MineCascade == "":
+		return fieldErr("Config.MineCascadeViews", "%d without Config.MineCascade; it scores the cascade's boxes", c.MineCascadeViews)
 	case c.MineCascade != "" && c.MineFrom == 0:
 		return fieldErr("Config.MineCascade", "set with Config.MineFrom 0; the cascade's boxes are mined in the mining rounds")
 	case c.Init != "" && c.Resume != "":

@@ -206,6 +206,8 @@ func TestConfigValidateFields(t *testing.T) {
 		{func(c *Config) { c.MineCascade, c.MineFrom = "pair.safetensors", 0 }, "Config.MineCascade", "train: Config.MineCascade set with Config.MineFrom 0; the cascade's boxes are mined in the mining rounds"},
 		{func(c *Config) { c.MineCascadeWeight = 4 }, "Config.MineCascadeWeight", "train: Config.MineCascadeWeight 4 without Config.MineCascade; it weights the cascade's boxes"},
 		{func(c *Config) { c.MineCascade, c.MineFrom, c.MineCascadeWeight = "pair.safetensors", 3, 65 }, "Config.MineCascadeWeight", "train: Config.MineCascadeWeight 65 out of range [0,64]"},
+		{func(c *Config) { c.MineCascadeViews = 27 }, "Config.MineCascadeViews", "train: Config.MineCascadeViews 27 without Config.MineCascade; it scores the cascade's boxes"},
+		{func(c *Config) { c.MineCascade, c.MineFrom, c.MineCascadeViews = "pair.safetensors", 3, 9 }, "Config.MineCascadeViews", "train: Config.MineCascadeViews 9, want 0, 1, 5, 7 or 27"},
 		{func(c *Config) { c.LabelSmoothing = 0.5 }, "Config.LabelSmoothing", "train: Config.LabelSmoothing 0.5 out of range [0,0.5)"},
 		{func(c *Config) { c.PhotoVariants = 9 }, "Config.PhotoVariants", "train: Config.PhotoVariants 9 out of range [0,8]"},
 		{func(c *Config) { c.Mixup = -0.1 }, "Config.Mixup", "train: Config.Mixup -0.1 out of range [0,10]"},

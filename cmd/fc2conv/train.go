@@ -68,6 +68,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.MineItems, fl("Config.MineItems", "mine-items"), false, "each mining round also scores every raw training item and adds the ones it gets wrong to the mined pools")
 	fs.StringVar(&cfg.MineCascade, fl("Config.MineCascade", "mine-cascade"), "", "with --mine-from: each mining round also scans its scenes with this converted scan `model` (such as the shipped pair's dress-fcn.safetensors), shows its boxes to the network being trained as their verifier, and mines the boxes they get wrong, as a cascade's second stage sees them")
 	fs.IntVar(&cfg.MineCascadeWeight, fl("Config.MineCascadeWeight", "mine-cascade-weight"), 0, "with --mine-cascade: each of the cascade's mined boxes enters the mined pools this many `times` (0 or 1: once; at most 64)")
+	fs.IntVar(&cfg.MineCascadeViews, fl("Config.MineCascadeViews", "mine-cascade-views"), 0, "with --mine-cascade: score each of the cascade's boxes on a dress as scan does with this many verifier `views` and their least (5, 7 or 27), and mine it, cut at its least view, when that brings it below the mining threshold (0 or 1: the box alone)")
 	fs.Float64Var(&cfg.MineNegIoU, fl("Config.MineNegIoU", "mine-negative-iou"), train.DefaultMineNegativeIoU, "a mined window scored as dress is a negative when its IoU with every dress is below this (below 0.65; 0 means 0.3)")
 	s := &cfg.Sampler
 	fs.Float64Var(&s.Background.Black, fl("Background.Black", "black"), s.Background.Black, "fraction of patches on black, as in the raw data")

@@ -27,6 +27,7 @@ func TestTrainUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "0"}, "fc2conv train: --mine-cascade set with --mine-from 0; the cascade's boxes are mined in the mining rounds\n"},
 		{[]string{"--mine-cascade-weight", "8"}, "fc2conv train: --mine-cascade-weight 8 without --mine-cascade; it weights the cascade's boxes\n"},
 		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "3", "--mine-cascade-weight", "-1"}, "fc2conv train: --mine-cascade-weight -1 out of range [0,64]\n"},
+		{[]string{"--mine-cascade", "pair.safetensors", "--mine-from", "3", "--mine-cascade-views", "9"}, "fc2conv train: --mine-cascade-views 9, want 0, 1, 5, 7 or 27\n"},
 		{[]string{"--out", ""}, "fc2conv train: --out is empty; say where the model goes\n"},
 		{[]string{"--scene", "2"}, "fc2conv train: --scene: fmnist: sampler config: Background.Scene = 2, want a fraction in [0,1]\n"},
 		{[]string{"--neg-scale", "-1"}, "fc2conv train: --neg-scale: fmnist: sampler config: Mix.NegScale = -1, want a finite weight ≥ 0\n"},
