@@ -106,6 +106,7 @@ func (o MineOptions) validate() error {
 	case o.CascadeWeight < 0 || o.CascadeWeight > maxCascadeWeight:
 		return fieldErr("MineOptions.CascadeWeight", "%d out of range [0,%d]", o.CascadeWeight, maxCascadeWeight)
 	}
+	// The views a scan can show a verifier are the ones ViewBoxes makes.
 	if _, err := detect.ViewBoxes([4]float64{0, 0, 1, 1}, o.CascadeViews); err != nil {
 		return fieldErr("MineOptions.CascadeViews", "%d, want 0, 1, 5, 7 or 27", o.CascadeViews)
 	}
