@@ -28,19 +28,26 @@ def called(det, k, objs):
     return de.garment(det["box"], objs)[0] == k
 
 
-def main():
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    truth = de.load(sys.argv[1], "objects")
-    scans = de.load(sys.argv[2], "detections")
-    t = float(sys.argv[3])
-    items, hits = Counter(), Counter()
+def calls(truth_path, scan_path, t):
+    """Yields each truth item of the scenes and whether a detection scored
+    >= t calls it a dress."""
+    truth = de.load(truth_path, "objects")
+    scans = de.load(scan_path, "detections")
     for img, objs in truth.items():
         dets = [d for d in scans.get(img, []) if d["score"] >= t]
         for k, o in enumerate(objs):
-            label = de.label_of(o)
-            items[label] += 1
-            hits[label] += any(called(d, k, objs) for d in dets)
+            yield o, any(called(d, k, objs) for d in dets)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    t = float(sys.argv[3])
+    items, hits = Counter(), Counter()
+    for o, hit in calls(sys.argv[1], sys.argv[2], t):
+        label = de.label_of(o)
+        items[label] += 1
+        hits[label] += hit
     print("called dress at >= %g, per class:" % t)
     for label in sorted(items):
         print("  %-12s %.4f  (%d of %d)" % (label, hits[label] / items[label], hits[label], items[label]))

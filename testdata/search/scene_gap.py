@@ -17,28 +17,19 @@ larger. Sweep the raw thresholds finely enough that one lies near the
 scan's share.
 """
 import json
-import os
 import sys
 
-from scan_rates import called
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import detect_errors as de  # noqa: E402
+from scan_rates import calls, de
 
 
 def scene_rates(truth_path, scan_path, t):
     """The scan's dress recall and its share of other items called dress."""
-    truth = de.load(truth_path, "objects")
-    scans = de.load(scan_path, "detections")
     dresses = found = others = false = 0
-    for img, objs in truth.items():
-        dets = [d for d in scans.get(img, []) if d["score"] >= t]
-        for k, o in enumerate(objs):
-            hit = any(called(d, k, objs) for d in dets)
-            if o["class"] == de.DRESS:
-                dresses, found = dresses + 1, found + hit
-            else:
-                others, false = others + 1, false + hit
+    for o, hit in calls(truth_path, scan_path, t):
+        if o["class"] == de.DRESS:
+            dresses, found = dresses + 1, found + hit
+        else:
+            others, false = others + 1, false + hit
     return found / dresses, false / others, (found, dresses, false, others)
 
 
