@@ -44,10 +44,12 @@ import torch
 
 from classbias import load, prepare, recalls, softmax
 from ladder import iou, jsonl
+from recentre import VIEWS27
 from verifier_views import DRESS
 
 NO_ITEM = 10
 EPS = 1e-6
+BOX = VIEWS27.index((0, 0, 1))  # the box itself among extract's views
 NAMES = ["scan", "least", "mean", "most", "spread", "box", "no item", "other", "side"]
 # The fusion rule 78 judges: the views' readings and the scan's, not the
 # box's size (a prior on where the scene generator puts its items, which
@@ -75,7 +77,7 @@ def features(images, z, s, names=NAMES):
     others = np.delete(prob, [DRESS, NO_ITEM], axis=2).max(2)
     side = np.array([np.log((b[0][2] - b[0][0]) / 28) for *_, boxes in images for b in boxes])
     all_ = {"scan": logit(s), "least": lp.min(1), "mean": lp.mean(1), "most": lp.max(1), "spread": lp.std(1),
-            "box": lp[:, 0], "no item": logit(prob[:, :, NO_ITEM].mean(1)), "other": logit(others.mean(1)),
+            "box": lp[:, BOX], "no item": logit(prob[:, :, NO_ITEM].mean(1)), "other": logit(others.mean(1)),
             "side": side}
     return np.stack([all_[n] for n in names], 1)
 
