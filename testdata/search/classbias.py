@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Class biases on the verifier's logits: an offline diagnostic
-(models/SEARCH.md, "Class biases on the verifier's logits"). It chooses
+(models/SEARCH.md, "Class biases and a learned fusion of the
+verifier's views"). It chooses
 nothing by itself.
 
 usage: classbias.py extract VERIFIER SCANDIR OUT.pkl SETDIR...
@@ -44,11 +45,10 @@ import torch
 
 from ladder import iou, jsonl, recall
 from peermodel import PeerModel
-from recentre import VIEWS27
+from recentre import VIEWS27, nms
 from verifier_views import DRESS, padded, windows
 
 FLOOR = 0.1  # far below the operating points (0.33 to 0.39)
-NMS = 0.3
 CLASSES = 11
 GRID = [-2.0, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
 BUDGETS = [0.06, 0.08, 0.10, 0.12, 0.14]
@@ -115,14 +115,10 @@ def recalls(images, score, budgets=(0.1,)):
     ev, dresses, k = [], 0, 0
     for _, _, truth, boxes in images:
         dresses += len(truth)
-        dets = sorted(((score[k + i], b[0]) for i, b in enumerate(boxes)), key=lambda d: -d[0])
+        kept = nms([{"score": score[k + i], "box": b[0]} for i, b in enumerate(boxes)])
         k += len(boxes)
-        kept = []
-        for sc, box in dets:
-            if all(iou(box, kb) < NMS for _, kb in kept):
-                kept.append((sc, box))
         used = set()
-        for sc, box in kept:
+        for sc, box in ((d["score"], d["box"]) for d in kept):
             hits = [(iou(box, b), j) for j, b in enumerate(truth) if j not in used and iou(box, b) >= 0.5]
             if hits:
                 used.add(max(hits)[1])

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A learned fusion of the scan's score and the verifier's views: an
-offline diagnostic (models/SEARCH.md, "A learned fusion of the verifier's
-views"). It chooses nothing by itself.
+offline diagnostic (models/SEARCH.md, "Class biases and a learned fusion
+of the verifier's views"). It chooses nothing by itself.
 
 usage: learnedfusion.py compare FIT.pkl -- HELD.pkl
        learnedfusion.py fit OUT.json FIT.pkl...
@@ -44,7 +44,7 @@ import torch
 
 from classbias import load, prepare, recalls, softmax
 from ladder import iou, jsonl
-from recentre import VIEWS27
+from recentre import VIEWS27, nms
 from verifier_views import DRESS
 
 NO_ITEM = 10
@@ -135,13 +135,8 @@ def write(fusion, outdir, setsdir, images):
         print(f"{arm}: recall at <= 0.1 FP/image {recalls(images, score)[0]:.4f} over {len(images)} images")
         records, k = {}, 0
         for name, image, _, boxes in images:
-            dets = sorted(({"box": b[0], "score": float(score[k + i]), "scan_score": b[1]} for i, b in enumerate(boxes)),
-                          key=lambda d: -d["score"])
+            kept = nms([{"box": b[0], "score": float(score[k + i]), "scan_score": b[1]} for i, b in enumerate(boxes)])
             k += len(boxes)
-            kept = []
-            for d in dets:
-                if all(iou(d["box"], e["box"]) < 0.3 for e in kept):
-                    kept.append(d)
             records.setdefault(name, []).append((image, kept))
         os.makedirs(os.path.join(outdir, arm), exist_ok=True)
         for name, recs in records.items():
