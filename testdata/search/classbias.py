@@ -35,7 +35,6 @@ with zero biases this reproduces the scan's scores (printed: largest
 difference) up to boxes the scan's second NMS had already dropped.
 """
 import json
-import math
 import os
 import pickle
 import sys
@@ -74,8 +73,7 @@ def extract(verifier, scandir, out, sets):
                 x = windows(peer, img, d["box"], VIEWS27)
                 z = torch.stack([logits_net(x), logits_net(torch.flip(x, [3]))], 1)[:, :, :, 0, 0].numpy()
                 boxes.append((d["box"], d["scan_score"], z.astype(np.float32)))
-                p = softmax(z)[:, :, DRESS].mean(1).min()
-                worst = max(worst, abs(math.sqrt(d["scan_score"] * p) - d["score"]))
+                worst = max(worst, abs(verified(z, d["scan_score"]) - d["score"]))
             images.append((name, image, truth[image], boxes))
         print(f"{name}: done", flush=True)
     with open(out, "wb") as f:
@@ -86,6 +84,13 @@ def extract(verifier, scandir, out, sets):
 def softmax(z):
     e = np.exp(z - z.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
+
+
+def verified(z, s, bias=0):
+    """The score the scan gives boxes of logits z (..., view, mirror,
+    class) and scan scores s, with bias added to the logits: sqrt(s * the
+    least view's mirror-averaged p(dress))."""
+    return np.sqrt(s * softmax(z + bias)[..., DRESS].mean(-1).min(-1))
 
 
 def load(paths):
@@ -105,8 +110,7 @@ def prepare(images):
 
 def evaluate(images, z, s, bias, budgets=(0.1,)):
     """Recall at each false-positive budget with bias added to the logits."""
-    p = softmax(z + bias)[..., DRESS].mean(2).min(1)
-    return recalls(images, np.sqrt(s * p), budgets)
+    return recalls(images, verified(z, s, bias), budgets)
 
 
 def recalls(images, score, budgets=(0.1,)):

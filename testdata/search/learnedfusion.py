@@ -42,7 +42,7 @@ import sys
 import numpy as np
 import torch
 
-from classbias import load, prepare, recalls, softmax
+from classbias import load, prepare, recalls, softmax, verified
 from ladder import iou, jsonl
 from recentre import VIEWS27, nms
 from verifier_views import DRESS
@@ -86,10 +86,6 @@ def labels(images):
     return np.array([float(any(iou(b[0], t) >= 0.5 for t in truth)) for _, _, truth, boxes in images for b in boxes])
 
 
-def defaults(z, s):
-    return np.sqrt(s * softmax(z)[..., DRESS].mean(2).min(1))
-
-
 def fitted(x, y):
     """Weights and bias of the logistic regression on x's raw columns."""
     mu, sd = x.mean(0), x.std(0) + EPS
@@ -124,13 +120,13 @@ def compare(fit, held):
     print(f"fit {len(fit)} images, held {len(held)}; recall at <= 0.1 FP/image, fused − defaults")
     for label, names in SUBSETS.items():
         f = fusion_of(fit, names)
-        gains = [recalls(im, fused(im, *zs, f))[0] - recalls(im, defaults(*zs))[0] for im, zs in ((fit, pz), (held, hz))]
+        gains = [recalls(im, fused(im, *zs, f))[0] - recalls(im, verified(*zs))[0] for im, zs in ((fit, pz), (held, hz))]
         print(f"  {label:38s} on fit {gains[0]:+.4f}, on held {gains[1]:+.4f}", flush=True)
 
 
 def write(fusion, outdir, setsdir, images):
     z, s = prepare(images)
-    arms = {"defaults": defaults(z, s), "fused": fused(images, z, s, fusion)}
+    arms = {"defaults": verified(z, s), "fused": fused(images, z, s, fusion)}
     for arm, score in arms.items():
         print(f"{arm}: recall at <= 0.1 FP/image {recalls(images, score)[0]:.4f} over {len(images)} images")
         records, k = {}, 0
