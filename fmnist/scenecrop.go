@@ -44,6 +44,12 @@ type SceneCrops struct {
 	// Side (28). More shows an item at its own pixels with Context around
 	// it: 36 with Context 9/7 frames a 28-pixel box.
 	Side int `json:",omitempty"`
+	// Clean gives every crop its clean twin (Crop.Clean): the same cut of
+	// the same scene with the photograph, print or clutter under the items
+	// replaced by black, so that the item shows as painted and nothing
+	// else. A target for what a verifier should see in its window, not a
+	// training input; it is never stored in a model.
+	Clean bool `json:"-"`
 }
 
 // OutsideGrey is what a crop with context shows beyond the scene: the
@@ -81,6 +87,9 @@ type Crop struct {
 	Class int
 	Box   image.Rectangle
 	Pix   []uint8
+	// Clean is Pix's clean twin when SceneCrops.Clean is on, else nil:
+	// the items alone, painted on black and cut and resampled as Pix is.
+	Clean []uint8
 }
 
 // SceneCropper paints scenes as MakeScene does and cuts windows from them
@@ -147,7 +156,17 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 		side = c.cfg.Side
 	}
 	for i := range crops { // resampled as the detector's pyramid resamples
-		crops[i].Pix = resized(cutOut(img, cuts[i]), side, side)
+		crops[i].Pix = resized(cutOut(img, cuts[i], OutsideGrey), side, side)
+	}
+	if c.cfg.Clean {
+		// Painting draws nothing from the rng, so the twin costs the
+		// crops none of their bytes.
+		black := plan
+		black.clutter = &canvas{pix: make([]float32, plan.w*plan.h), w: plan.w, h: plan.h}
+		clean := black.paint(regions)
+		for i := range crops {
+			crops[i].Clean = resized(cutOut(clean, cuts[i], 0), side, side)
+		}
 	}
 	return crops, plan.truth
 }
@@ -178,14 +197,14 @@ func scaledRect(r image.Rectangle, k float64) image.Rectangle {
 	return image.Rect(int(math.Round(cx-w)), int(math.Round(cy-h)), int(math.Round(cx+w)), int(math.Round(cy+h)))
 }
 
-// cutOut is img under r, OutsideGrey where r leaves it.
-func cutOut(img *image.Gray, r image.Rectangle) *image.Gray {
+// cutOut is img under r, outside where r leaves it.
+func cutOut(img *image.Gray, r image.Rectangle, outside uint8) *image.Gray {
 	if r.In(img.Rect) {
 		return img.SubImage(r).(*image.Gray) // only read
 	}
 	out := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
 	for i := range out.Pix {
-		out.Pix[i] = OutsideGrey
+		out.Pix[i] = outside
 	}
 	draw.Draw(out, out.Rect, img, r.Min, draw.Src)
 	return out

@@ -268,3 +268,44 @@ func TestSamplerSide(t *testing.T) {
 	_, err = fmnist.NewSamplerWith(items, photos, 3, big)
 	require.ErrorContains(t, err, "Crops.Side = 113")
 }
+
+// Clean leaves every crop's bytes as they were and adds its twin: on a
+// black photograph the twin is the crop itself, on the training
+// photographs every twin differs from its crop, and a background box's
+// twin is mostly dark.
+func TestSceneCropperClean(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	cfg := fmnist.SceneCrops{Shift: 0.05, Scale: 0.12, Background: 1}
+	twin := cfg
+	twin.Clean = true
+	a, ta := fmnist.NewSceneCropper(rand.New(rand.NewSource(6)), items, photos, cfg).Scene()
+	b, tb := fmnist.NewSceneCropper(rand.New(rand.NewSource(6)), items, photos, twin).Scene()
+	require.Equal(t, ta, tb)
+	require.Len(t, b, len(a))
+	differ := 0
+	for i := range a {
+		assert.Nil(t, a[i].Clean)
+		assert.Equal(t, a[i].Pix, b[i].Pix, "crop %d", i)
+		require.Len(t, b[i].Clean, fmnist.Side*fmnist.Side)
+		if !slices.Equal(b[i].Pix, b[i].Clean) {
+			differ++
+		}
+		if b[i].Class == fmnist.NoItem {
+			dark := 0
+			for _, v := range b[i].Clean {
+				if v < 8 {
+					dark++
+				}
+			}
+			assert.Greater(t, dark, len(b[i].Clean)/2, "background crop %d", i)
+		}
+	}
+	assert.Equal(t, len(b), differ, "a twin equal to its crop on a photograph")
+
+	black := image.NewGray(image.Rect(0, 0, 64, 64))
+	c, _ := fmnist.NewSceneCropper(rand.New(rand.NewSource(6)), items, []*image.Gray{black}, twin).Scene()
+	require.NotEmpty(t, c)
+	for i := range c {
+		assert.Equal(t, c[i].Pix, c[i].Clean, "crop %d on black", i)
+	}
+}

@@ -3,7 +3,8 @@
 diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
 chooses nothing.
 
-usage: capacity.py [--side N] [--context K] train CROPS.bin ARCH EPOCHS OUT.pt
+usage: capacity.py [--side N] [--context K] [--twins] train CROPS.bin ARCH EPOCHS OUT.pt
+       capacity.py [--side N] [--context K] --twins train-twins CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
        capacity.py [--side N] [--context K] eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
@@ -22,6 +23,19 @@ shape; bn3; wide, about 8x its work). Random mirror, Adam 1e-3 with a
 cosine decay, batch 128, one thread, seed 1; a twentieth is held out
 and its dress-against-the-rest AUC printed after each epoch.
 
+--twins: CROPS.bin is paintcrops' -clean output, each crop followed by
+its clean twin (the same cut with black under the items). train reads
+the crops alone, as without --twins, so that both commands train on the
+same bytes. train-twins trains the same network on the same stream
+(the same initial weights, batches and mirrors) with a second target
+during training only ("A verifier taught where its item is" in
+models/SEARCH.md): a 1x1 convolution reads the maps after the first pool
+and is fitted, by mean squared error, to the clean twin averaged over
+the 2x2 pixels each map pixel is centred on, in [0, 1]; its loss is
+weighted so that it starts level with the class loss (ln 11 over the
+twins' mean square). The head is dropped when the network is saved, so
+eval reads it as any other.
+
 eval: the network in the verifier's place in recentre.py's pipeline on
 the boxes of SCANDIR's scans (scored 0.1 or more there): each box scored
 sqrt(scan_score * the least of its 27 views), NMS at 0.3, written as
@@ -38,7 +52,9 @@ shipped verifier, whose recipe (mining, raw items, garment weights) is
 not this one.
 """
 import sys
+import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -57,11 +73,24 @@ def p_all(model, x):
         return (F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2
 
 
-def train(path, arch, epochs, out, side=28):
+def load_twins(path, side):
+    """paintcrops -clean's crops (normalised as load's), their labels and
+    their clean twins in [0, 1]."""
+    raw = np.fromfile(path, np.uint8).reshape(-1, 1 + 2 * side * side)
+    px = raw[:, 1:1 + side * side].reshape(-1, 1, side, side)
+    clean = raw[:, 1 + side * side:].reshape(-1, 1, side, side)
+    x = torch.tensor((px / 255.0 - 0.5) / 0.5, dtype=torch.float32)
+    return x, torch.tensor(raw[:, 0], dtype=torch.long), torch.tensor(clean / 255.0, dtype=torch.float32)
+
+
+def train(path, arch, epochs, out, side=28, twins=False, taught=False):
     torch.set_grad_enabled(True)  # the peer loaders import with it off
     torch.set_num_threads(1)
     torch.manual_seed(1)
-    x, y = load(path, side)
+    if twins:
+        x, y, clean = load_twins(path, side)
+    else:
+        x, y = load(path, side)
     held = torch.arange(len(y)) % 20 == 0
     xv, yv = x[held], y[held]
     model = net(arch, 11, side)
@@ -69,8 +98,57 @@ def train(path, arch, epochs, out, side=28):
     def report(epoch, secs, _):
         p = torch.cat([p_all(model, c) for c in xv.split(1024)])[:, DRESS].numpy()
         print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, {secs:.0f} s", flush=True)
-    fit(model, x[~held], y[~held], epochs, report)
+    if taught:
+        fit_twins(model, x[~held], y[~held], clean[~held], epochs, report)
+    else:
+        fit(model, x[~held], y[~held], epochs, report)
     torch.save(model.state_dict(), out)
+
+
+def first_pool(model):
+    """The index in model (a ceiling.net) of its first max-pool, and how
+    many pixels its valid convolutions before it trim from each side."""
+    trim = 0
+    for i, layer in enumerate(model):
+        if isinstance(layer, torch.nn.MaxPool2d):
+            return i, trim
+        if isinstance(layer, torch.nn.Conv2d):
+            trim += (layer.kernel_size[0] - 1) // 2 - layer.padding[0]
+    sys.exit("capacity.py: the network has no pool")
+
+
+def fit_twins(model, x, y, clean, epochs, after_epoch):
+    """painted_ceiling.fit with the clean-twin head beside the class loss
+    (train-twins in the usage): the same stream of batches and mirrors."""
+    cut, trim = first_pool(model)
+    with torch.random.fork_rng():  # the head's weights draw nothing from the stream
+        torch.manual_seed(2)
+        head = torch.nn.Conv2d(model[cut - 3].out_channels, 1, 1)
+    side = x.shape[-1] - 2 * trim
+    target = F.avg_pool2d(clean[:, :, trim:trim + side, trim:trim + side], 2)
+    weight = float(np.log(11) / (target ** 2).mean())
+    print(f"twin loss weight {weight:.3f}", flush=True)
+    opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
+    steps = epochs * ((len(y) + 127) // 128)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for epoch in range(epochs):
+        start, model = time.time(), model.train()
+        for b in torch.randperm(len(y)).split(128):
+            xb, tb = x[b], target[b]
+            flip = torch.rand(len(b)) < 0.5
+            xb[flip] = torch.flip(xb[flip], [3])
+            tb[flip] = torch.flip(tb[flip], [3])
+            maps = model[:cut](xb)
+            logits = model[cut:](maps)
+            twin = F.mse_loss(head(maps)[:, :, :tb.shape[2], :tb.shape[3]], tb)
+            loss = F.cross_entropy(logits, y[b]) + weight * twin
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        print(f"  twin loss {twin.item():.5f}", flush=True)
+        after_epoch(epoch, time.time() - start, loss.item())
 
 
 class TorchVerifier:
@@ -127,8 +205,13 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=
 
 def main():
     a = sys.argv[1:]
-    side, context = 28, CONTEXT
-    while len(a) >= 2 and a[0] in ("--side", "--context"):
+    side, context, twins = 28, CONTEXT, False
+    while a and a[0] in ("--side", "--context", "--twins"):
+        if a[0] == "--twins":
+            twins, a = True, a[1:]
+            continue
+        if len(a) < 2:
+            sys.exit(__doc__)
         if a[0] == "--side":
             side = int(a[1])
         else:
@@ -139,7 +222,9 @@ def main():
     if not 1 <= context <= 3:
         sys.exit(f"capacity.py: --context {context}: want 1 to 3")
     if len(a) == 5 and a[0] == "train":
-        train(a[1], a[2], int(a[3]), a[4], side)
+        train(a[1], a[2], int(a[3]), a[4], side, twins)
+    elif len(a) == 5 and a[0] == "train-twins" and twins:
+        train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True)
     elif len(a) >= 6 and a[0] == "eval":
         evaluate(a[1], a[2], a[3], a[4], a[5:], side=side, context=context)
     elif len(a) >= 7 and a[0] == "eval-with":

@@ -11,7 +11,9 @@
 // -context K cuts each box with K times its side around it, as a verifier
 // with that nn.InputSpec.Context is shown one; -side N resamples each cut
 // to N×N instead of 28×28 (N² pixel bytes per item); -print paints that share
-// of the scenes on synthetic print. With -targets each item
+// of the scenes on synthetic print. With -clean each item's pixels are
+// followed by its clean twin's (fmnist.SceneCrops.Clean: the same cut with
+// black under the items), N² bytes more. With -targets each item
 // also carries where its truth box lies from the box it was cut at, for
 // a box regressor (recentre.py): three little-endian float32, the centre's
 // offset in x and y as fractions of the cut box's side and the log of the
@@ -21,6 +23,7 @@
 //	go run ./testdata/search/paintcrops 20000 /tmp/paint-train.bin
 //	go run ./testdata/search/paintcrops -jitter 0.05 -scale-jitter 0.12 -background 1 20000 /tmp/verify-train.bin
 //	go run ./testdata/search/paintcrops -jitter 0.1 -scale-jitter 0.2 -context 1.2857142857142858 -print 0.2 -targets 20000 /tmp/recentre-train.bin
+//	go run ./testdata/search/paintcrops -jitter 0.05 -scale-jitter 0.12 -background 1 -context 1.2857142857142858 -print 0.2 -side 36 -clean 20000 /tmp/twins.bin
 package main
 
 import (
@@ -53,6 +56,7 @@ func run(args []string) error {
 	context := fs.Float64("context", 0, "each box cut with this many times its side around it (0 or 1: the box)")
 	side := fs.Int("side", fmnist.Side, "side of the square each cut is resampled to")
 	printShare := fs.Float64("print", 0, "share of scenes painted on synthetic print, as training's --crop-print")
+	clean := fs.Bool("clean", false, "after each item's pixels, its clean twin's: the same cut with black under the items")
 	targets := fs.Bool("targets", false, "after each item's pixels, its truth box's offset from the cut box (3 float32)")
 	var more []string
 	fs.Func("more-photos", "a further photographs `dir` whose train split joins testdata/photos' (repeatable, as train's --more-photos)", func(dir string) error {
@@ -64,7 +68,7 @@ func run(args []string) error {
 	}
 	args = fs.Args()
 	if len(args) != 2 {
-		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-side N] [-print P] [-targets] SCENES OUT.bin")
+		return fmt.Errorf("usage: paintcrops [-jitter S] [-scale-jitter S] [-background K] [-context K] [-side N] [-print P] [-clean] [-targets] SCENES OUT.bin")
 	}
 	if !(*printShare >= 0 && *printShare <= 1) {
 		return fmt.Errorf("-print %v: want a share from 0 to 1", *printShare)
@@ -98,7 +102,7 @@ func run(args []string) error {
 	}
 	w := bufio.NewWriter(f)
 	cropper := fmnist.NewSceneCropper(rand.New(rand.NewSource(7)), kept, photos,
-		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background, Context: *context, Print: *printShare, Side: *side})
+		fmnist.SceneCrops{Shift: *jitter, Scale: *scaleJitter, Background: *background, Context: *context, Print: *printShare, Side: *side, Clean: *clean})
 	items := 0
 	for range scenes {
 		crops, truth := cropper.Scene()
@@ -106,6 +110,7 @@ func run(args []string) error {
 		for _, c := range crops {
 			w.WriteByte(byte(c.Class))
 			w.Write(c.Pix)
+			w.Write(c.Clean) // nil without -clean
 			items++
 			if !*targets {
 				continue
