@@ -4,7 +4,7 @@ diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
 chooses nothing.
 
 usage: capacity.py [--side N] [--context K] [--twins] train CROPS.bin ARCH EPOCHS OUT.pt
-       capacity.py [--side N] [--context K] --twins train-twins CROPS.bin ARCH EPOCHS OUT.pt
+       capacity.py [--side N] [--context K] --twins [--twin-weight S] train-twins CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
        capacity.py [--side N] [--context K] eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
@@ -33,7 +33,7 @@ models/SEARCH.md): a 1x1 convolution reads the maps after the first pool
 and is fitted, by mean squared error, to the clean twin averaged over
 the 2x2 pixels each map pixel is centred on, in [0, 1]; its loss is
 weighted so that it starts level with the class loss (ln 11 over the
-twins' mean square). The head is dropped when the network is saved, so
+twins' mean square, times --twin-weight S, 1 by default). The head is dropped when the network is saved, so
 eval reads it as any other.
 
 eval: the network in the verifier's place in recentre.py's pipeline on
@@ -83,7 +83,7 @@ def load_twins(path, side):
     return x, torch.tensor(raw[:, 0], dtype=torch.long), torch.tensor(clean / 255.0, dtype=torch.float32)
 
 
-def train(path, arch, epochs, out, side=28, twins=False, taught=False):
+def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0):
     torch.set_grad_enabled(True)  # the peer loaders import with it off
     torch.set_num_threads(1)
     torch.manual_seed(1)
@@ -99,7 +99,7 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False):
         p = torch.cat([p_all(model, c) for c in xv.split(1024)])[:, DRESS].numpy()
         print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, {secs:.0f} s", flush=True)
     if taught:
-        fit_twins(model, x[~held], y[~held], clean[~held], epochs, report)
+        fit_twins(model, x[~held], y[~held], clean[~held], epochs, report, scale)
     else:
         fit(model, x[~held], y[~held], epochs, report)
     torch.save(model.state_dict(), out)
@@ -117,16 +117,17 @@ def first_pool(model):
     sys.exit("capacity.py: the network has no pool")
 
 
-def fit_twins(model, x, y, clean, epochs, after_epoch):
+def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
     """painted_ceiling.fit with the clean-twin head beside the class loss
-    (train-twins in the usage): the same stream of batches and mirrors."""
+    (train-twins in the usage): the same stream of batches and mirrors;
+    scale multiplies the twin loss's weight."""
     cut, trim = first_pool(model)
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
         head = torch.nn.Conv2d(model[cut - 3].out_channels, 1, 1)
     side = x.shape[-1] - 2 * trim
     target = F.avg_pool2d(clean[:, :, trim:trim + side, trim:trim + side], 2)
-    weight = float(np.log(11) / (target ** 2).mean())
+    weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
     steps = epochs * ((len(y) + 127) // 128)
@@ -205,14 +206,16 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=
 
 def main():
     a = sys.argv[1:]
-    side, context, twins = 28, CONTEXT, False
-    while a and a[0] in ("--side", "--context", "--twins"):
+    side, context, twins, scale = 28, CONTEXT, False, 1.0
+    while a and a[0] in ("--side", "--context", "--twins", "--twin-weight"):
         if a[0] == "--twins":
             twins, a = True, a[1:]
             continue
         if len(a) < 2:
             sys.exit(__doc__)
-        if a[0] == "--side":
+        if a[0] == "--twin-weight":
+            scale = float(a[1])
+        elif a[0] == "--side":
             side = int(a[1])
         else:
             context = float(a[1])
@@ -221,10 +224,12 @@ def main():
         sys.exit(f"capacity.py: --side {side}: want 8 to 112")
     if not 1 <= context <= 3:
         sys.exit(f"capacity.py: --context {context}: want 1 to 3")
+    if not 0 < scale <= 100:
+        sys.exit(f"capacity.py: --twin-weight {scale}: want more than 0, at most 100")
     if len(a) == 5 and a[0] == "train":
         train(a[1], a[2], int(a[3]), a[4], side, twins)
     elif len(a) == 5 and a[0] == "train-twins" and twins:
-        train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True)
+        train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True, scale=scale)
     elif len(a) >= 6 and a[0] == "eval":
         evaluate(a[1], a[2], a[3], a[4], a[5:], side=side, context=context)
     elif len(a) >= 7 and a[0] == "eval-with":
