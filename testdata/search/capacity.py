@@ -33,8 +33,8 @@ models/SEARCH.md): a 1x1 convolution reads the maps after the first pool
 and is fitted, by mean squared error, to the clean twin averaged over
 the 2x2 pixels each map pixel is centred on, in [0, 1]; its loss is
 weighted so that it starts level with the class loss (ln 11 over the
-twins' mean square, times --twin-weight S, 1 by default). The head is dropped when the network is saved, so
-eval reads it as any other.
+twins' mean square), times --twin-weight S (1 by default). The head is
+dropped when the network is saved, so eval reads it as any other.
 
 eval: the network in the verifier's place in recentre.py's pipeline on
 the boxes of SCANDIR's scans (scored 0.1 or more there): each box scored
@@ -106,14 +106,16 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
 
 
 def first_pool(model):
-    """The index in model (a ceiling.net) of its first max-pool, and how
-    many pixels its valid convolutions before it trim from each side."""
-    trim = 0
+    """The index in model (a ceiling.net) of its first max-pool, how many
+    pixels its valid convolutions before it trim from each side, and how
+    many maps the pool reads."""
+    trim, maps = 0, 0
     for i, layer in enumerate(model):
         if isinstance(layer, torch.nn.MaxPool2d):
-            return i, trim
+            return i, trim, maps
         if isinstance(layer, torch.nn.Conv2d):
             trim += (layer.kernel_size[0] - 1) // 2 - layer.padding[0]
+            maps = layer.out_channels
     sys.exit("capacity.py: the network has no pool")
 
 
@@ -121,10 +123,10 @@ def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
     """painted_ceiling.fit with the clean-twin head beside the class loss
     (train-twins in the usage): the same stream of batches and mirrors;
     scale multiplies the twin loss's weight."""
-    cut, trim = first_pool(model)
+    cut, trim, maps = first_pool(model)
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
-        head = torch.nn.Conv2d(model[cut - 3].out_channels, 1, 1)
+        head = torch.nn.Conv2d(maps, 1, 1)
     side = x.shape[-1] - 2 * trim
     target = F.avg_pool2d(clean[:, :, trim:trim + side, trim:trim + side], 2)
     weight = scale * float(np.log(11) / (target ** 2).mean())
