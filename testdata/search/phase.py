@@ -52,20 +52,25 @@ def match(detections, objects, thr):
     of the object it overlaps most if that IoU is at least 0.3, else None
     (the photograph alone)."""
     matched, left = match_detections(detections, objects, thr)
-    near = []
-    for det in left:
-        best = max(range(len(objects)), key=lambda i: iou(det["box"], objects[i]["box"]), default=None)
-        near.append(best if best is not None and iou(det["box"], objects[best]["box"]) >= 0.3 else None)
-    return {i for _, i in matched}, near
+    return {i for _, i in matched}, [nearest(det["box"], objects) for det in left]
 
 
-def scans(d):
-    """Yields each scan record of a valeval.sh folder with its image's truth objects."""
+def nearest(box, objects):
+    """The index of the object box overlaps most if that IoU is at least
+    0.3, else None (the photograph alone)."""
+    best = max(range(len(objects)), key=lambda i: iou(box, objects[i]["box"]), default=None)
+    return best if best is not None and iou(box, objects[best]["box"]) >= 0.3 else None
+
+
+def scans(d, with_photo=False):
+    """Yields each scan record of a valeval.sh folder with its image's
+    truth objects, and with_photo the photograph its scene was painted on."""
     with open(d + "/truth.jsonl") as f:
         truth = {r["image"]: r for r in map(json.loads, f)}
     with open(d + "/scan.jsonl") as f:
         for r in map(json.loads, f):
-            yield r, truth[r["image"].rsplit("/", 1)[-1]]["objects"]
+            t = truth[r["image"].rsplit("/", 1)[-1]]
+            yield (r, t["objects"], t.get("photo")) if with_photo else (r, t["objects"])
 
 
 def main():
