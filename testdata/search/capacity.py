@@ -105,30 +105,38 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
     torch.save(model.state_dict(), out)
 
 
-def first_pool(model):
-    """The index in model (a ceiling.net) of its first max-pool, how many
-    pixels its valid convolutions before it trim from each side, and how
-    many maps the pool reads."""
-    trim, maps = 0, 0
+def pool_at(model, n):
+    """The index in model (a ceiling.net) of its nth max-pool (1 is the
+    first), how many maps it reads, and where its map pixels sit in the
+    window: pixel j's block of input pixels starts at start + j * step and
+    is step pixels wide."""
+    centre, step, maps, seen = 0.0, 1, 0, 0
     for i, layer in enumerate(model):
         if isinstance(layer, torch.nn.MaxPool2d):
-            return i, trim, maps
+            centre, step = centre + 0.5 * step, step * 2
+            seen += 1
+            if seen == n:
+                return i, maps, round(centre - (step - 1) / 2), step
         if isinstance(layer, torch.nn.Conv2d):
-            trim += (layer.kernel_size[0] - 1) // 2 - layer.padding[0]
+            centre += ((layer.kernel_size[0] - 1) // 2 - layer.padding[0]) * step
             maps = layer.out_channels
-    sys.exit("capacity.py: the network has no pool")
+    sys.exit(f"capacity.py: the network has fewer than {n} pools")
 
 
-def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
+def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, pool=1):
     """painted_ceiling.fit with the clean-twin head beside the class loss
     (train-twins in the usage): the same stream of batches and mirrors;
-    scale multiplies the twin loss's weight."""
-    cut, trim, maps = first_pool(model)
+    scale multiplies the twin loss's weight, and the head reads the maps
+    after the pool-th pool."""
+    cut, maps, start, step = pool_at(model, pool)
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
         head = torch.nn.Conv2d(maps, 1, 1)
-    side = x.shape[-1] - 2 * trim
-    target = F.avg_pool2d(clean[:, :, trim:trim + side, trim:trim + side], 2)
+    with torch.no_grad():
+        side = model[:cut + 1](x[:1]).shape[-1] * step  # the map's pixels' blocks, end to end
+    target = F.avg_pool2d(clean[:, :, start:start + side, start:start + side], step)
+    if start + side > x.shape[-1]:
+        sys.exit(f"capacity.py: pool {pool}'s maps reach past the window")
     weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
@@ -141,9 +149,9 @@ def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
             flip = torch.rand(len(b)) < 0.5
             xb[flip] = torch.flip(xb[flip], [3])
             tb[flip] = torch.flip(tb[flip], [3])
-            maps = model[:cut](xb)
-            logits = model[cut:](maps)
-            twin = F.mse_loss(head(maps)[:, :, :tb.shape[2], :tb.shape[3]], tb)
+            maps = model[:cut + 1](xb)
+            logits = model[cut + 1:](maps)
+            twin = F.mse_loss(head(maps), tb)  # the same shape, or mse_loss broadcasts and warns
             loss = F.cross_entropy(logits, y[b]) + weight * twin
             opt.zero_grad()
             loss.backward()
