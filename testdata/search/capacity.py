@@ -108,8 +108,8 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
 def pool_at(model, n):
     """The index in model (a ceiling.net) of its nth max-pool (1 is the
     first), how many maps it reads, and where its map pixels sit in the
-    window: pixel j's block of input pixels starts at start + j * step and
-    is step pixels wide."""
+    window: pixel j's block of input pixels starts at origin + j * step
+    and is step pixels wide."""
     centre, step, maps, seen = 0.0, 1, 0, 0
     for i, layer in enumerate(model):
         if isinstance(layer, torch.nn.MaxPool2d):
@@ -128,15 +128,15 @@ def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, pool=1):
     (train-twins in the usage): the same stream of batches and mirrors;
     scale multiplies the twin loss's weight, and the head reads the maps
     after the pool-th pool."""
-    cut, maps, start, step = pool_at(model, pool)
+    cut, maps, origin, step = pool_at(model, pool)
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
         head = torch.nn.Conv2d(maps, 1, 1)
     with torch.no_grad():
         side = model[:cut + 1](x[:1]).shape[-1] * step  # the map's pixels' blocks, end to end
-    target = F.avg_pool2d(clean[:, :, start:start + side, start:start + side], step)
-    if start + side > x.shape[-1]:
+    if origin + side > x.shape[-1]:
         sys.exit(f"capacity.py: pool {pool}'s maps reach past the window")
+    target = F.avg_pool2d(clean[:, :, origin:origin + side, origin:origin + side], step)
     weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
