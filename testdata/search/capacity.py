@@ -105,38 +105,36 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
     torch.save(model.state_dict(), out)
 
 
-def pool_at(model, n):
-    """The index in model (a ceiling.net) of its nth max-pool (1 is the
-    first), how many maps it reads, and where its map pixels sit in the
-    window: pixel j's block of input pixels starts at origin + j * step
-    and is step pixels wide."""
-    centre, step, maps, seen = 0.0, 1, 0, 0
+def first_pool(model, window):
+    """The index in model (a ceiling.net) of its first max-pool, how many
+    maps it reads, and where its map pixels sit in a window of that side:
+    pixel j's block of input pixels starts at origin + j * step, is step
+    pixels wide, and there are side of them a row."""
+    centre, step, maps, side = 0.0, 1, 0, window
     for i, layer in enumerate(model):
         if isinstance(layer, torch.nn.MaxPool2d):
             centre, step = centre + 0.5 * step, step * 2
-            seen += 1
-            if seen == n:
-                return i, maps, round(centre - (step - 1) / 2), step
+            return i, maps, round(centre - (step - 1) / 2), step, side // 2
         if isinstance(layer, torch.nn.Conv2d):
-            centre += ((layer.kernel_size[0] - 1) // 2 - layer.padding[0]) * step
+            trim = (layer.kernel_size[0] - 1) // 2 - layer.padding[0]
+            centre += trim * step
+            side -= 2 * trim
             maps = layer.out_channels
-    sys.exit(f"capacity.py: the network has fewer than {n} pools")
+    sys.exit("capacity.py: the network has no pool")
 
 
-def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, pool=1):
+def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
     """painted_ceiling.fit with the clean-twin head beside the class loss
     (train-twins in the usage): the same stream of batches and mirrors;
-    scale multiplies the twin loss's weight, and the head reads the maps
-    after the pool-th pool."""
-    cut, maps, origin, step = pool_at(model, pool)
+    scale multiplies the twin loss's weight."""
+    cut, maps, origin, step, side = first_pool(model, x.shape[-1])
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
         head = torch.nn.Conv2d(maps, 1, 1)
-    with torch.no_grad():
-        side = model[:cut + 1](x[:1]).shape[-1] * step  # the map's pixels' blocks, end to end
-    if origin + side > x.shape[-1]:
-        sys.exit(f"capacity.py: pool {pool}'s maps reach past the window")
-    target = F.avg_pool2d(clean[:, :, origin:origin + side, origin:origin + side], step)
+    span = side * step  # the map's pixels' blocks, end to end
+    if origin + span > x.shape[-1]:
+        sys.exit("capacity.py: the first pool's maps reach past the window")
+    target = F.avg_pool2d(clean[:, :, origin:origin + span, origin:origin + span], step)
     weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
