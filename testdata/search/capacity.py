@@ -3,7 +3,7 @@
 diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
 chooses nothing.
 
-usage: capacity.py [--side N] [--context K] [--twins] train CROPS.bin ARCH EPOCHS OUT.pt
+usage: capacity.py [--side N] [--context K] [--twins] [--lr R] train CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] --twins [--twin-weight S] train-twins CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
        capacity.py [--side N] [--context K] eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
@@ -19,8 +19,9 @@ train: CROPS.bin is paintcrops' output cut as a verifier's crops are
 (-jitter 0.05 -scale-jitter 0.12 -background 1 -context 9/7 -print 0.2:
 items at jittered boxes with the verifier's context, background boxes as
 "no item"), eleven classes; ARCH as ceiling.py's (bn3s, the verifier's
-shape; bn3; wide, about 8x its work). Random mirror, Adam 1e-3 with a
-cosine decay, batch 128, one thread, seed 1; a twentieth is held out
+shape; bn3; wide, about 8x its work). Random mirror, Adam at --lr R
+(1e-3 unless told, as every network before session 67) with a cosine
+decay, batch 128, one thread, seed 1; a twentieth is held out
 and its dress-against-the-rest AUC printed after each epoch.
 
 --twins: CROPS.bin is paintcrops' -clean output, each crop followed by
@@ -83,7 +84,7 @@ def load_twins(path, side):
     return x, torch.tensor(raw[:, 0], dtype=torch.long), torch.tensor(clean / 255.0, dtype=torch.float32)
 
 
-def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0):
+def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0, lr=1e-3):
     torch.set_grad_enabled(True)  # the peer loaders import with it off
     torch.set_num_threads(1)
     torch.manual_seed(1)
@@ -101,7 +102,7 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
     if taught:
         fit_twins(model, x[~held], y[~held], clean[~held], epochs, report, scale)
     else:
-        fit(model, x[~held], y[~held], epochs, report)
+        fit(model, x[~held], y[~held], epochs, report, lr)
     torch.save(model.state_dict(), out)
 
 
@@ -214,8 +215,8 @@ def evaluate(arch, path, scandir, outdir, sets, verifier=None, side=28, context=
 
 def main():
     a = sys.argv[1:]
-    side, context, twins, scale = 28, CONTEXT, False, 1.0
-    while a and a[0] in ("--side", "--context", "--twins", "--twin-weight"):
+    side, context, twins, scale, lr = 28, CONTEXT, False, 1.0, 1e-3
+    while a and a[0] in ("--side", "--context", "--twins", "--twin-weight", "--lr"):
         if a[0] == "--twins":
             twins, a = True, a[1:]
             continue
@@ -223,6 +224,8 @@ def main():
             sys.exit(__doc__)
         if a[0] == "--twin-weight":
             scale = float(a[1])
+        elif a[0] == "--lr":
+            lr = float(a[1])
         elif a[0] == "--side":
             side = int(a[1])
         else:
@@ -234,8 +237,10 @@ def main():
         sys.exit(f"capacity.py: --context {context}: want 1 to 3")
     if not 0 < scale <= 100:
         sys.exit(f"capacity.py: --twin-weight {scale}: want more than 0, at most 100")
+    if not 0 < lr < 1:
+        sys.exit(f"capacity.py: --lr {lr}: want more than 0, below 1")
     if len(a) == 5 and a[0] == "train":
-        train(a[1], a[2], int(a[3]), a[4], side, twins)
+        train(a[1], a[2], int(a[3]), a[4], side, twins, lr=lr)
     elif len(a) == 5 and a[0] == "train-twins" and twins:
         train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True, scale=scale)
     elif len(a) >= 6 and a[0] == "eval":

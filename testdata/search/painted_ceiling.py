@@ -40,11 +40,11 @@ def p_dress(model, x):
         return ((F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2)[:, 3].numpy()
 
 
-def fit(model, x, y, epochs, after_epoch):
-    """Trains model on (x, y): random mirror, Adam 1e-3 with a cosine
-    decay, batch 128; after_epoch(epoch, seconds, last loss) is called
-    after each epoch, the model in eval mode."""
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+def fit(model, x, y, epochs, after_epoch, lr=1e-3):
+    """Trains model on (x, y): random mirror, Adam at lr (1e-3 unless
+    told) with a cosine decay, batch 128; after_epoch(epoch, seconds, last
+    loss) is called after each epoch, the model in eval mode."""
+    opt = torch.optim.Adam(model.parameters(), lr)
     steps = epochs * ((len(y) + 127) // 128)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for epoch in range(epochs):
