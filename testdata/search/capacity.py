@@ -4,7 +4,7 @@ diagnostic (models/SEARCH.md, "A wider verifier at the truth boxes"); it
 chooses nothing.
 
 usage: capacity.py [--side N] [--context K] [--twins] [--lr R] train CROPS.bin ARCH EPOCHS OUT.pt
-       capacity.py [--side N] [--context K] --twins [--twin-weight S] train-twins CROPS.bin ARCH EPOCHS OUT.pt
+       capacity.py [--side N] [--context K] --twins [--twin-weight S] [--lr R] train-twins CROPS.bin ARCH EPOCHS OUT.pt
        capacity.py [--side N] [--context K] eval ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
        capacity.py [--side N] [--context K] eval-with VERIFIER ARCH MODEL.pt SCANDIR OUTDIR SETDIR...
 
@@ -100,7 +100,7 @@ def train(path, arch, epochs, out, side=28, twins=False, taught=False, scale=1.0
         p = torch.cat([p_all(model, c) for c in xv.split(1024)])[:, DRESS].numpy()
         print(f"epoch {epoch + 1}: held-out dress AUC {auc(p, (yv == DRESS).numpy()):.5f}, {secs:.0f} s", flush=True)
     if taught:
-        fit_twins(model, x[~held], y[~held], clean[~held], epochs, report, scale)
+        fit_twins(model, x[~held], y[~held], clean[~held], epochs, report, scale, lr)
     else:
         fit(model, x[~held], y[~held], epochs, report, lr)
     torch.save(model.state_dict(), out)
@@ -124,7 +124,7 @@ def first_pool(model, window):
     sys.exit("capacity.py: the network has no pool")
 
 
-def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
+def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, lr=1e-3):
     """painted_ceiling.fit with the clean-twin head beside the class loss
     (train-twins in the usage): the same stream of batches and mirrors;
     scale multiplies the twin loss's weight."""
@@ -138,7 +138,7 @@ def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0):
     target = F.avg_pool2d(clean[:, :, origin:origin + span, origin:origin + span], step)
     weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
-    opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), 1e-3)
+    opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr)
     steps = epochs * ((len(y) + 127) // 128)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for epoch in range(epochs):
@@ -242,7 +242,7 @@ def main():
     if len(a) == 5 and a[0] == "train":
         train(a[1], a[2], int(a[3]), a[4], side, twins, lr=lr)
     elif len(a) == 5 and a[0] == "train-twins" and twins:
-        train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True, scale=scale)
+        train(a[1], a[2], int(a[3]), a[4], side, twins, taught=True, scale=scale, lr=lr)
     elif len(a) >= 6 and a[0] == "eval":
         evaluate(a[1], a[2], a[3], a[4], a[5:], side=side, context=context)
     elif len(a) >= 7 and a[0] == "eval-with":
