@@ -53,7 +53,6 @@ shipped verifier, whose recipe (mining, raw items, garment weights) is
 not this one.
 """
 import sys
-import time
 
 import numpy as np
 import torch
@@ -126,8 +125,8 @@ def first_pool(model, window):
 
 def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, lr=1e-3):
     """painted_ceiling.fit with the clean-twin head beside the class loss
-    (train-twins in the usage): the same stream of batches and mirrors;
-    scale multiplies the twin loss's weight."""
+    (train-twins in the usage), so the same stream of batches and
+    mirrors; scale multiplies the twin loss's weight."""
     cut, maps, origin, step, side = first_pool(model, x.shape[-1])
     with torch.random.fork_rng():  # the head's weights draw nothing from the stream
         torch.manual_seed(2)
@@ -138,27 +137,19 @@ def fit_twins(model, x, y, clean, epochs, after_epoch, scale=1.0, lr=1e-3):
     target = F.avg_pool2d(clean[:, :, origin:origin + span, origin:origin + span], step)
     weight = scale * float(np.log(11) / (target ** 2).mean())
     print(f"twin loss weight {weight:.3f}", flush=True)
-    opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr)
-    steps = epochs * ((len(y) + 127) // 128)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    for epoch in range(epochs):
-        start, model = time.time(), model.train()
-        for b in torch.randperm(len(y)).split(128):
-            xb, tb = x[b], target[b]
-            flip = torch.rand(len(b)) < 0.5
-            xb[flip] = torch.flip(xb[flip], [3])
-            tb[flip] = torch.flip(tb[flip], [3])
-            maps = model[:cut + 1](xb)
-            logits = model[cut + 1:](maps)
-            twin = F.mse_loss(head(maps), tb)  # the same shape, or mse_loss broadcasts and warns
-            loss = F.cross_entropy(logits, y[b]) + weight * twin
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        model.eval()
-        print(f"  twin loss {twin.item():.5f}", flush=True)
-        after_epoch(epoch, time.time() - start, loss.item())
+    last = {}
+
+    def loss_of(xb, b, flip):
+        tb = target[b]
+        tb[flip] = torch.flip(tb[flip], [3])
+        maps = model[:cut + 1](xb)
+        last["twin"] = F.mse_loss(head(maps), tb)  # the same shape, or mse_loss broadcasts and warns
+        return F.cross_entropy(model[cut + 1:](maps), y[b]) + weight * last["twin"]
+
+    def report(epoch, secs, loss):
+        print(f"  twin loss {last['twin'].item():.5f}", flush=True)
+        after_epoch(epoch, secs, loss)
+    fit(model, x, y, epochs, report, lr, loss_of, head.parameters())
 
 
 class TorchVerifier:

@@ -40,11 +40,17 @@ def p_dress(model, x):
         return ((F.softmax(model(x), 1) + F.softmax(model(torch.flip(x, [3])), 1)) / 2)[:, 3].numpy()
 
 
-def fit(model, x, y, epochs, after_epoch, lr=1e-3):
+def fit(model, x, y, epochs, after_epoch, lr=1e-3, loss_of=None, more_params=()):
     """Trains model on (x, y): random mirror, Adam at lr (1e-3 unless
     told) with a cosine decay, batch 128; after_epoch(epoch, seconds, last
-    loss) is called after each epoch, the model in eval mode."""
-    opt = torch.optim.Adam(model.parameters(), lr)
+    loss) is called after each epoch, the model in eval mode. loss_of(xb,
+    b, flip), when given, is a batch's loss in place of the cross entropy
+    (xb the batch, mirrored where flip, b its indices into x), and
+    more_params are trained beside the model's."""
+    if loss_of is None:
+        def loss_of(xb, b, _):
+            return F.cross_entropy(model(xb), y[b])
+    opt = torch.optim.Adam(list(model.parameters()) + list(more_params), lr)
     steps = epochs * ((len(y) + 127) // 128)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     for epoch in range(epochs):
@@ -53,7 +59,7 @@ def fit(model, x, y, epochs, after_epoch, lr=1e-3):
             xb = x[b]
             flip = torch.rand(len(b)) < 0.5
             xb[flip] = torch.flip(xb[flip], [3])
-            loss = F.cross_entropy(model(xb), y[b])
+            loss = loss_of(xb, b, flip)
             opt.zero_grad()
             loss.backward()
             opt.step()
