@@ -37,8 +37,8 @@ func TestShippedModels(t *testing.T) {
 
 // The embedded verifier loads, is the converted form of the FC file
 // beside it within 1e-5, scores Dress among the garment classes and a
-// "no item" class, sees a 36×36 window showing its box at 7/9 of its side
-// (trained with --crop-window 36 --crop-context 9/7, which scan must
+// "no item" class, sees a 40×40 window showing its box at 7/9 of its side
+// (trained with --crop-window 40 --crop-context 9/7, which scan must
 // match), and stores the threshold of the verified score and the views
 // and pool it was chosen with (the FC file, training's output, stores
 // none).
@@ -58,7 +58,7 @@ func TestShippedVerifier(t *testing.T) {
 
 	geo, err := fcn.Geometry()
 	require.NoError(t, err)
-	assert.Equal(t, nn.Pair{H: 36, W: 36}, geo.Window)
+	assert.Equal(t, nn.Pair{H: 40, W: 40}, geo.Window)
 	assert.InDelta(t, 9.0/7, fcn.Input.Context, 1e-12, "the context the verifier was trained with")
 }
 
