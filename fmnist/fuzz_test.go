@@ -98,6 +98,7 @@ func FuzzReadTruth(f *testing.F) {
 		`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":12}]}`,
 		`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":3,"label":"Coat"}]}`,
 		`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5],"class":3}]}`,
+		`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":3,"item":7}]}`,
 		`{"image":"a.png","width":1e9,"height":10}`,
 		`{"image":"a.png","width":10,"height":10,"objects":[]} {}`,
 		`{"image":"a.png","width":10,"height":10,"objects":[],"extra":1}`,

@@ -33,17 +33,23 @@ const (
 type Object struct {
 	Box   [4]float64
 	Class int
+	// Item is the index of the item in the set it was drawn from (t10k's
+	// own order, or the held-out split's), nil where that is not known:
+	// scenes reuse items, so errors can be told apart by item, not only
+	// by placement.
+	Item *int
 }
 
 type objectJSON struct {
 	Box   [4]float64 `json:"box"`
 	Class int        `json:"class"`
 	Label string     `json:"label,omitempty"`
+	Item  *int       `json:"item,omitempty"`
 }
 
-// MarshalJSON writes the box, the class and its name.
+// MarshalJSON writes the box, the class, its name and the item's index.
 func (o Object) MarshalJSON() ([]byte, error) {
-	j := objectJSON{Box: o.Box, Class: o.Class}
+	j := objectJSON{Box: o.Box, Class: o.Class, Item: o.Item}
 	if o.Class >= 0 && o.Class < NumClasses {
 		j.Label = ClassNames[o.Class]
 	}
@@ -62,7 +68,10 @@ func (o *Object) UnmarshalJSON(b []byte) error {
 	if j.Label != "" && j.Label != ClassNames[j.Class] {
 		return fmt.Errorf("label %q does not match class %d (%s)", j.Label, j.Class, ClassNames[j.Class])
 	}
-	o.Box, o.Class = j.Box, j.Class
+	if j.Item != nil && *j.Item < 0 {
+		return fmt.Errorf("item %d is negative", *j.Item)
+	}
+	o.Box, o.Class, o.Item = j.Box, j.Class, j.Item
 	return nil
 }
 
@@ -193,7 +202,8 @@ func planScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems i
 			plan.pastes = append(plan.pastes, paste{items.Images[p.idx], items.Rows, items.Cols,
 				float64(x) + float64(p.size)/2, float64(y) + float64(p.size)/2,
 				float64(p.size) / float64(side), flip, gain})
-			plan.truth = append(plan.truth, Object{Box: box, Class: int(items.Labels[p.idx])})
+			idx := p.idx
+			plan.truth = append(plan.truth, Object{Box: box, Class: int(items.Labels[idx]), Item: &idx})
 			break
 		}
 	}

@@ -90,6 +90,11 @@ func TestMakeScene(t *testing.T) {
 			if o.Class == fmnist.Dress {
 				dresses++
 			}
+			// The truth names the item drawn, of the class it says.
+			if assert.NotNil(t, o.Item, "box %v", b) {
+				require.Less(t, *o.Item, len(items.Labels))
+				assert.Equal(t, o.Class, int(items.Labels[*o.Item]), "item %d", *o.Item)
+			}
 			// The garment is pasted: its box is not just background. Check
 			// the box holds pixels that differ from each other.
 			lo, hi := uint8(255), uint8(0)
@@ -123,10 +128,11 @@ func TestMakeScene(t *testing.T) {
 }
 
 func TestTruthRoundTrip(t *testing.T) {
+	item := 0
 	in := []fmnist.Truth{
 		{Image: "scene_000.png", Photo: "rose.jpg", Width: 1024, Height: 512, Objects: []fmnist.Object{
 			{Box: [4]float64{10, 20, 66, 76}, Class: fmnist.Dress},
-			{Box: [4]float64{100, 0, 128, 28}, Class: 0},
+			{Box: [4]float64{100, 0, 128, 28}, Class: 0, Item: &item},
 		}},
 		{Image: "scene_001.png", Width: 1024, Height: 512, Objects: []fmnist.Object{}},
 	}
@@ -134,7 +140,7 @@ func TestTruthRoundTrip(t *testing.T) {
 	require.NoError(t, fmnist.WriteTruth(&b, in))
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Len(t, lines, 2)
-	assert.Equal(t, `{"image":"scene_000.png","photo":"rose.jpg","width":1024,"height":512,"objects":[{"box":[10,20,66,76],"class":3,"label":"Dress"},{"box":[100,0,128,28],"class":0,"label":"T-shirt/top"}]}`, lines[0])
+	assert.Equal(t, `{"image":"scene_000.png","photo":"rose.jpg","width":1024,"height":512,"objects":[{"box":[10,20,66,76],"class":3,"label":"Dress"},{"box":[100,0,128,28],"class":0,"label":"T-shirt/top","item":0}]}`, lines[0])
 	assert.Equal(t, `{"image":"scene_001.png","width":1024,"height":512,"objects":[]}`, lines[1])
 	out, err := fmnist.ReadTruth(&b, "truth.jsonl")
 	require.NoError(t, err)
@@ -144,6 +150,7 @@ func TestTruthRoundTrip(t *testing.T) {
 		{`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,11,5],"class":3}]}`, "not inside"},
 		{`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":12}]}`, "class 12"},
 		{`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":3,"label":"Coat"}]}`, "does not match"},
+		{`{"image":"a.png","width":10,"height":10,"objects":[{"box":[0,0,5,5],"class":3,"item":-1}]}`, "item -1 is negative"},
 		{`{"image":"","width":10,"height":10,"objects":[]}`, "no image name"},
 		{`{"image":"a.png","width":0,"height":10,"objects":[]}`, "size 0×10"},
 		{`{"image":"a.png","width":10,"height":10,"objects":[]`, "unexpected EOF"},
