@@ -34,10 +34,10 @@ type Object struct {
 	Box   [4]float64
 	Class int
 	// Item is the index of the item in the set it was drawn from (t10k's
-	// own order, or the held-out split's), nil where that is not known:
-	// scenes reuse items, so errors can be told apart by item, not only
-	// by placement.
-	Item *int
+	// own order, or the held-out split's), when HasItem: scenes reuse
+	// items, so errors can be counted by item, not only by placement.
+	Item    int
+	HasItem bool
 }
 
 type objectJSON struct {
@@ -49,7 +49,10 @@ type objectJSON struct {
 
 // MarshalJSON writes the box, the class, its name and the item's index.
 func (o Object) MarshalJSON() ([]byte, error) {
-	j := objectJSON{Box: o.Box, Class: o.Class, Item: o.Item}
+	j := objectJSON{Box: o.Box, Class: o.Class}
+	if o.HasItem {
+		j.Item = &o.Item
+	}
 	if o.Class >= 0 && o.Class < NumClasses {
 		j.Label = ClassNames[o.Class]
 	}
@@ -68,10 +71,13 @@ func (o *Object) UnmarshalJSON(b []byte) error {
 	if j.Label != "" && j.Label != ClassNames[j.Class] {
 		return fmt.Errorf("label %q does not match class %d (%s)", j.Label, j.Class, ClassNames[j.Class])
 	}
-	if j.Item != nil && *j.Item < 0 {
-		return fmt.Errorf("item %d is negative", *j.Item)
+	*o = Object{Box: j.Box, Class: j.Class}
+	if j.Item != nil {
+		if *j.Item < 0 {
+			return fmt.Errorf("item %d is negative", *j.Item)
+		}
+		o.Item, o.HasItem = *j.Item, true
 	}
-	o.Box, o.Class, o.Item = j.Box, j.Class, j.Item
 	return nil
 }
 
@@ -202,8 +208,7 @@ func planScene(rng *rand.Rand, items *Set, photo image.Image, w, h int, nItems i
 			plan.pastes = append(plan.pastes, paste{items.Images[p.idx], items.Rows, items.Cols,
 				float64(x) + float64(p.size)/2, float64(y) + float64(p.size)/2,
 				float64(p.size) / float64(side), flip, gain})
-			idx := p.idx
-			plan.truth = append(plan.truth, Object{Box: box, Class: int(items.Labels[idx]), Item: &idx})
+			plan.truth = append(plan.truth, Object{Box: box, Class: int(items.Labels[p.idx]), Item: p.idx, HasItem: true})
 			break
 		}
 	}
