@@ -2,6 +2,7 @@ package fmnist
 
 import (
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -105,6 +106,55 @@ func (s *Set) OfClasses(classes ...int) *Set {
 // side.
 func (s *Set) DressesAndConfusable() *Set {
 	return s.OfClasses(append([]int{Dress}, Confusable...)...)
+}
+
+// Brightness is an item's mean over its pixels above 0, the ones a scene
+// paints (0 for an item with none): dark items, whose outline a scene
+// shows faintly, are the dresses a detector misses most.
+func Brightness(item []uint8) float64 {
+	sum, n := 0, 0
+	for _, p := range item {
+		if p > 0 {
+			sum += int(p)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(sum) / float64(n)
+}
+
+// Darkest is the subset of s's items that are, within their class, the
+// fraction (0 to 1, rounded, at least one item of a class that has any)
+// with the lowest Brightness, ties to the earlier item; in s's order,
+// sharing pixels with s. Every class keeps its share of the items.
+func (s *Set) Darkest(fraction float64) *Set {
+	n := min(len(s.Labels), len(s.Images))
+	byClass := map[uint8][]int{}
+	for i := range n {
+		byClass[s.Labels[i]] = append(byClass[s.Labels[i]], i)
+	}
+	keep := make([]bool, n)
+	for _, idx := range byClass {
+		bright := make(map[int]float64, len(idx))
+		for _, i := range idx {
+			bright[i] = Brightness(s.Images[i])
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(bright[a], bright[b]) })
+		k := max(1, int(min(max(fraction, 0), 1)*float64(len(idx))+0.5))
+		for _, i := range idx[:min(k, len(idx))] {
+			keep[i] = true
+		}
+	}
+	out := &Set{Rows: s.Rows, Cols: s.Cols}
+	for i := range n {
+		if keep[i] {
+			out.Images = append(out.Images, s.Images[i])
+			out.Labels = append(out.Labels, s.Labels[i])
+		}
+	}
+	return out
 }
 
 // Split divides the set into a training and a validation part,

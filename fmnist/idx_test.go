@@ -201,3 +201,25 @@ func TestSplitStratifiedDeterministic(t *testing.T) {
 	_, err := set.Subset([]int{0, set.Len()})
 	assert.ErrorContains(t, err, "out of range")
 }
+
+// Darkest keeps, class by class, the share of items with the lowest mean
+// painted pixel, in the set's order; ties go to the earlier item.
+func TestDarkest(t *testing.T) {
+	item := func(v ...uint8) []uint8 { return append(v, make([]uint8, 4-len(v))...) }
+	s := &fmnist.Set{Rows: 2, Cols: 2,
+		Images: [][]uint8{item(200), item(50, 250), item(90), item(10, 30), item(90), item(120), item(), item(255)},
+		Labels: []uint8{3, 3, 3, 3, 0, 0, 0, 0},
+	}
+	// Brightness: 200, 150, 90, 20 (dresses); 90, 120, 0, 255 (T-shirts).
+	assert.Equal(t, 150.0, fmnist.Brightness(item(50, 250)))
+	assert.Equal(t, 0.0, fmnist.Brightness(item()))
+	half := s.Darkest(0.5)
+	assert.Equal(t, []uint8{3, 3, 0, 0}, half.Labels)
+	assert.Equal(t, [][]uint8{item(90), item(10, 30), item(90), item()}, half.Images)
+	quarter := s.Darkest(0.25)
+	assert.Equal(t, [][]uint8{item(10, 30), item()}, quarter.Images, "one of each class")
+	tie := &fmnist.Set{Rows: 2, Cols: 2, Images: [][]uint8{item(7), item(7)}, Labels: []uint8{1, 1}}
+	assert.Equal(t, 1, tie.Darkest(0.25).Len())
+	assert.Same(t, &tie.Images[0][0], &tie.Darkest(0.25).Images[0][0], "the earlier of equals, sharing pixels")
+	assert.Equal(t, 8, s.Darkest(1).Len())
+}

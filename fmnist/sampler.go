@@ -256,6 +256,8 @@ func (c SamplerConfig) Validate() error {
 		return configErr("Crops.Partial", "Crops.Partial = %d, want 0 to 10 boxes per item", c.Crops.Partial)
 	case !(c.Crops.Confusable >= 0 && c.Crops.Confusable <= 1):
 		return configErr("Crops.Confusable", "Crops.Confusable = %v, want in [0, 1] (a share of scenes)", c.Crops.Confusable)
+	case !(c.Crops.Dark >= 0 && c.Crops.Dark <= 1):
+		return configErr("Crops.Dark", "Crops.Dark = %v, want in [0, 1] (a share of scenes)", c.Crops.Dark)
 	case !(c.Crops.Print >= 0 && c.Crops.Print <= 1):
 		return configErr("Crops.Print", "Crops.Print = %v, want in [0, 1] (a share of scenes)", c.Crops.Print)
 	case c.Crops.Side != 0 && (c.Crops.Side < PatchSize || c.Crops.Side > MaxPatchSide):

@@ -35,6 +35,11 @@ type SceneCrops struct {
 	// detector shows a verifier a box at an image's edge. Raw items
 	// (SampleMix.Raw) get the same margin, black. 0 or 1 cuts the box.
 	Context float64 `json:",omitempty"`
+	// Dark is the share of scenes (0 to 1) whose items are only the
+	// darkest of their class (Set.Darkest(DarkFraction)), dresses and
+	// other garments alike, so that a verifier sees more of the dark
+	// dresses it misses most without darkness coming to mean a dress.
+	Dark float64 `json:",omitempty"`
 	// Print is the share of scenes (0 to 1) painted on a page of
 	// synthetic print (Print) instead of a photograph, so that a
 	// verifier, which sees no other background, sees items on pages.
@@ -102,9 +107,14 @@ type SceneCropper struct {
 	items  *Set
 	photos []*image.Gray
 	// confusable are items' dresses and confusable garments, when
-	// cfg.Confusable is on.
-	confusable *Set
+	// cfg.Confusable is on; dark the darkest of each class, when cfg.Dark
+	// is.
+	confusable, dark *Set
 }
+
+// DarkFraction is the share of each class SceneCrops.Dark draws from:
+// the darkest quarter of the dresses holds half of a scan's misses.
+const DarkFraction = 0.25
 
 // NewSceneCropper returns a cropper that draws from rng, paints items on
 // photos (synthetic clutter when there are none) and cuts as cfg says.
@@ -112,6 +122,9 @@ func NewSceneCropper(rng *rand.Rand, items *Set, photos []*image.Gray, cfg Scene
 	c := &SceneCropper{cfg: cfg, rng: rng, items: items, photos: photos}
 	if cfg.Confusable > 0 && items != nil {
 		c.confusable = items.DressesAndConfusable()
+	}
+	if cfg.Dark > 0 && items != nil {
+		c.dark = items.Darkest(DarkFraction)
 	}
 	return c
 }
@@ -127,6 +140,10 @@ func (c *SceneCropper) Scene() ([]Crop, []Object) {
 	// ones they always were.
 	if c.confusable != nil && c.rng.Float64() < c.cfg.Confusable {
 		items = c.confusable
+	}
+	// Drawn only when Dark is on, as Confusable's draw is.
+	if c.dark != nil && c.rng.Float64() < c.cfg.Dark {
+		items = c.dark
 	}
 	plan := planScene(c.rng, items, photo, cropSceneW, cropSceneH, cropSceneItems)
 	bounds := image.Rect(0, 0, cropSceneW, cropSceneH)

@@ -104,6 +104,42 @@ func TestSceneCropperConfusable(t *testing.T) {
 	assert.Less(t, share(0), 0.12)
 }
 
+// With Dark 1 every scene's items are the darkest quarter of their class,
+// by a cut worked out here from the items' pixels; at 0 nothing changes
+// (TestSamplerPinned, "scene crops").
+func TestSceneCropperDark(t *testing.T) {
+	items, photos := loadTiny(t, "train"), trainPhotos(t)
+	byClass := map[int][]float64{}
+	for i, img := range items.Images {
+		sum, n := 0.0, 0.0
+		for _, p := range img {
+			if p > 0 {
+				sum, n = sum+float64(p), n+1
+			}
+		}
+		byClass[int(items.Labels[i])] = append(byClass[int(items.Labels[i])], sum/max(n, 1))
+	}
+	cut := map[int]float64{}
+	for c, b := range byClass {
+		slices.Sort(b)
+		cut[c] = b[max(1, int(0.25*float64(len(b))+0.5))-1]
+	}
+	dark := items.Darkest(fmnist.DarkFraction)
+	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(3)), items, photos, fmnist.SceneCrops{Dark: 1})
+	classes := map[int]bool{}
+	for range 50 {
+		_, truth := c.Scene()
+		for _, o := range truth {
+			require.True(t, o.HasItem)
+			require.Less(t, o.Item, dark.Len())
+			assert.Equal(t, o.Class, int(dark.Labels[o.Item]))
+			assert.LessOrEqual(t, fmnist.Brightness(dark.Images[o.Item]), cut[o.Class], "class %d", o.Class)
+			classes[o.Class] = true
+		}
+	}
+	assert.Len(t, classes, fmnist.NumClasses, "dark scenes still hold every class")
+}
+
 // Without jitter an item is cut at its truth box.
 func TestSceneCropperExactBoxes(t *testing.T) {
 	c := fmnist.NewSceneCropper(rand.New(rand.NewSource(2)), loadTiny(t, "train"), nil, fmnist.SceneCrops{})
@@ -144,6 +180,8 @@ func TestSamplerSceneCrops(t *testing.T) {
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = 1.01 }, "Crops.Confusable"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Partial = -1 }, "Crops.Partial"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Confusable = math.NaN() }, "Crops.Confusable"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Dark = -0.5 }, "Crops.Dark"},
+		{func(c *fmnist.SamplerConfig) { c.Crops.Dark = math.NaN() }, "Crops.Dark"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Print = 1.5 }, "Crops.Print"},
 		{func(c *fmnist.SamplerConfig) { c.Crops.Print = math.NaN() }, "Crops.Print"},
 	} {

@@ -79,6 +79,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.Crops.Background, fl("Crops.Background", "crop-background"), s.Crops.Background, "with --scene-crops: background boxes (IoU < 0.4 with every item, labelled \"no item\") per item")
 	fs.IntVar(&s.Crops.Partial, fl("Crops.Partial", "crop-partial"), s.Crops.Partial, "with --scene-crops: boxes per item across part of it (IoU 0.1 to 0.4 with it, below 0.4 with every item), labelled \"no item\"")
 	fs.Float64Var(&s.Crops.Confusable, fl("Crops.Confusable", "crop-confusable"), s.Crops.Confusable, "with --scene-crops: fraction of scenes whose other garments are only T-shirts/tops, pullovers, coats and shirts")
+	fs.Float64Var(&s.Crops.Dark, fl("Crops.Dark", "crop-dark"), s.Crops.Dark, "with --scene-crops: fraction of scenes whose items are only the darkest quarter of each class (by mean painted pixel), dresses and other garments alike")
 	fs.Float64Var(&s.Crops.Print, fl("Crops.Print", "crop-print"), s.Crops.Print, "with --scene-crops: fraction of scenes painted on a page of synthetic print instead of a photograph (--print reaches no scene crop)")
 	fs.Float64Var(&s.Crops.Context, fl("Crops.Context", "crop-context"), s.Crops.Context, "with --scene-crops and --raw 1: show every window `k` times its box's side (1 to 4; 0 for none), so that a verifier sees an item's outline against its surroundings; the model stores k, and scan crops its boxes to match")
 	flagOf["Config.Sampler.Crops.Context"] = "--crop-context"

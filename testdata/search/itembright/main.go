@@ -1,7 +1,7 @@
 // Command itembright prints, for every item a scene can draw, its mean
-// brightness: the mean of its pixels above 0, the pixels a scene paints
-// (fmnist's paste makes a pixel opaque from 40 up, and the photograph
-// shows through the rest). One line an item, "SPLIT INDEX CLASS
+// brightness (fmnist.Brightness): the mean of its pixels above 0, the
+// pixels a scene paints (fmnist's paste makes a pixel opaque from 40 up,
+// and the photograph shows through the rest). One line an item, "SPLIT INDEX CLASS
 // BRIGHTNESS", SPLIT being val (the held-out split `fc2conv scenes --items
 // val` draws from, in its order) or t10k, INDEX the item's index as truth
 // files name it ("item"). testdata/search/byitem.py --bright reads it.
@@ -42,14 +42,7 @@ func main() {
 		set  *fmnist.Set
 	}{{"val", val}, {"t10k", t10k}} {
 		for i := range min(len(s.set.Images), len(s.set.Labels)) {
-			sum, n := 0, 0
-			for _, p := range s.set.Images[i] {
-				if p > 0 {
-					sum += int(p)
-					n++
-				}
-			}
-			fmt.Fprintf(w, "%s %d %d %.2f\n", s.name, i, s.set.Labels[i], float64(sum)/float64(max(n, 1)))
+			fmt.Fprintf(w, "%s %d %d %.2f\n", s.name, i, s.set.Labels[i], fmnist.Brightness(s.set.Images[i]))
 		}
 	}
 	if err := w.Flush(); err != nil {
