@@ -38,33 +38,19 @@ images, stay as they are). Standard library only; nothing here is used
 by the Go code or its tests.
 """
 import collections
-import json
 import os
 import random
 import sys
 
-from phase import match, match_detections, nearest
+from phase import match, match_detections, nearest, set_scans
 
 
 def load(scandir, sets):
     """Yields (set name, truth record, detections) for every scanned scene."""
-    for setdir in sets:
-        name = os.path.basename(setdir.rstrip("/"))
-        truth = {}
-        with open(os.path.join(setdir, "truth.jsonl")) as f:
-            for line in f:
-                rec = json.loads(line)
-                truth[os.path.basename(rec["image"])] = rec
-        with open(os.path.join(scandir, name + ".jsonl")) as f:
-            for line in f:
-                rec = json.loads(line)
-                if "detections" not in rec:
-                    continue
-                t = truth[os.path.basename(rec["image"])]
-                for o in t["objects"]:
-                    if "item" not in o:
-                        sys.exit(f"{setdir}: truth without items; write the scenes again with fc2conv scenes")
-                yield name, t, rec["detections"] or []
+    for name, t, rec in set_scans(scandir, sets):
+        if any("item" not in o for o in t["objects"]):
+            sys.exit(f"{name}: truth without items; write the scenes again with fc2conv scenes")
+        yield name, t, rec["detections"] or []
 
 
 def interval(values):

@@ -13,11 +13,9 @@ a recall figure can be traced to the backgrounds that cost it. Standard
 library only; nothing here is used by the Go code or its tests.
 """
 import collections
-import json
-import os
 import sys
 
-from phase import match
+from phase import match, set_scans
 
 
 def main():
@@ -26,25 +24,13 @@ def main():
     threshold, scandir, sets = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
     # photo -> [scenes, dresses, found, false positives]
     stats = collections.defaultdict(lambda: [0, 0, 0, 0])
-    for setdir in sets:
-        name = os.path.basename(setdir.rstrip("/"))
-        truth = {}
-        with open(os.path.join(setdir, "truth.jsonl")) as f:
-            for line in f:
-                rec = json.loads(line)
-                truth[os.path.basename(rec["image"])] = rec
-        with open(os.path.join(scandir, name + ".jsonl")) as f:
-            for line in f:
-                rec = json.loads(line)
-                if "detections" not in rec:
-                    continue
-                t = truth[os.path.basename(rec["image"])]
-                st = stats[t["photo"]]
-                found, left = match(rec["detections"] or [], t["objects"], threshold)
-                st[0] += 1
-                st[1] += sum(o["class"] == 3 for o in t["objects"])
-                st[2] += len(found)
-                st[3] += len(left)
+    for _, t, rec in set_scans(scandir, sets):
+        st = stats[t["photo"]]
+        found, left = match(rec["detections"] or [], t["objects"], threshold)
+        st[0] += 1
+        st[1] += sum(o["class"] == 3 for o in t["objects"])
+        st[2] += len(found)
+        st[3] += len(left)
     total = [0, 0, 0, 0]
     for photo, st in sorted(stats.items()):
         print(f"{photo:24s} scenes {st[0]:5d}  recall {st[2] / max(1, st[1]):.3f}  FP/image {st[3] / max(1, st[0]):.3f}")

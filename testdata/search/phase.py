@@ -14,6 +14,7 @@ there are and the share found.
 """
 import json
 import math
+import os
 import sys
 from collections import defaultdict
 
@@ -71,6 +72,21 @@ def scans(d, with_photo=False):
         for r in map(json.loads, f):
             t = truth[r["image"].rsplit("/", 1)[-1]]
             yield (r, t["objects"], t.get("photo")) if with_photo else (r, t["objects"])
+
+
+def set_scans(scandir, sets):
+    """Yields (set name, truth record, scan record) for every scene scanned
+    whole, each SETDIR in sets being a scenes folder and its scan
+    SCANDIR/NAME.jsonl, NAME the SETDIR's base name (as valeval.sh and
+    rulescans.sh write them)."""
+    for setdir in sets:
+        name = os.path.basename(setdir.rstrip("/"))
+        with open(os.path.join(setdir, "truth.jsonl")) as f:
+            truth = {os.path.basename(r["image"]): r for r in map(json.loads, f)}
+        with open(os.path.join(scandir, name + ".jsonl")) as f:
+            for rec in map(json.loads, f):
+                if "detections" in rec:
+                    yield name, truth[os.path.basename(rec["image"])], rec
 
 
 def main():
