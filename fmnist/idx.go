@@ -91,9 +91,15 @@ func (s *Set) Subset(idx []int) (*Set, error) {
 // OfClasses is the subset of s's items whose label is one of classes, in
 // s's order, sharing pixels with s.
 func (s *Set) OfClasses(classes ...int) *Set {
+	return s.where(func(i int) bool { return slices.Contains(classes, int(s.Labels[i])) })
+}
+
+// where is the subset of s's items i for which keep(i), in s's order,
+// sharing pixels with s.
+func (s *Set) where(keep func(i int) bool) *Set {
 	out := &Set{Rows: s.Rows, Cols: s.Cols}
 	for i := 0; i < min(len(s.Labels), len(s.Images)); i++ {
-		if slices.Contains(classes, int(s.Labels[i])) {
+		if keep(i) {
 			out.Images = append(out.Images, s.Images[i])
 			out.Labels = append(out.Labels, s.Labels[i])
 		}
@@ -132,29 +138,20 @@ func Brightness(item []uint8) float64 {
 func (s *Set) Darkest(fraction float64) *Set {
 	n := min(len(s.Labels), len(s.Images))
 	byClass := map[uint8][]int{}
+	bright := make([]float64, n)
 	for i := range n {
 		byClass[s.Labels[i]] = append(byClass[s.Labels[i]], i)
+		bright[i] = Brightness(s.Images[i])
 	}
 	keep := make([]bool, n)
 	for _, idx := range byClass {
-		bright := make(map[int]float64, len(idx))
-		for _, i := range idx {
-			bright[i] = Brightness(s.Images[i])
-		}
 		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(bright[a], bright[b]) })
 		k := max(1, int(min(max(fraction, 0), 1)*float64(len(idx))+0.5))
 		for _, i := range idx[:min(k, len(idx))] {
 			keep[i] = true
 		}
 	}
-	out := &Set{Rows: s.Rows, Cols: s.Cols}
-	for i := range n {
-		if keep[i] {
-			out.Images = append(out.Images, s.Images[i])
-			out.Labels = append(out.Labels, s.Labels[i])
-		}
-	}
-	return out
+	return s.where(func(i int) bool { return keep[i] })
 }
 
 // Split divides the set into a training and a validation part,
